@@ -1,0 +1,1 @@
+/* placeholder: being written */ typedef int tg_placeholder_noise;

@@ -1,0 +1,210 @@
+#include "wire.h"
+
+#include <string.h>
+
+int tg_wire_parse(const uint8_t *dgram, size_t len, struct tg_wire_msg *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len < 4)
+        return TG_ERR_TRUNCATED;
+    if (len > TG_MAX_DATAGRAM)
+        return TG_ERR_MALFORMED;
+    size_t hdr;
+    size_t min_body;
+    switch (dgram[0]) {
+    case TG_MSG_HS_INIT:
+    case TG_MSG_HS_JOIN:
+        hdr = TG_HS_INIT_HEADER_LEN;
+        min_body = TG_HS_MSG_MIN;
+        break;
+    case TG_MSG_HS_RESP:
+        hdr = TG_HS_RESP_HEADER_LEN;
+        min_body = TG_HS_MSG_MIN;
+        break;
+    case TG_MSG_DATA:
+        hdr = TG_DATA_HEADER_LEN;
+        min_body = TG_AEAD_TAG_LEN;
+        break;
+    default:
+        return TG_ERR_UNKNOWN_TYPE;
+    }
+    if (dgram[1] | dgram[2] | dgram[3])
+        return TG_ERR_MALFORMED;
+    if (len < hdr + min_body)
+        return TG_ERR_TRUNCATED;
+
+    out->type = dgram[0];
+    switch (dgram[0]) {
+    case TG_MSG_HS_INIT:
+    case TG_MSG_HS_JOIN:
+        out->sender_index = tg_get_u32(dgram + 4);
+        break;
+    case TG_MSG_HS_RESP:
+        out->receiver_index = tg_get_u32(dgram + 4);
+        out->sender_index = tg_get_u32(dgram + 8);
+        break;
+    default: /* TG_MSG_DATA */
+        out->receiver_index = tg_get_u32(dgram + 4);
+        out->counter = tg_get_u64(dgram + 8);
+        break;
+    }
+    out->header = dgram;
+    out->header_len = hdr;
+    out->body = dgram + hdr;
+    out->body_len = len - hdr;
+    return TG_OK;
+}
+
+static void put_prefix(uint8_t *out, uint8_t type)
+{
+    out[0] = type;
+    out[1] = out[2] = out[3] = 0;
+}
+
+void tg_wire_put_data_header(uint8_t out[TG_DATA_HEADER_LEN], uint32_t receiver_index,
+                             uint64_t counter)
+{
+    put_prefix(out, TG_MSG_DATA);
+    tg_put_u32(out + 4, receiver_index);
+    tg_put_u64(out + 8, counter);
+}
+
+void tg_wire_put_hs_init_header(uint8_t out[TG_HS_INIT_HEADER_LEN], uint8_t type,
+                                uint32_t sender_index)
+{
+    put_prefix(out, type);
+    tg_put_u32(out + 4, sender_index);
+}
+
+void tg_wire_put_hs_resp_header(uint8_t out[TG_HS_RESP_HEADER_LEN], uint32_t receiver_index,
+                                uint32_t sender_index)
+{
+    put_prefix(out, TG_MSG_HS_RESP);
+    tg_put_u32(out + 4, receiver_index);
+    tg_put_u32(out + 8, sender_index);
+}
+
+/* Fixed part of each frame type, type byte included; 0 for unknown types. */
+static size_t frame_fixed_len(uint8_t type)
+{
+    switch (type) {
+    case TG_FRAME_DATA: return TG_FRAME_DATA_HEADER_LEN;
+    case TG_FRAME_PING:
+    case TG_FRAME_PONG: return TG_FRAME_PING_LEN;
+    case TG_FRAME_FEEDBACK: return TG_FRAME_FEEDBACK_LEN;
+    case TG_FRAME_CLOSE: return TG_FRAME_CLOSE_LEN;
+    default: return 0;
+    }
+}
+
+int tg_frame_next(const uint8_t *plaintext, size_t len, size_t *off, struct tg_frame *out)
+{
+    if (*off >= len || plaintext[*off] == TG_FRAME_PADDING) {
+        *off = len;
+        return 0;
+    }
+    const uint8_t *p = plaintext + *off;
+    size_t left = len - *off;
+    size_t fixed = frame_fixed_len(p[0]);
+    if (fixed == 0)
+        return TG_ERR_UNKNOWN_TYPE;
+    if (left < fixed)
+        return TG_ERR_TRUNCATED;
+
+    memset(out, 0, sizeof *out);
+    out->type = p[0];
+    switch (p[0]) {
+    case TG_FRAME_DATA:
+        out->u.data.seq = tg_get_u64(p + 1);
+        out->u.data.send_time_us = tg_get_u64(p + 9);
+        out->u.data.len = tg_get_u16(p + 17);
+        if (left - fixed < out->u.data.len)
+            return TG_ERR_TRUNCATED;
+        out->u.data.packet = p + fixed;
+        fixed += out->u.data.len;
+        break;
+    case TG_FRAME_PING:
+    case TG_FRAME_PONG:
+        out->u.ping.id = tg_get_u32(p + 1);
+        out->u.ping.send_time_us = tg_get_u64(p + 5);
+        break;
+    case TG_FRAME_FEEDBACK:
+        out->u.feedback.uplink = p[1];
+        out->u.feedback.rx_packets = tg_get_u64(p + 2);
+        out->u.feedback.rx_bytes = tg_get_u64(p + 10);
+        out->u.feedback.highest_seq = tg_get_u64(p + 18);
+        out->u.feedback.owd_us = (int64_t)tg_get_u64(p + 26);
+        break;
+    default: /* TG_FRAME_CLOSE */
+        out->u.close.reason = p[1];
+        break;
+    }
+    *off += fixed;
+    return 1;
+}
+
+int tg_frame_put_data_header(uint8_t *out, size_t cap, size_t *off, uint64_t seq,
+                             uint64_t send_time_us, uint16_t len)
+{
+    if (*off > cap || cap - *off < (size_t)TG_FRAME_DATA_HEADER_LEN + len)
+        return TG_ERR_NOBUF;
+    uint8_t *p = out + *off;
+    p[0] = TG_FRAME_DATA;
+    tg_put_u64(p + 1, seq);
+    tg_put_u64(p + 9, send_time_us);
+    tg_put_u16(p + 17, len);
+    *off += TG_FRAME_DATA_HEADER_LEN + (size_t)len;
+    return TG_OK;
+}
+
+int tg_frame_put_data(uint8_t *out, size_t cap, size_t *off, uint64_t seq,
+                      uint64_t send_time_us, const uint8_t *packet, uint16_t len)
+{
+    size_t start = *off;
+    int rc = tg_frame_put_data_header(out, cap, off, seq, send_time_us, len);
+    if (rc == TG_OK && len > 0)
+        memmove(out + start + TG_FRAME_DATA_HEADER_LEN, packet, len);
+    return rc;
+}
+
+int tg_frame_put_ping(uint8_t *out, size_t cap, size_t *off, uint8_t type, uint32_t id,
+                      uint64_t send_time_us)
+{
+    if (type != TG_FRAME_PING && type != TG_FRAME_PONG)
+        return TG_ERR_INVAL;
+    if (*off > cap || cap - *off < TG_FRAME_PING_LEN)
+        return TG_ERR_NOBUF;
+    uint8_t *p = out + *off;
+    p[0] = type;
+    tg_put_u32(p + 1, id);
+    tg_put_u64(p + 5, send_time_us);
+    *off += TG_FRAME_PING_LEN;
+    return TG_OK;
+}
+
+int tg_frame_put_feedback(uint8_t *out, size_t cap, size_t *off, uint8_t uplink,
+                          uint64_t rx_packets, uint64_t rx_bytes, uint64_t highest_seq,
+                          int64_t owd_us)
+{
+    if (*off > cap || cap - *off < TG_FRAME_FEEDBACK_LEN)
+        return TG_ERR_NOBUF;
+    uint8_t *p = out + *off;
+    p[0] = TG_FRAME_FEEDBACK;
+    p[1] = uplink;
+    tg_put_u64(p + 2, rx_packets);
+    tg_put_u64(p + 10, rx_bytes);
+    tg_put_u64(p + 18, highest_seq);
+    tg_put_u64(p + 26, (uint64_t)owd_us);
+    *off += TG_FRAME_FEEDBACK_LEN;
+    return TG_OK;
+}
+
+int tg_frame_put_close(uint8_t *out, size_t cap, size_t *off, uint8_t reason)
+{
+    if (*off > cap || cap - *off < TG_FRAME_CLOSE_LEN)
+        return TG_ERR_NOBUF;
+    out[*off] = TG_FRAME_CLOSE;
+    out[*off + 1] = reason;
+    *off += TG_FRAME_CLOSE_LEN;
+    return TG_OK;
+}

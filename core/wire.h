@@ -1,0 +1,182 @@
+/*
+ * wire.h: every byte layout that crosses the network, in one place.
+ *
+ * Outer messages (cleartext, one per UDP datagram). Byte 0 is the type,
+ * bytes 1-3 are zero. Integers are little-endian.
+ *
+ *   HS_INIT  1  [type][0 0 0][sender_index u32][Noise NK message 1]
+ *   HS_JOIN  2  [type][0 0 0][sender_index u32][Noise NKpsk2 message 1]
+ *   HS_RESP  3  [type][0 0 0][receiver_index u32][sender_index u32][Noise message 2]
+ *   DATA     4  [type][0 0 0][receiver_index u32][counter u64][AEAD ciphertext + 16-byte tag]
+ *
+ * An index is a random 32-bit number chosen by the side that receives on it,
+ * so it links nothing across uplinks. The DATA header's 16 bytes are the
+ * AEAD's associated data and its counter is the Noise nonce, explicit so that
+ * loss and reordering never desynchronise the receiver.
+ *
+ * Inner frames (inside the AEAD plaintext, one or more back to back):
+ *
+ *   PADDING  0  the rest of the plaintext is padding
+ *   DATA     1  seq u64, send_time_us u64, len u16, IP packet[len]
+ *   PING     2  id u32, send_time_us u64
+ *   PONG     3  id u32, send_time_us u64 (echoed from the PING)
+ *   FEEDBACK 4  uplink u8, rx_packets u64, rx_bytes u64, highest_seq u64, owd_us i64
+ *   CLOSE    5  reason u8
+ *
+ * This module only encodes and decodes; it knows no keys and no state.
+ * Decoders never read outside the buffer they are given and never allocate.
+ */
+#ifndef TG_WIRE_H
+#define TG_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+enum tg_msg_type {
+    TG_MSG_HS_INIT = 1,
+    TG_MSG_HS_JOIN = 2,
+    TG_MSG_HS_RESP = 3,
+    TG_MSG_DATA = 4,
+};
+
+enum tg_wire_sizes {
+    TG_AEAD_TAG_LEN = 16,      /* ChaCha20-Poly1305 tag */
+    TG_DH_LEN = 32,            /* X25519 public key */
+    TG_HS_INIT_HEADER_LEN = 8, /* type, reserved, sender index */
+    TG_HS_RESP_HEADER_LEN = 12, /* type, reserved, receiver index, sender index */
+    TG_DATA_HEADER_LEN = 16,   /* type, reserved, receiver index, counter */
+    TG_DATA_OVERHEAD = TG_DATA_HEADER_LEN + TG_AEAD_TAG_LEN,
+    /* smallest Noise handshake message: e + empty encrypted payload */
+    TG_HS_MSG_MIN = TG_DH_LEN + TG_AEAD_TAG_LEN,
+    TG_MAX_DATAGRAM = 65535,
+};
+
+enum tg_frame_type {
+    TG_FRAME_PADDING = 0,
+    TG_FRAME_DATA = 1,
+    TG_FRAME_PING = 2,
+    TG_FRAME_PONG = 3,
+    TG_FRAME_FEEDBACK = 4,
+    TG_FRAME_CLOSE = 5,
+};
+
+enum tg_frame_sizes {
+    TG_FRAME_DATA_HEADER_LEN = 1 + 8 + 8 + 2,
+    TG_FRAME_PING_LEN = 1 + 4 + 8,
+    TG_FRAME_FEEDBACK_LEN = 1 + 1 + 8 + 8 + 8 + 8,
+    TG_FRAME_CLOSE_LEN = 1 + 1,
+};
+
+/* One parsed outer message. Pointers alias the datagram. */
+struct tg_wire_msg {
+    uint8_t type;            /* enum tg_msg_type */
+    uint32_t receiver_index; /* HS_RESP, DATA */
+    uint32_t sender_index;   /* HS_INIT, HS_JOIN, HS_RESP */
+    uint64_t counter;        /* DATA: nonce counter */
+    const uint8_t *header;   /* start of the datagram (DATA: the associated data) */
+    size_t header_len;       /* bytes before body */
+    const uint8_t *body;     /* Noise message, or ciphertext with its tag */
+    size_t body_len;
+};
+
+/* Parse the cleartext part of a datagram. Checks lengths and reserved bytes,
+ * authenticates nothing.
+ * Returns TG_OK, TG_ERR_TRUNCATED (shorter than the type's minimum, or empty),
+ * TG_ERR_MALFORMED (reserved bytes not zero, longer than TG_MAX_DATAGRAM),
+ * TG_ERR_UNKNOWN_TYPE. */
+int tg_wire_parse(const uint8_t *dgram, size_t len, struct tg_wire_msg *out) TG_MUST_CHECK;
+
+/* Write the 16-byte DATA header. */
+void tg_wire_put_data_header(uint8_t out[TG_DATA_HEADER_LEN], uint32_t receiver_index,
+                             uint64_t counter);
+
+/* Write an HS_INIT or HS_JOIN header (8 bytes). */
+void tg_wire_put_hs_init_header(uint8_t out[TG_HS_INIT_HEADER_LEN], uint8_t type,
+                                uint32_t sender_index);
+
+/* Write an HS_RESP header (12 bytes). */
+void tg_wire_put_hs_resp_header(uint8_t out[TG_HS_RESP_HEADER_LEN], uint32_t receiver_index,
+                                uint32_t sender_index);
+
+/* One decoded inner frame. DATA's packet pointer aliases the plaintext. */
+struct tg_frame {
+    uint8_t type; /* enum tg_frame_type */
+    union {
+        struct {
+            uint64_t seq;          /* multipath sequence number */
+            uint64_t send_time_us; /* sender's clock when sent */
+            const uint8_t *packet; /* the IP packet */
+            uint16_t len;          /* bytes of packet */
+        } data;
+        struct {
+            uint32_t id;
+            uint64_t send_time_us; /* PING: sender's clock; PONG: echoed */
+        } ping;                    /* PING and PONG */
+        struct {
+            uint8_t uplink;        /* the sender's uplink this reports on */
+            uint64_t rx_packets;   /* DATA frames received on it, cumulative */
+            uint64_t rx_bytes;     /* their IP bytes, cumulative */
+            uint64_t highest_seq;  /* highest multipath seq seen on it */
+            int64_t owd_us;        /* latest receive time - send_time_us */
+        } feedback;
+        struct {
+            uint8_t reason;
+        } close;
+    } u;
+};
+
+/* Decode the frame starting at plaintext[*off] and advance *off past it.
+ * Returns 1 when a frame was decoded, 0 at the end (no bytes left, or a
+ * PADDING frame, which ends the plaintext), or TG_ERR_TRUNCATED /
+ * TG_ERR_UNKNOWN_TYPE. After an error the rest of the plaintext must be
+ * ignored. */
+int tg_frame_next(const uint8_t *plaintext, size_t len, size_t *off,
+                  struct tg_frame *out) TG_MUST_CHECK;
+
+/* Encoders append one frame at out[*off], advancing *off; TG_ERR_NOBUF when
+ * it does not fit in cap (nothing written). */
+int tg_frame_put_data(uint8_t *out, size_t cap, size_t *off, uint64_t seq,
+                      uint64_t send_time_us, const uint8_t *packet, uint16_t len) TG_MUST_CHECK;
+/* DATA frame header only, for zero-copy senders whose packet already sits at
+ * out[*off + TG_FRAME_DATA_HEADER_LEN]. */
+int tg_frame_put_data_header(uint8_t *out, size_t cap, size_t *off, uint64_t seq,
+                             uint64_t send_time_us, uint16_t len) TG_MUST_CHECK;
+int tg_frame_put_ping(uint8_t *out, size_t cap, size_t *off, uint8_t type, uint32_t id,
+                      uint64_t send_time_us) TG_MUST_CHECK;
+int tg_frame_put_feedback(uint8_t *out, size_t cap, size_t *off, uint8_t uplink,
+                          uint64_t rx_packets, uint64_t rx_bytes, uint64_t highest_seq,
+                          int64_t owd_us) TG_MUST_CHECK;
+int tg_frame_put_close(uint8_t *out, size_t cap, size_t *off, uint8_t reason) TG_MUST_CHECK;
+
+/* Little-endian helpers shared by the codecs. */
+static inline void tg_put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void tg_put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void tg_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint16_t tg_get_u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+static inline uint32_t tg_get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t tg_get_u64(const uint8_t *p)
+{
+    return (uint64_t)tg_get_u32(p) | (uint64_t)tg_get_u32(p + 4) << 32;
+}
+
+#endif

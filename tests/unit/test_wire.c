@@ -1,0 +1,178 @@
+/* Outer message parsing and inner frame codec: tables of (bytes, expected). */
+#include "check.h"
+#include "core/wire.h"
+
+#include <stdint.h>
+#include <string.h>
+
+static void test_parse_table(void)
+{
+    static const struct {
+        uint8_t type, r1; /* first byte and one reserved byte */
+        size_t len;
+        int want;
+    } rows[] = {
+        {TG_MSG_HS_INIT, 0, 0, TG_ERR_TRUNCATED},
+        {TG_MSG_HS_INIT, 0, 3, TG_ERR_TRUNCATED},
+        {TG_MSG_HS_INIT, 0, 8 + 47, TG_ERR_TRUNCATED},
+        {TG_MSG_HS_INIT, 0, 8 + 48, TG_OK},
+        {TG_MSG_HS_INIT, 1, 8 + 48, TG_ERR_MALFORMED},
+        {TG_MSG_HS_JOIN, 0, 8 + 47, TG_ERR_TRUNCATED},
+        {TG_MSG_HS_JOIN, 0, 8 + 200, TG_OK},
+        {TG_MSG_HS_RESP, 0, 12 + 47, TG_ERR_TRUNCATED},
+        {TG_MSG_HS_RESP, 0, 12 + 48, TG_OK},
+        {TG_MSG_HS_RESP, 0x80, 12 + 48, TG_ERR_MALFORMED},
+        {TG_MSG_DATA, 0, 16 + 15, TG_ERR_TRUNCATED},
+        {TG_MSG_DATA, 0, 16 + 16, TG_OK},
+        {TG_MSG_DATA, 0, 1500, TG_OK},
+        {TG_MSG_DATA, 0, 65535, TG_OK},
+        {TG_MSG_DATA, 0, 65536, TG_ERR_MALFORMED},
+        {TG_MSG_DATA, 2, 100, TG_ERR_MALFORMED},
+        {0, 0, 100, TG_ERR_UNKNOWN_TYPE},
+        {5, 0, 100, TG_ERR_UNKNOWN_TYPE},
+        {0xff, 0, 100, TG_ERR_UNKNOWN_TYPE},
+    };
+    static uint8_t buf[65536];
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        memset(buf, 0xab, sizeof buf);
+        buf[0] = rows[i].type;
+        buf[1] = buf[3] = 0;
+        buf[2] = rows[i].r1;
+        struct tg_wire_msg m;
+        int rc = tg_wire_parse(buf, rows[i].len, &m);
+        if (rc != rows[i].want)
+            fprintf(stderr, "row %zu\n", i);
+        CHECK_EQ(rc, rows[i].want);
+    }
+}
+
+static void test_headers_round_trip(void)
+{
+    uint8_t buf[64] = {0};
+    struct tg_wire_msg m;
+
+    tg_wire_put_data_header(buf, 0xdeadbeef, 0x0102030405060708u);
+    CHECK_EQ(tg_wire_parse(buf, TG_DATA_HEADER_LEN + TG_AEAD_TAG_LEN, &m), TG_OK);
+    CHECK_EQ(m.type, TG_MSG_DATA);
+    CHECK_EQ(m.receiver_index, 0xdeadbeef);
+    CHECK(m.counter == 0x0102030405060708u);
+    CHECK(m.body == buf + 16);
+    CHECK_EQ(m.body_len, 16);
+    CHECK_EQ(buf[8], 0x08); /* little-endian counter */
+
+    tg_wire_put_hs_init_header(buf, TG_MSG_HS_JOIN, 77);
+    CHECK_EQ(tg_wire_parse(buf, 8 + 48, &m), TG_OK);
+    CHECK_EQ(m.type, TG_MSG_HS_JOIN);
+    CHECK_EQ(m.sender_index, 77);
+    CHECK_EQ(m.body_len, 48);
+
+    tg_wire_put_hs_resp_header(buf, 5, 6);
+    CHECK_EQ(tg_wire_parse(buf, 12 + 48, &m), TG_OK);
+    CHECK_EQ(m.receiver_index, 5);
+    CHECK_EQ(m.sender_index, 6);
+    CHECK(m.body == buf + 12);
+}
+
+static void test_frames_round_trip(void)
+{
+    uint8_t buf[256];
+    size_t off = 0;
+    const uint8_t pkt[5] = {0x45, 1, 2, 3, 4};
+    CHECK_EQ(tg_frame_put_feedback(buf, sizeof buf, &off, 3, 10, 20, 30, -40), TG_OK);
+    CHECK_EQ(tg_frame_put_data(buf, sizeof buf, &off, 99, 123456, pkt, 5), TG_OK);
+    CHECK_EQ(tg_frame_put_ping(buf, sizeof buf, &off, TG_FRAME_PING, 7, 1000), TG_OK);
+    CHECK_EQ(tg_frame_put_ping(buf, sizeof buf, &off, TG_FRAME_PONG, 7, 1000), TG_OK);
+    CHECK_EQ(tg_frame_put_ping(buf, sizeof buf, &off, TG_FRAME_DATA, 7, 1000), TG_ERR_INVAL);
+    CHECK_EQ(tg_frame_put_close(buf, sizeof buf, &off, 2), TG_OK);
+    CHECK_EQ(off, TG_FRAME_FEEDBACK_LEN + TG_FRAME_DATA_HEADER_LEN + 5 + 2 * TG_FRAME_PING_LEN +
+                      TG_FRAME_CLOSE_LEN);
+    size_t end = off;
+    buf[off++] = TG_FRAME_PADDING;
+    buf[off++] = 0x77; /* padding content is ignored */
+
+    struct tg_frame f;
+    size_t r = 0;
+    CHECK_EQ(tg_frame_next(buf, off, &r, &f), 1);
+    CHECK_EQ(f.type, TG_FRAME_FEEDBACK);
+    CHECK_EQ(f.u.feedback.uplink, 3);
+    CHECK_EQ(f.u.feedback.rx_packets, 10);
+    CHECK_EQ(f.u.feedback.rx_bytes, 20);
+    CHECK_EQ(f.u.feedback.highest_seq, 30);
+    CHECK_EQ(f.u.feedback.owd_us, -40);
+    CHECK_EQ(tg_frame_next(buf, off, &r, &f), 1);
+    CHECK_EQ(f.type, TG_FRAME_DATA);
+    CHECK_EQ(f.u.data.seq, 99);
+    CHECK_EQ(f.u.data.send_time_us, 123456);
+    CHECK_EQ(f.u.data.len, 5);
+    CHECK_MEM(f.u.data.packet, pkt, 5);
+    CHECK_EQ(tg_frame_next(buf, off, &r, &f), 1);
+    CHECK_EQ(f.type, TG_FRAME_PING);
+    CHECK_EQ(f.u.ping.id, 7);
+    CHECK_EQ(tg_frame_next(buf, off, &r, &f), 1);
+    CHECK_EQ(f.type, TG_FRAME_PONG);
+    CHECK_EQ(f.u.ping.send_time_us, 1000);
+    CHECK_EQ(tg_frame_next(buf, off, &r, &f), 1);
+    CHECK_EQ(f.type, TG_FRAME_CLOSE);
+    CHECK_EQ(f.u.close.reason, 2);
+    CHECK_EQ(r, end);
+    CHECK_EQ(tg_frame_next(buf, off, &r, &f), 0); /* padding ends the plaintext */
+    CHECK_EQ(r, off);
+    CHECK_EQ(tg_frame_next(buf, off, &r, &f), 0);
+}
+
+static void test_frame_errors(void)
+{
+    uint8_t buf[64];
+    size_t off = 0;
+    struct tg_frame f;
+    const uint8_t pkt[8] = {0};
+
+    /* every truncation of a DATA frame is refused */
+    CHECK_EQ(tg_frame_put_data(buf, sizeof buf, &off, 1, 2, pkt, 8), TG_OK);
+    for (size_t cut = 1; cut < off; cut++) {
+        size_t r = 0;
+        CHECK_EQ(tg_frame_next(buf, cut, &r, &f), TG_ERR_TRUNCATED);
+    }
+    /* a length field pointing past the end */
+    buf[17] = 0xff;
+    size_t r = 0;
+    CHECK_EQ(tg_frame_next(buf, off, &r, &f), TG_ERR_TRUNCATED);
+
+    const uint8_t unknown[] = {0x06, 0, 0};
+    r = 0;
+    CHECK_EQ(tg_frame_next(unknown, sizeof unknown, &r, &f), TG_ERR_UNKNOWN_TYPE);
+    const uint8_t short_ping[] = {TG_FRAME_PING, 0, 0, 0};
+    r = 0;
+    CHECK_EQ(tg_frame_next(short_ping, sizeof short_ping, &r, &f), TG_ERR_TRUNCATED);
+
+    /* encoders refuse what does not fit and write nothing */
+    off = 60;
+    CHECK_EQ(tg_frame_put_data(buf, sizeof buf, &off, 1, 2, pkt, 8), TG_ERR_NOBUF);
+    CHECK_EQ(tg_frame_put_feedback(buf, sizeof buf, &off, 0, 0, 0, 0, 0), TG_ERR_NOBUF);
+    CHECK_EQ(tg_frame_put_ping(buf, sizeof buf, &off, TG_FRAME_PING, 0, 0), TG_ERR_NOBUF);
+    CHECK_EQ(off, 60);
+    off = 63;
+    CHECK_EQ(tg_frame_put_close(buf, sizeof buf, &off, 0), TG_ERR_NOBUF);
+    off = 65; /* past cap */
+    CHECK_EQ(tg_frame_put_close(buf, sizeof buf, &off, 0), TG_ERR_NOBUF);
+}
+
+static void test_strerror(void)
+{
+    for (int e = 0; e >= -60; e--) {
+        const char *s = tg_strerror(e);
+        CHECK(s != NULL && s[0] != '\0');
+    }
+    CHECK(strcmp(tg_strerror(-1000), "unknown error") == 0);
+    CHECK(strcmp(tg_strerror(TG_ERR_DECRYPT), tg_strerror(TG_ERR_REPLAY)) != 0);
+}
+
+int main(void)
+{
+    test_parse_table();
+    test_headers_round_trip();
+    test_frames_round_trip();
+    test_frame_errors();
+    test_strerror();
+    return check_exit("test_wire");
+}
