@@ -4,8 +4,8 @@
 
 /*
  * Counter c lives in bit c % 64 of block c / 64, and block b sits in ring slot
- * b % RING_BLOCKS. The window's WINDOW counters touch at most WINDOW/64 + 1
- * blocks when top is not the last counter of its block, which is why the ring
+ * b % RING_BLOCKS. The window's WINDOW counters touch WINDOW/64 + 1 blocks
+ * whenever top is not the last counter of its block, which is why the ring
  * has one spare block: every block the window touches owns its own slot, and
  * the window can slide forward inside the top block without clearing anything.
  *
@@ -38,6 +38,19 @@ static uint64_t mask_of(uint64_t counter)
     return (uint64_t)1 << (counter % BLOCK_BITS);
 }
 
+/* The slots of blocks old_top_block+1 .. new_top_block still hold blocks that
+ * have now fallen out of the window. A jump of a whole ring or more leaves
+ * nothing of the old window, so clearing every slot once is enough and keeps
+ * the loop bounded. */
+static void clear_passed_blocks(struct tg_replay *r, uint64_t old_top_block, uint64_t new_top_block)
+{
+    uint64_t jump_blocks = new_top_block - old_top_block;
+    if (jump_blocks > RING_BLOCKS)
+        jump_blocks = RING_BLOCKS;
+    for (uint64_t i = 1; i <= jump_blocks; i++)
+        r->bits[slot_of_block(old_top_block + i)] = 0;
+}
+
 void tg_replay_init(struct tg_replay *r)
 {
     memset(r, 0, sizeof *r);
@@ -47,9 +60,10 @@ int tg_replay_check(const struct tg_replay *r, uint64_t counter)
 {
     if (counter >= TG_REPLAY_COUNTER_LIMIT)
         return TG_ERR_COUNTER_LIMIT;
-    if (r->next == 0 || counter >= r->next)
+    /* Also covers the empty filter: next == 0. */
+    if (counter >= r->next)
         return TG_OK;
-    /* counter <= top here, so the subtraction cannot wrap. */
+    /* Here counter < next, so top = next - 1 exists and top - counter cannot wrap. */
     uint64_t top = r->next - 1;
     if (top - counter >= TG_REPLAY_WINDOW)
         return TG_ERR_REPLAY;
@@ -64,21 +78,13 @@ int tg_replay_accept(struct tg_replay *r, uint64_t counter)
     if (err != TG_OK)
         return err;
 
-    /* Before the first counter every slot is still zero from init, so a large
-     * first counter needs no clearing. */
-    if (r->next != 0 && counter >= r->next) {
-        uint64_t top_block = (r->next - 1) / BLOCK_BITS;
-        uint64_t jump_blocks = counter / BLOCK_BITS - top_block;
-        /* The slots entered now held blocks that fell out of the window. A jump
-         * of a whole ring or more leaves nothing of the old window, so
-         * clearing every slot once is enough and keeps the loop bounded. */
-        if (jump_blocks > RING_BLOCKS)
-            jump_blocks = RING_BLOCKS;
-        for (uint64_t i = 1; i <= jump_blocks; i++)
-            r->bits[slot_of_block(top_block + i)] = 0;
+    if (counter >= r->next) {
+        /* Before the first counter every slot is still zero from init, so a
+         * large first counter needs no clearing. */
+        if (r->next != 0)
+            clear_passed_blocks(r, (r->next - 1) / BLOCK_BITS, counter / BLOCK_BITS);
+        r->next = counter + 1; /* counter < COUNTER_LIMIT: cannot overflow */
     }
-    if (counter >= r->next)
-        r->next = counter + 1; /* counter < COUNTER_LIMIT, so no overflow */
     r->bits[slot_of(counter)] |= mask_of(counter);
     return TG_OK;
 }
