@@ -1,7 +1,8 @@
 /*
  * key.c: the tg1_ connection key. A hand-written base64url codec (RFC 4648
  * §5, no padding) rather than sodium_base642bin, because the decoder must say
- * *which* rule a pasted key breaks, and libsodium only says "invalid".
+ * *which* rule a pasted key breaks, and libsodium only says "invalid" (and
+ * 1.0.18 even decodes bytes >= 0x80 as if they were '_').
  */
 #include "key.h"
 
@@ -11,7 +12,7 @@
  * is a multiple of 4, so its first KEY_CHARS_MAX characters are whole quads. */
 #define KEY_CHARS_MAX (TG_KEY_STRING_MAX - 1 - TG_KEY_PREFIX_LEN)
 #define KEY_BYTES_MAX (KEY_CHARS_MAX / 4 * 3)
-#define RECORD_MAX (1 + 16 + 2) /* an IPv6 record */
+#define RECORD_MAX    (1 + 16 + 2) /* an IPv6 record */
 
 _Static_assert(KEY_CHARS_MAX % 4 == 0, "the decode cut-off must fall on a quad boundary");
 _Static_assert(KEY_BYTES_MAX == TG_KEY_PUBLIC_LEN + TG_KEY_MAX_ADDRS * RECORD_MAX,

@@ -44,8 +44,8 @@ struct tg_key {
  * length without the NUL. The output is canonical: tg_key_decode() of it gives
  * back `key`, and re-encoding that gives the same string. Only the first 4
  * bytes of an IPv4 address are encoded (they decode with the rest zero). A
- * buffer of TG_KEY_STRING_MAX always
- * suffices. On error *out_len is 0 and, if cap > 0, out is the empty string.
+ * buffer of TG_KEY_STRING_MAX always suffices. On error *out_len is 0
+ * and, if cap > 0, out is the empty string.
  * Returns TG_OK; TG_ERR_NOBUF; TG_ERR_KEY_TOO_MANY (n_addrs above
  * TG_KEY_MAX_ADDRS); TG_ERR_KEY_ADDR_TYPE; TG_ERR_KEY_PORT. */
 int tg_key_encode(const struct tg_key *key, char *out, size_t cap, size_t *out_len) TG_MUST_CHECK;

@@ -115,9 +115,10 @@ int tg_frame_next(const uint8_t *plaintext, size_t len, size_t *off, struct tg_f
     out->type = p[0];
     switch (p[0]) {
     case TG_FRAME_DATA:
-        out->u.data.seq = tg_get_u64(p + 1);
-        out->u.data.send_time_us = tg_get_u64(p + 9);
-        out->u.data.len = tg_get_u16(p + 17);
+        out->u.data.flags = p[1];
+        out->u.data.seq = tg_get_u64(p + 2);
+        out->u.data.send_time_us = tg_get_u64(p + 10);
+        out->u.data.len = tg_get_u16(p + 18);
         if (left - fixed < out->u.data.len)
             return TG_ERR_TRUNCATED;
         out->u.data.packet = p + fixed;
@@ -143,25 +144,26 @@ int tg_frame_next(const uint8_t *plaintext, size_t len, size_t *off, struct tg_f
     return 1;
 }
 
-int tg_frame_put_data_header(uint8_t *out, size_t cap, size_t *off, uint64_t seq,
+int tg_frame_put_data_header(uint8_t *out, size_t cap, size_t *off, uint8_t flags, uint64_t seq,
                              uint64_t send_time_us, uint16_t len)
 {
     if (*off > cap || cap - *off < (size_t)TG_FRAME_DATA_HEADER_LEN + len)
         return TG_ERR_NOBUF;
     uint8_t *p = out + *off;
     p[0] = TG_FRAME_DATA;
-    tg_put_u64(p + 1, seq);
-    tg_put_u64(p + 9, send_time_us);
-    tg_put_u16(p + 17, len);
+    p[1] = flags;
+    tg_put_u64(p + 2, seq);
+    tg_put_u64(p + 10, send_time_us);
+    tg_put_u16(p + 18, len);
     *off += TG_FRAME_DATA_HEADER_LEN + (size_t)len;
     return TG_OK;
 }
 
-int tg_frame_put_data(uint8_t *out, size_t cap, size_t *off, uint64_t seq,
+int tg_frame_put_data(uint8_t *out, size_t cap, size_t *off, uint8_t flags, uint64_t seq,
                       uint64_t send_time_us, const uint8_t *packet, uint16_t len)
 {
     size_t start = *off;
-    int rc = tg_frame_put_data_header(out, cap, off, seq, send_time_us, len);
+    int rc = tg_frame_put_data_header(out, cap, off, flags, seq, send_time_us, len);
     if (rc == TG_OK && len > 0)
         memmove(out + start + TG_FRAME_DATA_HEADER_LEN, packet, len);
     return rc;

@@ -17,7 +17,9 @@
  * Inner frames (inside the AEAD plaintext, one or more back to back):
  *
  *   PADDING  0  the rest of the plaintext is padding
- *   DATA     1  seq u64, send_time_us u64, len u16, IP packet[len]
+ *   DATA     1  flags u8, seq u64, send_time_us u64, len u16, IP packet[len]
+ *               (flags bit 0 ORDERED: striped, goes through the reorder buffer;
+ *               clear: flow-sticky, delivered as soon as it is deduplicated)
  *   PING     2  id u32, send_time_us u64
  *   PONG     3  id u32, send_time_us u64 (echoed from the PING)
  *   FEEDBACK 4  uplink u8, rx_packets u64, rx_bytes u64, highest_seq u64, owd_us i64
@@ -62,8 +64,10 @@ enum tg_frame_type {
     TG_FRAME_CLOSE = 5,
 };
 
+enum { TG_DATA_FLAG_ORDERED = 1 };
+
 enum tg_frame_sizes {
-    TG_FRAME_DATA_HEADER_LEN = 1 + 8 + 8 + 2,
+    TG_FRAME_DATA_HEADER_LEN = 1 + 1 + 8 + 8 + 2,
     TG_FRAME_PING_LEN = 1 + 4 + 8,
     TG_FRAME_FEEDBACK_LEN = 1 + 1 + 8 + 8 + 8 + 8,
     TG_FRAME_CLOSE_LEN = 1 + 1,
@@ -105,6 +109,7 @@ struct tg_frame {
     uint8_t type; /* enum tg_frame_type */
     union {
         struct {
+            uint8_t flags;         /* TG_DATA_FLAG_* */
             uint64_t seq;          /* multipath sequence number */
             uint64_t send_time_us; /* sender's clock when sent */
             const uint8_t *packet; /* the IP packet */
@@ -137,11 +142,11 @@ int tg_frame_next(const uint8_t *plaintext, size_t len, size_t *off,
 
 /* Encoders append one frame at out[*off], advancing *off; TG_ERR_NOBUF when
  * it does not fit in cap (nothing written). */
-int tg_frame_put_data(uint8_t *out, size_t cap, size_t *off, uint64_t seq,
+int tg_frame_put_data(uint8_t *out, size_t cap, size_t *off, uint8_t flags, uint64_t seq,
                       uint64_t send_time_us, const uint8_t *packet, uint16_t len) TG_MUST_CHECK;
 /* DATA frame header only, for zero-copy senders whose packet already sits at
  * out[*off + TG_FRAME_DATA_HEADER_LEN]. */
-int tg_frame_put_data_header(uint8_t *out, size_t cap, size_t *off, uint64_t seq,
+int tg_frame_put_data_header(uint8_t *out, size_t cap, size_t *off, uint8_t flags, uint64_t seq,
                              uint64_t send_time_us, uint16_t len) TG_MUST_CHECK;
 int tg_frame_put_ping(uint8_t *out, size_t cap, size_t *off, uint8_t type, uint32_t id,
                       uint64_t send_time_us) TG_MUST_CHECK;

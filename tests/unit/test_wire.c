@@ -79,7 +79,7 @@ static void test_frames_round_trip(void)
     size_t off = 0;
     const uint8_t pkt[5] = {0x45, 1, 2, 3, 4};
     CHECK_EQ(tg_frame_put_feedback(buf, sizeof buf, &off, 3, 10, 20, 30, -40), TG_OK);
-    CHECK_EQ(tg_frame_put_data(buf, sizeof buf, &off, 99, 123456, pkt, 5), TG_OK);
+    CHECK_EQ(tg_frame_put_data(buf, sizeof buf, &off, TG_DATA_FLAG_ORDERED, 99, 123456, pkt, 5), TG_OK);
     CHECK_EQ(tg_frame_put_ping(buf, sizeof buf, &off, TG_FRAME_PING, 7, 1000), TG_OK);
     CHECK_EQ(tg_frame_put_ping(buf, sizeof buf, &off, TG_FRAME_PONG, 7, 1000), TG_OK);
     CHECK_EQ(tg_frame_put_ping(buf, sizeof buf, &off, TG_FRAME_DATA, 7, 1000), TG_ERR_INVAL);
@@ -102,6 +102,7 @@ static void test_frames_round_trip(void)
     CHECK_EQ(tg_frame_next(buf, off, &r, &f), 1);
     CHECK_EQ(f.type, TG_FRAME_DATA);
     CHECK_EQ(f.u.data.seq, 99);
+    CHECK_EQ(f.u.data.flags, TG_DATA_FLAG_ORDERED);
     CHECK_EQ(f.u.data.send_time_us, 123456);
     CHECK_EQ(f.u.data.len, 5);
     CHECK_MEM(f.u.data.packet, pkt, 5);
@@ -128,13 +129,13 @@ static void test_frame_errors(void)
     const uint8_t pkt[8] = {0};
 
     /* every truncation of a DATA frame is refused */
-    CHECK_EQ(tg_frame_put_data(buf, sizeof buf, &off, 1, 2, pkt, 8), TG_OK);
+    CHECK_EQ(tg_frame_put_data(buf, sizeof buf, &off, 0, 1, 2, pkt, 8), TG_OK);
     for (size_t cut = 1; cut < off; cut++) {
         size_t r = 0;
         CHECK_EQ(tg_frame_next(buf, cut, &r, &f), TG_ERR_TRUNCATED);
     }
     /* a length field pointing past the end */
-    buf[17] = 0xff;
+    buf[19] = 0xff;
     size_t r = 0;
     CHECK_EQ(tg_frame_next(buf, off, &r, &f), TG_ERR_TRUNCATED);
 
@@ -147,7 +148,7 @@ static void test_frame_errors(void)
 
     /* encoders refuse what does not fit and write nothing */
     off = 60;
-    CHECK_EQ(tg_frame_put_data(buf, sizeof buf, &off, 1, 2, pkt, 8), TG_ERR_NOBUF);
+    CHECK_EQ(tg_frame_put_data(buf, sizeof buf, &off, 0, 1, 2, pkt, 8), TG_ERR_NOBUF);
     CHECK_EQ(tg_frame_put_feedback(buf, sizeof buf, &off, 0, 0, 0, 0, 0), TG_ERR_NOBUF);
     CHECK_EQ(tg_frame_put_ping(buf, sizeof buf, &off, TG_FRAME_PING, 0, 0), TG_ERR_NOBUF);
     CHECK_EQ(off, 60);
