@@ -1,0 +1,413 @@
+/* The client endpoint: handshakes on each uplink, one multipath session. */
+#include <sodium.h>
+#include <string.h>
+
+#include "hello.h"
+#include "ip.h"
+#include "mpath.h"
+#include "nat.h"
+
+struct uplink_hs {
+    bool up;              /* the host says the uplink exists */
+    bool busy;            /* a handshake is in flight */
+    bool join;            /* ... NKpsk2 (else NK) */
+    struct tg_noise_hs hs;
+    uint32_t index;       /* our receiver index for its answer */
+    tg_time retry_at;
+    unsigned attempts;
+};
+
+struct tg_client {
+    struct tg_client_config cfg;
+    struct tg_rng rng;
+    const struct tg_allocator *alloc;
+    struct tg_io io;
+    struct tg_mp mp;
+    struct tg_nat *nat;
+    bool session_up;
+    uint8_t token[TG_TOKEN_LEN];
+    uint8_t join_key[TG_NOISE_KEY_LEN];
+    uint8_t tunnel_addr[4];
+    uint8_t tunnel_prefix;
+    int nk_uplink;        /* uplink running the first handshake, -1 none */
+    struct uplink_hs up[TG_MAX_UPLINKS];
+    uint8_t scratch[TG_MAX_DATAGRAM];
+};
+
+void tg_client_config_default(struct tg_client_config *c)
+{
+    memset(c, 0, sizeof *c);
+    tg_mp_config_default(&c->mp);
+    c->handshake_retry_us = TG_SEC(1);
+    c->nat = true;
+}
+
+static void deliver(void *owner, struct tg_mp *mp, uint8_t *pkt, size_t len, tg_time now)
+{
+    struct tg_client *c = owner;
+    (void)mp;
+    if (c->nat != NULL && tg_nat_inbound(c->nat, pkt, len, now) != TG_OK) {
+        tg_io_drop(&c->io, TG_DROP_NAT);
+        return;
+    }
+    uint8_t *slot = tg_queue_reserve(&c->io.tun);
+    if (slot == NULL) {
+        tg_io_drop(&c->io, TG_DROP_QUEUE_FULL);
+        return;
+    }
+    memcpy(slot, pkt, len);
+    struct tg_datagram d = {0};
+    tg_queue_push(&c->io.tun, &d, len);
+    c->io.counters.tun_out++;
+    c->io.counters.tun_out_bytes += len;
+}
+
+int tg_client_new(const struct tg_client_config *cfg, const struct tg_rng *rng,
+                  const struct tg_allocator *a, tg_time now, struct tg_client **out)
+{
+    *out = NULL;
+    if (cfg->mp.max_packet < 68 || cfg->mp.max_packet > 65535 - 200 || cfg->mp.queue_slots == 0)
+        return TG_ERR_INVAL;
+    struct tg_client *c = tg_alloc_zeroed(a, sizeof *c);
+    if (c == NULL)
+        return TG_ERR_NOMEM;
+    c->cfg = *cfg;
+    c->rng = *rng;
+    c->alloc = a;
+    c->nk_uplink = -1;
+    uint32_t slot = cfg->mp.max_packet + 128;
+    int rc = tg_queue_init(&c->io.out, cfg->mp.queue_slots, slot, a);
+    if (rc == TG_OK)
+        rc = tg_queue_init(&c->io.tun, cfg->mp.queue_slots, cfg->mp.max_packet, a);
+    if (rc == TG_OK)
+        rc = tg_mp_init(&c->mp, &c->cfg.mp, &c->io, rng, a, false, now);
+    if (rc != TG_OK) {
+        tg_client_free(c);
+        return rc;
+    }
+    c->mp.deliver = deliver;
+    c->mp.owner = c;
+    *out = c;
+    return TG_OK;
+}
+
+void tg_client_free(struct tg_client *c)
+{
+    if (c == NULL)
+        return;
+    const struct tg_allocator *a = c->alloc;
+    tg_mp_clear(&c->mp, a);
+    tg_nat_free(c->nat);
+    tg_queue_clear(&c->io.out, a);
+    tg_queue_clear(&c->io.tun, a);
+    sodium_memzero(c, sizeof *c);
+    tg_alloc_free(a, c);
+}
+
+/* A receiver index no uplink of ours uses yet (0 is never used). */
+static uint32_t fresh_index(struct tg_client *c)
+{
+    for (;;) {
+        uint32_t idx = tg_rng_u32(&c->rng);
+        bool taken = idx == 0;
+        for (unsigned i = 0; i < TG_MAX_UPLINKS && !taken; i++) {
+            const struct tg_path *p = &c->mp.paths[i];
+            taken = (c->up[i].busy && c->up[i].index == idx) ||
+                    (p->keyed && p->cur.local_index == idx) ||
+                    (p->has_prev && p->prev.local_index == idx);
+        }
+        if (!taken)
+            return idx;
+    }
+}
+
+static void start_handshake(struct tg_client *c, unsigned u, tg_time now)
+{
+    struct uplink_hs *h = &c->up[u];
+    bool join = c->session_up;
+    tg_noise_clear(&h->hs);
+    if (tg_noise_init(&h->hs, join ? TG_NOISE_NKPSK2 : TG_NOISE_NK, TG_NOISE_INITIATOR,
+                      (const uint8_t *)TG_PROLOGUE, sizeof TG_PROLOGUE - 1, NULL,
+                      c->cfg.server_public) != TG_OK)
+        return;
+    uint8_t e[TG_NOISE_DH_LEN];
+    tg_rng_fill(&c->rng, e, sizeof e);
+    tg_noise_set_ephemeral(&h->hs, e);
+    sodium_memzero(e, sizeof e);
+    uint8_t hello[TG_HELLO_MAX] = {TG_PROTOCOL_VERSION, (uint8_t)u};
+    size_t hello_len = TG_HELLO_INIT_LEN;
+    if (join) {
+        memcpy(hello + 2, c->token, TG_TOKEN_LEN);
+        hello_len = TG_HELLO_JOIN_LEN;
+        if (tg_noise_set_psk(&h->hs, c->join_key) != TG_OK)
+            return;
+    }
+    uint8_t *buf = tg_queue_reserve(&c->io.out);
+    if (buf == NULL) {
+        tg_io_drop(&c->io, TG_DROP_QUEUE_FULL);
+        return;
+    }
+    size_t n;
+    if (tg_noise_write_message(&h->hs, hello, hello_len, buf + TG_HS_INIT_HEADER_LEN,
+                               c->io.out.slot_bytes - TG_HS_INIT_HEADER_LEN, &n) != TG_OK)
+        return;
+    h->index = fresh_index(c);
+    tg_wire_put_hs_init_header(buf, join ? TG_MSG_HS_JOIN : TG_MSG_HS_INIT, h->index);
+    struct tg_datagram d = {.uplink = u};
+    tg_queue_push(&c->io.out, &d, TG_HS_INIT_HEADER_LEN + n);
+    c->io.counters.dgram_out++;
+    c->io.counters.handshakes_sent++;
+    h->busy = true;
+    h->join = join;
+    unsigned backoff = h->attempts < 2 ? h->attempts : 2;
+    h->retry_at = tg_time_add(now, c->cfg.handshake_retry_us << backoff);
+    h->attempts++;
+    if (!join)
+        c->nk_uplink = (int)u;
+}
+
+/* Start what handshakes are due: joins on unkeyed uplinks once the session
+ * is up; before that, one NK at a time, rotating uplinks on failure. */
+static void kick(struct tg_client *c, tg_time now)
+{
+    if (!c->session_up) {
+        if (c->nk_uplink >= 0 && c->up[c->nk_uplink].up && c->up[c->nk_uplink].busy)
+            return;
+        for (unsigned k = 1; k <= TG_MAX_UPLINKS; k++) {
+            unsigned u = (unsigned)(c->nk_uplink + (int)k) % TG_MAX_UPLINKS;
+            if (c->up[u].up) {
+                start_handshake(c, u, now);
+                return;
+            }
+        }
+        return;
+    }
+    for (unsigned u = 0; u < TG_MAX_UPLINKS; u++)
+        if (c->up[u].up && !c->up[u].busy && !c->mp.paths[u].keyed)
+            start_handshake(c, u, now);
+}
+
+int tg_client_uplink_up(struct tg_client *c, unsigned u, tg_time now)
+{
+    if (u >= TG_MAX_UPLINKS)
+        return TG_ERR_INVAL;
+    bool was = c->up[u].up;
+    c->up[u].up = true;
+    if (was && c->mp.paths[u].keyed)
+        tg_mp_ping(&c->mp, u, now); /* new address: let the server see it now */
+    kick(c, now);
+    return TG_OK;
+}
+
+void tg_client_uplink_down(struct tg_client *c, unsigned u, tg_time now)
+{
+    if (u >= TG_MAX_UPLINKS || !c->up[u].up)
+        return;
+    struct uplink_hs *h = &c->up[u];
+    tg_noise_clear(&h->hs);
+    memset(h, 0, sizeof *h);
+    tg_mp_path_drop(&c->mp, u, now);
+    if (c->nk_uplink == (int)u && !c->session_up)
+        kick(c, now);
+}
+
+int tg_client_tun_input(struct tg_client *c, const uint8_t *pkt, size_t len, tg_time now)
+{
+    c->io.counters.tun_in++;
+    c->io.counters.tun_in_bytes += len;
+    if (!c->session_up) {
+        tg_io_drop(&c->io, TG_DROP_NO_UPLINK);
+        return TG_ERR_STATE;
+    }
+    if (c->nat != NULL) {
+        if (len > sizeof c->scratch) {
+            tg_io_drop(&c->io, TG_DROP_TOO_BIG);
+            return TG_ERR_NOBUF;
+        }
+        memcpy(c->scratch, pkt, len);
+        int rc = tg_nat_outbound(c->nat, c->scratch, len, now);
+        if (rc != TG_OK) {
+            tg_io_drop(&c->io, rc == TG_ERR_NOBUF ? TG_DROP_NAT : TG_DROP_BAD_PACKET);
+            return rc;
+        }
+        pkt = c->scratch;
+    }
+    return tg_mp_send(&c->mp, pkt, len, now);
+}
+
+static int on_response(struct tg_client *c, unsigned u, const struct tg_wire_msg *m, tg_time now)
+{
+    struct uplink_hs *h = &c->up[u];
+    if (!h->busy || m->receiver_index != h->index) {
+        tg_io_drop(&c->io, TG_DROP_HANDSHAKE);
+        return TG_ERR_STATE;
+    }
+    uint8_t hello[TG_HELLO_MAX];
+    size_t n;
+    int rc = tg_noise_read_message(&h->hs, m->body, m->body_len, hello, sizeof hello, &n);
+    bool nk = !h->join;
+    if (rc == TG_OK && (n < 2 || hello[0] != TG_PROTOCOL_VERSION || hello[1] != 0 ||
+                        n != (nk ? TG_HELLO_RESP_NK_LEN : TG_HELLO_RESP_JOIN_LEN)))
+        rc = TG_ERR_MALFORMED;
+    if (rc != TG_OK) {
+        /* a forged or corrupted answer: keep waiting for the real one, with
+         * a fresh handshake at the retry time */
+        tg_io_drop(&c->io, rc == TG_ERR_DECRYPT ? TG_DROP_DECRYPT : TG_DROP_HANDSHAKE);
+        h->busy = false;
+        h->retry_at = now;
+        start_handshake(c, u, now);
+        return rc;
+    }
+    struct tg_noise_cipher send, recv;
+    uint8_t extra[TG_NOISE_KEY_LEN];
+    if (tg_noise_split(&h->hs, &send, &recv, extra) != TG_OK)
+        return TG_ERR_STATE;
+    bool rekey = c->mp.paths[u].keyed;
+    if (nk) {
+        memcpy(c->join_key, extra, sizeof extra);
+        memcpy(c->token, hello + 2, TG_TOKEN_LEN);
+        memcpy(c->tunnel_addr, hello + 2 + TG_TOKEN_LEN, 4);
+        c->tunnel_prefix = hello[2 + TG_TOKEN_LEN + 4];
+        c->session_up = true;
+        if (c->cfg.nat) {
+            struct tg_nat_config nc;
+            tg_nat_config_default(&nc);
+            memcpy(nc.tun_addr4, c->tunnel_addr, 4);
+            nc.has_v4 = true;
+            if (tg_nat_new(&nc, c->alloc, &c->nat) != TG_OK)
+                c->nat = NULL; /* without NAT, foreign sources are simply not rewritten */
+        }
+        struct tg_event ev = {.type = TG_EV_SESSION_UP, .uplink = u, .at = now,
+                              .tunnel_prefix = c->tunnel_prefix};
+        memcpy(ev.tunnel_addr, c->tunnel_addr, 4);
+        tg_io_event(&c->io, &ev);
+    }
+    sodium_memzero(extra, sizeof extra);
+    tg_mp_path_keys(&c->mp, u, &send, &recv, h->index, m->sender_index, now);
+    tg_noise_clear(&h->hs);
+    h->busy = false;
+    h->attempts = 0;
+    c->io.counters.handshakes_done++;
+    /* the first transport message proves the keys to the server */
+    tg_mp_ping(&c->mp, u, now);
+    struct tg_event ev = {.type = rekey ? TG_EV_UPLINK_REKEYED : TG_EV_UPLINK_UP, .uplink = u,
+                          .at = now};
+    tg_io_event(&c->io, &ev);
+    kick(c, now);
+    return TG_OK;
+}
+
+int tg_client_udp_input(struct tg_client *c, unsigned u, uint8_t *dgram, size_t len, tg_time now)
+{
+    c->io.counters.dgram_in++;
+    struct tg_wire_msg m;
+    if (u >= TG_MAX_UPLINKS || tg_wire_parse(dgram, len, &m) != TG_OK) {
+        tg_io_drop(&c->io, TG_DROP_MALFORMED);
+        return TG_ERR_MALFORMED;
+    }
+    if (m.type == TG_MSG_HS_RESP)
+        return on_response(c, u, &m, now);
+    if (m.type != TG_MSG_DATA) {
+        tg_io_drop(&c->io, TG_DROP_HANDSHAKE);
+        return TG_ERR_UNKNOWN_TYPE;
+    }
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+        struct tg_path *p = &c->mp.paths[i];
+        if (p->keyed && p->cur.local_index == m.receiver_index)
+            return tg_mp_receive(&c->mp, i, &p->cur, &m, dgram, now);
+        if (p->has_prev && p->prev.local_index == m.receiver_index)
+            return tg_mp_receive(&c->mp, i, &p->prev, &m, dgram, now);
+    }
+    tg_io_drop(&c->io, TG_DROP_UNKNOWN_INDEX);
+    return TG_ERR_STATE;
+}
+
+bool tg_client_next_datagram(struct tg_client *c, struct tg_datagram *out)
+{
+    return tg_queue_pop(&c->io.out, out);
+}
+
+bool tg_client_next_tun_packet(struct tg_client *c, const uint8_t **pkt, size_t *len)
+{
+    struct tg_datagram d;
+    if (!tg_queue_pop(&c->io.tun, &d))
+        return false;
+    *pkt = d.data;
+    *len = d.len;
+    return true;
+}
+
+bool tg_client_next_event(struct tg_client *c, struct tg_event *out)
+{
+    if (c->io.ev_count == 0)
+        return false;
+    *out = c->io.events[c->io.ev_head];
+    c->io.ev_head = (c->io.ev_head + 1) % (sizeof c->io.events / sizeof c->io.events[0]);
+    c->io.ev_count--;
+    return true;
+}
+
+tg_time tg_client_next_deadline(const struct tg_client *c)
+{
+    tg_time t = tg_mp_next_deadline(&c->mp);
+    for (unsigned u = 0; u < TG_MAX_UPLINKS; u++) {
+        const struct uplink_hs *h = &c->up[u];
+        const struct tg_path *p = &c->mp.paths[u];
+        if (h->busy)
+            t = tg_time_min(t, h->retry_at);
+        else if (p->keyed)
+            t = tg_time_min(t, tg_time_add(p->keys_at, c->cfg.mp.rekey_after_us));
+    }
+    return t;
+}
+
+void tg_client_on_timeout(struct tg_client *c, tg_time now)
+{
+    for (unsigned u = 0; u < TG_MAX_UPLINKS; u++) {
+        struct uplink_hs *h = &c->up[u];
+        struct tg_path *p = &c->mp.paths[u];
+        if (p->keyed && now - p->keys_at >= c->cfg.mp.reject_after_us)
+            tg_mp_path_drop(&c->mp, u, now);
+        if (h->busy && now >= h->retry_at) {
+            h->busy = false;
+            if (!h->join && h->attempts >= 2) {
+                /* the server does not answer on this uplink: let another try */
+                c->nk_uplink = (int)u;
+                h->attempts = 0;
+                kick(c, now);
+                continue;
+            }
+            start_handshake(c, u, now);
+        } else if (!h->busy && h->up && p->keyed &&
+                   (now - p->keys_at >= c->cfg.mp.rekey_after_us ||
+                    p->cur.send_counter >= c->cfg.mp.rekey_after_packets)) {
+            start_handshake(c, u, now);
+        }
+    }
+    kick(c, now);
+    tg_mp_on_timeout(&c->mp, now);
+}
+
+bool tg_client_session_up(const struct tg_client *c, uint8_t tunnel_addr[4])
+{
+    if (c->session_up && tunnel_addr != NULL)
+        memcpy(tunnel_addr, c->tunnel_addr, 4);
+    return c->session_up;
+}
+
+size_t tg_client_snapshot(const struct tg_client *c, struct tg_uplink_snapshot *out, size_t cap)
+{
+    size_t n = 0;
+    for (unsigned u = 0; u < TG_MAX_UPLINKS && n < cap; u++) {
+        if (!c->up[u].up)
+            continue;
+        tg_mp_snapshot(&c->mp, u, c->mp.last_activity, &out[n]);
+        out[n++].present = true;
+    }
+    return n;
+}
+
+const struct tg_endpoint_counters *tg_client_counters(const struct tg_client *c)
+{
+    return &c->io.counters;
+}

@@ -1,0 +1,215 @@
+/*
+ * endpoint.h: the two ends of a Triglav tunnel as state machines, the API
+ * that the simulator and the live runtime drive (DESIGN.md §2).
+ *
+ * A client holds one multipath session with a server over up to
+ * TG_MAX_UPLINKS uplinks; a server holds many sessions. The host feeds
+ * inputs (an IP packet from the TUN side, a datagram received on an uplink or
+ * listening socket, uplinks appearing and disappearing), then drains the
+ * outputs (datagrams to send, IP packets for the TUN side, events), and calls
+ * on_timeout() when next_deadline() is reached. Nothing here reads a clock,
+ * touches a socket or allocates per packet: every call takes `now`, queues
+ * and tables are sized at creation. Output pointers stay valid until the next
+ * input or timeout call on the same endpoint.
+ *
+ * Session establishment: the first uplink runs Noise NK (HS_INIT); the server
+ * answers with the session's tunnel address and a session token inside the
+ * encrypted payload. Every further uplink joins with NKpsk2 (HS_JOIN), naming
+ * the token inside message 1's encrypted payload and proving the join key
+ * (a third key split from the first handshake): the server binds the uplink
+ * only once the client's first transport message under the new keys
+ * decrypts. The same join rekeys an uplink before its keys age out.
+ */
+#ifndef TG_ENDPOINT_H
+#define TG_ENDPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "key.h"
+#include "reorder.h"
+#include "rng.h"
+#include "sched.h"
+#include "time.h"
+#include "uplink.h"
+
+#define TG_MAX_UPLINKS 16
+#define TG_PROTOCOL_VERSION 1
+
+/* Everything both ends share: multipath behaviour and timers. */
+struct tg_mp_config {
+    struct tg_sched_config sched;
+    struct tg_reorder_config reorder;
+    struct tg_uplink_config uplink;
+    tg_time probe_interval_us;      /* PING on each live uplink (100 ms) */
+    tg_time down_probe_interval_us; /* PING on Down uplinks so they come back (1 s) */
+    tg_time feedback_interval_us;   /* receiver feedback at most this late (20 ms) */
+    tg_time rekey_after_us;         /* rejoin an uplink when its keys are this old (120 s) */
+    uint64_t rekey_after_packets;   /* ... or have sent this many packets (2^60) */
+    tg_time reject_after_us;        /* keys older than this are not used any more (180 s) */
+    uint32_t queue_slots;           /* datagram and TUN output queue length (256 each) */
+    uint32_t max_packet;            /* largest IP packet carried (1500) */
+};
+
+/* Why a datagram or packet was dropped; counted, never fatal. */
+enum tg_drop {
+    TG_DROP_MALFORMED = 0,  /* outer message fails to parse */
+    TG_DROP_UNKNOWN_INDEX,  /* no session/uplink with that receiver index */
+    TG_DROP_DECRYPT,        /* AEAD or handshake authentication failed */
+    TG_DROP_REPLAY,         /* nonce counter replayed or too old */
+    TG_DROP_BAD_FRAME,      /* authenticated plaintext with a malformed frame */
+    TG_DROP_DUPLICATE,      /* multipath sequence number seen (redundant copies) */
+    TG_DROP_LATE,           /* arrived after the reorder buffer gave up on it */
+    TG_DROP_RATE_LIMITED,   /* handshake over the per-source rate */
+    TG_DROP_NO_UPLINK,      /* TUN packet with no usable uplink */
+    TG_DROP_QUEUE_FULL,     /* host did not drain outputs */
+    TG_DROP_TOO_BIG,        /* IP packet larger than max_packet */
+    TG_DROP_BAD_PACKET,     /* TUN-side packet that is not IPv4/IPv6 */
+    TG_DROP_SPOOFED,        /* inner source address is not the client's */
+    TG_DROP_NO_SESSION,     /* server: TUN packet for an address with no session */
+    TG_DROP_HANDSHAKE,      /* unexpected or stale handshake message */
+    TG_DROP_NAT,            /* client NAT refused (table full, malformed) */
+    TG_DROP_COUNT
+};
+const char *tg_drop_name(enum tg_drop d);
+
+enum tg_event_type {
+    TG_EV_SESSION_UP = 1,   /* client: tunnel address assigned; server: session created */
+    TG_EV_UPLINK_UP,        /* an uplink finished a handshake (first time or after loss) */
+    TG_EV_UPLINK_REKEYED,   /* an uplink switched to fresh keys */
+    TG_EV_UPLINK_HEALTH,    /* health changed: health_from -> health_to */
+    TG_EV_UPLINK_DOWN,      /* an uplink lost its keys (removed, or keys expired) */
+    TG_EV_SESSION_DOWN,     /* server: session expired */
+};
+
+struct tg_event {
+    enum tg_event_type type;
+    unsigned uplink;           /* uplink slot, where it applies */
+    uint32_t session;          /* server: session number; client: 0 */
+    enum tg_health health_from, health_to;
+    uint8_t tunnel_addr[4];    /* SESSION_UP: the client's tunnel IPv4 address */
+    uint8_t tunnel_prefix;     /* ... and prefix length */
+    tg_time at;
+};
+
+/* An outgoing datagram. */
+struct tg_datagram {
+    unsigned uplink;        /* client: the uplink to send on; server: the listening socket */
+    struct tg_key_addr to;  /* server: destination; client: zero (the uplink knows) */
+    const uint8_t *data;
+    size_t len;
+};
+
+/* One uplink as seen from outside (status, metrics, simulator results). */
+struct tg_uplink_snapshot {
+    unsigned uplink;
+    bool present, keyed;
+    enum tg_health health;
+    tg_time srtt_us, rttvar_us, min_rtt_us;
+    double loss, rate_bps;
+    int64_t owd_us;
+    uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
+    uint64_t probes_sent, probes_lost;
+    uint64_t queued_bytes;
+    tg_time keys_age_us;
+};
+
+struct tg_endpoint_counters {
+    uint64_t drops[TG_DROP_COUNT];
+    uint64_t tun_in, tun_out;           /* IP packets from / to the TUN side */
+    uint64_t tun_in_bytes, tun_out_bytes;
+    uint64_t dgram_in, dgram_out;       /* datagrams received / queued to send */
+    uint64_t handshakes_sent, handshakes_done;
+    uint64_t reorder_peak;              /* peak reorder-buffer occupancy (any session) */
+    uint64_t failovers;                 /* times the scheduler had to leave an uplink that went bad */
+};
+
+void tg_mp_config_default(struct tg_mp_config *c);
+
+/* ---------------------------------------------------------------- client */
+
+struct tg_client_config {
+    uint8_t server_public[32];  /* from the tg1_ key */
+    struct tg_mp_config mp;
+    tg_time handshake_retry_us; /* first retransmission (1 s), doubling up to 4x */
+    bool nat;                   /* rewrite other local sources to the tunnel address */
+};
+
+struct tg_client;
+
+void tg_client_config_default(struct tg_client_config *c);
+
+/* Create a client. Returns TG_OK, TG_ERR_INVAL (bad configuration), TG_ERR_NOMEM. */
+int tg_client_new(const struct tg_client_config *c, const struct tg_rng *rng,
+                  const struct tg_allocator *a, tg_time now, struct tg_client **out) TG_MUST_CHECK;
+void tg_client_free(struct tg_client *c); /* NULL is fine */
+
+/* Uplink `uplink` (< TG_MAX_UPLINKS) is usable (appeared, or its address
+ * changed: the server learns the new address from the next authenticated
+ * packet). Starts a handshake if it has no keys.
+ * Returns TG_OK or TG_ERR_INVAL. */
+int tg_client_uplink_up(struct tg_client *c, unsigned uplink, tg_time now) TG_MUST_CHECK;
+/* The uplink disappeared: its keys are wiped, traffic moves to the others. */
+void tg_client_uplink_down(struct tg_client *c, unsigned uplink, tg_time now);
+
+/* An IP packet from the TUN side. Returns TG_OK or the TG_ERR_* of a drop
+ * (the drop is also counted). */
+int tg_client_tun_input(struct tg_client *c, const uint8_t *pkt, size_t len, tg_time now);
+/* A datagram received on `uplink`. dgram is modified (decrypted in place). */
+int tg_client_udp_input(struct tg_client *c, unsigned uplink, uint8_t *dgram, size_t len,
+                        tg_time now);
+
+bool tg_client_next_datagram(struct tg_client *c, struct tg_datagram *out);
+bool tg_client_next_tun_packet(struct tg_client *c, const uint8_t **pkt, size_t *len);
+bool tg_client_next_event(struct tg_client *c, struct tg_event *out);
+tg_time tg_client_next_deadline(const struct tg_client *c);
+void tg_client_on_timeout(struct tg_client *c, tg_time now);
+
+/* True once the first handshake completed (the tunnel address is known). */
+bool tg_client_session_up(const struct tg_client *c, uint8_t tunnel_addr[4]);
+/* Fill up to `cap` snapshots (one per present uplink); returns how many. */
+size_t tg_client_snapshot(const struct tg_client *c, struct tg_uplink_snapshot *out, size_t cap);
+const struct tg_endpoint_counters *tg_client_counters(const struct tg_client *c);
+
+/* ---------------------------------------------------------------- server */
+
+struct tg_server_config {
+    uint8_t static_private[32];
+    struct tg_mp_config mp;
+    uint8_t pool_addr[4];       /* tunnel address pool (10.0.85.0) */
+    uint8_t pool_prefix;        /* (24); .1 is the server, clients from .2 */
+    uint32_t max_sessions;      /* (64) */
+    tg_time session_idle_us;    /* a session with no traffic for this long ends (300 s) */
+    tg_time pending_timeout_us; /* an unconfirmed session or join is dropped after (10 s) */
+    uint32_t hs_per_source_per_s; /* handshake rate limit per source address (10) */
+    uint32_t hs_burst;          /* (20) */
+};
+
+struct tg_server;
+
+void tg_server_config_default(struct tg_server_config *c);
+int tg_server_new(const struct tg_server_config *c, const struct tg_rng *rng,
+                  const struct tg_allocator *a, tg_time now, struct tg_server **out) TG_MUST_CHECK;
+void tg_server_free(struct tg_server *s);
+
+/* A datagram that arrived on listening socket `listen` from `from`. */
+int tg_server_udp_input(struct tg_server *s, unsigned listen, const struct tg_key_addr *from,
+                        uint8_t *dgram, size_t len, tg_time now);
+/* An IP packet from the server's TUN for some client's tunnel address. */
+int tg_server_tun_input(struct tg_server *s, const uint8_t *pkt, size_t len, tg_time now);
+
+bool tg_server_next_datagram(struct tg_server *s, struct tg_datagram *out);
+bool tg_server_next_tun_packet(struct tg_server *s, const uint8_t **pkt, size_t *len);
+bool tg_server_next_event(struct tg_server *s, struct tg_event *out);
+tg_time tg_server_next_deadline(const struct tg_server *s);
+void tg_server_on_timeout(struct tg_server *s, tg_time now);
+uint32_t tg_server_session_count(const struct tg_server *s);
+/* Snapshots of the uplinks of the session whose tunnel address is `addr`. */
+size_t tg_server_snapshot(const struct tg_server *s, const uint8_t addr[4],
+                          struct tg_uplink_snapshot *out, size_t cap);
+const struct tg_endpoint_counters *tg_server_counters(const struct tg_server *s);
+
+#endif

@@ -1,0 +1,573 @@
+#include "mpath.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "flow.h"
+
+void tg_mp_config_default(struct tg_mp_config *c)
+{
+    memset(c, 0, sizeof *c);
+    tg_sched_config_default(&c->sched);
+    tg_reorder_config_default(&c->reorder);
+    tg_uplink_config_default(&c->uplink);
+    c->probe_interval_us = TG_MSEC(100);
+    c->down_probe_interval_us = TG_SEC(1);
+    c->feedback_interval_us = TG_MSEC(20);
+    c->rekey_after_us = TG_SEC(120);
+    c->rekey_after_packets = (uint64_t)1 << 60;
+    c->reject_after_us = TG_SEC(180);
+    c->queue_slots = 256;
+    c->max_packet = 1500;
+}
+
+const char *tg_drop_name(enum tg_drop d)
+{
+    static const char *const names[TG_DROP_COUNT] = {
+        "malformed",   "unknown_index", "decrypt",    "replay",       "bad_frame",
+        "duplicate",   "late",          "rate_limited", "no_uplink",  "queue_full",
+        "too_big",     "bad_packet",    "spoofed",    "no_session",   "handshake",
+        "nat",
+    };
+    return (unsigned)d < TG_DROP_COUNT ? names[d] : "unknown";
+}
+
+/* ------------------------------------------------------------ queues */
+
+int tg_queue_init(struct tg_queue *q, uint32_t slots, uint32_t slot_bytes,
+                  const struct tg_allocator *a)
+{
+    memset(q, 0, sizeof *q);
+    if (slots == 0 || slot_bytes == 0)
+        return TG_ERR_INVAL;
+    q->buf = tg_alloc_zeroed(a, (size_t)slots * slot_bytes);
+    q->meta = tg_alloc_zeroed(a, (size_t)slots * sizeof *q->meta);
+    if (q->buf == NULL || q->meta == NULL) {
+        tg_queue_clear(q, a);
+        return TG_ERR_NOMEM;
+    }
+    q->slots = slots;
+    q->slot_bytes = slot_bytes;
+    return TG_OK;
+}
+
+void tg_queue_clear(struct tg_queue *q, const struct tg_allocator *a)
+{
+    tg_alloc_free(a, q->buf);
+    tg_alloc_free(a, q->meta);
+    memset(q, 0, sizeof *q);
+}
+
+uint8_t *tg_queue_reserve(struct tg_queue *q)
+{
+    if (q->count == q->slots)
+        return NULL;
+    uint32_t i = (q->head + q->count) % q->slots;
+    return q->buf + (size_t)i * q->slot_bytes;
+}
+
+void tg_queue_push(struct tg_queue *q, const struct tg_datagram *meta, size_t len)
+{
+    uint32_t i = (q->head + q->count) % q->slots;
+    q->meta[i] = *meta;
+    q->meta[i].data = q->buf + (size_t)i * q->slot_bytes;
+    q->meta[i].len = len;
+    q->count++;
+}
+
+bool tg_queue_pop(struct tg_queue *q, struct tg_datagram *out)
+{
+    if (q->count == 0)
+        return false;
+    *out = q->meta[q->head];
+    q->head = (q->head + 1) % q->slots;
+    q->count--;
+    return true;
+}
+
+void tg_io_event(struct tg_io *io, const struct tg_event *ev)
+{
+    enum { N = sizeof io->events / sizeof io->events[0] };
+    if (io->ev_count == N) { /* keep the newest: drop the oldest */
+        io->ev_head = (io->ev_head + 1) % N;
+        io->ev_count--;
+    }
+    io->events[(io->ev_head + io->ev_count) % N] = *ev;
+    io->ev_count++;
+}
+
+void tg_io_drop(struct tg_io *io, enum tg_drop why)
+{
+    io->counters.drops[why]++;
+}
+
+/* ------------------------------------------------------------ session */
+
+int tg_mp_init(struct tg_mp *mp, const struct tg_mp_config *cfg, struct tg_io *io,
+               const struct tg_rng *rng, const struct tg_allocator *a, bool server, tg_time now)
+{
+    memset(mp, 0, sizeof *mp);
+    mp->cfg = cfg;
+    mp->io = io;
+    mp->server = server;
+    mp->last_best = -1;
+    mp->last_activity = now;
+    tg_rng_fill(rng, mp->flow_key, sizeof mp->flow_key);
+    tg_replay_init(&mp->dedup);
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++)
+        tg_uplink_init(&mp->paths[i].est, &cfg->uplink, now);
+    int rc = tg_sched_new(&cfg->sched, a, &mp->sched);
+    if (rc == TG_OK)
+        rc = tg_reorder_new(&cfg->reorder, a, 0, &mp->reorder);
+    if (rc != TG_OK) {
+        tg_mp_clear(mp, a);
+        return rc;
+    }
+    return TG_OK;
+}
+
+void tg_mp_clear(struct tg_mp *mp, const struct tg_allocator *a)
+{
+    (void)a;
+    tg_sched_free(mp->sched);
+    tg_reorder_free(mp->reorder);
+    sodium_memzero(mp->paths, sizeof mp->paths);
+    mp->sched = NULL;
+    mp->reorder = NULL;
+}
+
+static void health_event(struct tg_mp *mp, unsigned slot, enum tg_health before, tg_time now)
+{
+    enum tg_health after = mp->paths[slot].est.health;
+    if (after == before)
+        return;
+    struct tg_event ev = {.type = TG_EV_UPLINK_HEALTH, .uplink = slot, .session = mp->id,
+                          .health_from = before, .health_to = after, .at = now};
+    tg_io_event(mp->io, &ev);
+}
+
+void tg_mp_path_keys(struct tg_mp *mp, unsigned slot, struct tg_noise_cipher *send,
+                     struct tg_noise_cipher *recv, uint32_t local_index, uint32_t remote_index,
+                     tg_time now)
+{
+    struct tg_path *p = &mp->paths[slot];
+    if (p->keyed) {
+        p->prev = p->cur;
+        p->has_prev = true;
+        p->prev_until = tg_time_add(now, mp->cfg->probe_interval_us * 30 + TG_SEC(3));
+    }
+    tg_transport_init(&p->cur, send, recv, local_index, remote_index);
+    bool fresh = !p->keyed;
+    p->keyed = true;
+    p->keys_at = now;
+    if (fresh) {
+        /* a new path starts with a clean slate of counters and estimates */
+        memset(p->tx_cum, 0, sizeof p->tx_cum);
+        p->tx_packets = p->tx_bytes = p->queued_bytes = 0;
+        p->rx_packets = p->rx_bytes = p->rx_highest = 0;
+        p->fb_seen = false;
+        p->fb_pending = false;
+        p->probe_out = false;
+        p->next_probe = now;
+        tg_uplink_init(&p->est, &mp->cfg->uplink, now);
+    } else {
+        /* the peer's counters restart with the new keys */
+        p->rx_highest = 0;
+        p->fb_seen = false;
+    }
+}
+
+void tg_mp_path_drop(struct tg_mp *mp, unsigned slot, tg_time now)
+{
+    struct tg_path *p = &mp->paths[slot];
+    if (!p->keyed && !p->has_prev)
+        return;
+    enum tg_health before = p->est.health;
+    tg_transport_clear(&p->cur);
+    tg_transport_clear(&p->prev);
+    p->keyed = p->has_prev = false;
+    p->probe_out = p->fb_pending = false;
+    tg_uplink_set_down(&p->est, now);
+    health_event(mp, slot, before, now);
+    struct tg_event ev = {.type = TG_EV_UPLINK_DOWN, .uplink = slot, .session = mp->id, .at = now};
+    tg_io_event(mp->io, &ev);
+}
+
+/* How long a PING may stay unanswered before it counts as a failure: the
+ * RTO without RFC 6298 back-off. Backing off suits retransmission, not
+ * probing, where a steady pace of failures is what detects a dead uplink. */
+static tg_time probe_timeout(const struct tg_path *p)
+{
+    const struct tg_uplink_config *c = &p->est.cfg;
+    tg_time rto = p->est.has_rtt ? p->est.srtt_us + 4 * p->est.rttvar_us : c->initial_rto_us;
+    return rto < c->rto_min_us ? c->rto_min_us : rto > c->rto_max_us ? c->rto_max_us : rto;
+}
+
+static bool keys_usable(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
+{
+    return p->keyed && now - p->keys_at < mp->cfg->reject_after_us;
+}
+
+/* Reserve an output slot for path `slot`; plaintext goes at the returned
+ * pointer + TG_DATA_HEADER_LEN. NULL (counted) when the queue is full. */
+static uint8_t *begin(struct tg_mp *mp)
+{
+    uint8_t *buf = tg_queue_reserve(&mp->io->out);
+    if (buf == NULL)
+        tg_io_drop(mp->io, TG_DROP_QUEUE_FULL);
+    return buf;
+}
+
+static void add_feedback(struct tg_mp *mp, unsigned slot, uint8_t *plain, size_t cap, size_t *off)
+{
+    struct tg_path *p = &mp->paths[slot];
+    if (!p->fb_pending)
+        return;
+    if (tg_frame_put_feedback(plain, cap, off, (uint8_t)slot, p->rx_packets, p->rx_bytes,
+                              p->rx_highest, p->rx_owd_us) == TG_OK)
+        p->fb_pending = false;
+}
+
+/* Seal the plaintext already written and queue the datagram. */
+static void finish(struct tg_mp *mp, unsigned slot, uint8_t *buf, size_t plain_len, tg_time now)
+{
+    struct tg_path *p = &mp->paths[slot];
+    uint64_t counter = p->cur.send_counter;
+    size_t len;
+    if (tg_transport_seal(&p->cur, buf, plain_len, mp->io->out.slot_bytes, &len) != TG_OK) {
+        tg_io_drop(mp->io, TG_DROP_QUEUE_FULL); /* counter exhausted: rekey pending */
+        return;
+    }
+    struct tg_datagram d = {.uplink = mp->server ? p->listen : slot};
+    if (mp->server)
+        d.to = p->peer;
+    tg_queue_push(&mp->io->out, &d, len);
+    mp->io->counters.dgram_out++;
+    p->tx_packets++;
+    p->tx_bytes += len;
+    p->tx_cum[counter % TG_TX_RING] = p->tx_bytes;
+    (void)now;
+}
+
+static size_t plain_cap(const struct tg_mp *mp)
+{
+    return mp->io->out.slot_bytes - TG_DATA_OVERHEAD;
+}
+
+void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
+{
+    struct tg_path *p = &mp->paths[slot];
+    uint8_t *buf = begin(mp);
+    if (buf == NULL || !p->keyed)
+        return;
+    uint8_t *plain = buf + TG_DATA_HEADER_LEN;
+    size_t off = 0;
+    add_feedback(mp, slot, plain, plain_cap(mp), &off);
+    p->probe_id++;
+    if (tg_frame_put_ping(plain, plain_cap(mp), &off, TG_FRAME_PING, p->probe_id, now) != TG_OK)
+        return;
+    p->probe_out = true;
+    p->probe_sent = now;
+    p->probes_sent++;
+    tg_time every = p->est.health == TG_HEALTH_DOWN ? mp->cfg->down_probe_interval_us
+                                                     : mp->cfg->probe_interval_us;
+    p->next_probe = tg_time_add(now, every);
+    finish(mp, slot, buf, off, now);
+}
+
+static void send_pong(struct tg_mp *mp, unsigned slot, uint32_t id, uint64_t t, tg_time now)
+{
+    uint8_t *buf = begin(mp);
+    if (buf == NULL)
+        return;
+    uint8_t *plain = buf + TG_DATA_HEADER_LEN;
+    size_t off = 0;
+    add_feedback(mp, slot, plain, plain_cap(mp), &off);
+    if (tg_frame_put_ping(plain, plain_cap(mp), &off, TG_FRAME_PONG, id, t) == TG_OK)
+        finish(mp, slot, buf, off, now);
+}
+
+static void send_feedback(struct tg_mp *mp, unsigned slot, tg_time now)
+{
+    uint8_t *buf = begin(mp);
+    if (buf == NULL)
+        return;
+    size_t off = 0;
+    add_feedback(mp, slot, buf + TG_DATA_HEADER_LEN, plain_cap(mp), &off);
+    finish(mp, slot, buf, off, now);
+}
+
+/* A move away from an uplink in this state is a failover, not a preference. */
+static bool failing(enum tg_health h)
+{
+    return h >= TG_HEALTH_DEGRADED;
+}
+
+int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
+{
+    struct tg_io *io = mp->io;
+    if (len > mp->cfg->max_packet || len > plain_cap(mp) - TG_FRAME_DATA_HEADER_LEN -
+                                               TG_FRAME_FEEDBACK_LEN) {
+        tg_io_drop(io, TG_DROP_TOO_BIG);
+        return TG_ERR_NOBUF;
+    }
+    uint64_t flow;
+    if (tg_flow_hash_packet(mp->flow_key, pkt, len, &flow) != TG_OK) {
+        tg_io_drop(io, TG_DROP_BAD_PACKET);
+        return TG_ERR_MALFORMED;
+    }
+    struct tg_sched_view v[TG_MAX_UPLINKS];
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+        const struct tg_path *p = &mp->paths[i];
+        v[i] = (struct tg_sched_view){
+            .present = keys_usable(mp, p, now),
+            .health = p->est.health,
+            .srtt_us = p->est.has_rtt ? p->est.srtt_us : 0,
+            .loss = tg_uplink_loss(&p->est),
+            .rate_bps = p->est.has_rate ? p->est.rate_bps : 0,
+            .owd_us = p->est.owd_us,
+            .has_owd = p->est.has_owd,
+            .queued_bytes = p->queued_bytes,
+            .weight = 1.0,
+            .priority = i,
+        };
+    }
+    uint32_t mask = 0;
+    if (tg_sched_pick(mp->sched, v, TG_MAX_UPLINKS, flow, len, now, &mask) != TG_OK ||
+        mask == 0) {
+        tg_io_drop(io, TG_DROP_NO_UPLINK);
+        return TG_ERR_STATE;
+    }
+    uint8_t flags = tg_sched_last_striped(mp->sched) ? TG_DATA_FLAG_ORDERED : 0;
+    int first = __builtin_ctz(mask);
+    if (mp->last_best >= 0 && first != mp->last_best &&
+        failing(mp->paths[mp->last_best].est.health))
+        io->counters.failovers++;
+    mp->last_best = first;
+
+    uint64_t seq = mp->next_seq++;
+    mp->last_activity = now;
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        uint8_t *buf = begin(mp);
+        if (buf == NULL)
+            return TG_ERR_NOBUF;
+        uint8_t *plain = buf + TG_DATA_HEADER_LEN;
+        size_t off = 0;
+        add_feedback(mp, i, plain, plain_cap(mp), &off);
+        if (tg_frame_put_data(plain, plain_cap(mp), &off, flags, seq, now, pkt,
+                              (uint16_t)len) != TG_OK)
+            continue;
+        finish(mp, i, buf, off, now);
+    }
+    return TG_OK;
+}
+
+/* Uplinks that carried anything authenticated within the reorder hold time
+ * may still deliver a striped packet: the reorder buffer waits for them. */
+static void set_alive(struct tg_mp *mp, tg_time now)
+{
+    uint32_t alive = 0;
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+        const struct tg_path *p = &mp->paths[i];
+        if (p->keyed && now - p->last_rx < mp->cfg->reorder.max_hold_us)
+            alive |= 1u << i;
+    }
+    tg_reorder_set_alive(mp->reorder, alive);
+}
+
+static void drain_reorder(struct tg_mp *mp, tg_time now)
+{
+    const uint8_t *pkt;
+    size_t len;
+    uint64_t seq;
+    while (tg_reorder_pop(mp->reorder, now, &pkt, &len, &seq) == 1) {
+        if (len > 0) /* zero length: the mark of a packet delivered unordered */
+            mp->deliver(mp->owner, mp, (uint8_t *)(uintptr_t)pkt, len, now);
+    }
+    uint64_t occ = tg_reorder_stats(mp->reorder)->peak_occupancy;
+    if (occ > mp->io->counters.reorder_peak)
+        mp->io->counters.reorder_peak = occ;
+}
+
+static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
+{
+    unsigned slot = f->u.feedback.uplink;
+    if (slot >= TG_MAX_UPLINKS || !mp->paths[slot].keyed)
+        return;
+    struct tg_path *p = &mp->paths[slot];
+    uint64_t rxp = f->u.feedback.rx_packets, rxb = f->u.feedback.rx_bytes;
+    uint64_t hi = f->u.feedback.highest_seq;
+    if (p->fb_seen && (rxp < p->fb_rx_packets || hi < p->fb_highest))
+        return; /* an older feedback overtaken by a newer one */
+    enum tg_health before = p->est.health;
+    if (p->fb_seen) {
+        uint64_t expected = hi - p->fb_highest, received = rxp - p->fb_rx_packets;
+        if (received > expected)
+            received = expected; /* late arrivals below the old highest */
+        if (expected > 0 && expected < UINT32_MAX)
+            tg_uplink_on_feedback(&p->est, (uint32_t)expected, (uint32_t)received,
+                                  rxb - p->fb_rx_bytes, now - p->fb_at, now);
+    }
+    p->fb_seen = true;
+    p->fb_rx_packets = rxp;
+    p->fb_rx_bytes = rxb;
+    p->fb_highest = hi;
+    p->fb_at = now;
+    tg_uplink_on_owd(&p->est, f->u.feedback.owd_us);
+    /* bytes sent after the highest counter the receiver has seen */
+    uint64_t sent_counter = p->cur.send_counter;
+    if (sent_counter > hi && sent_counter - hi <= TG_TX_RING)
+        p->queued_bytes = p->tx_bytes - p->tx_cum[hi % TG_TX_RING];
+    else
+        p->queued_bytes = 0;
+    health_event(mp, slot, before, now);
+}
+
+int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
+                  const struct tg_wire_msg *m, uint8_t *dgram, tg_time now)
+{
+    struct tg_io *io = mp->io;
+    size_t plain_len;
+    int rc = tg_transport_open(t, m, dgram, &plain_len);
+    if (rc != TG_OK) {
+        tg_io_drop(io, rc == TG_ERR_DECRYPT ? TG_DROP_DECRYPT : TG_DROP_REPLAY);
+        return rc;
+    }
+    struct tg_path *p = &mp->paths[slot];
+    if (t == &p->cur) { /* counters of the previous keys are a different space */
+        p->rx_packets++;
+        if (m->counter > p->rx_highest)
+            p->rx_highest = m->counter;
+    }
+    p->last_rx = now;
+    mp->last_activity = now;
+
+    set_alive(mp, now);
+    const uint8_t *plain = dgram + TG_DATA_HEADER_LEN;
+    size_t off = 0;
+    struct tg_frame f;
+    while ((rc = tg_frame_next(plain, plain_len, &off, &f)) == 1) {
+        switch (f.type) {
+        case TG_FRAME_DATA: {
+            p->rx_bytes += f.u.data.len;
+            p->rx_owd_us = (int64_t)(now - f.u.data.send_time_us);
+            if (!p->fb_pending) {
+                p->fb_pending = true;
+                p->fb_due = tg_time_add(now, mp->cfg->feedback_interval_us);
+            }
+            if (tg_replay_accept(&mp->dedup, f.u.data.seq) != TG_OK) {
+                tg_io_drop(io, TG_DROP_DUPLICATE);
+                break;
+            }
+            uint8_t *pkt = (uint8_t *)(uintptr_t)f.u.data.packet;
+            if (f.u.data.flags & TG_DATA_FLAG_ORDERED) {
+                if (tg_reorder_push(mp->reorder, f.u.data.seq, slot, pkt, f.u.data.len, now) !=
+                    TG_OK)
+                    tg_io_drop(io, TG_DROP_LATE);
+            } else {
+                /* deliver now; leave an empty mark so ordered packets after it
+                 * do not wait for this sequence number */
+                static const uint8_t none[1];
+                if (tg_reorder_push(mp->reorder, f.u.data.seq, slot, none, 0, now) != TG_OK) {
+                    /* below the reorder window: nothing waits for it */
+                }
+                mp->deliver(mp->owner, mp, pkt, f.u.data.len, now);
+            }
+            break;
+        }
+        case TG_FRAME_PING:
+            send_pong(mp, slot, f.u.ping.id, f.u.ping.send_time_us, now);
+            break;
+        case TG_FRAME_PONG:
+            if (p->probe_out && f.u.ping.id == p->probe_id && f.u.ping.send_time_us <= now) {
+                enum tg_health before = p->est.health;
+                if (before == TG_HEALTH_DOWN) { /* back from an outage: start afresh */
+                    tg_uplink_forget_loss(&p->est);
+                    p->fb_seen = false;
+                }
+                p->probe_out = false;
+                tg_uplink_on_rtt(&p->est, now - f.u.ping.send_time_us, now);
+                health_event(mp, slot, before, now);
+            }
+            break;
+        case TG_FRAME_FEEDBACK:
+            on_feedback(mp, &f, now);
+            break;
+        default: /* CLOSE: the peer's uplink is going away; probes will tell */
+            break;
+        }
+    }
+    if (rc < 0)
+        tg_io_drop(io, TG_DROP_BAD_FRAME);
+    drain_reorder(mp, now);
+    return TG_OK;
+}
+
+tg_time tg_mp_next_deadline(const struct tg_mp *mp)
+{
+    tg_time t = tg_reorder_next_deadline(mp->reorder);
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+        const struct tg_path *p = &mp->paths[i];
+        if (!p->keyed)
+            continue;
+        t = tg_time_min(t, p->probe_out ? tg_time_add(p->probe_sent, probe_timeout(p))
+                                        : p->next_probe);
+        if (p->fb_pending)
+            t = tg_time_min(t, p->fb_due);
+        if (p->has_prev)
+            t = tg_time_min(t, p->prev_until);
+    }
+    return t;
+}
+
+void tg_mp_on_timeout(struct tg_mp *mp, tg_time now)
+{
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+        struct tg_path *p = &mp->paths[i];
+        if (p->has_prev && now >= p->prev_until) {
+            tg_transport_clear(&p->prev);
+            p->has_prev = false;
+        }
+        if (!p->keyed)
+            continue;
+        if (p->probe_out && now >= tg_time_add(p->probe_sent, probe_timeout(p))) {
+            enum tg_health before = p->est.health;
+            p->probe_out = false;
+            p->probes_lost++;
+            tg_uplink_on_probe_timeout(&p->est, now);
+            health_event(mp, i, before, now);
+        }
+        if (p->fb_pending && now >= p->fb_due)
+            send_feedback(mp, i, now);
+        if (!p->probe_out && now >= p->next_probe)
+            tg_mp_ping(mp, i, now);
+    }
+    set_alive(mp, now);
+    drain_reorder(mp, now);
+}
+
+void tg_mp_snapshot(const struct tg_mp *mp, unsigned slot, tg_time now,
+                    struct tg_uplink_snapshot *out)
+{
+    const struct tg_path *p = &mp->paths[slot];
+    memset(out, 0, sizeof *out);
+    out->uplink = slot;
+    out->keyed = p->keyed;
+    out->health = p->est.health;
+    out->srtt_us = p->est.srtt_us;
+    out->rttvar_us = p->est.rttvar_us;
+    out->min_rtt_us = p->est.min_rtt_us;
+    out->loss = tg_uplink_loss(&p->est);
+    out->rate_bps = p->est.rate_bps;
+    out->owd_us = p->est.owd_us;
+    out->tx_packets = p->tx_packets;
+    out->tx_bytes = p->tx_bytes;
+    out->rx_packets = p->rx_packets;
+    out->rx_bytes = p->rx_bytes;
+    out->probes_sent = p->probes_sent;
+    out->probes_lost = p->probes_lost;
+    out->queued_bytes = p->queued_bytes;
+    out->keys_age_us = p->keyed ? now - p->keys_at : 0;
+}

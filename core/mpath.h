@@ -1,0 +1,125 @@
+/*
+ * mpath.h: the multipath session that client and server share (internal to
+ * the core). It owns one transport per uplink slot ("path"), the per-path
+ * estimators, the scheduler, the dedup window and the reorder buffer; it
+ * turns IP packets into sealed datagrams and authenticated datagrams back into
+ * IP packets, and runs probes and receiver feedback. Handshakes and lookups by
+ * receiver index belong to client.c and server.c; this file only receives
+ * the keys they produce.
+ */
+#ifndef TG_MPATH_H
+#define TG_MPATH_H
+
+#include "endpoint.h"
+#include "noise.h"
+#include "transport.h"
+
+/* A fixed ring of output slots (datagrams or TUN packets). */
+struct tg_queue {
+    uint8_t *buf;            /* slots * slot_bytes */
+    struct tg_datagram *meta; /* per slot */
+    uint32_t slots, slot_bytes;
+    uint32_t head, count;
+};
+
+int tg_queue_init(struct tg_queue *q, uint32_t slots, uint32_t slot_bytes,
+                  const struct tg_allocator *a) TG_MUST_CHECK;
+void tg_queue_clear(struct tg_queue *q, const struct tg_allocator *a);
+/* The next free slot's buffer, or NULL when full. Commit with tg_queue_push. */
+uint8_t *tg_queue_reserve(struct tg_queue *q);
+void tg_queue_push(struct tg_queue *q, const struct tg_datagram *meta, size_t len);
+bool tg_queue_pop(struct tg_queue *q, struct tg_datagram *out);
+
+/* What an endpoint owns once, shared by its sessions. */
+struct tg_io {
+    struct tg_queue out;  /* datagrams to send */
+    struct tg_queue tun;  /* IP packets for the TUN side */
+    struct tg_event events[64];
+    uint32_t ev_head, ev_count;
+    struct tg_endpoint_counters counters;
+};
+
+void tg_io_event(struct tg_io *io, const struct tg_event *ev);
+void tg_io_drop(struct tg_io *io, enum tg_drop why);
+
+#define TG_TX_RING 512 /* recent (counter -> bytes sent so far) per path */
+
+struct tg_path {
+    bool keyed;                  /* has current keys */
+    struct tg_transport cur;
+    bool has_prev;               /* previous keys, still accepted after a rekey */
+    struct tg_transport prev;
+    tg_time keys_at;             /* when cur was installed */
+    tg_time prev_until;          /* prev accepted until then */
+    struct tg_key_addr peer;     /* server: where this path's datagrams go */
+    unsigned listen;             /* server: listening socket */
+    struct tg_uplink_est est;
+    /* probes */
+    uint32_t probe_id;
+    bool probe_out;
+    tg_time probe_sent, next_probe;
+    uint64_t probes_sent, probes_lost;
+    /* receiver side: what arrived on this path, reported by feedback */
+    uint64_t rx_packets, rx_bytes, rx_highest;
+    int64_t rx_owd_us;
+    bool fb_pending;
+    tg_time fb_due;
+    /* sender side */
+    uint64_t tx_packets, tx_bytes, tx_cum[TG_TX_RING];
+    uint64_t fb_rx_packets, fb_rx_bytes, fb_highest; /* last feedback seen */
+    tg_time fb_at;
+    bool fb_seen;
+    uint64_t queued_bytes;
+    tg_time last_rx;
+};
+
+struct tg_mp;
+/* Host of the session: what to do with an authenticated IP packet. */
+typedef void (*tg_mp_deliver_fn)(void *owner, struct tg_mp *mp, uint8_t *pkt, size_t len,
+                                 tg_time now);
+
+struct tg_mp {
+    const struct tg_mp_config *cfg;
+    struct tg_io *io;
+    struct tg_path paths[TG_MAX_UPLINKS];
+    struct tg_sched *sched;
+    struct tg_reorder *reorder;
+    struct tg_replay dedup;       /* over multipath sequence numbers */
+    uint64_t next_seq;
+    uint8_t flow_key[16];
+    bool server;                  /* datagrams carry a destination */
+    uint32_t id;                  /* server: session number (events) */
+    tg_mp_deliver_fn deliver;
+    void *owner;
+    int last_best;                /* uplink the scheduler used last (failover count) */
+    tg_time last_activity;
+};
+
+int tg_mp_init(struct tg_mp *mp, const struct tg_mp_config *cfg, struct tg_io *io,
+               const struct tg_rng *rng, const struct tg_allocator *a, bool server,
+               tg_time now) TG_MUST_CHECK;
+void tg_mp_clear(struct tg_mp *mp, const struct tg_allocator *a);
+
+/* Install fresh keys on path `slot`. If it already had keys they become
+ * `prev` for a grace period (rekey). */
+void tg_mp_path_keys(struct tg_mp *mp, unsigned slot, struct tg_noise_cipher *send,
+                     struct tg_noise_cipher *recv, uint32_t local_index, uint32_t remote_index,
+                     tg_time now);
+/* Forget path `slot`'s keys. */
+void tg_mp_path_drop(struct tg_mp *mp, unsigned slot, tg_time now);
+
+/* Send one IP packet of the TUN side. */
+int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now);
+/* An authenticated-or-not DATA message for path `slot`, key `which`
+ * (0 = cur, 1 = prev). Returns TG_OK or the drop reason's TG_ERR_*. */
+int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
+                  const struct tg_wire_msg *m, uint8_t *dgram, tg_time now);
+/* Send a PING on `slot` now (confirms new keys; probes). */
+void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now);
+
+tg_time tg_mp_next_deadline(const struct tg_mp *mp);
+void tg_mp_on_timeout(struct tg_mp *mp, tg_time now);
+void tg_mp_snapshot(const struct tg_mp *mp, unsigned slot, tg_time now,
+                    struct tg_uplink_snapshot *out);
+
+#endif

@@ -1,0 +1,401 @@
+#include "reorder.h"
+
+#include <string.h>
+
+/*
+ * Storage. A buffered packet lives in a node (capacity + 1 of them, each with
+ * slot_bytes of storage); ring[seq & mask] names the node holding seq. The
+ * sequence numbers that may be buffered lie in [next, base + capacity), where
+ * base >= next is the lowest number not yet given up on. Inside
+ * [base, base + capacity) two numbers never share a ring slot. Packets below
+ * base were forced out by a slide and are ready: the pops that follow hand
+ * them out first. A slide can want the ring slot of such a packet; it then
+ * moves to `extra`, the one node outside the ring, which is why there is one
+ * node more than slots. A caller that drains pop after every push (the
+ * contract) needs extra at most once between drains; a second collision
+ * before a drain drops the lower of the two forced-out packets.
+ *
+ * Per-packet work is O(1) except two forward walks: `contig` (every number in
+ * [next, contig) is buffered) and the search for the lowest buffered number
+ * after a release. Both only move forward over numbers they never see again
+ * (only a drop, which the contract rules out, sets contig back), and the
+ * search falls back to one pass over the live packets after `capacity`
+ * steps, which those steps pay for. Gap runs are skipped as whole
+ * intervals, so a jump of 2^40 costs what a jump of 2 does.
+ *
+ * The arrival list is a doubly linked list of live nodes in arrival order
+ * (arrival times never decrease), so its head is the oldest packet for the
+ * max_hold rule and removal from the middle is O(1).
+ */
+
+#define NONE   UINT32_MAX
+#define NO_SEQ UINT64_MAX /* never buffered: push refuses it */
+
+struct node {
+    uint64_t seq;
+    tg_time arrival;
+    uint32_t len;
+    uint32_t prev, next; /* arrival list; NONE at the ends */
+    uint8_t gapless;     /* nothing was missing before it when it arrived */
+};
+
+struct uplink {
+    uint64_t highest; /* highest sequence number delivered */
+    tg_time last;     /* time of the latest delivery */
+    uint8_t seen;     /* delivered anything yet */
+};
+
+struct tg_reorder {
+    struct tg_reorder_config cfg;
+    struct tg_allocator alloc;
+    int has_alloc;
+    uint32_t mask;
+
+    uint64_t next;   /* lowest number not yet released or skipped */
+    uint64_t base;   /* lowest number not given up on; >= next */
+    uint64_t contig; /* [next, contig) all buffered (after max with next) */
+    uint64_t lowest; /* lowest buffered number; NO_SEQ when empty */
+
+    uint32_t *ring;  /* capacity entries: node index or NONE */
+    uint32_t *spare; /* stack of free node indexes */
+    uint32_t nspare;
+    uint32_t extra;      /* node of a forced-out packet outside the ring, or NONE */
+    uint32_t head, tail; /* arrival list */
+    struct node *nodes;  /* capacity + 1 */
+    uint8_t *bytes;      /* (capacity + 1) * slot_bytes */
+
+    struct uplink up[TG_REORDER_MAX_UPLINKS];
+    uint32_t alive; /* uplinks the host says can still deliver (tg_reorder_set_alive) */
+    struct tg_reorder_stats st;
+};
+
+void tg_reorder_config_default(struct tg_reorder_config *c)
+{
+    c->capacity = 1024;
+    c->slot_bytes = 2048;
+    c->max_hold_us = TG_MSEC(500);
+}
+
+static const struct tg_allocator *allocator(const struct tg_reorder *r)
+{
+    return r->has_alloc ? &r->alloc : NULL;
+}
+
+void tg_reorder_free(struct tg_reorder *r)
+{
+    if (r == NULL)
+        return;
+    const struct tg_allocator *a = allocator(r);
+    tg_alloc_free(a, r->ring);
+    tg_alloc_free(a, r->spare);
+    tg_alloc_free(a, r->nodes);
+    tg_alloc_free(a, r->bytes);
+    tg_alloc_free(a, r);
+}
+
+int tg_reorder_new(const struct tg_reorder_config *c, const struct tg_allocator *a,
+                   uint64_t first_seq, struct tg_reorder **out)
+{
+    if (out == NULL)
+        return TG_ERR_INVAL;
+    *out = NULL;
+    if (c == NULL || c->capacity < 2 || (c->capacity & (c->capacity - 1)) != 0 ||
+        c->slot_bytes == 0 || c->max_hold_us == 0)
+        return TG_ERR_INVAL;
+    size_t nodes = (size_t)c->capacity + 1;
+    if (nodes > SIZE_MAX / c->slot_bytes || nodes > SIZE_MAX / sizeof(struct node))
+        return TG_ERR_NOMEM;
+
+    struct tg_reorder *r = tg_alloc_zeroed(a, sizeof *r);
+    if (r == NULL)
+        return TG_ERR_NOMEM;
+    if (a != NULL) {
+        r->alloc = *a;
+        r->has_alloc = 1;
+    }
+    r->ring = tg_alloc_zeroed(a, (size_t)c->capacity * sizeof *r->ring);
+    r->spare = tg_alloc_zeroed(a, nodes * sizeof *r->spare);
+    r->nodes = tg_alloc_zeroed(a, nodes * sizeof *r->nodes);
+    r->bytes = tg_alloc_zeroed(a, nodes * c->slot_bytes);
+    if (r->ring == NULL || r->spare == NULL || r->nodes == NULL || r->bytes == NULL) {
+        tg_reorder_free(r);
+        return TG_ERR_NOMEM;
+    }
+    r->cfg = *c;
+    r->mask = c->capacity - 1;
+    r->next = r->base = r->contig = first_seq;
+    r->lowest = NO_SEQ;
+    for (uint32_t i = 0; i < c->capacity; i++)
+        r->ring[i] = NONE;
+    for (uint32_t i = 0; i <= c->capacity; i++)
+        r->spare[i] = c->capacity - i; /* node 0 on top: nothing depends on it */
+    r->nspare = c->capacity + 1;
+    r->extra = NONE;
+    r->head = r->tail = NONE;
+    *out = r;
+    return TG_OK;
+}
+
+static uint8_t *node_bytes(const struct tg_reorder *r, uint32_t n)
+{
+    return r->bytes + (size_t)n * r->cfg.slot_bytes;
+}
+
+/* The node holding `seq`, or NONE. */
+static uint32_t find(const struct tg_reorder *r, uint64_t seq)
+{
+    uint32_t n = r->ring[seq & r->mask];
+    if (n != NONE && r->nodes[n].seq == seq)
+        return n;
+    if (r->extra != NONE && r->nodes[r->extra].seq == seq)
+        return r->extra;
+    return NONE;
+}
+
+static void unlink_node(struct tg_reorder *r, uint32_t n)
+{
+    struct node *x = &r->nodes[n];
+    if (x->prev != NONE)
+        r->nodes[x->prev].next = x->next;
+    else
+        r->head = x->next;
+    if (x->next != NONE)
+        r->nodes[x->next].prev = x->prev;
+    else
+        r->tail = x->prev;
+}
+
+/* Take node n out of the ring or extra, the arrival list and the count. */
+static void remove_node(struct tg_reorder *r, uint32_t n)
+{
+    uint64_t seq = r->nodes[n].seq;
+    if (r->extra == n)
+        r->extra = NONE;
+    else
+        r->ring[seq & r->mask] = NONE;
+    unlink_node(r, n);
+    r->spare[r->nspare++] = n;
+    r->st.occupancy--;
+}
+
+/* The lowest buffered number at or above `from`, which is below every
+ * buffered number except possibly ones at or above it. */
+static uint64_t lowest_from(const struct tg_reorder *r, uint64_t from)
+{
+    if (r->st.occupancy == 0)
+        return NO_SEQ;
+    /* A live number >= from exists and is <= UINT64_MAX - 1, so `from + k`
+     * does not wrap before it is found. */
+    for (uint32_t k = 0; k < r->cfg.capacity; k++)
+        if (find(r, from + k) != NONE)
+            return from + k;
+    uint64_t low = NO_SEQ;
+    for (uint32_t n = r->head; n != NONE; n = r->nodes[n].next)
+        if (r->nodes[n].seq < low)
+            low = r->nodes[n].seq;
+    return low;
+}
+
+/* A forced-out packet must leave ring slot `i` for a newcomer. It moves to
+ * extra; when extra is taken (a second collision before a drain, which the
+ * contract rules out) the lower of the two is dropped and pop will skip its
+ * number. */
+static void evict_from_slot(struct tg_reorder *r, uint32_t i)
+{
+    uint32_t s = r->ring[i], e = r->extra;
+    if (e == NONE) {
+        r->extra = s;
+        r->ring[i] = NONE;
+        return;
+    }
+    uint64_t dropped;
+    if (r->nodes[e].seq < r->nodes[s].seq) {
+        dropped = r->nodes[e].seq;
+        remove_node(r, e); /* clears extra */
+        r->extra = s;
+        r->ring[i] = NONE;
+    } else {
+        dropped = r->nodes[s].seq;
+        remove_node(r, s); /* clears ring[i] */
+    }
+    if (dropped < r->contig)
+        r->contig = dropped;
+    if (dropped == r->lowest)
+        r->lowest = lowest_from(r, dropped);
+}
+
+int tg_reorder_push(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt,
+                    size_t len, tg_time now)
+{
+    if (uplink >= TG_REORDER_MAX_UPLINKS || seq == NO_SEQ || (pkt == NULL && len > 0))
+        return TG_ERR_INVAL;
+    r->st.pushed++;
+
+    /* Every delivery counts for the uplink rule, kept or not: the uplink has
+     * shown where in the sequence it is. */
+    struct uplink *u = &r->up[uplink];
+    if (!u->seen || seq > u->highest)
+        u->highest = seq;
+    u->last = now;
+    u->seen = 1;
+
+    if (len > r->cfg.slot_bytes) {
+        r->st.too_big++;
+        return TG_ERR_NOBUF;
+    }
+    if (seq < r->next) {
+        r->st.late++;
+        return TG_ERR_REPLAY;
+    }
+    if (find(r, seq) != NONE) {
+        r->st.duplicate++;
+        return TG_ERR_REPLAY;
+    }
+    if (seq < r->base) {
+        r->st.late++; /* given up on by a slide */
+        return TG_ERR_REPLAY;
+    }
+
+    if (seq - r->base >= r->cfg.capacity)
+        r->base = seq - r->cfg.capacity + 1; /* the window slides */
+    uint32_t i = (uint32_t)(seq & r->mask);
+    if (r->ring[i] != NONE)
+        evict_from_slot(r, i); /* its packet is below base now */
+
+    if (r->contig < r->next)
+        r->contig = r->next;
+    while (find(r, r->contig) != NONE)
+        r->contig++;
+
+    uint32_t n = r->spare[--r->nspare];
+    struct node *x = &r->nodes[n];
+    x->seq = seq;
+    x->arrival = now;
+    x->len = (uint32_t)len;
+    x->gapless = seq == r->contig;
+    x->prev = r->tail;
+    x->next = NONE;
+    if (r->tail != NONE)
+        r->nodes[r->tail].next = n;
+    else
+        r->head = n;
+    r->tail = n;
+    if (len > 0)
+        memcpy(node_bytes(r, n), pkt, len);
+    r->ring[i] = n;
+
+    if (seq < r->lowest)
+        r->lowest = seq;
+    if (++r->st.occupancy > r->st.peak_occupancy)
+        r->st.peak_occupancy = r->st.occupancy;
+    return TG_OK;
+}
+
+/* Give up on the numbers [next, to). */
+static void skip(struct tg_reorder *r, uint64_t to, uint64_t *reason)
+{
+    uint64_t k = to - r->next;
+    r->st.gaps_skipped += k;
+    *reason += k;
+    r->next = to;
+}
+
+/* Lowest sequence number delivered by an uplink that is still active at
+ * `now`; every gap below it is one that no active uplink can still fill.
+ * UINT64_MAX when no uplink is active. */
+static uint64_t active_floor(const struct tg_reorder *r, tg_time now)
+{
+    uint64_t h = UINT64_MAX;
+    for (unsigned i = 0; i < TG_REORDER_MAX_UPLINKS; i++) {
+        const struct uplink *u = &r->up[i];
+        bool alive = (r->alive >> i) & 1u;
+        if (alive && !u->seen)
+            return 0; /* it may still deliver anything */
+        if (u->seen && (alive || now < tg_time_add(u->last, r->cfg.max_hold_us)) &&
+            u->highest < h)
+            h = u->highest;
+    }
+    return h;
+}
+
+int tg_reorder_pop(struct tg_reorder *r, tg_time now, const uint8_t **pkt, size_t *len,
+                   uint64_t *seq)
+{
+    if (r->st.occupancy == 0)
+        return 0;
+    uint64_t low = r->lowest; /* > next exactly when next is a gap */
+
+    /* The gap run [next, low) is given up on from the left, by the first
+     * rule that applies: overflow, then max_hold, then the uplinks. */
+    if (r->next < r->base)
+        skip(r, r->base < low ? r->base : low, &r->st.skipped_by_overflow);
+    if (r->next < low) {
+        const struct node *oldest = &r->nodes[r->head];
+        if (now >= tg_time_add(oldest->arrival, r->cfg.max_hold_us)) {
+            skip(r, low, &r->st.skipped_by_deadline);
+        } else {
+            uint64_t h = active_floor(r, now);
+            if (h > r->next)
+                skip(r, h < low ? h : low, &r->st.skipped_by_uplinks);
+        }
+    }
+    if (r->base < r->next)
+        r->base = r->next;
+    if (r->next < low)
+        return 0;
+
+    uint32_t n = find(r, low);
+    const struct node *x = &r->nodes[n];
+    r->st.released++;
+    if (x->gapless)
+        r->st.in_order++;
+    *pkt = node_bytes(r, n);
+    *len = x->len;
+    *seq = low;
+    remove_node(r, n); /* the bytes stay until the next push reuses the node */
+    r->next = low + 1;
+    if (r->base < r->next)
+        r->base = r->next;
+    r->lowest = lowest_from(r, r->next);
+    return 1;
+}
+
+tg_time tg_reorder_next_deadline(const struct tg_reorder *r)
+{
+    if (r->st.occupancy == 0)
+        return TG_TIME_NEVER;
+    uint64_t low = r->lowest;
+    if (r->next == low || r->next < r->base)
+        return 0; /* ready already: the caller has not drained pop */
+
+    /* The whole run [next, low) goes at once when the oldest packet expires,
+     * or when every uplink still behind `low` has fallen silent. */
+    tg_time t_hold = tg_time_add(r->nodes[r->head].arrival, r->cfg.max_hold_us);
+    tg_time t_up = 0;
+    for (unsigned i = 0; i < TG_REORDER_MAX_UPLINKS; i++) {
+        const struct uplink *u = &r->up[i];
+        if (((r->alive >> i) & 1u) && (!u->seen || u->highest < low))
+            return t_hold; /* waits for this uplink or the hold time */
+        if (u->seen && u->highest < low) {
+            tg_time quiet = tg_time_add(u->last, r->cfg.max_hold_us);
+            if (quiet > t_up)
+                t_up = quiet;
+        }
+    }
+    return tg_time_min(t_hold, t_up);
+}
+
+void tg_reorder_set_alive(struct tg_reorder *r, uint32_t mask)
+{
+    r->alive = mask;
+}
+
+uint64_t tg_reorder_next_seq(const struct tg_reorder *r)
+{
+    return r->next;
+}
+
+const struct tg_reorder_stats *tg_reorder_stats(const struct tg_reorder *r)
+{
+    return &r->st;
+}

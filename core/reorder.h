@@ -1,0 +1,118 @@
+/*
+ * reorder.h: the receiver's reorder buffer over multipath sequence numbers.
+ *
+ * Packets striped over uplinks with different delays arrive out of order; the
+ * buffer hands them to the TUN side in sequence order. A missing sequence
+ * number (a gap) is waited for only while it can still arrive. Gaps are given
+ * up on by the first of these rules that applies (the stats say which):
+ *   - overflow: a packet `capacity` or more ahead of the lowest number still
+ *     awaited forces the oldest out: the window slides to end at that packet,
+ *     the gaps below the new window are skipped and the packets below it are
+ *     ready at once;
+ *   - deadline: every packet is held at most `max_hold_us` after its own
+ *     arrival; when the oldest-arrived buffered packet reaches that age
+ *     (now >= arrival + max_hold_us), everything up to it is released and the
+ *     gaps before it are skipped;
+ *   - uplinks: a gap is skipped at once when it can no longer be filled: each
+ *     uplink delivers in send order, so once every uplink that delivered within
+ *     the last `max_hold_us` (now < its last delivery + max_hold_us) has
+ *     delivered a sequence number above the gap, the gap's packet is lost.
+ *     Every packet offered on a valid uplink counts as a delivery for this
+ *     rule, including the ones dropped below. With one uplink, a gap is lost.
+ * Packets older than the next expected number (late, or duplicates of
+ * released ones, or numbers a slide gave up on) are dropped and counted, as
+ * are duplicates still buffered.
+ * Packet bytes are copied into slots allocated at creation: push and pop never
+ * allocate, and are O(1) amortised (each sequence number is passed over once).
+ * Rules are applied lazily by pop at its `now`; push only buffers and slides.
+ *
+ * Not here: duplicate suppression before the buffer (the replay window serves
+ * as the dedup window over sequence numbers), or choosing uplinks.
+ */
+#ifndef TG_REORDER_H
+#define TG_REORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "time.h"
+
+#define TG_REORDER_MAX_UPLINKS 16
+
+struct tg_reorder_config {
+    uint32_t capacity;   /* packets; power of two >= 2 (default 1024) */
+    uint32_t slot_bytes; /* largest packet stored (default 2048) */
+    tg_time max_hold_us; /* default 500 ms */
+};
+
+/* Every number below next_seq was either released or skipped:
+ * next_seq - first_seq == released + gaps_skipped. */
+struct tg_reorder_stats {
+    uint64_t pushed;              /* packets offered (push calls not refused as TG_ERR_INVAL) */
+    uint64_t released;            /* packets handed out by pop */
+    uint64_t in_order;            /* of those, released without ever waiting on a gap (every
+                                     number from next_seq up to theirs was buffered on arrival) */
+    uint64_t late;                /* dropped: seq below the next expected one */
+    uint64_t duplicate;           /* dropped: seq already buffered */
+    uint64_t too_big;             /* dropped: longer than slot_bytes */
+    uint64_t gaps_skipped;        /* sequence numbers given up on */
+    uint64_t skipped_by_deadline; /* ... of which because max_hold_us passed */
+    uint64_t skipped_by_uplinks;  /* ... because no uplink can still deliver them */
+    uint64_t skipped_by_overflow; /* ... because the window had to slide */
+    uint32_t occupancy;           /* packets buffered now */
+    uint32_t peak_occupancy;      /* highest occupancy seen */
+};
+
+struct tg_reorder;
+
+/* Fill `c` with the defaults. */
+void tg_reorder_config_default(struct tg_reorder_config *c);
+
+/* Create a buffer expecting sequence number `first_seq` first.
+ * Returns TG_OK, TG_ERR_INVAL (capacity not a power of two >= 2, slot_bytes 0,
+ * max_hold_us 0, c or out NULL), TG_ERR_NOMEM. */
+int tg_reorder_new(const struct tg_reorder_config *c, const struct tg_allocator *a,
+                   uint64_t first_seq, struct tg_reorder **out) TG_MUST_CHECK;
+void tg_reorder_free(struct tg_reorder *r); /* NULL is fine */
+
+/* Offer a packet received on `uplink` (< TG_REORDER_MAX_UPLINKS) at `now`.
+ * Returns TG_OK (buffered, possibly ready at once), TG_ERR_REPLAY (late or
+ * duplicate; dropped), TG_ERR_NOBUF (len > slot_bytes; dropped),
+ * TG_ERR_INVAL (uplink out of range, seq UINT64_MAX (reserved), or pkt NULL
+ * with len > 0; nothing recorded). `now` never decreases between calls.
+ * Drain pop after every push: a slide keeps the packets it forces out until
+ * pop takes them, with room for one such packet whose slot the newcomer needs;
+ * a second one before a drain drops the lower of the two (a skipped number). */
+int tg_reorder_push(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt,
+                    size_t len, tg_time now) TG_MUST_CHECK;
+
+/* Take the next packet that may be delivered at `now`. Returns 1 and sets
+ * *pkt (valid until the next push or pop), *len and *seq; 0 when nothing is
+ * ready. Call until it returns 0 after every push and every timeout. A call
+ * that returns 0 may still skip gaps (next_seq moves). */
+int tg_reorder_pop(struct tg_reorder *r, tg_time now, const uint8_t **pkt, size_t *len,
+                   uint64_t *seq);
+
+/* The earliest time at which pop returns a packet, if nothing is pushed
+ * before: after draining pop at `now`, pop at any t < deadline returns 0 and
+ * pop at the deadline returns 1. 0 when a packet is ready regardless of time
+ * (pop was not drained); TG_TIME_NEVER when the buffer is empty. */
+tg_time tg_reorder_next_deadline(const struct tg_reorder *r);
+
+/* Uplinks (bit i = uplink i) that are alive: for the early-release rule they
+ * count as able to fill any gap above the highest number they delivered, even
+ * when they delivered nothing lately (an idle uplink may carry the next
+ * striped packet). Uplinks outside the mask count only while they delivered
+ * within max_hold_us. Default 0. */
+void tg_reorder_set_alive(struct tg_reorder *r, uint32_t mask);
+
+/* The next sequence number the buffer waits for: the lowest one neither
+ * released nor skipped. */
+uint64_t tg_reorder_next_seq(const struct tg_reorder *r);
+
+const struct tg_reorder_stats *tg_reorder_stats(const struct tg_reorder *r);
+
+#endif

@@ -1,0 +1,300 @@
+#include "uplink.h"
+
+#include <string.h>
+
+/* 2^40 us: 8 * srtt and 4 * rttvar stay far from overflow. */
+#define RTT_SAMPLE_MAX ((tg_time)1 << 40)
+
+void tg_uplink_config_default(struct tg_uplink_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->degraded_failures = 3;
+    c->unhealthy_failures = 6;
+    c->down_failures = 10;
+    c->degraded_loss = 0.10;
+    c->unhealthy_loss = 0.30;
+    c->degraded_rtt_us = TG_SEC(1);
+    c->unhealthy_rtt_us = TG_SEC(5);
+    c->loss_margin = 0.03;
+    c->rtt_margin = 0.2;
+    c->recover_successes = 3;
+    c->loss_window = 256;
+    c->loss_min_samples = 20;
+    c->rate_alpha = 0.2;
+    c->rto_min_us = TG_MSEC(200);
+    c->rto_max_us = TG_SEC(3);
+    c->initial_rto_us = TG_SEC(1);
+    c->clock_granularity_us = TG_MSEC(1);
+}
+
+void tg_uplink_init(struct tg_uplink_est *u, const struct tg_uplink_config *c, tg_time now)
+{
+    memset(u, 0, sizeof *u);
+    u->cfg = *c;
+    if (u->cfg.loss_window == 0)
+        u->cfg.loss_window = 1;
+    if (u->cfg.loss_window > TG_LOSS_WINDOW_MAX)
+        u->cfg.loss_window = TG_LOSS_WINDOW_MAX;
+    u->rto_us = u->cfg.initial_rto_us;
+    u->health = TG_HEALTH_UNKNOWN;
+    u->health_since = now;
+}
+
+/* ------------------------------------------------------------------ RTT */
+
+static tg_time clamp_rto(const struct tg_uplink_est *u, tg_time rto)
+{
+    if (rto < u->cfg.rto_min_us)
+        rto = u->cfg.rto_min_us;
+    if (rto > u->cfg.rto_max_us)
+        rto = u->cfg.rto_max_us;
+    return rto;
+}
+
+static void rtt_sample(struct tg_uplink_est *u, tg_time r)
+{
+    if (r > RTT_SAMPLE_MAX)
+        r = RTT_SAMPLE_MAX;
+    if (!u->has_rtt) {
+        u->has_rtt = true;
+        u->srtt_us = r;
+        u->rttvar_us = r / 2;
+        u->min_rtt_us = r;
+    } else {
+        /* rttvar first: RFC 6298 §2.3 uses the srtt from before this sample. */
+        tg_time dev = u->srtt_us > r ? u->srtt_us - r : r - u->srtt_us;
+        u->rttvar_us = (3 * u->rttvar_us + dev) / 4;
+        u->srtt_us = (7 * u->srtt_us + r) / 8;
+        if (r < u->min_rtt_us)
+            u->min_rtt_us = r;
+    }
+    u->latest_rtt_us = r;
+    tg_time k_var = 4 * u->rttvar_us;
+    tg_time g = u->cfg.clock_granularity_us;
+    u->rto_us = clamp_rto(u, u->srtt_us + (k_var > g ? k_var : g));
+}
+
+/* ----------------------------------------------------------------- loss */
+
+static bool loss_bit(const struct tg_uplink_est *u, uint32_t slot)
+{
+    return (u->loss_bits[slot / 64] >> (slot % 64)) & 1u;
+}
+
+static void loss_push(struct tg_uplink_est *u, bool lost)
+{
+    uint32_t slot = u->loss_pos;
+    uint64_t mask = (uint64_t)1 << (slot % 64);
+    if (u->loss_count == u->cfg.loss_window) {
+        if (loss_bit(u, slot))
+            u->loss_lost--;
+    } else {
+        u->loss_count++;
+    }
+    if (lost) {
+        u->loss_bits[slot / 64] |= mask;
+        u->loss_lost++;
+    } else {
+        u->loss_bits[slot / 64] &= ~mask;
+    }
+    u->loss_pos = slot + 1 == u->cfg.loss_window ? 0 : slot + 1;
+}
+
+/* `n` outcomes of which `lost` lost (lost <= n). The lost ones are spread
+ * evenly (outcome i is lost when floor((i+1) lost / n) steps up), so a later
+ * partial eviction removes a fair share of them. */
+static void loss_record(struct tg_uplink_est *u, uint32_t n, uint32_t lost)
+{
+    uint32_t w = u->cfg.loss_window;
+    if (n > w) {
+        lost = (uint32_t)(((uint64_t)lost * w + n / 2) / n);
+        n = w;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t before = (uint64_t)i * lost / n;
+        uint64_t after = (uint64_t)(i + 1) * lost / n;
+        loss_push(u, after != before);
+    }
+}
+
+double tg_uplink_loss(const struct tg_uplink_est *u)
+{
+    if (u->loss_count == 0)
+        return 0.0;
+    return (double)u->loss_lost / (double)u->loss_count;
+}
+
+/* --------------------------------------------------------------- health */
+
+static enum tg_health worse(enum tg_health a, enum tg_health b)
+{
+    return a > b ? a : b;
+}
+
+static enum tg_health failure_target(const struct tg_uplink_est *u)
+{
+    uint32_t f = u->consecutive_failures;
+    if (f >= u->cfg.down_failures)
+        return TG_HEALTH_DOWN;
+    if (f >= u->cfg.unhealthy_failures)
+        return TG_HEALTH_UNHEALTHY;
+    if (f >= u->cfg.degraded_failures)
+        return TG_HEALTH_DEGRADED;
+    return TG_HEALTH_HEALTHY;
+}
+
+/* Quality level from loss and srtt. Entering a state (leaving = false): above
+ * the threshold. Staying in it (leaving = true): not yet below threshold minus
+ * the margin. The second is never better than the first, which is the band. */
+static enum tg_health quality_target(const struct tg_uplink_est *u, bool leaving)
+{
+    const struct tg_uplink_config *c = &u->cfg;
+    double loss_off = leaving ? c->loss_margin : 0.0;
+    double rtt_factor = leaving ? 1.0 - c->rtt_margin : 1.0;
+    bool loss_known = u->loss_count > 0 && u->loss_count >= c->loss_min_samples;
+    double loss = tg_uplink_loss(u);
+    double srtt = (double)u->srtt_us;
+
+    /* x is "in" the state above threshold t: x > t to enter, x >= t' to stay. */
+#define IN_STATE(x, t) (leaving ? (x) >= (t) : (x) > (t))
+    bool unhealthy = (loss_known && IN_STATE(loss, c->unhealthy_loss - loss_off)) ||
+                     (u->has_rtt && IN_STATE(srtt, (double)c->unhealthy_rtt_us * rtt_factor));
+    bool degraded = (loss_known && IN_STATE(loss, c->degraded_loss - loss_off)) ||
+                    (u->has_rtt && IN_STATE(srtt, (double)c->degraded_rtt_us * rtt_factor));
+#undef IN_STATE
+    if (unhealthy)
+        return TG_HEALTH_UNHEALTHY;
+    if (degraded)
+        return TG_HEALTH_DEGRADED;
+    return TG_HEALTH_HEALTHY;
+}
+
+/* The hysteresis: down to the strict target at once, up to the margined
+ * target only after a run of successes, otherwise stay. */
+static enum tg_health next_health(const struct tg_uplink_est *u)
+{
+    enum tg_health cur = u->health;
+    enum tg_health down = worse(failure_target(u), quality_target(u, false));
+
+    if (cur == TG_HEALTH_UNKNOWN) {
+        if (u->consecutive_successes > 0 || down > TG_HEALTH_HEALTHY)
+            return down;
+        return cur;
+    }
+    if (down > cur)
+        return down;
+    if (u->consecutive_successes >= u->cfg.recover_successes) {
+        enum tg_health up = worse(failure_target(u), quality_target(u, true));
+        if (up < cur)
+            return up;
+    }
+    return cur;
+}
+
+static void update_health(struct tg_uplink_est *u, tg_time now)
+{
+    enum tg_health next = next_health(u);
+    if (next != u->health) {
+        u->health = next;
+        u->health_since = now;
+    }
+}
+
+static void success(struct tg_uplink_est *u)
+{
+    u->successes++;
+    u->consecutive_failures = 0;
+    if (u->consecutive_successes < UINT32_MAX)
+        u->consecutive_successes++;
+}
+
+static void failure(struct tg_uplink_est *u)
+{
+    u->failures++;
+    u->consecutive_successes = 0;
+    if (u->consecutive_failures < UINT32_MAX)
+        u->consecutive_failures++;
+}
+
+/* --------------------------------------------------------------- events */
+
+void tg_uplink_on_rtt(struct tg_uplink_est *u, tg_time rtt_us, tg_time now)
+{
+    rtt_sample(u, rtt_us);
+    loss_push(u, false);
+    success(u);
+    update_health(u, now);
+}
+
+void tg_uplink_on_probe_timeout(struct tg_uplink_est *u, tg_time now)
+{
+    /* RFC 6298 §5.5: back off; rto_max bounds it (and keeps it from wrapping). */
+    u->rto_us = clamp_rto(u, u->rto_us > u->cfg.rto_max_us ? u->rto_us : 2 * u->rto_us);
+    loss_push(u, true);
+    failure(u);
+    update_health(u, now);
+}
+
+void tg_uplink_on_feedback(struct tg_uplink_est *u, uint32_t expected, uint32_t received,
+                           uint64_t bytes, tg_time interval_us, tg_time now)
+{
+    uint32_t delivered = received < expected ? received : expected;
+    if (expected > 0)
+        loss_record(u, expected, expected - delivered);
+
+    if (expected > 0 && interval_us > 0) {
+        double sample = (double)bytes * 8.0 * 1e6 / (double)interval_us;
+        if (!u->has_rate) {
+            u->has_rate = true;
+            u->rate_bps = sample;
+        } else {
+            u->rate_bps += u->cfg.rate_alpha * (sample - u->rate_bps);
+        }
+    }
+
+    if (received > 0)
+        success(u);
+    else if (expected > 0)
+        failure(u);
+    else
+        return;
+    update_health(u, now);
+}
+
+void tg_uplink_on_owd(struct tg_uplink_est *u, int64_t owd_us)
+{
+    u->has_owd = true;
+    u->owd_us = owd_us;
+}
+
+void tg_uplink_set_down(struct tg_uplink_est *u, tg_time now)
+{
+    u->consecutive_successes = 0;
+    if (u->health != TG_HEALTH_DOWN) {
+        u->health = TG_HEALTH_DOWN;
+        u->health_since = now;
+    }
+}
+
+const char *tg_health_name(enum tg_health h)
+{
+    switch (h) {
+    case TG_HEALTH_UNKNOWN:
+        return "unknown";
+    case TG_HEALTH_HEALTHY:
+        return "healthy";
+    case TG_HEALTH_DEGRADED:
+        return "degraded";
+    case TG_HEALTH_UNHEALTHY:
+        return "unhealthy";
+    case TG_HEALTH_DOWN:
+        return "down";
+    }
+    return "invalid";
+}
+
+void tg_uplink_forget_loss(struct tg_uplink_est *u)
+{
+    memset(u->loss_bits, 0, sizeof u->loss_bits);
+    u->loss_pos = u->loss_count = u->loss_lost = 0;
+}

@@ -1,0 +1,147 @@
+/*
+ * uplink.h: what the sender knows about one uplink: estimators and health.
+ *
+ * Fed by the session with what it observes (probe answers, probe timeouts,
+ * receiver feedback, traffic received), it keeps:
+ *   - RTT by Jacobson/Karels with RFC 6298 gains (alpha 1/8, beta 1/4):
+ *     the first sample R sets srtt = R, rttvar = R/2; later ones
+ *     rttvar = 3/4 rttvar + 1/4 |srtt - R|, then srtt = 7/8 srtt + 1/8 R
+ *     (integer microseconds, truncated). RTO = srtt + max(G, 4 rttvar)
+ *     clamped to [rto_min_us, rto_max_us], G = `clock_granularity_us` (the
+ *     runtime's timers tick in milliseconds). A probe timeout doubles the RTO
+ *     (RFC 6298 §5.5, still clamped); the next sample recomputes it. Samples
+ *     above 2^40 us (12 days) are counted as 2^40 us so nothing overflows.
+ *     min_rtt_us is the smallest sample ever seen (0 before the first).
+ *   - loss over a sliding window of the last `loss_window` outcomes: each
+ *     answered probe is one delivered outcome, each probe timeout one lost
+ *     outcome, each feedback adds `expected` outcomes of which
+ *     expected - received are lost, spread evenly over the call. A feedback
+ *     bigger than the window is scaled down to the window, keeping its loss
+ *     fraction (rounded to whole packets).
+ *   - delivery rate in bits per second, an EMA (alpha `rate_alpha`, 0.2) of
+ *     bytes * 8 / interval from feedbacks that cover sent packets
+ *     (expected > 0) over a non-zero interval; the first sample initialises.
+ *   - one-way delay as reported by the receiver (receiver clock - sender
+ *     clock: only differences between uplinks mean anything);
+ *   - health, one explicit state machine:
+ *       target from failures:  >= 10 consecutive -> Down, >= 6 Unhealthy,
+ *                              >= 3 Degraded, else Healthy;
+ *       target from quality:   loss > 30% or srtt > 5 s -> Unhealthy,
+ *                              loss > 10% or srtt > 1 s -> Degraded
+ *                              (the loss rule needs `loss_min_samples`
+ *                              outcomes in the window, so one lost probe on
+ *                              a fresh uplink is not "100% loss");
+ *       the worse of the two is the "down target": the state moves DOWN to
+ *       it at once whenever it is worse than the current state. Moving UP
+ *       needs `recover_successes` consecutive successes and goes to the
+ *       "up target": the same rules with the quality thresholds lowered by
+ *       the margins (a loss state is left only once loss < threshold -
+ *       loss_margin, an RTT state once srtt < threshold * (1 - rtt_margin)).
+ *       It may jump several levels at once (Down -> Healthy after 3
+ *       successes on a clean uplink). Between the two targets it stays put:
+ *       that band is what stops flapping. Unknown -> the down target on the
+ *       first success (normally Healthy), or earlier if failures alone push
+ *       the target below Healthy. A success clears the failure count and a
+ *       failure the success count.
+ * Not here: sending probes (the session decides when, and keeps probing Down
+ * uplinks so they come back), choosing uplinks (sched.h). Pure: time comes in
+ * as `now`, nothing allocates.
+ */
+#ifndef TG_UPLINK_H
+#define TG_UPLINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "time.h"
+
+/* Ordered from best to worst, except Unknown (no sample yet). */
+enum tg_health {
+    TG_HEALTH_UNKNOWN = 0,
+    TG_HEALTH_HEALTHY = 1,
+    TG_HEALTH_DEGRADED = 2,
+    TG_HEALTH_UNHEALTHY = 3,
+    TG_HEALTH_DOWN = 4,
+};
+
+#define TG_LOSS_WINDOW_MAX 1024
+
+struct tg_uplink_config {
+    uint32_t degraded_failures;   /* consecutive failures -> Degraded (3) */
+    uint32_t unhealthy_failures;  /* -> Unhealthy (6) */
+    uint32_t down_failures;       /* -> Down (10) */
+    double degraded_loss;         /* loss fraction above which Degraded (0.10) */
+    double unhealthy_loss;        /* (0.30) */
+    tg_time degraded_rtt_us;      /* srtt above which Degraded (1 s) */
+    tg_time unhealthy_rtt_us;     /* (5 s) */
+    double loss_margin;           /* leave a loss state below threshold - margin (0.03) */
+    double rtt_margin;            /* leave an RTT state below threshold * (1 - margin) (0.2) */
+    uint32_t recover_successes;   /* consecutive successes to step back up (3) */
+    uint32_t loss_window;         /* outcomes in the loss window (256; 1 .. TG_LOSS_WINDOW_MAX,
+                                     out-of-range values are clamped) */
+    uint32_t loss_min_samples;    /* outcomes in the window before the loss rule applies (20) */
+    double rate_alpha;            /* delivery-rate EMA gain (0.2) */
+    tg_time rto_min_us;           /* (200 ms) */
+    tg_time rto_max_us;           /* (3 s) */
+    tg_time initial_rto_us;       /* before any sample (1 s) */
+    tg_time clock_granularity_us; /* G of RFC 6298 (1 ms) */
+};
+
+struct tg_uplink_est {
+    struct tg_uplink_config cfg;
+    /* RTT */
+    bool has_rtt;
+    tg_time srtt_us, rttvar_us;        /* smoothed RTT and its variation; 0 before a sample */
+    tg_time rto_us;                    /* probe timeout (initial_rto_us before a sample) */
+    tg_time min_rtt_us, latest_rtt_us; /* smallest and latest sample; 0 before a sample */
+    /* loss: ring of outcomes, 1 bit each (1 = lost) */
+    uint64_t loss_bits[TG_LOSS_WINDOW_MAX / 64];
+    uint32_t loss_pos, loss_count, loss_lost; /* next slot, filled slots, lost among them */
+    /* delivery rate */
+    double rate_bps; /* EMA, bits per second; 0 until the first sample */
+    bool has_rate;
+    /* one-way delay */
+    bool has_owd;
+    int64_t owd_us; /* latest receiver-reported one-way delay */
+    /* health */
+    enum tg_health health;
+    uint32_t consecutive_failures, consecutive_successes;
+    tg_time health_since; /* when the current health state began */
+    /* counters */
+    uint64_t successes, failures;
+};
+
+void tg_uplink_config_default(struct tg_uplink_config *c);
+/* Start with no samples, health Unknown since `now`, RTO = initial_rto_us.
+ * The config is copied (loss_window clamped to 1 .. TG_LOSS_WINDOW_MAX). */
+void tg_uplink_init(struct tg_uplink_est *u, const struct tg_uplink_config *c, tg_time now);
+
+/* An RTT sample (probe answered): a success and one delivered outcome. */
+void tg_uplink_on_rtt(struct tg_uplink_est *u, tg_time rtt_us, tg_time now);
+/* A probe went unanswered past its RTO: a failure, one lost outcome, and the
+ * RTO doubles (clamped to rto_max_us). */
+void tg_uplink_on_probe_timeout(struct tg_uplink_est *u, tg_time now);
+/* Feedback: of `expected` packets sent on the uplink since the last feedback,
+ * `received` arrived (counted as at most `expected`); `bytes` arrived over
+ * `interval_us`. A feedback with received > 0 is a success; received == 0
+ * with expected > 0 a failure; 0 of 0 changes nothing. */
+void tg_uplink_on_feedback(struct tg_uplink_est *u, uint32_t expected, uint32_t received,
+                           uint64_t bytes, tg_time interval_us, tg_time now);
+/* A one-way-delay sample from the receiver. */
+void tg_uplink_on_owd(struct tg_uplink_est *u, int64_t owd_us);
+/* The host says the uplink lost its link (interface down, socket error):
+ * straight to Down. A later success brings it back through the hysteresis
+ * (recover_successes consecutive successes). */
+void tg_uplink_set_down(struct tg_uplink_est *u, tg_time now);
+
+/* Empty the loss window. The session calls it when a Down uplink answers
+ * again: the outage says nothing about the link that came back. */
+void tg_uplink_forget_loss(struct tg_uplink_est *u);
+
+/* Loss fraction over the window, 0 when empty. */
+double tg_uplink_loss(const struct tg_uplink_est *u);
+/* "unknown", "healthy", "degraded", "unhealthy", "down"; "invalid" for values
+ * outside the enum. Never NULL. */
+const char *tg_health_name(enum tg_health h);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * harness.h: a deterministic in-memory network for engine tests (not the
+ * simulator). One client and one server core wired by per-uplink links, each
+ * direction with a fixed delay, an optional rate (serialisation, FIFO) and a
+ * drop rule, all in virtual time. Test traffic is IPv4/UDP carrying a 64-bit
+ * sequence number so delivery order, loss and duplicates can be checked.
+ */
+#ifndef TG_HARNESS_H
+#define TG_HARNESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/endpoint.h"
+
+#define H_MAX_INFLIGHT 65536
+#define H_MAX_RECORD 200000
+
+struct h_link {
+    tg_time delay_us;
+    uint64_t rate_bps;        /* 0 = infinite */
+    tg_time busy_until;       /* serialisation */
+    tg_time down_from, down_until; /* drops everything in [from, until) */
+    uint32_t drop_every;      /* drop every Nth datagram (0 = none) */
+    uint64_t sent, dropped;
+};
+
+struct h_flight {
+    tg_time at;
+    uint64_t order;
+    bool to_server;
+    unsigned uplink;
+    uint16_t len;
+    uint8_t data[1600];
+};
+
+struct h_net {
+    struct tg_client *client;
+    struct tg_server *server;
+    struct h_link up[TG_MAX_UPLINKS], down[TG_MAX_UPLINKS]; /* client->server, server->client */
+    unsigned n_uplinks;
+    struct h_flight *flights;  /* binary heap by (at, order) */
+    uint32_t n_flights;
+    uint64_t order;
+    tg_time now;
+    /* what the server's TUN received from the client (sequence numbers), and back */
+    uint64_t *rx_at_server, *rx_at_client;
+    tg_time *rx_time_at_server;
+    uint32_t n_rx_server, n_rx_client;
+    uint8_t client_addr[4];
+    bool session_up;
+    uint8_t server_public[32];
+    /* the last handshake-join and DATA datagrams the client sent (attack tests) */
+    uint8_t last_join[256], last_data[1600];
+    size_t last_join_len, last_data_len;
+};
+
+/* Build a network with `n` uplinks of the given one-way delays (both
+ * directions), a client and a server with default configs except the
+ * strategy and aggregation. Returns 0 or a TG_ERR_*. */
+int h_net_init(struct h_net *n, unsigned uplinks, const tg_time *delay_us,
+               enum tg_strategy strategy, enum tg_aggregation agg, const struct tg_allocator *a);
+void h_net_free(struct h_net *n);
+/* Bring all uplinks up and run until the client has a session and every
+ * uplink is keyed, or `limit_us` passes. Returns true on success. */
+bool h_net_connect(struct h_net *n, tg_time limit_us);
+/* Run the network until `until` (absolute). */
+void h_net_run(struct h_net *n, tg_time until);
+/* Send a test packet with sequence number `seq` from the client TUN side (or
+ * from the server side when `from_server`). */
+void h_net_send(struct h_net *n, uint64_t seq, uint16_t len, bool from_server);
+/* Build the IPv4/UDP test packet into buf; returns its length. */
+uint16_t h_packet(uint8_t *buf, const uint8_t src[4], const uint8_t dst[4], uint64_t seq,
+                  uint16_t len);
+
+#endif

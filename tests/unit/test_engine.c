@@ -1,0 +1,323 @@
+/* The multipath engine end to end over the in-memory harness: sessions,
+ * striping, failover, redundancy, attacks, and no allocation per packet. */
+#include "check.h"
+#include "harness/harness.h"
+#include "core/noise.h"
+#include "core/wire.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static long allocs;
+static void *count_alloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    allocs++;
+    return malloc(n);
+}
+static void count_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+static const struct tg_allocator counting = {count_alloc, count_free, NULL};
+
+/* Every sequence number 0..n-1 exactly once; returns how many were out of order. */
+static long check_exactly_once(const uint64_t *seqs, uint32_t count, uint64_t n)
+{
+    uint8_t *seen = calloc(n, 1);
+    long dup = 0, missing = 0, out_of_order = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (seqs[i] >= n)
+            continue;
+        dup += seen[seqs[i]]++ > 0;
+        out_of_order += i > 0 && seqs[i] < seqs[i - 1];
+    }
+    for (uint64_t s = 0; s < n; s++)
+        missing += !seen[s];
+    free(seen);
+    CHECK_EQ(dup, 0);
+    CHECK_EQ(missing, 0);
+    return out_of_order;
+}
+
+static void test_connect(void)
+{
+    struct h_net n;
+    const tg_time d[3] = {TG_MSEC(10), TG_MSEC(30), TG_MSEC(50)};
+    CHECK_EQ(h_net_init(&n, 3, d, TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, NULL), TG_OK);
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    CHECK_EQ(tg_server_session_count(n.server), 1);
+    CHECK_EQ(n.client_addr[0], 198);
+    CHECK_EQ(n.client_addr[3], 2);
+    /* a few round trips both ways */
+    for (uint64_t s = 0; s < 100; s++) {
+        h_net_send(&n, s, 200, false);
+        h_net_send(&n, s, 200, true);
+        h_net_run(&n, n.now + TG_MSEC(5));
+    }
+    h_net_run(&n, n.now + TG_SEC(1));
+    check_exactly_once(n.rx_at_server, n.n_rx_server, 100);
+    check_exactly_once(n.rx_at_client, n.n_rx_client, 100);
+    struct tg_uplink_snapshot s[4];
+    CHECK_EQ(tg_client_snapshot(n.client, s, 4), 3);
+    CHECK(s[0].srtt_us >= TG_MSEC(20) && s[0].srtt_us < TG_MSEC(25));
+    CHECK(s[2].srtt_us >= TG_MSEC(100) && s[2].srtt_us < TG_MSEC(110));
+    CHECK_EQ(s[1].health, TG_HEALTH_HEALTHY);
+    h_net_free(&n);
+}
+
+/* `full` over 2 uplinks with different delays and rates: everything arrives,
+ * in order, and both uplinks carry traffic. */
+static void test_full_striping(void)
+{
+    struct h_net n;
+    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(40)};
+    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_BANDWIDTH_PROPORTIONAL, TG_AGG_FULL, NULL),
+             TG_OK);
+    for (int i = 0; i < 2; i++)
+        n.up[i].rate_bps = n.down[i].rate_bps = 20000000;
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    h_net_run(&n, n.now + TG_SEC(1));
+    enum { N = 20000 };
+    for (uint64_t s = 0; s < N; s++) { /* 1000 B every 250 us = 32 Mbit/s */
+        h_net_send(&n, s, 1000, false);
+        h_net_run(&n, n.now + 250);
+    }
+    h_net_run(&n, n.now + TG_SEC(2));
+    long ooo = check_exactly_once(n.rx_at_server, n.n_rx_server, N);
+    CHECK_EQ(ooo, 0);
+    struct tg_uplink_snapshot s[2];
+    CHECK_EQ(tg_client_snapshot(n.client, s, 2), 2);
+    CHECK(s[0].tx_bytes > 3000000 && s[1].tx_bytes > 3000000);
+    printf("full striping: %u delivered in order, reorder peak %llu packets, uplink bytes %llu / %llu\n",
+           n.n_rx_server, (unsigned long long)tg_server_counters(n.server)->reorder_peak,
+           (unsigned long long)s[0].tx_bytes, (unsigned long long)s[1].tx_bytes);
+    h_net_free(&n);
+}
+
+/* The active uplink goes silent mid-stream (both directions, no error):
+ * traffic resumes on the other within the detection time, nothing arrives
+ * twice, and the uplink comes back when the link does. */
+static void test_failover(void)
+{
+    struct h_net n;
+    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(30)};
+    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_LOWEST_LATENCY, TG_AGG_NONE, NULL), TG_OK);
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    h_net_run(&n, n.now + TG_SEC(1));
+    tg_time fail_at = n.now + TG_SEC(1), back_at = fail_at + TG_SEC(4);
+    n.up[0].down_from = n.down[0].down_from = fail_at;
+    n.up[0].down_until = n.down[0].down_until = back_at;
+    enum { N = 8000 };
+    for (uint64_t s = 0; s < N; s++) { /* one packet per ms */
+        h_net_send(&n, s, 500, false);
+        h_net_run(&n, n.now + TG_MSEC(1));
+    }
+    h_net_run(&n, n.now + TG_SEC(1));
+    tg_time stall = 0;
+    for (uint32_t i = 1; i < n.n_rx_server; i++)
+        if (n.rx_time_at_server[i] - n.rx_time_at_server[i - 1] > stall)
+            stall = n.rx_time_at_server[i] - n.rx_time_at_server[i - 1];
+    long dup = 0;
+    uint8_t *seen = calloc(N, 1);
+    uint32_t after = 0;
+    for (uint32_t i = 0; i < n.n_rx_server; i++) {
+        dup += seen[n.rx_at_server[i]]++ > 0;
+        after += n.rx_time_at_server[i] > fail_at + TG_SEC(2);
+    }
+    free(seen);
+    printf("failover: longest delivery stall %.3f s, %u of %d delivered\n", (double)stall / 1e6,
+           n.n_rx_server, N);
+    CHECK_EQ(dup, 0);
+    CHECK(stall < TG_MSEC(1500));
+    CHECK(after > 4000); /* traffic flows after the failure */
+    struct tg_uplink_snapshot s[2];
+    tg_client_snapshot(n.client, s, 2);
+    if (getenv("TG_DEBUG"))
+        fprintf(stderr, "uplink0: health %d loss %.3f srtt %llu probes %llu lost %llu\n", s[0].health,
+                s[0].loss, (unsigned long long)s[0].srtt_us,
+                (unsigned long long)s[0].probes_sent, (unsigned long long)s[0].probes_lost);
+    CHECK_EQ(s[0].health, TG_HEALTH_HEALTHY); /* came back */
+    CHECK(tg_client_counters(n.client)->failovers >= 1);
+    h_net_free(&n);
+}
+
+/* Redundant sending with one uplink dropping everything: zero loss. */
+static void test_redundant(void)
+{
+    struct h_net n;
+    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(20)};
+    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_REDUNDANT, TG_AGG_NONE, NULL), TG_OK);
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    n.up[1].down_from = n.down[1].down_from = n.now;
+    n.up[1].down_until = n.down[1].down_until = TG_TIME_NEVER;
+    enum { N = 3000 };
+    for (uint64_t s = 0; s < N; s++) {
+        h_net_send(&n, s, 300, false);
+        h_net_run(&n, n.now + TG_MSEC(1));
+    }
+    h_net_run(&n, n.now + TG_SEC(1));
+    check_exactly_once(n.rx_at_server, n.n_rx_server, N);
+    CHECK_EQ(n.n_rx_server, N);
+    h_net_free(&n);
+}
+
+/* A replayed join (the attacker has the client's real HS_JOIN but not the
+ * join key) and forged data under it leave the session untouched. */
+static void test_join_without_key(void)
+{
+    struct h_net n;
+    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(20)};
+    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_NONE, NULL), TG_OK);
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    CHECK(n.last_join_len > 0);
+    struct tg_uplink_snapshot before[2], after[2];
+    CHECK_EQ(tg_server_snapshot(n.server, n.client_addr, before, 2), 2);
+
+    const struct tg_key_addr evil = {.type = TG_ADDR_IPV4, .addr = {198, 51, 100, 66}, .port = 4444};
+    uint8_t buf[1600];
+    memcpy(buf, n.last_join, n.last_join_len);
+    tg_server_udp_input(n.server, 0, &evil, buf, n.last_join_len, n.now);
+    struct tg_datagram resp;
+    uint32_t pending_index = 0;
+    while (tg_server_next_datagram(n.server, &resp))
+        if (resp.data[0] == TG_MSG_HS_RESP && resp.to.port == 4444)
+            pending_index = tg_get_u32(resp.data + 8);
+    CHECK(pending_index != 0); /* the server answered: it cannot tell yet */
+    uint64_t dec = tg_server_counters(n.server)->drops[TG_DROP_DECRYPT];
+    for (uint64_t ctr = 0; ctr < 5; ctr++) { /* forged transport messages */
+        uint8_t forged[100];
+        randombytes_buf(forged, sizeof forged);
+        tg_wire_put_data_header(forged, pending_index, ctr);
+        tg_server_udp_input(n.server, 0, &evil, forged, sizeof forged, n.now);
+    }
+    CHECK_EQ(tg_server_counters(n.server)->drops[TG_DROP_DECRYPT] - dec, 5);
+    /* a join naming no session is refused outright */
+    uint64_t hs = tg_server_counters(n.server)->drops[TG_DROP_HANDSHAKE];
+    {
+        struct tg_noise_hs h;
+        uint8_t psk[32], e[32], msg[200];
+        randombytes_buf(psk, 32);
+        randombytes_buf(e, 32);
+        CHECK_EQ(tg_noise_init(&h, TG_NOISE_NKPSK2, TG_NOISE_INITIATOR,
+                               (const uint8_t *)"triglav/1", 9, NULL, n.server_public),
+                 TG_OK);
+        tg_noise_set_ephemeral(&h, e);
+        CHECK_EQ(tg_noise_set_psk(&h, psk), TG_OK);
+        const uint8_t hello[10] = {1, 1, 9, 9, 9, 9, 9, 9, 9, 9};
+        size_t len;
+        tg_wire_put_hs_init_header(msg, TG_MSG_HS_JOIN, 1234);
+        CHECK_EQ(tg_noise_write_message(&h, hello, sizeof hello, msg + 8, sizeof msg - 8, &len),
+                 TG_OK);
+        tg_server_udp_input(n.server, 0, &evil, msg, 8 + len, n.now);
+        tg_noise_clear(&h);
+    }
+    CHECK_EQ(tg_server_counters(n.server)->drops[TG_DROP_HANDSHAKE] - hs, 1);
+    CHECK_EQ(tg_server_snapshot(n.server, n.client_addr, after, 2), 2);
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ(after[i].rx_packets, before[i].rx_packets);
+    CHECK_EQ(tg_server_session_count(n.server), 1);
+    /* and the real session still carries traffic on both uplinks */
+    for (uint64_t s = 0; s < 50; s++)
+        h_net_send(&n, s, 100, false);
+    h_net_run(&n, n.now + TG_SEC(1));
+    CHECK_EQ(n.n_rx_server, 50);
+    h_net_free(&n);
+}
+
+/* Malformed, truncated, replayed and forged datagrams: dropped, counted by
+ * reason, nothing else changes. */
+static void test_bad_datagrams(void)
+{
+    struct h_net n;
+    const tg_time d[1] = {TG_MSEC(10)};
+    CHECK_EQ(h_net_init(&n, 1, d, TG_STRATEGY_ADAPTIVE, TG_AGG_NONE, NULL), TG_OK);
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    h_net_send(&n, 0, 200, false);
+    h_net_run(&n, n.now + TG_MSEC(1));
+    uint8_t sent[1600]; /* a DATA datagram the server has received by the time we replay it */
+    size_t sent_len = n.last_data_len;
+    memcpy(sent, n.last_data, sent_len);
+    h_net_run(&n, n.now + TG_MSEC(100));
+    const struct tg_key_addr from = {.type = TG_ADDR_IPV4, .addr = {192, 0, 2, 10}, .port = 1000};
+    const struct tg_endpoint_counters *c = tg_server_counters(n.server);
+    uint64_t before[TG_DROP_COUNT];
+    memcpy(before, c->drops, sizeof before);
+    uint8_t buf[1600];
+    static const struct {
+        const char *what;
+        enum tg_drop why;
+    } rows[] = {
+        {"empty", TG_DROP_MALFORMED},   {"3 bytes", TG_DROP_MALFORMED},
+        {"type 9", TG_DROP_MALFORMED},  {"short data", TG_DROP_MALFORMED},
+        {"reserved set", TG_DROP_MALFORMED}, {"unknown index", TG_DROP_UNKNOWN_INDEX},
+        {"bad tag", TG_DROP_DECRYPT},   {"replay", TG_DROP_REPLAY},
+        {"garbage init", TG_DROP_DECRYPT},
+    };
+    uint64_t expect[TG_DROP_COUNT] = {0};
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        size_t len = 0;
+        memcpy(buf, sent, sent_len);
+        switch (r) {
+        case 0: len = 0; break;
+        case 1: len = 3; break;
+        case 2: buf[0] = 9; len = 40; break;
+        case 3: len = 20; break;
+        case 4: buf[2] = 1; len = sent_len; break;
+        case 5: tg_put_u32(buf + 4, tg_get_u32(buf + 4) ^ 0x5a5a); len = sent_len; break;
+        case 6: buf[sent_len - 1] ^= 1; tg_put_u64(buf + 8, 1u << 20); len = sent_len; break;
+        case 7: len = sent_len; break;
+        default: tg_wire_put_hs_init_header(buf, TG_MSG_HS_INIT, 5); memset(buf + 8, 0x42, 58); len = 66; break;
+        }
+        int rc = tg_server_udp_input(n.server, 0, &from, buf, len, n.now);
+        if (getenv("TG_DEBUG"))
+            fprintf(stderr, "row %s: %s\n", rows[r].what, tg_strerror(rc));
+        expect[rows[r].why]++;
+    }
+    for (int k = 0; k < TG_DROP_COUNT; k++) {
+        if (c->drops[k] - before[k] != expect[k])
+            fprintf(stderr, "drop reason %s: %llu, expected %llu\n", tg_drop_name((enum tg_drop)k),
+                    (unsigned long long)(c->drops[k] - before[k]), (unsigned long long)expect[k]);
+        CHECK_EQ(c->drops[k] - before[k], expect[k]);
+    }
+    CHECK_EQ(tg_server_session_count(n.server), 1);
+    h_net_free(&n);
+}
+
+/* No allocation per packet: 100 000 packets each way through client and
+ * server (seal, schedule, open, reorder) with a counting allocator. */
+static void test_no_allocation(void)
+{
+    struct h_net n;
+    const tg_time d[2] = {TG_MSEC(5), TG_MSEC(15)};
+    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_WEIGHTED_ROUND_ROBIN, TG_AGG_FULL, &counting),
+             TG_OK);
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    h_net_run(&n, n.now + TG_SEC(1));
+    long before = allocs;
+    for (uint64_t s = 0; s < 100000; s++) {
+        h_net_send(&n, s, 1400, (s & 1) != 0);
+        if (s % 16 == 0)
+            h_net_run(&n, n.now + 100);
+    }
+    h_net_run(&n, n.now + TG_SEC(1));
+    printf("no allocation: %ld allocator calls over 100000 packets, %u + %u delivered\n",
+           allocs - before, n.n_rx_server, n.n_rx_client);
+    CHECK_EQ(allocs - before, 0);
+    CHECK(n.n_rx_server + n.n_rx_client > 90000);
+    h_net_free(&n);
+}
+
+int main(void)
+{
+    test_connect();
+    test_full_striping();
+    test_failover();
+    test_redundant();
+    test_join_without_key();
+    test_bad_datagrams();
+    test_no_allocation();
+    return check_exit("test_engine");
+}

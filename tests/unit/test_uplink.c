@@ -1,0 +1,514 @@
+/*
+ * Uplink estimators and health: tables of (event -> expected srtt, rttvar,
+ * RTO, loss, health) rows applied in order, each table from a fresh uplink,
+ * then the properties tables cannot show well: no flapping around a
+ * threshold, recovery exactly at the margin, the rate EMA.
+ */
+#include "check.h"
+#include "core/uplink.h"
+
+#include <stdint.h>
+#include <string.h>
+
+enum kind { E_INIT, E_RTT, E_TIMEOUT, E_FEEDBACK, E_DOWN };
+
+#define SKIP (-1)
+
+struct row {
+    enum kind kind;
+    tg_time arg;       /* RTT sample (E_RTT) */
+    uint32_t expected; /* E_FEEDBACK */
+    uint32_t received;
+    int64_t srtt, rttvar, rto; /* expected, us; SKIP: not checked */
+    int loss_pct;              /* expected loss in whole percent; SKIP */
+    int health;                /* expected enum tg_health; SKIP */
+    int line;
+};
+
+/* clang-format off */
+#define INIT(h, rto)           {E_INIT, 0, 0, 0, SKIP, SKIP, (rto), SKIP, (h), __LINE__}
+#define RTT(r, s, v, rto, h)   {E_RTT, (r), 0, 0, (s), (v), (rto), SKIP, (h), __LINE__}
+#define RTT_S(r, s, h)         {E_RTT, (r), 0, 0, (s), SKIP, SKIP, SKIP, (h), __LINE__}
+#define RTT_H(r, h)            {E_RTT, (r), 0, 0, SKIP, SKIP, SKIP, SKIP, (h), __LINE__}
+#define TO(rto, h)             {E_TIMEOUT, 0, 0, 0, SKIP, SKIP, (rto), SKIP, (h), __LINE__}
+#define FB(e, r, pct, h)       {E_FEEDBACK, 0, (e), (r), SKIP, SKIP, SKIP, (pct), (h), __LINE__}
+#define DOWN(h)                {E_DOWN, 0, 0, 0, SKIP, SKIP, SKIP, SKIP, (h), __LINE__}
+/* clang-format on */
+
+#define UNK TG_HEALTH_UNKNOWN
+#define OK_ TG_HEALTH_HEALTHY
+#define DEG TG_HEALTH_DEGRADED
+#define BAD TG_HEALTH_UNHEALTHY
+#define DWN TG_HEALTH_DOWN
+
+#define MS(x) ((tg_time)(x)*1000)
+
+static void run(const char *name, const struct tg_uplink_config *cfg, const struct row *rows,
+                size_t count)
+{
+    struct tg_uplink_est u;
+    tg_time now = 0;
+    for (size_t i = 0; i < count; i++) {
+        const struct row *r = &rows[i];
+        now += MS(10);
+        switch (r->kind) {
+        case E_INIT:
+            tg_uplink_init(&u, cfg, now);
+            break;
+        case E_RTT:
+            tg_uplink_on_rtt(&u, r->arg, now);
+            break;
+        case E_TIMEOUT:
+            tg_uplink_on_probe_timeout(&u, now);
+            break;
+        case E_FEEDBACK:
+            tg_uplink_on_feedback(&u, r->expected, r->received, 0, 0, now);
+            break;
+        case E_DOWN:
+            tg_uplink_set_down(&u, now);
+            break;
+        }
+        int bad = check_failures;
+        if (r->srtt != SKIP)
+            CHECK_EQ(u.srtt_us, r->srtt);
+        if (r->rttvar != SKIP)
+            CHECK_EQ(u.rttvar_us, r->rttvar);
+        if (r->rto != SKIP)
+            CHECK_EQ(u.rto_us, r->rto);
+        if (r->loss_pct != SKIP)
+            CHECK_EQ(u.loss_lost * 100, (uint32_t)r->loss_pct * u.loss_count);
+        if (r->health != SKIP)
+            CHECK_EQ(u.health, r->health);
+        if (check_failures != bad)
+            fprintf(stderr, "  in table %s, row at line %d\n", name, r->line);
+    }
+}
+
+#define RUN(cfg, rows) run(#rows, (cfg), (rows), sizeof(rows) / sizeof((rows)[0]))
+
+/* RFC 6298 §2 on a known sequence (integer microseconds, truncated), the RTO
+ * clamps and the §5.5 back-off. Default config: G = 1 ms, RTO in
+ * [200 ms, 3 s], initial 1 s. */
+static const struct row rfc6298[] = {
+    INIT(UNK, 1000000),
+    /* first sample: srtt = R, rttvar = R/2, RTO = srtt + 4 rttvar */
+    RTT(MS(100), 100000, 50000, 300000, OK_),
+    /* rttvar = (3*50000 + |100000-200000|)/4, srtt = (7*100000 + 200000)/8 */
+    RTT(MS(200), 112500, 62500, 362500, OK_),
+    RTT(MS(100), 110937, 50000, 310937, OK_), /* srtt 110937.5 truncated */
+    RTT(MS(100), 109569, 40234, 270505, OK_), /* rto = 109569 + 4*40234 */
+    RTT(MS(50), 102122, 45067, 282390, OK_),
+    /* back-off doubles, clamped at 3 s; failures 1..4 (3 -> Degraded) */
+    TO(564780, OK_),
+    TO(1129560, OK_),
+    TO(2259120, DEG),
+    TO(3000000, DEG),
+    TO(3000000, DEG),
+    /* a sample recomputes the RTO from srtt and rttvar */
+    RTT(MS(100), 101856, 34330, 239176, DEG),
+
+    /* small RTT: srtt + max(G, 4 rttvar) = 3 ms, clamped up to 200 ms */
+    INIT(UNK, 1000000),
+    RTT(1000, 1000, 500, 200000, OK_),
+    RTT(1000, 1000, 375, 200000, OK_),
+    /* large RTT: 2 s + 4 s clamped down to 3 s; srtt > 1 s: Degraded */
+    INIT(UNK, 1000000),
+    RTT(MS(2000), 2000000, 1000000, 3000000, DEG),
+    /* zero-delay sample: the granularity floor then the clamp */
+    INIT(UNK, 1000000),
+    RTT(0, 0, 0, 200000, OK_),
+};
+
+/* Consecutive failures 3/6/10, and the way back. Default config (the loss
+ * rule needs 20 outcomes, so these short runs are about failures only). */
+static const struct row failures[] = {
+    INIT(UNK, SKIP),
+    TO(SKIP, UNK), /* one lost probe on a fresh uplink is not "100% loss" */
+    TO(SKIP, UNK),
+    TO(SKIP, DEG), /* 3 */
+    TO(SKIP, DEG),
+    TO(SKIP, DEG),
+    TO(SKIP, BAD), /* 6 */
+    TO(SKIP, BAD),
+    TO(SKIP, BAD),
+    TO(SKIP, BAD),
+    TO(SKIP, DWN), /* 10 */
+    TO(SKIP, DWN),
+    RTT_H(MS(50), DWN), /* 1 success: not yet */
+    RTT_H(MS(50), DWN),
+    TO(SKIP, DWN), /* a failure restarts the run */
+    RTT_H(MS(50), DWN),
+    RTT_H(MS(50), DWN),
+    RTT_H(MS(50), OK_), /* 3 in a row: straight to what the numbers say */
+
+    INIT(UNK, SKIP),
+    RTT_H(MS(50), OK_), /* Unknown -> Healthy on the first success */
+    TO(SKIP, OK_),
+    TO(SKIP, OK_),
+    TO(SKIP, DEG),
+    RTT_H(MS(50), DEG),
+    RTT_H(MS(50), DEG),
+    RTT_H(MS(50), OK_),
+    /* feedback with nothing received is a failure too (1-packet feedbacks,
+     * too few outcomes for the loss rule) */
+    INIT(UNK, SKIP),
+    FB(1, 0, SKIP, UNK),
+    FB(1, 0, SKIP, UNK),
+    FB(1, 0, SKIP, DEG),
+    FB(1, 1, SKIP, DEG), /* something arrived: a success */
+    FB(0, 0, SKIP, DEG), /* nothing sent, nothing heard: no event */
+    FB(1, 1, SKIP, DEG),
+    FB(1, 1, SKIP, OK_),
+    /* 20 packets all lost: the loss rule sees 100% before 3 failures */
+    INIT(UNK, SKIP),
+    FB(10, 0, SKIP, UNK),
+    FB(10, 0, SKIP, BAD),
+};
+
+/* Loss thresholds (10% / 30%) and margins (3 points) with a 100-packet
+ * window, so each 100-packet feedback replaces the whole window. */
+static const struct row loss[] = {
+    INIT(UNK, SKIP), FB(100, 88, 12, DEG),    /* first success, but 12% > 10% */
+    FB(100, 92, 8, DEG), FB(100, 92, 8, DEG), /* 3 successes, but 8% is not below 7% */
+    FB(100, 94, 6, OK_), FB(100, 91, 9, OK_), /* 9% does not enter */
+    FB(100, 89, 11, DEG), FB(100, 65, 35, BAD), FB(100, 72, 28, BAD), /* not below 27% */
+    FB(100, 74, 26, DEG),                      /* below 27%, still above 7% */
+    FB(100, 95, 5, OK_), FB(100, 0, 100, BAD), /* one failure, but 100% loss */
+    FB(100, 100, 0, BAD), FB(100, 100, 0, BAD), FB(100, 100, 0, OK_),
+    /* a feedback larger than the window keeps its loss fraction */
+    FB(1000, 880, 12, DEG), FB(50, 50, 6, OK_), /* evenly spread: the 50 oldest held 6 of the 12 */
+    FB(10, 12, 5, OK_),                         /* more received than expected: no loss */
+};
+
+/* srtt thresholds 1 s / 5 s, margins 20% (0.8 s / 4 s). */
+static const struct row rtt[] = {
+    INIT(UNK, SKIP),
+    RTT_S(MS(1500), 1500000, DEG),
+    INIT(UNK, SKIP),
+    RTT_S(MS(1000), 1000000, OK_), /* exactly 1 s is not above */
+    RTT_S(MS(1008), 1001000, DEG),
+    INIT(UNK, SKIP),
+    RTT_S(MS(6000), 6000000, BAD),
+    RTT_S(MS(3000), 5625000, BAD),
+    RTT_S(MS(3000), 5296875, BAD),
+    RTT_S(MS(3000), 5009765, BAD),
+    RTT_S(MS(3000), 4758544, BAD), /* below 5 s, not below 4 s */
+    RTT_S(MS(3000), 4538726, BAD),
+    RTT_S(MS(3000), 4346385, BAD),
+    RTT_S(MS(3000), 4178086, BAD),
+    RTT_S(MS(3000), 4030825, BAD),
+    RTT_S(MS(3000), 3901971, DEG), /* below 4 s; 3.9 s is still Degraded */
+    /* leaving needs srtt strictly below 0.8 s: exactly 0.8 s stays */
+    INIT(UNK, SKIP),
+    TO(SKIP, UNK),
+    TO(SKIP, UNK),
+    TO(SKIP, DEG),
+    RTT_S(MS(800), 800000, DEG),
+    RTT_S(MS(800), 800000, DEG),
+    RTT_S(MS(800), 800000, DEG), /* 3 successes, srtt == 0.8 s */
+    RTT_S(799992, 799999, OK_),
+};
+
+/* The host's "link down", then recovery through the hysteresis. */
+static const struct row down[] = {
+    INIT(UNK, SKIP),    RTT_H(MS(40), OK_), DOWN(DWN),          TO(SKIP, DWN),
+    RTT_H(MS(40), DWN), RTT_H(MS(40), DWN), DOWN(DWN), /* again: the run of successes restarts */
+    RTT_H(MS(40), DWN), RTT_H(MS(40), DWN), RTT_H(MS(40), OK_), INIT(UNK, SKIP),
+    DOWN(DWN), /* an uplink never heard from can go Down too */
+    RTT_H(MS(40), DWN), RTT_H(MS(40), DWN), RTT_H(MS(40), OK_),
+};
+
+static void test_tables(void)
+{
+    struct tg_uplink_config cfg;
+    tg_uplink_config_default(&cfg);
+    RUN(&cfg, rfc6298);
+    RUN(&cfg, failures);
+    RUN(&cfg, rtt);
+    RUN(&cfg, down);
+    cfg.loss_window = 100;
+    RUN(&cfg, loss);
+}
+
+static void test_defaults(void)
+{
+    struct tg_uplink_config c;
+    tg_uplink_config_default(&c);
+    CHECK_EQ(c.degraded_failures, 3);
+    CHECK_EQ(c.unhealthy_failures, 6);
+    CHECK_EQ(c.down_failures, 10);
+    CHECK(c.degraded_loss == 0.10 && c.unhealthy_loss == 0.30);
+    CHECK_EQ(c.degraded_rtt_us, 1000000);
+    CHECK_EQ(c.unhealthy_rtt_us, 5000000);
+    CHECK(c.loss_margin == 0.03 && c.rtt_margin == 0.2 && c.rate_alpha == 0.2);
+    CHECK_EQ(c.recover_successes, 3);
+    CHECK_EQ(c.loss_window, 256);
+    CHECK_EQ(c.rto_min_us, 200000);
+    CHECK_EQ(c.rto_max_us, 3000000);
+    CHECK_EQ(c.initial_rto_us, 1000000);
+
+    struct tg_uplink_est u;
+    tg_uplink_init(&u, &c, 777);
+    CHECK_EQ(u.health, TG_HEALTH_UNKNOWN);
+    CHECK_EQ(u.health_since, 777);
+    CHECK(!u.has_rtt && !u.has_rate && !u.has_owd);
+    CHECK(tg_uplink_loss(&u) == 0.0);
+
+    /* the window is clamped to what the ring holds */
+    c.loss_window = 5000;
+    tg_uplink_init(&u, &c, 0);
+    CHECK_EQ(u.cfg.loss_window, TG_LOSS_WINDOW_MAX);
+    tg_uplink_on_feedback(&u, 3000, 0, 0, 0, 1);
+    CHECK_EQ(u.loss_count, TG_LOSS_WINDOW_MAX);
+    CHECK_EQ(u.loss_lost, TG_LOSS_WINDOW_MAX);
+    c.loss_window = 0;
+    tg_uplink_init(&u, &c, 0);
+    CHECK_EQ(u.cfg.loss_window, 1);
+}
+
+/* With constant samples rttvar decays to 0: RTO = srtt + G, not srtt. */
+static void test_granularity(void)
+{
+    struct tg_uplink_config c;
+    tg_uplink_config_default(&c);
+    struct tg_uplink_est u;
+    tg_uplink_init(&u, &c, 0);
+    for (int i = 0; i < 100; i++)
+        tg_uplink_on_rtt(&u, MS(300), (tg_time)i);
+    CHECK_EQ(u.srtt_us, 300000);
+    CHECK_EQ(u.rttvar_us, 0);
+    CHECK_EQ(u.rto_us, 301000);
+    CHECK_EQ(u.min_rtt_us, 300000);
+    tg_uplink_on_rtt(&u, MS(250), 100);
+    tg_uplink_on_rtt(&u, MS(400), 101);
+    CHECK_EQ(u.min_rtt_us, 250000);
+    CHECK_EQ(u.latest_rtt_us, 400000);
+}
+
+/* Counts health changes over a run of events. */
+struct watch {
+    struct tg_uplink_est u;
+    tg_time now;
+    int changes;
+};
+
+static void watch_step(struct watch *w, enum tg_health before)
+{
+    if (w->u.health != before) {
+        w->changes++;
+        CHECK_EQ(w->u.health_since, w->now);
+    }
+}
+
+static void w_rtt(struct watch *w, tg_time r)
+{
+    enum tg_health h = w->u.health;
+    tg_uplink_on_rtt(&w->u, r, ++w->now);
+    watch_step(w, h);
+}
+
+static void w_timeout(struct watch *w)
+{
+    enum tg_health h = w->u.health;
+    tg_uplink_on_probe_timeout(&w->u, ++w->now);
+    watch_step(w, h);
+}
+
+static void w_feedback(struct watch *w, uint32_t expected, uint32_t received)
+{
+    enum tg_health h = w->u.health;
+    tg_uplink_on_feedback(&w->u, expected, received, 0, 0, ++w->now);
+    watch_step(w, h);
+}
+
+static void w_start(struct watch *w, const struct tg_uplink_config *c)
+{
+    memset(w, 0, sizeof *w);
+    tg_uplink_init(&w->u, c, 0);
+}
+
+static void test_no_flapping(void)
+{
+    struct tg_uplink_config c;
+    tg_uplink_config_default(&c);
+    struct watch w;
+
+    /* Two failures, then success/failure alternating just below the
+     * Degraded threshold: never a change. Successes are 50-packet clean
+     * feedbacks, so the lost probes keep the loss fraction small. */
+    w_start(&w, &c);
+    w_feedback(&w, 50, 50);
+    CHECK_EQ(w.u.health, TG_HEALTH_HEALTHY);
+    w.changes = 0;
+    w_timeout(&w);
+    w_timeout(&w);
+    for (int i = 0; i < 100; i++) {
+        w_feedback(&w, 50, 50);
+        w_timeout(&w);
+        w_timeout(&w);
+    }
+    CHECK_EQ(w.changes, 0);
+
+    /* Degraded by failures, then two successes and a failure, repeated: the
+     * run of successes never reaches 3, so it stays Degraded. */
+    w_start(&w, &c);
+    w_feedback(&w, 50, 50);
+    w.changes = 0;
+    for (int i = 0; i < 3; i++)
+        w_timeout(&w);
+    for (int i = 0; i < 100; i++) {
+        w_feedback(&w, 50, 50);
+        w_feedback(&w, 50, 50);
+        w_timeout(&w);
+    }
+    CHECK(tg_uplink_loss(&w.u) < 0.05);
+    CHECK_EQ(w.changes, 1);
+    CHECK_EQ(w.u.health, TG_HEALTH_DEGRADED);
+
+    /* Loss hovering 9%..11% around the 10% threshold (window 100, lost per
+     * 10-packet feedback 2,1,0,2,1,0...): one change, no way back. */
+    c.loss_window = 100;
+    w_start(&w, &c);
+    for (int i = 0; i < 10; i++)
+        w_feedback(&w, 10, 9);
+    CHECK_EQ(w.u.health, TG_HEALTH_HEALTHY);
+    w.changes = 0;
+    int seen_low = 0, seen_high = 0;
+    for (int i = 0; i < 300; i++) {
+        w_feedback(&w, 10, (uint32_t)(8 + i % 3));
+        double l = tg_uplink_loss(&w.u);
+        seen_low |= l < 0.095;
+        seen_high |= l > 0.105;
+    }
+    CHECK(seen_low && seen_high); /* it did cross the threshold both ways */
+    CHECK_EQ(w.changes, 1);
+    CHECK_EQ(w.u.health, TG_HEALTH_DEGRADED);
+
+    /* srtt hovering around 1 s (samples 1.1 s / 0.9 s): one change at most. */
+    tg_uplink_config_default(&c);
+    w_start(&w, &c);
+    w_rtt(&w, MS(1000));
+    CHECK_EQ(w.u.health, TG_HEALTH_HEALTHY);
+    w.changes = 0;
+    int above = 0, below = 0;
+    for (int i = 0; i < 200; i++) {
+        w_rtt(&w, i % 2 ? MS(900) : MS(1100));
+        above |= w.u.srtt_us > MS(1000);
+        below |= w.u.srtt_us < MS(1000);
+    }
+    CHECK(above && below);
+    CHECK_EQ(w.changes, 1);
+}
+
+/* Recovery from an RTT state happens exactly when srtt drops below the
+ * threshold minus the margin (0.8 s), not when it drops below 1 s. */
+static void test_rtt_recovery_margin(void)
+{
+    struct tg_uplink_config c;
+    tg_uplink_config_default(&c);
+    struct tg_uplink_est u;
+    tg_uplink_init(&u, &c, 0);
+    tg_uplink_on_rtt(&u, MS(1500), 1);
+    CHECK_EQ(u.health, TG_HEALTH_DEGRADED);
+    int steps = 0, below_1s_degraded = 0;
+    for (tg_time t = 2; t < 100 && u.health == TG_HEALTH_DEGRADED; t++) {
+        tg_uplink_on_rtt(&u, MS(500), t);
+        steps++;
+        if (u.health == TG_HEALTH_DEGRADED)
+            CHECK(u.srtt_us >= 800000);
+        if (u.health == TG_HEALTH_DEGRADED && u.srtt_us < 1000000)
+            below_1s_degraded++;
+    }
+    CHECK_EQ(u.health, TG_HEALTH_HEALTHY);
+    CHECK(u.srtt_us < 800000);
+    CHECK(below_1s_degraded > 0); /* the band was actually crossed */
+    CHECK(steps > 3);
+}
+
+/* Delivery rate: EMA alpha 0.2 of bytes*8/interval, first sample sets it. */
+static void test_rate(void)
+{
+    static const struct {
+        uint32_t expected;
+        uint64_t bytes;
+        tg_time interval_us;
+        double want_bps;
+        int line;
+    } rows[] = {
+        {10, 125000, 1000000, 1000000.0, __LINE__},  /* first: 1 Mbit/s */
+        {10, 250000, 1000000, 1200000.0, __LINE__},  /* 2 Mbit/s sample */
+        {10, 0, 1000000, 960000.0, __LINE__},        /* nothing arrived: 0 */
+        {10, 62500, 500000, 968000.0, __LINE__},     /* 1 Mbit/s over 0.5 s */
+        {0, 999999, 1000000, 968000.0, __LINE__},    /* nothing sent: no sample */
+        {10, 999999, 0, 968000.0, __LINE__},         /* no interval: no sample */
+        {10, 1250000, 100000, 20774400.0, __LINE__}, /* 100 Mbit/s sample */
+    };
+    struct tg_uplink_config c;
+    tg_uplink_config_default(&c);
+    struct tg_uplink_est u;
+    tg_uplink_init(&u, &c, 0);
+    CHECK(!u.has_rate && u.rate_bps == 0.0);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        tg_uplink_on_feedback(&u, rows[i].expected, rows[i].expected, rows[i].bytes,
+                              rows[i].interval_us, (tg_time)i);
+        double d = u.rate_bps - rows[i].want_bps;
+        if (d < 0)
+            d = -d;
+        CHECK(u.has_rate);
+        CHECK(d < 1e-6 * rows[i].want_bps);
+        if (!(d < 1e-6 * rows[i].want_bps))
+            fprintf(stderr, "  rate row at line %d: %.3f\n", rows[i].line, u.rate_bps);
+    }
+}
+
+static void test_owd_and_names(void)
+{
+    struct tg_uplink_config c;
+    tg_uplink_config_default(&c);
+    struct tg_uplink_est u;
+    tg_uplink_init(&u, &c, 0);
+    tg_uplink_on_owd(&u, -12345);
+    CHECK(u.has_owd);
+    CHECK_EQ(u.owd_us, -12345);
+    tg_uplink_on_owd(&u, 700);
+    CHECK_EQ(u.owd_us, 700);
+
+    CHECK(strcmp(tg_health_name(TG_HEALTH_UNKNOWN), "unknown") == 0);
+    CHECK(strcmp(tg_health_name(TG_HEALTH_HEALTHY), "healthy") == 0);
+    CHECK(strcmp(tg_health_name(TG_HEALTH_DEGRADED), "degraded") == 0);
+    CHECK(strcmp(tg_health_name(TG_HEALTH_UNHEALTHY), "unhealthy") == 0);
+    CHECK(strcmp(tg_health_name(TG_HEALTH_DOWN), "down") == 0);
+    CHECK(strcmp(tg_health_name((enum tg_health)99), "invalid") == 0);
+}
+
+static void test_counters(void)
+{
+    struct tg_uplink_config c;
+    tg_uplink_config_default(&c);
+    struct tg_uplink_est u;
+    tg_uplink_init(&u, &c, 0);
+    tg_uplink_on_rtt(&u, MS(10), 1);
+    tg_uplink_on_probe_timeout(&u, 2);
+    tg_uplink_on_feedback(&u, 5, 5, 0, 0, 3);
+    tg_uplink_on_feedback(&u, 5, 0, 0, 0, 4);
+    tg_uplink_on_feedback(&u, 0, 0, 0, 0, 5);
+    CHECK_EQ(u.successes, 2);
+    CHECK_EQ(u.failures, 2);
+    CHECK_EQ(u.consecutive_failures, 1);
+    CHECK_EQ(u.consecutive_successes, 0);
+    CHECK_EQ(u.loss_count, 12);
+    CHECK_EQ(u.loss_lost, 6);
+}
+
+int main(void)
+{
+    test_defaults();
+    test_tables();
+    test_granularity();
+    test_no_flapping();
+    test_rtt_recovery_margin();
+    test_rate();
+    test_owd_and_names();
+    test_counters();
+    return check_exit("test_uplink");
+}
