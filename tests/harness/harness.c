@@ -23,6 +23,7 @@ static void h_fill(void *ctx, uint8_t *buf, size_t len)
     }
 }
 static uint64_t client_seed = 1, server_seed = 2;
+tg_time h_rekey_after_us;
 
 uint16_t h_packet(uint8_t *buf, const uint8_t src[4], const uint8_t dst[4], uint64_t seq,
                   uint16_t len)
@@ -155,11 +156,13 @@ static void drain(struct h_net *n)
         if (n->n_rx_client < H_MAX_RECORD)
             n->rx_at_client[n->n_rx_client++] = packet_seq(p, len);
     struct tg_event ev;
-    while (tg_client_next_event(n->client, &ev))
+    while (tg_client_next_event(n->client, &ev)) {
+        n->rekeys += ev.type == TG_EV_UPLINK_REKEYED;
         if (ev.type == TG_EV_SESSION_UP) {
             n->session_up = true;
             memcpy(n->client_addr, ev.tunnel_addr, 4);
         }
+    }
     while (tg_server_next_event(n->server, &ev)) {
     }
 }
@@ -171,6 +174,7 @@ int h_net_init(struct h_net *n, unsigned uplinks, const tg_time *delay_us,
     if (sodium_init() < 0 || uplinks == 0 || uplinks > TG_MAX_UPLINKS)
         return TG_ERR_INVAL;
     n->n_uplinks = uplinks;
+    n->client_host_base = 10;
     for (unsigned i = 0; i < uplinks; i++)
         n->up[i].delay_us = n->down[i].delay_us = delay_us[i];
     n->flights = calloc(H_MAX_INFLIGHT, sizeof *n->flights);
@@ -200,6 +204,8 @@ int h_net_init(struct h_net *n, unsigned uplinks, const tg_time *delay_us,
     memcpy(cc.server_public, n->server_public, 32);
     cc.mp.sched.strategy = strategy;
     cc.mp.sched.aggregation = agg;
+    if (h_rekey_after_us)
+        cc.mp.rekey_after_us = h_rekey_after_us;
     return tg_client_new(&cc, &crng, a, 0, &n->client);
 }
 
@@ -230,7 +236,7 @@ void h_net_run(struct h_net *n, tg_time until)
             heap_pop(n, &f);
             if (f.to_server) {
                 struct tg_key_addr from = {.type = TG_ADDR_IPV4,
-                                           .addr = {192, 0, 2, (uint8_t)(10 + f.uplink)},
+                                           .addr = {192, 0, 2, (uint8_t)(n->client_host_base + f.uplink)},
                                            .port = (uint16_t)(1000 + f.uplink)};
                 tg_server_udp_input(n->server, 0, &from, f.data, f.len, n->now);
             } else {

@@ -53,7 +53,12 @@ struct h_net {
     /* the last handshake-join and DATA datagrams the client sent (attack tests) */
     uint8_t last_join[256], last_data[1600];
     size_t last_join_len, last_data_len;
+    unsigned rekeys;            /* UPLINK_REKEYED events seen at the client */
+    uint8_t client_host_base;   /* last byte of uplink 0's source address (10); change it to roam */
 };
+
+/* Client rekey interval for networks built after setting it (0: default). */
+extern tg_time h_rekey_after_us;
 
 /* Build a network with `n` uplinks of the given one-way delays (both
  * directions), a client and a server with default configs except the

@@ -310,6 +310,33 @@ static void test_no_allocation(void)
     h_net_free(&n);
 }
 
+/* Keys are replaced while traffic flows (rekey every 2 s), and an uplink whose
+ * source address changes (NAT rebinding) keeps working: nothing is lost. */
+static void test_rekey_and_roaming(void)
+{
+    struct h_net n;
+    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(25)};
+    h_rekey_after_us = TG_SEC(2);
+    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_WEIGHTED_ROUND_ROBIN, TG_AGG_FULL, NULL), TG_OK);
+    h_rekey_after_us = 0;
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    enum { N = 7000 };
+    for (uint64_t s = 0; s < N; s++) {
+        if (s == N / 2)
+            n.client_host_base = 50; /* both uplinks appear from new addresses */
+        h_net_send(&n, s, 400, false);
+        h_net_send(&n, s, 400, true);
+        h_net_run(&n, n.now + TG_MSEC(1));
+    }
+    h_net_run(&n, n.now + TG_SEC(1));
+    printf("rekey: %u rekeys in %d s, %u + %u of %d delivered each way\n", n.rekeys, N / 1000,
+           n.n_rx_server, n.n_rx_client, N);
+    CHECK(n.rekeys >= 4);
+    check_exactly_once(n.rx_at_server, n.n_rx_server, N);
+    check_exactly_once(n.rx_at_client, n.n_rx_client, N);
+    h_net_free(&n);
+}
+
 int main(void)
 {
     test_connect();
@@ -319,5 +346,6 @@ int main(void)
     test_join_without_key();
     test_bad_datagrams();
     test_no_allocation();
+    test_rekey_and_roaming();
     return check_exit("test_engine");
 }
