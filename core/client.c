@@ -50,16 +50,7 @@ static void deliver(void *owner, struct tg_mp *mp, uint8_t *pkt, size_t len, tg_
         tg_io_drop(&c->io, TG_DROP_NAT);
         return;
     }
-    uint8_t *slot = tg_queue_reserve(&c->io.tun);
-    if (slot == NULL) {
-        tg_io_drop(&c->io, TG_DROP_QUEUE_FULL);
-        return;
-    }
-    memcpy(slot, pkt, len);
-    struct tg_datagram d = {0};
-    tg_queue_push(&c->io.tun, &d, len);
-    c->io.counters.tun_out++;
-    c->io.counters.tun_out_bytes += len;
+    tg_io_tun_push(&c->io, pkt, len);
 }
 
 int tg_client_new(const struct tg_client_config *cfg, const struct tg_rng *rng,
@@ -339,12 +330,7 @@ bool tg_client_next_tun_packet(struct tg_client *c, const uint8_t **pkt, size_t 
 
 bool tg_client_next_event(struct tg_client *c, struct tg_event *out)
 {
-    if (c->io.ev_count == 0)
-        return false;
-    *out = c->io.events[c->io.ev_head];
-    c->io.ev_head = (c->io.ev_head + 1) % (sizeof c->io.events / sizeof c->io.events[0]);
-    c->io.ev_count--;
-    return true;
+    return tg_io_pop_event(&c->io, out);
 }
 
 tg_time tg_client_next_deadline(const struct tg_client *c)

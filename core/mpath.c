@@ -101,6 +101,30 @@ void tg_io_drop(struct tg_io *io, enum tg_drop why)
     io->counters.drops[why]++;
 }
 
+void tg_io_tun_push(struct tg_io *io, const uint8_t *pkt, size_t len)
+{
+    uint8_t *slot = tg_queue_reserve(&io->tun);
+    if (slot == NULL) {
+        tg_io_drop(io, TG_DROP_QUEUE_FULL);
+        return;
+    }
+    memcpy(slot, pkt, len);
+    const struct tg_datagram d = {0};
+    tg_queue_push(&io->tun, &d, len);
+    io->counters.tun_out++;
+    io->counters.tun_out_bytes += len;
+}
+
+bool tg_io_pop_event(struct tg_io *io, struct tg_event *out)
+{
+    if (io->ev_count == 0)
+        return false;
+    *out = io->events[io->ev_head];
+    io->ev_head = (io->ev_head + 1) % (sizeof io->events / sizeof io->events[0]);
+    io->ev_count--;
+    return true;
+}
+
 /* ------------------------------------------------------------ session */
 
 int tg_mp_init(struct tg_mp *mp, const struct tg_mp_config *cfg, struct tg_io *io,

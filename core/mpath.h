@@ -41,6 +41,10 @@ struct tg_io {
 
 void tg_io_event(struct tg_io *io, const struct tg_event *ev);
 void tg_io_drop(struct tg_io *io, enum tg_drop why);
+/* Queue an IP packet for the TUN side (copied), counting it or the drop. */
+void tg_io_tun_push(struct tg_io *io, const uint8_t *pkt, size_t len);
+/* Take the oldest event; false when there is none. */
+bool tg_io_pop_event(struct tg_io *io, struct tg_event *out);
 
 #define TG_TX_RING 512 /* recent (counter -> bytes sent so far) per path */
 

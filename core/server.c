@@ -136,16 +136,7 @@ static void deliver(void *owner, struct tg_mp *mp, uint8_t *pkt, size_t len, tg_
         tg_io_drop(&s->io, TG_DROP_SPOOFED);
         return;
     }
-    uint8_t *slot = tg_queue_reserve(&s->io.tun);
-    if (slot == NULL) {
-        tg_io_drop(&s->io, TG_DROP_QUEUE_FULL);
-        return;
-    }
-    memcpy(slot, pkt, len);
-    struct tg_datagram d = {0};
-    tg_queue_push(&s->io.tun, &d, len);
-    s->io.counters.tun_out++;
-    s->io.counters.tun_out_bytes += len;
+    tg_io_tun_push(&s->io, pkt, len);
 }
 
 int tg_server_new(const struct tg_server_config *cfg, const struct tg_rng *rng,
@@ -517,12 +508,7 @@ bool tg_server_next_tun_packet(struct tg_server *s, const uint8_t **pkt, size_t 
 
 bool tg_server_next_event(struct tg_server *s, struct tg_event *out)
 {
-    if (s->io.ev_count == 0)
-        return false;
-    *out = s->io.events[s->io.ev_head];
-    s->io.ev_head = (s->io.ev_head + 1) % (sizeof s->io.events / sizeof s->io.events[0]);
-    s->io.ev_count--;
-    return true;
+    return tg_io_pop_event(&s->io, out);
 }
 
 static tg_time session_deadline(const struct tg_server *s, const struct session *ss)
