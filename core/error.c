@@ -25,6 +25,7 @@ const char *tg_strerror(int err)
     case TG_ERR_KEY_ADDR_TRUNCATED: return "connection key ends inside an address record";
     case TG_ERR_KEY_TOO_MANY: return "connection key lists too many addresses";
     case TG_ERR_KEY_PORT: return "connection key has an address with port 0";
+    case TG_ERR_PARSE: return "text does not follow the expected file format";
     }
     return "unknown error";
 }

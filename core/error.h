@@ -45,6 +45,9 @@ enum tg_err {
     TG_ERR_KEY_ADDR_TRUNCATED = -46, /* address record cut short */
     TG_ERR_KEY_TOO_MANY = -47,       /* more address records than TG_KEY_MAX_ADDRS */
     TG_ERR_KEY_PORT = -48,           /* address record with port 0 */
+
+    /* text (config and scenario files) */
+    TG_ERR_PARSE = -60,              /* text does not follow the file format (details in the parser's error) */
 };
 
 /* A sentence describing `err` (a TG_OK or TG_ERR_* value). Never NULL; unknown

@@ -8,7 +8,7 @@
 
 static uint64_t rng_state;
 
-static uint64_t rnd(void)
+static inline uint64_t rnd(void)
 {
     uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
@@ -16,12 +16,12 @@ static uint64_t rnd(void)
     return z ^ (z >> 31);
 }
 
-static uint32_t rnd_below(uint32_t n)
+static inline uint32_t rnd_below(uint32_t n)
 {
     return (uint32_t)(rnd() % n);
 }
 
-static void rnd_bytes(uint8_t *p, size_t n)
+static inline void rnd_bytes(uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         p[i] = (uint8_t)rnd();

@@ -1,0 +1,50 @@
+/*
+ * trace.h: measured link capacity loaded from files, read-only and shared by
+ * every run of a campaign (DESIGN.md §5).
+ *
+ * Two formats (../shared/data/README.md):
+ *  - Mahimahi: one line per delivery opportunity, integer milliseconds since
+ *    the start, non-decreasing; each opportunity carries 1504 bytes; the file
+ *    repeats shifted by its last timestamp.
+ *  - Throughput log: whitespace-separated "seconds mbit_per_s" lines (the
+ *    Norway train segments). Read as a piecewise-constant rate; a gap of more
+ *    than `gap_outage_us` between samples is an outage (rate 0); repeats with
+ *    a period of the last timestamp plus the median sample spacing.
+ * Errors name file:line and what was expected.
+ */
+#ifndef SIM_TRACE_H
+#define SIM_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/time.h"
+
+#define SIM_MAHIMAHI_MTU 1504
+
+enum sim_trace_kind { SIM_TRACE_MAHIMAHI = 1, SIM_TRACE_THROUGHPUT };
+
+struct sim_rate_step {
+    tg_time at_us;      /* from the start of the schedule */
+    double rate_bps;    /* from at_us until the next step; 0 = nothing passes */
+};
+
+struct sim_trace {
+    enum sim_trace_kind kind;
+    char path[512];
+    tg_time period_us;          /* the trace repeats after this long */
+    /* SIM_TRACE_MAHIMAHI: opportunity times in µs within one period, sorted */
+    tg_time *opp_us;
+    size_t n_opp;
+    /* SIM_TRACE_THROUGHPUT: steps within one period, sorted, first at 0 */
+    struct sim_rate_step *steps;
+    size_t n_steps;
+    double mean_bps;            /* mean capacity over one period */
+};
+
+/* Load a trace. Returns 0, or -1 with "path:line: what was expected" in err. */
+int sim_trace_load(struct sim_trace *t, enum sim_trace_kind kind, const char *path,
+                   tg_time gap_outage_us, char *err, size_t errlen);
+void sim_trace_clear(struct sim_trace *t);
+
+#endif
