@@ -1,0 +1,99 @@
+/*
+ * run.h: one simulation run (DESIGN.md §5): one scenario, one strategy, one
+ * aggregation mode, one iteration. It wires a real client core and a real
+ * server core (crypto on) through the scenario's links, runs the traffic
+ * models behind them in virtual time, and measures.
+ *
+ * Common random numbers: everything random in the environment (uplink
+ * parameters, event times, loss and jitter, traffic) comes from GSL streams
+ * seeded from (seed, stream number) only, never from the strategy, so every
+ * strategy of a sweep meets the same draws. Per-packet loss and jitter
+ * streams are consumed per packet, so they stay common only as long as two
+ * strategies put the same packets on a link; the environment's events and
+ * link parameters are common always.
+ *
+ * A run is a pure function of its spec: same spec, same result, on any
+ * thread (each run owns all its state).
+ */
+#ifndef SIM_RUN_H
+#define SIM_RUN_H
+
+#include <stdint.h>
+
+#include "hist.h"
+#include "scenario.h"
+
+struct sim_run_spec {
+    const struct sim_scenario *sc;
+    enum tg_strategy strategy;
+    enum tg_aggregation aggregation;
+    uint32_t iteration;
+    uint64_t seed;          /* this iteration's seed (sim_iteration_seed) */
+};
+
+/* The seed of iteration `i` of a campaign with base seed `base` over scenario
+ * `sc` (mixes the scenario's name, so two scenarios never share streams). */
+uint64_t sim_iteration_seed(uint64_t base, const struct sim_scenario *sc, uint32_t i);
+
+struct sim_uplink_result {
+    char name[SIM_NAME_MAX];
+    uint64_t bytes_up, bytes_down;          /* outer bytes offered to the link each way */
+    uint64_t delivered_up, delivered_down;  /* outer bytes the link delivered */
+    uint64_t drops_up, drops_down;          /* queue + loss + down */
+    double capacity_up_bps, capacity_down_bps; /* mean capacity while up (from its config) */
+    tg_time down_us;                        /* total time the uplink was down */
+    uint32_t outages;                       /* down periods that started during the run */
+};
+
+struct sim_flow_result {
+    unsigned id;
+    enum sim_flow_kind kind;
+    enum sim_cc cc;
+    enum sim_dir dir;
+    uint64_t bytes_delivered;
+    double goodput_bps;                     /* bytes_delivered * 8 / active time */
+    tg_time completion_us;                  /* TG_TIME_NEVER when not a sized transfer or unfinished */
+    double owd_p50_us, owd_p95_us, owd_p99_us;
+    double jitter_us;
+    double loss;                            /* UDP: lost / sent; TCP: retransmits / segments sent */
+    tg_time longest_stall_us;
+    uint64_t retransmits, spurious_retransmits, rto_count;
+    uint64_t objects_done;
+};
+
+struct sim_event_count {
+    char name[SIM_NAME_MAX];
+    uint32_t occurrences;                   /* occurrences that started within the run */
+    tg_time total_us;                       /* summed length, clipped to the run */
+};
+
+struct sim_run_result {
+    double goodput_bps;             /* all flows, both directions */
+    double goodput_down_bps, goodput_up_bps;
+    double capacity_bps;            /* sum of the uplinks' mean capacity in the bulk direction */
+    double efficiency;              /* bulk-direction goodput / capacity (aggregation efficiency) */
+    double owd_p50_us, owd_p95_us, owd_p99_us;  /* over every delivered packet of every flow */
+    double jitter_us;               /* mean over UDP flows (0 if none) */
+    double loss;                    /* UDP packets lost after the tunnel / sent (0 if no UDP) */
+    uint64_t reorder_peak;          /* client and server reorder buffers, packets */
+    tg_time longest_stall_us;       /* longest delivery gap of any flow */
+    uint32_t failovers;             /* client + server scheduler failovers */
+    tg_time failover_us;            /* longest time from a down event's start to the next delivery */
+    double redundancy_overhead;     /* outer bytes sent / inner bytes carried - 1 */
+    uint32_t defining_events;       /* occurrences of the scenario's defining event */
+    tg_time session_up_us;          /* when the tunnel came up */
+    uint64_t sim_events;            /* events executed */
+    uint64_t packets;               /* datagrams through the cores, both ways */
+    struct sim_uplink_result uplinks[SIM_MAX_UPLINKS];
+    size_t n_uplinks;
+    struct sim_flow_result flows[SIM_MAX_FLOWS * 4];
+    size_t n_flows;
+    struct sim_event_count events[SIM_MAX_EVENTS];
+    size_t n_events;
+};
+
+/* Run. Returns 0, or -1 with a message in err (out of memory, a core that
+ * refused its configuration). */
+int sim_run(const struct sim_run_spec *spec, struct sim_run_result *res, char *err, size_t errlen);
+
+#endif
