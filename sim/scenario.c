@@ -189,7 +189,7 @@ static int dist(struct ld *c, const struct tg_conf_value *v, enum unit u, struct
         return failat(c, v->line, v->col, "%s() takes %zu argument%s, found %zu", fn,
                       dist_names[k].nargs, dist_names[k].nargs == 1 ? "" : "s", n);
     }
-    double x[SIM_MAX_CHOICES];
+    double x[SIM_MAX_CHOICES] = {0};
     for (size_t i = 0; i < n; i++) {
         const struct tg_conf_value *a = &v->u.call.args[i];
         if (a->name)
@@ -859,8 +859,8 @@ static int read_file(struct ld *c, char **text, size_t *len)
 
 static int load(struct ld *c)
 {
-    char *text;
-    size_t len;
+    char *text = NULL;
+    size_t len = 0;
     if (read_file(c, &text, &len))
         return -1;
     struct sim_scenario *sc = c->sc;

@@ -7,10 +7,16 @@
  *    the start, non-decreasing; each opportunity carries 1504 bytes; the file
  *    repeats shifted by its last timestamp.
  *  - Throughput log: whitespace-separated "seconds mbit_per_s" lines (the
- *    Norway train segments). Read as a piecewise-constant rate; a gap of more
- *    than `gap_outage_us` between samples is an outage (rate 0); repeats with
- *    a period of the last timestamp plus the median sample spacing.
- * Errors name file:line and what was expected.
+ *    Norway train segments). Read as a piecewise-constant rate: each sample
+ *    holds from its time until the next sample; times are shifted so the
+ *    first sample is at 0. When the next sample comes more than
+ *    `gap_outage_us` later (0 = never), the sample holds only for the median
+ *    sample spacing and the rest of the gap is an outage (rate 0). The trace
+ *    repeats with a period of the last timestamp plus the median spacing.
+ * Blank lines are skipped. Errors name file:line and what was expected
+ * (malformed numbers, decreasing times, empty files, a Mahimahi file whose
+ * last timestamp is 0, a throughput log with fewer than two sample times);
+ * a file that cannot be opened gives "path: cannot open trace: <strerror>".
  */
 #ifndef SIM_TRACE_H
 #define SIM_TRACE_H
@@ -42,9 +48,11 @@ struct sim_trace {
     double mean_bps;            /* mean capacity over one period */
 };
 
-/* Load a trace. Returns 0, or -1 with "path:line: what was expected" in err. */
+/* Load a trace into *t (overwritten; free with sim_trace_clear). Returns 0,
+ * or -1 with "path:line: what was expected" in err and *t zeroed. */
 int sim_trace_load(struct sim_trace *t, enum sim_trace_kind kind, const char *path,
                    tg_time gap_outage_us, char *err, size_t errlen);
+/* Free what sim_trace_load allocated and zero *t (safe on a zeroed struct). */
 void sim_trace_clear(struct sim_trace *t);
 
 #endif
