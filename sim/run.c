@@ -116,7 +116,7 @@ struct run {
     struct sim_event_count evc[SIM_MAX_EVENTS];
     tg_time *down_starts;                /* starts of DOWN occurrences, sorted */
     size_t n_down_starts, cap_down_starts;
-    tg_time last_delivery;
+    tg_time last_delivery[MAX_FLOWS];    /* per flow: last application delivery */
     tg_time failover_us;
     uint64_t delivered_bytes_seen[MAX_FLOWS];
     bool oom;
@@ -396,7 +396,8 @@ static int build_uplinks(struct run *r)
             u->jitter_rng_owned[d] = jr;
         }
     }
-    qsort(r->down_starts, r->n_down_starts, sizeof r->down_starts[0], cmp_time);
+    if (r->n_down_starts)
+        qsort(r->down_starts, r->n_down_starts, sizeof r->down_starts[0], cmp_time);
     return 0;
 }
 
@@ -462,10 +463,10 @@ static void deliver_to_host(struct run *r, enum sim_side at, const uint8_t *pkt,
     if (got == r->delivered_bytes_seen[id])
         return;
     r->delivered_bytes_seen[id] = got;
-    /* failover: the longest application-level delivery gap overlapping the
-     * first seconds after an uplink went down */
-    tg_time last = r->last_delivery;
-    r->last_delivery = now;
+    /* failover: the longest application-level delivery gap of one flow
+     * overlapping the first seconds after an uplink went down */
+    tg_time last = r->last_delivery[id];
+    r->last_delivery[id] = now;
     if (last == TG_TIME_NEVER)
         return;
     for (size_t k = 0; k < r->n_down_starts; k++) {
@@ -480,9 +481,12 @@ static void deliver_to_host(struct run *r, enum sim_side at, const uint8_t *pkt,
 static void drain_client(struct run *r)
 {
     struct tg_datagram d;
-    while (tg_client_next_datagram(r->client, &d))
+    while (tg_client_next_datagram(r->client, &d)) {
+        if (r->spec->dgram_sizes)
+            sim_hist_add(r->spec->dgram_sizes, d.len);
         if (d.uplink < r->sc->n_uplinks)
             (void)sim_link_send(r->up[d.uplink].link[0], d.data, d.len);
+    }
     const uint8_t *pkt;
     size_t len;
     while (tg_client_next_tun_packet(r->client, &pkt, &len))
@@ -501,6 +505,8 @@ static void drain_server(struct run *r)
 {
     struct tg_datagram d;
     while (tg_server_next_datagram(r->server, &d)) {
+        if (r->spec->dgram_sizes)
+            sim_hist_add(r->spec->dgram_sizes, d.len);
         unsigned u = (unsigned)d.to.addr[3] - 10;
         if (d.to.type == 1 && u < r->sc->n_uplinks)
             (void)sim_link_send(r->up[u].link[1], d.data, d.len);
@@ -875,7 +881,8 @@ int sim_run(const struct sim_run_spec *spec, struct sim_run_result *res, char *e
     r->spec = spec;
     r->sc = spec->sc;
     r->session_up = TG_TIME_NEVER;
-    r->last_delivery = TG_TIME_NEVER;
+    for (size_t i = 0; i < MAX_FLOWS; i++)
+        r->last_delivery[i] = TG_TIME_NEVER;
     r->armed[0] = r->armed[1] = TG_TIME_NEVER;
     int rc = -1;
     if (make_cores(r) || build_uplinks(r)) {

@@ -29,6 +29,7 @@ struct sim_run_spec {
     enum tg_aggregation aggregation;
     uint32_t iteration;
     uint64_t seed;          /* this iteration's seed (sim_iteration_seed) */
+    struct sim_hist *dgram_sizes; /* if not NULL, the size of every datagram sent is added */
 };
 
 /* The seed of iteration `i` of a campaign with base seed `base` over scenario
@@ -78,7 +79,7 @@ struct sim_run_result {
     uint64_t reorder_peak;          /* client and server reorder buffers, packets */
     tg_time longest_stall_us;       /* longest delivery gap of any flow */
     uint32_t failovers;             /* client + server scheduler failovers */
-    tg_time failover_us;            /* longest time from a down event's start to the next delivery */
+    tg_time failover_us;            /* longest delivery gap of one flow overlapping the 2 s after a down event starts */
     double redundancy_overhead;     /* outer bytes sent / inner bytes carried - 1 */
     uint32_t defining_events;       /* occurrences of the scenario's defining event */
     tg_time session_up_us;          /* when the tunnel came up */

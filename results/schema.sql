@@ -1,0 +1,176 @@
+-- schema.sql: the results database that `triglav-sim run` writes (DESIGN.md §5).
+--
+-- One row in `runs` per simulation run (scenario x strategy x aggregation x
+-- iteration), with exactly one row in `metrics` and its rows in
+-- `uplink_results`, `flow_results` and `event_counts`, all written in one
+-- transaction: a run is stored whole or not at all. The UNIQUE key of `runs`
+-- names a run by what determines its result (scenario content, strategy,
+-- aggregation, iteration, seed), so rerunning an interrupted campaign skips
+-- exactly the runs already stored, and merging shard databases never
+-- duplicates a run. Columns carry their unit in their name: _mbps (Mbit/s,
+-- 10^6 bit/s), _ms, _s, _bytes, _pkts; fractions are in [0, 1]. NULL means
+-- "did not happen" (a transfer that never completed, a tunnel that never
+-- came up). Documented table by table in results/README.md.
+--
+-- The program embeds this file at build time and applies it to a new, empty
+-- database. Changing a table means bumping user_version below and
+-- SIM_DB_SCHEMA_VERSION in sim/db.h; databases of another version are refused.
+
+PRAGMA user_version = 1;
+
+-- A campaign: one `triglav-sim run` command line, identified by `key`, a hash
+-- of its plan (each scenario's content hash, strategies, aggregations,
+-- iterations and base seed). Running the same command again, or another shard
+-- of it, finds the same row.
+CREATE TABLE campaigns (
+    id            INTEGER PRIMARY KEY,
+    key           TEXT NOT NULL UNIQUE,   -- 16 hex digits
+    planned_runs  INTEGER NOT NULL,       -- runs in the whole plan, all shards together
+    version       TEXT NOT NULL,          -- triglav-sim version that created the row
+    command       TEXT NOT NULL,          -- the command line, shell-quoted
+    created       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))  -- UTC
+);
+
+-- The scenarios of a campaign's plan, in command-line order, with the
+-- strategy and aggregation lists, iteration count and base seed each one
+-- was run with (the command line's, else the scenario file's).
+CREATE TABLE campaign_scenarios (
+    campaign_id   INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+    position      INTEGER NOT NULL,       -- 0, 1, ... in command-line order
+    scenario      TEXT NOT NULL,          -- scenario name
+    scenario_file TEXT NOT NULL,          -- path as given on the command line
+    scenario_hash TEXT NOT NULL,          -- 16 hex digits, hash of the file's bytes
+    strategies    TEXT NOT NULL,          -- comma-separated, e.g. 'adaptive,redundant'
+    aggregations  TEXT NOT NULL,          -- comma-separated, e.g. 'none,full'
+    iterations    INTEGER NOT NULL,
+    base_seed     INTEGER NOT NULL,       -- 64-bit seed stored as a signed integer
+    PRIMARY KEY (campaign_id, position)
+);
+
+-- One simulation run. `campaign_id` is the campaign that first stored it; a
+-- later campaign whose plan contains the same run reuses it.
+CREATE TABLE runs (
+    id            INTEGER PRIMARY KEY,
+    campaign_id   INTEGER NOT NULL REFERENCES campaigns(id),
+    scenario      TEXT NOT NULL,          -- scenario name
+    scenario_file TEXT NOT NULL,          -- path as given on the command line
+    scenario_hash TEXT NOT NULL,          -- 16 hex digits, hash of the file's bytes
+    strategy      TEXT NOT NULL,          -- adaptive, lowest_latency, ... (core/sched.h)
+    aggregation   TEXT NOT NULL,          -- none, full, adaptive
+    iteration     INTEGER NOT NULL,       -- 0 .. iterations-1
+    seed          INTEGER NOT NULL,       -- the iteration's 64-bit seed as a signed integer;
+                                          -- printf('%016x', seed) shows it as hex
+    version       TEXT NOT NULL,          -- triglav-sim version, e.g. '0.1.0 (a11ca20)'
+    duration_s    REAL NOT NULL,          -- simulated time of the run
+    wall_s        REAL NOT NULL,          -- wall-clock time the run took
+    sim_events    INTEGER NOT NULL,       -- discrete events executed
+    created       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),  -- UTC
+    UNIQUE (scenario_hash, strategy, aggregation, iteration, seed)
+);
+CREATE INDEX runs_campaign ON runs(campaign_id);
+CREATE INDEX runs_scenario ON runs(scenario, strategy, aggregation);
+
+-- One row per run: what the run measured, over all flows.
+CREATE TABLE metrics (
+    run_id              INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    goodput_mbps        REAL,     -- all flows, both directions
+    goodput_down_mbps   REAL,     -- outside host -> laptop
+    goodput_up_mbps     REAL,     -- laptop -> outside host
+    capacity_mbps       REAL,     -- sum of the uplinks' mean capacity in the bulk direction
+    efficiency          REAL,     -- bulk-direction goodput / capacity (aggregation efficiency)
+    owd_p50_ms          REAL,     -- one-way delay over every delivered packet of every flow
+    owd_p95_ms          REAL,
+    owd_p99_ms          REAL,
+    jitter_ms           REAL,     -- mean RFC 3550 jitter over UDP flows (0 if none)
+    loss                REAL,     -- UDP packets lost after the tunnel / sent (0 if no UDP)
+    reorder_peak_pkts   INTEGER,  -- largest reorder-buffer occupancy, client and server
+    stall_max_ms        REAL,     -- longest delivery gap of any flow
+    failovers           INTEGER,  -- scheduler failovers, client + server
+    failover_max_ms     REAL,     -- longest time from an uplink going down to the next delivery
+    redundancy_overhead REAL,     -- outer bytes sent / inner bytes carried - 1
+    defining_events     INTEGER,  -- occurrences of the scenario's defining event
+    session_up_ms       REAL,     -- when the tunnel came up (NULL: never)
+    packets             INTEGER   -- datagrams through the cores, both directions
+);
+
+-- One row per run and uplink. "up" is laptop -> server, "down" the reverse.
+CREATE TABLE uplink_results (
+    run_id               INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    uplink               INTEGER NOT NULL,  -- index in the scenario, 0 first
+    name                 TEXT NOT NULL,
+    sent_up_bytes        INTEGER,           -- outer bytes offered to the link
+    sent_down_bytes      INTEGER,
+    delivered_up_bytes   INTEGER,           -- outer bytes the link delivered
+    delivered_down_bytes INTEGER,
+    drops_up_pkts        INTEGER,           -- queue overflow + loss + down
+    drops_down_pkts      INTEGER,
+    capacity_up_mbps     REAL,              -- mean capacity while up
+    capacity_down_mbps   REAL,
+    down_ms              REAL,              -- total time the uplink was down
+    outages              INTEGER,           -- down periods that started during the run
+    PRIMARY KEY (run_id, uplink)
+);
+
+-- One row per run and flow (a [[traffic]] entry with count = 3 gives 3 flows).
+CREATE TABLE flow_results (
+    run_id               INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    flow                 INTEGER NOT NULL,  -- flow id within the run
+    kind                 TEXT NOT NULL,     -- tcp, voice, video, keys, web
+    cc                   TEXT,              -- cubic, reno, bbr (tcp and web; NULL otherwise)
+    direction            TEXT NOT NULL,     -- down (outside host -> laptop) or up
+    delivered_bytes      INTEGER,           -- payload bytes delivered to the application
+    goodput_mbps         REAL,              -- delivered bytes over the flow's active time
+    completion_ms        REAL,              -- sized transfer: start to last byte (NULL: unfinished or unsized)
+    owd_p50_ms           REAL,
+    owd_p95_ms           REAL,
+    owd_p99_ms           REAL,
+    jitter_ms            REAL,
+    loss                 REAL,              -- UDP: lost / sent; TCP: retransmits / segments sent
+    stall_max_ms         REAL,              -- longest gap between deliveries with data outstanding
+    retransmits          INTEGER,
+    spurious_retransmits INTEGER,
+    rto_count            INTEGER,
+    objects_done         INTEGER,           -- web objects completed / keystrokes echoed
+    PRIMARY KEY (run_id, flow)
+);
+
+-- One row per run and scenario event ([[event]] name).
+CREATE TABLE event_counts (
+    run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    occurrences  INTEGER NOT NULL,   -- occurrences that started within the run
+    total_s      REAL NOT NULL,      -- summed length, clipped to the run
+    PRIMARY KEY (run_id, name)
+);
+
+-- Each run with its metrics: the usual starting point of a query.
+CREATE VIEW run_summary AS
+SELECT r.id AS run_id, r.campaign_id, r.scenario, r.strategy, r.aggregation, r.iteration,
+       printf('%016x', r.seed) AS seed_hex, r.duration_s, r.wall_s,
+       m.goodput_mbps, m.goodput_down_mbps, m.goodput_up_mbps, m.capacity_mbps, m.efficiency,
+       m.owd_p50_ms, m.owd_p95_ms, m.owd_p99_ms, m.jitter_ms, m.loss, m.reorder_peak_pkts,
+       m.stall_max_ms, m.failovers, m.failover_max_ms, m.redundancy_overhead,
+       m.defining_events, m.session_up_ms, m.packets
+FROM runs r JOIN metrics m ON m.run_id = r.id;
+
+-- Means (and the worst case where the worst matters) per scenario, strategy
+-- and aggregation mode.
+CREATE VIEW strategy_summary AS
+SELECT r.scenario, r.strategy, r.aggregation, count(*) AS runs,
+       avg(m.goodput_mbps) AS goodput_mbps, avg(m.efficiency) AS efficiency,
+       avg(m.owd_p95_ms) AS owd_p95_ms, avg(m.loss) AS loss,
+       avg(m.stall_max_ms) AS stall_max_ms, max(m.stall_max_ms) AS stall_worst_ms,
+       avg(m.redundancy_overhead) AS redundancy_overhead,
+       avg(m.defining_events) AS defining_events
+FROM runs r JOIN metrics m ON m.run_id = r.id
+GROUP BY r.scenario, r.strategy, r.aggregation;
+
+-- Two strategies (or aggregation modes) side by side on the same iteration of
+-- the same scenario, i.e. under the same environment draws (common random
+-- numbers): compare them pairwise, e.g.
+--   SELECT avg(b.goodput_mbps - a.goodput_mbps) FROM paired a JOIN paired b USING (pair)
+--   WHERE a.strategy = 'adaptive' AND b.strategy = 'redundant' AND a.aggregation = b.aggregation;
+CREATE VIEW paired AS
+SELECT r.scenario_hash || ':' || r.iteration || ':' || r.seed AS pair,
+       r.scenario, r.iteration, r.strategy, r.aggregation, m.*
+FROM runs r JOIN metrics m ON m.run_id = r.id;

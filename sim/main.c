@@ -1,0 +1,877 @@
+/*
+ * main.c: the triglav-sim command line. Parses and validates arguments, then
+ * hands over to campaign.c (run), scenario.c (check, list) or db.c (merge).
+ * Exit status: 0 success, 1 failure, 2 bad usage, 128+signal when a
+ * campaign was stopped by SIGINT or SIGTERM.
+ */
+#define _XOPEN_SOURCE 700 /* realpath */
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "campaign.h"
+#include "db.h"
+#include "scenario.h"
+
+#define DEFAULT_DB        "results/triglav.db"
+#define DEFAULT_SCENARIOS "scenarios"
+#define MAX_ITERATIONS    10000000u
+#define MAX_JOBS          1024u
+
+static const char usage_main[] =
+    "usage: triglav-sim COMMAND [ARGS...]\n"
+    "\n"
+    "The Triglav simulator: runs the real client and server cores over simulated\n"
+    "uplinks in virtual time, Monte Carlo iterations of scenario files (.scn,\n"
+    "scenarios/README.md), and stores one row per run in a SQLite database\n"
+    "(results/README.md).\n"
+    "\n"
+    "commands:\n"
+    "  run FILE.scn...          run campaigns and store the results\n"
+    "  check FILE.scn...        validate scenario files\n"
+    "  list [DIR]               list the scenarios in DIR (default scenarios/)\n"
+    "  merge OUT.db IN.db...    merge results databases (shards of a campaign)\n"
+    "\n"
+    "  triglav-sim COMMAND --help    a command's options and examples\n"
+    "  triglav-sim --version         the version\n"
+    "\n"
+    "example:\n"
+    "  triglav-sim run scenarios/ice.scn\n"
+    "  sqlite3 results/triglav.db 'SELECT * FROM strategy_summary'\n";
+
+static const char usage_run[] =
+    "usage: triglav-sim run FILE.scn... [OPTIONS]\n"
+    "\n"
+    "Runs every iteration x strategy x aggregation of each scenario file and stores\n"
+    "each run, whole, in its own transaction. Iteration i of a scenario gets a seed\n"
+    "derived from (base seed, scenario name, i) that every strategy shares, so\n"
+    "strategies meet the same environment. Runs already in the database are\n"
+    "skipped: rerunning the same command after an interruption, even a kill -9,\n"
+    "runs only what is missing and ends with the rows an uninterrupted campaign\n"
+    "would have.\n"
+    "\n"
+    "options:\n"
+    "  --iterations N      iterations per strategy x aggregation\n"
+    "                      (default: each scenario's `iterations`)\n"
+    "  --seed S            base seed, decimal or 0x-hex (default: each scenario's `seed`)\n"
+    "  --strategy LIST     comma-separated strategies, or `all` (default: each\n"
+    "                      scenario's `strategies`): adaptive, lowest_latency,\n"
+    "                      lowest_loss, weighted_round_robin, bandwidth_proportional,\n"
+    "                      redundant, primary_backup, ecmp_aware\n"
+    "  --aggregation LIST  comma-separated aggregation modes, or `all` (default: each\n"
+    "                      scenario's `aggregation`): none, full, adaptive\n"
+    "  -j, --jobs N        runs in parallel (default: the number of CPUs)\n"
+    "  --db PATH           results database, created with its folder if missing\n"
+    "                      (default " DEFAULT_DB ")\n"
+    "  --shard K/N         run only part K of N (1 <= K <= N): the runs whose number in\n"
+    "                      the plan, modulo N, is K-1; merge the N databases afterwards\n"
+    "                      with `triglav-sim merge`\n"
+    "  --data-dir DIR      folder of `data:` trace paths (default: $TRIGLAV_DATA, else\n"
+    "                      the shared data folder the build was configured with)\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "On a terminal, stderr shows a progress line (runs done, runs/s, ETA). The last\n"
+    "line on stdout sums up: campaign id, runs, new and already stored, time.\n"
+    "Ctrl-C or SIGTERM stops handing out runs, stores the runs in progress and\n"
+    "exits with status 130 (SIGINT) or 143 (SIGTERM); a second one stops at once.\n"
+    "Exit status: 0 every run stored, 1 error, 2 bad usage.\n"
+    "\n"
+    "examples:\n"
+    "  triglav-sim run scenarios/ice.scn\n"
+    "  triglav-sim run scenarios/*.scn --iterations 20 --strategy adaptive,redundant -j 4\n"
+    "  triglav-sim run scenarios/ice.scn --seed 7 --db /tmp/ice.db\n"
+    "  triglav-sim run scenarios/ice.scn --shard 3/8 --db shard3.db   # one of 8 machines\n";
+
+static const char usage_check[] =
+    "usage: triglav-sim check FILE.scn... [--data-dir DIR]\n"
+    "\n"
+    "Loads and checks each scenario file (format: scenarios/README.md), including the\n"
+    "traces it names, and prints `FILE: ok (name, uplinks, duration, iterations)`, or\n"
+    "the error as `file:line:col: message` on stderr.\n"
+    "\n"
+    "options:\n"
+    "  --data-dir DIR      folder of `data:` trace paths (default: $TRIGLAV_DATA, else\n"
+    "                      the shared data folder the build was configured with)\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Exit status: 0 all files are valid, 1 at least one is not, 2 bad usage.\n"
+    "\n"
+    "example:\n"
+    "  triglav-sim check scenarios/*.scn\n";
+
+static const char usage_list[] =
+    "usage: triglav-sim list [DIR] [--data-dir DIR]\n"
+    "\n"
+    "Loads every .scn file in DIR (default " DEFAULT_SCENARIOS "/) and prints a table sorted by\n"
+    "name: name, description, uplinks, duration of a run, default iterations. Files\n"
+    "that do not load are listed with their error.\n"
+    "\n"
+    "options:\n"
+    "  --data-dir DIR      folder of `data:` trace paths\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Exit status: 0 every file loads, 1 some do not (or DIR cannot be read), 2 bad usage.\n"
+    "\n"
+    "example:\n"
+    "  triglav-sim list\n";
+
+static const char usage_merge[] =
+    "usage: triglav-sim merge OUT.db IN.db...\n"
+    "\n"
+    "Copies every campaign and run of each input into OUT.db (created if missing).\n"
+    "Runs already in OUT.db (same scenario content, strategy, aggregation,\n"
+    "iteration and seed) are skipped, so merging the shards of a campaign gives the\n"
+    "database one machine would have written, and merging twice changes nothing.\n"
+    "Each input is merged in one transaction. Inputs are not modified.\n"
+    "\n"
+    "Exit status: 0 success, 1 error (inputs before the failing one stay merged),\n"
+    "2 bad usage.\n"
+    "\n"
+    "example (a Slurm job array of 8 tasks, then one merge):\n"
+    "  sbatch --array=1-8 --wrap \\\n"
+    "    'triglav-sim run scenarios/*.scn --shard $SLURM_ARRAY_TASK_ID/8 \\\n"
+    "       --db shard-$SLURM_ARRAY_TASK_ID.db -j $SLURM_CPUS_ON_NODE'\n"
+    "  triglav-sim merge results/triglav.db shard-*.db\n";
+
+static const char *cmd_name = "triglav-sim";
+
+/* Bad usage: the message, a hint, exit status 2. */
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", cmd_name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '%s --help'.\n", cmd_name);
+    return 2;
+}
+
+/* ------------------------------------------------------------ parsing */
+
+/* If argv[*i] is option `name` ("--name VALUE" or "--name=VALUE"), set *value
+ * and advance *i past it. Returns 1 matched, 0 not this option, -1 missing
+ * value (after saying so). */
+static int opt_value(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        usage_error("%s: missing value", name);
+        return -1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+/* A whole number in [min, max], decimal (or 0x-hex when hex). */
+static bool parse_u64(const char *s, uint64_t min, uint64_t max, bool hex, uint64_t *out)
+{
+    int base = 10;
+    if (hex && (strncmp(s, "0x", 2) == 0 || strncmp(s, "0X", 2) == 0)) {
+        base = 16;
+        s += 2;
+    }
+    /* strtoull would accept a sign or spaces */
+    bool digit =
+        (*s >= '0' && *s <= '9') || (base == 16 && *s != '\0' && strchr("abcdefABCDEF", *s));
+    if (!digit)
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, base);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* "a,b,c" of strategy names or "all"; duplicates are dropped. */
+static bool parse_strategies(const char *list, enum tg_strategy *out, size_t *n)
+{
+    *n = 0;
+    if (strcmp(list, "all") == 0) {
+        for (int s = 0; s < TG_STRATEGY_COUNT; s++)
+            out[(*n)++] = (enum tg_strategy)s;
+        return true;
+    }
+    char buf[512];
+    if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf) {
+        usage_error("--strategy: list too long");
+        return false;
+    }
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+        enum tg_strategy s;
+        if (tg_strategy_parse(t, &s) != TG_OK) {
+            fprintf(stderr, "%s: --strategy: unknown strategy '%s'; valid: all", cmd_name, t);
+            for (int v = 0; v < TG_STRATEGY_COUNT; v++)
+                fprintf(stderr, ", %s", tg_strategy_name((enum tg_strategy)v));
+            fprintf(stderr, "\nTry '%s --help'.\n", cmd_name);
+            return false;
+        }
+        bool seen = false;
+        for (size_t j = 0; j < *n; j++)
+            seen |= out[j] == s;
+        if (!seen)
+            out[(*n)++] = s;
+    }
+    if (*n == 0) {
+        usage_error("--strategy: empty list");
+        return false;
+    }
+    return true;
+}
+
+static bool parse_aggregations(const char *list, enum tg_aggregation *out, size_t *n)
+{
+    *n = 0;
+    if (strcmp(list, "all") == 0) {
+        for (int a = 0; a < TG_AGG_COUNT; a++)
+            out[(*n)++] = (enum tg_aggregation)a;
+        return true;
+    }
+    char buf[512];
+    if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf) {
+        usage_error("--aggregation: list too long");
+        return false;
+    }
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+        enum tg_aggregation a;
+        if (tg_aggregation_parse(t, &a) != TG_OK) {
+            fprintf(stderr, "%s: --aggregation: unknown aggregation mode '%s'; valid: all",
+                    cmd_name, t);
+            for (int v = 0; v < TG_AGG_COUNT; v++)
+                fprintf(stderr, ", %s", tg_aggregation_name((enum tg_aggregation)v));
+            fprintf(stderr, "\nTry '%s --help'.\n", cmd_name);
+            return false;
+        }
+        bool seen = false;
+        for (size_t j = 0; j < *n; j++)
+            seen |= out[j] == a;
+        if (!seen)
+            out[(*n)++] = a;
+    }
+    if (*n == 0) {
+        usage_error("--aggregation: empty list");
+        return false;
+    }
+    return true;
+}
+
+static bool is_help(const char *a)
+{
+    return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
+/* A readable regular file, or a message and false. */
+static bool check_file(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+        return false;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        fprintf(stderr, "%s: not a regular file\n", path);
+        return false;
+    }
+    return true;
+}
+
+static bool check_dir(const char *what, const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        usage_error("%s %s: %s", what, path, strerror(errno));
+        return false;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        usage_error("%s %s: not a folder", what, path);
+        return false;
+    }
+    return true;
+}
+
+/* mkdir -p of the folder holding `path`. */
+static int make_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+        return -1;
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir)
+        return 0;
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+                fprintf(stderr, "%s: cannot create folder %s: %s\n", cmd_name, dir,
+                        strerror(errno));
+                return -1;
+            }
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    return 0;
+}
+
+/* argv as one shell-quoted line, for the campaign record and the resume hint. */
+static char *command_line(int argc, char **argv)
+{
+    size_t cap = 1;
+    for (int i = 0; i < argc; i++)
+        cap += 4 * strlen(argv[i]) + 3;
+    char *out = malloc(cap);
+    if (out == NULL)
+        return NULL;
+    size_t len = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (i)
+            out[len++] = ' ';
+        bool plain = *a != '\0' && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                             "0123456789_./,:=@%+-") == strlen(a);
+        if (plain) {
+            memcpy(out + len, a, strlen(a));
+            len += strlen(a);
+            continue;
+        }
+        out[len++] = '\'';
+        for (; *a; a++) {
+            if (*a == '\'') {
+                memcpy(out + len, "'\\''", 4);
+                len += 4;
+            } else {
+                out[len++] = *a;
+            }
+        }
+        out[len++] = '\'';
+    }
+    out[len] = '\0';
+    return out;
+}
+
+/* "30 s", "2 min", "1.5 h" */
+static void fmt_duration(char *out, size_t cap, tg_time us)
+{
+    double s = (double)us * 1e-6;
+    if (s < 1)
+        snprintf(out, cap, "%.4g ms", s * 1e3);
+    else if (s < 120)
+        snprintf(out, cap, "%.4g s", s);
+    else if (s < 7200)
+        snprintf(out, cap, "%.4g min", s / 60);
+    else
+        snprintf(out, cap, "%.4g h", s / 3600);
+}
+
+/* ------------------------------------------------------------ run */
+
+static int cmd_run(int argc, char **argv)
+{
+    cmd_name = "triglav-sim run";
+    const char **files = calloc((size_t)argc, sizeof *files);
+    if (files == NULL)
+        return 1;
+    size_t n_files = 0;
+    enum tg_strategy strategies[TG_STRATEGY_COUNT];
+    enum tg_aggregation aggregations[TG_AGG_COUNT];
+    struct sim_campaign_opts o = {
+        .strategies = strategies,
+        .aggregations = aggregations,
+        .shard_k = 1,
+        .shard_n = 1,
+        .db_path = DEFAULT_DB,
+    };
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    o.jobs = cpus > 0 ? (unsigned)(cpus < MAX_JOBS ? cpus : MAX_JOBS) : 1;
+    int ret = 2;
+    bool options = true;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int m;
+        uint64_t x;
+        if (!options || a[0] != '-' || strcmp(a, "-") == 0) {
+            files[n_files++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            options = false;
+        } else if (is_help(a)) {
+            fputs(usage_run, stdout);
+            ret = 0;
+            goto out;
+        } else if ((m = opt_value(argc, argv, &i, "--iterations", &v)) != 0) {
+            if (m < 0)
+                goto out;
+            if (!parse_u64(v, 1, MAX_ITERATIONS, false, &x)) {
+                usage_error("--iterations: expected a whole number from 1 to %u, got '%s'",
+                            MAX_ITERATIONS, v);
+                goto out;
+            }
+            o.iterations = (uint32_t)x;
+        } else if ((m = opt_value(argc, argv, &i, "--seed", &v)) != 0) {
+            if (m < 0)
+                goto out;
+            if (!parse_u64(v, 0, UINT64_MAX, true, &o.seed)) {
+                usage_error("--seed: expected a whole number (decimal or 0x-hex, 64 bits), "
+                            "got '%s'",
+                            v);
+                goto out;
+            }
+            o.has_seed = true;
+        } else if ((m = opt_value(argc, argv, &i, "--strategy", &v)) != 0) {
+            if (m < 0 || !parse_strategies(v, strategies, &o.n_strategies))
+                goto out;
+        } else if ((m = opt_value(argc, argv, &i, "--aggregation", &v)) != 0) {
+            if (m < 0 || !parse_aggregations(v, aggregations, &o.n_aggregations))
+                goto out;
+        } else if ((m = opt_value(argc, argv, &i, "-j", &v)) != 0 ||
+                   (m = opt_value(argc, argv, &i, "--jobs", &v)) != 0 ||
+                   (strncmp(a, "-j", 2) == 0 && a[2] >= '0' && a[2] <= '9' && (v = a + 2))) {
+            if (m < 0)
+                goto out;
+            if (!parse_u64(v, 1, MAX_JOBS, false, &x)) {
+                usage_error("-j: expected a number of parallel runs from 1 to %u, got '%s'",
+                            MAX_JOBS, v);
+                goto out;
+            }
+            o.jobs = (unsigned)x;
+        } else if ((m = opt_value(argc, argv, &i, "--db", &v)) != 0) {
+            if (m < 0)
+                goto out;
+            if (*v == '\0') {
+                usage_error("--db: expected a database path");
+                goto out;
+            }
+            o.db_path = v;
+        } else if ((m = opt_value(argc, argv, &i, "--shard", &v)) != 0) {
+            if (m < 0)
+                goto out;
+            char k[32], n[32];
+            const char *slash = strchr(v, '/');
+            uint64_t kk, nn;
+            if (slash == NULL || (size_t)(slash - v) >= sizeof k || strlen(slash + 1) >= sizeof n) {
+                usage_error("--shard: expected K/N (part K of N, 1 <= K <= N), got '%s'", v);
+                goto out;
+            }
+            memcpy(k, v, (size_t)(slash - v));
+            k[slash - v] = '\0';
+            snprintf(n, sizeof n, "%s", slash + 1);
+            if (!parse_u64(k, 1, UINT32_MAX, false, &kk) ||
+                !parse_u64(n, 1, UINT32_MAX, false, &nn) || kk > nn) {
+                usage_error("--shard: expected K/N with 1 <= K <= N, got '%s'", v);
+                goto out;
+            }
+            o.shard_k = (uint32_t)kk;
+            o.shard_n = (uint32_t)nn;
+        } else if ((m = opt_value(argc, argv, &i, "--data-dir", &v)) != 0) {
+            if (m < 0 || !check_dir("--data-dir", v))
+                goto out;
+            o.data_dir = v;
+        } else {
+            usage_error("unknown option '%s'", a);
+            goto out;
+        }
+    }
+    if (n_files == 0) {
+        usage_error("no scenario file given (e.g. scenarios/ice.scn)");
+        goto out;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < n_files; i++)
+        ok &= check_file(files[i]);
+    if (!ok)
+        goto out;
+    if (make_parent(o.db_path) != 0) {
+        ret = 1;
+        goto out;
+    }
+
+    char *command = command_line(argc, argv);
+    o.files = files;
+    o.n_files = n_files;
+    o.command = command;
+    o.progress = isatty(STDERR_FILENO);
+    struct sim_campaign_summary sum;
+    char err[1024] = "";
+    int rc = sim_campaign_run(&o, &sum, err, sizeof err);
+    char shard[64] = "";
+    if (o.shard_n > 1)
+        snprintf(shard, sizeof shard, ", shard %" PRIu32 "/%" PRIu32, o.shard_k, o.shard_n);
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s\n", cmd_name, err);
+        if (sum.added > 0)
+            fprintf(stderr,
+                    "%" PRIu64 " run(s) were stored; after fixing the cause, the same command "
+                    "resumes:\n  %s\n",
+                    sum.added, command ? command : "");
+        ret = 1;
+    } else if (rc > 0) {
+        fprintf(stderr,
+                "stopped: %" PRIu64 " of %" PRIu64 " runs stored (%" PRIu64
+                " new); run the same command again to resume:\n  %s\n",
+                sum.already + sum.added + sum.raced, sum.planned, sum.added,
+                command ? command : "");
+        ret = 128 + sum.signal;
+    } else {
+        char raced[64] = "";
+        if (sum.raced > 0)
+            snprintf(raced, sizeof raced, ", %" PRIu64 " stored meanwhile by another process",
+                     sum.raced);
+        printf("campaign %" PRId64 "%s: %" PRIu64 " runs (%" PRIu64 " new, %" PRIu64
+               " already stored%s) in %.1f s -> %s\n",
+               sum.campaign_id, shard, sum.planned, sum.added, sum.already, raced, sum.wall_s,
+               o.db_path);
+        ret = 0;
+    }
+    free(command);
+out:
+    free(files);
+    return ret;
+}
+
+/* ------------------------------------------------------------ check */
+
+/* Parses [--data-dir DIR] and positional arguments (into pos). Returns -1
+ * after printing help (exit 0), -2 on bad usage, else the count. */
+static int parse_common(int argc, char **argv, const char *usage, const char **pos,
+                        const char **data_dir)
+{
+    int n = 0;
+    bool options = true;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int m;
+        if (!options || a[0] != '-' || strcmp(a, "-") == 0) {
+            pos[n++] = a;
+        } else if (strcmp(a, "--") == 0) {
+            options = false;
+        } else if (is_help(a)) {
+            fputs(usage, stdout);
+            return -1;
+        } else if ((m = opt_value(argc, argv, &i, "--data-dir", &v)) != 0) {
+            if (m < 0 || !check_dir("--data-dir", v))
+                return -2;
+            *data_dir = v;
+        } else {
+            usage_error("unknown option '%s'", a);
+            return -2;
+        }
+    }
+    return n;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    cmd_name = "triglav-sim check";
+    const char **files = calloc((size_t)argc, sizeof *files);
+    const char *data_dir = NULL;
+    if (files == NULL)
+        return 1;
+    int n = parse_common(argc, argv, usage_check, files, &data_dir);
+    int ret = n == -1 ? 0 : 2;
+    if (n == 0)
+        usage_error("no scenario file given");
+    if (n <= 0)
+        goto out;
+    ret = 0;
+    for (int i = 0; i < n; i++) {
+        struct sim_scenario *sc = NULL;
+        char err[1024];
+        if (!check_file(files[i])) {
+            ret = 1;
+            continue;
+        }
+        if (sim_scenario_load(files[i], data_dir, &sc, err, sizeof err) != 0) {
+            fprintf(stderr, "%s\n", err);
+            ret = 1;
+            continue;
+        }
+        char dur[32];
+        fmt_duration(dur, sizeof dur, sc->duration_us);
+        printf("%s: ok (%s, %zu uplink%s, %s, %" PRIu32 " iterations)\n", files[i], sc->name,
+               sc->n_uplinks, sc->n_uplinks == 1 ? "" : "s", dur, sc->iterations);
+        sim_scenario_free(sc);
+    }
+out:
+    free(files);
+    return ret;
+}
+
+/* ------------------------------------------------------------ list */
+
+struct entry {
+    char *file;
+    char name[SIM_NAME_MAX];
+    char description[256];
+    size_t uplinks;
+    tg_time duration_us;
+    uint32_t iterations;
+    char *error; /* NULL when it loaded */
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const struct entry *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c != 0 ? c : strcmp(x->file, y->file);
+}
+
+/* Display width of UTF-8 text: one column per code point. */
+static size_t text_width(const char *s)
+{
+    size_t w = 0;
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xc0) != 0x80;
+    return w;
+}
+
+/* Print s padded or cut (with "...") to exactly `width` columns. */
+static void print_cell(const char *s, size_t width)
+{
+    size_t w = text_width(s);
+    if (w <= width) {
+        fputs(s, stdout);
+        for (; w < width; w++)
+            putchar(' ');
+        return;
+    }
+    size_t cols = 0;
+    const char *p = s;
+    for (; *p && cols < width - 3; p++) {
+        if (((unsigned char)p[1] & 0xc0) != 0x80)
+            cols++;
+    }
+    fwrite(s, 1, (size_t)(p - s), stdout);
+    fputs("...", stdout);
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+    cmd_name = "triglav-sim list";
+    const char **pos = calloc((size_t)argc, sizeof *pos);
+    const char *data_dir = NULL;
+    if (pos == NULL)
+        return 1;
+    int n = parse_common(argc, argv, usage_list, pos, &data_dir);
+    int ret = n == -1 ? 0 : 2;
+    if (n > 1)
+        usage_error("expected at most one folder, got %d arguments", n);
+    if (n < 0 || n > 1) {
+        free(pos);
+        return ret;
+    }
+    const char *dir = n == 1 ? pos[0] : DEFAULT_SCENARIOS;
+    free(pos);
+
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        fprintf(stderr, "%s: %s: %s\n", cmd_name, dir, strerror(errno));
+        return 1;
+    }
+    struct entry *v = NULL;
+    size_t nv = 0, cap = 0;
+    struct dirent *de;
+    ret = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (!has_suffix(de->d_name, ".scn"))
+            continue;
+        if (nv == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct entry *bigger = realloc(v, cap * sizeof *v);
+            if (bigger == NULL) {
+                ret = 1;
+                break;
+            }
+            v = bigger;
+        }
+        struct entry *e = &v[nv];
+        memset(e, 0, sizeof *e);
+        size_t len = strlen(dir) + strlen(de->d_name) + 2;
+        if ((e->file = malloc(len)) == NULL) {
+            ret = 1;
+            break;
+        }
+        snprintf(e->file, len, "%s/%s", dir, de->d_name);
+        nv++;
+        struct sim_scenario *sc = NULL;
+        char err[1024];
+        if (sim_scenario_load(e->file, data_dir, &sc, err, sizeof err) != 0) {
+            snprintf(e->name, sizeof e->name, "%.*s", (int)(strlen(de->d_name) - 4), de->d_name);
+            e->error = strdup(err);
+            ret = 1;
+            continue;
+        }
+        snprintf(e->name, sizeof e->name, "%s", sc->name);
+        snprintf(e->description, sizeof e->description, "%s", sc->description);
+        e->uplinks = sc->n_uplinks;
+        e->duration_us = sc->duration_us;
+        e->iterations = sc->iterations;
+        sim_scenario_free(sc);
+    }
+    closedir(d);
+    if (nv == 0) {
+        fprintf(stderr, "%s: no .scn files in %s\n", cmd_name, dir);
+        free(v);
+        return ret;
+    }
+    qsort(v, nv, sizeof *v, cmp_entry);
+    size_t name_w = 4;
+    for (size_t i = 0; i < nv; i++)
+        if (text_width(v[i].name) > name_w)
+            name_w = text_width(v[i].name);
+    enum { DESC_W = 50 };
+    print_cell("NAME", name_w);
+    fputs("  ", stdout);
+    print_cell("DESCRIPTION", DESC_W);
+    printf("  UPLINKS  DURATION  ITERATIONS\n");
+    for (size_t i = 0; i < nv; i++) {
+        const struct entry *e = &v[i];
+        print_cell(e->name, name_w);
+        fputs("  ", stdout);
+        if (e->error != NULL) {
+            printf("ERROR %s\n", e->error);
+        } else {
+            char dur[32];
+            fmt_duration(dur, sizeof dur, e->duration_us);
+            print_cell(e->description, DESC_W);
+            printf("  %7zu  %8s  %10" PRIu32 "\n", e->uplinks, dur, e->iterations);
+        }
+    }
+    for (size_t i = 0; i < nv; i++) {
+        free(v[i].file);
+        free(v[i].error);
+    }
+    free(v);
+    return ret;
+}
+
+/* ------------------------------------------------------------ merge */
+
+static int cmd_merge(int argc, char **argv)
+{
+    cmd_name = "triglav-sim merge";
+    for (int i = 2; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_merge, stdout);
+            return 0;
+        }
+        if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return usage_error("unknown option '%s'", argv[i]);
+    }
+    if (argc < 4)
+        return usage_error("expected OUT.db and at least one IN.db");
+    const char *out = argv[2];
+    char out_real[PATH_MAX], in_real[PATH_MAX];
+    bool out_exists = realpath(out, out_real) != NULL;
+    bool ok = true;
+    for (int i = 3; i < argc; i++) {
+        if (!check_file(argv[i]))
+            ok = false;
+        else if (out_exists && realpath(argv[i], in_real) != NULL && strcmp(in_real, out_real) == 0)
+            return usage_error("%s is both the output and an input", argv[i]);
+    }
+    if (!ok)
+        return 1;
+    if (make_parent(out) != 0)
+        return 1;
+    struct sim_db *db;
+    char err[1024];
+    if (sim_db_open(out, &db, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", cmd_name, err);
+        return 1;
+    }
+    uint64_t runs = 0, added = 0;
+    int ret = 0;
+    for (int i = 3; i < argc; i++) {
+        const char *in = argv[i];
+        struct sim_db_merge_stats st;
+        if (sim_db_merge(db, &in, 1, &st, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: %s\n", cmd_name, err);
+            ret = 1;
+            break;
+        }
+        printf("%s: %" PRIu64 " runs, %" PRIu64 " new\n", in, st.runs, st.added);
+        runs += st.runs;
+        added += st.added;
+    }
+    sim_db_close(db);
+    if (ret == 0)
+        printf("merged %d database%s into %s: %" PRIu64 " runs read, %" PRIu64 " new\n", argc - 3,
+               argc == 4 ? "" : "s", out, runs, added);
+    return ret;
+}
+
+/* ------------------------------------------------------------ main */
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (is_help(cmd) || strcmp(cmd, "help") == 0) {
+        if (argc > 2 && strcmp(cmd, "help") == 0) {
+            const char *what = argv[2];
+            if (strcmp(what, "run") == 0)
+                fputs(usage_run, stdout);
+            else if (strcmp(what, "check") == 0)
+                fputs(usage_check, stdout);
+            else if (strcmp(what, "list") == 0)
+                fputs(usage_list, stdout);
+            else if (strcmp(what, "merge") == 0)
+                fputs(usage_merge, stdout);
+            else
+                return usage_error("no command '%s'", what);
+            return 0;
+        }
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("triglav-sim %s\n", sim_version);
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc, argv);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc, argv);
+    if (strcmp(cmd, "list") == 0)
+        return cmd_list(argc, argv);
+    if (strcmp(cmd, "merge") == 0)
+        return cmd_merge(argc, argv);
+    if (cmd[0] == '-')
+        return usage_error("unknown option '%s'", cmd);
+    return usage_error("unknown command '%s' (commands: run, check, list, merge)", cmd);
+}
