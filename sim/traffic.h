@@ -26,7 +26,16 @@
  *    `bytes`, think times exponential with mean think_us), each a new
  *    connection with slow start.
  *
- * Timers go on the shared event queue; a flow never reads a clock.
+ * Keystrokes and web objects use one TCP connection each way: the laptop
+ * writes pkt_bytes per key up and the outside host echoes each complete key
+ * down; for web the laptop sends a 500-byte request up and the object comes
+ * down (dir = up: the object goes up and a 500-byte response comes down);
+ * both connections start afresh for every object (no handshake is
+ * modelled). Video frames are log-normal around the mean with a key frame
+ * 4 times larger every 2 s, sent in a burst.
+ *
+ * Timers go on the shared event queue; a flow never reads a clock. Events
+ * point at the flow: free it only when the queue will not run again.
  */
 #ifndef SIM_TRAFFIC_H
 #define SIM_TRAFFIC_H
@@ -45,6 +54,9 @@ enum sim_flow_kind { SIM_FLOW_TCP = 1, SIM_FLOW_VOICE, SIM_FLOW_VIDEO, SIM_FLOW_
 enum sim_cc { SIM_CC_CUBIC = 0, SIM_CC_RENO, SIM_CC_BBR };
 enum sim_dir { SIM_DIR_DOWN = 0, SIM_DIR_UP }; /* down: outside host -> laptop */
 
+/* Flow `id` uses port SIM_FLOW_PORT_BASE + id on both sides. */
+#define SIM_FLOW_PORT_BASE 10000
+
 struct sim_flow_config {
     enum sim_flow_kind kind;
     enum sim_cc cc;
@@ -53,9 +65,9 @@ struct sim_flow_config {
     tg_time stop_us;        /* no new data after this (TG_TIME_NEVER: until the run ends) */
     uint64_t bytes;         /* TCP: transfer size, 0 = unlimited bulk; web: mean object size */
     uint32_t rwnd_bytes;    /* TCP receive window (6 MB) */
-    uint32_t mss;           /* largest payload per packet (1360) */
+    uint32_t mss;           /* largest payload per packet, 64..1460 (1360) */
     double pkt_rate;        /* voice: packets per second (50) */
-    uint32_t pkt_bytes;     /* voice: payload bytes per packet (160) */
+    uint32_t pkt_bytes;     /* voice: payload bytes per packet (160); keys: bytes per key (48) */
     double video_bps;       /* video: mean rate each way (2.5 Mbit/s) */
     tg_time think_us;       /* web and keystrokes: mean gap (web 2 s, keys 150 ms) */
 };
@@ -74,19 +86,26 @@ struct sim_flow_io {
 };
 
 struct sim_flow_stats {
+    /* Both directions of a flow add up; TCP counts data packets, not ACKs. */
     uint64_t bytes_sent;            /* payload bytes sent, retransmissions included */
     uint64_t bytes_delivered;       /* payload bytes delivered to the receiving application */
     uint64_t pkts_sent, pkts_delivered;
-    uint64_t pkts_lost;             /* UDP: sent but never delivered (counted at finish) */
+    uint64_t pkts_lost;             /* UDP: sent but never delivered (counted at finish: call
+                                       it once the network has drained) */
     uint64_t retransmits, spurious_retransmits, rto_count, fast_recoveries;
-    tg_time first_send_us, last_delivery_us;
+    uint64_t bad_pkts;              /* input ignored: malformed, bad checksum, wrong host */
+    tg_time first_send_us, last_delivery_us; /* TG_TIME_NEVER until it happens */
     tg_time completion_us;          /* sized TCP: start to last byte delivered; else TG_TIME_NEVER */
-    uint64_t objects_done;          /* web objects / keystrokes echoed */
-    tg_time longest_stall_us;       /* longest gap between deliveries while data was outstanding */
-    double jitter_us;               /* UDP flows: RFC 3550 interarrival jitter */
-    uint64_t reorder_events;        /* packets that arrived below the highest sequence seen */
+    uint64_t objects_done;          /* web objects / keystrokes echoed / video frames complete */
+    tg_time longest_stall_us;       /* longest gap between deliveries while data was outstanding
+                                       (TCP) or being sent (UDP), one still open at finish too */
+    double jitter_us;               /* UDP flows: RFC 3550 interarrival jitter (video: the
+                                       worse direction) */
+    uint64_t reorder_events;        /* packets that arrived below the highest sequence seen
+                                       (TCP: first transmissions only) */
     struct sim_hist owd_us;         /* one-way delay: first transmission to delivery to the application */
-    struct sim_hist object_us;      /* web: object completion times; keys: echo round trips */
+    struct sim_hist object_us;      /* web: object completion times (request to last byte);
+                                       keys: echo round trips; video: first send to frame complete */
 };
 
 struct sim_flow;
@@ -99,10 +118,15 @@ void sim_flow_free(struct sim_flow *f);
 /* Schedule the flow's first events (call once, before running the queue). */
 void sim_flow_start(struct sim_flow *f);
 
-/* The flow id a packet belongs to (from its ports), or -1 if it is not ours. */
+/* The flow id a packet belongs to (from its destination port, or its source
+ * port if the destination is below SIM_FLOW_PORT_BASE), or -1 if it is not
+ * ours: not IPv4, bad header length or total length, a fragment, neither TCP
+ * nor UDP, transport header cut short, ports below the base, or no model
+ * header. Checksums are checked by sim_flow_input, not here. */
 int sim_flow_demux(const uint8_t *pkt, size_t len);
 
-/* A packet of this flow arrived at host `at`. Malformed input is ignored. */
+/* A packet of this flow arrived at host `at`. Malformed input (bad checksums
+ * included) is ignored and counted in bad_pkts. */
 void sim_flow_input(struct sim_flow *f, enum sim_side at, const uint8_t *pkt, size_t len,
                     tg_time now);
 
