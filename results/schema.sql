@@ -106,8 +106,8 @@ CREATE TABLE uplink_results (
     drops_down_pkts      INTEGER,
     capacity_up_mbps     REAL,              -- mean capacity while up
     capacity_down_mbps   REAL,
-    down_ms              REAL,              -- total time the uplink was down
-    outages              INTEGER,           -- down periods that started during the run
+    down_ms              REAL,              -- time down: outage events, plus >= 1 s with no capacity (trace gaps)
+    outages              INTEGER,           -- down periods (events and trace gaps) that started in the run
     PRIMARY KEY (run_id, uplink)
 );
 

@@ -79,17 +79,6 @@ static void on_signal(int sig)
     got_signal = sig;
 }
 
-__attribute__((format(printf, 3, 4))) static void errf(char *err, size_t errlen, const char *fmt,
-                                                       ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static double mono_s(void)
 {
     struct timespec ts;
@@ -266,7 +255,7 @@ static int plan(const struct sim_campaign_opts *o, const struct scen *scens, siz
         total += (uint64_t)scens[s].iterations * scens[s].n_strategies * scens[s].n_aggregations;
     uint64_t mine = total / o->shard_n + (total % o->shard_n > o->shard_k - 1);
     if (mine > MAX_SHARD_RUNS) {
-        errf(err, errlen,
+        sim_errf(err, errlen,
              "the plan gives this process %" PRIu64 " runs; at most %u are supported: split it "
              "with --shard K/N",
              mine, MAX_SHARD_RUNS);
@@ -274,7 +263,7 @@ static int plan(const struct sim_campaign_opts *o, const struct scen *scens, siz
     }
     struct job *jobs = malloc((mine ? mine : 1) * sizeof *jobs);
     if (jobs == NULL) {
-        errf(err, errlen, "out of memory for %" PRIu64 " runs", mine);
+        sim_errf(err, errlen, "out of memory for %" PRIu64 " runs", mine);
         return -1;
     }
     size_t n = 0;
@@ -313,7 +302,7 @@ static int record_campaign(const struct sim_campaign_opts *o, const struct scen 
 {
     struct sim_db_campaign_scenario *cs = calloc(n_scens ? n_scens : 1, sizeof *cs);
     if (cs == NULL) {
-        errf(err, errlen, "out of memory");
+        sim_errf(err, errlen, "out of memory");
         return -1;
     }
     uint64_t total = 0;
@@ -346,7 +335,7 @@ static int store(struct sim_db *db, const struct scen *scens, int64_t campaign_i
     const struct job *j = d->job;
     const struct scen *s = &scens[j->scen];
     if (d->res == NULL) {
-        errf(err, errlen, "%s: %s/%s iteration %" PRIu32 " (seed 0x%016" PRIx64 "): %s", s->file,
+        sim_errf(err, errlen, "%s: %s/%s iteration %" PRIu32 " (seed 0x%016" PRIx64 "): %s", s->file,
              tg_strategy_name(j->strategy), tg_aggregation_name(j->aggregation), j->iteration,
              j->seed, d->err);
         return -1;
@@ -386,7 +375,7 @@ static int run_pool(const struct sim_campaign_opts *o, const struct scen *scens,
     struct pool p = {.scens = scens, .jobs = jobs, .n_jobs = n_jobs};
     p.q = calloc(n_jobs ? n_jobs : 1, sizeof *p.q);
     if (p.q == NULL) {
-        errf(err, errlen, "out of memory");
+        sim_errf(err, errlen, "out of memory");
         return -1;
     }
     pthread_condattr_t ca;
@@ -400,7 +389,7 @@ static int run_pool(const struct sim_campaign_opts *o, const struct scen *scens,
     pthread_t *th = calloc(n_threads ? n_threads : 1, sizeof *th);
     int ret = 0;
     if (th == NULL) {
-        errf(err, errlen, "out of memory");
+        sim_errf(err, errlen, "out of memory");
         ret = -1;
         n_threads = 0;
     }
@@ -421,7 +410,7 @@ static int run_pool(const struct sim_campaign_opts *o, const struct scen *scens,
             p.active--;
             pthread_mutex_unlock(&p.mu);
             if (started == 0) {
-                errf(err, errlen, "cannot start a worker thread: %s", strerror(rc));
+                sim_errf(err, errlen, "cannot start a worker thread: %s", strerror(rc));
                 ret = -1;
             }
             break; /* run with the threads we have */
@@ -463,7 +452,7 @@ static int run_pool(const struct sim_campaign_opts *o, const struct scen *scens,
         if (rc != 0) {
             db_failed = d.res != NULL;
             if (ret == 0)
-                errf(err, errlen, "%s", why);
+                sim_errf(err, errlen, "%s", why);
         }
         free(d.res);
         pr->done = sum->added + sum->raced;
@@ -491,7 +480,7 @@ int sim_campaign_run(const struct sim_campaign_opts *o, struct sim_campaign_summ
     double t0 = mono_s();
     if (o->jobs == 0 || o->shard_n == 0 || o->shard_k == 0 || o->shard_k > o->shard_n ||
         o->n_files == 0) {
-        errf(err, errlen, "invalid campaign options (jobs, shard or files)");
+        sim_errf(err, errlen, "invalid campaign options (jobs, shard or files)");
         return -1;
     }
     struct scen *scens = calloc(o->n_files, sizeof *scens);
@@ -500,7 +489,7 @@ int sim_campaign_run(const struct sim_campaign_opts *o, struct sim_campaign_summ
     size_t n_scens = 0, n_jobs = 0;
     int ret = -1;
     if (scens == NULL) {
-        errf(err, errlen, "out of memory");
+        sim_errf(err, errlen, "out of memory");
         return -1;
     }
     if (load_scenarios(o, scens, &n_scens, err, errlen) ||

@@ -54,8 +54,7 @@ struct sim_db {
     sqlite3_stmt *st[ST_COUNT];
 };
 
-__attribute__((format(printf, 3, 4))) static void errf(char *err, size_t errlen, const char *fmt,
-                                                       ...)
+void sim_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err == NULL || errlen == 0)
         return;
@@ -68,7 +67,7 @@ __attribute__((format(printf, 3, 4))) static void errf(char *err, size_t errlen,
 /* "PATH: what (sqlite's message)" and -1. */
 static int dberr(struct sim_db *db, const char *what, char *err, size_t errlen)
 {
-    errf(err, errlen, "%s: %s (%s)", db->path, what, sqlite3_errmsg(db->h));
+    sim_errf(err, errlen, "%s: %s (%s)", db->path, what, sqlite3_errmsg(db->h));
     return -1;
 }
 
@@ -220,7 +219,7 @@ static int apply_schema(struct sim_db *db, char *err, size_t errlen)
     if (version == SIM_DB_SCHEMA_VERSION)
         return 0;
     if (version != 0) {
-        errf(err, errlen,
+        sim_errf(err, errlen,
              "%s: results database of schema version %" PRId64
              ", this triglav-sim reads and writes version %d: use another --db file",
              db->path, version, SIM_DB_SCHEMA_VERSION);
@@ -236,7 +235,7 @@ static int apply_schema(struct sim_db *db, char *err, size_t errlen)
                   errlen))
         goto fail;
     if (version == 0 && tables > 0) {
-        errf(err, errlen,
+        sim_errf(err, errlen,
              "%s: a SQLite database, but not a triglav-sim results database (it has tables "
              "and no schema version)",
              db->path);
@@ -248,7 +247,7 @@ static int apply_schema(struct sim_db *db, char *err, size_t errlen)
                       errlen))
             goto fail;
         if (version != SIM_DB_SCHEMA_VERSION) {
-            errf(err, errlen, "%s: the embedded schema sets version %" PRId64 ", expected %d",
+            sim_errf(err, errlen, "%s: the embedded schema sets version %" PRId64 ", expected %d",
                  db->path, version, SIM_DB_SCHEMA_VERSION);
             goto fail;
         }
@@ -256,7 +255,7 @@ static int apply_schema(struct sim_db *db, char *err, size_t errlen)
     if (exec(db, "COMMIT", "cannot create the schema", err, errlen))
         goto fail;
     if (version != SIM_DB_SCHEMA_VERSION) {
-        errf(err, errlen, "%s: results database of schema version %" PRId64 ", expected %d",
+        sim_errf(err, errlen, "%s: results database of schema version %" PRId64 ", expected %d",
              db->path, version, SIM_DB_SCHEMA_VERSION);
         return -1;
     }
@@ -271,13 +270,13 @@ int sim_db_open(const char *path, struct sim_db **out, char *err, size_t errlen)
     *out = NULL;
     struct stat sb;
     if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-        errf(err, errlen, "%s: not a regular file", path);
+        sim_errf(err, errlen, "%s: not a regular file", path);
         return -1;
     }
     struct sim_db *db = calloc(1, sizeof *db);
     if (db == NULL || (db->path = strdup(path)) == NULL) {
         free(db);
-        errf(err, errlen, "%s: out of memory", path);
+        sim_errf(err, errlen, "%s: out of memory", path);
         return -1;
     }
     int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
@@ -285,7 +284,7 @@ int sim_db_open(const char *path, struct sim_db **out, char *err, size_t errlen)
         if (db->h != NULL)
             dberr(db, "cannot open the database", err, errlen);
         else
-            errf(err, errlen, "%s: cannot open the database (%s)", path, sqlite3_errstr(rc));
+            sim_errf(err, errlen, "%s: cannot open the database (%s)", path, sqlite3_errstr(rc));
         goto fail;
     }
     sqlite3_extended_result_codes(db->h, 1);
@@ -507,7 +506,7 @@ static int insert_children(struct sim_db *db, int64_t run_id, const struct sim_r
 {
     if (r->n_uplinks > SIM_MAX_UPLINKS || r->n_flows > SIM_MAX_FLOWS * 4 ||
         r->n_events > SIM_MAX_EVENTS) {
-        errf(err, errlen, "%s: a run result with %zu uplinks, %zu flows, %zu events: corrupt",
+        sim_errf(err, errlen, "%s: a run result with %zu uplinks, %zu flows, %zu events: corrupt",
              db->path, r->n_uplinks, r->n_flows, r->n_events);
         return -1;
     }
@@ -646,7 +645,7 @@ static char *column_list(struct sim_db *db, const char *table, const char *const
 nomem:
     sqlite3_finalize(st);
     free(out);
-    errf(err, errlen, "%s: out of memory", db->path);
+    sim_errf(err, errlen, "%s: out of memory", db->path);
     return NULL;
 }
 
@@ -662,7 +661,7 @@ static const char *const child_tables[] = {"metrics", "uplink_results", "flow_re
 static int exec_owned(struct sim_db *db, char *sql, const char *what, char *err, size_t errlen)
 {
     if (sql == NULL) {
-        errf(err, errlen, "%s: out of memory", db->path);
+        sim_errf(err, errlen, "%s: out of memory", db->path);
         return -1;
     }
     int rc = exec(db, sql, what, err, errlen);
@@ -773,11 +772,11 @@ static int merge_one(struct sim_db *out, const char *in, struct sim_db_merge_sta
 {
     struct stat sb;
     if (stat(in, &sb) != 0) {
-        errf(err, errlen, "%s: %s", in, strerror(errno));
+        sim_errf(err, errlen, "%s: %s", in, strerror(errno));
         return -1;
     }
     if (!S_ISREG(sb.st_mode)) {
-        errf(err, errlen, "%s: not a regular file", in);
+        sim_errf(err, errlen, "%s: not a regular file", in);
         return -1;
     }
     sqlite3_stmt *st;
@@ -787,7 +786,7 @@ static int merge_one(struct sim_db *out, const char *in, struct sim_db_merge_sta
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
-        errf(err, errlen, "%s: cannot open (%s)", in, sqlite3_errmsg(out->h));
+        sim_errf(err, errlen, "%s: cannot open (%s)", in, sqlite3_errmsg(out->h));
         return -1;
     }
 
@@ -801,9 +800,9 @@ static int merge_one(struct sim_db *out, const char *in, struct sim_db_merge_sta
         sqlite3_finalize(st);
     }
     if (rc != SQLITE_ROW) {
-        errf(err, errlen, "%s: not a results database (%s)", in, sqlite3_errmsg(out->h));
+        sim_errf(err, errlen, "%s: not a results database (%s)", in, sqlite3_errmsg(out->h));
     } else if (version != SIM_DB_SCHEMA_VERSION) {
-        errf(err, errlen, "%s: %s (schema version %" PRId64 "; this triglav-sim reads version %d)",
+        sim_errf(err, errlen, "%s: %s (schema version %" PRId64 "; this triglav-sim reads version %d)",
              in, version == 0 ? "not a triglav-sim results database" : "another schema version",
              version, SIM_DB_SCHEMA_VERSION);
     } else if (exec(out, "BEGIN IMMEDIATE", "cannot lock the database", err, errlen) == 0) {
@@ -814,7 +813,7 @@ static int merge_one(struct sim_db *out, const char *in, struct sim_db_merge_sta
             rollback(out);
             char why[512];
             snprintf(why, sizeof why, "%s", err != NULL ? err : "");
-            errf(err, errlen, "merging %s: %s", in, why);
+            sim_errf(err, errlen, "merging %s: %s", in, why);
         }
     }
     sqlite3_exec(out->h, "DETACH DATABASE src", NULL, NULL, NULL);

@@ -130,4 +130,8 @@ int sim_db_merge(struct sim_db *out, const char *const *ins, size_t n,
  * -1 (err). */
 int sim_db_dump(struct sim_db *db, FILE *f, char *err, size_t errlen);
 
+/* Format a message into err[errlen] (nothing when err is NULL); shared by the
+ * simulator's modules that report errors through (err, errlen). */
+void sim_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

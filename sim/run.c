@@ -617,9 +617,13 @@ static void start_flows(struct run *r)
 
 /* ------------------------------------------------------------ measuring */
 
-/* Bits the direction could carry in [0, dur) while up. */
-static double capacity_bits(const struct uplink_rt *u, int d, tg_time dur)
+/* Bits the direction could carry in [0, dur) while up. Stretches of at least
+ * a second with no capacity at all (gaps in a trace, a schedule at 0) are
+ * outages too: their time and number are added to *gap_us and *gaps. */
+static double capacity_bits(const struct uplink_rt *u, int d, tg_time dur, tg_time *gap_us,
+                            uint32_t *gaps)
 {
+    tg_time zero_since = TG_TIME_NEVER;
     const struct sim_link_config *c = &u->cfg[d];
     /* up time per unit: sample the capacity in 10 ms slices; exact enough
      * for a mean and independent of how the capacity is described */
@@ -629,8 +633,15 @@ static double capacity_bits(const struct uplink_rt *u, int d, tg_time dur)
     for (tg_time t = 0; t < dur; t += slice) {
         while (k < nd && u->down.v[k].end_us <= t)
             k++;
-        if (k < nd && u->down.v[k].start_us <= t)
+        if (k < nd && u->down.v[k].start_us <= t) {
+            /* an outage event: counted by down_time(), not as a gap */
+            if (zero_since != TG_TIME_NEVER && t - zero_since >= TG_SEC(1)) {
+                *gap_us += t - zero_since;
+                (*gaps)++;
+            }
+            zero_since = TG_TIME_NEVER;
             continue;
+        }
         double rate;
         if (c->trace) {
             const struct sim_trace *tr = c->trace;
@@ -660,6 +671,16 @@ static double capacity_bits(const struct uplink_rt *u, int d, tg_time dur)
         }
         tg_time len = dur - t < slice ? dur - t : slice;
         bits += rate * ((double)len / 1e6);
+        if (rate > 0 || t + len >= dur) {
+            tg_time end = rate > 0 ? t : dur;
+            if (zero_since != TG_TIME_NEVER && end - zero_since >= TG_SEC(1)) {
+                *gap_us += end - zero_since;
+                (*gaps)++;
+            }
+            zero_since = TG_TIME_NEVER;
+        } else if (zero_since == TG_TIME_NEVER) {
+            zero_since = t;
+        }
     }
     return bits;
 }
@@ -781,10 +802,14 @@ static void measure(struct run *r, struct sim_run_result *res)
         ur->delivered_down = sd->delivered_bytes;
         ur->drops_up = su->drop_queue + su->drop_loss + su->drop_down + u->extra_drops[0];
         ur->drops_down = sd->drop_queue + sd->drop_loss + sd->drop_down + u->extra_drops[1];
-        ur->capacity_up_bps = capacity_bits(u, 0, dur) / secs;
-        ur->capacity_down_bps = capacity_bits(u, 1, dur) / secs;
-        ur->down_us = down_time(u, dur);
-        ur->outages = u->outages;
+        tg_time gap_us[2] = {0, 0};
+        uint32_t gaps[2] = {0, 0};
+        ur->capacity_up_bps = capacity_bits(u, 0, dur, &gap_us[0], &gaps[0]) / secs;
+        ur->capacity_down_bps = capacity_bits(u, 1, dur, &gap_us[1], &gaps[1]) / secs;
+        /* the direction with the longer gaps stands for the uplink */
+        int g = gap_us[0] > gap_us[1] ? 0 : 1;
+        ur->down_us = down_time(u, dur) + gap_us[g];
+        ur->outages = u->outages + gaps[g];
         outer += (double)(su->sent_bytes + sd->sent_bytes);
         capacity += bulk_dir ? ur->capacity_down_bps : ur->capacity_up_bps;
     }

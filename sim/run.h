@@ -42,8 +42,8 @@ struct sim_uplink_result {
     uint64_t delivered_up, delivered_down;  /* outer bytes the link delivered */
     uint64_t drops_up, drops_down;          /* queue + loss + down */
     double capacity_up_bps, capacity_down_bps; /* mean capacity while up (from its config) */
-    tg_time down_us;                        /* total time the uplink was down */
-    uint32_t outages;                       /* down periods that started during the run */
+    tg_time down_us;                        /* time down: events, plus stretches of >= 1 s with no capacity (trace gaps) */
+    uint32_t outages;                       /* down periods (events and trace gaps) that started during the run */
 };
 
 struct sim_flow_result {

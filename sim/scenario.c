@@ -364,7 +364,7 @@ static int scenario_table(struct ld *c, const struct tg_conf_section *s, uint32_
         const struct tg_conf_entry *e = &s->entries[i];
         const struct tg_conf_value *v = &e->value;
         double x;
-        int64_t k;
+        int64_t k = 0;
         if (strcmp(e->key, "name") == 0) {
             if (string(c, v, sc->name, sizeof sc->name))
                 return -1;
@@ -627,7 +627,7 @@ static int event_table(struct ld *c, const struct tg_conf_section *s)
         const struct tg_conf_entry *e = &s->entries[i];
         const struct tg_conf_value *v = &e->value;
         double x;
-        int64_t k;
+        int64_t k = 0;
         int idx;
         if (strcmp(e->key, "name") == 0) {
             if (string(c, v, ev->name, sizeof ev->name))
@@ -762,7 +762,7 @@ static int traffic_table(struct ld *c, const struct tg_conf_section *s)
         const struct tg_conf_entry *e = &s->entries[i];
         const struct tg_conf_value *v = &e->value;
         double x;
-        int64_t n;
+        int64_t n = 0;
         int idx;
         if (e == kind)
             continue;
