@@ -278,6 +278,16 @@ static size_t plain_cap(const struct tg_mp *mp)
     return mp->io->out.slot_bytes - TG_DATA_OVERHEAD;
 }
 
+/* Tell the receiver which DATA frame went before on this uplink. A copy sent
+ * on several uplinks (redundant) may still arrive on another one, so only
+ * frames sent on this uplink alone are named. */
+static void add_path_seq(const struct tg_path *p, uint8_t *plain, size_t cap, size_t *off)
+{
+    if (p->last_data_solo && tg_frame_put_path_seq(plain, cap, off, p->last_data_seq) != TG_OK) {
+        /* no room: the reorder buffer falls back on its other rules */
+    }
+}
+
 void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
 {
     struct tg_path *p = &mp->paths[slot];
@@ -287,6 +297,7 @@ void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
     uint8_t *plain = buf + TG_DATA_HEADER_LEN;
     size_t off = 0;
     add_feedback(mp, slot, plain, plain_cap(mp), &off);
+    add_path_seq(p, plain, plain_cap(mp), &off);
     p->probe_id++;
     if (tg_frame_put_ping(plain, plain_cap(mp), &off, TG_FRAME_PING, p->probe_id, now) != TG_OK)
         return;
@@ -331,7 +342,7 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
 {
     struct tg_io *io = mp->io;
     if (len > mp->cfg->max_packet || len > plain_cap(mp) - TG_FRAME_DATA_HEADER_LEN -
-                                               TG_FRAME_FEEDBACK_LEN) {
+                                               TG_FRAME_FEEDBACK_LEN - TG_FRAME_PATH_SEQ_LEN) {
         tg_io_drop(io, TG_DROP_TOO_BIG);
         return TG_ERR_NOBUF;
     }
@@ -380,9 +391,12 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
         uint8_t *plain = buf + TG_DATA_HEADER_LEN;
         size_t off = 0;
         add_feedback(mp, i, plain, plain_cap(mp), &off);
+        add_path_seq(&mp->paths[i], plain, plain_cap(mp), &off);
         if (tg_frame_put_data(plain, plain_cap(mp), &off, flags, seq, now, pkt,
                               (uint16_t)len) != TG_OK)
             continue;
+        mp->paths[i].last_data_seq = seq;
+        mp->paths[i].last_data_solo = (mask & (mask - 1)) == 0;
         finish(mp, i, buf, off, now);
     }
     return TG_OK;
@@ -501,6 +515,17 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             }
             break;
         }
+        case TG_FRAME_PATH_SEQ:
+            /* sent before this datagram on this uplink and never seen: lost on
+             * the way (uplinks deliver in order), so nothing waits for it */
+            if (tg_replay_check(&mp->dedup, f.u.path_seq.prev_seq) == TG_OK) {
+                static const uint8_t lost[1];
+                if (tg_reorder_push(mp->reorder, f.u.path_seq.prev_seq, slot, lost, 0, now) !=
+                    TG_OK) {
+                    /* below the window or already marked */
+                }
+            }
+            break;
         case TG_FRAME_PING:
             send_pong(mp, slot, f.u.ping.id, f.u.ping.send_time_us, now);
             break;

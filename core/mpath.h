@@ -60,6 +60,8 @@ struct tg_path {
     struct tg_uplink_est est;
     /* probes */
     uint32_t probe_id;
+    uint64_t last_data_seq;  /* multipath seq of the last DATA frame sent here ... */
+    bool last_data_solo;     /* ... valid, and sent on this uplink only (PATH_SEQ) */
     bool probe_out;
     tg_time probe_sent, next_probe;
     uint64_t probes_sent, probes_lost;

@@ -93,6 +93,7 @@ static size_t frame_fixed_len(uint8_t type)
     case TG_FRAME_PONG: return TG_FRAME_PING_LEN;
     case TG_FRAME_FEEDBACK: return TG_FRAME_FEEDBACK_LEN;
     case TG_FRAME_CLOSE: return TG_FRAME_CLOSE_LEN;
+    case TG_FRAME_PATH_SEQ: return TG_FRAME_PATH_SEQ_LEN;
     default: return 0;
     }
 }
@@ -135,6 +136,9 @@ int tg_frame_next(const uint8_t *plaintext, size_t len, size_t *off, struct tg_f
         out->u.feedback.rx_bytes = tg_get_u64(p + 10);
         out->u.feedback.highest_seq = tg_get_u64(p + 18);
         out->u.feedback.owd_us = (int64_t)tg_get_u64(p + 26);
+        break;
+    case TG_FRAME_PATH_SEQ:
+        out->u.path_seq.prev_seq = tg_get_u64(p + 1);
         break;
     default: /* TG_FRAME_CLOSE */
         out->u.close.reason = p[1];
@@ -208,5 +212,15 @@ int tg_frame_put_close(uint8_t *out, size_t cap, size_t *off, uint8_t reason)
     out[*off] = TG_FRAME_CLOSE;
     out[*off + 1] = reason;
     *off += TG_FRAME_CLOSE_LEN;
+    return TG_OK;
+}
+
+int tg_frame_put_path_seq(uint8_t *out, size_t cap, size_t *off, uint64_t prev_seq)
+{
+    if (*off > cap || cap - *off < TG_FRAME_PATH_SEQ_LEN)
+        return TG_ERR_NOBUF;
+    out[*off] = TG_FRAME_PATH_SEQ;
+    tg_put_u64(out + *off + 1, prev_seq);
+    *off += TG_FRAME_PATH_SEQ_LEN;
     return TG_OK;
 }

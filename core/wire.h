@@ -62,6 +62,7 @@ enum tg_frame_type {
     TG_FRAME_PONG = 3,
     TG_FRAME_FEEDBACK = 4,
     TG_FRAME_CLOSE = 5,
+    TG_FRAME_PATH_SEQ = 6, /* the previous DATA seq sent on this uplink (loss detection) */
 };
 
 enum { TG_DATA_FLAG_ORDERED = 1 };
@@ -71,6 +72,7 @@ enum tg_frame_sizes {
     TG_FRAME_PING_LEN = 1 + 4 + 8,
     TG_FRAME_FEEDBACK_LEN = 1 + 1 + 8 + 8 + 8 + 8,
     TG_FRAME_CLOSE_LEN = 1 + 1,
+    TG_FRAME_PATH_SEQ_LEN = 1 + 8,
 };
 
 /* One parsed outer message. Pointers alias the datagram. */
@@ -129,6 +131,10 @@ struct tg_frame {
         struct {
             uint8_t reason;
         } close;
+        struct {
+            uint64_t prev_seq;     /* multipath seq of the DATA frame sent on this uplink
+                                      before this datagram (and on no other uplink) */
+        } path_seq;
     } u;
 };
 
@@ -154,6 +160,10 @@ int tg_frame_put_feedback(uint8_t *out, size_t cap, size_t *off, uint8_t uplink,
                           uint64_t rx_packets, uint64_t rx_bytes, uint64_t highest_seq,
                           int64_t owd_us) TG_MUST_CHECK;
 int tg_frame_put_close(uint8_t *out, size_t cap, size_t *off, uint8_t reason) TG_MUST_CHECK;
+/* PATH_SEQ: uplinks deliver in send order, so when the receiver reads that
+ * `prev_seq` went before this datagram on the same uplink and has not seen
+ * it, it was lost: the reorder buffer need not wait for it. */
+int tg_frame_put_path_seq(uint8_t *out, size_t cap, size_t *off, uint64_t prev_seq) TG_MUST_CHECK;
 
 /* Little-endian helpers shared by the codecs. */
 static inline void tg_put_u16(uint8_t *p, uint16_t v)

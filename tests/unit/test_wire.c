@@ -139,9 +139,25 @@ static void test_frame_errors(void)
     size_t r = 0;
     CHECK_EQ(tg_frame_next(buf, off, &r, &f), TG_ERR_TRUNCATED);
 
-    const uint8_t unknown[] = {0x06, 0, 0};
+    const uint8_t unknown[] = {0x07, 0, 0};
     r = 0;
     CHECK_EQ(tg_frame_next(unknown, sizeof unknown, &r, &f), TG_ERR_UNKNOWN_TYPE);
+    /* PATH_SEQ: round trip, truncated, no room */
+    uint8_t ps[TG_FRAME_PATH_SEQ_LEN];
+    size_t po = 0;
+    CHECK_EQ(tg_frame_put_path_seq(ps, sizeof ps, &po, 0x0102030405060708u), TG_OK);
+    CHECK_EQ(po, 9);
+    CHECK_EQ(ps[0], TG_FRAME_PATH_SEQ);
+    r = 0;
+    CHECK_EQ(tg_frame_next(ps, sizeof ps, &r, &f), 1);
+    CHECK_EQ(f.type, TG_FRAME_PATH_SEQ);
+    CHECK(f.u.path_seq.prev_seq == 0x0102030405060708u);
+    CHECK_EQ(r, sizeof ps);
+    r = 0;
+    CHECK_EQ(tg_frame_next(ps, sizeof ps - 1, &r, &f), TG_ERR_TRUNCATED);
+    po = 1;
+    CHECK_EQ(tg_frame_put_path_seq(ps, sizeof ps, &po, 1), TG_ERR_NOBUF);
+    CHECK_EQ(po, 1);
     const uint8_t short_ping[] = {TG_FRAME_PING, 0, 0, 0};
     r = 0;
     CHECK_EQ(tg_frame_next(short_ping, sizeof short_ping, &r, &f), TG_ERR_TRUNCATED);
