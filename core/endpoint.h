@@ -125,6 +125,8 @@ struct tg_endpoint_counters {
     uint64_t handshakes_sent, handshakes_done;
     uint64_t reorder_peak;              /* peak reorder-buffer occupancy (any session) */
     uint64_t failovers;                 /* times the scheduler had to leave an uplink that went bad */
+    uint64_t data_bytes;                /* IP bytes of the TUN packets sent over the tunnel ... */
+    uint64_t data_copy_bytes;           /* ... times the number of uplinks each copy went on */
 };
 
 void tg_mp_config_default(struct tg_mp_config *c);

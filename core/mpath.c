@@ -382,6 +382,8 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
 
     uint64_t seq = mp->next_seq++;
     mp->last_activity = now;
+    io->counters.data_bytes += len;
+    io->counters.data_copy_bytes += len * (uint64_t)__builtin_popcount(mask);
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         if (!(mask & (1u << i)))
             continue;
