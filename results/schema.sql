@@ -14,9 +14,11 @@
 --
 -- The program embeds this file at build time and applies it to a new, empty
 -- database. Changing a table means bumping user_version below and
--- SIM_DB_SCHEMA_VERSION in sim/db.h; databases of another version are refused.
+-- SIM_DB_SCHEMA_VERSION in sim/db.h; databases of another version are refused,
+-- except that a version 1 database is upgraded in place by running the part of
+-- this file after the line "-- @version 2" (it only adds tables).
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 -- A campaign: one `triglav-sim run` command line, identified by `key`, a hash
 -- of its plan (each scenario's content hash, strategies, aggregations,
@@ -86,8 +88,8 @@ CREATE TABLE metrics (
     reorder_peak_pkts   INTEGER,  -- largest reorder-buffer occupancy, client and server
     stall_max_ms        REAL,     -- longest delivery gap of any flow
     failovers           INTEGER,  -- scheduler failovers, client + server
-    failover_max_ms     REAL,     -- longest time from an uplink going down to the next delivery
-    redundancy_overhead REAL,     -- outer bytes sent / inner bytes carried - 1
+    failover_max_ms     REAL,     -- longest delivery gap of one flow overlapping the 2 s after an uplink went down (NULL: none did)
+    redundancy_overhead REAL,     -- extra copies: IP bytes sent over all uplinks / IP bytes sent - 1
     defining_events     INTEGER,  -- occurrences of the scenario's defining event
     session_up_ms       REAL,     -- when the tunnel came up (NULL: never)
     packets             INTEGER   -- datagrams through the cores, both directions
@@ -174,3 +176,57 @@ CREATE VIEW paired AS
 SELECT r.scenario_hash || ':' || r.iteration || ':' || r.seed AS pair,
        r.scenario, r.iteration, r.strategy, r.aggregation, m.*
 FROM runs r JOIN metrics m ON m.run_id = r.id;
+
+-- @version 2: replays (`triglav-sim replay`). Only new tables from here on:
+-- this part is also what upgrades a version 1 database.
+
+-- One `triglav-sim replay` run: a packet capture replayed open-loop through
+-- one scenario's simulated uplinks; its packets are in `replay_packets`, all
+-- written in one transaction. Always injected = delivered + lost.
+CREATE TABLE replays (
+    id            INTEGER PRIMARY KEY,
+    pcap          TEXT NOT NULL,          -- capture path as given on the command line
+    scenario      TEXT NOT NULL,          -- scenario name
+    scenario_file TEXT NOT NULL,          -- path as given on the command line
+    scenario_hash TEXT NOT NULL,          -- 16 hex digits, hash of the file's bytes
+    strategy      TEXT NOT NULL,          -- adaptive, lowest_latency, ... (core/sched.h)
+    aggregation   TEXT NOT NULL,          -- none, full, adaptive
+    seed          INTEGER NOT NULL,       -- the run's 64-bit seed as a signed integer
+    direction     TEXT NOT NULL,          -- how directions were chosen: auto, up, down
+    local_addr    TEXT,                   -- auto: the address taken as the laptop's (NULL: none)
+    uplinks       TEXT NOT NULL,          -- the scenario's uplink names in index order, comma-separated
+    frames        INTEGER NOT NULL,       -- records in the capture
+    skipped       INTEGER NOT NULL,       -- records that are not IP (ARP, MPLS, ...), not injected
+    injected      INTEGER NOT NULL,       -- IP packets of the capture
+    delivered     INTEGER NOT NULL,
+    lost          INTEGER NOT NULL,       -- injected - delivered
+    reordered     INTEGER NOT NULL,       -- delivered after a later-sent packet of their direction
+    owd_p50_ms    REAL,                   -- one-way delay of delivered packets (NULL: none delivered)
+    owd_p99_ms    REAL,
+    session_up_ms REAL,                   -- when the tunnel came up (NULL: never)
+    duration_s    REAL NOT NULL,          -- simulated time of the run
+    version       TEXT NOT NULL,          -- triglav-sim version
+    command       TEXT NOT NULL,          -- the command line, shell-quoted
+    created       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))  -- UTC
+);
+
+-- One row per IP packet of a replayed capture. Times are simulated time
+-- since the run started (the tunnel comes up first: packet 0 is sent at
+-- session_up_ms).
+CREATE TABLE replay_packets (
+    replay_id     INTEGER NOT NULL REFERENCES replays(id) ON DELETE CASCADE,
+    packet        INTEGER NOT NULL,       -- index among the capture's IP packets, 0 first
+    frame         INTEGER NOT NULL,       -- record number in the file, 1 first (as Wireshark shows)
+    direction     TEXT NOT NULL,          -- up (laptop -> outside) or down
+    size_bytes    INTEGER NOT NULL,       -- the IP packet as captured
+    capture_ms    REAL NOT NULL,          -- capture time since the first IP packet
+    sent_ms       REAL,                   -- when it went into the tunnel (NULL: never, e.g. the tunnel never came up)
+    delivered_ms  REAL,                   -- when it came out at the far end (NULL: lost)
+    owd_ms        REAL,                   -- delivered_ms - sent_ms (NULL: lost)
+    uplink        INTEGER,                -- lowest index of the uplinks that carried it (NULL: none)
+    uplink_mask   INTEGER NOT NULL,       -- bit i set: uplink i carried a copy (redundant strategies set several)
+    reordered     INTEGER NOT NULL,       -- 1: delivered after a later-sent packet of its direction
+    lost          INTEGER NOT NULL,       -- 1: never delivered
+    lost_reason   TEXT,                   -- NULL if delivered; 'not sent', 'too big', 'refused: ...' (the core's reason), 'network' (dropped on the way or still in flight at the end)
+    PRIMARY KEY (replay_id, packet)
+);

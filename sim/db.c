@@ -210,6 +210,36 @@ static int bind_key(sqlite3_stmt *st, int first, const struct sim_db_run_key *k)
 
 /* ------------------------------------------------------------ open */
 
+/* replay: version 1 -> 2 adds the replay tables, which schema.sql holds
+ * after this line; run it under the write lock unless another process
+ * upgraded meanwhile. */
+#define V2_MARKER "\n-- @version 2:"
+
+static int upgrade_v1(struct sim_db *db, char *err, size_t errlen)
+{
+    const char *v2 = strstr(sim_db_schema, V2_MARKER);
+    int64_t version;
+    if (v2 == NULL) {
+        sim_errf(err, errlen, "%s: the embedded schema has no version 2 part", db->path);
+        return -1;
+    }
+    if (exec(db, "BEGIN IMMEDIATE", "cannot lock the database", err, errlen))
+        return -1;
+    if (query_int(db, "PRAGMA user_version", &version, "cannot read the schema version", err,
+                  errlen))
+        goto fail;
+    if (version == 1 && (exec(db, v2, "cannot upgrade the schema to version 2", err, errlen) ||
+                         exec(db, "PRAGMA user_version = 2", "cannot upgrade the schema", err,
+                              errlen)))
+        goto fail;
+    if (exec(db, "COMMIT", "cannot upgrade the schema", err, errlen))
+        goto fail;
+    return 0;
+fail:
+    rollback(db);
+    return -1;
+}
+
 static int apply_schema(struct sim_db *db, char *err, size_t errlen)
 {
     int64_t version, tables;
@@ -218,6 +248,8 @@ static int apply_schema(struct sim_db *db, char *err, size_t errlen)
         return -1;
     if (version == SIM_DB_SCHEMA_VERSION)
         return 0;
+    if (version == 1)
+        return upgrade_v1(db, err, errlen);
     if (version != 0) {
         sim_errf(err, errlen,
              "%s: results database of schema version %" PRId64
@@ -801,7 +833,7 @@ static int merge_one(struct sim_db *out, const char *in, struct sim_db_merge_sta
     }
     if (rc != SQLITE_ROW) {
         sim_errf(err, errlen, "%s: not a results database (%s)", in, sqlite3_errmsg(out->h));
-    } else if (version != SIM_DB_SCHEMA_VERSION) {
+    } else if (version < 1 || version > SIM_DB_SCHEMA_VERSION) { /* 1: runs as in 2 */
         sim_errf(err, errlen, "%s: %s (schema version %" PRId64 "; this triglav-sim reads version %d)",
              in, version == 0 ? "not a triglav-sim results database" : "another schema version",
              version, SIM_DB_SCHEMA_VERSION);
@@ -931,4 +963,109 @@ int sim_db_dump(struct sim_db *db, FILE *f, char *err, size_t errlen)
             return -1;
     }
     return 0;
+}
+
+/* ------------------------------------------------------------ replays */
+
+static const char replay_sql[] =
+    "INSERT INTO replays (pcap, scenario, scenario_file, scenario_hash, strategy, aggregation, "
+    "seed, direction, local_addr, uplinks, frames, skipped, injected, delivered, lost, "
+    "reordered, owd_p50_ms, owd_p99_ms, session_up_ms, duration_s, version, command) VALUES "
+    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+    "?20, ?21, ?22)";
+static const char replay_pkt_sql[] =
+    "INSERT INTO replay_packets (replay_id, packet, frame, direction, size_bytes, capture_ms, "
+    "sent_ms, delivered_ms, owd_ms, uplink, uplink_mask, reordered, lost, lost_reason) VALUES "
+    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+
+static int bind_replay(sqlite3_stmt *st, const struct sim_db_replay *r)
+{
+    char hash[17];
+    hex64(hash, r->scenario_hash);
+    int rc = bind_text(st, 1, r->pcap);
+    rc |= bind_text(st, 2, r->scenario);
+    rc |= bind_text(st, 3, r->scenario_file);
+    rc |= bind_text(st, 4, hash);
+    rc |= bind_text(st, 5, tg_strategy_name(r->strategy));
+    rc |= bind_text(st, 6, tg_aggregation_name(r->aggregation));
+    rc |= bind_seed(st, 7, r->seed);
+    rc |= bind_text(st, 8, r->direction);
+    rc |= bind_text(st, 9, r->local_addr != NULL && *r->local_addr ? r->local_addr : NULL);
+    rc |= bind_text(st, 10, r->uplinks);
+    rc |= bind_u64(st, 11, r->frames);
+    rc |= bind_u64(st, 12, r->skipped);
+    rc |= bind_u64(st, 13, r->injected);
+    rc |= bind_u64(st, 14, r->delivered);
+    rc |= bind_u64(st, 15, r->lost);
+    rc |= bind_u64(st, 16, r->reordered);
+    rc |= bind_real(st, 17, r->owd_p50_us * MS);
+    rc |= bind_real(st, 18, r->owd_p99_us * MS);
+    rc |= bind_time(st, 19, r->session_up_us, MS);
+    rc |= bind_real(st, 20, r->duration_s);
+    rc |= bind_text(st, 21, sim_version);
+    rc |= bind_text(st, 22, r->command != NULL ? r->command : "");
+    return rc;
+}
+
+static int bind_replay_packet(sqlite3_stmt *st, int64_t id, const struct sim_db_replay_packet *p)
+{
+    bool delivered = p->delivered_us != TG_TIME_NEVER && p->sent_us != TG_TIME_NEVER;
+    int rc = sqlite3_bind_int64(st, 1, id);
+    rc |= bind_u64(st, 2, p->packet);
+    rc |= bind_u64(st, 3, p->frame);
+    rc |= bind_text(st, 4, p->up ? "up" : "down");
+    rc |= bind_u64(st, 5, p->size_bytes);
+    rc |= bind_time(st, 6, p->capture_us, MS);
+    rc |= bind_time(st, 7, p->sent_us, MS);
+    rc |= bind_time(st, 8, delivered ? p->delivered_us : TG_TIME_NEVER, MS);
+    rc |= bind_time(st, 9, delivered ? p->delivered_us - p->sent_us : TG_TIME_NEVER, MS);
+    if (p->uplink_mask != 0)
+        rc |= sqlite3_bind_int64(st, 10, __builtin_ctz(p->uplink_mask));
+    else
+        rc |= sqlite3_bind_null(st, 10);
+    rc |= sqlite3_bind_int64(st, 11, p->uplink_mask);
+    rc |= sqlite3_bind_int(st, 12, p->reordered);
+    rc |= sqlite3_bind_int(st, 13, !delivered);
+    rc |= bind_text(st, 14, delivered ? NULL : p->lost_reason);
+    return rc;
+}
+
+int sim_db_insert_replay(struct sim_db *db, const struct sim_db_replay *r,
+                         const struct sim_db_replay_packet *pkts, size_t n, int64_t *id,
+                         char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL, *pst = NULL;
+    if (sqlite3_prepare_v2(db->h, replay_sql, -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db->h, replay_pkt_sql, -1, &pst, NULL) != SQLITE_OK) {
+        dberr(db, "cannot prepare the replay statements (is the schema current?)", err, errlen);
+        goto fail_st;
+    }
+    if (exec(db, "BEGIN IMMEDIATE", "cannot lock the database", err, errlen))
+        goto fail_st;
+    if (bind_replay(st, r) != SQLITE_OK) {
+        dberr(db, "cannot bind the replay", err, errlen);
+        goto fail;
+    }
+    if (step_done(db, st, "cannot store the replay", err, errlen))
+        goto fail;
+    *id = sqlite3_last_insert_rowid(db->h);
+    for (size_t i = 0; i < n; i++) {
+        if (bind_replay_packet(pst, *id, &pkts[i]) != SQLITE_OK) {
+            dberr(db, "cannot bind a replay packet", err, errlen);
+            goto fail;
+        }
+        if (step_done(db, pst, "cannot store a replay packet", err, errlen))
+            goto fail;
+    }
+    if (exec(db, "COMMIT", "cannot commit the replay", err, errlen))
+        goto fail;
+    sqlite3_finalize(st);
+    sqlite3_finalize(pst);
+    return 0;
+fail:
+    rollback(db);
+fail_st:
+    sqlite3_finalize(st);
+    sqlite3_finalize(pst);
+    return -1;
 }

@@ -29,8 +29,9 @@
 #include "core/sched.h"
 #include "run.h"
 
-/* PRAGMA user_version of the schema this program writes and reads. */
-#define SIM_DB_SCHEMA_VERSION 1
+/* PRAGMA user_version of the schema this program writes and reads. A
+ * version 1 database (before replays) is upgraded in place when opened. */
+#define SIM_DB_SCHEMA_VERSION 2
 
 /* results/schema.sql, embedded at build time. */
 extern const char sim_db_schema[];
@@ -129,6 +130,44 @@ int sim_db_merge(struct sim_db *out, const char *const *ins, size_t n,
  * databases hold the same results iff their dumps are equal. Returns 0, or
  * -1 (err). */
 int sim_db_dump(struct sim_db *db, FILE *f, char *err, size_t errlen);
+
+/* ---- replays (`triglav-sim replay`, sim/replay.h); tables replays and replay_packets */
+
+struct sim_db_replay {
+    const char *pcap;               /* capture path as given */
+    const char *scenario;           /* scenario name */
+    const char *scenario_file;
+    uint64_t scenario_hash;
+    enum tg_strategy strategy;
+    enum tg_aggregation aggregation;
+    uint64_t seed;                  /* the run's seed */
+    const char *direction;          /* auto, up, down */
+    const char *local_addr;         /* auto: the laptop's address ("" or NULL: none) */
+    const char *uplinks;            /* uplink names in index order, comma-separated */
+    uint64_t frames, skipped, injected, delivered, lost, reordered;
+    double owd_p50_us, owd_p99_us;  /* NAN: nothing delivered */
+    tg_time session_up_us;          /* TG_TIME_NEVER: never */
+    double duration_s;              /* simulated */
+    const char *command;
+};
+
+struct sim_db_replay_packet {
+    uint64_t packet;                /* index among the IP packets, 0 first */
+    uint64_t frame;                 /* record number in the file, 1 first */
+    bool up;                        /* laptop -> outside */
+    uint64_t size_bytes;
+    tg_time capture_us;             /* since the first IP packet */
+    tg_time sent_us, delivered_us;  /* simulated time; TG_TIME_NEVER: never */
+    uint32_t uplink_mask;           /* bit i: uplink i carried it */
+    bool reordered;
+    const char *lost_reason;        /* NULL when delivered */
+};
+
+/* Store a replay and its packets in one transaction. Returns 0 with *id
+ * set, or -1 (err; nothing is written). */
+int sim_db_insert_replay(struct sim_db *db, const struct sim_db_replay *r,
+                         const struct sim_db_replay_packet *pkts, size_t n, int64_t *id,
+                         char *err, size_t errlen);
 
 /* Format a message into err[errlen] (nothing when err is NULL); shared by the
  * simulator's modules that report errors through (err, errlen). */

@@ -1,6 +1,7 @@
 /*
  * main.c: the triglav-sim command line. Parses and validates arguments, then
- * hands over to campaign.c (run), scenario.c (check, list) or db.c (merge).
+ * hands over to campaign.c (run), scenario.c (check, list), db.c (merge) or
+ * analysis/ (query, report).
  * Exit status: 0 success, 1 failure, 2 bad usage, 128+signal when a
  * campaign was stopped by SIGINT or SIGTERM.
  */
@@ -18,8 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "analysis/cli.h"
 #include "campaign.h"
 #include "db.h"
+#include "replay.h"
 #include "scenario.h"
 
 #define DEFAULT_DB        "results/triglav.db"
@@ -40,6 +43,9 @@ static const char usage_main[] =
     "  check FILE.scn...        validate scenario files\n"
     "  list [DIR]               list the scenarios in DIR (default scenarios/)\n"
     "  merge OUT.db IN.db...    merge results databases (shards of a campaign)\n"
+    "  replay FILE.pcap --scenario FILE.scn   replay a capture through the tunnel\n"
+    "  query DB 'SQL'           query a results database (--saved NAME, --list)\n"
+    "  report DB [--out DIR]    Markdown report with confidence intervals and plots\n"
     "\n"
     "  triglav-sim COMMAND --help    a command's options and examples\n"
     "  triglav-sim --version         the version\n"
@@ -852,6 +858,12 @@ int main(int argc, char **argv)
                 fputs(usage_list, stdout);
             else if (strcmp(what, "merge") == 0)
                 fputs(usage_merge, stdout);
+            else if (strcmp(what, "replay") == 0)
+                return sim_replay_main(2, (char *[]){argv[2], "--help", NULL});
+            else if (strcmp(what, "query") == 0)
+                fputs(an_usage_query, stdout);
+            else if (strcmp(what, "report") == 0)
+                fputs(an_usage_report, stdout);
             else
                 return usage_error("no command '%s'", what);
             return 0;
@@ -871,7 +883,13 @@ int main(int argc, char **argv)
         return cmd_list(argc, argv);
     if (strcmp(cmd, "merge") == 0)
         return cmd_merge(argc, argv);
+    if (strcmp(cmd, "replay") == 0)
+        return sim_replay_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "query") == 0)
+        return an_query_main(argc, argv);
+    if (strcmp(cmd, "report") == 0)
+        return an_report_main(argc, argv, sim_version);
     if (cmd[0] == '-')
         return usage_error("unknown option '%s'", cmd);
-    return usage_error("unknown command '%s' (commands: run, check, list, merge)", cmd);
+    return usage_error("unknown command '%s' (commands: run, check, list, merge, replay, query, report)", cmd);
 }

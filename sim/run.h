@@ -23,6 +23,36 @@
 #include "hist.h"
 #include "scenario.h"
 
+/* Open-loop replay (sim/replay.h drives it): recorded IP packets go into
+ * the cores' TUN sides instead of the scenario's [[traffic]] flows, which are
+ * not started. Packet i goes in at session_up + pkts[i].at_us, on the client
+ * core (from laptop) or the server core (from outside), fed directly from
+ * its own event. Every packet the cores put out on a TUN side goes to
+ * deliver() instead of the flows. The run lasts until the scenario's
+ * duration or, if later, until the last packet's time + drain_us (when the
+ * tunnel came up); what is still in flight then is lost. */
+struct sim_replay_pkt {
+    tg_time at_us;                  /* offset from the first packet, non-decreasing */
+    enum sim_side from;             /* SIM_SIDE_LAPTOP: up; SIM_SIDE_OUTSIDE: down */
+    const uint8_t *data;            /* the packet as the tunnel carries it (set by session_up) */
+    size_t len;
+};
+
+struct sim_replay_src {
+    const struct sim_replay_pkt *pkts; /* read only after session_up() was called */
+    size_t n;
+    tg_time drain_us;               /* the run goes on this long after the last packet */
+    void *ctx;
+    /* The tunnel is up with this client address: fill pkts[].data now. */
+    void (*session_up)(void *ctx, const uint8_t tunnel_addr[4], tg_time now);
+    /* Packet i went into its core: rc is TG_OK or the TG_ERR_* of the core's
+     * drop; bit u of uplinks is set when uplink u was offered a datagram
+     * while the core took the packet in (the uplinks that carry it). */
+    void (*sent)(void *ctx, size_t i, int rc, uint32_t uplinks, tg_time now);
+    /* A packet came out of a core's TUN side, at host `at` (valid during the call). */
+    void (*deliver)(void *ctx, enum sim_side at, const uint8_t *pkt, size_t len, tg_time now);
+};
+
 struct sim_run_spec {
     const struct sim_scenario *sc;
     enum tg_strategy strategy;
@@ -30,6 +60,7 @@ struct sim_run_spec {
     uint32_t iteration;
     uint64_t seed;          /* this iteration's seed (sim_iteration_seed) */
     struct sim_hist *dgram_sizes; /* if not NULL, the size of every datagram sent is added */
+    const struct sim_replay_src *replay; /* if not NULL, replay instead of the flows (above) */
 };
 
 /* The seed of iteration `i` of a campaign with base seed `base` over scenario
@@ -79,8 +110,8 @@ struct sim_run_result {
     uint64_t reorder_peak;          /* client and server reorder buffers, packets */
     tg_time longest_stall_us;       /* longest delivery gap of any flow */
     uint32_t failovers;             /* client + server scheduler failovers */
-    tg_time failover_us;            /* longest delivery gap of one flow overlapping the 2 s after a down event starts */
-    double redundancy_overhead;     /* outer bytes sent / inner bytes carried - 1 */
+    tg_time failover_us;            /* longest delivery gap of one flow overlapping the 2 s after a down event starts (TG_TIME_NEVER: no down event) */
+    double redundancy_overhead;     /* extra copies: IP bytes sent over all uplinks / IP bytes sent - 1 (0 when each packet went once) */
     uint32_t defining_events;       /* occurrences of the scenario's defining event */
     tg_time session_up_us;          /* when the tunnel came up */
     uint64_t sim_events;            /* events executed */

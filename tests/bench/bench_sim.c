@@ -144,7 +144,10 @@ static int campaign(const char *sim, const char *dir)
     double sim_seconds = 0;
     for (int i = 0; i < n; i++) {
         char path[600], err[600];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
+        if (snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name) >= (int)sizeof path) {
+            fprintf(stderr, "bench_sim: path too long in %s\n", dir);
+            return -1;
+        }
         struct sim_scenario *sc;
         if (sim_scenario_load(path, NULL, &sc, err, sizeof err)) {
             fprintf(stderr, "bench_sim: %s\n", err);

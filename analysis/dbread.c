@@ -1,0 +1,89 @@
+/* dbread.c: see dbread.h. */
+#include "dbread.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+void an_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+int an_db_open(const char *path, sqlite3 **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct stat sb;
+    /* sqlite3_open would report "unable to open database file" at best */
+    if (stat(path, &sb) != 0) {
+        an_errf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        an_errf(err, errlen, "%s: not a regular file", path);
+        return -1;
+    }
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        an_errf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return -1;
+    }
+    /* a campaign may be writing the database meanwhile (WAL mode) */
+    sqlite3_busy_timeout(db, 60000);
+    /* touch the file now, so "file is not a database" comes from the open */
+    if (sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK) {
+        an_errf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return -1;
+    }
+    *out = db;
+    return 0;
+}
+
+static int one_int(sqlite3 *db, const char *sql, long long *v)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int an_db_check_results(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    long long tables = 0, version = 0;
+    if (one_int(db,
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                "('campaigns', 'runs', 'metrics', 'uplink_results')",
+                &tables) != 0 ||
+        one_int(db, "PRAGMA user_version", &version) != 0) {
+        an_errf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+        return -1;
+    }
+    if (tables != 4) {
+        an_errf(err, errlen,
+                "%s: not a Triglav results database (no runs/metrics tables; "
+                "`triglav-sim run` writes them)",
+                path);
+        return -1;
+    }
+    if (version < AN_SCHEMA_VERSION) {
+        an_errf(err, errlen,
+                "%s: results database of schema version %lld; this program reads version %d "
+                "and later",
+                path, version, AN_SCHEMA_VERSION);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,726 @@
+/*
+ * `triglav tun`: the client. One TUN device, one UDP socket per uplink
+ * (bound to its interface, marked), the core's client endpoint in between,
+ * and the routing that sends traffic into the TUN: full tunnel by policy
+ * routing (like wg-quick), split tunnel by routes, excludes by rules.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <net/if.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "control.h"
+#include "journal.h"
+#include "log.h"
+#include "loop.h"
+#include "netlink.h"
+#include "offload.h"
+#include "opts.h"
+#include "routing.h"
+#include "stats.h"
+#include "sys.h"
+#include "tun.h"
+#include "udp.h"
+
+#include <linux/rtnetlink.h>
+
+enum { TAG_TUN = 100, TAG_WATCH = 101 };
+#define TUN_BATCH 64
+
+struct uplink {
+    bool used; /* slot belongs to an interface */
+    char ifname[16];
+    int ifindex;
+    int fd;  /* -1 while closed */
+    bool up; /* the core was told it is usable */
+    uint8_t ipv4[4];
+    struct tg_key_addr server;
+    struct rt_tx_batch tx;
+};
+
+struct client {
+    struct rt_client_opts *o;
+    struct tg_key key;
+    struct tg_key_addr server; /* where every uplink sends */
+    struct tg_client *core;
+    struct rt_loop loop;
+    struct rt_nl nl, watch;
+    struct rt_journal j;
+    bool journal_open;
+    int tun_fd;
+    char tun_name[16];
+    int tun_ifindex;
+    struct uplink up[TG_MAX_UPLINKS];
+    bool configured;
+    tg_time started;
+    bool stop;
+    int exit_code;
+    struct rt_rx_batch rx;
+    bool offload; /* the TUN does TSO: reads need splitting */
+    tg_time now;  /* of the batch being fed */
+    unsigned fed; /* packets fed since the last drain */
+    uint8_t pkt[65536 + 64];
+    uint8_t seg[65536];
+    struct rt_coalescer co; /* TUN writes (with offload) */
+    struct rt_control ctl;
+    bool ctl_open;
+    struct tg_client_config cfg; /* kept to start a fresh session */
+    tg_time all_down_since;      /* every uplink Down since (TG_TIME_NEVER: not) */
+    tg_time next_check;
+    bool reconnecting;   /* a fresh session is on its way: no connect timeout */
+    uint8_t tun_addr[4]; /* once the session is up */
+    uint8_t tun_prefix;
+};
+
+/* ------------------------------------------------------------ uplinks */
+
+static int uplink_open(struct client *c, struct uplink *u)
+{
+    char err[300];
+    struct tg_key_addr any = {.type = u->server.type};
+    struct rt_udp_opts uo = {
+        .device = u->ifname, .mark = c->o->fwmark, .buffer_bytes = c->o->c.buffer_bytes};
+    int fd = rt_udp_open(&any, &uo, err, sizeof err);
+    if (fd < 0) {
+        rt_err("%s", err);
+        return fd;
+    }
+    u->fd = fd;
+    u->tx.n = 0;
+    u->tx.no_gso = c->o->c.no_offload;
+    return rt_loop_add(&c->loop, fd, (uint64_t)(u - c->up));
+}
+
+static void uplink_close(struct client *c, struct uplink *u)
+{
+    if (u->fd >= 0) {
+        rt_loop_del(&c->loop, u->fd);
+        close(u->fd);
+    }
+    u->fd = -1;
+}
+
+static void uplink_set(struct client *c, struct uplink *u, const struct rt_iface *it, tg_time now)
+{
+    unsigned slot = (unsigned)(u - c->up);
+    char a[RT_ADDRSTRLEN];
+    bool present = it != NULL && it->up && it->running && it->has_ipv4;
+    if (it != NULL && u->ifindex != it->ifindex) {
+        /* the interface was re-created: the old socket is bound to a dead index */
+        if (u->up) {
+            tg_client_uplink_down(c->core, slot, now);
+            u->up = false;
+        }
+        uplink_close(c, u);
+        u->ifindex = it->ifindex;
+    }
+    if (present && !u->up) {
+        if (u->fd < 0 && uplink_open(c, u) != 0)
+            return;
+        memcpy(u->ipv4, it->ipv4, 4);
+        u->up = true;
+        rt_info("uplink %u: %s (%s) usable", slot, u->ifname, rt_ipv4_str(it->ipv4, a));
+        if (tg_client_uplink_up(c->core, slot, now) != TG_OK)
+            rt_warn("uplink %u: refused by the core", slot);
+    } else if (present && memcmp(u->ipv4, it->ipv4, 4) != 0) {
+        memcpy(u->ipv4, it->ipv4, 4);
+        rt_info("uplink %u: %s has a new address %s", slot, u->ifname, rt_ipv4_str(it->ipv4, a));
+        if (tg_client_uplink_up(c->core, slot, now) != TG_OK)
+            rt_warn("uplink %u: refused by the core", slot);
+    } else if (!present && u->up) {
+        rt_info("uplink %u: %s %s", slot, u->ifname,
+                it == NULL ? "disappeared" : "is down or lost its address");
+        tg_client_uplink_down(c->core, slot, now);
+        u->up = false;
+        if (it == NULL)
+            uplink_close(c, u);
+    }
+}
+
+static bool qualifies(const struct client *c, const struct rt_iface *it)
+{
+    return !it->loopback && it->ifindex != c->tun_ifindex && it->up && it->running &&
+           it->has_ipv4 && it->has_default;
+}
+
+/* Look at the interfaces again and tell the core what changed. */
+static void refresh(struct client *c, tg_time now)
+{
+    struct rt_iface ifs[128];
+    int n = rt_nl_ifaces(&c->nl, ifs, 128);
+    if (n < 0) {
+        rt_warn("cannot list interfaces: %s", strerror(-n));
+        return;
+    }
+    if (!c->o->auto_discover) {
+        for (unsigned s = 0; s < TG_MAX_UPLINKS; s++) {
+            struct uplink *u = &c->up[s];
+            if (!u->used)
+                continue;
+            const struct rt_iface *it = NULL;
+            for (int i = 0; i < n; i++)
+                if (strcmp(ifs[i].name, u->ifname) == 0)
+                    it = &ifs[i];
+            uplink_set(c, u, it, now);
+        }
+        return;
+    }
+    /* auto-discover: every interface with a default route is an uplink */
+    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++) {
+        struct uplink *u = &c->up[s];
+        if (!u->used)
+            continue;
+        const struct rt_iface *it = NULL;
+        for (int i = 0; i < n; i++)
+            if (ifs[i].ifindex == u->ifindex && qualifies(c, &ifs[i]))
+                it = &ifs[i];
+        if (it == NULL) {
+            uplink_set(c, u, NULL, now);
+            rt_info("uplink %u: %s left", s, u->ifname);
+            u->used = false;
+            u->ifindex = 0;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (!qualifies(c, &ifs[i]))
+            continue;
+        struct uplink *u = NULL;
+        for (unsigned s = 0; s < TG_MAX_UPLINKS && u == NULL; s++)
+            if (c->up[s].used && c->up[s].ifindex == ifs[i].ifindex)
+                u = &c->up[s];
+        for (unsigned s = 0; s < TG_MAX_UPLINKS && u == NULL; s++)
+            if (!c->up[s].used) {
+                u = &c->up[s];
+                memset(u, 0, sizeof *u);
+                u->used = true;
+                u->fd = -1;
+                u->ifindex = ifs[i].ifindex;
+                u->server = c->server;
+                snprintf(u->ifname, sizeof u->ifname, "%s", ifs[i].name);
+                rt_info("uplink %u: %s joins", s, u->ifname);
+            }
+        if (u == NULL) {
+            rt_warn("more than %d uplinks: %s ignored", TG_MAX_UPLINKS, ifs[i].name);
+            continue;
+        }
+        uplink_set(c, u, &ifs[i], now);
+    }
+}
+
+/* The session is up: give the TUN its address and send traffic into it. */
+static int configure(struct client *c, const uint8_t addr[4], uint8_t prefix)
+{
+    const struct rt_client_opts *o = c->o;
+    char a[RT_ADDRSTRLEN];
+    struct rt_prefix me = {.len = prefix};
+    memcpy(me.addr, addr, 4);
+    if (o->has_ipv4)
+        me = o->ipv4;
+    int rc = rt_nl_addr(&c->nl, true, c->tun_ifindex, me.addr, me.len);
+    if (rc != 0) {
+        rt_err("cannot put address %s on %s: %s", rt_prefix_str(&me, a), c->tun_name,
+               strerror(-rc));
+        return rc;
+    }
+    struct rt_routing r = {
+        .o = o, .j = &c->j, .nl = &c->nl, .tun_ifindex = c->tun_ifindex, .tun_name = c->tun_name};
+    if ((rc = rt_routing_apply(&r)) != 0)
+        return rc;
+    memcpy(c->tun_addr, me.addr, 4);
+    c->tun_prefix = me.len;
+    rt_info("tunnel up: %s has %s (%s%s)", c->tun_name, rt_prefix_str(&me, a),
+            o->full_tunnel    ? "full tunnel"
+            : o->n_routes > 0 ? "split tunnel"
+                              : "tunnel subnet only",
+            o->dns ? ", DNS through the tunnel" : "");
+    c->configured = true;
+    return 0;
+}
+
+/* A fresh session (after reconnect()) may bring another tunnel address. */
+static void readdress(struct client *c, const uint8_t addr[4], uint8_t prefix)
+{
+    char a[RT_ADDRSTRLEN];
+    struct rt_prefix me = {.len = prefix};
+    memcpy(me.addr, addr, 4);
+    if (c->o->has_ipv4 || (memcmp(addr, c->tun_addr, 4) == 0 && prefix == c->tun_prefix)) {
+        rt_info("session re-established: %s keeps its address", c->tun_name);
+        return;
+    }
+    rt_nl_addr(&c->nl, false, c->tun_ifindex, c->tun_addr, c->tun_prefix);
+    int rc = rt_nl_addr(&c->nl, true, c->tun_ifindex, me.addr, me.len);
+    if (rc != 0)
+        rt_err("cannot put the new address %s on %s: %s", rt_prefix_str(&me, a), c->tun_name,
+               strerror(-rc));
+    memcpy(c->tun_addr, me.addr, 4);
+    c->tun_prefix = me.len;
+    rt_info("session re-established: %s now has %s", c->tun_name, rt_prefix_str(&me, a));
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static void on_event(struct client *c, const struct tg_event *ev)
+{
+    const char *ifn = ev->uplink < TG_MAX_UPLINKS ? c->up[ev->uplink].ifname : "?";
+    switch (ev->type) {
+    case TG_EV_SESSION_UP:
+        if (c->configured) {
+            readdress(c, ev->tunnel_addr, ev->tunnel_prefix);
+        } else if (configure(c, ev->tunnel_addr, ev->tunnel_prefix) != 0) {
+            rt_err("could not set up routing; stopping (everything added is removed)");
+            c->exit_code = 1;
+            c->stop = true;
+        }
+        break;
+    case TG_EV_UPLINK_UP:
+        rt_info("uplink %u (%s): connected", ev->uplink, ifn);
+        break;
+    case TG_EV_UPLINK_REKEYED:
+        rt_debug("uplink %u (%s): rekeyed", ev->uplink, ifn);
+        break;
+    case TG_EV_UPLINK_HEALTH:
+        rt_info("uplink %u (%s): %s -> %s", ev->uplink, ifn, rt_health_name(ev->health_from),
+                rt_health_name(ev->health_to));
+        break;
+    case TG_EV_UPLINK_DOWN:
+        rt_info("uplink %u (%s): keys dropped", ev->uplink, ifn);
+        break;
+    case TG_EV_SESSION_DOWN:
+        break;
+    }
+}
+
+static void drain(struct client *c)
+{
+    struct tg_datagram d;
+    uint32_t touched = 0;
+    while (tg_client_next_datagram(c->core, &d)) {
+        if (d.uplink >= TG_MAX_UPLINKS || c->up[d.uplink].fd < 0)
+            continue;
+        struct uplink *u = &c->up[d.uplink];
+        rt_udp_queue(u->fd, &u->tx, d.data, d.len, &u->server);
+        touched |= 1u << d.uplink;
+    }
+    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++)
+        if (touched & (1u << s))
+            rt_udp_flush(c->up[s].fd, &c->up[s].tx);
+    const uint8_t *p;
+    size_t len;
+    while (tg_client_next_tun_packet(c->core, &p, &len)) {
+        if (c->offload)
+            rt_coalesce_push(&c->co, p, len);
+        else if (rt_tun_write(c->tun_fd, 0, p, len) < 0 && errno != EAGAIN)
+            rt_debug("TUN write: %s", strerror(errno));
+    }
+    if (c->offload)
+        rt_coalesce_flush(&c->co);
+    struct tg_event ev;
+    while (tg_client_next_event(c->core, &ev))
+        on_event(c, &ev);
+}
+
+static void feed(void *ctx, const uint8_t *pkt, size_t len)
+{
+    struct client *c = ctx;
+    tg_client_tun_input(c->core, pkt, len, c->now);
+    c->fed++;
+}
+
+/* Up to TUN_BATCH reads; outputs are drained every 64 packets so a burst of
+ * TSO segments never overflows the core's queues. */
+static void read_tun(struct client *c, tg_time now)
+{
+    c->now = now;
+    c->fed = 0;
+    for (int i = 0; i < TUN_BATCH; i++) {
+        ssize_t n = read(c->tun_fd, c->pkt, sizeof c->pkt);
+        if (n <= 0)
+            break;
+        if (c->offload)
+            rt_offload_split(c->pkt, (size_t)n, c->seg, feed, c);
+        else
+            feed(c, c->pkt, (size_t)n);
+        if (c->fed >= 64) {
+            drain(c);
+            c->fed = 0;
+        }
+    }
+}
+
+static void read_uplink(struct client *c, unsigned s, tg_time now)
+{
+    struct uplink *u = &c->up[s];
+    if (u->fd < 0)
+        return;
+    int n = rt_udp_recv(u->fd, &c->rx);
+    if (n < 0) {
+        rt_debug("uplink %u: receive: %s", s, strerror(-n));
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        size_t len = c->rx.msg[i].msg_len, seg = c->rx.seg[i];
+        for (size_t off = 0; off < len; off += seg)
+            tg_client_udp_input(c->core, s, c->rx.buf[i] + off, len - off < seg ? len - off : seg,
+                                now);
+    }
+}
+
+static void unreachable(struct client *c)
+{
+    char a[RT_ADDRSTRLEN], names[200] = "";
+    size_t len = 0;
+    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++)
+        if (c->up[s].up)
+            len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "",
+                                    c->up[s].ifname);
+    if (len == 0) {
+        rt_err("no uplink became usable within %llu s: the interfaces must be up, have an IPv4 "
+               "address (and, with --auto-discover, a default route); check `ip addr` and "
+               "`ip route`",
+               (unsigned long long)(c->o->connect_timeout_us / 1000000u));
+        return;
+    }
+    rt_err("no answer from the server at %s within %llu s (%llu handshakes sent on %s). Check "
+           "that `triglav server` runs there, that UDP port %u reaches it (firewalls, NAT), and "
+           "that the key is the one that server printed",
+           rt_addr_str(&c->server, a), (unsigned long long)(c->o->connect_timeout_us / 1000000u),
+           (unsigned long long)tg_client_counters(c->core)->handshakes_sent, names, c->server.port);
+}
+
+static size_t render(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
+{
+    struct client *c = ctx;
+    struct rt_text t = {.buf = buf, .cap = cap};
+    struct tg_uplink_snapshot snap[TG_MAX_UPLINKS];
+    const char *names[TG_MAX_UPLINKS] = {0};
+    size_t n = tg_client_snapshot(c->core, snap, TG_MAX_UPLINKS);
+    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++)
+        if (c->up[s].used)
+            names[s] = c->up[s].ifname;
+    const struct tg_endpoint_counters *k = tg_client_counters(c->core);
+    char a[RT_ADDRSTRLEN], b[RT_ADDRSTRLEN];
+    struct rt_prefix me = {.len = c->tun_prefix};
+    memcpy(me.addr, c->tun_addr, 4);
+    if (what == RT_CTL_METRICS) {
+        rt_text_add(&t, "triglav_session_up %d\n", c->configured ? 1 : 0);
+        rt_stats_prometheus(&t, "", k, snap, n, names);
+        return t.len;
+    }
+    rt_text_add(&t, "triglav tun %s: %s, server %s, %s\n", c->tun_name,
+                c->configured ? rt_prefix_str(&me, a) : "connecting", rt_addr_str(&c->server, b),
+                c->o->full_tunnel    ? "full tunnel"
+                : c->o->n_routes > 0 ? "split tunnel"
+                                     : "tunnel subnet only");
+    rt_stats_table(&t, snap, n, names);
+    rt_text_add(&t, "TUN packets in %llu out %llu, datagrams in %llu out %llu, failovers %llu\n",
+                (unsigned long long)k->tun_in, (unsigned long long)k->tun_out,
+                (unsigned long long)k->dgram_in, (unsigned long long)k->dgram_out,
+                (unsigned long long)k->failovers);
+    return t.len;
+}
+
+static void os_fill(void *ctx, uint8_t *buf, size_t len)
+{
+    (void)ctx;
+    randombytes_buf(buf, len);
+}
+
+/* The server lost our session (it restarted) or every path died: after
+ * --reconnect-after with no uplink keyed and alive, start a fresh session. */
+static void watch_session(struct client *c, tg_time now)
+{
+    if (c->o->reconnect_after_us == 0 || now < c->next_check ||
+        !tg_client_session_up(c->core, NULL))
+        return;
+    c->next_check = now + TG_MSEC(250);
+    struct tg_uplink_snapshot snap[TG_MAX_UPLINKS];
+    size_t n = tg_client_snapshot(c->core, snap, TG_MAX_UPLINKS);
+    bool dead = true;
+    for (size_t i = 0; i < n; i++)
+        if (snap[i].keyed && snap[i].health != TG_HEALTH_DOWN)
+            dead = false;
+    if (!dead) {
+        c->all_down_since = TG_TIME_NEVER;
+        return;
+    }
+    if (c->all_down_since == TG_TIME_NEVER)
+        c->all_down_since = now;
+    if (now - c->all_down_since < c->o->reconnect_after_us)
+        return;
+    struct tg_client *fresh;
+    struct tg_rng rng = {.fill = os_fill};
+    if (tg_client_new(&c->cfg, &rng, NULL, now, &fresh) != TG_OK)
+        return;
+    rt_warn("no uplink has reached the server for %llu s: starting a new session (did the "
+            "server restart?)",
+            (unsigned long long)((now - c->all_down_since) / 1000000u));
+    tg_client_free(c->core);
+    c->core = fresh;
+    c->all_down_since = TG_TIME_NEVER;
+    c->reconnecting = true;
+    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++)
+        if (c->up[s].used && c->up[s].up && tg_client_uplink_up(c->core, s, now) != TG_OK)
+            rt_warn("uplink %u: refused by the core", s);
+}
+
+static int journal_path(const struct rt_common_opts *co, const char *name, char *out, size_t cap)
+{
+    int rc = rt_mkdir(co->state_dir, 0755);
+    snprintf(out, cap, "%s/%s.state", co->state_dir, name);
+    return rc;
+}
+
+static int setup(struct client *c)
+{
+    struct rt_client_opts *o = c->o;
+    char err[400], path[300];
+    int rc = tg_key_decode(o->key, strlen(o->key), &c->key);
+    if (rc != TG_OK) {
+        rt_err("the connection key is malformed: %s. Paste the whole tg1_... key that "
+               "`triglav server` or `triglav keygen` printed",
+               tg_strerror(rc));
+        return 2;
+    }
+    const struct tg_key_addr *server = NULL;
+    for (size_t i = 0; i < c->key.n_addrs && server == NULL; i++)
+        if (c->key.addrs[i].type == TG_ADDR_IPV4)
+            server = &c->key.addrs[i];
+    if (server == NULL) {
+        rt_err("the key names no IPv4 server address (IPv6 uplinks are not supported yet); make "
+               "a key with `triglav keygen --address IP:PORT`");
+        return 2;
+    }
+    if (!o->auto_discover && o->n_ifaces == 0) {
+        rt_err("say which interfaces to use: -i IFACE (repeat for each uplink) or "
+               "--auto-discover");
+        return 2;
+    }
+    for (int i = 0; i < o->n_ifaces; i++) {
+        if (if_nametoindex(o->ifaces[i]) == 0) {
+            rt_err("unknown interface '%s': list the interfaces with `ip link`, or use "
+                   "--auto-discover",
+                   o->ifaces[i]);
+            return 2;
+        }
+        struct uplink *u = &c->up[i];
+        u->used = true;
+        u->fd = -1;
+        u->server = *server;
+        u->ifindex = (int)if_nametoindex(o->ifaces[i]);
+        snprintf(u->ifname, sizeof u->ifname, "%s", o->ifaces[i]);
+    }
+    c->server = *server;
+    if ((rc = rt_nl_open(&c->nl, 0)) != 0 ||
+        (rc = rt_nl_open(&c->watch, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE)) != 0) {
+        rt_err("cannot open an rtnetlink socket: %s", strerror(-rc));
+        return 1;
+    }
+    c->tun_fd =
+        rt_tun_open(o->tun_name, !o->c.no_offload, &c->offload, c->tun_name, err, sizeof err);
+    if (c->tun_fd < 0) {
+        rt_err("%s", err);
+        return 1;
+    }
+    c->tun_ifindex = (int)if_nametoindex(c->tun_name);
+    rt_coalesce_init(&c->co, c->tun_fd);
+    if (journal_path(&o->c, c->tun_name, path, sizeof path) != 0) {
+        rt_err("cannot create the state directory %s: %s", o->c.state_dir, strerror(errno));
+        return 1;
+    }
+    rc = rt_journal_open(&c->j, path, &c->nl);
+    if (rc != 0) {
+        rt_err(rc == -EBUSY ? "another triglav owns %s (is it running for %s already?)"
+                            : "cannot write the state file %s",
+               path, c->tun_name);
+        return 1;
+    }
+    c->journal_open = true;
+    rc = rt_nl_link_set(&c->nl, c->tun_ifindex, true, o->c.mtu);
+    if (rc != 0) {
+        rt_err("cannot bring %s up: %s", c->tun_name, strerror(-rc));
+        return 1;
+    }
+    struct tg_client_config cfg;
+    tg_client_config_default(&cfg);
+    memcpy(cfg.server_public, c->key.server_public, 32);
+    if (o->strategy_set)
+        cfg.mp.sched.strategy = o->strategy;
+    if (o->aggregation_set)
+        cfg.mp.sched.aggregation = o->aggregation;
+    cfg.mp.queue_slots = 2048;
+    if (o->reorder_hold_us != 0)
+        cfg.mp.reorder.max_hold_us = o->reorder_hold_us;
+    struct tg_rng rng = {.fill = os_fill};
+    c->started = rt_now();
+    c->cfg = cfg;
+    rc = tg_client_new(&cfg, &rng, NULL, c->started, &c->core);
+    if (rc != TG_OK) {
+        rt_err("cannot create the client: %s", tg_strerror(rc));
+        return 1;
+    }
+    if ((rc = rt_loop_init(&c->loop)) != 0 ||
+        (rc = rt_loop_add(&c->loop, c->tun_fd, TAG_TUN)) != 0 ||
+        (rc = rt_loop_add(&c->loop, c->watch.fd, TAG_WATCH)) != 0) {
+        rt_err("cannot set up the event loop: %s", strerror(-rc));
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/%s.sock", o->c.state_dir, c->tun_name);
+    if (rt_control_open(&c->ctl, &c->loop, path, o->c.has_metrics ? &o->c.metrics : NULL, render, c,
+                        err, sizeof err) != 0) {
+        rt_err("%s", err);
+        return 1;
+    }
+    c->ctl_open = true;
+    char a[RT_ADDRSTRLEN];
+    rt_info("%s created; server %s; %s", c->tun_name, rt_addr_str(server, a),
+            o->auto_discover ? "discovering uplinks" : "uplinks from -i");
+    refresh(c, c->started);
+    if (!o->auto_discover)
+        for (int i = 0; i < o->n_ifaces; i++)
+            if (!c->up[i].up)
+                rt_warn("interface %s is down or has no IPv4 address: it joins when it is ready",
+                        c->up[i].ifname);
+    return 0;
+}
+
+static void teardown(struct client *c)
+{
+    if (c->core != NULL) {
+        struct tg_uplink_snapshot snap[TG_MAX_UPLINKS];
+        size_t n = tg_client_snapshot(c->core, snap, TG_MAX_UPLINKS);
+        rt_stats_log("client", tg_client_counters(c->core), snap, n);
+        if (c->offload)
+            rt_info("client: TUN: %llu packets in %llu writes", (unsigned long long)c->co.packets,
+                    (unsigned long long)c->co.writes);
+        for (unsigned u = 0; u < TG_MAX_UPLINKS; u++)
+            if (c->up[u].used)
+                rt_info("client: uplink %u: %llu datagrams sent, %llu refused by the kernel%s", u,
+                        (unsigned long long)c->up[u].tx.sent,
+                        (unsigned long long)c->up[u].tx.dropped,
+                        c->up[u].tx.no_gso ? " (no GSO)" : "");
+    }
+    if (c->ctl_open)
+        rt_control_close(&c->ctl);
+    if (c->journal_open)
+        rt_journal_undo(&c->j);
+    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++)
+        if (c->up[s].fd >= 0 && c->up[s].used)
+            close(c->up[s].fd);
+    tg_client_free(c->core);
+    if (c->tun_fd >= 0)
+        close(c->tun_fd);
+    rt_loop_close(&c->loop);
+    rt_nl_close(&c->watch);
+    rt_nl_close(&c->nl);
+}
+
+int rt_client_run(struct rt_client_opts *o)
+{
+    struct client *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return 1;
+    c->o = o;
+    c->tun_fd = -1;
+    c->nl.fd = c->watch.fd = -1;
+    c->loop.epfd = c->loop.sigfd = -1;
+    c->all_down_since = TG_TIME_NEVER;
+    int rc = setup(c);
+    if (rc == 0 && o->c.daemon) {
+        if (rt_daemonize(o->c.pid_file[0] ? o->c.pid_file : NULL) != 0) {
+            rt_err("cannot start in the background");
+            rc = 1;
+        } else {
+            rt_journal_set_pid(&c->j); /* the journal's owner moved */
+            if (rt_loop_after_fork(&c->loop) != 0)
+                rc = 1;
+        }
+    }
+    bool was_up = false;
+    while (rc == 0 && !c->stop) {
+        struct epoll_event ev[32];
+        tg_time now = rt_now();
+        tg_time deadline = tg_client_next_deadline(c->core);
+        bool session = tg_client_session_up(c->core, NULL);
+        if (!session && o->connect_timeout_us != 0)
+            deadline = tg_time_min(deadline, c->started + o->connect_timeout_us);
+        int n = rt_loop_wait(&c->loop, deadline, ev, 32, &now);
+        for (int i = 0; i < n; i++) {
+            uint64_t tag = ev[i].data.u64;
+            if (tag == RT_TAG_SIGNAL) {
+                int sig = rt_loop_signal(&c->loop);
+                if (sig != 0) {
+                    rt_info("signal %d: stopping, restoring routes, rules and DNS", sig);
+                    c->stop = true;
+                }
+            } else if (tag == TAG_TUN) {
+                read_tun(c, now);
+            } else if (tag == TAG_WATCH) {
+                rt_nl_drain(&c->watch);
+                refresh(c, now);
+            } else if (rt_control_owns(tag)) {
+                rt_control_event(&c->ctl, tag);
+            } else if (tag < TG_MAX_UPLINKS) {
+                read_uplink(c, (unsigned)tag, now);
+            }
+            drain(c);
+        }
+        if (now >= tg_client_next_deadline(c->core)) {
+            tg_client_on_timeout(c->core, now);
+            drain(c);
+        }
+        watch_session(c, now);
+        drain(c);
+        session = tg_client_session_up(c->core, NULL);
+        if (session && !was_up)
+            was_up = true;
+        if (session)
+            c->reconnecting = false;
+        if (!session && !c->reconnecting && o->connect_timeout_us != 0 &&
+            now - c->started >= o->connect_timeout_us) {
+            unreachable(c);
+            c->exit_code = 3;
+            break;
+        }
+    }
+    if (rc == 0)
+        rc = c->exit_code;
+    teardown(c);
+    if (o->c.daemon && o->c.pid_file[0])
+        unlink(o->c.pid_file);
+    if (rc == 0 || c->exit_code != 0)
+        rt_info("stopped; everything added was removed");
+    free(c);
+    return rc;
+}
+
+int rt_client_cleanup(const struct rt_client_opts *o)
+{
+    char path[300];
+    struct rt_nl nl;
+    snprintf(path, sizeof path, "%s/%s.state", o->c.state_dir, o->tun_name);
+    if (rt_nl_open(&nl, 0) != 0) {
+        rt_err("cannot open an rtnetlink socket");
+        return 1;
+    }
+    int rc = rt_journal_cleanup(path, &nl);
+    rt_nl_close(&nl);
+    if (rc == -ENOENT) {
+        rt_info("nothing to clean up for %s (no %s)", o->tun_name, path);
+        return 0;
+    }
+    if (rc == -EBUSY) {
+        rt_err("triglav is still running for %s: stop it (it cleans up itself)", o->tun_name);
+        return 1;
+    }
+    if (rc != 0) {
+        rt_err("cannot read %s: %s", path, strerror(-rc));
+        return 1;
+    }
+    rt_info("restored what triglav had changed for %s", o->tun_name);
+    return 0;
+}

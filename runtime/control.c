@@ -1,0 +1,202 @@
+/* Control socket and metrics listener, both served from the event loop. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "control.h"
+
+int rt_control_owns(uint64_t tag)
+{
+    return tag >= RT_TAG_CTL_UNIX && tag < RT_TAG_CTL_CONN + RT_CTL_CONNS;
+}
+
+int rt_control_open(struct rt_control *c, struct rt_loop *loop, const char *path,
+                    const struct tg_key_addr *metrics, rt_ctl_render render, void *ctx, char *err,
+                    size_t errcap)
+{
+    memset(c, 0, sizeof *c);
+    c->unix_fd = c->http_fd = -1;
+    for (int i = 0; i < RT_CTL_CONNS; i++)
+        c->conn[i].fd = -1;
+    c->loop = loop;
+    c->render = render;
+    c->ctx = ctx;
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sun.sun_path) {
+        snprintf(err, errcap, "control socket path %s is too long", path);
+        return -ENAMETOOLONG;
+    }
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+    snprintf(c->path, sizeof c->path, "%s", path);
+    unlink(path); /* a stale socket of a dead run (the journal lock says we own the name) */
+    c->unix_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    mode_t old = umask(077);
+    int rc = c->unix_fd < 0 || bind(c->unix_fd, (struct sockaddr *)&sun, sizeof sun) != 0 ||
+                     listen(c->unix_fd, 8) != 0
+                 ? -errno
+                 : 0;
+    umask(old);
+    if (rc != 0) {
+        snprintf(err, errcap, "cannot open the control socket %s: %s", path, strerror(-rc));
+        return rc;
+    }
+    rt_loop_add(loop, c->unix_fd, RT_TAG_CTL_UNIX);
+    if (metrics != NULL) {
+        char as[RT_ADDRSTRLEN];
+        struct sockaddr_storage ss;
+        socklen_t sl;
+        int one = 1;
+        rt_addr_to_sockaddr(metrics, &ss, &sl);
+        c->http_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (c->http_fd >= 0)
+            setsockopt(c->http_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (c->http_fd < 0 || bind(c->http_fd, (struct sockaddr *)&ss, sl) != 0 ||
+            listen(c->http_fd, 8) != 0) {
+            rc = -errno;
+            snprintf(err, errcap, "cannot serve metrics on %s: %s%s", rt_addr_str(metrics, as),
+                     strerror(-rc),
+                     rc == -EADDRINUSE ? " (the port is in use: choose another --metrics-addr)"
+                                       : "");
+            return rc;
+        }
+        rt_loop_add(loop, c->http_fd, RT_TAG_CTL_HTTP);
+    }
+    return 0;
+}
+
+static void conn_close(struct rt_control *c, struct rt_ctl_conn *k)
+{
+    if (k->fd >= 0) {
+        rt_loop_del(c->loop, k->fd);
+        close(k->fd);
+    }
+    k->fd = -1;
+}
+
+static void accept_one(struct rt_control *c, int lfd, int http)
+{
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    for (int i = 0; i < RT_CTL_CONNS; i++)
+        if (c->conn[i].fd < 0) {
+            c->conn[i] = (struct rt_ctl_conn){.fd = fd, .http = http};
+            rt_loop_add(c->loop, fd, RT_TAG_CTL_CONN + (uint64_t)i);
+            return;
+        }
+    close(fd); /* busy: try again */
+}
+
+static void write_all(int fd, const char *s, size_t len)
+{
+    /* answers are small; a peer that does not read loses the rest */
+    for (int tries = 0; len > 0 && tries < 1000; tries++) {
+        ssize_t w = send(fd, s, len, MSG_NOSIGNAL);
+        if (w < 0 && errno != EAGAIN && errno != EINTR)
+            return;
+        if (w > 0) {
+            s += w;
+            len -= (size_t)w;
+        }
+    }
+}
+
+static void answer(struct rt_control *c, struct rt_ctl_conn *k)
+{
+    static char body[1 << 16];
+    if (k->http) {
+        bool get = strncmp(k->req, "GET ", 4) == 0;
+        size_t n = get ? c->render(c->ctx, RT_CTL_METRICS, body, sizeof body) : 0;
+        char head[200];
+        int h = snprintf(head, sizeof head,
+                         "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                         "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                         get ? "200 OK" : "405 Method Not Allowed", n);
+        write_all(k->fd, head, (size_t)h);
+        write_all(k->fd, body, n);
+    } else {
+        enum rt_ctl_what what = strncmp(k->req, "metrics", 7) == 0 ? RT_CTL_METRICS : RT_CTL_STATUS;
+        if (strncmp(k->req, "status", 6) != 0 && what != RT_CTL_METRICS) {
+            const char *msg = "unknown request: expected `status` or `metrics`\n";
+            write_all(k->fd, msg, strlen(msg));
+        } else {
+            size_t n = c->render(c->ctx, what, body, sizeof body);
+            write_all(k->fd, body, n);
+        }
+    }
+    shutdown(k->fd, SHUT_WR);
+    conn_close(c, k);
+}
+
+void rt_control_event(struct rt_control *c, uint64_t tag)
+{
+    if (tag == RT_TAG_CTL_UNIX) {
+        accept_one(c, c->unix_fd, 0);
+        return;
+    }
+    if (tag == RT_TAG_CTL_HTTP) {
+        accept_one(c, c->http_fd, 1);
+        return;
+    }
+    struct rt_ctl_conn *k = &c->conn[tag - RT_TAG_CTL_CONN];
+    if (k->fd < 0)
+        return;
+    ssize_t r = recv(k->fd, k->req + k->got, sizeof k->req - 1 - k->got, 0);
+    if (r <= 0) {
+        if (r == 0 || (errno != EAGAIN && errno != EINTR))
+            conn_close(c, k);
+        return;
+    }
+    k->got += (size_t)r;
+    k->req[k->got] = '\0';
+    bool done = k->http ? strstr(k->req, "\r\n\r\n") != NULL || strstr(k->req, "\n\n") != NULL
+                        : strchr(k->req, '\n') != NULL;
+    if (done || k->got >= sizeof k->req - 1)
+        answer(c, k);
+}
+
+void rt_control_close(struct rt_control *c)
+{
+    for (int i = 0; i < RT_CTL_CONNS; i++)
+        conn_close(c, &c->conn[i]);
+    if (c->unix_fd >= 0) {
+        close(c->unix_fd);
+        unlink(c->path);
+    }
+    if (c->http_fd >= 0)
+        close(c->http_fd);
+    c->unix_fd = c->http_fd = -1;
+}
+
+int rt_control_query(const char *path, const char *line)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sun.sun_path)
+        return -ENAMETOOLONG;
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+        int e = -errno;
+        close(fd);
+        return e == -ECONNREFUSED ? -ENOENT : e;
+    }
+    write_all(fd, line, strlen(line));
+    write_all(fd, "\n", 1);
+    char buf[4096];
+    ssize_t r;
+    while ((r = recv(fd, buf, sizeof buf, 0)) > 0)
+        fwrite(buf, 1, (size_t)r, stdout);
+    close(fd);
+    return r < 0 ? -errno : 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * control.h: the control socket and the metrics endpoint.
+ *
+ * Control: a Unix stream socket <state dir>/<tun>.sock (mode 0600). A
+ * client sends one line ("status" or "metrics") and reads the answer until
+ * the program closes the connection; `triglav status` does exactly that.
+ * Metrics: with --metrics-addr ADDR:PORT, an HTTP/1.0 listener answers any
+ * GET with the Prometheus text format. Both live in the program's one event
+ * loop; connections are short and bounded (8 at once, 4 KiB of request).
+ */
+#ifndef RT_CONTROL_H
+#define RT_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/key.h"
+#include "loop.h"
+
+#define RT_CTL_CONNS    8
+#define RT_TAG_CTL_UNIX 300 /* loop tags 300 .. 300 + 2 + RT_CTL_CONNS */
+#define RT_TAG_CTL_HTTP 301
+#define RT_TAG_CTL_CONN 302
+
+enum rt_ctl_what { RT_CTL_STATUS, RT_CTL_METRICS };
+
+/* Writes the answer into buf[0..cap); returns its length. */
+typedef size_t (*rt_ctl_render)(void *ctx, enum rt_ctl_what what, char *buf, size_t cap);
+
+struct rt_ctl_conn {
+    int fd;   /* -1 = free */
+    int http; /* came from the metrics listener */
+    size_t got;
+    char req[4096];
+};
+
+struct rt_control {
+    int unix_fd, http_fd;
+    char path[256];
+    struct rt_ctl_conn conn[RT_CTL_CONNS];
+    struct rt_loop *loop;
+    rt_ctl_render render;
+    void *ctx;
+};
+
+/* Open the control socket at `path` and, if metrics != NULL, the metrics
+ * listener. Returns 0 or -errno with a sentence in err. */
+int rt_control_open(struct rt_control *c, struct rt_loop *loop, const char *path,
+                    const struct tg_key_addr *metrics, rt_ctl_render render, void *ctx, char *err,
+                    size_t errcap);
+/* A loop event with a tag in the control range. */
+void rt_control_event(struct rt_control *c, uint64_t tag);
+void rt_control_close(struct rt_control *c);
+/* Is `tag` one of ours? */
+int rt_control_owns(uint64_t tag);
+
+/* Client side of `triglav status`: send `line`, copy the answer to stdout.
+ * Returns 0, or -errno (-ENOENT: nothing running there). */
+int rt_control_query(const char *path, const char *line);
+
+#endif

@@ -1,0 +1,549 @@
+/*
+ * `triglav server`: listening UDP sockets, a TUN that owns the first
+ * address of the pool, the core's server endpoint in between, and the
+ * kernel's forwarding with an nftables masquerade (table `ip triglav`, or
+ * `ip triglav_<tun>` for a TUN other than tgsrv0) to
+ * the egress. Everything it changes is journaled and undone on exit.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <net/if.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "control.h"
+#include "journal.h"
+#include "keyfile.h"
+#include "log.h"
+#include "loop.h"
+#include "netlink.h"
+#include "offload.h"
+#include "opts.h"
+#include "stats.h"
+#include "sys.h"
+#include "tun.h"
+#include "udp.h"
+
+enum { TAG_TUN = 100 };
+#define TUN_BATCH 64
+
+struct listener {
+    int fd;
+    struct tg_key_addr addr;
+    struct rt_tx_batch tx;
+};
+
+struct server {
+    struct rt_server_opts *o;
+    struct tg_server *core;
+    struct rt_loop loop;
+    struct rt_nl nl;
+    struct rt_journal j;
+    bool journal_open;
+    int tun_fd;
+    char tun_name[16];
+    int tun_ifindex;
+    struct listener ls[RT_MAX_LISTEN];
+    int n_ls;
+    uint8_t priv[32];
+    uint8_t clients[64][4]; /* tunnel addresses seen (stats at exit) */
+    int n_clients;
+    bool stop;
+    struct rt_rx_batch rx;
+    bool offload;
+    tg_time now;
+    unsigned fed;
+    uint8_t pkt[65536 + 64];
+    uint8_t seg[65536];
+    struct rt_coalescer co;
+    struct rt_control ctl;
+    bool ctl_open;
+};
+
+/* Sessions seen (SESSION_UP) that the core still knows. */
+static size_t render(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
+{
+    struct server *s = ctx;
+    struct rt_text t = {.buf = buf, .cap = cap};
+    const struct tg_endpoint_counters *k = tg_server_counters(s->core);
+    char a[RT_ADDRSTRLEN], l[64];
+    if (what == RT_CTL_METRICS) {
+        rt_text_add(&t, "triglav_sessions %u\n", tg_server_session_count(s->core));
+        rt_stats_prometheus(&t, "", k, NULL, 0, NULL);
+    } else {
+        rt_text_add(&t, "triglav server %s: %u sessions, pool %s\n", s->tun_name,
+                    tg_server_session_count(s->core), rt_prefix_str(&s->o->pool, a));
+        for (int i = 0; i < s->n_ls; i++)
+            rt_text_add(&t, "listening on %s\n", rt_addr_str(&s->ls[i].addr, a));
+    }
+    for (int i = 0; i < s->n_clients; i++) {
+        struct tg_uplink_snapshot snap[TG_MAX_UPLINKS];
+        size_t n = tg_server_snapshot(s->core, s->clients[i], snap, TG_MAX_UPLINKS);
+        if (n == 0)
+            continue;
+        if (what == RT_CTL_METRICS) {
+            snprintf(l, sizeof l, "client=\"%s\"", rt_ipv4_str(s->clients[i], a));
+            rt_stats_prometheus(&t, l, NULL, snap, n, NULL);
+        } else {
+            rt_text_add(&t, "client %s:\n", rt_ipv4_str(s->clients[i], a));
+            rt_stats_table(&t, snap, n, NULL);
+        }
+    }
+    if (what == RT_CTL_STATUS)
+        rt_text_add(&t, "TUN packets in %llu out %llu, datagrams in %llu out %llu\n",
+                    (unsigned long long)k->tun_in, (unsigned long long)k->tun_out,
+                    (unsigned long long)k->dgram_in, (unsigned long long)k->dgram_out);
+    return t.len;
+}
+
+static void os_fill(void *ctx, uint8_t *buf, size_t len)
+{
+    (void)ctx;
+    randombytes_buf(buf, len);
+}
+
+/* Addresses to put in the tg1_ key: --advertise, else the listen addresses,
+ * with a wildcard replaced by the address of the interface that holds the
+ * default route. */
+static size_t key_addrs(struct server *s, struct tg_key_addr *out)
+{
+    const struct rt_server_opts *o = s->o;
+    if (o->n_advertise > 0) {
+        memcpy(out, o->advertise, (size_t)o->n_advertise * sizeof *out);
+        return (size_t)o->n_advertise;
+    }
+    size_t n = 0;
+    struct rt_iface ifs[64];
+    int ni = rt_nl_ifaces(&s->nl, ifs, 64);
+    for (int i = 0; i < o->n_listen; i++) {
+        struct tg_key_addr a = o->listen[i];
+        if (rt_addr_is_any(&a)) {
+            bool found = false;
+            for (int k = 0; k < ni && !found; k++)
+                if (ifs[k].has_default && ifs[k].has_ipv4) {
+                    memcpy(a.addr, ifs[k].ipv4, 4);
+                    found = true;
+                }
+            if (!found) {
+                rt_warn("listening on a wildcard address and no default route: the key has no "
+                        "address for it; pass --advertise IP:PORT");
+                continue;
+            }
+        }
+        out[n++] = a;
+    }
+    return n;
+}
+
+static int print_key(struct server *s)
+{
+    uint8_t pub[32];
+    struct tg_key_addr addrs[RT_MAX_LISTEN];
+    char key[TG_KEY_STRING_MAX];
+    rt_key_public(s->priv, pub);
+    size_t n = key_addrs(s, addrs);
+    int rc = rt_key_string(pub, addrs, n, key, sizeof key);
+    if (rc != TG_OK) {
+        rt_err("cannot encode the key: %s", tg_strerror(rc));
+        return 1;
+    }
+    printf("%s\n", key);
+    fflush(stdout);
+    rt_info("clients connect with: sudo triglav tun %s -i IFACE ...", key);
+    return 0;
+}
+
+static int setup_nat(struct server *s)
+{
+    const struct rt_server_opts *o = s->o;
+    char old[32], script[1200], err[1024], pool[RT_ADDRSTRLEN];
+    const char *fwd = "/proc/sys/net/ipv4/ip_forward";
+    if (rt_sysctl_get(fwd, old, sizeof old) == 0 && strcmp(old, "1") != 0) {
+        rt_journal_add(&s->j, "sysctl %s %s", fwd, old);
+        int rc = rt_sysctl_set(fwd, "1");
+        if (rc != 0) {
+            rt_journal_pop(&s->j);
+            rt_err("cannot enable IPv4 forwarding (%s): %s; run the server as root, or enable it "
+                   "yourself (sysctl -w net.ipv4.ip_forward=1) and start it with --no-nat",
+                   fwd, strerror(-rc));
+            return 1;
+        }
+    }
+    /* one table per server (per TUN): "triglav" for the default TUN */
+    char table[40];
+    if (strcmp(s->tun_name, "tgsrv0") == 0)
+        snprintf(table, sizeof table, "triglav");
+    else
+        snprintf(table, sizeof table, "triglav_%s", s->tun_name);
+    char oif[64];
+    if (o->egress[0] != '\0')
+        snprintf(oif, sizeof oif, "oifname \"%s\"", o->egress);
+    else
+        snprintf(oif, sizeof oif, "oifname != \"%s\"", s->tun_name);
+    snprintf(script, sizeof script,
+             "create table ip %s\n" /* fails if it exists: never merge into another's */
+             "table ip %s {\n"
+             "  chain postrouting {\n"
+             "    type nat hook postrouting priority srcnat; policy accept;\n"
+             "    ip saddr %s %s masquerade\n"
+             "  }\n"
+             "  chain forward {\n"
+             "    type filter hook forward priority mangle; policy accept;\n"
+             "    iifname \"%s\" tcp flags syn tcp option maxseg size set rt mtu\n"
+             "    oifname \"%s\" tcp flags syn tcp option maxseg size set rt mtu\n"
+             "  }\n"
+             "}\n",
+             table, table, rt_prefix_str(&o->pool, pool), oif, s->tun_name, s->tun_name);
+    rt_journal_add(&s->j, "nft ip %s", table);
+    int rc = rt_nft(script, err, sizeof err);
+    if (rc != 0) {
+        rt_journal_pop(&s->j);
+        if (rc == -ENOENT)
+            rt_err("the `nft` program is missing: install nftables (apt-get install nftables), "
+                   "or run with --no-nat and masquerade yourself");
+        else
+            rt_err(strstr(err, "File exists") != NULL
+                       ? "nftables table ip %s exists already: another server with TUN %s runs "
+                         "here (choose another --tun-name) or something else made it; %s"
+                       : "nftables refused the masquerade rules for table ip %s (TUN %s): %s",
+                   table, s->tun_name, err);
+        return 1;
+    }
+    rt_info("forwarding %s to %s with masquerade (nftables table ip %s)", pool,
+            o->egress[0] ? o->egress : "every interface but the tunnel", table);
+    return 0;
+}
+
+static int setup(struct server *s)
+{
+    struct rt_server_opts *o = s->o;
+    char err[400], path[300];
+    int rc;
+    if ((rc = rt_nl_open(&s->nl, 0)) != 0) {
+        rt_err("cannot open an rtnetlink socket: %s", strerror(-rc));
+        return 1;
+    }
+    if (o->key_file[0] != '\0' && !o->generate_key) {
+        if (rt_keyfile_read(o->key_file, s->priv, err, sizeof err) != 0) {
+            rt_err("%s", err);
+            return 2;
+        }
+    } else if (o->generate_key) {
+        rt_key_generate(s->priv);
+        if (o->key_file[0] != '\0') {
+            rc = rt_keyfile_write(o->key_file, s->priv);
+            if (rc == -EEXIST) {
+                rt_err("%s exists: to use it, drop --generate-key; to replace it, delete it "
+                       "first",
+                       o->key_file);
+                return 2;
+            }
+            if (rc != 0) {
+                rt_err("cannot write key file %s: %s", o->key_file, strerror(-rc));
+                return 1;
+            }
+            rt_info("new private key saved in %s", o->key_file);
+        }
+    } else {
+        rt_err("the server needs a key: --key FILE (made by `triglav keygen --output FILE`) or "
+               "--generate-key");
+        return 2;
+    }
+    if (o->n_listen == 0) {
+        rt_err("say where to listen: --listen ADDR:PORT (e.g. --listen 0.0.0.0:7443)");
+        return 2;
+    }
+    for (int i = 0; i < o->n_listen; i++) {
+        struct rt_udp_opts uo = {.buffer_bytes = o->c.buffer_bytes};
+        int fd = rt_udp_open(&o->listen[i], &uo, err, sizeof err);
+        if (fd < 0) {
+            rt_err("%s", err);
+            return 1;
+        }
+        s->ls[s->n_ls].fd = fd;
+        s->ls[s->n_ls].addr = o->listen[i];
+        s->ls[s->n_ls].tx.no_gso = o->c.no_offload;
+        s->n_ls++;
+    }
+    if (o->pool.len > 30) {
+        rt_err("--pool %u.%u.%u.%u/%u is too small: use a /30 or larger", o->pool.addr[0],
+               o->pool.addr[1], o->pool.addr[2], o->pool.addr[3], o->pool.len);
+        return 2;
+    }
+    s->tun_fd =
+        rt_tun_open(o->tun_name, !o->c.no_offload, &s->offload, s->tun_name, err, sizeof err);
+    if (s->tun_fd < 0) {
+        rt_err("%s", err);
+        return 1;
+    }
+    s->tun_ifindex = (int)if_nametoindex(s->tun_name);
+    rt_coalesce_init(&s->co, s->tun_fd);
+    rc = rt_mkdir(o->c.state_dir, 0755);
+    snprintf(path, sizeof path, "%s/%s.state", o->c.state_dir, s->tun_name);
+    if (rc != 0 || (rc = rt_journal_open(&s->j, path, &s->nl)) != 0) {
+        rt_err(rc == -EBUSY ? "another triglav owns %s" : "cannot write the state file %s", path);
+        return 1;
+    }
+    s->journal_open = true;
+    uint8_t me[4];
+    memcpy(me, o->pool.addr, 4);
+    me[3] = (uint8_t)(me[3] + 1);
+    if ((rc = rt_nl_addr(&s->nl, true, s->tun_ifindex, me, o->pool.len)) != 0 ||
+        (rc = rt_nl_link_set(&s->nl, s->tun_ifindex, true, o->c.mtu)) != 0) {
+        rt_err("cannot configure %s: %s", s->tun_name, strerror(-rc));
+        return 1;
+    }
+    if (!o->no_nat && setup_nat(s) != 0)
+        return 1;
+    struct tg_server_config cfg;
+    tg_server_config_default(&cfg);
+    memcpy(cfg.static_private, s->priv, 32);
+    memcpy(cfg.pool_addr, o->pool.addr, 4);
+    cfg.pool_prefix = o->pool.len;
+    cfg.mp.queue_slots = 4096;
+    if (o->strategy_set)
+        cfg.mp.sched.strategy = o->strategy;
+    if (o->aggregation_set)
+        cfg.mp.sched.aggregation = o->aggregation;
+    if (o->max_sessions != 0)
+        cfg.max_sessions = o->max_sessions;
+    if (o->idle_timeout_us != 0)
+        cfg.session_idle_us = o->idle_timeout_us;
+    struct tg_rng rng = {.fill = os_fill};
+    rc = tg_server_new(&cfg, &rng, NULL, rt_now(), &s->core);
+    sodium_memzero(&cfg, sizeof cfg);
+    if (rc != TG_OK) {
+        rt_err("cannot create the server: %s", tg_strerror(rc));
+        return 1;
+    }
+    if ((rc = rt_loop_init(&s->loop)) != 0 ||
+        (rc = rt_loop_add(&s->loop, s->tun_fd, TAG_TUN)) != 0) {
+        rt_err("cannot set up the event loop: %s", strerror(-rc));
+        return 1;
+    }
+    for (int i = 0; i < s->n_ls; i++)
+        if ((rc = rt_loop_add(&s->loop, s->ls[i].fd, (uint64_t)i)) != 0)
+            return 1;
+    snprintf(path, sizeof path, "%s/%s.sock", o->c.state_dir, s->tun_name);
+    if (rt_control_open(&s->ctl, &s->loop, path, o->c.has_metrics ? &o->c.metrics : NULL, render, s,
+                        err, sizeof err) != 0) {
+        rt_err("%s", err);
+        return 1;
+    }
+    s->ctl_open = true;
+    char a[RT_ADDRSTRLEN], p[RT_ADDRSTRLEN];
+    for (int i = 0; i < s->n_ls; i++)
+        rt_info("listening on udp %s", rt_addr_str(&s->ls[i].addr, a));
+    rt_info("%s has %s; clients get addresses from %s", s->tun_name, rt_ipv4_str(me, a),
+            rt_prefix_str(&o->pool, p));
+    return print_key(s);
+}
+
+/* Keep the tunnel addresses of live sessions for status and metrics: a new
+ * one takes a free slot or the slot of a session that has ended. */
+static void remember(struct server *s, const uint8_t addr[4])
+{
+    struct tg_uplink_snapshot snap[1];
+    for (int i = 0; i < s->n_clients; i++)
+        if (memcmp(s->clients[i], addr, 4) == 0)
+            return;
+    if (s->n_clients < 64) {
+        memcpy(s->clients[s->n_clients++], addr, 4);
+        return;
+    }
+    for (int i = 0; i < s->n_clients; i++)
+        if (tg_server_snapshot(s->core, s->clients[i], snap, 1) == 0) {
+            memcpy(s->clients[i], addr, 4);
+            return;
+        }
+}
+
+static void drain(struct server *s)
+{
+    struct tg_datagram d;
+    uint32_t touched = 0;
+    while (tg_server_next_datagram(s->core, &d)) {
+        if ((int)d.uplink >= s->n_ls)
+            continue;
+        struct listener *l = &s->ls[d.uplink];
+        rt_udp_queue(l->fd, &l->tx, d.data, d.len, &d.to);
+        touched |= 1u << d.uplink;
+    }
+    for (int i = 0; i < s->n_ls; i++)
+        if (touched & (1u << i))
+            rt_udp_flush(s->ls[i].fd, &s->ls[i].tx);
+    const uint8_t *p;
+    size_t len;
+    while (tg_server_next_tun_packet(s->core, &p, &len)) {
+        if (s->offload)
+            rt_coalesce_push(&s->co, p, len);
+        else if (rt_tun_write(s->tun_fd, 0, p, len) < 0 && errno != EAGAIN)
+            rt_debug("TUN write: %s", strerror(errno));
+    }
+    if (s->offload)
+        rt_coalesce_flush(&s->co);
+    struct tg_event ev;
+    char a[RT_ADDRSTRLEN];
+    while (tg_server_next_event(s->core, &ev)) {
+        if (ev.type == TG_EV_SESSION_UP)
+            remember(s, ev.tunnel_addr);
+        if (ev.type == TG_EV_SESSION_UP)
+            rt_info("session %u: client %s", ev.session, rt_ipv4_str(ev.tunnel_addr, a));
+        else if (ev.type == TG_EV_SESSION_DOWN)
+            rt_info("session %u: ended", ev.session);
+        else if (ev.type == TG_EV_UPLINK_UP)
+            rt_info("session %u: uplink %u joined", ev.session, ev.uplink);
+        else if (ev.type == TG_EV_UPLINK_DOWN)
+            rt_debug("session %u: uplink %u dropped", ev.session, ev.uplink);
+        else if (ev.type == TG_EV_UPLINK_HEALTH)
+            rt_info("session %u: uplink %u: %s -> %s", ev.session, ev.uplink,
+                    rt_health_name(ev.health_from), rt_health_name(ev.health_to));
+    }
+}
+
+static void read_listener(struct server *s, int i, tg_time now)
+{
+    int n = rt_udp_recv(s->ls[i].fd, &s->rx);
+    for (int k = 0; k < n; k++) {
+        struct tg_key_addr from;
+        if (rt_addr_from_sockaddr((struct sockaddr *)&s->rx.from[k], &from) != 0)
+            continue;
+        size_t len = s->rx.msg[k].msg_len, seg = s->rx.seg[k];
+        for (size_t off = 0; off < len; off += seg)
+            tg_server_udp_input(s->core, (unsigned)i, &from, s->rx.buf[k] + off,
+                                len - off < seg ? len - off : seg, now);
+    }
+}
+
+static void feed(void *ctx, const uint8_t *pkt, size_t len)
+{
+    struct server *s = ctx;
+    tg_server_tun_input(s->core, pkt, len, s->now);
+    s->fed++;
+}
+
+static void read_tun(struct server *s, tg_time now)
+{
+    s->now = now;
+    s->fed = 0;
+    for (int i = 0; i < TUN_BATCH; i++) {
+        ssize_t n = read(s->tun_fd, s->pkt, sizeof s->pkt);
+        if (n <= 0)
+            break;
+        if (s->offload)
+            rt_offload_split(s->pkt, (size_t)n, s->seg, feed, s);
+        else
+            feed(s, s->pkt, (size_t)n);
+        if (s->fed >= 64) {
+            drain(s);
+            s->fed = 0;
+        }
+    }
+}
+
+int rt_server_run(struct rt_server_opts *o)
+{
+    struct server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return 1;
+    s->o = o;
+    s->tun_fd = -1;
+    s->nl.fd = -1;
+    s->loop.epfd = s->loop.sigfd = -1;
+    int rc = setup(s);
+    if (rc == 0 && o->c.daemon) {
+        if (rt_daemonize(o->c.pid_file[0] ? o->c.pid_file : NULL) != 0) {
+            rt_err("cannot start in the background");
+            rc = 1;
+        } else {
+            rt_journal_set_pid(&s->j);
+            if (rt_loop_after_fork(&s->loop) != 0)
+                rc = 1;
+        }
+    }
+    while (rc == 0 && !s->stop) {
+        struct epoll_event ev[32];
+        tg_time now;
+        int n = rt_loop_wait(&s->loop, tg_server_next_deadline(s->core), ev, 32, &now);
+        for (int i = 0; i < n; i++) {
+            uint64_t tag = ev[i].data.u64;
+            if (tag == RT_TAG_SIGNAL) {
+                int sig = rt_loop_signal(&s->loop);
+                if (sig != 0) {
+                    rt_info("signal %d: stopping", sig);
+                    s->stop = true;
+                }
+            } else if (tag == TAG_TUN) {
+                read_tun(s, now);
+            } else if (rt_control_owns(tag)) {
+                rt_control_event(&s->ctl, tag);
+            } else if (tag < RT_MAX_LISTEN) {
+                read_listener(s, (int)tag, now);
+            }
+            drain(s);
+        }
+        if (now >= tg_server_next_deadline(s->core)) {
+            tg_server_on_timeout(s->core, now);
+            drain(s);
+        }
+    }
+    if (s->core != NULL) {
+        rt_stats_log("server", tg_server_counters(s->core), NULL, 0);
+        if (s->offload)
+            rt_info("server: TUN: %llu packets in %llu writes", (unsigned long long)s->co.packets,
+                    (unsigned long long)s->co.writes);
+        for (int i = 0; i < s->n_ls; i++)
+            rt_info(
+                "server: listener %d: %llu datagrams sent, %llu refused by the kernel (last: %s)%s",
+                i, (unsigned long long)s->ls[i].tx.sent, (unsigned long long)s->ls[i].tx.dropped,
+                strerror(s->ls[i].tx.last_errno), s->ls[i].tx.no_gso ? " (no GSO)" : "");
+        for (int i = 0; i < s->n_clients; i++) {
+            struct tg_uplink_snapshot snap[TG_MAX_UPLINKS];
+            char a[RT_ADDRSTRLEN], who[64];
+            size_t n = tg_server_snapshot(s->core, s->clients[i], snap, TG_MAX_UPLINKS);
+            snprintf(who, sizeof who, "server: client %s", rt_ipv4_str(s->clients[i], a));
+            rt_stats_log(who, tg_server_counters(s->core), snap, n);
+        }
+    }
+    if (s->ctl_open)
+        rt_control_close(&s->ctl);
+    if (s->journal_open)
+        rt_journal_undo(&s->j);
+    for (int i = 0; i < s->n_ls; i++)
+        close(s->ls[i].fd);
+    tg_server_free(s->core);
+    if (s->tun_fd >= 0)
+        close(s->tun_fd);
+    rt_loop_close(&s->loop);
+    rt_nl_close(&s->nl);
+    if (o->c.daemon && o->c.pid_file[0])
+        unlink(o->c.pid_file);
+    sodium_memzero(s->priv, sizeof s->priv);
+    if (rc == 0)
+        rt_info("stopped; forwarding and nftables restored");
+    free(s);
+    return rc;
+}
+
+int rt_server_cleanup(const struct rt_server_opts *o)
+{
+    char path[300];
+    struct rt_nl nl;
+    snprintf(path, sizeof path, "%s/%s.state", o->c.state_dir, o->tun_name);
+    if (rt_nl_open(&nl, 0) != 0)
+        return 1;
+    int rc = rt_journal_cleanup(path, &nl);
+    rt_nl_close(&nl);
+    if (rc == -EBUSY) {
+        rt_err("the server for %s is still running", o->tun_name);
+        return 1;
+    }
+    if (rc != 0 && rc != -ENOENT)
+        return 1;
+    rt_info(rc == 0 ? "restored what the server had changed" : "nothing to clean up");
+    return 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * sys.h: small pieces of the operating system the runtime touches besides
+ * sockets: files, sysctls, the `nft` program, daemonizing, pid files.
+ * Each returns 0 or -errno unless it says otherwise.
+ */
+#ifndef RT_SYS_H
+#define RT_SYS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Read a whole (small) file into buf, NUL-terminated; returns its length or
+ * -errno (-EFBIG when it does not fit). */
+ssize_t rt_file_read(const char *path, char *buf, size_t cap);
+/* Replace the contents of `path` in place (O_TRUNC, not rename: the file may
+ * be a bind mount or a symlink target). */
+int rt_file_write(const char *path, const char *data, size_t len, unsigned mode);
+/* Create the file only if it does not exist (mode 0600 for secrets). */
+int rt_file_create(const char *path, const char *data, size_t len, unsigned mode);
+
+/* A sysctl file's first line without the newline. */
+int rt_sysctl_get(const char *path, char *buf, size_t cap);
+int rt_sysctl_set(const char *path, const char *value);
+
+/* Run `nft -f -` with `script` on its standard input. err gets nft's
+ * message when it fails. Returns 0, -ENOENT (no nft program) or -EIO. */
+int rt_nft(const char *script, char *err, size_t errcap);
+
+/* Fork into the background (setsid, stdio to /dev/null). The parent exits 0
+ * once the child has written `pid_file` (may be NULL). Returns 0 in the
+ * child, -errno on failure. */
+int rt_daemonize(const char *pid_file);
+/* Is process `pid` alive? */
+int rt_pid_alive(pid_t pid);
+/* mkdir -p for one level under an existing parent; 0 when it exists. */
+int rt_mkdir(const char *path, unsigned mode);
+
+#endif
