@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "clock.h"
 #include "control.h"
 #include "journal.h"
@@ -75,6 +76,7 @@ struct client {
     bool reconnecting;   /* a fresh session is on its way: no connect timeout */
     uint8_t tun_addr[4]; /* once the session is up */
     uint8_t tun_prefix;
+    struct rt_capture *cap; /* --capture (NULL: not recording) */
 };
 
 /* ------------------------------------------------------------ uplinks */
@@ -312,6 +314,8 @@ static void drain(struct client *c)
     const uint8_t *p;
     size_t len;
     while (tg_client_next_tun_packet(c->core, &p, &len)) {
+        if (c->cap != NULL)
+            rt_capture_packet(c->cap, RT_CAPTURE_IN, p, len, c->now);
         if (c->offload)
             rt_coalesce_push(&c->co, p, len);
         else if (rt_tun_write(c->tun_fd, 0, p, len) < 0 && errno != EAGAIN)
@@ -327,6 +331,8 @@ static void drain(struct client *c)
 static void feed(void *ctx, const uint8_t *pkt, size_t len)
 {
     struct client *c = ctx;
+    if (c->cap != NULL)
+        rt_capture_packet(c->cap, RT_CAPTURE_OUT, pkt, len, c->now);
     tg_client_tun_input(c->core, pkt, len, c->now);
     c->fed++;
 }
@@ -515,6 +521,12 @@ static int setup(struct client *c)
         snprintf(u->ifname, sizeof u->ifname, "%s", o->ifaces[i]);
     }
     c->server = *server;
+    /* before any change to the system: a bad path costs nothing to undo */
+    if (o->capture[0] != '\0' &&
+        rt_capture_new(o->capture, rt_wall_offset(), &c->cap, err, sizeof err) != 0) {
+        rt_err("%s", err);
+        return 1;
+    }
     if ((rc = rt_nl_open(&c->nl, 0)) != 0 ||
         (rc = rt_nl_open(&c->watch, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE)) != 0) {
         rt_err("cannot open an rtnetlink socket: %s", strerror(-rc));
@@ -606,6 +618,9 @@ static void teardown(struct client *c)
     }
     if (c->ctl_open)
         rt_control_close(&c->ctl);
+    if (rt_capture_free(c->cap) != 0 && c->exit_code == 0)
+        c->exit_code = 1;
+    c->cap = NULL;
     if (c->journal_open)
         rt_journal_undo(&c->j);
     for (unsigned s = 0; s < TG_MAX_UPLINKS; s++)
@@ -648,7 +663,10 @@ int rt_client_run(struct rt_client_opts *o)
         bool session = tg_client_session_up(c->core, NULL);
         if (!session && o->connect_timeout_us != 0)
             deadline = tg_time_min(deadline, c->started + o->connect_timeout_us);
+        if (c->cap != NULL)
+            deadline = tg_time_min(deadline, rt_capture_deadline(c->cap));
         int n = rt_loop_wait(&c->loop, deadline, ev, 32, &now);
+        c->now = now;
         for (int i = 0; i < n; i++) {
             uint64_t tag = ev[i].data.u64;
             if (tag == RT_TAG_SIGNAL) {
@@ -675,6 +693,8 @@ int rt_client_run(struct rt_client_opts *o)
         }
         watch_session(c, now);
         drain(c);
+        if (c->cap != NULL)
+            rt_capture_tick(c->cap, now);
         session = tg_client_session_up(c->core, NULL);
         if (session && !was_up)
             was_up = true;
@@ -687,9 +707,9 @@ int rt_client_run(struct rt_client_opts *o)
             break;
         }
     }
+    teardown(c); /* may set exit_code (a capture write error) */
     if (rc == 0)
         rc = c->exit_code;
-    teardown(c);
     if (o->c.daemon && o->c.pid_file[0])
         unlink(o->c.pid_file);
     if (rc == 0 || c->exit_code != 0)

@@ -2,7 +2,8 @@
  * clock.h: the runtime's one clock (DESIGN.md §2, STYLE.md "Loops").
  *
  * The core never reads a clock; the live program reads CLOCK_MONOTONIC here
- * and nowhere else, and passes the value as `now` to every core call.
+ * and nowhere else, and passes the value as `now` to every core call. The
+ * wall clock (CLOCK_REALTIME) is read only to date capture files.
  */
 #ifndef RT_CLOCK_H
 #define RT_CLOCK_H
@@ -11,5 +12,11 @@
 
 /* Microseconds of CLOCK_MONOTONIC (never goes back, never TG_TIME_NEVER). */
 tg_time rt_now(void);
+
+/* Microseconds to add to an rt_now() value to get Unix time (CLOCK_REALTIME),
+ * read once: timestamps then follow the monotonic clock, so a capture never
+ * goes back in time when NTP steps the wall clock. Unsigned arithmetic: add
+ * it, never compare it. */
+tg_time rt_wall_offset(void);
 
 #endif

@@ -7,7 +7,7 @@
  *   [client]    auth_key, interfaces = [...] (or uplinks), auto_discover,
  *               full_tunnel, routes = [...], exclude = [...], dns,
  *               dns_server = [...], tun_name, ipv4, strategy, aggregation,
- *               connect_timeout, reconnect_after
+ *               connect_timeout, reconnect_after, capture
  *   [transport] send_buffer_size, recv_buffer_size (sizes: 2MiB or bytes),
  *               mtu, connect_timeout; TCP-only keys are refused
  *   [metrics]   enabled, listen_addr / bind_address (127.0.0.1:9091)
@@ -304,6 +304,8 @@ static int client_key(const struct ctx *x, const struct tg_conf_entry *e)
         return get_bool(x, e, &o->full_tunnel);
     if (strcmp(k, "dns") == 0)
         return get_bool(x, e, &o->dns);
+    if (strcmp(k, "capture") == 0)
+        return get_copy(x, e, o->capture, sizeof o->capture);
     if (strcmp(k, "tun_name") == 0)
         return get_copy(x, e, o->tun_name, sizeof o->tun_name);
     if (strcmp(k, "connect_timeout") == 0)

@@ -80,6 +80,8 @@ static const char usage_tun[] =
     "  --mtu N                TUN MTU (1386)\n"
     "  --no-offload           plain I/O: no TUN TSO or checksum offload, no UDP GSO\n"
     "  --reorder-hold-ms N    reorder buffer hold cap (the core's 500 ms)\n"
+    "  --capture FILE.pcap    record the tunnel's inner traffic, both directions (raw IP\n"
+    "                         pcap), for `triglav-sim replay FILE.pcap --scenario S.scn`\n"
     "  --config FILE          TOML config; flags override it\n"
     "  --daemon --pid-file F  run in the background\n"
     "  --log-file FILE        log there instead of stderr\n"
@@ -225,6 +227,7 @@ enum {
     O_NOOFFLOAD,
     O_ALLOW6,
     O_RECONNECT,
+    O_CAPTURE,
 };
 
 /* Options both commands take; returns 0 (handled), 1 (not common), 2 (error). */
@@ -321,6 +324,7 @@ static int cmd_tun(int argc, char **argv)
         {"resolv-conf", required_argument, NULL, O_RESOLV},
         {"reorder-hold-ms", required_argument, NULL, O_HOLD},
         {"reconnect-after", required_argument, NULL, O_RECONNECT},
+        {"capture", required_argument, NULL, O_CAPTURE},
         {NULL, 0, NULL, 0},
     };
     int c, rc;
@@ -425,6 +429,12 @@ static int cmd_tun(int argc, char **argv)
             break;
         case O_RESOLV:
             if ((rc = copy(o.resolv_conf, sizeof o.resolv_conf, optarg, "--resolv-conf")) != 0)
+                return rc;
+            break;
+        case O_CAPTURE:
+            if (optarg[0] == '\0')
+                return bad("--capture", optarg, "expected a file name, e.g. session.pcap");
+            if ((rc = copy(o.capture, sizeof o.capture, optarg, "--capture")) != 0)
                 return rc;
             break;
         default:

@@ -243,6 +243,15 @@ static struct rt_iface *find(struct ifaces_ctx *c, int ifindex)
     return NULL;
 }
 
+/* RTA_NEXT without its unsigned/int mix (gcc's -Wsign-conversion): the same
+ * step, an aligned rta_len, taken off the remaining length. */
+static struct rtattr *attr_next(struct rtattr *a, int *len)
+{
+    int step = (int)RTA_ALIGN(a->rta_len);
+    *len -= step;
+    return (struct rtattr *)((char *)a + step);
+}
+
 static void on_link(void *ctx, struct nlmsghdr *h)
 {
     struct ifaces_ctx *c = ctx;
@@ -256,7 +265,7 @@ static void on_link(void *ctx, struct nlmsghdr *h)
     it->running = (ifi->ifi_flags & IFF_LOWER_UP) != 0;
     it->loopback = (ifi->ifi_flags & IFF_LOOPBACK) != 0;
     int len = (int)IFLA_PAYLOAD(h);
-    for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
+    for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = attr_next(a, &len))
         if (a->rta_type == IFLA_IFNAME) {
             size_t n = RTA_PAYLOAD(a);
             if (n > sizeof it->name - 1)
@@ -277,7 +286,7 @@ static void on_addr(void *ctx, struct nlmsghdr *h)
     if (it == NULL || it->has_ipv4)
         return;
     int len = (int)IFA_PAYLOAD(h);
-    for (struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len))
+    for (struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = attr_next(a, &len))
         if (a->rta_type == IFA_LOCAL && RTA_PAYLOAD(a) == 4) {
             memcpy(it->ipv4, RTA_DATA(a), 4);
             it->has_ipv4 = true;
@@ -296,7 +305,7 @@ static void on_route(void *ctx, struct nlmsghdr *h)
     bool has_gw = false;
     uint8_t gw[4] = {0};
     int len = (int)RTM_PAYLOAD(h);
-    for (struct rtattr *a = RTM_RTA(m); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+    for (struct rtattr *a = RTM_RTA(m); RTA_OK(a, len); a = attr_next(a, &len)) {
         if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) == 4)
             memcpy(&table, RTA_DATA(a), 4);
         else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) == 4)

@@ -62,6 +62,7 @@ struct rt_client_opts {
     tg_time connect_timeout_us; /* give up when no handshake answer (15 s; 0 = never) */
     tg_time reorder_hold_us;    /* reorder buffer hold cap (0 = the core's 500 ms) */
     tg_time reconnect_after_us; /* a fresh session after every uplink is dead this long (60 s; 0 = never) */
+    char capture[256];          /* --capture: pcap of the inner traffic ("" = none) */
 };
 
 struct rt_server_opts {

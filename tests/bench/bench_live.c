@@ -188,9 +188,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_live: the server did not start (%s)\n", slog);
         return 1;
     }
-    char key[512] = "";
+    char line[1024], key[sizeof line] = ""; /* as long as a line: gcc's format-truncation */
     FILE *f = fopen(slog, "r");
-    char line[1024];
     while (f != NULL && fgets(line, sizeof line, f) != NULL)
         if (strncmp(line, "tg1_", 4) == 0) {
             line[strcspn(line, "\n")] = '\0';
