@@ -21,6 +21,7 @@
 
 #include "analysis/cli.h"
 #include "campaign.h"
+#include "cli.h"
 #include "db.h"
 #include "replay.h"
 #include "scenario.h"
@@ -148,44 +149,7 @@ static const char usage_merge[] =
     "       --db shard-$SLURM_ARRAY_TASK_ID.db -j $SLURM_CPUS_ON_NODE'\n"
     "  triglav-sim merge results/triglav.db shard-*.db\n";
 
-static const char *cmd_name = "triglav-sim";
-
-/* Bad usage: the message, a hint, exit status 2. */
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", cmd_name);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry '%s --help'.\n", cmd_name);
-    return 2;
-}
-
 /* ------------------------------------------------------------ parsing */
-
-/* If argv[*i] is option `name` ("--name VALUE" or "--name=VALUE"), set *value
- * and advance *i past it. Returns 1 matched, 0 not this option, -1 missing
- * value (after saying so). */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *value = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        usage_error("%s: missing value", name);
-        return -1;
-    }
-    *value = argv[++*i];
-    return 1;
-}
 
 /* A whole number in [min, max], decimal (or 0x-hex when hex). */
 static bool parse_u64(const char *s, uint64_t min, uint64_t max, bool hex, uint64_t *out)
@@ -220,17 +184,17 @@ static bool parse_strategies(const char *list, enum tg_strategy *out, size_t *n)
     }
     char buf[512];
     if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf) {
-        usage_error("--strategy: list too long");
+        sim_usage_error("--strategy: list too long");
         return false;
     }
     char *save = NULL;
     for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
         enum tg_strategy s;
         if (tg_strategy_parse(t, &s) != TG_OK) {
-            fprintf(stderr, "%s: --strategy: unknown strategy '%s'; valid: all", cmd_name, t);
+            fprintf(stderr, "%s: --strategy: unknown strategy '%s'; valid: all", sim_cmd_name, t);
             for (int v = 0; v < TG_STRATEGY_COUNT; v++)
                 fprintf(stderr, ", %s", tg_strategy_name((enum tg_strategy)v));
-            fprintf(stderr, "\nTry '%s --help'.\n", cmd_name);
+            fprintf(stderr, "\nTry '%s --help'.\n", sim_cmd_name);
             return false;
         }
         bool seen = false;
@@ -240,7 +204,7 @@ static bool parse_strategies(const char *list, enum tg_strategy *out, size_t *n)
             out[(*n)++] = s;
     }
     if (*n == 0) {
-        usage_error("--strategy: empty list");
+        sim_usage_error("--strategy: empty list");
         return false;
     }
     return true;
@@ -256,7 +220,7 @@ static bool parse_aggregations(const char *list, enum tg_aggregation *out, size_
     }
     char buf[512];
     if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf) {
-        usage_error("--aggregation: list too long");
+        sim_usage_error("--aggregation: list too long");
         return false;
     }
     char *save = NULL;
@@ -264,10 +228,10 @@ static bool parse_aggregations(const char *list, enum tg_aggregation *out, size_
         enum tg_aggregation a;
         if (tg_aggregation_parse(t, &a) != TG_OK) {
             fprintf(stderr, "%s: --aggregation: unknown aggregation mode '%s'; valid: all",
-                    cmd_name, t);
+                    sim_cmd_name, t);
             for (int v = 0; v < TG_AGG_COUNT; v++)
                 fprintf(stderr, ", %s", tg_aggregation_name((enum tg_aggregation)v));
-            fprintf(stderr, "\nTry '%s --help'.\n", cmd_name);
+            fprintf(stderr, "\nTry '%s --help'.\n", sim_cmd_name);
             return false;
         }
         bool seen = false;
@@ -277,7 +241,7 @@ static bool parse_aggregations(const char *list, enum tg_aggregation *out, size_
             out[(*n)++] = a;
     }
     if (*n == 0) {
-        usage_error("--aggregation: empty list");
+        sim_usage_error("--aggregation: empty list");
         return false;
     }
     return true;
@@ -307,11 +271,11 @@ static bool check_dir(const char *what, const char *path)
 {
     struct stat sb;
     if (stat(path, &sb) != 0) {
-        usage_error("%s %s: %s", what, path, strerror(errno));
+        sim_usage_error("%s %s: %s", what, path, strerror(errno));
         return false;
     }
     if (!S_ISDIR(sb.st_mode)) {
-        usage_error("%s %s: not a folder", what, path);
+        sim_usage_error("%s %s: not a folder", what, path);
         return false;
     }
     return true;
@@ -332,7 +296,7 @@ static int make_parent(const char *path)
             char c = *p;
             *p = '\0';
             if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-                fprintf(stderr, "%s: cannot create folder %s: %s\n", cmd_name, dir,
+                fprintf(stderr, "%s: cannot create folder %s: %s\n", sim_cmd_name, dir,
                         strerror(errno));
                 return -1;
             }
@@ -398,7 +362,7 @@ static void fmt_duration(char *out, size_t cap, tg_time us)
 
 static int cmd_run(int argc, char **argv)
 {
-    cmd_name = "triglav-sim run";
+    sim_cmd_name = "triglav-sim run";
     const char **files = calloc((size_t)argc, sizeof *files);
     if (files == NULL)
         return 1;
@@ -430,58 +394,58 @@ static int cmd_run(int argc, char **argv)
             fputs(usage_run, stdout);
             ret = 0;
             goto out;
-        } else if ((m = opt_value(argc, argv, &i, "--iterations", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--iterations", &v)) != 0) {
             if (m < 0)
                 goto out;
             if (!parse_u64(v, 1, MAX_ITERATIONS, false, &x)) {
-                usage_error("--iterations: expected a whole number from 1 to %u, got '%s'",
+                sim_usage_error("--iterations: expected a whole number from 1 to %u, got '%s'",
                             MAX_ITERATIONS, v);
                 goto out;
             }
             o.iterations = (uint32_t)x;
-        } else if ((m = opt_value(argc, argv, &i, "--seed", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--seed", &v)) != 0) {
             if (m < 0)
                 goto out;
             if (!parse_u64(v, 0, UINT64_MAX, true, &o.seed)) {
-                usage_error("--seed: expected a whole number (decimal or 0x-hex, 64 bits), "
+                sim_usage_error("--seed: expected a whole number (decimal or 0x-hex, 64 bits), "
                             "got '%s'",
                             v);
                 goto out;
             }
             o.has_seed = true;
-        } else if ((m = opt_value(argc, argv, &i, "--strategy", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--strategy", &v)) != 0) {
             if (m < 0 || !parse_strategies(v, strategies, &o.n_strategies))
                 goto out;
-        } else if ((m = opt_value(argc, argv, &i, "--aggregation", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--aggregation", &v)) != 0) {
             if (m < 0 || !parse_aggregations(v, aggregations, &o.n_aggregations))
                 goto out;
-        } else if ((m = opt_value(argc, argv, &i, "-j", &v)) != 0 ||
-                   (m = opt_value(argc, argv, &i, "--jobs", &v)) != 0 ||
+        } else if ((m = sim_opt_value(argc, argv, &i, "-j", &v)) != 0 ||
+                   (m = sim_opt_value(argc, argv, &i, "--jobs", &v)) != 0 ||
                    (strncmp(a, "-j", 2) == 0 && a[2] >= '0' && a[2] <= '9' && (v = a + 2))) {
             if (m < 0)
                 goto out;
             if (!parse_u64(v, 1, MAX_JOBS, false, &x)) {
-                usage_error("-j: expected a number of parallel runs from 1 to %u, got '%s'",
+                sim_usage_error("-j: expected a number of parallel runs from 1 to %u, got '%s'",
                             MAX_JOBS, v);
                 goto out;
             }
             o.jobs = (unsigned)x;
-        } else if ((m = opt_value(argc, argv, &i, "--db", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--db", &v)) != 0) {
             if (m < 0)
                 goto out;
             if (*v == '\0') {
-                usage_error("--db: expected a database path");
+                sim_usage_error("--db: expected a database path");
                 goto out;
             }
             o.db_path = v;
-        } else if ((m = opt_value(argc, argv, &i, "--shard", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--shard", &v)) != 0) {
             if (m < 0)
                 goto out;
             char k[32], n[32];
             const char *slash = strchr(v, '/');
             uint64_t kk, nn;
             if (slash == NULL || (size_t)(slash - v) >= sizeof k || strlen(slash + 1) >= sizeof n) {
-                usage_error("--shard: expected K/N (part K of N, 1 <= K <= N), got '%s'", v);
+                sim_usage_error("--shard: expected K/N (part K of N, 1 <= K <= N), got '%s'", v);
                 goto out;
             }
             memcpy(k, v, (size_t)(slash - v));
@@ -489,22 +453,22 @@ static int cmd_run(int argc, char **argv)
             snprintf(n, sizeof n, "%s", slash + 1);
             if (!parse_u64(k, 1, UINT32_MAX, false, &kk) ||
                 !parse_u64(n, 1, UINT32_MAX, false, &nn) || kk > nn) {
-                usage_error("--shard: expected K/N with 1 <= K <= N, got '%s'", v);
+                sim_usage_error("--shard: expected K/N with 1 <= K <= N, got '%s'", v);
                 goto out;
             }
             o.shard_k = (uint32_t)kk;
             o.shard_n = (uint32_t)nn;
-        } else if ((m = opt_value(argc, argv, &i, "--data-dir", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--data-dir", &v)) != 0) {
             if (m < 0 || !check_dir("--data-dir", v))
                 goto out;
             o.data_dir = v;
         } else {
-            usage_error("unknown option '%s'", a);
+            sim_usage_error("unknown option '%s'", a);
             goto out;
         }
     }
     if (n_files == 0) {
-        usage_error("no scenario file given (e.g. scenarios/ice.scn)");
+        sim_usage_error("no scenario file given (e.g. scenarios/ice.scn)");
         goto out;
     }
     bool ok = true;
@@ -529,7 +493,7 @@ static int cmd_run(int argc, char **argv)
     if (o.shard_n > 1)
         snprintf(shard, sizeof shard, ", shard %" PRIu32 "/%" PRIu32, o.shard_k, o.shard_n);
     if (rc < 0) {
-        fprintf(stderr, "%s: %s\n", cmd_name, err);
+        fprintf(stderr, "%s: %s\n", sim_cmd_name, err);
         if (sum.added > 0)
             fprintf(stderr,
                     "%" PRIu64 " run(s) were stored; after fixing the cause, the same command "
@@ -579,12 +543,12 @@ static int parse_common(int argc, char **argv, const char *usage, const char **p
         } else if (is_help(a)) {
             fputs(usage, stdout);
             return -1;
-        } else if ((m = opt_value(argc, argv, &i, "--data-dir", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--data-dir", &v)) != 0) {
             if (m < 0 || !check_dir("--data-dir", v))
                 return -2;
             *data_dir = v;
         } else {
-            usage_error("unknown option '%s'", a);
+            sim_usage_error("unknown option '%s'", a);
             return -2;
         }
     }
@@ -593,7 +557,7 @@ static int parse_common(int argc, char **argv, const char *usage, const char **p
 
 static int cmd_check(int argc, char **argv)
 {
-    cmd_name = "triglav-sim check";
+    sim_cmd_name = "triglav-sim check";
     const char **files = calloc((size_t)argc, sizeof *files);
     const char *data_dir = NULL;
     if (files == NULL)
@@ -601,7 +565,7 @@ static int cmd_check(int argc, char **argv)
     int n = parse_common(argc, argv, usage_check, files, &data_dir);
     int ret = n == -1 ? 0 : 2;
     if (n == 0)
-        usage_error("no scenario file given");
+        sim_usage_error("no scenario file given");
     if (n <= 0)
         goto out;
     ret = 0;
@@ -684,7 +648,7 @@ static bool has_suffix(const char *s, const char *suffix)
 
 static int cmd_list(int argc, char **argv)
 {
-    cmd_name = "triglav-sim list";
+    sim_cmd_name = "triglav-sim list";
     const char **pos = calloc((size_t)argc, sizeof *pos);
     const char *data_dir = NULL;
     if (pos == NULL)
@@ -692,7 +656,7 @@ static int cmd_list(int argc, char **argv)
     int n = parse_common(argc, argv, usage_list, pos, &data_dir);
     int ret = n == -1 ? 0 : 2;
     if (n > 1)
-        usage_error("expected at most one folder, got %d arguments", n);
+        sim_usage_error("expected at most one folder, got %d arguments", n);
     if (n < 0 || n > 1) {
         free(pos);
         return ret;
@@ -702,7 +666,7 @@ static int cmd_list(int argc, char **argv)
 
     DIR *d = opendir(dir);
     if (d == NULL) {
-        fprintf(stderr, "%s: %s: %s\n", cmd_name, dir, strerror(errno));
+        fprintf(stderr, "%s: %s: %s\n", sim_cmd_name, dir, strerror(errno));
         return 1;
     }
     struct entry *v = NULL;
@@ -747,7 +711,7 @@ static int cmd_list(int argc, char **argv)
     }
     closedir(d);
     if (nv == 0) {
-        fprintf(stderr, "%s: no .scn files in %s\n", cmd_name, dir);
+        fprintf(stderr, "%s: no .scn files in %s\n", sim_cmd_name, dir);
         free(v);
         return ret;
     }
@@ -786,17 +750,17 @@ static int cmd_list(int argc, char **argv)
 
 static int cmd_merge(int argc, char **argv)
 {
-    cmd_name = "triglav-sim merge";
+    sim_cmd_name = "triglav-sim merge";
     for (int i = 2; i < argc; i++) {
         if (is_help(argv[i])) {
             fputs(usage_merge, stdout);
             return 0;
         }
         if (argv[i][0] == '-' && argv[i][1] != '\0')
-            return usage_error("unknown option '%s'", argv[i]);
+            return sim_usage_error("unknown option '%s'", argv[i]);
     }
     if (argc < 4)
-        return usage_error("expected OUT.db and at least one IN.db");
+        return sim_usage_error("expected OUT.db and at least one IN.db");
     const char *out = argv[2];
     char out_real[PATH_MAX], in_real[PATH_MAX];
     bool out_exists = realpath(out, out_real) != NULL;
@@ -805,7 +769,7 @@ static int cmd_merge(int argc, char **argv)
         if (!check_file(argv[i]))
             ok = false;
         else if (out_exists && realpath(argv[i], in_real) != NULL && strcmp(in_real, out_real) == 0)
-            return usage_error("%s is both the output and an input", argv[i]);
+            return sim_usage_error("%s is both the output and an input", argv[i]);
     }
     if (!ok)
         return 1;
@@ -814,7 +778,7 @@ static int cmd_merge(int argc, char **argv)
     struct sim_db *db;
     char err[1024];
     if (sim_db_open(out, &db, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: %s\n", cmd_name, err);
+        fprintf(stderr, "%s: %s\n", sim_cmd_name, err);
         return 1;
     }
     uint64_t runs = 0, added = 0;
@@ -823,7 +787,7 @@ static int cmd_merge(int argc, char **argv)
         const char *in = argv[i];
         struct sim_db_merge_stats st;
         if (sim_db_merge(db, &in, 1, &st, err, sizeof err) != 0) {
-            fprintf(stderr, "%s: %s\n", cmd_name, err);
+            fprintf(stderr, "%s: %s\n", sim_cmd_name, err);
             ret = 1;
             break;
         }
@@ -865,7 +829,7 @@ int main(int argc, char **argv)
             else if (strcmp(what, "report") == 0)
                 fputs(an_usage_report, stdout);
             else
-                return usage_error("no command '%s'", what);
+                return sim_usage_error("no command '%s'", what);
             return 0;
         }
         fputs(usage_main, stdout);
@@ -890,6 +854,6 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "report") == 0)
         return an_report_main(argc, argv, sim_version);
     if (cmd[0] == '-')
-        return usage_error("unknown option '%s'", cmd);
-    return usage_error("unknown command '%s' (commands: run, check, list, merge, replay, query, report)", cmd);
+        return sim_usage_error("unknown option '%s'", cmd);
+    return sim_usage_error("unknown command '%s' (commands: run, check, list, merge, replay, query, report)", cmd);
 }

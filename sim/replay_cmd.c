@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
 #include "core/error.h"
 #include "db.h"
 #include "replay.h"
@@ -62,42 +63,8 @@ static const char usage[] =
     "type, database), 2 bad usage.\n"
     "\n"
     "example:\n"
-    "  triglav-sim replay call.pcap --scenario scenarios/train.scn --strategy redundant \\\n"
+    "  triglav-sim replay call.pcap --scenario scenarios/ice.scn --strategy redundant \\\n"
     "      --out delivered.pcap\n";
-
-static const char *cmd_name = "triglav-sim replay";
-
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", cmd_name);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry '%s --help'.\n", cmd_name);
-    return 2;
-}
-
-/* "--name VALUE" or "--name=VALUE": 1 matched, 0 not this option, -1 no value. */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *value = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        usage_error("%s: missing value", name);
-        return -1;
-    }
-    *value = argv[++*i];
-    return 1;
-}
 
 static bool parse_seed(const char *s, uint64_t *out)
 {
@@ -132,7 +99,7 @@ static int make_parent(const char *path)
             char c = *p;
             *p = '\0';
             if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-                fprintf(stderr, "%s: cannot create folder %s: %s\n", cmd_name, dir,
+                fprintf(stderr, "%s: cannot create folder %s: %s\n", sim_cmd_name, dir,
                         strerror(errno));
                 return -1;
             }
@@ -241,7 +208,7 @@ static int run_replay(const char *pcap, const char *scn_path, const char *data_d
     else if (strcmp(direction, "down") == 0)
         mode = SIM_REPLAY_DOWN;
     else if (strcmp(direction, "auto") != 0)
-        return usage_error("--direction: expected auto, up or down, got '%s'", direction);
+        return sim_usage_error("--direction: expected auto, up or down, got '%s'", direction);
 
     char err[1024];
     struct sim_scenario *sc = NULL;
@@ -256,7 +223,7 @@ static int run_replay(const char *pcap, const char *scn_path, const char *data_d
     spec.strategy = sc->strategies[0];
     spec.aggregation = sc->aggregations[0];
     if (strategy != NULL && tg_strategy_parse(strategy, &spec.strategy) != TG_OK) {
-        fprintf(stderr, "%s: --strategy: unknown strategy '%s'; valid:", cmd_name, strategy);
+        fprintf(stderr, "%s: --strategy: unknown strategy '%s'; valid:", sim_cmd_name, strategy);
         for (int v = 0; v < TG_STRATEGY_COUNT; v++)
             fprintf(stderr, "%s %s", v ? "," : "", tg_strategy_name((enum tg_strategy)v));
         fputc('\n', stderr);
@@ -265,23 +232,23 @@ static int run_replay(const char *pcap, const char *scn_path, const char *data_d
     }
     if (aggregation != NULL && tg_aggregation_parse(aggregation, &spec.aggregation) != TG_OK) {
         fprintf(stderr, "%s: --aggregation: unknown mode '%s'; valid: none, full, adaptive\n",
-                cmd_name, aggregation);
+                sim_cmd_name, aggregation);
         ret = 2;
         goto out;
     }
     spec.seed = sim_iteration_seed(has_seed ? base_seed : sc->seed, sc, 0);
     if (sim_replay_load(pcap, mode, &rp, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: %s\n", cmd_name, err);
+        fprintf(stderr, "%s: %s\n", sim_cmd_name, err);
         goto out;
     }
     res = malloc(sizeof *res);
     if (res == NULL) {
-        fprintf(stderr, "%s: out of memory\n", cmd_name);
+        fprintf(stderr, "%s: out of memory\n", sim_cmd_name);
         goto out;
     }
     spec.replay = sim_replay_source(rp, DRAIN_US);
     if (sim_run(&spec, res, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: %s\n", cmd_name, err);
+        fprintf(stderr, "%s: %s\n", sim_cmd_name, err);
         goto out;
     }
     struct sim_replay_stats st;
@@ -290,7 +257,7 @@ static int run_replay(const char *pcap, const char *scn_path, const char *data_d
         fprintf(stderr,
                 "%s: %s: the replay went wrong (out of memory: %s, corrupt: %" PRIu64
                 ", unmatched: %" PRIu64 "); this is a bug, please report it\n",
-                cmd_name, pcap, st.oom ? "yes" : "no", st.corrupt, st.unmatched);
+                sim_cmd_name, pcap, st.oom ? "yes" : "no", st.corrupt, st.unmatched);
         goto out;
     }
 
@@ -309,7 +276,7 @@ static int run_replay(const char *pcap, const char *scn_path, const char *data_d
     }
 
     if (out != NULL && sim_replay_write_pcap(rp, out, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: %s\n", cmd_name, err);
+        fprintf(stderr, "%s: %s\n", sim_cmd_name, err);
         goto out;
     }
     int64_t id = 0;
@@ -340,7 +307,7 @@ static int run_replay(const char *pcap, const char *scn_path, const char *data_d
         if (make_parent(db_path) != 0)
             goto out;
         if (store(db_path, &row, rp, &id, err, sizeof err) != 0) {
-            fprintf(stderr, "%s: %s\n", cmd_name, err);
+            fprintf(stderr, "%s: %s\n", sim_cmd_name, err);
             goto out;
         }
     }
@@ -377,6 +344,7 @@ out:
 
 int sim_replay_main(int argc, char **argv)
 {
+    sim_cmd_name = "triglav-sim replay";
     const char *pcap = NULL, *scn = NULL, *data_dir = NULL, *strategy = NULL,
                *aggregation = NULL, *direction = "auto", *out = NULL, *db = DEFAULT_DB;
     const char *seed_text = NULL;
@@ -392,35 +360,35 @@ int sim_replay_main(int argc, char **argv)
             no_db = true;
             continue;
         }
-        if ((m = opt_value(argc, argv, &i, "--scenario", &scn)) ||
-            (m = opt_value(argc, argv, &i, "--strategy", &strategy)) ||
-            (m = opt_value(argc, argv, &i, "--aggregation", &aggregation)) ||
-            (m = opt_value(argc, argv, &i, "--direction", &direction)) ||
-            (m = opt_value(argc, argv, &i, "--seed", &seed_text)) ||
-            (m = opt_value(argc, argv, &i, "--out", &out)) ||
-            (m = opt_value(argc, argv, &i, "--db", &db)) ||
-            (m = opt_value(argc, argv, &i, "--data-dir", &data_dir))) {
+        if ((m = sim_opt_value(argc, argv, &i, "--scenario", &scn)) ||
+            (m = sim_opt_value(argc, argv, &i, "--strategy", &strategy)) ||
+            (m = sim_opt_value(argc, argv, &i, "--aggregation", &aggregation)) ||
+            (m = sim_opt_value(argc, argv, &i, "--direction", &direction)) ||
+            (m = sim_opt_value(argc, argv, &i, "--seed", &seed_text)) ||
+            (m = sim_opt_value(argc, argv, &i, "--out", &out)) ||
+            (m = sim_opt_value(argc, argv, &i, "--db", &db)) ||
+            (m = sim_opt_value(argc, argv, &i, "--data-dir", &data_dir))) {
             if (m < 0)
                 return 2;
             continue;
         }
         if (a[0] == '-' && a[1] != '\0')
-            return usage_error("unknown option '%s'", a);
+            return sim_usage_error("unknown option '%s'", a);
         if (pcap != NULL)
-            return usage_error("one capture at a time (got '%s' and '%s')", pcap, a);
+            return sim_usage_error("one capture at a time (got '%s' and '%s')", pcap, a);
         pcap = a;
     }
     if (pcap == NULL)
-        return usage_error("no capture given (FILE.pcap or FILE.pcapng)");
+        return sim_usage_error("no capture given (FILE.pcap or FILE.pcapng)");
     if (scn == NULL)
-        return usage_error("--scenario FILE.scn is required (the uplinks to replay over)");
+        return sim_usage_error("--scenario FILE.scn is required (the uplinks to replay over)");
     uint64_t seed = 0;
     if (seed_text != NULL && !parse_seed(seed_text, &seed))
-        return usage_error("--seed: expected a whole number (decimal or 0x-hex, 64 bits), "
+        return sim_usage_error("--seed: expected a whole number (decimal or 0x-hex, 64 bits), "
                            "got '%s'",
                            seed_text);
     if (*db == '\0')
-        return usage_error("--db: expected a database path");
+        return sim_usage_error("--db: expected a database path");
     char *command = command_line(argc, argv);
     int rc = run_replay(pcap, scn, data_dir, strategy, aggregation, direction, seed_text != NULL,
                         seed, out, no_db ? NULL : db, command);

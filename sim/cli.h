@@ -1,0 +1,20 @@
+/*
+ * cli.h: what the triglav-sim subcommands share on their command lines: the
+ * name errors are reported under, bad-usage errors (exit status 2), and
+ * "--name VALUE" / "--name=VALUE" options.
+ */
+#ifndef SIM_CLI_H
+#define SIM_CLI_H
+
+/* "triglav-sim run" etc.: set by each subcommand before it parses. */
+extern const char *sim_cmd_name;
+
+/* Print "NAME: message" and a hint to --help on stderr; returns 2. */
+int sim_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* If argv[*i] is option `name` ("--name VALUE" or "--name=VALUE"), set *value
+ * and advance *i past it. Returns 1 matched, 0 not this option, -1 missing
+ * value (after saying so). */
+int sim_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
+
+#endif
