@@ -17,4 +17,7 @@ int sim_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * value (after saying so). */
 int sim_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
 
+/* mkdir -p of the folder holding `path` (says what failed). Returns 0 or -1. */
+int sim_make_parent(const char *path);
+
 #endif

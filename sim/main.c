@@ -281,33 +281,6 @@ static bool check_dir(const char *what, const char *path)
     return true;
 }
 
-/* mkdir -p of the folder holding `path`. */
-static int make_parent(const char *path)
-{
-    char dir[PATH_MAX];
-    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
-        return -1;
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-                fprintf(stderr, "%s: cannot create folder %s: %s\n", sim_cmd_name, dir,
-                        strerror(errno));
-                return -1;
-            }
-            *p = c;
-            if (c == '\0')
-                break;
-        }
-    }
-    return 0;
-}
-
 /* argv as one shell-quoted line, for the campaign record and the resume hint. */
 static char *command_line(int argc, char **argv)
 {
@@ -476,7 +449,7 @@ static int cmd_run(int argc, char **argv)
         ok &= check_file(files[i]);
     if (!ok)
         goto out;
-    if (make_parent(o.db_path) != 0) {
+    if (sim_make_parent(o.db_path) != 0) {
         ret = 1;
         goto out;
     }
@@ -773,7 +746,7 @@ static int cmd_merge(int argc, char **argv)
     }
     if (!ok)
         return 1;
-    if (make_parent(out) != 0)
+    if (sim_make_parent(out) != 0)
         return 1;
     struct sim_db *db;
     char err[1024];

@@ -84,33 +84,6 @@ static bool parse_seed(const char *s, uint64_t *out)
     return true;
 }
 
-/* mkdir -p of the folder holding `path`. */
-static int make_parent(const char *path)
-{
-    char dir[PATH_MAX];
-    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
-        return -1;
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-                fprintf(stderr, "%s: cannot create folder %s: %s\n", sim_cmd_name, dir,
-                        strerror(errno));
-                return -1;
-            }
-            *p = c;
-            if (c == '\0')
-                break;
-        }
-    }
-    return 0;
-}
-
 /* argv as one shell-quoted line, for the database. */
 static char *command_line(int argc, char **argv)
 {
@@ -304,7 +277,7 @@ static int run_replay(const char *pcap, const char *scn_path, const char *data_d
             .duration_s = (double)end / 1e6,
             .command = command,
         };
-        if (make_parent(db_path) != 0)
+        if (sim_make_parent(db_path) != 0)
             goto out;
         if (store(db_path, &row, rp, &id, err, sizeof err) != 0) {
             fprintf(stderr, "%s: %s\n", sim_cmd_name, err);
