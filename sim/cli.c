@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -67,4 +69,42 @@ int sim_make_parent(const char *path)
         }
     }
     return 0;
+}
+
+/* a, shell-quoted unless it is made of safe characters only */
+static size_t quote(char *out, const char *a)
+{
+    size_t len = 0;
+    bool plain = *a != '\0' && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789_./,:=@%+-") == strlen(a);
+    if (!plain)
+        out[len++] = '\'';
+    for (; *a; a++) {
+        if (*a == '\'' && !plain) {
+            memcpy(out + len, "'\\''", 4);
+            len += 4;
+        } else {
+            out[len++] = *a;
+        }
+    }
+    if (!plain)
+        out[len++] = '\'';
+    return len;
+}
+
+char *sim_command_line(const char *prog, int argc, char **argv)
+{
+    size_t cap = 4 * strlen(prog) + 3;
+    for (int i = 0; i < argc; i++)
+        cap += 4 * strlen(argv[i]) + 3;
+    char *out = malloc(cap);
+    if (out == NULL)
+        return NULL;
+    size_t len = quote(out, prog);
+    for (int i = 0; i < argc; i++) {
+        out[len++] = ' ';
+        len += quote(out + len, argv[i]);
+    }
+    out[len] = '\0';
+    return out;
 }

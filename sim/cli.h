@@ -20,4 +20,8 @@ int sim_opt_value(int argc, char **argv, int *i, const char *name, const char **
 /* mkdir -p of the folder holding `path` (says what failed). Returns 0 or -1. */
 int sim_make_parent(const char *path);
 
+/* `prog` and argv[0..argc) as one shell-quoted line (for the database and
+ * the resume hint); malloc'd, NULL when memory runs out. */
+char *sim_command_line(const char *prog, int argc, char **argv);
+
 #endif

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "analysis/cli.h"
+#include "analysis_cmd.h"
 #include "campaign.h"
 #include "cli.h"
 #include "db.h"
@@ -281,42 +281,6 @@ static bool check_dir(const char *what, const char *path)
     return true;
 }
 
-/* argv as one shell-quoted line, for the campaign record and the resume hint. */
-static char *command_line(int argc, char **argv)
-{
-    size_t cap = 1;
-    for (int i = 0; i < argc; i++)
-        cap += 4 * strlen(argv[i]) + 3;
-    char *out = malloc(cap);
-    if (out == NULL)
-        return NULL;
-    size_t len = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (i)
-            out[len++] = ' ';
-        bool plain = *a != '\0' && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                             "0123456789_./,:=@%+-") == strlen(a);
-        if (plain) {
-            memcpy(out + len, a, strlen(a));
-            len += strlen(a);
-            continue;
-        }
-        out[len++] = '\'';
-        for (; *a; a++) {
-            if (*a == '\'') {
-                memcpy(out + len, "'\\''", 4);
-                len += 4;
-            } else {
-                out[len++] = *a;
-            }
-        }
-        out[len++] = '\'';
-    }
-    out[len] = '\0';
-    return out;
-}
-
 /* "30 s", "2 min", "1.5 h" */
 static void fmt_duration(char *out, size_t cap, tg_time us)
 {
@@ -454,7 +418,7 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
 
-    char *command = command_line(argc, argv);
+    char *command = sim_command_line(argv[0], argc - 1, argv + 1);
     o.files = files;
     o.n_files = n_files;
     o.command = command;

@@ -84,38 +84,6 @@ static bool parse_seed(const char *s, uint64_t *out)
     return true;
 }
 
-/* argv as one shell-quoted line, for the database. */
-static char *command_line(int argc, char **argv)
-{
-    size_t cap = 32;
-    for (int i = 0; i < argc; i++)
-        cap += 4 * strlen(argv[i]) + 3;
-    char *out = malloc(cap);
-    if (out == NULL)
-        return NULL;
-    size_t len = (size_t)snprintf(out, cap, "triglav-sim");
-    for (int i = 0; i < argc; i++) {
-        out[len++] = ' ';
-        const char *a = argv[i];
-        bool plain = *a != '\0' && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                             "0123456789_./,:=@%+-") == strlen(a);
-        if (!plain)
-            out[len++] = '\'';
-        for (; *a; a++) {
-            if (*a == '\'' && !plain) {
-                memcpy(out + len, "'\\''", 4);
-                len += 4;
-            } else {
-                out[len++] = *a;
-            }
-        }
-        if (!plain)
-            out[len++] = '\'';
-    }
-    out[len] = '\0';
-    return out;
-}
-
 static const char *lost_reason(const struct sim_replay_packet *p, size_t tunnel_len, char *buf,
                                size_t cap)
 {
@@ -362,7 +330,7 @@ int sim_replay_main(int argc, char **argv)
                            seed_text);
     if (*db == '\0')
         return sim_usage_error("--db: expected a database path");
-    char *command = command_line(argc, argv);
+    char *command = sim_command_line("triglav-sim", argc, argv);
     int rc = run_replay(pcap, scn, data_dir, strategy, aggregation, direction, seed_text != NULL,
                         seed, out, no_db ? NULL : db, command);
     free(command);

@@ -1,7 +1,7 @@
 /*
- * cli.h: the `query` and `report` commands of triglav-sim (analysis/,
- * DESIGN.md §1). sim/main.c hands them argv as it got it (argv[1] is the
- * command); everything after that, options, help and messages, is here, so
+ * analysis_cmd.h: the `query` and `report` commands of triglav-sim, over the
+ * analysis library (analysis/, DESIGN.md §1). sim/main.c hands them argv as
+ * it got it (argv[1] is the command); everything after that, options, help and messages, is here, so
  * the program's main knows nothing of analysis beyond these calls.
  *
  * Exit status: 0 success, 1 failure (a bad database, SQL or output folder),

@@ -1,6 +1,7 @@
-/* cli.c: see cli.h. */
+/* analysis_cmd.c: see analysis_cmd.h. */
 #define _XOPEN_SOURCE 700 /* strdup, in C11 mode */
 
+#include "analysis_cmd.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -12,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset.h"
-#include "dbread.h"
-#include "query.h"
-#include "report.h"
+#include "analysis/dataset.h"
+#include "analysis/dbread.h"
+#include "analysis/query.h"
+#include "analysis/report.h"
 
 const char an_usage_query[] =
     "usage: triglav-sim query DB 'SQL' [--csv] [--param NAME=VALUE]...\n"
@@ -73,41 +74,6 @@ const char an_usage_report[] =
     "  triglav-sim report results/triglav.db --out /tmp/report\n"
     "  triglav-sim report results/triglav.db --baseline redundant --metric stall_max_ms,goodput_mbps\n";
 
-__attribute__((format(printf, 2, 3))) static int usage_error(const char *cmd, const char *fmt,
-                                                             ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nTry '%s --help'.\n", cmd);
-    return 2;
-}
-
-/* "--name VALUE" or "--name=VALUE" at argv[*i]: 1 matched (value set, *i
- * advanced), 0 not this option, -1 value missing (said). */
-static int opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
-                     const char **value)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return 0;
-    if (a[n] == '=') {
-        *value = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        usage_error(cmd, "%s: missing value", name);
-        return -1;
-    }
-    *value = argv[++*i];
-    return 1;
-}
-
 static bool is_help(const char *a)
 {
     return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
@@ -139,7 +105,7 @@ static char *read_stdin(void)
 
 int an_query_main(int argc, char **argv)
 {
-    const char *cmd = "triglav-sim query";
+    const char *cmd = sim_cmd_name = "triglav-sim query";
     const char *pos[2] = {NULL, NULL};
     int n_pos = 0;
     const char *saved = NULL, *dir = NULL;
@@ -156,7 +122,7 @@ int an_query_main(int argc, char **argv)
         int m;
         if (!options || a[0] != '-' || strcmp(a, "-") == 0) {
             if (n_pos == 2) {
-                usage_error(cmd, "unexpected argument '%s' (quote the SQL as one argument)", a);
+                sim_usage_error("unexpected argument '%s' (quote the SQL as one argument)", a);
                 goto out;
             }
             pos[n_pos++] = a;
@@ -170,27 +136,27 @@ int an_query_main(int argc, char **argv)
             qo.csv = true;
         } else if (strcmp(a, "--list") == 0) {
             list = true;
-        } else if ((m = opt_value(cmd, argc, argv, &i, "--saved", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--saved", &v)) != 0) {
             if (m < 0)
                 goto out;
             saved = v;
-        } else if ((m = opt_value(cmd, argc, argv, &i, "--queries", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--queries", &v)) != 0) {
             if (m < 0)
                 goto out;
             dir = v;
-        } else if ((m = opt_value(cmd, argc, argv, &i, "--param", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--param", &v)) != 0) {
             if (m < 0)
                 goto out;
             const char *eq = strchr(v, '=');
             if (eq == NULL || eq == v) {
-                usage_error(cmd, "--param: expected NAME=VALUE, got '%s'", v);
+                sim_usage_error("--param: expected NAME=VALUE, got '%s'", v);
                 goto out;
             }
             /* the name is argv's text up to '=': cut there in place */
             ((char *)(uintptr_t)eq)[0] = '\0';
             params[qo.n_params++] = (struct an_param){.name = v, .value = eq + 1};
         } else {
-            usage_error(cmd, "unknown option '%s'", a);
+            sim_usage_error("unknown option '%s'", a);
             goto out;
         }
     }
@@ -198,7 +164,7 @@ int an_query_main(int argc, char **argv)
     char err[1024];
     if (list) {
         if (saved != NULL || n_pos > 1) {
-            usage_error(cmd, "--list takes no SQL and no --saved");
+            sim_usage_error("--list takes no SQL and no --saved");
             goto out;
         }
         long n = an_query_list(an_queries_dir(dir), stdout, err, sizeof err);
@@ -208,15 +174,15 @@ int an_query_main(int argc, char **argv)
         goto out;
     }
     if (n_pos == 0) {
-        usage_error(cmd, "no database given (e.g. results/triglav.db)");
+        sim_usage_error("no database given (e.g. results/triglav.db)");
         goto out;
     }
     if (saved != NULL && n_pos == 2) {
-        usage_error(cmd, "give either SQL or --saved NAME, not both");
+        sim_usage_error("give either SQL or --saved NAME, not both");
         goto out;
     }
     if (saved == NULL && n_pos < 2) {
-        usage_error(cmd, "no SQL given: 'SELECT ...', --saved NAME, or --list");
+        sim_usage_error("no SQL given: 'SELECT ...', --saved NAME, or --list");
         goto out;
     }
     ret = 1;
@@ -252,39 +218,6 @@ out:
 
 /* ------------------------------------------------------------ report */
 
-/* argv as one shell-quoted line, for the report's header. */
-static char *command_line(int argc, char **argv)
-{
-    size_t cap = 1;
-    for (int i = 0; i < argc; i++)
-        cap += 4 * strlen(argv[i]) + 3;
-    char *out = malloc(cap);
-    if (out == NULL)
-        return NULL;
-    size_t len = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = i == 0 ? "triglav-sim" : argv[i];
-        if (i)
-            out[len++] = ' ';
-        bool plain = *a != '\0' && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                             "0123456789_./,:=@%+-") == strlen(a);
-        if (!plain)
-            out[len++] = '\'';
-        for (; *a; a++) {
-            if (*a == '\'' && !plain) {
-                memcpy(out + len, "'\\''", 4);
-                len += 4;
-            } else {
-                out[len++] = *a;
-            }
-        }
-        if (!plain)
-            out[len++] = '\'';
-    }
-    out[len] = '\0';
-    return out;
-}
-
 /* "a,b,c" or "all" into names (room for every known metric). Returns the
  * count, or -1 after saying what is wrong. */
 static int parse_metrics(const char *cmd, const char *list, char *buf, size_t cap,
@@ -299,7 +232,7 @@ static int parse_metrics(const char *cmd, const char *list, char *buf, size_t ca
         return (int)n;
     }
     if (snprintf(buf, cap, "%s", list) >= (int)cap) {
-        usage_error(cmd, "--metric: list too long");
+        sim_usage_error("--metric: list too long");
         return -1;
     }
     char *save = NULL;
@@ -312,13 +245,13 @@ static int parse_metrics(const char *cmd, const char *list, char *buf, size_t ca
             return -1;
         }
         if (n == max) {
-            usage_error(cmd, "--metric: too many metrics");
+            sim_usage_error("--metric: too many metrics");
             return -1;
         }
         names[n++] = t;
     }
     if (n == 0) {
-        usage_error(cmd, "--metric: empty list");
+        sim_usage_error("--metric: empty list");
         return -1;
     }
     return (int)n;
@@ -326,7 +259,7 @@ static int parse_metrics(const char *cmd, const char *list, char *buf, size_t ca
 
 int an_report_main(int argc, char **argv, const char *version)
 {
-    const char *cmd = "triglav-sim report";
+    const char *cmd = sim_cmd_name = "triglav-sim report";
     const char *db = NULL, *metrics = AN_REPORT_METRICS;
     struct an_report_opts o = {.out_dir = "report", .baseline = "adaptive", .generator = version};
     bool options = true;
@@ -335,48 +268,48 @@ int an_report_main(int argc, char **argv, const char *version)
         int m;
         if (!options || a[0] != '-') {
             if (db != NULL)
-                return usage_error(cmd, "unexpected argument '%s' (one database)", a);
+                return sim_usage_error("unexpected argument '%s' (one database)", a);
             db = a;
         } else if (strcmp(a, "--") == 0) {
             options = false;
         } else if (is_help(a)) {
             fputs(an_usage_report, stdout);
             return 0;
-        } else if ((m = opt_value(cmd, argc, argv, &i, "--out", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--out", &v)) != 0) {
             if (m < 0)
                 return 2;
             if (*v == '\0')
-                return usage_error(cmd, "--out: expected a folder");
+                return sim_usage_error("--out: expected a folder");
             o.out_dir = v;
-        } else if ((m = opt_value(cmd, argc, argv, &i, "--baseline", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--baseline", &v)) != 0) {
             if (m < 0)
                 return 2;
             o.baseline = v;
             o.strict_baseline = true;
-        } else if ((m = opt_value(cmd, argc, argv, &i, "--metric", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--metric", &v)) != 0) {
             if (m < 0)
                 return 2;
             metrics = v;
-        } else if ((m = opt_value(cmd, argc, argv, &i, "--run", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--run", &v)) != 0) {
             if (m < 0)
                 return 2;
             char *end;
             errno = 0;
             long long id = strtoll(v, &end, 10);
             if (errno != 0 || *end != '\0' || end == v || id <= 0)
-                return usage_error(cmd, "--run: expected a run id (runs.id, 1 or more), got '%s'",
+                return sim_usage_error("--run: expected a run id (runs.id, 1 or more), got '%s'",
                                    v);
             o.run_id = id;
-        } else if ((m = opt_value(cmd, argc, argv, &i, "--gnuplot", &v)) != 0) {
+        } else if ((m = sim_opt_value(argc, argv, &i, "--gnuplot", &v)) != 0) {
             if (m < 0)
                 return 2;
             o.gnuplot = v;
         } else {
-            return usage_error(cmd, "unknown option '%s'", a);
+            return sim_usage_error("unknown option '%s'", a);
         }
     }
     if (db == NULL)
-        return usage_error(cmd, "no database given (e.g. results/triglav.db)");
+        return sim_usage_error("no database given (e.g. results/triglav.db)");
     char buf[1024];
     const char *names[64];
     int n = parse_metrics(cmd, metrics, buf, sizeof buf, names, sizeof names / sizeof names[0]);
@@ -385,7 +318,7 @@ int an_report_main(int argc, char **argv, const char *version)
     o.db_path = db;
     o.metrics = names;
     o.n_metrics = (size_t)n;
-    char *command = command_line(argc, argv);
+    char *command = sim_command_line("triglav-sim", argc - 1, argv + 1);
     o.command = command;
     struct an_report_result res;
     char err[1024];
