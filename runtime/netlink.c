@@ -80,15 +80,16 @@ int rt_nl_drain(struct rt_nl *nl)
     }
 }
 
-/* Send a request and wait for its ACK. */
-static int transact(struct rt_nl *nl, struct req *r)
+/* Send `r` and read the answers until its ACK (an NLMSG_ERROR, 0 for success)
+ * or the end of a dump, handing every other answer to fn when there is one. */
+static int exchange(struct rt_nl *nl, struct req *r, void (*fn)(void *ctx, struct nlmsghdr *h),
+                    void *ctx)
 {
     r->h.nlmsg_seq = ++nl->seq;
-    r->h.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
     struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
     if (sendto(nl->fd, r, r->h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof sa) < 0)
         return -errno;
-    char buf[8192];
+    static char buf[32768];
     for (;;) {
         ssize_t len = recv(nl->fd, buf, sizeof buf, 0);
         if (len < 0) {
@@ -100,12 +101,23 @@ static int transact(struct rt_nl *nl, struct req *r)
              h = NLMSG_NEXT(h, len)) {
             if (h->nlmsg_seq != nl->seq)
                 continue;
+            if (h->nlmsg_type == NLMSG_DONE)
+                return 0;
             if (h->nlmsg_type == NLMSG_ERROR) {
                 const struct nlmsgerr *e = NLMSG_DATA(h);
                 return e->error;
             }
+            if (fn)
+                fn(ctx, h);
         }
     }
+}
+
+/* Send a request and wait for its ACK. */
+static int transact(struct rt_nl *nl, struct req *r)
+{
+    r->h.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+    return exchange(nl, r, NULL, NULL);
 }
 
 static void init_req(struct req *r, uint16_t type, uint16_t flags, size_t fixed)
@@ -203,31 +215,7 @@ static int dump(struct rt_nl *nl, uint16_t type, size_t fixed, unsigned char fam
     struct req r;
     init_req(&r, type, NLM_F_REQUEST | NLM_F_DUMP, fixed);
     *(unsigned char *)NLMSG_DATA(&r.h) = family; /* every fixed header starts with its family */
-    r.h.nlmsg_seq = ++nl->seq;
-    struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-    if (sendto(nl->fd, &r, r.h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof sa) < 0)
-        return -errno;
-    static char buf[32768];
-    for (;;) {
-        ssize_t len = recv(nl->fd, buf, sizeof buf, 0);
-        if (len < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len);
-             h = NLMSG_NEXT(h, len)) {
-            if (h->nlmsg_seq != nl->seq)
-                continue;
-            if (h->nlmsg_type == NLMSG_DONE)
-                return 0;
-            if (h->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *e = NLMSG_DATA(h);
-                return e->error;
-            }
-            fn(ctx, h);
-        }
-    }
+    return exchange(nl, &r, fn, ctx);
 }
 
 struct ifaces_ctx {
