@@ -186,7 +186,7 @@ void tg_mp_path_keys(struct tg_mp *mp, unsigned slot, struct tg_noise_cipher *se
     p->keys_at = now;
     if (fresh) {
         /* a new path starts with a clean slate of counters and estimates */
-        memset(p->tx_cum, 0, sizeof p->tx_cum);
+        memset(p->tx, 0, sizeof p->tx);
         p->tx_packets = p->tx_bytes = p->queued_bytes = 0;
         p->rx_packets = p->rx_bytes = p->rx_highest = 0;
         p->fb_seen = false;
@@ -269,8 +269,8 @@ static void finish(struct tg_mp *mp, unsigned slot, uint8_t *buf, size_t plain_l
     mp->io->counters.dgram_out++;
     p->tx_packets++;
     p->tx_bytes += len;
-    p->tx_cum[counter % TG_TX_RING] = p->tx_bytes;
-    (void)now;
+    p->queued_bytes += len;
+    p->tx[counter % TG_TX_RING] = (struct tg_tx_mark){.cum = p->tx_bytes, .at = now};
 }
 
 static size_t plain_cap(const struct tg_mp *mp)
@@ -442,24 +442,36 @@ static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
     if (p->fb_seen && (rxp < p->fb_rx_packets || hi < p->fb_highest))
         return; /* an older feedback overtaken by a newer one */
     enum tg_health before = p->est.health;
+    /* the newest counter reported was sent within the ring: its mark is valid */
+    uint64_t sent_counter = p->cur.send_counter;
+    bool hi_known = sent_counter > hi && sent_counter - hi <= TG_TX_RING;
+    struct tg_uplink_feedback fb = {.has_owd = true, .owd_us = f->u.feedback.owd_us};
     if (p->fb_seen) {
         uint64_t expected = hi - p->fb_highest, received = rxp - p->fb_rx_packets;
         if (received > expected)
             received = expected; /* late arrivals below the old highest */
-        if (expected > 0 && expected < UINT32_MAX)
-            tg_uplink_on_feedback(&p->est, (uint32_t)expected, (uint32_t)received,
-                                  rxb - p->fb_rx_bytes, now - p->fb_at, now);
+        if (expected > 0 && expected < UINT32_MAX) {
+            fb.expected = (uint32_t)expected;
+            fb.received = (uint32_t)received;
+            fb.bytes = rxb - p->fb_rx_bytes;
+            fb.ack_interval_us = now - p->fb_at;
+            if (hi_known && sent_counter - p->fb_highest <= TG_TX_RING)
+                fb.send_interval_us =
+                    p->tx[hi % TG_TX_RING].at - p->tx[p->fb_highest % TG_TX_RING].at;
+        }
     }
+    tg_uplink_on_feedback(&p->est, &fb, now);
     p->fb_seen = true;
     p->fb_rx_packets = rxp;
     p->fb_rx_bytes = rxb;
     p->fb_highest = hi;
     p->fb_at = now;
-    tg_uplink_on_owd(&p->est, f->u.feedback.owd_us);
-    /* bytes sent after the highest counter the receiver has seen */
-    uint64_t sent_counter = p->cur.send_counter;
-    if (sent_counter > hi && sent_counter - hi <= TG_TX_RING)
-        p->queued_bytes = p->tx_bytes - p->tx_cum[hi % TG_TX_RING];
+    /* bytes sent after the highest counter the receiver has seen (at least
+     * those after the oldest mark when that counter has left the ring) */
+    if (hi_known)
+        p->queued_bytes = p->tx_bytes - p->tx[hi % TG_TX_RING].cum;
+    else if (sent_counter > hi)
+        p->queued_bytes = p->tx_bytes - p->tx[sent_counter % TG_TX_RING].cum;
     else
         p->queued_bytes = 0;
     health_event(mp, slot, before, now);

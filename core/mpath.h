@@ -46,7 +46,12 @@ void tg_io_tun_push(struct tg_io *io, const uint8_t *pkt, size_t len);
 /* Take the oldest event; false when there is none. */
 bool tg_io_pop_event(struct tg_io *io, struct tg_event *out);
 
-#define TG_TX_RING 512 /* recent (counter -> bytes sent so far) per path */
+#define TG_TX_RING 512 /* recent (counter -> bytes sent so far, when) per path */
+
+struct tg_tx_mark {
+    uint64_t cum; /* bytes sent on the path up to and including this counter */
+    tg_time at;   /* when this counter was sent */
+};
 
 struct tg_path {
     bool keyed;                  /* has current keys */
@@ -71,11 +76,12 @@ struct tg_path {
     bool fb_pending;
     tg_time fb_due;
     /* sender side */
-    uint64_t tx_packets, tx_bytes, tx_cum[TG_TX_RING];
+    uint64_t tx_packets, tx_bytes;
+    struct tg_tx_mark tx[TG_TX_RING];
     uint64_t fb_rx_packets, fb_rx_bytes, fb_highest; /* last feedback seen */
     tg_time fb_at;
     bool fb_seen;
-    uint64_t queued_bytes;
+    uint64_t queued_bytes;       /* sent after the newest packet the receiver reported */
     tg_time last_rx;
 };
 

@@ -21,6 +21,9 @@ void tg_uplink_config_default(struct tg_uplink_config *c)
     c->loss_window = 256;
     c->loss_min_samples = 20;
     c->rate_alpha = 0.2;
+    c->rate_interval_us = TG_MSEC(10);
+    c->owd_window_us = TG_SEC(5);
+    c->congestion_delay_us = TG_MSEC(5);
     c->rto_min_us = TG_MSEC(200);
     c->rto_max_us = TG_SEC(3);
     c->initial_rto_us = TG_SEC(1);
@@ -235,36 +238,81 @@ void tg_uplink_on_probe_timeout(struct tg_uplink_est *u, tg_time now)
     update_health(u, now);
 }
 
-void tg_uplink_on_feedback(struct tg_uplink_est *u, uint32_t expected, uint32_t received,
-                           uint64_t bytes, tg_time interval_us, tg_time now)
+/* ------------------------------------------------- one-way delay, queue */
+
+static void owd_sample(struct tg_uplink_est *u, int64_t owd, tg_time now)
 {
-    uint32_t delivered = received < expected ? received : expected;
-    if (expected > 0)
-        loss_record(u, expected, expected - delivered);
-
-    if (expected > 0 && interval_us > 0) {
-        double sample = (double)bytes * 8.0 * 1e6 / (double)interval_us;
-        if (!u->has_rate) {
-            u->has_rate = true;
-            u->rate_bps = sample;
-        } else {
-            u->rate_bps += u->cfg.rate_alpha * (sample - u->rate_bps);
-        }
+    if (!u->has_owd) {
+        u->has_owd = true;
+        u->owd_min_cur = owd;
+        u->owd_bucket_start = now;
+    } else if (now - u->owd_bucket_start >= u->cfg.owd_window_us) {
+        u->owd_min_prev = u->owd_min_cur;
+        u->owd_prev_valid = true;
+        u->owd_min_cur = owd;
+        u->owd_bucket_start = now;
+    } else if (owd < u->owd_min_cur) {
+        u->owd_min_cur = owd;
     }
+    u->owd_us = owd;
+    int64_t base = u->owd_min_cur;
+    if (u->owd_prev_valid && u->owd_min_prev < base)
+        base = u->owd_min_prev;
+    /* owd >= base: the difference fits a uint64_t exactly */
+    uint64_t q = (uint64_t)owd - (uint64_t)base;
+    u->queue_delay_us = q > RTT_SAMPLE_MAX ? RTT_SAMPLE_MAX : q;
 
-    if (received > 0)
-        success(u);
-    else if (expected > 0)
-        failure(u);
-    else
-        return;
-    update_health(u, now);
+    tg_time thresh = u->cfg.congestion_delay_us;
+    if (u->min_rtt_us / 4 > thresh)
+        thresh = u->min_rtt_us / 4;
+    if (2 * u->rttvar_us > thresh)
+        thresh = 2 * u->rttvar_us;
+    u->congested = u->queue_delay_us > thresh;
 }
 
-void tg_uplink_on_owd(struct tg_uplink_est *u, int64_t owd_us)
+/* ------------------------------------------------------- delivery rate */
+
+static void rate_sample(struct tg_uplink_est *u, const struct tg_uplink_feedback *fb)
 {
-    u->has_owd = true;
-    u->owd_us = owd_us;
+    u->acc_bytes += fb->bytes;
+    u->acc_ack_us += fb->ack_interval_us;
+    u->acc_send_us += fb->send_interval_us;
+    tg_time interval = u->acc_ack_us > u->acc_send_us ? u->acc_ack_us : u->acc_send_us;
+    if (interval == 0 || interval < u->cfg.rate_interval_us)
+        return;
+    double sample = (double)u->acc_bytes * 8.0 * 1e6 / (double)interval;
+    u->acc_bytes = 0;
+    u->acc_ack_us = u->acc_send_us = 0;
+    if (!u->has_rate) {
+        u->has_rate = true;
+        u->rate_bps = sample;
+    } else if (sample > u->rate_bps || u->congested) {
+        u->rate_bps += u->cfg.rate_alpha * (sample - u->rate_bps);
+    }
+}
+
+void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedback *fb,
+                           tg_time now)
+{
+    if (fb->has_owd)
+        owd_sample(u, fb->owd_us, now);
+    uint32_t expected = fb->expected;
+    uint32_t delivered = fb->received < expected ? fb->received : expected;
+    if (expected == 0)
+        return;
+    if (u->congested) {
+        u->congestion_lost += expected - delivered;
+        loss_record(u, delivered, 0);
+    } else {
+        loss_record(u, expected, expected - delivered);
+    }
+    rate_sample(u, fb);
+
+    if (delivered > 0)
+        success(u);
+    else
+        failure(u);
+    update_health(u, now);
 }
 
 void tg_uplink_set_down(struct tg_uplink_est *u, tg_time now)

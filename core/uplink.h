@@ -18,11 +18,27 @@
  *     expected - received are lost, spread evenly over the call. A feedback
  *     bigger than the window is scaled down to the window, keeping its loss
  *     fraction (rounded to whole packets).
- *   - delivery rate in bits per second, an EMA (alpha `rate_alpha`, 0.2) of
- *     bytes * 8 / interval from feedbacks that cover sent packets
- *     (expected > 0) over a non-zero interval; the first sample initialises.
  *   - one-way delay as reported by the receiver (receiver clock - sender
- *     clock: only differences between uplinks mean anything);
+ *     clock: only differences between uplinks mean anything), and its
+ *     windowed minimum (two buckets of `owd_window_us`, so clock drift is
+ *     forgotten); the excess over the minimum is the queueing delay. The
+ *     uplink is "congested" while that excess is above the largest of
+ *     `congestion_delay_us`, min_rtt / 4 and 2 rttvar (jitter is not a queue).
+ *   - congestion: packets lost while the uplink is congested were dropped
+ *     by a full queue the tunnel itself filled, not by the link: they are
+ *     counted in `congestion_lost` and kept out of the loss window, so an
+ *     uplink that a TCP slow start overran is not marked unhealthy.
+ *   - delivery rate in bits per second, an EMA (alpha `rate_alpha`, 0.2) of
+ *     samples bytes * 8 / interval, each gathered over feedbacks until the
+ *     interval reaches `rate_interval_us`. The interval is the longer of the
+ *     time between the feedbacks' arrivals and the time between the sends
+ *     of the packets they report (as BBR does: acknowledgements bunched on
+ *     the way back cannot make an uplink look faster than it was fed). A
+ *     sample raises the estimate freely but lowers it only when the uplink
+ *     was congested: a sample taken while the sender kept the uplink idle
+ *     measures the sender, not the uplink, and an uplink the scheduler
+ *     stopped using would otherwise look slower and slower and never be
+ *     used again. The first sample initialises.
  *   - health, one explicit state machine:
  *       target from failures:  >= 10 consecutive -> Down, >= 6 Unhealthy,
  *                              >= 3 Degraded, else Healthy;
@@ -81,6 +97,9 @@ struct tg_uplink_config {
                                      out-of-range values are clamped) */
     uint32_t loss_min_samples;    /* outcomes in the window before the loss rule applies (20) */
     double rate_alpha;            /* delivery-rate EMA gain (0.2) */
+    tg_time rate_interval_us;     /* shortest interval of one rate sample (10 ms) */
+    tg_time owd_window_us;        /* one bucket of the one-way-delay minimum (5 s) */
+    tg_time congestion_delay_us;  /* least queueing delay that is congestion (5 ms) */
     tg_time rto_min_us;           /* (200 ms) */
     tg_time rto_max_us;           /* (3 s) */
     tg_time initial_rto_us;       /* before any sample (1 s) */
@@ -100,15 +119,23 @@ struct tg_uplink_est {
     /* delivery rate */
     double rate_bps; /* EMA, bits per second; 0 until the first sample */
     bool has_rate;
+    uint64_t acc_bytes;                   /* the sample being gathered */
+    tg_time acc_ack_us, acc_send_us;
     /* one-way delay */
     bool has_owd;
-    int64_t owd_us; /* latest receiver-reported one-way delay */
+    int64_t owd_us;                       /* latest receiver-reported one-way delay */
+    int64_t owd_min_cur, owd_min_prev;    /* minimum of this bucket and of the last */
+    bool owd_prev_valid;
+    tg_time owd_bucket_start;
+    tg_time queue_delay_us;               /* owd_us - windowed minimum */
+    bool congested;
     /* health */
     enum tg_health health;
     uint32_t consecutive_failures, consecutive_successes;
     tg_time health_since; /* when the current health state began */
     /* counters */
     uint64_t successes, failures;
+    uint64_t congestion_lost; /* lost while congested, kept out of the loss window */
 };
 
 void tg_uplink_config_default(struct tg_uplink_config *c);
@@ -121,14 +148,23 @@ void tg_uplink_on_rtt(struct tg_uplink_est *u, tg_time rtt_us, tg_time now);
 /* A probe went unanswered past its RTO: a failure, one lost outcome, and the
  * RTO doubles (clamped to rto_max_us). */
 void tg_uplink_on_probe_timeout(struct tg_uplink_est *u, tg_time now);
-/* Feedback: of `expected` packets sent on the uplink since the last feedback,
- * `received` arrived (counted as at most `expected`); `bytes` arrived over
- * `interval_us`. A feedback with received > 0 is a success; received == 0
- * with expected > 0 a failure; 0 of 0 changes nothing. */
-void tg_uplink_on_feedback(struct tg_uplink_est *u, uint32_t expected, uint32_t received,
-                           uint64_t bytes, tg_time interval_us, tg_time now);
-/* A one-way-delay sample from the receiver. */
-void tg_uplink_on_owd(struct tg_uplink_est *u, int64_t owd_us);
+/* What one receiver feedback says about the packets sent on the uplink
+ * since the previous one. */
+struct tg_uplink_feedback {
+    uint32_t expected;         /* packets sent (by counter) since the last feedback */
+    uint32_t received;         /* of which arrived (counted as at most expected) */
+    uint64_t bytes;            /* bytes that arrived */
+    tg_time ack_interval_us;   /* between the arrivals of the two feedbacks */
+    tg_time send_interval_us;  /* between the sends of the newest packets they report
+                                  (0 when unknown) */
+    bool has_owd;
+    int64_t owd_us;            /* one-way delay of the newest packet that arrived */
+};
+
+/* Feedback: received > 0 is a success, received == 0 with expected > 0 a
+ * failure, 0 of 0 changes nothing but the one-way delay. */
+void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedback *fb,
+                           tg_time now);
 /* The host says the uplink lost its link (interface down, socket error):
  * straight to Down. A later success brings it back through the hysteresis
  * (recover_successes consecutive successes). */

@@ -2,7 +2,8 @@
  * Uplink estimators and health: tables of (event -> expected srtt, rttvar,
  * RTO, loss, health) rows applied in order, each table from a fresh uplink,
  * then the properties tables cannot show well: no flapping around a
- * threshold, recovery exactly at the margin, the rate EMA.
+ * threshold, recovery exactly at the margin, the rate EMA, app-limited
+ * samples, the queueing delay and losses to congestion.
  */
 #include "check.h"
 #include "core/uplink.h"
@@ -43,6 +44,13 @@ struct row {
 
 #define MS(x) ((tg_time)(x)*1000)
 
+/* Loss accounting only: no bytes, no interval, no one-way delay. */
+static void feedback(struct tg_uplink_est *u, uint32_t expected, uint32_t received, tg_time now)
+{
+    const struct tg_uplink_feedback fb = {.expected = expected, .received = received};
+    tg_uplink_on_feedback(u, &fb, now);
+}
+
 static void run(const char *name, const struct tg_uplink_config *cfg, const struct row *rows,
                 size_t count)
 {
@@ -62,7 +70,7 @@ static void run(const char *name, const struct tg_uplink_config *cfg, const stru
             tg_uplink_on_probe_timeout(&u, now);
             break;
         case E_FEEDBACK:
-            tg_uplink_on_feedback(&u, r->expected, r->received, 0, 0, now);
+            feedback(&u, r->expected, r->received, now);
             break;
         case E_DOWN:
             tg_uplink_set_down(&u, now);
@@ -258,7 +266,7 @@ static void test_defaults(void)
     c.loss_window = 5000;
     tg_uplink_init(&u, &c, 0);
     CHECK_EQ(u.cfg.loss_window, TG_LOSS_WINDOW_MAX);
-    tg_uplink_on_feedback(&u, 3000, 0, 0, 0, 1);
+    feedback(&u, 3000, 0, 1);
     CHECK_EQ(u.loss_count, TG_LOSS_WINDOW_MAX);
     CHECK_EQ(u.loss_lost, TG_LOSS_WINDOW_MAX);
     c.loss_window = 0;
@@ -317,7 +325,7 @@ static void w_timeout(struct watch *w)
 static void w_feedback(struct watch *w, uint32_t expected, uint32_t received)
 {
     enum tg_health h = w->u.health;
-    tg_uplink_on_feedback(&w->u, expected, received, 0, 0, ++w->now);
+    feedback(&w->u, expected, received, ++w->now);
     watch_step(w, h);
 }
 
@@ -425,23 +433,46 @@ static void test_rtt_recovery_margin(void)
     CHECK(steps > 3);
 }
 
-/* Delivery rate: EMA alpha 0.2 of bytes*8/interval, first sample sets it. */
+/* One rate feedback: `bytes` over `ack_ms` (and `send_ms` of sending), with
+ * a one-way delay of `owd_ms`. */
+static void rate_fb(struct tg_uplink_est *u, uint64_t bytes, double ack_ms, double send_ms,
+                    double owd_ms, tg_time now)
+{
+    const struct tg_uplink_feedback fb = {.expected = 10,
+                                          .received = 10,
+                                          .bytes = bytes,
+                                          .ack_interval_us = (tg_time)(ack_ms * 1000),
+                                          .send_interval_us = (tg_time)(send_ms * 1000),
+                                          .has_owd = true,
+                                          .owd_us = (int64_t)(owd_ms * 1000)};
+    tg_uplink_on_feedback(u, &fb, now);
+}
+
+static bool near(double got, double want)
+{
+    double d = got - want;
+    return (d < 0 ? -d : d) <= 1e-6 * (want > 1 ? want : 1);
+}
+
+/* Delivery rate: EMA alpha 0.2 of samples gathered over >= 10 ms, the
+ * interval being the longer of the ack and send intervals; lowered only
+ * while congested. */
 static void test_rate(void)
 {
     static const struct {
-        uint32_t expected;
         uint64_t bytes;
-        tg_time interval_us;
+        double ack_ms, send_ms, owd_ms;
         double want_bps;
         int line;
     } rows[] = {
-        {10, 125000, 1000000, 1000000.0, __LINE__},  /* first: 1 Mbit/s */
-        {10, 250000, 1000000, 1200000.0, __LINE__},  /* 2 Mbit/s sample */
-        {10, 0, 1000000, 960000.0, __LINE__},        /* nothing arrived: 0 */
-        {10, 62500, 500000, 968000.0, __LINE__},     /* 1 Mbit/s over 0.5 s */
-        {0, 999999, 1000000, 968000.0, __LINE__},    /* nothing sent: no sample */
-        {10, 999999, 0, 968000.0, __LINE__},         /* no interval: no sample */
-        {10, 1250000, 100000, 20774400.0, __LINE__}, /* 100 Mbit/s sample */
+        {12500, 100, 0, 10, 1000000.0, __LINE__},     /* first: 1 Mbit/s */
+        {25000, 100, 0, 10, 1200000.0, __LINE__},     /* 2 Mbit/s sample */
+        {0, 100, 0, 10, 1200000.0, __LINE__},         /* idle, not queued: kept */
+        {6250, 100, 0, 30, 1060000.0, __LINE__},      /* 0.5 Mbit/s, 20 ms queue: lowers */
+        {625, 5, 0, 10, 1060000.0, __LINE__},         /* 5 ms: still gathering */
+        {625, 5, 0, 10, 1060000.0, __LINE__},         /* 10 ms in all: 1 Mbit/s, no queue: kept */
+        {125000, 1, 100, 10, 2848000.0, __LINE__},    /* bunched acks: the send interval counts */
+        {125000, 100, 1, 10, 4278400.0, __LINE__},    /* a burst sent at once: the ack interval */
     };
     struct tg_uplink_config c;
     tg_uplink_config_default(&c);
@@ -449,30 +480,108 @@ static void test_rate(void)
     tg_uplink_init(&u, &c, 0);
     CHECK(!u.has_rate && u.rate_bps == 0.0);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        tg_uplink_on_feedback(&u, rows[i].expected, rows[i].expected, rows[i].bytes,
-                              rows[i].interval_us, (tg_time)i);
-        double d = u.rate_bps - rows[i].want_bps;
-        if (d < 0)
-            d = -d;
+        rate_fb(&u, rows[i].bytes, rows[i].ack_ms, rows[i].send_ms, rows[i].owd_ms, (tg_time)i);
         CHECK(u.has_rate);
-        CHECK(d < 1e-6 * rows[i].want_bps);
-        if (!(d < 1e-6 * rows[i].want_bps))
+        CHECK(near(u.rate_bps, rows[i].want_bps));
+        if (!near(u.rate_bps, rows[i].want_bps))
             fprintf(stderr, "  rate row at line %d: %.3f\n", rows[i].line, u.rate_bps);
     }
 }
 
-static void test_owd_and_names(void)
+/* An uplink the sender feeds little keeps the rate it showed while busy:
+ * app-limited samples never lower it, however long they go on. Once the
+ * uplink queues again, samples bring a real drop in capacity through. */
+static void test_rate_app_limited(void)
 {
     struct tg_uplink_config c;
     tg_uplink_config_default(&c);
     struct tg_uplink_est u;
     tg_uplink_init(&u, &c, 0);
-    tg_uplink_on_owd(&u, -12345);
+    tg_time now = 0;
+    rate_fb(&u, 50000, 10, 10, 10, now); /* 40 Mbit/s, the base delay 10 ms */
+    for (int i = 0; i < 50; i++) /* 40 Mbit/s with a 30 ms queue */
+        rate_fb(&u, 50000, 10, 10, 40, now += MS(10));
+    CHECK(near(u.rate_bps, 40e6));
+    CHECK(u.congested);
+    for (int i = 0; i < 1000; i++) /* 10 s of 0.4 Mbit/s, no queue */
+        rate_fb(&u, 500, 10, 10, 10, now += MS(10));
+    CHECK(!u.congested);
+    CHECK(near(u.rate_bps, 40e6));
+    for (int i = 0; i < 100; i++) /* the link now carries 10 Mbit/s, queued */
+        rate_fb(&u, 12500, 10, 10, 60, now += MS(10));
+    CHECK(u.rate_bps < 10.01e6 && u.rate_bps > 9.99e6);
+}
+
+/* The one-way delay minimum is kept over two buckets of owd_window_us, so
+ * the queueing delay follows a drifting clock offset; congestion needs more
+ * queue than congestion_delay_us, min_rtt / 4 and 2 rttvar. */
+static void test_owd_queue(void)
+{
+    struct tg_uplink_config c;
+    tg_uplink_config_default(&c);
+    struct tg_uplink_est u;
+    tg_uplink_init(&u, &c, 0);
+    const struct tg_uplink_feedback at = {.has_owd = true, .owd_us = -12345};
+    tg_uplink_on_feedback(&u, &at, 1);
     CHECK(u.has_owd);
     CHECK_EQ(u.owd_us, -12345);
-    tg_uplink_on_owd(&u, 700);
-    CHECK_EQ(u.owd_us, 700);
+    CHECK_EQ(u.queue_delay_us, 0);
+    struct tg_uplink_feedback fb = {.has_owd = true, .owd_us = -12345 + 5000};
+    tg_uplink_on_feedback(&u, &fb, 2);
+    CHECK_EQ(u.queue_delay_us, 5000);
+    CHECK(!u.congested); /* exactly 5 ms is not more than 5 ms */
+    fb.owd_us++;
+    tg_uplink_on_feedback(&u, &fb, 3);
+    CHECK(u.congested);
+    /* the clock offset drifts by +1 ms: after two windows the old minimum is gone */
+    fb.owd_us = -12345 + 1000;
+    tg_uplink_on_feedback(&u, &fb, TG_SEC(5) + 3);
+    CHECK_EQ(u.queue_delay_us, 1000); /* the previous bucket still holds -12345 */
+    tg_uplink_on_feedback(&u, &fb, TG_SEC(10) + 3);
+    CHECK_EQ(u.queue_delay_us, 0);
+    /* a 40 ms min RTT asks for more than 10 ms of queue; jitter for more still */
+    tg_uplink_on_rtt(&u, MS(40), TG_SEC(11));
+    fb.owd_us = -12345 + 1000 + 10000;
+    tg_uplink_on_feedback(&u, &fb, TG_SEC(11));
+    CHECK(!u.congested); /* 10 ms; rttvar is 20 ms after the first sample: 40 needed */
+    fb.owd_us += 30001;
+    tg_uplink_on_feedback(&u, &fb, TG_SEC(11));
+    CHECK(u.congested);
+}
 
+/* Packets lost while the uplink is congested are the tunnel's own queue
+ * overflowing: counted apart, not in the loss window, so the uplink stays
+ * healthy; the same losses without a queue make it unhealthy. */
+static void test_congestion_loss(void)
+{
+    struct tg_uplink_config c;
+    tg_uplink_config_default(&c);
+    for (int queued = 0; queued < 2; queued++) {
+        struct tg_uplink_est u;
+        tg_uplink_init(&u, &c, 0);
+        tg_uplink_on_rtt(&u, MS(2), 1);
+        struct tg_uplink_feedback fb = {.expected = 10, .received = 10, .has_owd = true,
+                                        .owd_us = 1000};
+        tg_uplink_on_feedback(&u, &fb, 2);
+        fb.received = 5;
+        fb.owd_us = queued ? 1000 + MS(80) : 1000;
+        for (int i = 0; i < 10; i++)
+            tg_uplink_on_feedback(&u, &fb, 3 + (tg_time)i);
+        if (queued) {
+            CHECK_EQ(u.congestion_lost, 50);
+            CHECK_EQ(u.loss_lost, 0);
+            CHECK_EQ(u.loss_count, 61); /* the RTT sample, 10, then 50 delivered */
+            CHECK_EQ(u.health, TG_HEALTH_HEALTHY);
+        } else {
+            CHECK_EQ(u.congestion_lost, 0);
+            CHECK_EQ(u.loss_lost, 50);
+            CHECK_EQ(u.health, TG_HEALTH_UNHEALTHY);
+        }
+    }
+}
+
+static void test_names(void)
+{
     CHECK(strcmp(tg_health_name(TG_HEALTH_UNKNOWN), "unknown") == 0);
     CHECK(strcmp(tg_health_name(TG_HEALTH_HEALTHY), "healthy") == 0);
     CHECK(strcmp(tg_health_name(TG_HEALTH_DEGRADED), "degraded") == 0);
@@ -489,9 +598,9 @@ static void test_counters(void)
     tg_uplink_init(&u, &c, 0);
     tg_uplink_on_rtt(&u, MS(10), 1);
     tg_uplink_on_probe_timeout(&u, 2);
-    tg_uplink_on_feedback(&u, 5, 5, 0, 0, 3);
-    tg_uplink_on_feedback(&u, 5, 0, 0, 0, 4);
-    tg_uplink_on_feedback(&u, 0, 0, 0, 0, 5);
+    feedback(&u, 5, 5, 3);
+    feedback(&u, 5, 0, 4);
+    feedback(&u, 0, 0, 5);
     CHECK_EQ(u.successes, 2);
     CHECK_EQ(u.failures, 2);
     CHECK_EQ(u.consecutive_failures, 1);
@@ -508,7 +617,10 @@ int main(void)
     test_no_flapping();
     test_rtt_recovery_margin();
     test_rate();
-    test_owd_and_names();
+    test_rate_app_limited();
+    test_owd_queue();
+    test_congestion_loss();
+    test_names();
     test_counters();
     return check_exit("test_uplink");
 }
