@@ -47,11 +47,15 @@ struct tg_mp_config {
     tg_time probe_interval_us;      /* PING on each live uplink (100 ms) */
     tg_time down_probe_interval_us; /* PING on Down uplinks so they come back (1 s) */
     tg_time feedback_interval_us;   /* receiver feedback at most this late (20 ms) */
+    uint32_t feedback_packets;      /* ... or this many DATA datagrams late (32) */
     tg_time rekey_after_us;         /* rejoin an uplink when its keys are this old (120 s) */
     uint64_t rekey_after_packets;   /* ... or have sent this many packets (2^60) */
     tg_time reject_after_us;        /* keys older than this are not used any more (180 s) */
     uint32_t queue_slots;           /* datagram and TUN output queue length (256 each) */
     uint32_t max_packet;            /* largest IP packet carried (1500) */
+    uint32_t max_datagram;          /* UDP payload a path carries unfragmented (1472, for
+                                       IPv4 over 1500): a feedback frame rides on a DATA
+                                       datagram only below it */
 };
 
 /* Why a datagram or packet was dropped; counted, never fatal. */

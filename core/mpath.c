@@ -14,11 +14,13 @@ void tg_mp_config_default(struct tg_mp_config *c)
     c->probe_interval_us = TG_MSEC(100);
     c->down_probe_interval_us = TG_SEC(1);
     c->feedback_interval_us = TG_MSEC(20);
+    c->feedback_packets = 32;
     c->rekey_after_us = TG_SEC(120);
     c->rekey_after_packets = (uint64_t)1 << 60;
     c->reject_after_us = TG_SEC(180);
     c->queue_slots = 256;
     c->max_packet = 1500;
+    c->max_datagram = 1472;
 }
 
 const char *tg_drop_name(enum tg_drop d)
@@ -248,8 +250,39 @@ static void add_feedback(struct tg_mp *mp, unsigned slot, uint8_t *plain, size_t
     if (!p->fb_pending)
         return;
     if (tg_frame_put_feedback(plain, cap, off, (uint8_t)slot, p->rx_packets, p->rx_bytes,
-                              p->rx_highest, p->rx_owd_us) == TG_OK)
+                              p->rx_highest, p->rx_owd_us) == TG_OK) {
         p->fb_pending = false;
+        p->rx_unreported = 0;
+    }
+}
+
+/* Bytes the path's bottleneck still has to carry, as of `now`: a queue
+ * model anchored at the newest packet the receiver reported. That packet
+ * met `anchor_queue_us` of queue at the rate estimate; everything sent
+ * since joined it, and the bottleneck has drained at the rate since it was
+ * sent. But once the oldest packet sent after it is overdue (unreported
+ * for an RTT plus two feedback intervals plus 4 rttvar), the path may be
+ * dead: nothing counts as drained, so a path that swallowed a window stops
+ * attracting packets (a TCP retransmission above all) before the probes
+ * declare it down. Before a rate is known: the bytes sent after it. */
+static uint64_t queued_now(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
+{
+    if (!p->anchor_valid || !p->est.has_rate)
+        return p->queued_bytes;
+    double per_us = p->est.rate_bps / 8e6;
+    double work = per_us * (double)p->anchor_queue_us + (double)(p->tx_bytes - p->anchor_cum);
+    uint64_t next = p->anchor_counter + 1;
+    if (next < p->cur.send_counter && p->cur.send_counter - next <= TG_TX_RING) {
+        tg_time rtt = p->est.has_rtt ? p->est.srtt_us + 4 * p->est.rttvar_us
+                                     : p->est.cfg.initial_rto_us;
+        tg_time due = tg_time_add(p->tx[next % TG_TX_RING].at,
+                                  rtt + 2 * mp->cfg->feedback_interval_us);
+        if (now >= due)
+            return (uint64_t)work;
+    }
+    if (now > p->anchor_at)
+        work -= per_us * (double)(now - p->anchor_at);
+    return work > 0 ? (uint64_t)work : 0;
 }
 
 /* Seal the plaintext already written and queue the datagram. */
@@ -286,6 +319,14 @@ static void add_path_seq(const struct tg_path *p, uint8_t *plain, size_t cap, si
     if (p->last_data_solo && tg_frame_put_path_seq(plain, cap, off, p->last_data_seq) != TG_OK) {
         /* no room: the reorder buffer falls back on its other rules */
     }
+}
+
+/* The same inside a DATA frame: how far back that frame was (0: not named). */
+static uint16_t prev_delta(const struct tg_path *p, uint64_t seq)
+{
+    if (!p->last_data_solo || seq - p->last_data_seq > UINT16_MAX)
+        return 0;
+    return (uint16_t)(seq - p->last_data_seq);
 }
 
 void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
@@ -341,8 +382,7 @@ static bool failing(enum tg_health h)
 int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
 {
     struct tg_io *io = mp->io;
-    if (len > mp->cfg->max_packet || len > plain_cap(mp) - TG_FRAME_DATA_HEADER_LEN -
-                                               TG_FRAME_FEEDBACK_LEN - TG_FRAME_PATH_SEQ_LEN) {
+    if (len > mp->cfg->max_packet || len > plain_cap(mp) - TG_FRAME_DATA_MAX_HEADER_LEN) {
         tg_io_drop(io, TG_DROP_TOO_BIG);
         return TG_ERR_NOBUF;
     }
@@ -360,9 +400,9 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
             .srtt_us = p->est.has_rtt ? p->est.srtt_us : 0,
             .loss = tg_uplink_loss(&p->est),
             .rate_bps = p->est.has_rate ? p->est.rate_bps : 0,
-            .owd_us = p->est.owd_us,
+            .owd_us = p->est.owd_base_us, /* the queue is in queued_bytes */
             .has_owd = p->est.has_owd,
-            .queued_bytes = p->queued_bytes,
+            .queued_bytes = queued_now(mp, p, now),
             .weight = 1.0,
             .priority = i,
         };
@@ -382,6 +422,11 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
 
     uint64_t seq = mp->next_seq++;
     mp->last_activity = now;
+    /* feedback rides along only while the datagram stays unfragmented */
+    size_t data_len = TG_FRAME_DATA_MAX_HEADER_LEN + len;
+    size_t fb_cap = mp->cfg->max_datagram > TG_DATA_OVERHEAD + data_len
+                        ? mp->cfg->max_datagram - TG_DATA_OVERHEAD - data_len
+                        : 0;
     io->counters.data_bytes += len;
     io->counters.data_copy_bytes += len * (uint64_t)__builtin_popcount(mask);
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
@@ -392,10 +437,9 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
             return TG_ERR_NOBUF;
         uint8_t *plain = buf + TG_DATA_HEADER_LEN;
         size_t off = 0;
-        add_feedback(mp, i, plain, plain_cap(mp), &off);
-        add_path_seq(&mp->paths[i], plain, plain_cap(mp), &off);
-        if (tg_frame_put_data(plain, plain_cap(mp), &off, flags, seq, now, pkt,
-                              (uint16_t)len) != TG_OK)
+        add_feedback(mp, i, plain, fb_cap, &off);
+        if (tg_frame_put_data(plain, plain_cap(mp), &off, flags, seq, now,
+                              prev_delta(&mp->paths[i], seq), pkt, (uint16_t)len) != TG_OK)
             continue;
         mp->paths[i].last_data_seq = seq;
         mp->paths[i].last_data_solo = (mask & (mask - 1)) == 0;
@@ -445,7 +489,9 @@ static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
     /* the newest counter reported was sent within the ring: its mark is valid */
     uint64_t sent_counter = p->cur.send_counter;
     bool hi_known = sent_counter > hi && sent_counter - hi <= TG_TX_RING;
-    struct tg_uplink_feedback fb = {.has_owd = true, .owd_us = f->u.feedback.owd_us};
+    /* the one-way delay is of the newest DATA frame: news only with new data */
+    struct tg_uplink_feedback fb = {.has_owd = rxb > (p->fb_seen ? p->fb_rx_bytes : 0),
+                                    .owd_us = f->u.feedback.owd_us};
     if (p->fb_seen) {
         uint64_t expected = hi - p->fb_highest, received = rxp - p->fb_rx_packets;
         if (received > expected)
@@ -474,7 +520,25 @@ static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
         p->queued_bytes = p->tx_bytes - p->tx[sent_counter % TG_TX_RING].cum;
     else
         p->queued_bytes = 0;
+    p->anchor_valid = hi_known;
+    if (hi_known) {
+        p->anchor_counter = hi;
+        p->anchor_at = p->tx[hi % TG_TX_RING].at;
+        p->anchor_cum = p->tx[hi % TG_TX_RING].cum;
+        p->anchor_queue_us = p->est.queue_delay_us;
+    }
     health_event(mp, slot, before, now);
+}
+
+/* `seq` went before this datagram on uplink `slot`: if it never arrived it
+ * was lost on the way (uplinks deliver in order), so nothing waits for it. */
+static void path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time now)
+{
+    static const uint8_t lost[1];
+    if (tg_replay_check(&mp->dedup, seq) == TG_OK &&
+        tg_reorder_push(mp->reorder, seq, slot, lost, 0, now) != TG_OK) {
+        /* below the window or already marked */
+    }
 }
 
 int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
@@ -503,26 +567,31 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
     while ((rc = tg_frame_next(plain, plain_len, &off, &f)) == 1) {
         switch (f.type) {
         case TG_FRAME_DATA: {
+            uint64_t seq = tg_widen32(f.u.data.seq, mp->dedup.next);
+            mp->peer_time = tg_widen32(f.u.data.send_time_us, mp->peer_time);
             p->rx_bytes += f.u.data.len;
-            p->rx_owd_us = (int64_t)(now - f.u.data.send_time_us);
+            p->rx_unreported++;
+            p->rx_owd_us = (int64_t)(now - mp->peer_time);
+            if ((f.u.data.flags & TG_DATA_FLAG_PREV) && f.u.data.prev_delta <= seq)
+                path_lost(mp, slot, seq - f.u.data.prev_delta, now);
             if (!p->fb_pending) {
                 p->fb_pending = true;
                 p->fb_due = tg_time_add(now, mp->cfg->feedback_interval_us);
             }
-            if (tg_replay_accept(&mp->dedup, f.u.data.seq) != TG_OK) {
+            if (tg_replay_accept(&mp->dedup, seq) != TG_OK) {
                 tg_io_drop(io, TG_DROP_DUPLICATE);
                 break;
             }
             uint8_t *pkt = (uint8_t *)(uintptr_t)f.u.data.packet;
             if (f.u.data.flags & TG_DATA_FLAG_ORDERED) {
-                if (tg_reorder_push(mp->reorder, f.u.data.seq, slot, pkt, f.u.data.len, now) !=
+                if (tg_reorder_push(mp->reorder, seq, slot, pkt, f.u.data.len, now) !=
                     TG_OK)
                     tg_io_drop(io, TG_DROP_LATE);
             } else {
                 /* deliver now; leave an empty mark so ordered packets after it
                  * do not wait for this sequence number */
                 static const uint8_t none[1];
-                if (tg_reorder_push(mp->reorder, f.u.data.seq, slot, none, 0, now) != TG_OK) {
+                if (tg_reorder_push(mp->reorder, seq, slot, none, 0, now) != TG_OK) {
                     /* below the reorder window: nothing waits for it */
                 }
                 mp->deliver(mp->owner, mp, pkt, f.u.data.len, now);
@@ -530,17 +599,12 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             break;
         }
         case TG_FRAME_PATH_SEQ:
-            /* sent before this datagram on this uplink and never seen: lost on
-             * the way (uplinks deliver in order), so nothing waits for it */
-            if (tg_replay_check(&mp->dedup, f.u.path_seq.prev_seq) == TG_OK) {
-                static const uint8_t lost[1];
-                if (tg_reorder_push(mp->reorder, f.u.path_seq.prev_seq, slot, lost, 0, now) !=
-                    TG_OK) {
-                    /* below the window or already marked */
-                }
-            }
+            path_lost(mp, slot, tg_widen32(f.u.path_seq.prev_seq, mp->dedup.next), now);
             break;
         case TG_FRAME_PING:
+            /* the PONG carries a feedback too, so the sender's picture of an
+             * uplink that carries only probes stays fresh */
+            p->fb_pending = true;
             send_pong(mp, slot, f.u.ping.id, f.u.ping.send_time_us, now);
             break;
         case TG_FRAME_PONG:
@@ -564,6 +628,9 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
     }
     if (rc < 0)
         tg_io_drop(io, TG_DROP_BAD_FRAME);
+    /* full-size data leaves no room to piggyback: report every so many */
+    if (p->fb_pending && p->rx_unreported >= mp->cfg->feedback_packets)
+        send_feedback(mp, slot, now);
     drain_reorder(mp, now);
     return TG_OK;
 }
@@ -631,6 +698,6 @@ void tg_mp_snapshot(const struct tg_mp *mp, unsigned slot, tg_time now,
     out->rx_bytes = p->rx_bytes;
     out->probes_sent = p->probes_sent;
     out->probes_lost = p->probes_lost;
-    out->queued_bytes = p->queued_bytes;
+    out->queued_bytes = queued_now(mp, p, now);
     out->keys_age_us = p->keyed ? now - p->keys_at : 0;
 }

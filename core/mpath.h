@@ -75,6 +75,7 @@ struct tg_path {
     int64_t rx_owd_us;
     bool fb_pending;
     tg_time fb_due;
+    uint32_t rx_unreported;      /* DATA frames since the last feedback sent */
     /* sender side */
     uint64_t tx_packets, tx_bytes;
     struct tg_tx_mark tx[TG_TX_RING];
@@ -82,6 +83,11 @@ struct tg_path {
     tg_time fb_at;
     bool fb_seen;
     uint64_t queued_bytes;       /* sent after the newest packet the receiver reported */
+    bool anchor_valid;           /* that packet is in the ring: */
+    uint64_t anchor_counter;     /* ... its counter */
+    tg_time anchor_at;           /* ... when it was sent */
+    uint64_t anchor_cum;         /* ... tx_bytes up to it */
+    tg_time anchor_queue_us;     /* ... the queueing delay it met */
     tg_time last_rx;
 };
 
@@ -98,6 +104,7 @@ struct tg_mp {
     struct tg_reorder *reorder;
     struct tg_replay dedup;       /* over multipath sequence numbers */
     uint64_t next_seq;
+    uint64_t peer_time;           /* the peer's clock (us) in its newest DATA frame, widened */
     uint8_t flow_key[16];
     bool server;                  /* datagrams carry a destination */
     uint32_t id;                  /* server: session number (events) */

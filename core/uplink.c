@@ -258,6 +258,7 @@ static void owd_sample(struct tg_uplink_est *u, int64_t owd, tg_time now)
     int64_t base = u->owd_min_cur;
     if (u->owd_prev_valid && u->owd_min_prev < base)
         base = u->owd_min_prev;
+    u->owd_base_us = base;
     /* owd >= base: the difference fits a uint64_t exactly */
     uint64_t q = (uint64_t)owd - (uint64_t)base;
     u->queue_delay_us = q > RTT_SAMPLE_MAX ? RTT_SAMPLE_MAX : q;
@@ -286,8 +287,10 @@ static void rate_sample(struct tg_uplink_est *u, const struct tg_uplink_feedback
     if (!u->has_rate) {
         u->has_rate = true;
         u->rate_bps = sample;
-    } else if (sample > u->rate_bps || u->congested) {
+    } else if (u->congested) {
         u->rate_bps += u->cfg.rate_alpha * (sample - u->rate_bps);
+    } else if (sample > u->rate_bps) {
+        u->rate_bps = sample; /* the uplink carried at least this */
     }
 }
 

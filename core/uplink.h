@@ -34,11 +34,13 @@
  *     time between the feedbacks' arrivals and the time between the sends
  *     of the packets they report (as BBR does: acknowledgements bunched on
  *     the way back cannot make an uplink look faster than it was fed). A
- *     sample raises the estimate freely but lowers it only when the uplink
- *     was congested: a sample taken while the sender kept the uplink idle
+ *     sample above the estimate replaces it (the uplink carried at least
+ *     that much); one below lowers it, by the EMA, only while the uplink is
+ *     congested: a sample taken while the sender kept the uplink idle
  *     measures the sender, not the uplink, and an uplink the scheduler
  *     stopped using would otherwise look slower and slower and never be
- *     used again. The first sample initialises.
+ *     used again. While congested, every sample goes through the EMA. The
+ *     first sample initialises.
  *   - health, one explicit state machine:
  *       target from failures:  >= 10 consecutive -> Down, >= 6 Unhealthy,
  *                              >= 3 Degraded, else Healthy;
@@ -127,7 +129,8 @@ struct tg_uplink_est {
     int64_t owd_min_cur, owd_min_prev;    /* minimum of this bucket and of the last */
     bool owd_prev_valid;
     tg_time owd_bucket_start;
-    tg_time queue_delay_us;               /* owd_us - windowed minimum */
+    int64_t owd_base_us;                  /* the windowed minimum */
+    tg_time queue_delay_us;               /* owd_us - owd_base_us */
     bool congested;
     /* health */
     enum tg_health health;

@@ -117,13 +117,19 @@ int tg_frame_next(const uint8_t *plaintext, size_t len, size_t *off, struct tg_f
     switch (p[0]) {
     case TG_FRAME_DATA:
         out->u.data.flags = p[1];
-        out->u.data.seq = tg_get_u64(p + 2);
-        out->u.data.send_time_us = tg_get_u64(p + 10);
-        out->u.data.len = tg_get_u16(p + 18);
-        if (left - fixed < out->u.data.len)
-            return TG_ERR_TRUNCATED;
+        out->u.data.seq = tg_get_u32(p + 2);
+        out->u.data.send_time_us = tg_get_u32(p + 6);
+        if (p[1] & TG_DATA_FLAG_PREV) {
+            if (left - fixed < 2)
+                return TG_ERR_TRUNCATED;
+            out->u.data.prev_delta = tg_get_u16(p + fixed);
+            fixed += 2;
+        }
+        if (left - fixed > UINT16_MAX)
+            return TG_ERR_MALFORMED;
+        out->u.data.len = (uint16_t)(left - fixed);
         out->u.data.packet = p + fixed;
-        fixed += out->u.data.len;
+        fixed = left; /* the packet runs to the end */
         break;
     case TG_FRAME_PING:
     case TG_FRAME_PONG:
@@ -138,7 +144,7 @@ int tg_frame_next(const uint8_t *plaintext, size_t len, size_t *off, struct tg_f
         out->u.feedback.owd_us = (int64_t)tg_get_u64(p + 26);
         break;
     case TG_FRAME_PATH_SEQ:
-        out->u.path_seq.prev_seq = tg_get_u64(p + 1);
+        out->u.path_seq.prev_seq = tg_get_u32(p + 1);
         break;
     default: /* TG_FRAME_CLOSE */
         out->u.close.reason = p[1];
@@ -148,29 +154,24 @@ int tg_frame_next(const uint8_t *plaintext, size_t len, size_t *off, struct tg_f
     return 1;
 }
 
-int tg_frame_put_data_header(uint8_t *out, size_t cap, size_t *off, uint8_t flags, uint64_t seq,
-                             uint64_t send_time_us, uint16_t len)
+int tg_frame_put_data(uint8_t *out, size_t cap, size_t *off, uint8_t flags, uint64_t seq,
+                      uint64_t send_time_us, uint16_t prev_delta, const uint8_t *packet,
+                      uint16_t len)
 {
-    if (*off > cap || cap - *off < (size_t)TG_FRAME_DATA_HEADER_LEN + len)
+    size_t head = TG_FRAME_DATA_HEADER_LEN + (prev_delta ? 2u : 0u);
+    if (*off > cap || cap - *off < head + len)
         return TG_ERR_NOBUF;
     uint8_t *p = out + *off;
     p[0] = TG_FRAME_DATA;
-    p[1] = flags;
-    tg_put_u64(p + 2, seq);
-    tg_put_u64(p + 10, send_time_us);
-    tg_put_u16(p + 18, len);
-    *off += TG_FRAME_DATA_HEADER_LEN + (size_t)len;
+    p[1] = (uint8_t)((flags & ~TG_DATA_FLAG_PREV) | (prev_delta ? TG_DATA_FLAG_PREV : 0));
+    tg_put_u32(p + 2, (uint32_t)seq);
+    tg_put_u32(p + 6, (uint32_t)send_time_us);
+    if (prev_delta)
+        tg_put_u16(p + 10, prev_delta);
+    if (len > 0)
+        memmove(p + head, packet, len);
+    *off += head + (size_t)len;
     return TG_OK;
-}
-
-int tg_frame_put_data(uint8_t *out, size_t cap, size_t *off, uint8_t flags, uint64_t seq,
-                      uint64_t send_time_us, const uint8_t *packet, uint16_t len)
-{
-    size_t start = *off;
-    int rc = tg_frame_put_data_header(out, cap, off, flags, seq, send_time_us, len);
-    if (rc == TG_OK && len > 0)
-        memmove(out + start + TG_FRAME_DATA_HEADER_LEN, packet, len);
-    return rc;
 }
 
 int tg_frame_put_ping(uint8_t *out, size_t cap, size_t *off, uint8_t type, uint32_t id,
@@ -220,7 +221,7 @@ int tg_frame_put_path_seq(uint8_t *out, size_t cap, size_t *off, uint64_t prev_s
     if (*off > cap || cap - *off < TG_FRAME_PATH_SEQ_LEN)
         return TG_ERR_NOBUF;
     out[*off] = TG_FRAME_PATH_SEQ;
-    tg_put_u64(out + *off + 1, prev_seq);
+    tg_put_u32(out + *off + 1, (uint32_t)prev_seq);
     *off += TG_FRAME_PATH_SEQ_LEN;
     return TG_OK;
 }

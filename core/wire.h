@@ -17,13 +17,27 @@
  * Inner frames (inside the AEAD plaintext, one or more back to back):
  *
  *   PADDING  0  the rest of the plaintext is padding
- *   DATA     1  flags u8, seq u64, send_time_us u64, len u16, IP packet[len]
- *               (flags bit 0 ORDERED: striped, goes through the reorder buffer;
- *               clear: flow-sticky, delivered as soon as it is deduplicated)
+ *   DATA     1  flags u8, seq u32, send_time u32, [prev_delta u16], IP packet
+ *               The IP packet runs to the end of the plaintext, so DATA is
+ *               always the last frame. seq is the low 32 bits of the
+ *               multipath sequence number and send_time the low 32 bits of
+ *               the sender's clock in microseconds; the receiver widens each
+ *               next to the values it has seen (tg_widen32).
+ *               flags bit 0 ORDERED: striped, goes through the reorder
+ *               buffer; clear: flow-sticky, delivered once deduplicated.
+ *               flags bit 1 PREV: prev_delta follows; the DATA frame sent
+ *               before this one on the same uplink, on it alone, had
+ *               sequence number seq - prev_delta (see PATH_SEQ).
  *   PING     2  id u32, send_time_us u64
  *   PONG     3  id u32, send_time_us u64 (echoed from the PING)
  *   FEEDBACK 4  uplink u8, rx_packets u64, rx_bytes u64, highest_seq u64, owd_us i64
  *   CLOSE    5  reason u8
+ *   PATH_SEQ 6  prev_seq u32: the low 32 bits of the last DATA frame's
+ *               sequence number sent on this uplink alone, for datagrams
+ *               that carry no DATA (PING)
+ *
+ * A full-size DATA datagram costs 16 (header) + 16 (tag) + 12 (DATA with
+ * PREV) = 44 bytes beyond the IP packet.
  *
  * This module only encodes and decodes; it knows no keys and no state.
  * Decoders never read outside the buffer they are given and never allocate.
@@ -65,14 +79,15 @@ enum tg_frame_type {
     TG_FRAME_PATH_SEQ = 6, /* the previous DATA seq sent on this uplink (loss detection) */
 };
 
-enum { TG_DATA_FLAG_ORDERED = 1 };
+enum { TG_DATA_FLAG_ORDERED = 1, TG_DATA_FLAG_PREV = 2 };
 
 enum tg_frame_sizes {
-    TG_FRAME_DATA_HEADER_LEN = 1 + 1 + 8 + 8 + 2,
+    TG_FRAME_DATA_HEADER_LEN = 1 + 1 + 4 + 4, /* without prev_delta */
+    TG_FRAME_DATA_MAX_HEADER_LEN = TG_FRAME_DATA_HEADER_LEN + 2,
     TG_FRAME_PING_LEN = 1 + 4 + 8,
     TG_FRAME_FEEDBACK_LEN = 1 + 1 + 8 + 8 + 8 + 8,
     TG_FRAME_CLOSE_LEN = 1 + 1,
-    TG_FRAME_PATH_SEQ_LEN = 1 + 8,
+    TG_FRAME_PATH_SEQ_LEN = 1 + 4,
 };
 
 /* One parsed outer message. Pointers alias the datagram. */
@@ -112,8 +127,9 @@ struct tg_frame {
     union {
         struct {
             uint8_t flags;         /* TG_DATA_FLAG_* */
-            uint64_t seq;          /* multipath sequence number */
-            uint64_t send_time_us; /* sender's clock when sent */
+            uint32_t seq;          /* low 32 bits of the multipath sequence number */
+            uint32_t send_time_us; /* low 32 bits of the sender's clock when sent */
+            uint16_t prev_delta;   /* flags & PREV: seq - the previous DATA's on this uplink */
             const uint8_t *packet; /* the IP packet */
             uint16_t len;          /* bytes of packet */
         } data;
@@ -132,7 +148,7 @@ struct tg_frame {
             uint8_t reason;
         } close;
         struct {
-            uint64_t prev_seq;     /* multipath seq of the DATA frame sent on this uplink
+            uint32_t prev_seq;     /* low 32 bits of the multipath seq of the DATA frame sent on this uplink
                                       before this datagram (and on no other uplink) */
         } path_seq;
     } u;
@@ -141,19 +157,18 @@ struct tg_frame {
 /* Decode the frame starting at plaintext[*off] and advance *off past it.
  * Returns 1 when a frame was decoded, 0 at the end (no bytes left, or a
  * PADDING frame, which ends the plaintext), or TG_ERR_TRUNCATED /
- * TG_ERR_UNKNOWN_TYPE. After an error the rest of the plaintext must be
+ * TG_ERR_UNKNOWN_TYPE / TG_ERR_MALFORMED (a DATA packet over 65535 bytes). After an error the rest of the plaintext must be
  * ignored. */
 int tg_frame_next(const uint8_t *plaintext, size_t len, size_t *off,
                   struct tg_frame *out) TG_MUST_CHECK;
 
 /* Encoders append one frame at out[*off], advancing *off; TG_ERR_NOBUF when
  * it does not fit in cap (nothing written). */
+/* DATA: `prev_delta` 0 leaves PREV out. The packet runs to the end of the
+ * plaintext: nothing may be appended after it. */
 int tg_frame_put_data(uint8_t *out, size_t cap, size_t *off, uint8_t flags, uint64_t seq,
-                      uint64_t send_time_us, const uint8_t *packet, uint16_t len) TG_MUST_CHECK;
-/* DATA frame header only, for zero-copy senders whose packet already sits at
- * out[*off + TG_FRAME_DATA_HEADER_LEN]. */
-int tg_frame_put_data_header(uint8_t *out, size_t cap, size_t *off, uint8_t flags, uint64_t seq,
-                             uint64_t send_time_us, uint16_t len) TG_MUST_CHECK;
+                      uint64_t send_time_us, uint16_t prev_delta, const uint8_t *packet,
+                      uint16_t len) TG_MUST_CHECK;
 int tg_frame_put_ping(uint8_t *out, size_t cap, size_t *off, uint8_t type, uint32_t id,
                       uint64_t send_time_us) TG_MUST_CHECK;
 int tg_frame_put_feedback(uint8_t *out, size_t cap, size_t *off, uint8_t uplink,
@@ -164,6 +179,19 @@ int tg_frame_put_close(uint8_t *out, size_t cap, size_t *off, uint8_t reason) TG
  * `prev_seq` went before this datagram on the same uplink and has not seen
  * it, it was lost: the reorder buffer need not wait for it. */
 int tg_frame_put_path_seq(uint8_t *out, size_t cap, size_t *off, uint64_t prev_seq) TG_MUST_CHECK;
+
+/* The 64-bit value whose low 32 bits are `low` and which lies nearest to
+ * `near` (ties and the ends of the range: never below 0 or above 2^64 - 1). */
+static inline uint64_t tg_widen32(uint32_t low, uint64_t near)
+{
+    const uint64_t span = (uint64_t)1 << 32, half = span / 2;
+    uint64_t c = (near & ~(span - 1)) | low;
+    if (c > near && c - near > half && c >= span)
+        c -= span;
+    else if (c < near && near - c > half && c <= UINT64_MAX - span)
+        c += span;
+    return c;
+}
 
 /* Little-endian helpers shared by the codecs. */
 static inline void tg_put_u16(uint8_t *p, uint16_t v)

@@ -69,7 +69,7 @@ int main(void)
     for (uint64_t n = 0; n < 100000; n++) {
         size_t off = 0, len = 0, plain = 0;
         uint8_t *inner = pkt + TG_DATA_HEADER_LEN;
-        int rc = tg_frame_put_data(inner, sizeof pkt - TG_DATA_OVERHEAD, &off, 0, n, n * 10, ip,
+        int rc = tg_frame_put_data(inner, sizeof pkt - TG_DATA_OVERHEAD, &off, 0, n, n * 10, 1, ip,
                                    (uint16_t)(n % sizeof ip));
         rc |= tg_transport_seal(&tx, pkt, off, sizeof pkt, &len);
         struct tg_wire_msg m;

@@ -2,6 +2,7 @@
 #include "check.h"
 #include "core/wire.h"
 
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -79,13 +80,11 @@ static void test_frames_round_trip(void)
     size_t off = 0;
     const uint8_t pkt[5] = {0x45, 1, 2, 3, 4};
     CHECK_EQ(tg_frame_put_feedback(buf, sizeof buf, &off, 3, 10, 20, 30, -40), TG_OK);
-    CHECK_EQ(tg_frame_put_data(buf, sizeof buf, &off, TG_DATA_FLAG_ORDERED, 99, 123456, pkt, 5), TG_OK);
     CHECK_EQ(tg_frame_put_ping(buf, sizeof buf, &off, TG_FRAME_PING, 7, 1000), TG_OK);
     CHECK_EQ(tg_frame_put_ping(buf, sizeof buf, &off, TG_FRAME_PONG, 7, 1000), TG_OK);
     CHECK_EQ(tg_frame_put_ping(buf, sizeof buf, &off, TG_FRAME_DATA, 7, 1000), TG_ERR_INVAL);
     CHECK_EQ(tg_frame_put_close(buf, sizeof buf, &off, 2), TG_OK);
-    CHECK_EQ(off, TG_FRAME_FEEDBACK_LEN + TG_FRAME_DATA_HEADER_LEN + 5 + 2 * TG_FRAME_PING_LEN +
-                      TG_FRAME_CLOSE_LEN);
+    CHECK_EQ(off, TG_FRAME_FEEDBACK_LEN + 2 * TG_FRAME_PING_LEN + TG_FRAME_CLOSE_LEN);
     size_t end = off;
     buf[off++] = TG_FRAME_PADDING;
     buf[off++] = 0x77; /* padding content is ignored */
@@ -100,13 +99,6 @@ static void test_frames_round_trip(void)
     CHECK_EQ(f.u.feedback.highest_seq, 30);
     CHECK_EQ(f.u.feedback.owd_us, -40);
     CHECK_EQ(tg_frame_next(buf, off, &r, &f), 1);
-    CHECK_EQ(f.type, TG_FRAME_DATA);
-    CHECK_EQ(f.u.data.seq, 99);
-    CHECK_EQ(f.u.data.flags, TG_DATA_FLAG_ORDERED);
-    CHECK_EQ(f.u.data.send_time_us, 123456);
-    CHECK_EQ(f.u.data.len, 5);
-    CHECK_MEM(f.u.data.packet, pkt, 5);
-    CHECK_EQ(tg_frame_next(buf, off, &r, &f), 1);
     CHECK_EQ(f.type, TG_FRAME_PING);
     CHECK_EQ(f.u.ping.id, 7);
     CHECK_EQ(tg_frame_next(buf, off, &r, &f), 1);
@@ -119,6 +111,55 @@ static void test_frames_round_trip(void)
     CHECK_EQ(tg_frame_next(buf, off, &r, &f), 0); /* padding ends the plaintext */
     CHECK_EQ(r, off);
     CHECK_EQ(tg_frame_next(buf, off, &r, &f), 0);
+
+    /* DATA goes last and its packet runs to the end; the low 32 bits of the
+     * sequence number and of the send time travel, and PREV adds 2 bytes */
+    const uint64_t seq = 0x100000063u, sent = 0x200012345u;
+    for (uint16_t delta = 0; delta < 2; delta++) {
+        off = 0;
+        CHECK_EQ(tg_frame_put_feedback(buf, sizeof buf, &off, 3, 10, 20, 30, -40), TG_OK);
+        CHECK_EQ(tg_frame_put_data(buf, sizeof buf, &off, TG_DATA_FLAG_ORDERED, seq, sent, delta,
+                                   pkt, 5),
+                 TG_OK);
+        CHECK_EQ(off, TG_FRAME_FEEDBACK_LEN + TG_FRAME_DATA_HEADER_LEN + 2u * delta + 5);
+        r = 0;
+        CHECK_EQ(tg_frame_next(buf, off, &r, &f), 1);
+        CHECK_EQ(tg_frame_next(buf, off, &r, &f), 1);
+        CHECK_EQ(f.type, TG_FRAME_DATA);
+        CHECK_EQ(f.u.data.seq, 0x63);
+        CHECK_EQ(f.u.data.flags, TG_DATA_FLAG_ORDERED | (delta ? TG_DATA_FLAG_PREV : 0));
+        CHECK_EQ(f.u.data.send_time_us, 0x12345);
+        CHECK_EQ(f.u.data.prev_delta, delta);
+        CHECK_EQ(f.u.data.len, 5);
+        CHECK_MEM(f.u.data.packet, pkt, 5);
+        CHECK_EQ(r, off);
+        CHECK_EQ(tg_frame_next(buf, off, &r, &f), 0);
+    }
+}
+
+/* Widening 32 bits back to 64 next to a known value, across the wraps. */
+static void test_widen32(void)
+{
+    static const struct {
+        uint32_t low;
+        uint64_t near, want;
+    } rows[] = {
+        {5, 0, 5},
+        {0xffffffffu, 0, 0xffffffffu}, /* nothing below 0 */
+        {0xfffffff0u, 0x100000010u, 0xfffffff0u},   /* just before a wrap */
+        {0x10, 0xfffffff0u, 0x100000010u},          /* just after one */
+        {0x80000000u, 0, 0x80000000u},
+        {7, 0x300000000u + 9, 0x300000007u},        /* a little late */
+        {0x7fffffffu, 0x380000000u, 0x37fffffffu},
+        {0xffffffffu, UINT64_MAX - 3, UINT64_MAX},
+        {0, UINT64_MAX - 3, UINT64_MAX - 0xffffffffu}, /* nothing above 2^64 - 1 */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        CHECK(tg_widen32(rows[i].low, rows[i].near) == rows[i].want);
+        if (tg_widen32(rows[i].low, rows[i].near) != rows[i].want)
+            fprintf(stderr, "  widen row %zu: %llx\n", i,
+                    (unsigned long long)tg_widen32(rows[i].low, rows[i].near));
+    }
 }
 
 static void test_frame_errors(void)
@@ -128,16 +169,24 @@ static void test_frame_errors(void)
     struct tg_frame f;
     const uint8_t pkt[8] = {0};
 
-    /* every truncation of a DATA frame is refused */
-    CHECK_EQ(tg_frame_put_data(buf, sizeof buf, &off, 0, 1, 2, pkt, 8), TG_OK);
-    for (size_t cut = 1; cut < off; cut++) {
+    /* every cut into a DATA frame's header is refused; a cut packet is shorter */
+    CHECK_EQ(tg_frame_put_data(buf, sizeof buf, &off, 0, 1, 2, 3, pkt, 8), TG_OK);
+    CHECK_EQ(off, TG_FRAME_DATA_MAX_HEADER_LEN + 8);
+    for (size_t cut = 1; cut < TG_FRAME_DATA_MAX_HEADER_LEN; cut++) {
         size_t r = 0;
         CHECK_EQ(tg_frame_next(buf, cut, &r, &f), TG_ERR_TRUNCATED);
     }
-    /* a length field pointing past the end */
-    buf[19] = 0xff;
     size_t r = 0;
-    CHECK_EQ(tg_frame_next(buf, off, &r, &f), TG_ERR_TRUNCATED);
+    CHECK_EQ(tg_frame_next(buf, off - 3, &r, &f), 1);
+    CHECK_EQ(f.u.data.len, 5);
+    /* a packet over 65535 bytes cannot be DATA */
+    static uint8_t big[TG_FRAME_DATA_HEADER_LEN + 65536];
+    memcpy(big, buf, TG_FRAME_DATA_HEADER_LEN);
+    big[1] = 0;
+    r = 0;
+    CHECK_EQ(tg_frame_next(big, sizeof big, &r, &f), TG_ERR_MALFORMED);
+    r = 0;
+    CHECK_EQ(tg_frame_next(big, sizeof big - 1, &r, &f), 1);
 
     const uint8_t unknown[] = {0x07, 0, 0};
     r = 0;
@@ -146,12 +195,12 @@ static void test_frame_errors(void)
     uint8_t ps[TG_FRAME_PATH_SEQ_LEN];
     size_t po = 0;
     CHECK_EQ(tg_frame_put_path_seq(ps, sizeof ps, &po, 0x0102030405060708u), TG_OK);
-    CHECK_EQ(po, 9);
+    CHECK_EQ(po, 5);
     CHECK_EQ(ps[0], TG_FRAME_PATH_SEQ);
     r = 0;
     CHECK_EQ(tg_frame_next(ps, sizeof ps, &r, &f), 1);
     CHECK_EQ(f.type, TG_FRAME_PATH_SEQ);
-    CHECK(f.u.path_seq.prev_seq == 0x0102030405060708u);
+    CHECK(f.u.path_seq.prev_seq == 0x05060708u);
     CHECK_EQ(r, sizeof ps);
     r = 0;
     CHECK_EQ(tg_frame_next(ps, sizeof ps - 1, &r, &f), TG_ERR_TRUNCATED);
@@ -164,7 +213,7 @@ static void test_frame_errors(void)
 
     /* encoders refuse what does not fit and write nothing */
     off = 60;
-    CHECK_EQ(tg_frame_put_data(buf, sizeof buf, &off, 0, 1, 2, pkt, 8), TG_ERR_NOBUF);
+    CHECK_EQ(tg_frame_put_data(buf, sizeof buf, &off, 0, 1, 2, 0, pkt, 8), TG_ERR_NOBUF);
     CHECK_EQ(tg_frame_put_feedback(buf, sizeof buf, &off, 0, 0, 0, 0, 0), TG_ERR_NOBUF);
     CHECK_EQ(tg_frame_put_ping(buf, sizeof buf, &off, TG_FRAME_PING, 0, 0), TG_ERR_NOBUF);
     CHECK_EQ(off, 60);
@@ -189,6 +238,7 @@ int main(void)
     test_parse_table();
     test_headers_round_trip();
     test_frames_round_trip();
+    test_widen32();
     test_frame_errors();
     test_strerror();
     return check_exit("test_wire");
