@@ -18,7 +18,7 @@
 /* TUN MTU that never makes a datagram above 1500 bytes: 1500 - 28 (IPv4 +
  * UDP) - 86 (Triglav header 16, tag 16, data frame header 20, and a receiver
  * feedback frame of 34 that the core may piggyback on a full-size packet). */
-#define RT_DEFAULT_MTU 1386
+#define RT_DEFAULT_MTU 1428
 
 struct rt_common_opts {
     bool daemon;
