@@ -190,7 +190,9 @@ void tg_mp_path_keys(struct tg_mp *mp, unsigned slot, struct tg_noise_cipher *se
         /* a new path starts with a clean slate of counters and estimates */
         memset(p->tx, 0, sizeof p->tx);
         p->tx_packets = p->tx_bytes = p->queued_bytes = 0;
+        p->anchor_valid = false;
         p->rx_packets = p->rx_bytes = p->rx_highest = 0;
+        p->rx_unreported = 0;
         p->fb_seen = false;
         p->fb_pending = false;
         p->probe_out = false;
