@@ -133,11 +133,9 @@ static void start_handshake(struct tg_client *c, unsigned u, tg_time now)
         if (tg_noise_set_psk(&h->hs, c->join_key) != TG_OK)
             return;
     }
-    uint8_t *buf = tg_queue_reserve(&c->io.out);
-    if (buf == NULL) {
-        tg_io_drop(&c->io, TG_DROP_QUEUE_FULL);
+    uint8_t *buf = tg_io_reserve_out(&c->io);
+    if (buf == NULL)
         return;
-    }
     size_t n;
     if (tg_noise_write_message(&h->hs, hello, hello_len, buf + TG_HS_INIT_HEADER_LEN,
                                c->io.out.slot_bytes - TG_HS_INIT_HEADER_LEN, &n) != TG_OK)
@@ -145,8 +143,7 @@ static void start_handshake(struct tg_client *c, unsigned u, tg_time now)
     h->index = fresh_index(c);
     tg_wire_put_hs_init_header(buf, join ? TG_MSG_HS_JOIN : TG_MSG_HS_INIT, h->index);
     struct tg_datagram d = {.uplink = u};
-    tg_queue_push(&c->io.out, &d, TG_HS_INIT_HEADER_LEN + n);
-    c->io.counters.dgram_out++;
+    tg_io_push_out(&c->io, &d, TG_HS_INIT_HEADER_LEN + n);
     c->io.counters.handshakes_sent++;
     h->busy = true;
     h->join = join;
@@ -320,12 +317,7 @@ bool tg_client_next_datagram(struct tg_client *c, struct tg_datagram *out)
 
 bool tg_client_next_tun_packet(struct tg_client *c, const uint8_t **pkt, size_t *len)
 {
-    struct tg_datagram d;
-    if (!tg_queue_pop(&c->io.tun, &d))
-        return false;
-    *pkt = d.data;
-    *len = d.len;
-    return true;
+    return tg_io_pop_tun(&c->io, pkt, len);
 }
 
 bool tg_client_next_event(struct tg_client *c, struct tg_event *out)

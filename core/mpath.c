@@ -117,6 +117,30 @@ void tg_io_tun_push(struct tg_io *io, const uint8_t *pkt, size_t len)
     io->counters.tun_out_bytes += len;
 }
 
+uint8_t *tg_io_reserve_out(struct tg_io *io)
+{
+    uint8_t *buf = tg_queue_reserve(&io->out);
+    if (buf == NULL)
+        tg_io_drop(io, TG_DROP_QUEUE_FULL);
+    return buf;
+}
+
+void tg_io_push_out(struct tg_io *io, const struct tg_datagram *meta, size_t len)
+{
+    tg_queue_push(&io->out, meta, len);
+    io->counters.dgram_out++;
+}
+
+bool tg_io_pop_tun(struct tg_io *io, const uint8_t **pkt, size_t *len)
+{
+    struct tg_datagram d;
+    if (!tg_queue_pop(&io->tun, &d))
+        return false;
+    *pkt = d.data;
+    *len = d.len;
+    return true;
+}
+
 bool tg_io_pop_event(struct tg_io *io, struct tg_event *out)
 {
     if (io->ev_count == 0)
@@ -189,7 +213,8 @@ void tg_mp_path_keys(struct tg_mp *mp, unsigned slot, struct tg_noise_cipher *se
     if (fresh) {
         /* a new path starts with a clean slate of counters and estimates */
         memset(p->tx, 0, sizeof p->tx);
-        p->tx_packets = p->tx_bytes = p->queued_bytes = 0;
+        p->tx_packets = p->tx_bytes = 0;
+        p->reported = (struct tg_tx_mark){0};
         p->anchor_valid = false;
         p->rx_packets = p->rx_bytes = p->rx_highest = 0;
         p->rx_unreported = 0;
@@ -221,13 +246,20 @@ void tg_mp_path_drop(struct tg_mp *mp, unsigned slot, tg_time now)
     tg_io_event(mp->io, &ev);
 }
 
+/* srtt + 4 rttvar, or the initial RTO before any sample: how long an answer
+ * may take on this path. */
+static tg_time rtt_bound(const struct tg_path *p)
+{
+    return p->est.has_rtt ? p->est.srtt_us + 4 * p->est.rttvar_us : p->est.cfg.initial_rto_us;
+}
+
 /* How long a PING may stay unanswered before it counts as a failure: the
  * RTO without RFC 6298 back-off. Backing off suits retransmission, not
  * probing, where a steady pace of failures is what detects a dead uplink. */
 static tg_time probe_timeout(const struct tg_path *p)
 {
     const struct tg_uplink_config *c = &p->est.cfg;
-    tg_time rto = p->est.has_rtt ? p->est.srtt_us + 4 * p->est.rttvar_us : c->initial_rto_us;
+    tg_time rto = rtt_bound(p);
     return rto < c->rto_min_us ? c->rto_min_us : rto > c->rto_max_us ? c->rto_max_us : rto;
 }
 
@@ -236,15 +268,6 @@ static bool keys_usable(const struct tg_mp *mp, const struct tg_path *p, tg_time
     return p->keyed && now - p->keys_at < mp->cfg->reject_after_us;
 }
 
-/* Reserve an output slot for path `slot`; plaintext goes at the returned
- * pointer + TG_DATA_HEADER_LEN. NULL (counted) when the queue is full. */
-static uint8_t *begin(struct tg_mp *mp)
-{
-    uint8_t *buf = tg_queue_reserve(&mp->io->out);
-    if (buf == NULL)
-        tg_io_drop(mp->io, TG_DROP_QUEUE_FULL);
-    return buf;
-}
 
 static void add_feedback(struct tg_mp *mp, unsigned slot, uint8_t *plain, size_t cap, size_t *off)
 {
@@ -259,31 +282,31 @@ static void add_feedback(struct tg_mp *mp, unsigned slot, uint8_t *plain, size_t
 }
 
 /* Bytes the path's bottleneck still has to carry, as of `now`: a queue
- * model anchored at the newest packet the receiver reported. That packet
- * met `anchor_queue_us` of queue at the rate estimate; everything sent
- * since joined it, and the bottleneck has drained at the rate since it was
- * sent. But once the oldest packet sent after it is overdue (unreported
- * for an RTT plus two feedback intervals plus 4 rttvar), the path may be
- * dead: nothing counts as drained, so a path that swallowed a window stops
- * attracting packets (a TCP retransmission above all) before the probes
- * declare it down. Before a rate is known: the bytes sent after it. */
+ * model anchored at the newest packet the receiver reported (fb_highest).
+ * That packet met the estimator's queue_delay_us at the rate estimate;
+ * everything sent since joined it, and the bottleneck has drained at the
+ * rate since it was sent. But once the oldest packet sent after it is
+ * overdue (unreported for srtt + 4 rttvar + two feedback intervals), the
+ * path may be dead: nothing counts as drained, so a path that swallowed a
+ * window stops attracting packets (a TCP retransmission above all) before
+ * the probes declare it down. Before a rate is known, or when that packet
+ * has left the ring: the bytes sent after it. */
 static uint64_t queued_now(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
 {
+    uint64_t sent_after = p->tx_bytes - p->reported.cum;
     if (!p->anchor_valid || !p->est.has_rate)
-        return p->queued_bytes;
+        return sent_after;
     double per_us = p->est.rate_bps / 8e6;
-    double work = per_us * (double)p->anchor_queue_us + (double)(p->tx_bytes - p->anchor_cum);
-    uint64_t next = p->anchor_counter + 1;
+    double work = per_us * (double)p->est.queue_delay_us + (double)sent_after;
+    uint64_t next = p->fb_highest + 1;
     if (next < p->cur.send_counter && p->cur.send_counter - next <= TG_TX_RING) {
-        tg_time rtt = p->est.has_rtt ? p->est.srtt_us + 4 * p->est.rttvar_us
-                                     : p->est.cfg.initial_rto_us;
         tg_time due = tg_time_add(p->tx[next % TG_TX_RING].at,
-                                  rtt + 2 * mp->cfg->feedback_interval_us);
+                                  rtt_bound(p) + 2 * mp->cfg->feedback_interval_us);
         if (now >= due)
             return (uint64_t)work;
     }
-    if (now > p->anchor_at)
-        work -= per_us * (double)(now - p->anchor_at);
+    if (now > p->reported.at)
+        work -= per_us * (double)(now - p->reported.at);
     return work > 0 ? (uint64_t)work : 0;
 }
 
@@ -300,11 +323,9 @@ static void finish(struct tg_mp *mp, unsigned slot, uint8_t *buf, size_t plain_l
     struct tg_datagram d = {.uplink = mp->server ? p->listen : slot};
     if (mp->server)
         d.to = p->peer;
-    tg_queue_push(&mp->io->out, &d, len);
-    mp->io->counters.dgram_out++;
+    tg_io_push_out(mp->io, &d, len);
     p->tx_packets++;
     p->tx_bytes += len;
-    p->queued_bytes += len;
     p->tx[counter % TG_TX_RING] = (struct tg_tx_mark){.cum = p->tx_bytes, .at = now};
 }
 
@@ -334,7 +355,7 @@ static uint16_t prev_delta(const struct tg_path *p, uint64_t seq)
 void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
 {
     struct tg_path *p = &mp->paths[slot];
-    uint8_t *buf = begin(mp);
+    uint8_t *buf = tg_io_reserve_out(mp->io);
     if (buf == NULL || !p->keyed)
         return;
     uint8_t *plain = buf + TG_DATA_HEADER_LEN;
@@ -355,7 +376,7 @@ void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
 
 static void send_pong(struct tg_mp *mp, unsigned slot, uint32_t id, uint64_t t, tg_time now)
 {
-    uint8_t *buf = begin(mp);
+    uint8_t *buf = tg_io_reserve_out(mp->io);
     if (buf == NULL)
         return;
     uint8_t *plain = buf + TG_DATA_HEADER_LEN;
@@ -367,7 +388,7 @@ static void send_pong(struct tg_mp *mp, unsigned slot, uint32_t id, uint64_t t, 
 
 static void send_feedback(struct tg_mp *mp, unsigned slot, tg_time now)
 {
-    uint8_t *buf = begin(mp);
+    uint8_t *buf = tg_io_reserve_out(mp->io);
     if (buf == NULL)
         return;
     size_t off = 0;
@@ -393,11 +414,14 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
         tg_io_drop(io, TG_DROP_BAD_PACKET);
         return TG_ERR_MALFORMED;
     }
-    struct tg_sched_view v[TG_MAX_UPLINKS];
+    /* the scheduler reads nothing but `present` of an absent uplink */
+    struct tg_sched_view v[TG_MAX_UPLINKS] = {0};
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         const struct tg_path *p = &mp->paths[i];
+        if (!keys_usable(mp, p, now))
+            continue;
         v[i] = (struct tg_sched_view){
-            .present = keys_usable(mp, p, now),
+            .present = true,
             .health = p->est.health,
             .srtt_us = p->est.has_rtt ? p->est.srtt_us : 0,
             .loss = tg_uplink_loss(&p->est),
@@ -434,7 +458,7 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         if (!(mask & (1u << i)))
             continue;
-        uint8_t *buf = begin(mp);
+        uint8_t *buf = tg_io_reserve_out(mp->io);
         if (buf == NULL)
             return TG_ERR_NOBUF;
         uint8_t *plain = buf + TG_DATA_HEADER_LEN;
@@ -514,33 +538,33 @@ static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
     p->fb_rx_bytes = rxb;
     p->fb_highest = hi;
     p->fb_at = now;
-    /* bytes sent after the highest counter the receiver has seen (at least
-     * those after the oldest mark when that counter has left the ring) */
-    if (hi_known)
-        p->queued_bytes = p->tx_bytes - p->tx[hi % TG_TX_RING].cum;
-    else if (sent_counter > hi)
-        p->queued_bytes = p->tx_bytes - p->tx[sent_counter % TG_TX_RING].cum;
-    else
-        p->queued_bytes = 0;
+    /* the mark of the highest counter the receiver has seen (when it has
+     * left the ring, the oldest mark: fewer bytes count as sent after it) */
     p->anchor_valid = hi_known;
-    if (hi_known) {
-        p->anchor_counter = hi;
-        p->anchor_at = p->tx[hi % TG_TX_RING].at;
-        p->anchor_cum = p->tx[hi % TG_TX_RING].cum;
-        p->anchor_queue_us = p->est.queue_delay_us;
-    }
+    if (hi_known)
+        p->reported = p->tx[hi % TG_TX_RING];
+    else if (sent_counter > hi)
+        p->reported = p->tx[sent_counter % TG_TX_RING];
+    else
+        p->reported.cum = p->tx_bytes;
     health_event(mp, slot, before, now);
+}
+
+/* An empty entry in the reorder buffer: nothing waits for `seq` any more.
+ * Refused below the window or when already there, which is as good. */
+static void reorder_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time now)
+{
+    if (tg_reorder_push(mp->reorder, seq, slot, NULL, 0, now) != TG_OK) {
+        /* refused: nothing waits for it either way */
+    }
 }
 
 /* `seq` went before this datagram on uplink `slot`: if it never arrived it
  * was lost on the way (uplinks deliver in order), so nothing waits for it. */
 static void path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time now)
 {
-    static const uint8_t lost[1];
-    if (tg_replay_check(&mp->dedup, seq) == TG_OK &&
-        tg_reorder_push(mp->reorder, seq, slot, lost, 0, now) != TG_OK) {
-        /* below the window or already marked */
-    }
+    if (tg_replay_check(&mp->dedup, seq) == TG_OK)
+        reorder_mark(mp, slot, seq, now);
 }
 
 int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
@@ -592,10 +616,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             } else {
                 /* deliver now; leave an empty mark so ordered packets after it
                  * do not wait for this sequence number */
-                static const uint8_t none[1];
-                if (tg_reorder_push(mp->reorder, seq, slot, none, 0, now) != TG_OK) {
-                    /* below the reorder window: nothing waits for it */
-                }
+                reorder_mark(mp, slot, seq, now);
                 mp->deliver(mp->owner, mp, pkt, f.u.data.len, now);
             }
             break;

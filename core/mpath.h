@@ -45,6 +45,12 @@ void tg_io_drop(struct tg_io *io, enum tg_drop why);
 void tg_io_tun_push(struct tg_io *io, const uint8_t *pkt, size_t len);
 /* Take the oldest event; false when there is none. */
 bool tg_io_pop_event(struct tg_io *io, struct tg_event *out);
+/* A slot for an outgoing datagram, or NULL (counted as queue_full). */
+uint8_t *tg_io_reserve_out(struct tg_io *io);
+/* Queue the datagram written into the slot tg_io_reserve_out gave, counted. */
+void tg_io_push_out(struct tg_io *io, const struct tg_datagram *meta, size_t len);
+/* Take the oldest packet for the TUN side; false when there is none. */
+bool tg_io_pop_tun(struct tg_io *io, const uint8_t **pkt, size_t *len);
 
 #define TG_TX_RING 512 /* recent (counter -> bytes sent so far, when) per path */
 
@@ -82,12 +88,9 @@ struct tg_path {
     uint64_t fb_rx_packets, fb_rx_bytes, fb_highest; /* last feedback seen */
     tg_time fb_at;
     bool fb_seen;
-    uint64_t queued_bytes;       /* sent after the newest packet the receiver reported */
-    bool anchor_valid;           /* that packet is in the ring: */
-    uint64_t anchor_counter;     /* ... its counter */
-    tg_time anchor_at;           /* ... when it was sent */
-    uint64_t anchor_cum;         /* ... tx_bytes up to it */
-    tg_time anchor_queue_us;     /* ... the queueing delay it met */
+    struct tg_tx_mark reported;  /* the mark of the newest packet the receiver reported
+                                    (fb_highest); cum only, if it had left the ring */
+    bool anchor_valid;           /* reported is that packet's own mark (see queued_now) */
     tg_time last_rx;
 };
 

@@ -269,11 +269,9 @@ static int send_response(struct tg_server *s, struct tg_noise_hs *hs, unsigned l
                          const struct tg_key_addr *to, uint32_t their_index, uint32_t our_index,
                          const uint8_t *hello, size_t hello_len)
 {
-    uint8_t *buf = tg_queue_reserve(&s->io.out);
-    if (buf == NULL) {
-        tg_io_drop(&s->io, TG_DROP_QUEUE_FULL);
+    uint8_t *buf = tg_io_reserve_out(&s->io);
+    if (buf == NULL)
         return TG_ERR_NOBUF;
-    }
     size_t n;
     int rc = tg_noise_write_message(hs, hello, hello_len, buf + TG_HS_RESP_HEADER_LEN,
                                     s->io.out.slot_bytes - TG_HS_RESP_HEADER_LEN, &n);
@@ -281,8 +279,7 @@ static int send_response(struct tg_server *s, struct tg_noise_hs *hs, unsigned l
         return rc;
     tg_wire_put_hs_resp_header(buf, their_index, our_index);
     struct tg_datagram d = {.uplink = listen, .to = *to};
-    tg_queue_push(&s->io.out, &d, TG_HS_RESP_HEADER_LEN + n);
-    s->io.counters.dgram_out++;
+    tg_io_push_out(&s->io, &d, TG_HS_RESP_HEADER_LEN + n);
     return TG_OK;
 }
 
@@ -498,12 +495,7 @@ bool tg_server_next_datagram(struct tg_server *s, struct tg_datagram *out)
 
 bool tg_server_next_tun_packet(struct tg_server *s, const uint8_t **pkt, size_t *len)
 {
-    struct tg_datagram d;
-    if (!tg_queue_pop(&s->io.tun, &d))
-        return false;
-    *pkt = d.data;
-    *len = d.len;
-    return true;
+    return tg_io_pop_tun(&s->io, pkt, len);
 }
 
 bool tg_server_next_event(struct tg_server *s, struct tg_event *out)
