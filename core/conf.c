@@ -52,16 +52,11 @@ struct block {
 
 struct doc_impl {
     struct tg_conf_doc doc;    /* first, so tg_conf_free can cast back */
-    struct tg_allocator alloc; /* a copy: the caller's may not outlive the parse */
-    bool has_alloc;            /* false: the C library's malloc */
+    struct tg_allocator alloc; /* a copy: the caller's may not outlive the parse;
+                                  zeroed: the C library's malloc (alloc.h) */
     struct block *blocks;      /* the block being filled first */
     size_t next_cap;
 };
-
-static const struct tg_allocator *impl_allocator(const struct doc_impl *d)
-{
-    return d->has_alloc ? &d->alloc : NULL;
-}
 
 static void *arena_alloc(struct doc_impl *d, size_t size)
 {
@@ -74,7 +69,7 @@ static void *arena_alloc(struct doc_impl *d, size_t size)
          * the space left in the current block is not wasted. */
         bool own = size > d->next_cap / 2 && b != NULL;
         size_t cap = own ? size : (d->next_cap > size ? d->next_cap : size);
-        struct block *nb = tg_alloc_zeroed(impl_allocator(d), HDR + cap);
+        struct block *nb = tg_alloc_zeroed(&d->alloc, HDR + cap);
         if (nb == NULL)
             return NULL;
         nb->cap = cap;
@@ -96,8 +91,8 @@ static void *arena_alloc(struct doc_impl *d, size_t size)
 
 static void impl_free(struct doc_impl *d)
 {
-    struct tg_allocator copy = d->alloc;
-    const struct tg_allocator *a = d->has_alloc ? &copy : NULL;
+    struct tg_allocator copy = d->alloc; /* d itself is freed last */
+    const struct tg_allocator *a = &copy;
     struct block *b = d->blocks;
     while (b != NULL) {
         struct block *next = b->next;
@@ -1131,10 +1126,8 @@ int tg_conf_parse(const char *text, size_t len, const struct tg_allocator *a,
     p.impl = tg_alloc_zeroed(a, sizeof *p.impl);
     if (p.impl == NULL)
         return nomem(&p);
-    if (a != NULL) {
+    if (a != NULL)
         p.impl->alloc = *a;
-        p.impl->has_alloc = true;
-    }
     /* A first block about the size the text will need; later ones double. */
     size_t guess = len < BLOCK_MAX / 2 ? len * 2 : BLOCK_MAX;
     p.impl->next_cap = guess < BLOCK_MIN ? BLOCK_MIN : guess;

@@ -43,8 +43,7 @@ struct list {
 
 struct tg_nat {
     struct tg_nat_config cfg;
-    struct tg_allocator alloc;
-    bool has_alloc;
+    struct tg_allocator alloc; /* zeroed: the C library (alloc.h) */
     struct entry *entries;
     uint32_t *out_slots;
     uint32_t *in_slots;
@@ -274,10 +273,8 @@ int tg_nat_new(const struct tg_nat_config *c, const struct tg_allocator *a, stru
     if (n == NULL)
         return TG_ERR_NOMEM;
     n->cfg = *c;
-    if (a != NULL) {
+    if (a != NULL)
         n->alloc = *a;
-        n->has_alloc = true;
-    }
     uint32_t slots = 2;
     while (slots < 2 * c->capacity)
         slots *= 2;
@@ -308,7 +305,7 @@ void tg_nat_free(struct tg_nat *n)
     if (n == NULL)
         return;
     struct tg_allocator copy = n->alloc; /* n itself is freed last */
-    const struct tg_allocator *a = n->has_alloc ? &copy : NULL;
+    const struct tg_allocator *a = &copy;
     tg_alloc_free(a, n->entries);
     tg_alloc_free(a, n->out_slots);
     tg_alloc_free(a, n->in_slots);

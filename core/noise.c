@@ -16,6 +16,7 @@
  * WireGuard's noise.c, instead of interpreting a pattern table.
  */
 #include "noise.h"
+#include "wire.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -24,10 +25,10 @@
 #define KEY_LEN  TG_NOISE_KEY_LEN
 #define DH_LEN   TG_NOISE_DH_LEN
 #define TAG_LEN  TG_NOISE_TAG_LEN
+#define NONCE_LEN TG_NOISE_NONCE_LEN /* ChaChaPoly IETF */
 
 enum {
     BLOCK_LEN = 128,            /* BLAKE2b's BLOCKLEN, the HMAC pad size */
-    NONCE_LEN = 12,             /* ChaChaPoly IETF */
     MSG_MIN = DH_LEN + TAG_LEN, /* both messages: e, then an AEAD payload */
     STEP_DONE = 2,              /* both messages processed */
     STEP_SPLIT = 3,             /* split done: only h remains */
@@ -126,11 +127,10 @@ static void cipher_init(struct tg_noise_cipher *c, const uint8_t key[KEY_LEN])
 }
 
 /* 32 zero bits || 64-bit little-endian n (spec section 12.3). */
-static void make_nonce(uint8_t nonce[NONCE_LEN], uint64_t n)
+void tg_noise_nonce(uint8_t nonce[NONCE_LEN], uint64_t n)
 {
     memset(nonce, 0, 4);
-    for (int i = 0; i < 8; i++)
-        nonce[4 + i] = (uint8_t)(n >> (8 * i));
+    tg_put_u64(nonce + 4, n);
 }
 
 int tg_noise_encrypt(struct tg_noise_cipher *c, const uint8_t *ad, size_t ad_len, const uint8_t *in,
@@ -147,7 +147,7 @@ int tg_noise_encrypt(struct tg_noise_cipher *c, const uint8_t *ad, size_t ad_len
         return TG_ERR_INVAL;
     if (c->n == UINT64_MAX) /* 2^64-1 is reserved (spec 5.1) */
         return TG_ERR_COUNTER_LIMIT;
-    make_nonce(nonce, c->n);
+    tg_noise_nonce(nonce, c->n);
     crypto_aead_chacha20poly1305_ietf_encrypt(out, NULL, in, len, ad, ad_len, NULL, nonce, c->k);
     c->n++;
     return TG_OK;
@@ -167,7 +167,7 @@ int tg_noise_decrypt(struct tg_noise_cipher *c, const uint8_t *ad, size_t ad_len
         return TG_ERR_TRUNCATED;
     if (c->n == UINT64_MAX)
         return TG_ERR_COUNTER_LIMIT;
-    make_nonce(nonce, c->n);
+    tg_noise_nonce(nonce, c->n);
     /* The tag is checked before anything is written; on failure n stays. */
     if (crypto_aead_chacha20poly1305_ietf_decrypt(out, NULL, NULL, ct, len, ad, ad_len, nonce,
                                                   c->k) != 0)

@@ -31,6 +31,7 @@
 #define TG_NOISE_KEY_LEN 32
 #define TG_NOISE_DH_LEN 32
 #define TG_NOISE_TAG_LEN 16
+#define TG_NOISE_NONCE_LEN 12 /* ChaChaPoly IETF */
 #define TG_NOISE_MAX_MSG 65535 /* spec: a Noise message is at most 65535 bytes */
 
 enum tg_noise_pattern { TG_NOISE_NK = 0, TG_NOISE_NKPSK2 = 1 };
@@ -133,6 +134,10 @@ int tg_noise_encrypt(struct tg_noise_cipher *c, const uint8_t *ad, size_t ad_len
                      const uint8_t *in, size_t len, uint8_t *out) TG_MUST_CHECK;
 int tg_noise_decrypt(struct tg_noise_cipher *c, const uint8_t *ad, size_t ad_len,
                      const uint8_t *ct, size_t len, uint8_t *out) TG_MUST_CHECK;
+
+/* The ChaChaPoly nonce for counter n: 32 zero bits || 64-bit little-endian n
+ * (spec section 12.3). Also the nonce of the transport's explicit counter. */
+void tg_noise_nonce(uint8_t nonce[TG_NOISE_NONCE_LEN], uint64_t n);
 
 /* X25519 public key of a private key. */
 void tg_noise_public_key(const uint8_t priv[TG_NOISE_DH_LEN], uint8_t pub[TG_NOISE_DH_LEN]);

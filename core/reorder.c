@@ -47,8 +47,7 @@ struct uplink {
 
 struct tg_reorder {
     struct tg_reorder_config cfg;
-    struct tg_allocator alloc;
-    int has_alloc;
+    struct tg_allocator alloc; /* zeroed: the C library (alloc.h) */
     uint32_t mask;
 
     uint64_t next;   /* lowest number not yet released or skipped */
@@ -76,16 +75,11 @@ void tg_reorder_config_default(struct tg_reorder_config *c)
     c->max_hold_us = TG_MSEC(500);
 }
 
-static const struct tg_allocator *allocator(const struct tg_reorder *r)
-{
-    return r->has_alloc ? &r->alloc : NULL;
-}
-
 void tg_reorder_free(struct tg_reorder *r)
 {
     if (r == NULL)
         return;
-    const struct tg_allocator *a = allocator(r);
+    const struct tg_allocator *a = &r->alloc;
     tg_alloc_free(a, r->ring);
     tg_alloc_free(a, r->spare);
     tg_alloc_free(a, r->nodes);
@@ -109,10 +103,8 @@ int tg_reorder_new(const struct tg_reorder_config *c, const struct tg_allocator 
     struct tg_reorder *r = tg_alloc_zeroed(a, sizeof *r);
     if (r == NULL)
         return TG_ERR_NOMEM;
-    if (a != NULL) {
+    if (a != NULL)
         r->alloc = *a;
-        r->has_alloc = 1;
-    }
     r->ring = tg_alloc_zeroed(a, (size_t)c->capacity * sizeof *r->ring);
     r->spare = tg_alloc_zeroed(a, nodes * sizeof *r->spare);
     r->nodes = tg_alloc_zeroed(a, nodes * sizeof *r->nodes);

@@ -72,19 +72,23 @@ int tg_replay_check(const struct tg_replay *r, uint64_t counter)
     return TG_OK;
 }
 
-int tg_replay_accept(struct tg_replay *r, uint64_t counter)
+void tg_replay_record(struct tg_replay *r, uint64_t counter)
 {
-    int err = tg_replay_check(r, counter);
-    if (err != TG_OK)
-        return err;
-
     if (counter >= r->next) {
         /* Before the first counter every slot is still zero from init, so a
          * large first counter needs no clearing. */
         if (r->next != 0)
             clear_passed_blocks(r, (r->next - 1) / BLOCK_BITS, counter / BLOCK_BITS);
-        r->next = counter + 1; /* counter < COUNTER_LIMIT: cannot overflow */
+        r->next = counter + 1; /* checked: counter < COUNTER_LIMIT, cannot overflow */
     }
     r->bits[slot_of(counter)] |= mask_of(counter);
+}
+
+int tg_replay_accept(struct tg_replay *r, uint64_t counter)
+{
+    int err = tg_replay_check(r, counter);
+    if (err != TG_OK)
+        return err;
+    tg_replay_record(r, counter);
     return TG_OK;
 }

@@ -6,7 +6,7 @@
  * is not more than TG_REPLAY_WINDOW behind the highest counter accepted so
  * far. Memory is a fixed bitmap (1 KiB); check and update are O(1) except for
  * clearing the blocks a forward jump passes over (bounded by the bitmap size).
- * Check before decrypting, accept only after the AEAD tag verified, so forged
+ * Check before decrypting, record only after the AEAD tag verified, so forged
  * packets cannot move the window.
  */
 #ifndef TG_REPLAY_H
@@ -39,6 +39,10 @@ void tg_replay_init(struct tg_replay *r);
  * Returns TG_OK, TG_ERR_REPLAY (seen, or too far behind),
  * TG_ERR_COUNTER_LIMIT (counter >= TG_REPLAY_COUNTER_LIMIT). */
 int tg_replay_check(const struct tg_replay *r, uint64_t counter) TG_MUST_CHECK;
+
+/* Record `counter` as accepted. Only for a counter that tg_replay_check just
+ * returned TG_OK for, with r unchanged since (e.g. check, decrypt, record). */
+void tg_replay_record(struct tg_replay *r, uint64_t counter);
 
 /* Check and, if acceptable, record `counter`. Same returns as check. */
 int tg_replay_accept(struct tg_replay *r, uint64_t counter) TG_MUST_CHECK;

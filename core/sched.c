@@ -19,8 +19,7 @@ struct flow {
 
 struct tg_sched {
     struct tg_sched_config cfg;
-    struct tg_allocator alloc;
-    bool custom_alloc;
+    struct tg_allocator alloc; /* zeroed: the C library (alloc.h) */
     double credit[TG_SCHED_MAX_UPLINKS]; /* smooth WRR credit */
     set_t credit_set;                    /* candidates the credits belong to */
     struct flow flows[TG_SCHED_FLOW_SLOTS];
@@ -117,10 +116,8 @@ int tg_sched_new(const struct tg_sched_config *c, const struct tg_allocator *a,
     if (s == NULL)
         return TG_ERR_NOMEM;
     s->cfg = *c;
-    if (a != NULL) {
+    if (a != NULL)
         s->alloc = *a;
-        s->custom_alloc = true;
-    }
     *out = s;
     return TG_OK;
 }
@@ -129,8 +126,8 @@ void tg_sched_free(struct tg_sched *s)
 {
     if (s == NULL)
         return;
-    struct tg_allocator a = s->alloc;
-    tg_alloc_free(s->custom_alloc ? &a : NULL, s);
+    struct tg_allocator a = s->alloc; /* s is what is freed */
+    tg_alloc_free(&a, s);
 }
 
 /* ---------------------------------------------------------------- pools */

@@ -3,13 +3,6 @@
 #include <sodium.h>
 #include <string.h>
 
-/* Noise's ChaChaPoly nonce: 32 zero bits, then the 64-bit counter LE. */
-static void make_nonce(uint8_t nonce[12], uint64_t counter)
-{
-    memset(nonce, 0, 4);
-    tg_put_u64(nonce + 4, counter);
-}
-
 void tg_transport_init(struct tg_transport *t, struct tg_noise_cipher *send,
                        struct tg_noise_cipher *recv, uint32_t local_index,
                        uint32_t remote_index)
@@ -32,8 +25,8 @@ int tg_transport_seal(struct tg_transport *t, uint8_t *pkt, size_t plain_len, si
     if (t->send_counter >= TG_REPLAY_COUNTER_LIMIT)
         return TG_ERR_COUNTER_LIMIT;
     uint64_t counter = t->send_counter++;
-    uint8_t nonce[12];
-    make_nonce(nonce, counter);
+    uint8_t nonce[TG_NOISE_NONCE_LEN];
+    tg_noise_nonce(nonce, counter);
     tg_wire_put_data_header(pkt, t->remote_index, counter);
     uint8_t *body = pkt + TG_DATA_HEADER_LEN;
     crypto_aead_chacha20poly1305_ietf_encrypt_detached(body, body + plain_len, NULL, body,
@@ -51,17 +44,15 @@ int tg_transport_open(struct tg_transport *t, const struct tg_wire_msg *msg, uin
     int rc = tg_replay_check(&t->replay, msg->counter);
     if (rc != TG_OK)
         return rc;
-    uint8_t nonce[12];
-    make_nonce(nonce, msg->counter);
+    uint8_t nonce[TG_NOISE_NONCE_LEN];
+    tg_noise_nonce(nonce, msg->counter);
     size_t len = msg->body_len - TG_AEAD_TAG_LEN;
     uint8_t *body = pkt + TG_DATA_HEADER_LEN;
     if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(body, NULL, body, len, body + len, pkt,
                                                            TG_DATA_HEADER_LEN, nonce,
                                                            t->recv_key) != 0)
         return TG_ERR_DECRYPT;
-    rc = tg_replay_accept(&t->replay, msg->counter);
-    if (rc != TG_OK)
-        return rc;
+    tg_replay_record(&t->replay, msg->counter); /* checked above, unchanged since */
     *plain_len = len;
     return TG_OK;
 }

@@ -48,8 +48,6 @@ int tg_wire_parse(const uint8_t *dgram, size_t len, struct tg_wire_msg *out)
         out->counter = tg_get_u64(dgram + 8);
         break;
     }
-    out->header = dgram;
-    out->header_len = hdr;
     out->body = dgram + hdr;
     out->body_len = len - hdr;
     return TG_OK;

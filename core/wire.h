@@ -96,8 +96,6 @@ struct tg_wire_msg {
     uint32_t receiver_index; /* HS_RESP, DATA */
     uint32_t sender_index;   /* HS_INIT, HS_JOIN, HS_RESP */
     uint64_t counter;        /* DATA: nonce counter */
-    const uint8_t *header;   /* start of the datagram (DATA: the associated data) */
-    size_t header_len;       /* bytes before body */
     const uint8_t *body;     /* Noise message, or ciphertext with its tag */
     size_t body_len;
 };
