@@ -40,7 +40,6 @@ struct uplink {
     int fd;  /* -1 while closed */
     bool up; /* the core was told it is usable */
     uint8_t ipv4[4];
-    struct tg_key_addr server;
     struct rt_tx_batch tx;
 };
 
@@ -84,7 +83,7 @@ struct client {
 static int uplink_open(struct client *c, struct uplink *u)
 {
     char err[300];
-    struct tg_key_addr any = {.type = u->server.type};
+    struct tg_key_addr any = {.type = c->server.type};
     struct rt_udp_opts uo = {
         .device = u->ifname, .mark = c->o->fwmark, .buffer_bytes = c->o->c.buffer_bytes};
     int fd = rt_udp_open(&any, &uo, err, sizeof err);
@@ -202,7 +201,6 @@ static void refresh(struct client *c, tg_time now)
                 u->used = true;
                 u->fd = -1;
                 u->ifindex = ifs[i].ifindex;
-                u->server = c->server;
                 snprintf(u->ifname, sizeof u->ifname, "%s", ifs[i].name);
                 rt_info("uplink %u: %s joins", s, u->ifname);
             }
@@ -305,7 +303,7 @@ static void drain(struct client *c)
         if (d.uplink >= TG_MAX_UPLINKS || c->up[d.uplink].fd < 0)
             continue;
         struct uplink *u = &c->up[d.uplink];
-        rt_udp_queue(u->fd, &u->tx, d.data, d.len, &u->server);
+        rt_udp_queue(u->fd, &u->tx, d.data, d.len, &c->server);
         touched |= 1u << d.uplink;
     }
     for (unsigned s = 0; s < TG_MAX_UPLINKS; s++)
@@ -477,7 +475,7 @@ static void watch_session(struct client *c, tg_time now)
 static int journal_path(const struct rt_common_opts *co, const char *name, char *out, size_t cap)
 {
     int rc = rt_mkdir(co->state_dir, 0755);
-    snprintf(out, cap, "%s/%s.state", co->state_dir, name);
+    rt_state_path(out, cap, co->state_dir, name, "state");
     return rc;
 }
 
@@ -506,8 +504,10 @@ static int setup(struct client *c)
                "--auto-discover");
         return 2;
     }
+    c->server = *server;
     for (int i = 0; i < o->n_ifaces; i++) {
-        if (if_nametoindex(o->ifaces[i]) == 0) {
+        unsigned ifindex = if_nametoindex(o->ifaces[i]);
+        if (ifindex == 0) {
             rt_err("unknown interface '%s': list the interfaces with `ip link`, or use "
                    "--auto-discover",
                    o->ifaces[i]);
@@ -516,11 +516,9 @@ static int setup(struct client *c)
         struct uplink *u = &c->up[i];
         u->used = true;
         u->fd = -1;
-        u->server = *server;
-        u->ifindex = (int)if_nametoindex(o->ifaces[i]);
+        u->ifindex = (int)ifindex;
         snprintf(u->ifname, sizeof u->ifname, "%s", o->ifaces[i]);
     }
-    c->server = *server;
     /* before any change to the system: a bad path costs nothing to undo */
     if (o->capture[0] != '\0' &&
         rt_capture_new(o->capture, rt_wall_offset(), &c->cap, err, sizeof err) != 0) {
@@ -581,7 +579,7 @@ static int setup(struct client *c)
         rt_err("cannot set up the event loop: %s", strerror(-rc));
         return 1;
     }
-    snprintf(path, sizeof path, "%s/%s.sock", o->c.state_dir, c->tun_name);
+    rt_state_path(path, sizeof path, o->c.state_dir, c->tun_name, "sock");
     if (rt_control_open(&c->ctl, &c->loop, path, o->c.has_metrics ? &o->c.metrics : NULL, render, c,
                         err, sizeof err) != 0) {
         rt_err("%s", err);
@@ -655,10 +653,9 @@ int rt_client_run(struct rt_client_opts *o)
                 rc = 1;
         }
     }
-    bool was_up = false;
     while (rc == 0 && !c->stop) {
         struct epoll_event ev[32];
-        tg_time now = rt_now();
+        tg_time now;
         tg_time deadline = tg_client_next_deadline(c->core);
         bool session = tg_client_session_up(c->core, NULL);
         if (!session && o->connect_timeout_us != 0)
@@ -696,8 +693,6 @@ int rt_client_run(struct rt_client_opts *o)
         if (c->cap != NULL)
             rt_capture_tick(c->cap, now);
         session = tg_client_session_up(c->core, NULL);
-        if (session && !was_up)
-            was_up = true;
         if (session)
             c->reconnecting = false;
         if (!session && !c->reconnecting && o->connect_timeout_us != 0 &&
@@ -722,7 +717,7 @@ int rt_client_cleanup(const struct rt_client_opts *o)
 {
     char path[300];
     struct rt_nl nl;
-    snprintf(path, sizeof path, "%s/%s.state", o->c.state_dir, o->tun_name);
+    rt_state_path(path, sizeof path, o->c.state_dir, o->tun_name, "state");
     if (rt_nl_open(&nl, 0) != 0) {
         rt_err("cannot open an rtnetlink socket");
         return 1;

@@ -319,8 +319,6 @@ static int client_key(const struct ctx *x, const struct tg_conf_entry *e)
             return -1;
         if (rt_prefix_parse(s, &o->ipv4, true) != 0)
             return fail(x, e->line, "ipv4 '%s' is not an IPv4 address", s);
-        if (strchr(s, '/') == NULL)
-            o->ipv4.len = 32;
         o->has_ipv4 = true;
         return 0;
     }

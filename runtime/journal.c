@@ -164,8 +164,12 @@ int rt_journal_add(struct rt_journal *j, const char *fmt, ...)
     if (j->lines[j->n] == NULL)
         return -ENOMEM;
     j->n++;
-    if (dprintf(j->fd, "%s\n", line) < 0)
-        return -errno;
+    if (dprintf(j->fd, "%s\n", line) < 0) {
+        int e = -errno;
+        free(j->lines[--j->n]); /* not recorded after all: the caller makes no change */
+        rewrite(j);
+        return e;
+    }
     return 0;
 }
 
@@ -175,6 +179,20 @@ void rt_journal_pop(struct rt_journal *j)
         return;
     free(j->lines[--j->n]);
     rewrite(j);
+}
+
+int rt_journal_sysctl(struct rt_journal *j, const char *path, const char *value)
+{
+    char old[64];
+    if (rt_sysctl_get(path, old, sizeof old) != 0 || strcmp(old, value) == 0)
+        return 0;
+    int rc = rt_journal_add(j, "sysctl %s %s", path, old);
+    if (rc != 0)
+        return rc;
+    rc = rt_sysctl_set(path, value);
+    if (rc != 0)
+        rt_journal_pop(j);
+    return rc;
 }
 
 void rt_journal_undo(struct rt_journal *j)

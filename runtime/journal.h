@@ -37,13 +37,19 @@ struct rt_journal {
  * alive, fails with -EBUSY (another instance owns it); otherwise undoes it
  * first (a crashed run) and says so. Returns 0 or -errno. */
 int rt_journal_open(struct rt_journal *j, const char *path, struct rt_nl *nl);
-/* Record a change (printf-style line, no newline) before making it. */
+/* Record a change (printf-style line, no newline) before making it. Returns
+ * 0 or -errno; on failure nothing was recorded (do not rt_journal_pop). */
 int rt_journal_add(struct rt_journal *j, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The process changed (daemonized): record the new pid. */
 void rt_journal_set_pid(struct rt_journal *j);
 /* Forget the last record (its change failed, nothing to undo). */
 void rt_journal_pop(struct rt_journal *j);
+/* Set the sysctl file `path` to `value`, its old value journaled first.
+ * Returns 0 when it is set or there is nothing to do (no such sysctl on this
+ * kernel, or it has that value already), else -errno with nothing changed
+ * and nothing journaled. */
+int rt_journal_sysctl(struct rt_journal *j, const char *path, const char *value);
 /* Undo everything, last first, remove the file. */
 void rt_journal_undo(struct rt_journal *j);
 /* Undo the journal file at `path` left by a run that is gone. Returns 0,

@@ -52,11 +52,11 @@ int rt_loop_del(struct rt_loop *l, int fd)
 int rt_loop_wait(struct rt_loop *l, tg_time deadline, struct epoll_event *ev, int cap, tg_time *now)
 {
     static int no_pwait2;
-    tg_time t = rt_now();
     int n;
     if (deadline == TG_TIME_NEVER) {
         n = epoll_wait(l->epfd, ev, cap, -1);
     } else {
+        tg_time t = rt_now();
         tg_time wait_us = deadline > t ? deadline - t : 0;
         if (!no_pwait2) {
             struct timespec ts = {.tv_sec = (time_t)(wait_us / 1000000u),

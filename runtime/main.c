@@ -18,6 +18,7 @@
 #include "keyfile.h"
 #include "log.h"
 #include "opts.h"
+#include "sys.h"
 
 static const char usage_main[] =
     "usage: triglav <command> [options]\n"
@@ -375,8 +376,6 @@ static int cmd_tun(int argc, char **argv)
         case O_IPV4:
             if (rt_prefix_parse(optarg, &o.ipv4, true) != 0)
                 return bad("--ipv4", optarg, "expected an IPv4 address, optionally /LEN");
-            if (strchr(optarg, '/') == NULL)
-                o.ipv4.len = 32;
             o.has_ipv4 = true;
             break;
         case O_DNS:
@@ -670,7 +669,7 @@ static int cmd_status(int argc, char **argv, bool metrics)
     const char *names[2] = {name[0] ? name : "tg0", name[0] ? NULL : "tgsrv0"};
     for (int i = 0; i < 2 && names[i] != NULL; i++) {
         char path[300];
-        snprintf(path, sizeof path, "%s/%s.sock", dir, names[i]);
+        rt_state_path(path, sizeof path, dir, names[i], "sock");
         int rc = rt_control_query(path, metrics ? "metrics" : "status");
         if (rc == 0)
             return 0;

@@ -179,8 +179,6 @@ int rt_nl_route(struct rt_nl *nl, bool add, const struct rt_route *rt)
         put_u32(&r, RTA_OIF, (uint32_t)rt->oif);
     if (rt->has_gw)
         put_attr(&r, RTA_GATEWAY, rt->gw, 4);
-    if (rt->metric != 0)
-        put_u32(&r, RTA_PRIORITY, rt->metric);
     return transact(nl, &r);
 }
 
@@ -260,7 +258,6 @@ static void on_link(void *ctx, struct nlmsghdr *h)
                 n = sizeof it->name - 1;
             memcpy(it->name, RTA_DATA(a), n);
             it->name[n] = '\0';
-            it->name[strnlen(it->name, n)] = '\0';
         }
 }
 
@@ -290,18 +287,12 @@ static void on_route(void *ctx, struct nlmsghdr *h)
         return;
     uint32_t table = m->rtm_table;
     int oif = 0;
-    bool has_gw = false;
-    uint8_t gw[4] = {0};
     int len = (int)RTM_PAYLOAD(h);
     for (struct rtattr *a = RTM_RTA(m); RTA_OK(a, len); a = attr_next(a, &len)) {
         if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) == 4)
             memcpy(&table, RTA_DATA(a), 4);
         else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) == 4)
             memcpy(&oif, RTA_DATA(a), 4);
-        else if (a->rta_type == RTA_GATEWAY && RTA_PAYLOAD(a) == 4) {
-            memcpy(gw, RTA_DATA(a), 4);
-            has_gw = true;
-        }
     }
     if (table != RT_TABLE_MAIN_ID)
         return;
@@ -309,8 +300,6 @@ static void on_route(void *ctx, struct nlmsghdr *h)
     if (it == NULL || it->has_default)
         return;
     it->has_default = true;
-    it->has_gw = has_gw;
-    memcpy(it->gw, gw, 4);
 }
 
 int rt_nl_ifaces(struct rt_nl *nl, struct rt_iface *out, int cap)

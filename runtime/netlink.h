@@ -41,8 +41,7 @@ struct rt_route {
     int oif; /* 0 = none */
     bool has_gw;
     uint8_t gw[4];
-    uint32_t metric; /* 0 = none */
-    uint8_t type;    /* RTN_UNICAST (default when 0), RTN_THROW, RTN_UNREACHABLE ... */
+    uint8_t type; /* RTN_UNICAST (default when 0), RTN_THROW, RTN_UNREACHABLE ... */
 };
 int rt_nl_route(struct rt_nl *nl, bool add, const struct rt_route *r);
 
@@ -67,8 +66,6 @@ struct rt_iface {
     bool has_ipv4;
     uint8_t ipv4[4];  /* first IPv4 address */
     bool has_default; /* a default route in the main table leaves through it */
-    uint8_t gw[4];
-    bool has_gw;
 };
 
 /* Fill up to cap interfaces; returns how many (>= 0) or -errno. */

@@ -12,7 +12,8 @@
 
 #include "offload.h"
 
-const uint8_t rt_vnet_hdr_valid[RT_VNET_HDR_LEN] = {VIRTIO_NET_HDR_F_DATA_VALID};
+/* The header to write before each packet: "checksum already verified". */
+static const uint8_t vnet_hdr_valid[RT_VNET_HDR_LEN] = {VIRTIO_NET_HDR_F_DATA_VALID};
 
 int rt_offload_enable(int tun_fd)
 {
@@ -139,7 +140,7 @@ long rt_tun_write(int fd, int offload, const uint8_t *pkt, size_t len)
     if (!offload)
         return (long)write(fd, pkt, len);
     struct iovec iov[2] = {
-        {.iov_base = (void *)(uintptr_t)rt_vnet_hdr_valid, .iov_len = RT_VNET_HDR_LEN},
+        {.iov_base = (void *)(uintptr_t)vnet_hdr_valid, .iov_len = RT_VNET_HDR_LEN},
         {.iov_base = (void *)(uintptr_t)pkt, .iov_len = len},
     };
     return (long)writev(fd, iov, 2);
@@ -173,7 +174,7 @@ void rt_coalesce_flush(struct rt_coalescer *k)
     struct iovec iov[2] = {{.iov_base = k->hdr, .iov_len = RT_VNET_HDR_LEN},
                            {.iov_base = p, .iov_len = k->len}};
     if (k->count <= 1) {
-        memcpy(k->hdr, rt_vnet_hdr_valid, sizeof k->hdr);
+        memcpy(k->hdr, vnet_hdr_valid, sizeof k->hdr);
     } else {
         size_t tcp_len = k->len - k->ihl;
         put16(p + 2, (uint16_t)k->len);

@@ -30,9 +30,6 @@ unsigned rt_offload_split(uint8_t *buf, size_t len, uint8_t *scratch, rt_packet_
 /* Write one IP packet to the TUN (with the header when `offload`). */
 long rt_tun_write(int fd, int offload, const uint8_t *pkt, size_t len);
 
-/* The header to write before each packet: "checksum already verified". */
-extern const uint8_t rt_vnet_hdr_valid[RT_VNET_HDR_LEN];
-
 #endif
 
 /* Writing side: consecutive in-order segments of one TCP flow (IPv4, ACK

@@ -17,15 +17,15 @@ static int add_route(const struct rt_routing *c, const struct rt_prefix *p)
     struct rt_route r = {
         .table = c->o->table, .dst_len = p->len, .oif = c->tun_ifindex, .type = RTN_UNICAST};
     memcpy(r.dst, p->addr, 4);
-    rt_journal_add(c->j, "route %u %s %s - %u", r.table, rt_prefix_str(p, a), c->tun_name,
-                   RTN_UNICAST);
-    int rc = rt_nl_route(c->nl, true, &r);
-    if (rc == -EEXIST)
-        rc = 0, rt_journal_pop(c->j);
-    if (rc != 0) {
+    int rc = rt_journal_add(c->j, "route %u %s %s - %u", r.table, rt_prefix_str(p, a), c->tun_name,
+                            RTN_UNICAST);
+    if (rc == 0 && (rc = rt_nl_route(c->nl, true, &r)) != 0) {
         rt_journal_pop(c->j);
-        rt_err("cannot add route %s via %s (table %u): %s", a, c->tun_name, r.table, strerror(-rc));
+        if (rc == -EEXIST)
+            rc = 0;
     }
+    if (rc != 0)
+        rt_err("cannot add route %s via %s (table %u): %s", a, c->tun_name, r.table, strerror(-rc));
     return rc;
 }
 
@@ -34,11 +34,12 @@ static int add_rule(const struct rt_routing *c, const struct rt_rule *r)
     char a[RT_ADDRSTRLEN];
     struct rt_prefix p = {.len = r->dst_len};
     memcpy(p.addr, r->dst, 4);
-    rt_journal_add(c->j, "rule %u %u %u %u %d %d %s", r->priority, r->table, r->fwmark, r->fwmask,
-                   r->invert ? 1 : 0, r->suppress_prefixlen, rt_prefix_str(&p, a));
-    int rc = rt_nl_rule(c->nl, true, r);
-    if (rc != 0) {
+    int rc =
+        rt_journal_add(c->j, "rule %u %u %u %u %d %d %s", r->priority, r->table, r->fwmark,
+                       r->fwmask, r->invert ? 1 : 0, r->suppress_prefixlen, rt_prefix_str(&p, a));
+    if (rc == 0 && (rc = rt_nl_rule(c->nl, true, r)) != 0)
         rt_journal_pop(c->j);
+    if (rc != 0) {
         rt_err("cannot add routing rule (priority %u, table %u): %s", r->priority, r->table,
                strerror(-rc));
     }
@@ -47,17 +48,9 @@ static int add_rule(const struct rt_routing *c, const struct rt_rule *r)
 
 static int set_sysctl(const struct rt_routing *c, const char *path, const char *value)
 {
-    char old[64];
-    if (rt_sysctl_get(path, old, sizeof old) != 0)
-        return 0; /* not on this kernel: nothing to do */
-    if (strcmp(old, value) == 0)
-        return 0;
-    rt_journal_add(c->j, "sysctl %s %s", path, old);
-    int rc = rt_sysctl_set(path, value);
-    if (rc != 0) {
-        rt_journal_pop(c->j);
+    int rc = rt_journal_sysctl(c->j, path, value);
+    if (rc != 0)
         rt_warn("cannot set %s to %s: %s", path, value, strerror(-rc));
-    }
     return rc;
 }
 
@@ -71,7 +64,7 @@ static int set_dns(const struct rt_routing *c)
         rt_err("--dns: cannot read %s: %s", o->resolv_conf, strerror((int)-n));
         return (int)n;
     }
-    snprintf(backup, sizeof backup, "%s/%s.resolv.conf", o->c.state_dir, c->tun_name);
+    rt_state_path(backup, sizeof backup, o->c.state_dir, c->tun_name, "resolv.conf");
     int rc = rt_file_write(backup, old, (size_t)n, 0600);
     if (rc != 0) {
         rt_err("--dns: cannot save %s to %s: %s", o->resolv_conf, backup, strerror(-rc));
@@ -84,12 +77,11 @@ static int set_dns(const struct rt_routing *c)
         len += (size_t)snprintf(text + len, sizeof text - len, "nameserver %s\n",
                                 rt_ipv4_str(o->dns_servers[i], a));
     }
-    rt_journal_add(c->j, "file %s %s", o->resolv_conf, backup);
-    rc = rt_file_write(o->resolv_conf, text, len, 0644);
-    if (rc != 0) {
+    rc = rt_journal_add(c->j, "file %s %s", o->resolv_conf, backup);
+    if (rc == 0 && (rc = rt_file_write(o->resolv_conf, text, len, 0644)) != 0)
         rt_journal_pop(c->j);
+    if (rc != 0)
         rt_err("--dns: cannot write %s: %s", o->resolv_conf, strerror(-rc));
-    }
     return rc;
 }
 
@@ -101,14 +93,12 @@ static int block_ipv6(const struct rt_routing *c)
 {
     const struct rt_client_opts *o = c->o;
     struct rt_route r = {.family = AF_INET6, .table = o->table, .type = RTN_UNREACHABLE};
-    rt_journal_add(c->j, "route6 %u %u", o->table, RTN_UNREACHABLE);
-    int rc = rt_nl_route(c->nl, true, &r);
-    if (rc == -EAFNOSUPPORT) { /* no IPv6 here: nothing to leak */
+    int rc = rt_journal_add(c->j, "route6 %u %u", o->table, RTN_UNREACHABLE);
+    if (rc == 0 && (rc = rt_nl_route(c->nl, true, &r)) != 0)
         rt_journal_pop(c->j);
+    if (rc == -EAFNOSUPPORT) /* no IPv6 here: nothing to leak */
         return 0;
-    }
     if (rc != 0) {
-        rt_journal_pop(c->j);
         rt_err("cannot add the IPv6 block to table %u: %s (--allow-ipv6 skips it)", o->table,
                strerror(-rc));
         return rc;
@@ -128,10 +118,11 @@ static int block_ipv6(const struct rt_routing *c)
     };
     for (int i = 0; i < 2; i++) {
         const struct rt_rule *ru = &rules[i];
-        rt_journal_add(c->j, "rule6 %u %u %u %u %d %d", ru->priority, ru->table, ru->fwmark,
-                       ru->fwmask, ru->invert ? 1 : 0, ru->suppress_prefixlen);
-        if ((rc = rt_nl_rule(c->nl, true, ru)) != 0) {
+        rc = rt_journal_add(c->j, "rule6 %u %u %u %u %d %d", ru->priority, ru->table, ru->fwmark,
+                            ru->fwmask, ru->invert ? 1 : 0, ru->suppress_prefixlen);
+        if (rc == 0 && (rc = rt_nl_rule(c->nl, true, ru)) != 0)
             rt_journal_pop(c->j);
+        if (rc != 0) {
             rt_err("cannot add an IPv6 routing rule (priority %u): %s", ru->priority,
                    strerror(-rc));
             return rc;

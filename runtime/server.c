@@ -160,18 +160,14 @@ static int print_key(struct server *s)
 static int setup_nat(struct server *s)
 {
     const struct rt_server_opts *o = s->o;
-    char old[32], script[1200], err[1024], pool[RT_ADDRSTRLEN];
+    char script[1200], err[1024], pool[RT_ADDRSTRLEN];
     const char *fwd = "/proc/sys/net/ipv4/ip_forward";
-    if (rt_sysctl_get(fwd, old, sizeof old) == 0 && strcmp(old, "1") != 0) {
-        rt_journal_add(&s->j, "sysctl %s %s", fwd, old);
-        int rc = rt_sysctl_set(fwd, "1");
-        if (rc != 0) {
-            rt_journal_pop(&s->j);
-            rt_err("cannot enable IPv4 forwarding (%s): %s; run the server as root, or enable it "
-                   "yourself (sysctl -w net.ipv4.ip_forward=1) and start it with --no-nat",
-                   fwd, strerror(-rc));
-            return 1;
-        }
+    int rc = rt_journal_sysctl(&s->j, fwd, "1");
+    if (rc != 0) {
+        rt_err("cannot enable IPv4 forwarding (%s): %s; run the server as root, or enable it "
+               "yourself (sysctl -w net.ipv4.ip_forward=1) and start it with --no-nat",
+               fwd, strerror(-rc));
+        return 1;
     }
     /* one table per server (per TUN): "triglav" for the default TUN */
     char table[40];
@@ -198,8 +194,11 @@ static int setup_nat(struct server *s)
              "  }\n"
              "}\n",
              table, table, rt_prefix_str(&o->pool, pool), oif, s->tun_name, s->tun_name);
-    rt_journal_add(&s->j, "nft ip %s", table);
-    int rc = rt_nft(script, err, sizeof err);
+    if ((rc = rt_journal_add(&s->j, "nft ip %s", table)) != 0) {
+        rt_err("cannot write the state file %s: %s", s->j.path, strerror(-rc));
+        return 1;
+    }
+    rc = rt_nft(script, err, sizeof err);
     if (rc != 0) {
         rt_journal_pop(&s->j);
         if (rc == -ENOENT)
@@ -283,7 +282,7 @@ static int setup(struct server *s)
     s->tun_ifindex = (int)if_nametoindex(s->tun_name);
     rt_coalesce_init(&s->co, s->tun_fd);
     rc = rt_mkdir(o->c.state_dir, 0755);
-    snprintf(path, sizeof path, "%s/%s.state", o->c.state_dir, s->tun_name);
+    rt_state_path(path, sizeof path, o->c.state_dir, s->tun_name, "state");
     if (rc != 0 || (rc = rt_journal_open(&s->j, path, &s->nl)) != 0) {
         rt_err(rc == -EBUSY ? "another triglav owns %s" : "cannot write the state file %s", path);
         return 1;
@@ -328,7 +327,7 @@ static int setup(struct server *s)
     for (int i = 0; i < s->n_ls; i++)
         if ((rc = rt_loop_add(&s->loop, s->ls[i].fd, (uint64_t)i)) != 0)
             return 1;
-    snprintf(path, sizeof path, "%s/%s.sock", o->c.state_dir, s->tun_name);
+    rt_state_path(path, sizeof path, o->c.state_dir, s->tun_name, "sock");
     if (rt_control_open(&s->ctl, &s->loop, path, o->c.has_metrics ? &o->c.metrics : NULL, render, s,
                         err, sizeof err) != 0) {
         rt_err("%s", err);
@@ -533,7 +532,7 @@ int rt_server_cleanup(const struct rt_server_opts *o)
 {
     char path[300];
     struct rt_nl nl;
-    snprintf(path, sizeof path, "%s/%s.state", o->c.state_dir, o->tun_name);
+    rt_state_path(path, sizeof path, o->c.state_dir, o->tun_name, "state");
     if (rt_nl_open(&nl, 0) != 0)
         return 1;
     int rc = rt_journal_cleanup(path, &nl);

@@ -58,9 +58,10 @@ static int write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
-int rt_file_write(const char *path, const char *data, size_t len, unsigned mode)
+/* open(path, O_WRONLY | O_CREAT | flags), write everything, close. */
+static int write_file(const char *path, int flags, const char *data, size_t len, unsigned mode)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    int fd = open(path, O_WRONLY | O_CREAT | flags | O_CLOEXEC, (mode_t)mode);
     if (fd < 0)
         return -errno;
     int rc = write_all(fd, data, len);
@@ -69,15 +70,14 @@ int rt_file_write(const char *path, const char *data, size_t len, unsigned mode)
     return rc;
 }
 
+int rt_file_write(const char *path, const char *data, size_t len, unsigned mode)
+{
+    return write_file(path, O_TRUNC, data, len, mode);
+}
+
 int rt_file_create(const char *path, const char *data, size_t len, unsigned mode)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
-    if (fd < 0)
-        return -errno;
-    int rc = write_all(fd, data, len);
-    if (close(fd) != 0 && rc == 0)
-        rc = -errno;
-    return rc;
+    return write_file(path, O_EXCL, data, len, mode);
 }
 
 int rt_sysctl_get(const char *path, char *buf, size_t cap)
@@ -206,6 +206,11 @@ int rt_daemonize(const char *pid_file)
 int rt_pid_alive(pid_t pid)
 {
     return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+void rt_state_path(char *out, size_t cap, const char *dir, const char *name, const char *ext)
+{
+    snprintf(out, cap, "%s/%s.%s", dir, name, ext);
 }
 
 int rt_mkdir(const char *path, unsigned mode)

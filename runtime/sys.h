@@ -34,5 +34,8 @@ int rt_daemonize(const char *pid_file);
 int rt_pid_alive(pid_t pid);
 /* mkdir -p for one level under an existing parent; 0 when it exists. */
 int rt_mkdir(const char *path, unsigned mode);
+/* "DIR/NAME.EXT" into out: a file of the state directory (NAME.state for the
+ * journal, NAME.sock for the control socket). */
+void rt_state_path(char *out, size_t cap, const char *dir, const char *name, const char *ext);
 
 #endif

@@ -97,16 +97,24 @@ int rt_udp_open(const struct tg_key_addr *local, const struct rt_udp_opts *o, ch
 
 int rt_udp_recv(int fd, struct rt_rx_batch *b)
 {
+    /* The headers point into the batch itself: set them up on first use (or
+     * if the batch was moved). Of a header, recvmmsg writes back only
+     * msg_namelen, msg_controllen and msg_flags (and msg_len): reset those. */
+    if (b->msg[0].msg_hdr.msg_iov != &b->iov[0]) {
+        for (unsigned i = 0; i < RT_RX_MSGS; i++) {
+            b->iov[i].iov_base = b->buf[i];
+            b->iov[i].iov_len = RT_RX_BUF;
+            memset(&b->msg[i].msg_hdr, 0, sizeof b->msg[i].msg_hdr);
+            b->msg[i].msg_hdr.msg_iov = &b->iov[i];
+            b->msg[i].msg_hdr.msg_iovlen = 1;
+            b->msg[i].msg_hdr.msg_name = &b->from[i];
+            b->msg[i].msg_hdr.msg_control = b->ctrl[i].buf;
+        }
+    }
     for (unsigned i = 0; i < RT_RX_MSGS; i++) {
-        b->iov[i].iov_base = b->buf[i];
-        b->iov[i].iov_len = RT_RX_BUF;
-        memset(&b->msg[i].msg_hdr, 0, sizeof b->msg[i].msg_hdr);
-        b->msg[i].msg_hdr.msg_iov = &b->iov[i];
-        b->msg[i].msg_hdr.msg_iovlen = 1;
-        b->msg[i].msg_hdr.msg_name = &b->from[i];
         b->msg[i].msg_hdr.msg_namelen = sizeof b->from[i];
-        b->msg[i].msg_hdr.msg_control = b->ctrl[i].buf;
         b->msg[i].msg_hdr.msg_controllen = sizeof b->ctrl[i].buf;
+        b->msg[i].msg_hdr.msg_flags = 0;
     }
     int n;
     for (;;) {
@@ -166,8 +174,7 @@ void rt_udp_queue(int fd, struct rt_tx_batch *b, const uint8_t *data, size_t len
     bool join = false;
     if (b->n > 0 && !b->no_gso) {
         unsigned m = b->n - 1;
-        struct tg_key_addr none;
-        memset(&none, 0, sizeof none);
+        static const struct tg_key_addr none; /* all zero: what start_msg stores for NULL */
         join = !b->closed[m] && len <= b->seg[m] &&
                b->msg[m].msg_hdr.msg_iovlen < RT_GSO_MAX_SEGS && b->bytes[m] + len <= 65000 &&
                memcmp(&b->dest[m], to != NULL ? to : &none, sizeof none) == 0;
