@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "errf.h"
 #include "run.h"
 #include "scenario.h"
 
@@ -266,6 +267,11 @@ static int plan(const struct sim_campaign_opts *o, const struct scen *scens, siz
         sim_errf(err, errlen, "out of memory for %" PRIu64 " runs", mine);
         return -1;
     }
+    /* one read transaction for all the lookups, not one each */
+    if (sim_db_read_begin(db, err, errlen)) {
+        free(jobs);
+        return -1;
+    }
     size_t n = 0;
     uint64_t index = 0;
     sum->planned = mine;
@@ -281,6 +287,7 @@ static int plan(const struct sim_campaign_opts *o, const struct scen *scens, siz
                     struct sim_db_run_key k = job_key(scens, &j);
                     bool found;
                     if (sim_db_has_run(db, &k, &found, err, errlen)) {
+                        sim_db_read_end(db);
                         free(jobs);
                         return -1;
                     }
@@ -292,6 +299,7 @@ static int plan(const struct sim_campaign_opts *o, const struct scen *scens, siz
             }
         }
     }
+    sim_db_read_end(db);
     *out = jobs;
     *n_out = n;
     return 0;

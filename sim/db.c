@@ -12,12 +12,14 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <sqlite3.h>
+
+#include "errf.h"
+#include "hash.h"
 
 #define BUSY_TIMEOUT_MS 60000
 
@@ -53,16 +55,6 @@ struct sim_db {
     char *path;
     sqlite3_stmt *st[ST_COUNT];
 };
-
-void sim_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* "PATH: what (sqlite's message)" and -1. */
 static int dberr(struct sim_db *db, const char *what, char *err, size_t errlen)
@@ -362,39 +354,26 @@ void sim_db_close(struct sim_db *db)
     free(db);
 }
 
-const char *sim_db_path(const struct sim_db *db)
-{
-    return db->path;
-}
-
 /* ------------------------------------------------------------ campaigns */
 
-/* FNV-1a over the plan's bytes, finished with a splitmix64 mix. */
-static void hash_bytes(uint64_t *h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        *h ^= b[i];
-        *h *= 0x100000001b3u;
-    }
-}
-
+/* v's 8 bytes, little-endian, into FNV-1a hash *h. */
 static void hash_u64(uint64_t *h, uint64_t v)
 {
     uint8_t b[8];
     for (int i = 0; i < 8; i++)
         b[i] = (uint8_t)(v >> (8 * i));
-    hash_bytes(h, b, sizeof b);
+    *h = sim_fnv1a(*h, b, sizeof b);
 }
 
+/* FNV-1a over the plan's bytes, finished with a splitmix64 mix. */
 uint64_t sim_db_campaign_key(const struct sim_db_campaign *c)
 {
-    uint64_t h = 0xcbf29ce484222325u;
+    uint64_t h = SIM_FNV1A_BASIS;
     hash_u64(&h, c->n_scenarios);
     for (size_t i = 0; i < c->n_scenarios; i++) {
         const struct sim_db_campaign_scenario *s = &c->scenarios[i];
         hash_u64(&h, s->hash);
-        hash_bytes(&h, s->name, strlen(s->name) + 1);
+        h = sim_fnv1a(h, s->name, strlen(s->name) + 1);
         hash_u64(&h, s->n_strategies);
         for (size_t j = 0; j < s->n_strategies; j++)
             hash_u64(&h, (uint64_t)s->strategies[j]);
@@ -409,22 +388,25 @@ uint64_t sim_db_campaign_key(const struct sim_db_campaign *c)
     return h ^ (h >> 31);
 }
 
-/* "a,b,c" from names; out has room for every name. */
-static void join_strategies(char *out, size_t cap, const enum tg_strategy *v, size_t n)
+/* The name of v[i], v an array of enum tg_strategy or enum tg_aggregation. */
+static const char *strategy_at(const void *v, size_t i)
 {
-    size_t len = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < n && len < cap; i++)
-        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", tg_strategy_name(v[i]));
+    return tg_strategy_name(((const enum tg_strategy *)v)[i]);
 }
 
-static void join_aggregations(char *out, size_t cap, const enum tg_aggregation *v, size_t n)
+static const char *aggregation_at(const void *v, size_t i)
+{
+    return tg_aggregation_name(((const enum tg_aggregation *)v)[i]);
+}
+
+/* "a,b,c" from name(v, i) for i < n; out has room for every name. */
+static void join_names(char *out, size_t cap, const char *(*name)(const void *v, size_t i),
+                       const void *v, size_t n)
 {
     size_t len = 0;
     out[0] = '\0';
     for (size_t i = 0; i < n && len < cap; i++)
-        len +=
-            (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", tg_aggregation_name(v[i]));
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", name(v, i));
 }
 
 int sim_db_campaign(struct sim_db *db, const struct sim_db_campaign *c, int64_t *id, char *err,
@@ -464,8 +446,9 @@ int sim_db_campaign(struct sim_db *db, const struct sim_db_campaign *c, int64_t 
     for (size_t i = 0; i < c->n_scenarios; i++) {
         const struct sim_db_campaign_scenario *s = &c->scenarios[i];
         char strategies[TG_STRATEGY_COUNT * 32], aggregations[TG_AGG_COUNT * 32];
-        join_strategies(strategies, sizeof strategies, s->strategies, s->n_strategies);
-        join_aggregations(aggregations, sizeof aggregations, s->aggregations, s->n_aggregations);
+        join_names(strategies, sizeof strategies, strategy_at, s->strategies, s->n_strategies);
+        join_names(aggregations, sizeof aggregations, aggregation_at, s->aggregations,
+                   s->n_aggregations);
         hex64(hash, s->hash);
         sqlite3_bind_int64(sc, 1, *id);
         sqlite3_bind_int64(sc, 2, (sqlite3_int64)i);
@@ -505,6 +488,16 @@ int sim_db_has_run(struct sim_db *db, const struct sim_db_run_key *k, bool *foun
         return dberr(db, "cannot look up a run", err, errlen);
     *found = rc == SQLITE_ROW;
     return 0;
+}
+
+int sim_db_read_begin(struct sim_db *db, char *err, size_t errlen)
+{
+    return exec(db, "BEGIN", "cannot start reading the database", err, errlen);
+}
+
+void sim_db_read_end(struct sim_db *db)
+{
+    rollback(db); /* nothing was written: the same as COMMIT */
 }
 
 static int insert_metrics(struct sim_db *db, int64_t run_id, const struct sim_run_result *r,

@@ -48,7 +48,6 @@ struct sim_db;
 int sim_db_open(const char *path, struct sim_db **out, char *err, size_t errlen);
 /* NULL is fine. */
 void sim_db_close(struct sim_db *db);
-const char *sim_db_path(const struct sim_db *db);
 
 /* What determines a run's result, and so names it in the database. */
 struct sim_db_run_key {
@@ -93,6 +92,12 @@ int sim_db_campaign(struct sim_db *db, const struct sim_db_campaign *c, int64_t 
 /* Is a run with this key stored? Returns 0 with *found set, or -1 (err). */
 int sim_db_has_run(struct sim_db *db, const struct sim_db_run_key *k, bool *found, char *err,
                    size_t errlen);
+
+/* Many lookups (sim_db_has_run) in one read transaction: one snapshot and one
+ * lock for all of them instead of one each; nothing is written in between.
+ * begin returns 0 or -1 (err); end never fails (a read has nothing to lose). */
+int sim_db_read_begin(struct sim_db *db, char *err, size_t errlen);
+void sim_db_read_end(struct sim_db *db);
 
 /* A finished run: where it belongs and what it cost, beside its result. */
 struct sim_db_run {
@@ -168,9 +173,5 @@ struct sim_db_replay_packet {
 int sim_db_insert_replay(struct sim_db *db, const struct sim_db_replay *r,
                          const struct sim_db_replay_packet *pkts, size_t n, int64_t *id,
                          char *err, size_t errlen);
-
-/* Format a message into err[errlen] (nothing when err is NULL); shared by the
- * simulator's modules that report errors through (err, errlen). */
-void sim_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -32,8 +32,10 @@ int sim_evq_push(struct sim_evq *q, tg_time at, sim_event_fn fn, void *ctx, uint
     if (q->n == q->cap) {
         size_t cap = q->cap * 2;
         struct sim_event *h = realloc(q->heap, cap * sizeof *h);
-        if (!h)
+        if (!h) {
+            q->failed = true;
             return -1;
+        }
         q->heap = h;
         q->cap = cap;
     }

@@ -35,6 +35,8 @@ struct sim_evq {
     tg_time now;        /* time of the event being run (or last run) */
     uint64_t executed;  /* events run so far */
     bool stop;          /* set by an event to end sim_evq_run early */
+    bool failed;        /* a push ran out of memory and its event was lost (sticky:
+                           the run is not trustworthy; sim_run fails it) */
 };
 
 /* Returns 0, or -1 when memory runs out. */
@@ -42,7 +44,8 @@ int sim_evq_init(struct sim_evq *q, size_t initial_cap);
 void sim_evq_clear(struct sim_evq *q);
 
 /* Schedule fn(ctx, arg, at). `at` earlier than now is run at now (it never
- * goes back in time). Returns 0, or -1 when memory runs out. */
+ * goes back in time). Returns 0, or -1 when memory runs out; then the event
+ * is lost and q->failed is set for good, so a caller may ignore the result. */
 int sim_evq_push(struct sim_evq *q, tg_time at, sim_event_fn fn, void *ctx, uint64_t arg);
 
 /* Run events in order while their time is <= until (and q->stop is false).

@@ -93,7 +93,7 @@ struct sim_link_stats {
     uint64_t max_queue_bytes;
     uint64_t queued_bytes, queued_pkts;     /* in the queue now (incl. the one being served) */
     uint64_t alloc_fail;                    /* buffers or events that could not be allocated
-                                               (the run is not trustworthy if nonzero) */
+                                               (nonzero: sim_run fails the run) */
 };
 
 struct sim_link;

@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +30,8 @@
 
 #include "core/error.h"
 #include "core/ip.h"
+#include "errf.h"
+#include "hash.h"
 
 /* The far end of 6in4 (a documentation address, RFC 5737). */
 static const uint8_t relay_addr[4] = {203, 0, 113, 41};
@@ -50,7 +51,6 @@ enum rewrite {
 /* Private state of packet i, beside the public record. */
 struct entry {
     size_t off;          /* orig in rp->bytes, restored in rp->restored */
-    size_t tun_off;      /* tunnel form in rp->tun */
     enum rewrite rw;
     bool header_ok;      /* addresses readable (used for the direction) */
     uint32_t next;       /* next packet in the same hash bucket */
@@ -80,7 +80,7 @@ struct sim_replay {
     int64_t max_delivered[2]; /* per direction: highest index delivered so far */
     uint64_t frames, skipped, unmatched;
     bool oom;            /* the tunnel forms could not be built: nothing was injected */
-    int64_t start_us;
+    int64_t start_us;    /* the first IP packet's time, µs since the Unix epoch */
     tg_time session_up;
     uint8_t tunnel_addr[4];
     char local[2 * INET6_ADDRSTRLEN + 8];
@@ -88,18 +88,6 @@ struct sim_replay {
 };
 
 /* ------------------------------------------------------------ helpers */
-
-/* A message into err (this file stands alone for the fuzzer: no db.c). */
-__attribute__((format(printf, 3, 4))) static void errf(char *err, size_t errlen,
-                                                       const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -110,14 +98,6 @@ static void put16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)(v >> 8);
     p[1] = (uint8_t)v;
-}
-
-static uint64_t fnv(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3u;
-    return h;
 }
 
 /* ------------------------------------------------------------ link layers */
@@ -251,7 +231,7 @@ static int read_frames(struct sim_replay *rp, pcap_t *pc, char *err, size_t errl
     if (!supported_dlt(dlt)) {
         const char *name = pcap_datalink_val_to_name(dlt);
         const char *desc = pcap_datalink_val_to_description(dlt);
-        errf(err, errlen,
+        sim_errf(err, errlen,
                  "%s: link type %s (%s, %d) is not supported; replay reads Ethernet, raw IP "
                  "and Linux cooked (v1, v2) captures",
                  rp->name, name ? name : "unknown", desc ? desc : "no description", dlt);
@@ -266,14 +246,14 @@ static int read_frames(struct sim_replay *rp, pcap_t *pc, char *err, size_t errl
         if (rc == PCAP_ERROR_BREAK || rc == 0)
             break;
         if (rc != 1) {
-            errf(err, errlen,
+            sim_errf(err, errlen,
                      "%s: after record %" PRIu64 ": %s (the file is cut short or damaged)",
                      rp->name, rp->frames, pcap_geterr(pc));
             return -1;
         }
         rp->frames++;
         if (h->caplen < h->len) {
-            errf(err, errlen,
+            sim_errf(err, errlen,
                      "%s: record %" PRIu64 " was captured with %u of its %u bytes (a snap "
                      "length); replay needs whole packets: capture with -s 0",
                      rp->name, rp->frames, h->caplen, h->len);
@@ -288,7 +268,7 @@ static int read_frames(struct sim_replay *rp, pcap_t *pc, char *err, size_t errl
         bool ok;
         size_t len = ip_length(version, d + off, h->caplen - off, &ok);
         if (push_packet(rp, d + off, len) != 0) {
-            errf(err, errlen, "%s: out of memory at record %" PRIu64, rp->name, rp->frames);
+            sim_errf(err, errlen, "%s: out of memory at record %" PRIu64, rp->name, rp->frames);
             return -1;
         }
         struct sim_replay_packet *p = &rp->pkts[rp->n - 1];
@@ -310,10 +290,10 @@ static int read_frames(struct sim_replay *rp, pcap_t *pc, char *err, size_t errl
         if (rel < prev_us)
             rel = prev_us;
         if (rel > (int64_t)MAX_SPAN_US) {
-            errf(err, errlen,
-                 "%s: record %" PRIu64 " is %.1f days after the first IP packet; replay "
-                 "simulates captures of up to a day: cut the capture (editcap -A/-B)",
-                 rp->name, rp->frames, (double)rel / 86400e6);
+            sim_errf(err, errlen,
+                     "%s: record %" PRIu64 " is %.1f days after the first IP packet; replay "
+                     "simulates captures of up to a day: cut the capture (editcap -A/-B)",
+                     rp->name, rp->frames, (double)rel / 86400e6);
             return -1;
         }
         prev_us = rel;
@@ -352,7 +332,8 @@ static struct addr_count *addr_slot(struct addr_table *t, int version, const uin
     size_t alen = version == 4 ? 4 : 16;
     uint8_t key[16] = {0};
     memcpy(key, a, alen);
-    size_t mask = t->cap - 1, i = (size_t)(fnv(key, 16) ^ (uint64_t)version) & mask;
+    size_t mask = t->cap - 1;
+    size_t i = (size_t)(sim_fnv1a(SIM_FNV1A_BASIS, key, 16) ^ (uint64_t)version) & mask;
     for (;; i = (i + 1) & mask) {
         struct addr_count *s = &t->v[i];
         if (s->version == 0) {
@@ -463,13 +444,13 @@ static int finish_load(struct sim_replay *rp, enum sim_replay_mode mode, char *e
     rp->arrivals = calloc(n, sizeof *rp->arrivals);
     rp->restored = malloc(rp->n_bytes ? rp->n_bytes : 1);
     if (rp->src_pkts == NULL || rp->arrivals == NULL || rp->restored == NULL) {
-        errf(err, errlen, "%s: out of memory", rp->name);
+        sim_errf(err, errlen, "%s: out of memory", rp->name);
         return -1;
     }
     for (size_t i = 0; i < rp->n; i++)
         rp->pkts[i].orig = rp->bytes + rp->ents[i].off;
     if (decide_directions(rp, mode) != 0) {
-        errf(err, errlen, "%s: out of memory", rp->name);
+        sim_errf(err, errlen, "%s: out of memory", rp->name);
         return -1;
     }
     for (size_t i = 0; i < rp->n; i++) {
@@ -496,14 +477,14 @@ int sim_replay_load_stream(FILE *f, const char *name, enum sim_replay_mode mode,
     if (rp == NULL || (rp->name = strdup(name)) == NULL) {
         free(rp);
         fclose(f);
-        errf(err, errlen, "%s: out of memory", name);
+        sim_errf(err, errlen, "%s: out of memory", name);
         return -1;
     }
     char perr[PCAP_ERRBUF_SIZE] = "";
     pcap_t *pc = pcap_fopen_offline(f, perr);
     if (pc == NULL) {
         fclose(f);
-        errf(err, errlen, "%s: not a capture libpcap can read (%s)", name, perr);
+        sim_errf(err, errlen, "%s: not a capture libpcap can read (%s)", name, perr);
         sim_replay_free(rp);
         return -1;
     }
@@ -525,7 +506,7 @@ int sim_replay_load(const char *path, enum sim_replay_mode mode, struct sim_repl
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        errf(err, errlen, "%s: %s", path, strerror(errno));
+        sim_errf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     return sim_replay_load_stream(f, path, mode, out, err, errlen);
@@ -555,11 +536,6 @@ size_t sim_replay_count(const struct sim_replay *rp)
 const struct sim_replay_packet *sim_replay_packet(const struct sim_replay *rp, size_t i)
 {
     return &rp->pkts[i];
-}
-
-int64_t sim_replay_start_us(const struct sim_replay *rp)
-{
-    return rp->start_us;
 }
 
 const char *sim_replay_local(const struct sim_replay *rp)
@@ -687,14 +663,14 @@ static int build_tunnel(struct sim_replay *rp, const uint8_t tunnel_addr[4])
         rp->buckets[k] = UINT32_MAX;
     size_t off = 0;
     for (size_t i = 0; i < rp->n; i++) {
-        rp->ents[i].tun_off = off;
         to_tunnel(rp, i, rp->tun + off);
         rp->src_pkts[i].data = rp->tun + off;
         off += rp->src_pkts[i].len;
     }
     /* chains in packet order: push from the last packet to the first */
     for (size_t i = rp->n; i-- > 0;) {
-        size_t b = (size_t)fnv(rp->src_pkts[i].data, rp->src_pkts[i].len) & (nb - 1);
+        size_t b = (size_t)sim_fnv1a(SIM_FNV1A_BASIS, rp->src_pkts[i].data, rp->src_pkts[i].len) &
+                   (nb - 1);
         rp->ents[i].next = rp->buckets[b];
         rp->buckets[b] = (uint32_t)i;
     }
@@ -727,7 +703,8 @@ static void on_deliver(void *ctx, enum sim_side at, const uint8_t *pkt, size_t l
     struct sim_replay *rp = ctx;
     size_t i = UINT32_MAX;
     if (rp->buckets != NULL) {
-        uint32_t k = rp->buckets[(size_t)fnv(pkt, len) & (rp->n_buckets - 1)];
+        uint32_t k =
+            rp->buckets[(size_t)sim_fnv1a(SIM_FNV1A_BASIS, pkt, len) & (rp->n_buckets - 1)];
         for (; k != UINT32_MAX; k = rp->ents[k].next) {
             const struct sim_replay_packet *p = &rp->pkts[k];
             const struct sim_replay_pkt *s = &rp->src_pkts[k];
@@ -840,23 +817,17 @@ void sim_replay_stats(const struct sim_replay *rp, struct sim_replay_stats *st)
     free(owd);
 }
 
-const size_t *sim_replay_arrivals(const struct sim_replay *rp, size_t *n)
-{
-    *n = rp->n_arrivals;
-    return rp->arrivals;
-}
-
 int sim_replay_write_pcap(const struct sim_replay *rp, const char *path, char *err,
                           size_t errlen)
 {
     pcap_t *pd = pcap_open_dead(DLT_RAW, 65535);
     if (pd == NULL) {
-        errf(err, errlen, "%s: out of memory", path);
+        sim_errf(err, errlen, "%s: out of memory", path);
         return -1;
     }
     pcap_dumper_t *dump = pcap_dump_open(pd, path);
     if (dump == NULL) {
-        errf(err, errlen, "%s: cannot write (%s)", path, pcap_geterr(pd));
+        sim_errf(err, errlen, "%s: cannot write (%s)", path, pcap_geterr(pd));
         pcap_close(pd);
         return -1;
     }
@@ -874,7 +845,7 @@ int sim_replay_write_pcap(const struct sim_replay *rp, const char *path, char *e
     pcap_dump_close(dump);
     pcap_close(pd);
     if (rc != 0) {
-        errf(err, errlen, "%s: write error", path);
+        sim_errf(err, errlen, "%s: write error", path);
         return -1;
     }
     return 0;

@@ -101,8 +101,6 @@ void sim_replay_free(struct sim_replay *rp); /* NULL is fine */
 
 size_t sim_replay_count(const struct sim_replay *rp);
 const struct sim_replay_packet *sim_replay_packet(const struct sim_replay *rp, size_t i);
-/* The capture's first IP packet time, µs since the Unix epoch. */
-int64_t sim_replay_start_us(const struct sim_replay *rp);
 /* The laptop's address chosen in auto mode, as text ("" if none or forced). */
 const char *sim_replay_local(const struct sim_replay *rp);
 
@@ -113,9 +111,6 @@ const struct sim_replay_src *sim_replay_source(struct sim_replay *rp, tg_time dr
 
 /* Totals of the last run (call after sim_run). */
 void sim_replay_stats(const struct sim_replay *rp, struct sim_replay_stats *st);
-
-/* Delivered packets in arrival order (index into the packets), n of them. */
-const size_t *sim_replay_arrivals(const struct sim_replay *rp, size_t *n);
 
 /* Write the delivered packets, restored, in arrival order, to a pcap file
  * (LINKTYPE_RAW); each timestamp is the capture's start + the packet's

@@ -22,6 +22,7 @@
 
 #include "core/endpoint.h"
 #include "core/noise.h"
+#include "hash.h"
 #include "link.h"
 #include "traffic.h"
 
@@ -50,9 +51,7 @@ static uint64_t mix64(uint64_t z)
 
 uint64_t sim_iteration_seed(uint64_t base, const struct sim_scenario *sc, uint32_t i)
 {
-    uint64_t h = 0xcbf29ce484222325u;
-    for (const char *p = sc->name; *p; p++)
-        h = (h ^ (uint8_t)*p) * 0x100000001b3u;
+    uint64_t h = sim_fnv1a(SIM_FNV1A_BASIS, sc->name, strlen(sc->name));
     return mix64(mix64(base ^ h) + i);
 }
 
@@ -119,7 +118,7 @@ struct run {
     tg_time last_delivery[MAX_FLOWS];    /* per flow: last application delivery */
     tg_time failover_us;
     uint64_t delivered_bytes_seen[MAX_FLOWS];
-    bool oom;
+    bool oom;                            /* an allocation here failed (see out_of_memory) */
     tg_time replay_last;                 /* replay: time of the last packet (run.h) */
 };
 
@@ -888,6 +887,19 @@ static void measure(struct run *r, struct sim_run_result *res)
 
 /* ------------------------------------------------------------ the run */
 
+/* Memory ran out somewhere in the run: in this file (r->oom), in any event
+ * push (the queue's sticky flag) or in a link's packet buffers. */
+static bool out_of_memory(const struct run *r)
+{
+    if (r->oom || r->q.failed)
+        return true;
+    for (unsigned i = 0; i < r->sc->n_uplinks; i++)
+        for (int d = 0; d < 2; d++)
+            if (r->up[i].link[d] && sim_link_stats(r->up[i].link[d])->alloc_fail != 0)
+                return true;
+    return false;
+}
+
 static void run_free(struct run *r)
 {
     for (size_t i = 0; i < r->n_flows; i++) {
@@ -971,7 +983,7 @@ int sim_run(const struct sim_run_spec *spec, struct sim_run_result *res, char *e
     int rc = -1;
     if (make_cores(r) || build_uplinks(r)) {
         snprintf(err, errlen, "%s: %s", r->sc->name,
-                 r->oom ? "out of memory" : "the cores refused their configuration");
+                 out_of_memory(r) ? "out of memory" : "the cores refused their configuration");
         goto out;
     }
     for (unsigned i = 0; i < r->sc->n_uplinks; i++)
@@ -989,7 +1001,7 @@ int sim_run(const struct sim_run_spec *spec, struct sim_run_result *res, char *e
     for (size_t i = 0; i < r->n_flows; i++)
         sim_flow_finish(r->flows[i], r->sc->duration_us);
     measure(r, res);
-    if (r->oom) {
+    if (out_of_memory(r)) {
         snprintf(err, errlen, "%s: out of memory", r->sc->name);
         goto out;
     }

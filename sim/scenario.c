@@ -16,6 +16,7 @@
 #include <gsl/gsl_randist.h>
 
 #include "core/conf.h"
+#include "hash.h"
 
 #ifndef TG_DATA_DIR
 #define TG_DATA_DIR "../shared/data"
@@ -326,11 +327,6 @@ static int trace(struct ld *c, const struct tg_conf_value *v, enum sim_trace_kin
 
 /* ------------------------------------------------------------ [scenario] */
 
-static const char *strategy_names[] = {"adaptive", "lowest_latency", "lowest_loss",
-                                       "weighted_round_robin", "bandwidth_proportional",
-                                       "redundant", "primary_backup", "ecmp_aware", NULL};
-static const char *aggregation_names[] = {"none", "full", "adaptive", NULL};
-
 static int name_list(struct ld *c, const struct tg_conf_value *v, const char *const *names,
                      int *out, size_t cap, size_t *n)
 {
@@ -389,13 +385,19 @@ static int scenario_table(struct ld *c, const struct tg_conf_section *s, uint32_
             sc->seed = (uint64_t)k;
         } else if (strcmp(e->key, "strategies") == 0) {
             int idx[TG_STRATEGY_COUNT];
-            if (name_list(c, v, strategy_names, idx, TG_STRATEGY_COUNT, &sc->n_strategies))
+            const char *names[TG_STRATEGY_COUNT + 1] = {NULL}; /* the core's, NULL-ended */
+            for (int j = 0; j < TG_STRATEGY_COUNT; j++)
+                names[j] = tg_strategy_name((enum tg_strategy)j);
+            if (name_list(c, v, names, idx, TG_STRATEGY_COUNT, &sc->n_strategies))
                 return -1;
             for (size_t j = 0; j < sc->n_strategies; j++)
                 sc->strategies[j] = (enum tg_strategy)idx[j];
         } else if (strcmp(e->key, "aggregation") == 0) {
             int idx[TG_AGG_COUNT];
-            if (name_list(c, v, aggregation_names, idx, TG_AGG_COUNT, &sc->n_aggregations))
+            const char *names[TG_AGG_COUNT + 1] = {NULL};
+            for (int j = 0; j < TG_AGG_COUNT; j++)
+                names[j] = tg_aggregation_name((enum tg_aggregation)j);
+            if (name_list(c, v, names, idx, TG_AGG_COUNT, &sc->n_aggregations))
                 return -1;
             for (size_t j = 0; j < sc->n_aggregations; j++)
                 sc->aggregations[j] = (enum tg_aggregation)idx[j];
@@ -829,14 +831,6 @@ static int traffic_table(struct ld *c, const struct tg_conf_section *s)
 
 /* ------------------------------------------------------------ the file */
 
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)p[i]) * 0x100000001b3u;
-    return h;
-}
-
 static int read_file(struct ld *c, char **text, size_t *len)
 {
     FILE *f = fopen(c->path, "rb");
@@ -864,7 +858,7 @@ static int load(struct ld *c)
     if (read_file(c, &text, &len))
         return -1;
     struct sim_scenario *sc = c->sc;
-    sc->content_hash = fnv1a(text, len);
+    sc->content_hash = sim_fnv1a(SIM_FNV1A_BASIS, text, len);
     struct tg_conf_doc *doc = NULL;
     struct tg_conf_error perr;
     int rc = tg_conf_parse(text, len, NULL, &doc, &perr);

@@ -173,7 +173,7 @@ static void tmr_set(struct sim_tcp *c, unsigned k, tg_time deadline)
     t->gen++;
     t->sched = deadline;
     if (sim_evq_push(c->q, deadline, on_timer, c, (uint64_t)t->gen << 8 | k) != 0)
-        t->sched = TG_TIME_NEVER; /* out of memory: the timer is lost */
+        t->sched = TG_TIME_NEVER; /* out of memory: lost (q->failed fails the run) */
 }
 
 /* ---- the in-flight list in transmission order ---- */
@@ -940,11 +940,6 @@ void sim_tcp_free(struct sim_tcp *c)
     free(c->rx);
     free(c->ooo);
     free(c);
-}
-
-uint32_t sim_tcp_gen(const struct sim_tcp *c)
-{
-    return c->gen;
 }
 
 enum sim_side sim_tcp_sender(const struct sim_tcp *c)

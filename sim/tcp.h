@@ -77,7 +77,6 @@ void sim_tcp_free(struct sim_tcp *c);
 /* Forget everything: a fresh connection (slow start, no data) of generation
  * gen. Messages and timers of the old generation are ignored from now on. */
 void sim_tcp_reset(struct sim_tcp *c, uint32_t gen);
-uint32_t sim_tcp_gen(const struct sim_tcp *c);
 enum sim_side sim_tcp_sender(const struct sim_tcp *c);
 
 /* The sending application writes n more bytes (UINT64_MAX: an endless stream). */

@@ -8,27 +8,15 @@
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
+
 #define LINE_MAX_CHARS 1024
 /* timestamps above this many µs (about 285 years) are surely not a trace */
 #define MAX_TRACE_US ((tg_time)1 << 53)
-
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 struct reader {
     FILE *f;
@@ -44,8 +32,8 @@ static int next_line(struct reader *r, char **out, char *err, size_t errlen)
     for (;;) {
         if (!fgets(r->line, sizeof r->line, r->f)) {
             if (ferror(r->f)) {
-                fail(err, errlen, "%s:%zu: cannot read: %s", r->path, r->lineno + 1,
-                     strerror(errno));
+                sim_errf(err, errlen, "%s:%zu: cannot read: %s", r->path, r->lineno + 1,
+                         strerror(errno));
                 return -1;
             }
             return 0;
@@ -53,8 +41,8 @@ static int next_line(struct reader *r, char **out, char *err, size_t errlen)
         r->lineno++;
         size_t n = strlen(r->line);
         if (n == sizeof r->line - 1 && r->line[n - 1] != '\n' && !feof(r->f)) {
-            fail(err, errlen, "%s:%zu: expected a line shorter than %d characters", r->path,
-                 r->lineno, LINE_MAX_CHARS - 1);
+            sim_errf(err, errlen, "%s:%zu: expected a line shorter than %d characters", r->path,
+                     r->lineno, LINE_MAX_CHARS - 1);
             return -1;
         }
         while (n > 0 && strchr(" \t\r\n\v\f", r->line[n - 1]))
@@ -75,7 +63,7 @@ static int open_reader(struct reader *r, const char *path, char *err, size_t err
     r->path = path;
     r->f = fopen(path, "r");
     if (!r->f) {
-        fail(err, errlen, "%s: cannot open trace: %s", path, strerror(errno));
+        sim_errf(err, errlen, "%s: cannot open trace: %s", path, strerror(errno));
         return -1;
     }
     return 0;
@@ -112,36 +100,37 @@ static int load_mahimahi(struct sim_trace *t, struct reader *r, char *err, size_
             ms = strtoull(s, &end, 10);
         }
         if (end == s || *end || errno == ERANGE || ms > MAX_TRACE_US / 1000) {
-            fail(err, errlen, "%s:%zu: expected a whole number of milliseconds, found \"%.40s\"",
-                 r->path, r->lineno, s);
+            sim_errf(err, errlen,
+                     "%s:%zu: expected a whole number of milliseconds, found \"%.40s\"", r->path,
+                     r->lineno, s);
             goto bad;
         }
         if (n > 0 && ms < prev_ms) {
-            fail(err, errlen,
-                 "%s:%zu: expected a timestamp of at least %llu ms (timestamps never "
-                 "decrease), found %llu",
-                 r->path, r->lineno, (unsigned long long)prev_ms, ms);
+            sim_errf(err, errlen,
+                     "%s:%zu: expected a timestamp of at least %llu ms (timestamps never "
+                     "decrease), found %llu",
+                     r->path, r->lineno, (unsigned long long)prev_ms, ms);
             goto bad;
         }
         prev_ms = ms;
         tg_time us = TG_MSEC(ms);
         if (push(&arr, &n, &cap, sizeof us, &us) < 0) {
-            fail(err, errlen, "%s:%zu: out of memory", r->path, r->lineno);
+            sim_errf(err, errlen, "%s:%zu: out of memory", r->path, r->lineno);
             goto bad;
         }
     }
     if (rc < 0)
         goto bad;
     if (n == 0) {
-        fail(err, errlen, "%s:%zu: expected a timestamp in ms, found an empty file", r->path,
-             r->lineno ? r->lineno : 1);
+        sim_errf(err, errlen, "%s:%zu: expected a timestamp in ms, found an empty file", r->path,
+                 r->lineno ? r->lineno : 1);
         goto bad;
     }
     if (prev_ms == 0) {
-        fail(err, errlen,
-             "%s:%zu: expected a last timestamp above 0 ms (the trace repeats with that "
-             "period)",
-             r->path, r->lineno);
+        sim_errf(err, errlen,
+                 "%s:%zu: expected a last timestamp above 0 ms (the trace repeats with that "
+                 "period)",
+                 r->path, r->lineno);
         goto bad;
     }
     t->opp_us = arr;
@@ -183,26 +172,26 @@ static int load_throughput(struct sim_trace *t, struct reader *r, tg_time gap_ou
         double mbit = ok ? strtod(s2, &end) : 0;
         ok = ok && end != s2 && *end == '\0' && isfinite(sec) && isfinite(mbit);
         if (!ok) {
-            fail(err, errlen,
-                 "%s:%zu: expected \"seconds mbit_per_s\" (two numbers), found \"%.40s\"", r->path,
-                 r->lineno, s);
+            sim_errf(err, errlen,
+                     "%s:%zu: expected \"seconds mbit_per_s\" (two numbers), found \"%.40s\"",
+                     r->path, r->lineno, s);
             goto bad;
         }
         if (sec < 0 || mbit < 0 || sec > (double)MAX_TRACE_US / 1e6) {
-            fail(err, errlen, "%s:%zu: expected non-negative numbers, found \"%.40s\"", r->path,
-                 r->lineno, s);
+            sim_errf(err, errlen, "%s:%zu: expected non-negative numbers, found \"%.40s\"", r->path,
+                     r->lineno, s);
             goto bad;
         }
         if (n > 0 && sec < prev_s) {
-            fail(err, errlen,
-                 "%s:%zu: expected a time of at least %g s (times never decrease), found %g",
-                 r->path, r->lineno, prev_s, sec);
+            sim_errf(err, errlen,
+                     "%s:%zu: expected a time of at least %g s (times never decrease), found %g",
+                     r->path, r->lineno, prev_s, sec);
             goto bad;
         }
         prev_s = sec;
         struct sample v = {(tg_time)(sec * 1e6 + 0.5), mbit * 1e6};
         if (push(&arr, &n, &cap, sizeof v, &v) < 0) {
-            fail(err, errlen, "%s:%zu: out of memory", r->path, r->lineno);
+            sim_errf(err, errlen, "%s:%zu: out of memory", r->path, r->lineno);
             goto bad;
         }
     }
@@ -210,8 +199,8 @@ static int load_throughput(struct sim_trace *t, struct reader *r, tg_time gap_ou
         goto bad;
     struct sample *sm = arr;
     if (n < 2) {
-        fail(err, errlen, "%s:%zu: expected at least two samples, found %s", r->path,
-             r->lineno ? r->lineno : 1, n ? "one" : "an empty file");
+        sim_errf(err, errlen, "%s:%zu: expected at least two samples, found %s", r->path,
+                 r->lineno ? r->lineno : 1, n ? "one" : "an empty file");
         goto bad;
     }
     /* the trace starts at its first sample */
@@ -222,7 +211,7 @@ static int load_throughput(struct sim_trace *t, struct reader *r, tg_time gap_ou
     gaps = malloc((n - 1) * sizeof *gaps);
     steps = malloc(2 * n * sizeof *steps);
     if (!gaps || !steps) {
-        fail(err, errlen, "%s: out of memory", r->path);
+        sim_errf(err, errlen, "%s: out of memory", r->path);
         goto bad;
     }
     size_t n_gaps = 0;
@@ -230,7 +219,7 @@ static int load_throughput(struct sim_trace *t, struct reader *r, tg_time gap_ou
         if (sm[i + 1].at_us > sm[i].at_us)
             gaps[n_gaps++] = sm[i + 1].at_us - sm[i].at_us;
     if (n_gaps == 0) {
-        fail(err, errlen, "%s:%zu: expected samples at more than one time", r->path, r->lineno);
+        sim_errf(err, errlen, "%s:%zu: expected samples at more than one time", r->path, r->lineno);
         goto bad;
     }
     qsort(gaps, n_gaps, sizeof *gaps, cmp_time);
@@ -267,7 +256,7 @@ int sim_trace_load(struct sim_trace *t, enum sim_trace_kind kind, const char *pa
 {
     memset(t, 0, sizeof *t);
     if (kind != SIM_TRACE_MAHIMAHI && kind != SIM_TRACE_THROUGHPUT) {
-        fail(err, errlen, "%s: unknown trace kind %d", path, (int)kind);
+        sim_errf(err, errlen, "%s: unknown trace kind %d", path, (int)kind);
         return -1;
     }
     struct reader r;

@@ -334,7 +334,8 @@ static void flow_event(void *ctx, uint64_t arg, tg_time now);
 
 static void push(struct sim_flow *f, tg_time at, unsigned kind, uint64_t param)
 {
-    (void)sim_evq_push(f->io.q, at, flow_event, f, param << 8 | kind); /* no memory: it is lost */
+    /* no memory: the event is lost and the queue's failed flag fails the run */
+    (void)sim_evq_push(f->io.q, at, flow_event, f, param << 8 | kind);
 }
 
 static void tcp_xmit(void *ctx, enum sim_side from, const struct sim_msg *m, tg_time now)
