@@ -118,12 +118,8 @@ static void transmit(struct h_net *n, struct h_link *l, bool to_server, unsigned
         memcpy(n->last_data, data, len);
         n->last_data_len = len;
     }
-    l->sent++;
-    if ((n->now >= l->down_from && n->now < l->down_until) ||
-        (l->drop_every && l->sent % l->drop_every == 0) || len > sizeof n->flights[0].data) {
-        l->dropped++;
+    if ((n->now >= l->down_from && n->now < l->down_until) || len > sizeof n->flights[0].data)
         return;
-    }
     tg_time start = n->now > l->busy_until ? n->now : l->busy_until;
     tg_time ser = l->rate_bps ? (tg_time)(len * 8 * 1000000u / l->rate_bps) : 0;
     l->busy_until = start + ser;

@@ -1,8 +1,8 @@
 /*
  * harness.h: a deterministic in-memory network for engine tests (not the
  * simulator). One client and one server core wired by per-uplink links, each
- * direction with a fixed delay, an optional rate (serialisation, FIFO) and a
- * drop rule, all in virtual time. Test traffic is IPv4/UDP carrying a 64-bit
+ * direction with a fixed delay, an optional rate (serialisation, FIFO) and an
+ * outage window, all in virtual time. Test traffic is IPv4/UDP carrying a 64-bit
  * sequence number so delivery order, loss and duplicates can be checked.
  */
 #ifndef TG_HARNESS_H
@@ -21,8 +21,6 @@ struct h_link {
     uint64_t rate_bps;        /* 0 = infinite */
     tg_time busy_until;       /* serialisation */
     tg_time down_from, down_until; /* drops everything in [from, until) */
-    uint32_t drop_every;      /* drop every Nth datagram (0 = none) */
-    uint64_t sent, dropped;
 };
 
 struct h_flight {

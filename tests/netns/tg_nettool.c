@@ -11,7 +11,6 @@
  *   dns-serve PORT ANSWER_IP COUNT TIMEOUT_S   answers A queries; prints "dns_from IP NAME"
  *   dns-query NAME TIMEOUT_S           asks the first nameserver of /etc/resolv.conf;
  *                                       prints "dns_server IP" and "dns_answer IP"
- *   sha256-stream BYTES                the sha256 tcp-serve's stream of BYTES has
  *   http-get IP PORT PATH              prints the HTTP response (metrics)
  */
 #define _GNU_SOURCE
@@ -90,7 +89,6 @@ static int tcp_serve(char **a)
     if (bind(ls, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(ls, 1) != 0)
         die("listen");
     printf("listening\n");
-    fflush(stdout);
     if (!wait_in(ls, deadline)) {
         fprintf(stderr, "tg_nettool: nobody connected in time\n");
         return 1;
@@ -102,7 +100,6 @@ static int tcp_serve(char **a)
         die("accept");
     char ip[INET_ADDRSTRLEN];
     printf("peer %s\n", inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip));
-    fflush(stdout);
     struct timeval tv = {.tv_sec = 5};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     crypto_hash_sha256_state h;
@@ -137,26 +134,6 @@ static int tcp_serve(char **a)
     }
     close(fd);
     return sent == total ? 0 : 1;
-}
-
-static int sha_stream(char **a)
-{
-    uint64_t total = strtoull(a[0], NULL, 10), done = 0, st = 42;
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
-    static uint8_t buf[65536];
-    while (done < total) {
-        size_t n = total - done < sizeof buf ? (size_t)(total - done) : sizeof buf;
-        fill(&st, buf, sizeof buf);
-        crypto_hash_sha256_update(&h, buf, n);
-        done += n;
-    }
-    uint8_t d[32];
-    char hx[65];
-    crypto_hash_sha256_final(&h, d);
-    hex(d, hx);
-    printf("sha256 %s\n", hx);
-    return 0;
 }
 
 static int tcp_fetch(char **a)
@@ -236,7 +213,6 @@ static int udp_echo(char **a)
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
         die("bind");
     printf("listening\n");
-    fflush(stdout);
     for (int i = 0; i < count && wait_in(fd, deadline); i++) {
         char buf[2048];
         struct sockaddr_in from;
@@ -247,7 +223,6 @@ static int udp_echo(char **a)
         if (i == 0) {
             char ip[INET_ADDRSTRLEN];
             printf("peer %s\n", inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip));
-            fflush(stdout);
         }
         sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
     }
@@ -335,7 +310,6 @@ static int dns_serve(char **a)
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
         die("bind");
     printf("listening\n");
-    fflush(stdout);
     for (int i = 0; i < count && wait_in(fd, deadline); i++) {
         uint8_t q[512], r[600];
         struct sockaddr_in from;
@@ -367,7 +341,6 @@ static int dns_serve(char **a)
         memcpy(r + qend, rr, 16);
         char ip[INET_ADDRSTRLEN];
         printf("dns_from %s %s\n", inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip), name);
-        fflush(stdout);
         sendto(fd, r, qend + 16, 0, (struct sockaddr *)&from, fl);
     }
     return 0;
@@ -450,14 +423,14 @@ int main(int argc, char **argv)
         int args;
         int (*fn)(char **);
     } cmds[] = {
-        {"tcp-serve", 3, tcp_serve}, {"tcp-fetch", 3, tcp_fetch},      {"udp-echo", 3, udp_echo},
-        {"udp-ping", 4, udp_ping},   {"icmp-ping", 3, icmp_ping},      {"dns-serve", 4, dns_serve},
-        {"dns-query", 2, dns_query}, {"sha256-stream", 1, sha_stream}, {"http-get", 3, http_get},
+        {"tcp-serve", 3, tcp_serve}, {"tcp-fetch", 3, tcp_fetch}, {"udp-echo", 3, udp_echo},
+        {"udp-ping", 4, udp_ping},   {"icmp-ping", 3, icmp_ping}, {"dns-serve", 4, dns_serve},
+        {"dns-query", 2, dns_query}, {"http-get", 3, http_get},
     };
     if (sodium_init() < 0)
         return 1;
     signal(SIGPIPE, SIG_IGN);
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each line reaches the scripts' logs as printed */
     for (size_t i = 0; argc >= 2 && i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[1], cmds[i].name) == 0) {
             if (argc - 2 != cmds[i].args) {
@@ -468,6 +441,6 @@ int main(int argc, char **argv)
             return cmds[i].fn(argv + 2);
         }
     fprintf(stderr, "usage: tg_nettool tcp-serve|tcp-fetch|udp-echo|udp-ping|icmp-ping|"
-                    "dns-serve|dns-query|sha256-stream ...\n");
+                    "dns-serve|dns-query|http-get ...\n");
     return 2;
 }

@@ -5,9 +5,8 @@
  * the runs in progress and exits 130 with the command to resume; two shards
  * merged equal one machine's database. Rows are compared with sim_db_dump
  * (everything but ids, wall-clock and creation times, command lines). */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +18,13 @@
 
 #include "check.h"
 #include "sim/db.h"
+#include "simtest.h"
 
 static const char *prog;
 static char dir[256];
 static char scn[512];
-static char err[1024];
+static char out_path[600], err_path[600]; /* the program's stdout and stderr */
+static char text[65536];                  /* the last one read */
 
 /* Small enough to run in seconds, long enough that a run takes a while:
  * 2 strategies x 8 iterations = 16 runs. */
@@ -62,63 +63,15 @@ static const char scenario_text[] = "[scenario]\n"
                                     "kind = \"voice\"\n";
 #define PLAN_RUNS 16
 
-static void path_in(char *out, size_t cap, const char *name)
-{
-    snprintf(out, cap, "%s/%s", dir, name);
-}
-
-/* Start `prog run ...` with stdout and stderr into files named after the db. */
+/* Start `prog run ...` with stdout and stderr into out_path and err_path. */
 static pid_t start(const char *const *args)
 {
-    char *argv[32];
-    size_t n = 0;
-    argv[n++] = strdup(prog);
-    for (; *args != NULL && n < 31; args++)
-        argv[n++] = strdup(*args); /* execv wants char *; freed by the exec or the exit */
-    argv[n] = NULL;
-    char out[600], errp[600];
-    snprintf(out, sizeof out, "%s/stdout", dir);
-    snprintf(errp, sizeof errp, "%s/stderr", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-            _exit(126);
-        execv(prog, argv);
-        _exit(127);
-    }
-    for (size_t i = 0; i < n; i++)
-        free(argv[i]);
-    return pid;
-}
-
-/* Exit status (128 + signal when killed). */
-static int finish(pid_t pid)
-{
-    int status;
-    if (waitpid(pid, &status, 0) != pid)
-        return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return simtest_start(prog, args, out_path, err_path, NULL);
 }
 
 static int run(const char *const *args)
 {
-    return finish(start(args));
-}
-
-static char *slurp(const char *name)
-{
-    char p[600];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "r");
-    if (f == NULL)
-        return strdup("");
-    static char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return strdup(buf);
+    return simtest_wait(start(args));
 }
 
 static int64_t stored_runs(const char *db)
@@ -152,27 +105,9 @@ static bool wait_for_runs(pid_t pid, const char *db, int64_t n)
     return false;
 }
 
-static char *dump(const char *path)
-{
-    struct sim_db *db;
-    if (sim_db_open(path, &db, err, sizeof err) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return strdup("(cannot open)");
-    }
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (f == NULL || sim_db_dump(db, f, err, sizeof err) != 0)
-        fprintf(stderr, "%s\n", err);
-    if (f != NULL)
-        fclose(f);
-    sim_db_close(db);
-    return buf;
-}
-
 static bool same_rows(const char *a, const char *b)
 {
-    char *x = dump(a), *y = dump(b);
+    char *x = simtest_dump(a), *y = simtest_dump(b);
     bool same = x != NULL && y != NULL && strcmp(x, y) == 0 && strstr(x, "\nruns ") != NULL;
     if (!same)
         fprintf(stderr, "rows differ: %s and %s\n", a, b);
@@ -188,51 +123,51 @@ int main(int argc, char **argv)
         return 77;
     }
     prog = argv[1];
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/test_campaign.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(dir) == NULL) {
+    if (simtest_mkdtemp(dir, sizeof dir, "test_campaign") != 0) {
         perror(dir);
         return 1;
     }
-    path_in(scn, sizeof scn, "campaign-test.scn");
-    FILE *f = fopen(scn, "w");
-    if (f == NULL || fputs(scenario_text, f) < 0 || fclose(f) != 0) {
+    simtest_path(out_path, sizeof out_path, dir, "stdout");
+    simtest_path(err_path, sizeof err_path, dir, "stderr");
+    simtest_path(scn, sizeof scn, dir, "campaign-test.scn");
+    if (simtest_write(scn, scenario_text) != 0) {
         perror(scn);
         return 1;
     }
     char a[512], b[512], c[512], d[512], s1[512], s2[512], m[512], other[512];
-    path_in(a, sizeof a, "a.db");
-    path_in(b, sizeof b, "b.db");
-    path_in(c, sizeof c, "c.db");
-    path_in(d, sizeof d, "d.db");
-    path_in(s1, sizeof s1, "s1.db");
-    path_in(s2, sizeof s2, "s2.db");
-    path_in(m, sizeof m, "m.db");
-    path_in(other, sizeof other, "other.db");
+    simtest_path(a, sizeof a, dir, "a.db");
+    simtest_path(b, sizeof b, dir, "b.db");
+    simtest_path(c, sizeof c, dir, "c.db");
+    simtest_path(d, sizeof d, dir, "d.db");
+    simtest_path(s1, sizeof s1, dir, "s1.db");
+    simtest_path(s2, sizeof s2, dir, "s2.db");
+    simtest_path(m, sizeof m, dir, "m.db");
+    simtest_path(other, sizeof other, dir, "other.db");
 
     /* the reference, and the same seed again with another -j */
     CHECK_EQ(run((const char *[]){"run", scn, "--seed", "5", "-j", "2", "--db", a, NULL}), 0);
-    char *out = slurp("stdout");
+    char *out = simtest_read(out_path, text, sizeof text);
     printf("%s", out);
     CHECK(strstr(out, "16 runs (16 new, 0 already stored)") != NULL);
-    free(out);
     CHECK_EQ(stored_runs(a), PLAN_RUNS);
     CHECK_EQ(run((const char *[]){"run", scn, "--seed", "5", "-j", "1", "--db", b, NULL}), 0);
     CHECK(same_rows(a, b));
     /* the same command again stores nothing */
     CHECK_EQ(run((const char *[]){"run", scn, "--seed", "5", "-j", "2", "--db", a, NULL}), 0);
-    out = slurp("stdout");
+    out = simtest_read(out_path, text, sizeof text);
     CHECK(strstr(out, "16 runs (0 new, 16 already stored)") != NULL);
-    free(out);
 
     /* SIGKILL twice mid-campaign, then the same command finishes it */
     const char *const cmd_c[] = {"run", scn, "--seed", "5", "-j", "2", "--db", c, NULL};
     for (int kill_no = 1; kill_no <= 2; kill_no++) {
         pid_t pid = start(cmd_c);
+        CHECK(pid > 0);
+        if (pid <= 0)
+            break; /* never kill(-1, ...) */
         bool midway = wait_for_runs(pid, c, stored_runs(c) + 2);
         CHECK(midway);
         kill(pid, SIGKILL);
-        finish(pid);
+        simtest_wait(pid);
         int64_t n = stored_runs(c);
         printf("killed with %lld of %d runs stored\n", (long long)n, PLAN_RUNS);
         CHECK(n > 0 && n < PLAN_RUNS);
@@ -244,13 +179,15 @@ int main(int argc, char **argv)
     /* SIGINT: the runs in progress are stored, exit 130, resume hint */
     const char *const cmd_d[] = {"run", scn, "--seed", "5", "-j", "2", "--db", d, NULL};
     pid_t pid = start(cmd_d);
-    CHECK(wait_for_runs(pid, d, 1));
-    kill(pid, SIGINT);
-    CHECK_EQ(finish(pid), 130);
-    char *errs = slurp("stderr");
+    CHECK(pid > 0);
+    if (pid > 0) { /* never kill(-1, ...) */
+        CHECK(wait_for_runs(pid, d, 1));
+        kill(pid, SIGINT);
+    }
+    CHECK_EQ(simtest_wait(pid), 130);
+    char *errs = simtest_read(err_path, text, sizeof text);
     printf("%s", errs);
     CHECK(strstr(errs, "run the same command again to resume") != NULL);
-    free(errs);
     CHECK(stored_runs(d) < PLAN_RUNS);
     CHECK_EQ(run(cmd_d), 0);
     CHECK(same_rows(a, d));
@@ -266,8 +203,8 @@ int main(int argc, char **argv)
 
     /* another seed, other rows */
     CHECK_EQ(run((const char *[]){"run", scn, "--seed", "6", "--db", other, NULL}), 0);
-    char *x = dump(a), *y = dump(other);
-    CHECK(strcmp(x, y) != 0);
+    char *x = simtest_dump(a), *y = simtest_dump(other);
+    CHECK(x != NULL && y != NULL && strcmp(x, y) != 0);
     free(x);
     free(y);
 
@@ -275,23 +212,11 @@ int main(int argc, char **argv)
     CHECK_EQ(run((const char *[]){"run", scn, "-j", "0", NULL}), 2);
     CHECK_EQ(run((const char *[]){"run", scn, "--shard", "3/2", NULL}), 2);
     CHECK_EQ(run((const char *[]){"run", scn, "--strategy", "fastest", NULL}), 2);
-    errs = slurp("stderr");
+    errs = simtest_read(err_path, text, sizeof text);
     CHECK(strstr(errs, "lowest_latency") != NULL); /* lists the valid names */
-    free(errs);
     CHECK_EQ(run((const char *[]){"frobnicate", NULL}), 2);
 
-    const char *names[] = {"a.db",   "b.db",     "c.db",
-                           "d.db",   "s1.db",    "s2.db",
-                           "m.db",   "other.db", "campaign-test.scn",
-                           "stdout", "stderr"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char p[600];
-        const char *suffix[] = {"", "-wal", "-shm"};
-        for (size_t s = 0; s < 3; s++) {
-            snprintf(p, sizeof p, "%s/%s%s", dir, names[i], suffix[s]);
-            unlink(p);
-        }
-    }
-    rmdir(dir);
+    if (simtest_rmtree(dir) != 0)
+        perror(dir);
     return check_exit("test_campaign");
 }

@@ -4,7 +4,7 @@
  * uninterrupted writer); the run key refuses duplicates; shards merge into
  * the database one writer would have produced; files that are not results
  * databases are refused with their path. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 
 #include <math.h>
 #include <signal.h>
@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "sim/db.h"
+#include "simtest.h"
 #include "testrng.h"
 
 #define N_RUNS 60
@@ -26,11 +27,6 @@
 
 static char dir[256];
 static char err[1024];
-
-static void path_in(char *out, size_t cap, const char *name)
-{
-    snprintf(out, cap, "%s/%s", dir, name);
-}
 
 /* The i-th run of the synthetic campaign: 2 strategies x 2 aggregations x
  * iterations, seeds as a campaign would draw them. */
@@ -204,38 +200,6 @@ fail:
     return -1;
 }
 
-static char *dump(const char *path)
-{
-    struct sim_db *db;
-    if (sim_db_open(path, &db, err, sizeof err) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (f == NULL || sim_db_dump(db, f, err, sizeof err) != 0)
-        fprintf(stderr, "%s\n", err);
-    if (f != NULL)
-        fclose(f);
-    sim_db_close(db);
-    return buf;
-}
-
-static int64_t count(sqlite3 *h, const char *sql)
-{
-    sqlite3_stmt *st;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(h));
-        return -1;
-    }
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* Every stored run has exactly its rows: one metrics row, its uplinks, flows
  * and events (run i's counts follow from its key). Returns the number of runs. */
 static int64_t check_whole(const char *path)
@@ -244,30 +208,32 @@ static int64_t check_whole(const char *path)
     if (access(path, F_OK) != 0)
         return 0; /* killed before it created the file */
     CHECK(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    if (count(h, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'") != 1) {
+    if (simtest_db_int(h, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'") != 1) {
         sqlite3_close(h); /* killed before it created the schema */
         return 0;
     }
-    int64_t runs = count(h, "SELECT count(*) FROM runs");
-    int64_t broken = count(h, "WITH k AS (SELECT id, iteration * 4 + (aggregation = 'full') * 2 "
-                              "+ (strategy = 'redundant') AS i FROM runs) "
-                              "SELECT count(*) FROM k WHERE "
-                              "(SELECT count(*) FROM metrics WHERE run_id = k.id) != 1 "
-                              "OR (SELECT count(*) FROM uplink_results WHERE run_id = k.id) "
-                              "!= 1 + k.i % 3 "
-                              "OR (SELECT count(*) FROM flow_results WHERE run_id = k.id) "
-                              "!= 1 + k.i % 5 "
-                              "OR (SELECT count(*) FROM event_counts WHERE run_id = k.id) "
-                              "!= k.i % 4");
+    int64_t runs = simtest_db_int(h, "SELECT count(*) FROM runs");
+    int64_t broken =
+        simtest_db_int(h, "WITH k AS (SELECT id, iteration * 4 + (aggregation = 'full') * 2 "
+                          "+ (strategy = 'redundant') AS i FROM runs) "
+                          "SELECT count(*) FROM k WHERE "
+                          "(SELECT count(*) FROM metrics WHERE run_id = k.id) != 1 "
+                          "OR (SELECT count(*) FROM uplink_results WHERE run_id = k.id) "
+                          "!= 1 + k.i % 3 "
+                          "OR (SELECT count(*) FROM flow_results WHERE run_id = k.id) "
+                          "!= 1 + k.i % 5 "
+                          "OR (SELECT count(*) FROM event_counts WHERE run_id = k.id) "
+                          "!= k.i % 4");
     CHECK_EQ(broken, 0);
     /* and no orphans */
-    CHECK_EQ(count(h, "SELECT (SELECT count(*) FROM metrics) + (SELECT count(*) FROM "
-                      "uplink_results) + (SELECT count(*) FROM flow_results) + (SELECT count(*) "
-                      "FROM event_counts) - (SELECT count(*) FROM metrics m JOIN runs r ON r.id "
-                      "= m.run_id) - (SELECT count(*) FROM uplink_results m JOIN runs r ON r.id "
-                      "= m.run_id) - (SELECT count(*) FROM flow_results m JOIN runs r ON r.id = "
-                      "m.run_id) - (SELECT count(*) FROM event_counts m JOIN runs r ON r.id = "
-                      "m.run_id)"),
+    CHECK_EQ(simtest_db_int(
+                 h, "SELECT (SELECT count(*) FROM metrics) + (SELECT count(*) FROM "
+                    "uplink_results) + (SELECT count(*) FROM flow_results) + (SELECT count(*) "
+                    "FROM event_counts) - (SELECT count(*) FROM metrics m JOIN runs r ON r.id "
+                    "= m.run_id) - (SELECT count(*) FROM uplink_results m JOIN runs r ON r.id "
+                    "= m.run_id) - (SELECT count(*) FROM flow_results m JOIN runs r ON r.id = "
+                    "m.run_id) - (SELECT count(*) FROM event_counts m JOIN runs r ON r.id = "
+                    "m.run_id)"),
              0);
     sqlite3_close(h);
     return runs;
@@ -276,7 +242,7 @@ static int64_t check_whole(const char *path)
 static void test_insert(void)
 {
     char path[512];
-    path_in(path, sizeof path, "a.db");
+    simtest_path(path, sizeof path, dir, "a.db");
     CHECK_EQ(write_runs(path, N_RUNS, 1, 0, "first"), N_RUNS);
     CHECK_EQ(check_whole(path), N_RUNS);
     /* again: everything is found stored, nothing is written */
@@ -322,9 +288,9 @@ static void test_insert(void)
     /* what was written, in human units */
     sqlite3 *h;
     CHECK(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK_EQ(count(h, "SELECT count(*) FROM runs"), N_RUNS + 1);
-    CHECK_EQ(count(h, "PRAGMA user_version"), SIM_DB_SCHEMA_VERSION);
-    CHECK_EQ(count(h, "SELECT count(*) FROM run_summary"), N_RUNS + 1);
+    CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM runs"), N_RUNS + 1);
+    CHECK_EQ(simtest_db_int(h, "PRAGMA user_version"), SIM_DB_SCHEMA_VERSION);
+    CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM run_summary"), N_RUNS + 1);
     fill(&res, 3);
     struct sim_db_run_key k3 = key_of(3);
     sqlite3_stmt *st;
@@ -355,24 +321,25 @@ static void test_insert(void)
     CHECK(sqlite3_column_type(st, 10) == SQLITE_FLOAT);
     sqlite3_finalize(st);
     /* flows: names and "never" as NULL */
-    CHECK_EQ(count(h, "SELECT count(*) FROM flow_results WHERE completion_ms IS NULL AND "
-                      "flow % 2 = 0"),
+    CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM flow_results WHERE completion_ms IS NULL AND "
+                               "flow % 2 = 0"),
              0);
-    CHECK(count(h, "SELECT count(*) FROM flow_results WHERE completion_ms IS NULL") > 0);
-    CHECK_EQ(count(h, "SELECT count(*) FROM flow_results WHERE kind NOT IN ('tcp', 'voice', "
-                      "'video', 'keys', 'web') OR direction NOT IN ('up', 'down')"),
+    CHECK(simtest_db_int(h, "SELECT count(*) FROM flow_results WHERE completion_ms IS NULL") > 0);
+    CHECK_EQ(simtest_db_int(h,
+                            "SELECT count(*) FROM flow_results WHERE kind NOT IN ('tcp', 'voice', "
+                            "'video', 'keys', 'web') OR direction NOT IN ('up', 'down')"),
              0);
-    CHECK_EQ(count(h, "SELECT count(*) FROM flow_results WHERE (cc IS NULL) != (kind IN "
-                      "('voice', 'video', 'keys'))"),
+    CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM flow_results WHERE (cc IS NULL) != (kind IN "
+                               "('voice', 'video', 'keys'))"),
              0);
-    CHECK_EQ(count(h, "SELECT count(*) FROM campaigns"), 2);
-    CHECK_EQ(count(h, "SELECT count(*) FROM campaign_scenarios WHERE strategies = "
-                      "'adaptive,redundant' AND aggregations = 'none,full'"),
+    CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM campaigns"), 2);
+    CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM campaign_scenarios WHERE strategies = "
+                               "'adaptive,redundant' AND aggregations = 'none,full'"),
              2);
-    CHECK_EQ(count(h, "SELECT count(*) FROM strategy_summary"), 4);
-    CHECK_EQ(count(h, "SELECT count(*) FROM paired a JOIN paired b USING (pair) WHERE "
-                      "a.strategy = 'adaptive' AND b.strategy = 'redundant' AND "
-                      "a.aggregation = b.aggregation"),
+    CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM strategy_summary"), 4);
+    CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM paired a JOIN paired b USING (pair) WHERE "
+                               "a.strategy = 'adaptive' AND b.strategy = 'redundant' AND "
+                               "a.aggregation = b.aggregation"),
              N_RUNS / 2);
     sqlite3_close(h);
 
@@ -385,8 +352,8 @@ static void test_insert(void)
 static void test_kill(void)
 {
     char full[512], killed[512];
-    path_in(full, sizeof full, "full-kill.db");
-    path_in(killed, sizeof killed, "killed.db");
+    simtest_path(full, sizeof full, dir, "full-kill.db");
+    simtest_path(killed, sizeof killed, dir, "killed.db");
     CHECK_EQ(write_runs(full, N_KILL, 1, 0, "full"), N_KILL);
 
     rng_state = (uint64_t)time(NULL);
@@ -417,7 +384,7 @@ static void test_kill(void)
     CHECK(midway >= 3);
     CHECK_EQ(write_runs(killed, N_KILL, 1, 0, "killed"), N_KILL - stored);
     CHECK_EQ(check_whole(killed), N_KILL);
-    char *a = dump(full), *b = dump(killed);
+    char *a = simtest_dump(full), *b = simtest_dump(killed);
     CHECK(a != NULL && b != NULL && strcmp(a, b) == 0);
     free(a);
     free(b);
@@ -426,11 +393,11 @@ static void test_kill(void)
 static void test_merge(void)
 {
     char full[512], s1[512], s2[512], s3[512], merged[512];
-    path_in(full, sizeof full, "full.db");
-    path_in(s1, sizeof s1, "shard1.db");
-    path_in(s2, sizeof s2, "shard2.db");
-    path_in(s3, sizeof s3, "shard3.db");
-    path_in(merged, sizeof merged, "merged.db");
+    simtest_path(full, sizeof full, dir, "full.db");
+    simtest_path(s1, sizeof s1, dir, "shard1.db");
+    simtest_path(s2, sizeof s2, dir, "shard2.db");
+    simtest_path(s3, sizeof s3, dir, "shard3.db");
+    simtest_path(merged, sizeof merged, dir, "merged.db");
     CHECK_EQ(write_runs(full, N_RUNS, 1, 0, "full"), N_RUNS);
     CHECK_EQ(write_runs(s1, N_RUNS, 3, 0, "--shard 1/3"), N_RUNS / 3);
     CHECK_EQ(write_runs(s2, N_RUNS, 3, 1, "--shard 2/3"), N_RUNS / 3);
@@ -451,7 +418,7 @@ static void test_merge(void)
     CHECK_EQ(st[1].added, 0);
     sim_db_close(db);
     CHECK_EQ(check_whole(merged), N_RUNS);
-    char *a = dump(full), *b = dump(merged);
+    char *a = simtest_dump(full), *b = simtest_dump(merged);
     CHECK(a != NULL && b != NULL && strcmp(a, b) == 0);
     if (a && b && strcmp(a, b) != 0)
         fprintf(stderr, "--- full\n%.2000s\n--- merged\n%.2000s\n", a, b);
@@ -459,9 +426,10 @@ static void test_merge(void)
     free(b);
     sqlite3 *h;
     CHECK(sqlite3_open_v2(merged, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK_EQ(count(h, "SELECT count(*) FROM campaigns"), 1); /* shards share the campaign */
-    CHECK_EQ(count(h, "SELECT count(*) FROM runs WHERE campaign_id != (SELECT id FROM "
-                      "campaigns)"),
+    CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM campaigns"),
+             1); /* shards share the campaign */
+    CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM runs WHERE campaign_id != (SELECT id FROM "
+                               "campaigns)"),
              0);
     sqlite3_close(h);
 
@@ -480,11 +448,11 @@ static bool contains(const char *s, const char *part)
 static void test_refuse(void)
 {
     char junk[512], foreign[512], future[512], missing[512], ok[512];
-    path_in(junk, sizeof junk, "junk.db");
-    path_in(foreign, sizeof foreign, "foreign.db");
-    path_in(future, sizeof future, "future.db");
-    path_in(missing, sizeof missing, "missing.db");
-    path_in(ok, sizeof ok, "ok.db");
+    simtest_path(junk, sizeof junk, dir, "junk.db");
+    simtest_path(foreign, sizeof foreign, dir, "foreign.db");
+    simtest_path(future, sizeof future, dir, "future.db");
+    simtest_path(missing, sizeof missing, dir, "missing.db");
+    simtest_path(ok, sizeof ok, dir, "ok.db");
     FILE *f = fopen(junk, "w");
     CHECK(f != NULL);
     for (int i = 0; f && i < 200; i++)
@@ -536,28 +504,9 @@ static void test_refuse(void)
     CHECK(stat(junk, &sb) == 0 && sb.st_size == 200 * 36);
 }
 
-static void remove_dir(void)
-{
-    static const char *const names[] = {"a.db",      "full.db",    "full-kill.db", "killed.db",
-                                        "shard1.db", "shard2.db",  "shard3.db",    "merged.db",
-                                        "junk.db",   "foreign.db", "future.db",    "ok.db"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char p[600];
-        const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-        for (size_t s = 0; s < 4; s++) {
-            snprintf(p, sizeof p, "%s/%s%s", dir, names[i], suffix[s]);
-            unlink(p);
-        }
-    }
-    if (rmdir(dir) != 0)
-        perror(dir);
-}
-
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/test_db.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(dir) == NULL) {
+    if (simtest_mkdtemp(dir, sizeof dir, "test_db") != 0) {
         perror(dir);
         return 1;
     }
@@ -565,6 +514,7 @@ int main(void)
     test_kill();
     test_merge();
     test_refuse();
-    remove_dir();
+    if (simtest_rmtree(dir) != 0)
+        perror(dir);
     return check_exit("test_db");
 }

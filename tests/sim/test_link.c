@@ -3,7 +3,7 @@
  * real traces in ../shared/data), loses what its loss model says, honours
  * outages, queue limits and FIFO jitter; the trace loaders reject malformed
  * files naming path:line. Usage: test_link SHARED_DATA_DIR */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 
 #include <errno.h>
 #include <math.h>
@@ -18,9 +18,10 @@
 #include "check.h"
 #include "sim/link.h"
 #include "sim/trace.h"
+#include "simtest.h"
 
 static const char *data_dir;
-static char tmp_dir[] = "/tmp/test_link.XXXXXX";
+static char tmp_dir[256];
 static char tmp_files[32][600];
 static size_t n_tmp_files;
 
@@ -142,13 +143,8 @@ static const char *write_tmp(const char *name, const char *content)
     if (n_tmp_files == sizeof tmp_files / sizeof tmp_files[0])
         return NULL;
     char *path = tmp_files[n_tmp_files++];
-    snprintf(path, sizeof tmp_files[0], "%s/%s", tmp_dir, name);
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (!f)
-        return path;
-    fputs(content, f);
-    fclose(f);
+    simtest_path(path, sizeof tmp_files[0], tmp_dir, name);
+    CHECK(simtest_write(path, content) == 0);
     return path;
 }
 
@@ -945,7 +941,7 @@ int main(int argc, char **argv)
                 data_dir, strerror(errno ? errno : ENOTDIR));
         return 1;
     }
-    if (!mkdtemp(tmp_dir)) {
+    if (simtest_mkdtemp(tmp_dir, sizeof tmp_dir, "test_link") != 0) {
         fprintf(stderr, "test_link: cannot create %s: %s\n", tmp_dir, strerror(errno));
         return 1;
     }
@@ -962,8 +958,7 @@ int main(int argc, char **argv)
     test_queue_limit();
     test_jitter();
     test_reentrancy();
-    for (size_t i = 0; i < n_tmp_files; i++)
-        remove(tmp_files[i]);
-    rmdir(tmp_dir);
+    if (simtest_rmtree(tmp_dir) != 0)
+        fprintf(stderr, "test_link: cannot remove %s: %s\n", tmp_dir, strerror(errno));
     return check_exit("test_link");
 }

@@ -12,9 +12,9 @@
  * packets too big for the tunnel, forced directions, and the upgrade of a
  * version 1 database. */
 #define _DEFAULT_SOURCE
+#define _XOPEN_SOURCE 700
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +28,7 @@
 
 #include "check.h"
 #include "sim/db.h"
+#include "simtest.h"
 
 static const char *prog;
 static char dir[256];
@@ -60,51 +61,18 @@ static const char scenario_text[] = "[scenario]\n"
                                     "[[traffic]]\n"
                                     "kind = \"voice\"\n";
 
-static void path_in(char *out, size_t cap, const char *name)
-{
-    snprintf(out, cap, "%s/%s", dir, name);
-}
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    buf[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return;
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
 /* Run `prog args...`; stdout and stderr into out_text and err_text. */
 static int run(const char *const *args)
 {
-    char *argv[32];
-    size_t n = 0;
-    argv[n++] = strdup(prog);
-    for (; *args != NULL && n < 31; args++)
-        argv[n++] = strdup(*args);
-    argv[n] = NULL;
     char o[600], e[600];
-    path_in(o, sizeof o, "stdout");
-    path_in(e, sizeof e, "stderr");
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
-            _exit(126);
-        execv(prog, argv);
-        _exit(127);
-    }
-    for (size_t i = 0; i < n; i++)
-        free(argv[i]);
-    int status;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+    simtest_path(o, sizeof o, dir, "stdout");
+    simtest_path(e, sizeof e, dir, "stderr");
+    int status = simtest_wait(simtest_start(prog, args, o, e, NULL));
+    if (status < 0)
         return -1;
-    slurp(o, out_text, sizeof out_text);
-    slurp(e, err_text, sizeof err_text);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    simtest_read(o, out_text, sizeof out_text);
+    simtest_read(e, err_text, sizeof err_text);
+    return status;
 }
 
 /* ------------------------------------------------------------ captures, counted here */
@@ -276,20 +244,6 @@ static bool summary(long long *inj, long long *del, long long *lost)
     return s != NULL && sscanf(s, "injected: %lld delivered: %lld lost: %lld", inj, del, lost) == 3;
 }
 
-static long long db_int(sqlite3 *h, const char *sql)
-{
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    } else {
-        fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(h));
-    }
-    return v;
-}
-
 /* The last replay in db against the original capture and the --out file. */
 static void check_replay(const char *what, const struct capture *orig, const char *db,
                          const char *out)
@@ -301,22 +255,22 @@ static void check_replay(const char *what, const struct capture *orig, const cha
 
     sqlite3 *h;
     CHECK(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    long long id = db_int(h, "SELECT max(id) FROM replays");
+    long long id = simtest_db_int(h, "SELECT max(id) FROM replays");
     char q[256];
     snprintf(q, sizeof q, "SELECT injected - delivered - lost FROM replays WHERE id = %lld", id);
-    CHECK_EQ(db_int(h, q), 0);
+    CHECK_EQ(simtest_db_int(h, q), 0);
     snprintf(q, sizeof q, "SELECT delivered FROM replays WHERE id = %lld", id);
-    CHECK_EQ(db_int(h, q), del);
+    CHECK_EQ(simtest_db_int(h, q), del);
     snprintf(q, sizeof q, "SELECT count(*) FROM replay_packets WHERE replay_id = %lld", id);
-    CHECK_EQ(db_int(h, q), inj);
+    CHECK_EQ(simtest_db_int(h, q), inj);
     snprintf(q, sizeof q,
              "SELECT count(*) FROM replay_packets WHERE replay_id = %lld AND lost = 1", id);
-    CHECK_EQ(db_int(h, q), lost);
+    CHECK_EQ(simtest_db_int(h, q), lost);
     snprintf(q, sizeof q,
              "SELECT count(*) FROM replay_packets WHERE replay_id = %lld AND (lost = 0) <> "
              "(delivered_ms IS NOT NULL)",
              id);
-    CHECK_EQ(db_int(h, q), 0);
+    CHECK_EQ(simtest_db_int(h, q), 0);
 
     /* when each packet should appear in --out: capture start + delivered - session up */
     size_t n = orig->n;
@@ -408,22 +362,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "test_pcap_replay: the shared captures are missing: %s\n", pcap_dir);
         return 1;
     }
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/test_pcap_replay.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(dir) == NULL) {
+    if (simtest_mkdtemp(dir, sizeof dir, "test_pcap_replay") != 0) {
         perror(dir);
         return 1;
     }
-    path_in(scn, sizeof scn, "replay-test.scn");
-    FILE *f = fopen(scn, "w");
-    if (f == NULL || fputs(scenario_text, f) < 0 || fclose(f) != 0) {
+    simtest_path(scn, sizeof scn, dir, "replay-test.scn");
+    if (simtest_write(scn, scenario_text) != 0) {
         perror(scn);
         return 1;
     }
     char db[512], out[512], tmpcap[512];
-    path_in(db, sizeof db, "replay.db");
-    path_in(out, sizeof out, "delivered.pcap");
-    path_in(tmpcap, sizeof tmpcap, "made.pcap");
+    simtest_path(db, sizeof db, dir, "replay.db");
+    simtest_path(out, sizeof out, dir, "delivered.pcap");
+    simtest_path(tmpcap, sizeof tmpcap, dir, "made.pcap");
 
     /* ---- every shared capture, two strategies */
     char firefox[1024] = "", sipp[1024] = "";
@@ -462,8 +413,8 @@ int main(int argc, char **argv)
         check_replay(de->d_name, &c, db, out);
         sqlite3 *h;
         CHECK(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-        CHECK_EQ(db_int(h, "SELECT count(*) FROM replay_packets WHERE replay_id = (SELECT "
-                           "max(id) FROM replays) AND direction = 'down'"),
+        CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM replay_packets WHERE replay_id = (SELECT "
+                                   "max(id) FROM replays) AND direction = 'down'"),
                  0);
         sqlite3_close(h);
         /* non-IP frames: skipped and counted */
@@ -515,7 +466,7 @@ int main(int argc, char **argv)
 
     /* ---- pcapng (written by hand: libpcap writes only pcap) */
     char ng[512];
-    path_in(ng, sizeof ng, "voice.pcapng");
+    simtest_path(ng, sizeof ng, dir, "voice.pcapng");
     CHECK(write_pcapng(ng, &voice, 30));
     {
         struct capture c;
@@ -567,7 +518,7 @@ int main(int argc, char **argv)
     /* ---- refused: a file cut mid-record, a record captured short, an
      * unsupported link type, not a capture at all; never a crash */
     char cut[512];
-    path_in(cut, sizeof cut, "cut.pcap");
+    simtest_path(cut, sizeof cut, dir, "cut.pcap");
     copy_cut(firefox, cut, 700);
     CHECK_EQ(run((const char *[]){"replay", cut, "--scenario", scn, "--no-db", NULL}), 1);
     CHECK(strstr(err_text, cut) != NULL && strstr(err_text, "cut short") != NULL);
@@ -608,7 +559,7 @@ int main(int argc, char **argv)
     /* ---- a version 1 database (before replays) is upgraded in place */
     {
         char old[512];
-        path_in(old, sizeof old, "v1.db");
+        simtest_path(old, sizeof old, dir, "v1.db");
         const char *v2 = strstr(sim_db_schema, "\n-- @version 2:");
         CHECK(v2 != NULL);
         char *v1 = strndup(sim_db_schema, v2 != NULL ? (size_t)(v2 - sim_db_schema) : 0);
@@ -616,22 +567,18 @@ int main(int argc, char **argv)
         CHECK(sqlite3_open(old, &h) == SQLITE_OK);
         CHECK(sqlite3_exec(h, v1, NULL, NULL, NULL) == SQLITE_OK);
         CHECK(sqlite3_exec(h, "PRAGMA user_version = 1", NULL, NULL, NULL) == SQLITE_OK);
-        CHECK_EQ(db_int(h, "SELECT count(*) FROM sqlite_master WHERE name = 'replays'"), 0);
+        CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM sqlite_master WHERE name = 'replays'"), 0);
         sqlite3_close(h);
         free(v1);
         CHECK_EQ(run((const char *[]){"replay", sipp, "--scenario", scn, "--db", old, NULL}), 0);
         CHECK(sqlite3_open(old, &h) == SQLITE_OK);
-        CHECK_EQ(db_int(h, "PRAGMA user_version"), SIM_DB_SCHEMA_VERSION);
-        CHECK_EQ(db_int(h, "SELECT count(*) FROM replay_packets"), (long long)voice.n);
+        CHECK_EQ(simtest_db_int(h, "PRAGMA user_version"), SIM_DB_SCHEMA_VERSION);
+        CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM replay_packets"), (long long)voice.n);
         sqlite3_close(h);
     }
     capture_free(&voice);
 
-    if (check_failures == 0) {
-        char cmd[600];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", dir);
-    }
+    if (check_failures == 0 && simtest_rmtree(dir) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
     return check_exit("test_pcap_replay");
 }

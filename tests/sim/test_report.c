@@ -23,7 +23,6 @@
  */
 #define _XOPEN_SOURCE 700
 
-#include <fcntl.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -40,6 +39,7 @@
 #include "analysis/stats.h"
 #include "check.h"
 #include "sim/db.h"
+#include "simtest.h"
 
 static char dir[512];
 static const char *prog;
@@ -322,51 +322,23 @@ static void test_query_api(const char *path)
  * TG_GNUPLOT set to gnuplot when not NULL. Returns the exit status. */
 static int run(const char *const *args, const char *gnuplot)
 {
-    char *argv[16];
-    size_t n = 0;
-    argv[n++] = strdup(prog);
-    for (; *args != NULL && n < 15; args++)
-        argv[n++] = strdup(*args);
-    argv[n] = NULL;
     char out[600], errp[600];
-    snprintf(out, sizeof out, "%s/out", dir);
-    snprintf(errp, sizeof errp, "%s/err", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-            _exit(126);
-        if (gnuplot != NULL)
-            setenv("TG_GNUPLOT", gnuplot, 1);
-        execv(prog, argv);
-        _exit(127);
-    }
-    for (size_t i = 0; i < n; i++)
-        free(argv[i]);
-    int status;
-    if (waitpid(pid, &status, 0) != pid)
-        return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    simtest_path(out, sizeof out, dir, "out");
+    simtest_path(errp, sizeof errp, dir, "err");
+    const char *const env[] = {"TG_GNUPLOT", gnuplot, NULL};
+    return simtest_wait(simtest_start(prog, args, out, errp, gnuplot != NULL ? env : NULL));
 }
 
 static char *slurp(const char *path)
 {
     static char buf[1 << 17];
-    buf[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return buf;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
+    return simtest_read(path, buf, sizeof buf);
 }
 
 static char *slurp_in(const char *name)
 {
     char p[600];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
+    simtest_path(p, sizeof p, dir, name);
     return slurp(p);
 }
 
@@ -412,8 +384,8 @@ static void test_query_program(const char *db)
 static void test_report(const char *db)
 {
     char out[600], md[700];
-    snprintf(out, sizeof out, "%s/report", dir);
-    snprintf(md, sizeof md, "%s/report.md", out);
+    simtest_path(out, sizeof out, dir, "report");
+    simtest_path(md, sizeof md, out, "report.md");
     /* without gnuplot: the tables and the note */
     CHECK_EQ(run((const char *[]){"report", db, "--out", out, NULL}, "none"), 0);
     const char *r = slurp(md);
@@ -466,14 +438,12 @@ int main(int argc, char **argv)
         return 2;
     }
     prog = argv[1];
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/test_report.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(dir) == NULL) {
+    if (simtest_mkdtemp(dir, sizeof dir, "test_report") != 0) {
         perror("mkdtemp");
         return 1;
     }
     char db[600];
-    snprintf(db, sizeof db, "%s/hand.db", dir);
+    simtest_path(db, sizeof db, dir, "hand.db");
     if (make_db(db) != 0) {
         fprintf(stderr, "could not build the test database\n");
         return 1;
@@ -483,11 +453,7 @@ int main(int argc, char **argv)
     test_query_api(db);
     test_query_program(db);
     test_report(db);
-    if (check_failures == 0) {
-        char cmd[700];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", dir);
-    }
+    if (check_failures == 0 && simtest_rmtree(dir) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
     return check_exit("test_report");
 }

@@ -5,7 +5,7 @@
  * (common random numbers); a second uplink carries the traffic through an
  * outage of the first.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 
 #include <math.h>
 #include <stdio.h>
@@ -15,20 +15,18 @@
 
 #include "check.h"
 #include "sim/run.h"
+#include "simtest.h"
 
-static char dir[] = "/tmp/tg-run-XXXXXX";
+static char dir[256];
 
 static struct sim_scenario *load(const char *name, const char *text)
 {
-    char path[256], err[600];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) {
+    char path[600], err[600];
+    simtest_path(path, sizeof path, dir, name);
+    if (simtest_write(path, text) != 0) {
         perror(path);
         exit(1);
     }
-    fputs(text, f);
-    fclose(f);
     struct sim_scenario *sc = NULL;
     if (sim_scenario_load(path, NULL, &sc, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
@@ -88,7 +86,7 @@ static const char two_links[] =
 
 int main(void)
 {
-    if (!mkdtemp(dir)) {
+    if (simtest_mkdtemp(dir, sizeof dir, "tg-run") != 0) {
         perror("mkdtemp");
         return 1;
     }
@@ -142,9 +140,7 @@ int main(void)
     CHECK(r1.failover_us > 0 && r1.failover_us < 5 * 1000000);
     sim_scenario_free(sc);
 
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
+    if (simtest_rmtree(dir) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
     return check_exit("test_run");
 }

@@ -3,7 +3,7 @@
  * say; broken ones are refused with file:line:col and what was expected
  * (one row per kind of mistake); distributions draw what they promise.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 
 #include <math.h>
 #include <stdio.h>
@@ -15,20 +15,18 @@
 
 #include "check.h"
 #include "sim/scenario.h"
+#include "simtest.h"
 
-static char dir[] = "/tmp/tg-scn-XXXXXX";
+static char dir[256];
 
 static const char *write_file(const char *name, const char *text)
 {
-    static char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) {
+    static char path[600];
+    simtest_path(path, sizeof path, dir, name);
+    if (simtest_write(path, text) != 0) {
         perror(path);
         exit(1);
     }
-    fputs(text, f);
-    fclose(f);
     return path;
 }
 
@@ -273,7 +271,7 @@ static void check_distributions(void)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) {
+    if (simtest_mkdtemp(dir, sizeof dir, "tg-scn") != 0) {
         perror("mkdtemp");
         return 1;
     }
@@ -281,9 +279,7 @@ int main(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         check_bad(i, &bad[i]);
     check_distributions();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
+    if (simtest_rmtree(dir) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
     return check_exit("test_scenario");
 }

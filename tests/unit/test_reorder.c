@@ -8,6 +8,7 @@
  *   test_reorder [seed]   (the seed is printed; pass it back to replay a run)
  */
 #include "check.h"
+#include "testrng.h"
 #include "core/reorder.h"
 
 #include <inttypes.h>
@@ -322,11 +323,11 @@ static void run_scenario(const struct scenario *sc)
     c.capacity = sc->capacity;
     c.slot_bytes = 16;
     c.max_hold_us = H;
-    struct tg_reorder *r;
-    if (tg_reorder_new(&c, NULL, sc->first, &r) != TG_OK) {
-        CHECK(r != NULL); /* tg_reorder_new failed */
+    struct tg_reorder *r = NULL;
+    int rc = tg_reorder_new(&c, NULL, sc->first, &r);
+    CHECK_EQ(rc, TG_OK);
+    if (rc != TG_OK)
         return;
-    }
     uint8_t pkt[1024];
     uint64_t lost = 0;
     for (size_t i = 0; i < sc->n; i++) {
@@ -622,27 +623,7 @@ static int naive_pop(struct naive *o, tg_time now, const uint8_t **pkt, size_t *
 
 /* ---------------------------------------------------------- generators */
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-/* xorshift64* */
-static uint64_t rnd(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 0x2545f4914f6cdd1du;
-}
-
-static uint64_t below(uint64_t *s, uint64_t n)
-{
-    return n == 0 ? 0 : rnd(s) % n;
-}
+/* xorshift64* from testrng.h (xs64, xs_below), seeded per run by splitmix64. */
 
 #define QLEN 512 /* packets in flight per uplink */
 #define NUP 6   /* uplinks a run uses (their numbers are spread over 0..15) */
@@ -686,7 +667,7 @@ static void send_on(struct sim *s, struct link *l, uint64_t seq)
 {
     if (l->n == QLEN)
         return; /* queue full: lost */
-    tg_time at = s->now + l->delay + below(&s->rng, l->jitter + 1);
+    tg_time at = s->now + l->delay + xs_below(&s->rng, l->jitter + 1);
     if (l->fifo && l->n > 0 && l->q[l->n - 1].at > at)
         at = l->q[l->n - 1].at;
     size_t i = l->n++;
@@ -703,37 +684,37 @@ static void new_phase(struct sim *s)
     tg_time h = s->hold;
     /* profiles: 0-3 calm striping, 4-5 one uplink far behind, 6-7 the window
      * overflows, 8-9 anything */
-    uint64_t profile = below(&s->rng, 10);
+    uint64_t profile = xs_below(&s->rng, 10);
     for (size_t i = 0; i < NUP; i++) {
         struct link *l = &s->links[i];
-        l->enabled = below(&s->rng, 5) != 0; /* some fall silent */
-        l->fifo = below(&s->rng, 8) != 0;
-        l->jitter = below(&s->rng, 3) == 0 ? 0 : below(&s->rng, h / 3);
+        l->enabled = xs_below(&s->rng, 5) != 0; /* some fall silent */
+        l->fifo = xs_below(&s->rng, 8) != 0;
+        l->jitter = xs_below(&s->rng, 3) == 0 ? 0 : xs_below(&s->rng, h / 3);
         if (profile < 8) {
             l->fifo = 1;
-            l->jitter = below(&s->rng, h / 20);
-            l->delay = h / 10 + below(&s->rng, h / 4);
+            l->jitter = xs_below(&s->rng, h / 20);
+            l->delay = h / 10 + xs_below(&s->rng, h / 4);
             continue;
         }
-        switch (below(&s->rng, 4)) {
+        switch (xs_below(&s->rng, 4)) {
         case 0: /* close to the others */
-            l->delay = h / 10 + below(&s->rng, h / 10);
+            l->delay = h / 10 + xs_below(&s->rng, h / 10);
             break;
         case 1: /* far behind: gaps outlive max_hold */
-            l->delay = h + below(&s->rng, 2 * h);
+            l->delay = h + xs_below(&s->rng, 2 * h);
             break;
         default:
-            l->delay = below(&s->rng, h / 2);
+            l->delay = xs_below(&s->rng, h / 2);
         }
     }
-    s->links[below(&s->rng, NUP)].enabled = 1;
+    s->links[xs_below(&s->rng, NUP)].enabled = 1;
     if (profile == 4 || profile == 5)
-        s->links[below(&s->rng, NUP)].delay = h / 2 + below(&s->rng, 2 * h);
+        s->links[xs_below(&s->rng, NUP)].delay = h / 2 + xs_below(&s->rng, 2 * h);
     s->burst = 1;
-    s->send_gap = 1 + below(&s->rng, h / 8);
-    if (profile == 6 || profile == 7 || (profile >= 8 && below(&s->rng, 3) == 0)) {
-        s->burst = 2 + below(&s->rng, 6);
-        s->send_gap = below(&s->rng, 24);
+    s->send_gap = 1 + xs_below(&s->rng, h / 8);
+    if (profile == 6 || profile == 7 || (profile >= 8 && xs_below(&s->rng, 3) == 0)) {
+        s->burst = 2 + xs_below(&s->rng, 6);
+        s->send_gap = xs_below(&s->rng, 24);
     }
 }
 
@@ -747,7 +728,7 @@ static void diverged(struct sim *s, const char *what, uint64_t a, uint64_t b)
             "test_reorder: %s differs after %ld operations at t=%" PRIu64 ": real %" PRIu64
             ", naive %" PRIu64 "\n",
             what, s->ops, s->now, a, b);
-    CHECK(s->failed == 0); /* the randomised comparison */
+    CHECK(0 && "the randomised comparison diverged");
 }
 
 static void compare_state(struct sim *s)
@@ -814,10 +795,10 @@ static size_t len_of(uint64_t seq)
  * after a jump. */
 static void send_one(struct sim *s)
 {
-    uint64_t v = below(&s->rng, 1000);
+    uint64_t v = xs_below(&s->rng, 1000);
     if (v < 2)
-        s->sent += s->capacity / 2 + below(&s->rng, 2 * (uint64_t)s->capacity);
-    struct link *l = &s->links[below(&s->rng, NUP)];
+        s->sent += s->capacity / 2 + xs_below(&s->rng, 2 * (uint64_t)s->capacity);
+    struct link *l = &s->links[xs_below(&s->rng, NUP)];
     if (!l->enabled)
         return;
     uint64_t seq = s->sent++;
@@ -825,7 +806,7 @@ static void send_one(struct sim *s)
         return; /* lost */
     send_on(s, l, seq);
     if (v >= 950) /* redundant copy */
-        send_on(s, &s->links[below(&s->rng, NUP)], seq);
+        send_on(s, &s->links[xs_below(&s->rng, NUP)], seq);
 }
 
 static void run_random(uint64_t seed, uint32_t capacity, uint64_t first, long ops)
@@ -835,7 +816,7 @@ static void run_random(uint64_t seed, uint32_t capacity, uint64_t first, long op
     if (s == NULL)
         return;
     s->rng = splitmix64(&seed) | 1;
-    s->hold = 1000 + below(&s->rng, 1000);
+    s->hold = 1000 + xs_below(&s->rng, 1000);
     s->capacity = capacity;
     s->first = s->sent = first;
     struct tg_reorder_config c = {capacity, OSLOT, s->hold};
@@ -844,8 +825,13 @@ static void run_random(uint64_t seed, uint32_t capacity, uint64_t first, long op
     s->o.next = s->o.floor = first;
     s->o.pk = calloc((size_t)capacity + 2, sizeof *s->o.pk);
     CHECK(s->o.pk != NULL);
-    if (s->o.pk == NULL || tg_reorder_new(&c, NULL, first, &s->r) != TG_OK) {
-        CHECK(s->r != NULL); /* setup */
+    if (s->o.pk == NULL) {
+        free(s);
+        return;
+    }
+    int rc = tg_reorder_new(&c, NULL, first, &s->r);
+    CHECK_EQ(rc, TG_OK);
+    if (rc != TG_OK) {
         free(s->o.pk);
         free(s);
         return;
@@ -855,7 +841,7 @@ static void run_random(uint64_t seed, uint32_t capacity, uint64_t first, long op
     for (unsigned i = 0; i < TG_REORDER_MAX_UPLINKS; i++)
         ids[i] = i;
     for (unsigned i = TG_REORDER_MAX_UPLINKS - 1; i > 0; i--) {
-        unsigned j = (unsigned)below(&s->rng, i + 1), t = ids[i];
+        unsigned j = (unsigned)xs_below(&s->rng, i + 1), t = ids[i];
         ids[i] = ids[j];
         ids[j] = t;
     }
@@ -864,7 +850,7 @@ static void run_random(uint64_t seed, uint32_t capacity, uint64_t first, long op
     new_phase(s);
 
     while (s->ops < ops && !s->failed) {
-        if (below(&s->rng, 3000) == 0)
+        if (xs_below(&s->rng, 3000) == 0)
             new_phase(s);
 
         /* the next event: the sender, an arrival, the buffer's deadline, or
@@ -878,9 +864,9 @@ static void run_random(uint64_t seed, uint32_t capacity, uint64_t first, long op
         tg_time arrival = next != NULL ? next->q[0].at : NEVER;
         tg_time soonest = tg_time_min(arrival, s->send_at);
         tg_time d = tg_reorder_next_deadline(s->r);
-        if (d != NEVER && d <= soonest && below(&s->rng, 10) < 8) {
+        if (d != NEVER && d <= soonest && xs_below(&s->rng, 10) < 8) {
             /* the timer fires: nothing at d - 1, something at d */
-            if (below(&s->rng, 2) == 0) {
+            if (xs_below(&s->rng, 2) == 0) {
                 s->early_checks++;
                 if (pop_both(s, d - 1))
                     diverged(s, "release before the deadline", d - 1, d);
@@ -892,8 +878,8 @@ static void run_random(uint64_t seed, uint32_t capacity, uint64_t first, long op
                 diverged(s, "nothing released at the deadline", d, 0);
             continue;
         }
-        if (below(&s->rng, 20) == 0) {
-            s->now += below(&s->rng, soonest - s->now + 1);
+        if (xs_below(&s->rng, 20) == 0) {
+            s->now += xs_below(&s->rng, soonest - s->now + 1);
             drain_both(s, s->now);
             continue;
         }
@@ -901,7 +887,7 @@ static void run_random(uint64_t seed, uint32_t capacity, uint64_t first, long op
             s->now = s->send_at;
             for (uint64_t b = 0; b < s->burst; b++)
                 send_one(s);
-            s->send_at = s->now + below(&s->rng, 2 * s->send_gap + 1);
+            s->send_at = s->now + xs_below(&s->rng, 2 * s->send_gap + 1);
             continue;
         }
 
@@ -911,20 +897,20 @@ static void run_random(uint64_t seed, uint32_t capacity, uint64_t first, long op
         memmove(next->q, next->q + 1, (next->n - 1) * sizeof next->q[0]);
         next->n--;
         size_t len = len_of(seq);
-        uint64_t w = below(&s->rng, 1000);
+        uint64_t w = xs_below(&s->rng, 1000);
         if (w < 5)
-            len = OSLOT + 1 + (size_t)below(&s->rng, 64); /* too big */
+            len = OSLOT + 1 + (size_t)xs_below(&s->rng, 64); /* too big */
         push_both(s, seq, id, len);
         drain_both(s, s->now);
         if (w >= 5 && w < 15) {
             /* a stray: an old number, a recent one or a duplicate */
-            uint64_t back = below(&s->rng, 3 * (uint64_t)capacity);
+            uint64_t back = xs_below(&s->rng, 3 * (uint64_t)capacity);
             uint64_t stray = seq > first + back ? seq - back : first;
-            push_both(s, stray, s->links[below(&s->rng, NUP)].id, len_of(stray));
+            push_both(s, stray, s->links[xs_below(&s->rng, NUP)].id, len_of(stray));
             drain_both(s, s->now);
         }
         if (w >= 15 && w < 17)
-            push_both(s, seq, TG_REORDER_MAX_UPLINKS + (unsigned)below(&s->rng, 8), 1);
+            push_both(s, seq, TG_REORDER_MAX_UPLINKS + (unsigned)xs_below(&s->rng, 8), 1);
     }
 
     const struct tg_reorder_stats *st = tg_reorder_stats(s->r);
