@@ -153,7 +153,7 @@ static void check_bad(size_t i, const struct bad_row *row)
     char name[32];
     snprintf(name, sizeof name, "bad%zu.scn", i);
     const char *path = write_file(name, row->text);
-    char want_prefix[300], err[600] = "";
+    char want_prefix[700], err[600] = "";
     struct sim_scenario *sc = NULL;
     int rc = sim_scenario_load(path, NULL, &sc, err, sizeof err);
     CHECK(rc == -1);
