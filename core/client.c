@@ -2,6 +2,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "cookie.h"
 #include "hello.h"
 #include "ip.h"
 #include "mpath.h"
@@ -15,7 +16,16 @@ struct uplink_hs {
     uint32_t index;       /* our receiver index for its answer */
     tg_time retry_at;
     unsigned attempts;
+    uint8_t mac1[TG_MAC_LEN];       /* of the handshake message in flight */
+    bool cookie_taken;               /* a cookie answered that message already */
+    bool has_cookie;
+    uint8_t cookie[TG_COOKIE_LEN];   /* the server's, for this uplink's address */
+    tg_time cookie_at;
 };
+
+/* A cookie is good for this long after it arrived (the server rotates its
+ * secret every 120 s). */
+#define COOKIE_TTL_US TG_SEC(110)
 
 struct tg_client {
     struct tg_client_config cfg;
@@ -24,7 +34,9 @@ struct tg_client {
     struct tg_io io;
     struct tg_mp mp;
     struct tg_nat *nat;
+    struct tg_mac_keys mac;
     bool session_up;
+    bool nk_keyed;        /* NK answered: keys on nk_uplink, waiting for the SESSION frame */
     uint8_t token[TG_TOKEN_LEN];
     uint8_t join_key[TG_NOISE_KEY_LEN];
     uint8_t tunnel_addr[4];
@@ -53,6 +65,42 @@ static void deliver(void *owner, struct tg_mp *mp, uint8_t *pkt, size_t len, tg_
     tg_io_tun_push(&c->io, pkt, len);
 }
 
+static void kick(struct tg_client *c, tg_time now);
+
+/* The server proved our first handshake and created the session. */
+static void session_frame(struct tg_client *c, unsigned u, const struct tg_frame *f, tg_time now)
+{
+    if (c->session_up || !c->nk_keyed || (int)u != c->nk_uplink)
+        return;
+    memcpy(c->token, f->u.session.token, TG_TOKEN_LEN);
+    memcpy(c->tunnel_addr, f->u.session.addr, 4);
+    c->tunnel_prefix = f->u.session.prefix;
+    c->session_up = true;
+    c->nk_keyed = false;
+    if (c->cfg.nat) {
+        struct tg_nat_config nc;
+        tg_nat_config_default(&nc);
+        memcpy(nc.tun_addr4, c->tunnel_addr, 4);
+        nc.has_v4 = true;
+        if (tg_nat_new(&nc, c->alloc, &c->nat) != TG_OK)
+            c->nat = NULL; /* without NAT, foreign sources are simply not rewritten */
+    }
+    struct tg_event ev = {.type = TG_EV_SESSION_UP, .uplink = u, .at = now,
+                          .tunnel_prefix = c->tunnel_prefix};
+    memcpy(ev.tunnel_addr, c->tunnel_addr, 4);
+    tg_io_event(&c->io, &ev);
+    kick(c, now);
+}
+
+static void on_frame(void *owner, struct tg_mp *mp, unsigned u, const struct tg_frame *f,
+                     tg_time now)
+{
+    (void)mp;
+    if (f->type == TG_FRAME_SESSION)
+        session_frame(owner, u, f, now);
+    /* CLOSE from the server: its uplink goes away; probes will tell */
+}
+
 int tg_client_new(const struct tg_client_config *cfg, const struct tg_rng *rng,
                   const struct tg_allocator *a, tg_time now, struct tg_client **out)
 {
@@ -66,6 +114,7 @@ int tg_client_new(const struct tg_client_config *cfg, const struct tg_rng *rng,
     c->rng = *rng;
     c->alloc = a;
     c->nk_uplink = -1;
+    tg_mac_keys_init(&c->mac, cfg->server_public);
     uint32_t slot = cfg->mp.max_packet + 128;
     int rc = tg_queue_init(&c->io.out, cfg->mp.queue_slots, slot, a);
     if (rc == TG_OK)
@@ -77,6 +126,7 @@ int tg_client_new(const struct tg_client_config *cfg, const struct tg_rng *rng,
         return rc;
     }
     c->mp.deliver = deliver;
+    c->mp.on_frame = on_frame;
     c->mp.owner = c;
     *out = c;
     return TG_OK;
@@ -102,17 +152,19 @@ static uint32_t fresh_index(struct tg_client *c)
         uint32_t idx = tg_rng_u32(&c->rng);
         bool taken = idx == 0;
         for (unsigned i = 0; i < TG_MAX_UPLINKS && !taken; i++) {
-            const struct tg_path *p = &c->mp.paths[i];
+            const struct tg_path *p = tg_mp_path(&c->mp, i);
             taken = (c->up[i].busy && c->up[i].index == idx) ||
-                    (p->keyed && p->cur.local_index == idx) ||
-                    (p->has_prev && p->prev.local_index == idx);
+                    (p != NULL && p->keyed && p->cur.local_index == idx) ||
+                    (p != NULL && p->has_prev && p->prev.local_index == idx);
         }
         if (!taken)
             return idx;
     }
 }
 
-static void start_handshake(struct tg_client *c, unsigned u, tg_time now)
+/* `paced`: a retry that counts towards the back-off; a restart because a
+ * cookie arrived is not one. */
+static void start_handshake(struct tg_client *c, unsigned u, bool paced, tg_time now)
 {
     struct uplink_hs *h = &c->up[u];
     bool join = c->session_up;
@@ -138,18 +190,26 @@ static void start_handshake(struct tg_client *c, unsigned u, tg_time now)
         return;
     size_t n;
     if (tg_noise_write_message(&h->hs, hello, hello_len, buf + TG_HS_INIT_HEADER_LEN,
-                               c->io.out.slot_bytes - TG_HS_INIT_HEADER_LEN, &n) != TG_OK)
+                               c->io.out.slot_bytes - TG_HS_INIT_HEADER_LEN - TG_MACS_LEN,
+                               &n) != TG_OK)
         return;
     h->index = fresh_index(c);
     tg_wire_put_hs_init_header(buf, join ? TG_MSG_HS_JOIN : TG_MSG_HS_INIT, h->index);
+    size_t len = TG_HS_INIT_HEADER_LEN + n + TG_MACS_LEN;
+    tg_mac1_put(&c->mac, buf, len);
+    bool cookie = h->has_cookie && now - h->cookie_at < COOKIE_TTL_US;
+    tg_mac2_put(cookie ? h->cookie : NULL, buf, len);
+    memcpy(h->mac1, buf + len - TG_MACS_LEN, TG_MAC_LEN);
+    h->cookie_taken = false;
     struct tg_datagram d = {.uplink = u};
-    tg_io_push_out(&c->io, &d, TG_HS_INIT_HEADER_LEN + n);
+    tg_io_push_out(&c->io, &d, len);
     c->io.counters.handshakes_sent++;
     h->busy = true;
     h->join = join;
     unsigned backoff = h->attempts < 2 ? h->attempts : 2;
     h->retry_at = tg_time_add(now, c->cfg.handshake_retry_us << backoff);
-    h->attempts++;
+    if (paced)
+        h->attempts++;
     if (!join)
         c->nk_uplink = (int)u;
 }
@@ -159,20 +219,22 @@ static void start_handshake(struct tg_client *c, unsigned u, tg_time now)
 static void kick(struct tg_client *c, tg_time now)
 {
     if (!c->session_up) {
-        if (c->nk_uplink >= 0 && c->up[c->nk_uplink].up && c->up[c->nk_uplink].busy)
+        if (c->nk_uplink >= 0 && c->up[c->nk_uplink].up &&
+            (c->up[c->nk_uplink].busy || c->nk_keyed))
             return;
+        c->nk_keyed = false;
         for (unsigned k = 1; k <= TG_MAX_UPLINKS; k++) {
             unsigned u = (unsigned)(c->nk_uplink + (int)k) % TG_MAX_UPLINKS;
             if (c->up[u].up) {
-                start_handshake(c, u, now);
+                start_handshake(c, u, true, now);
                 return;
             }
         }
         return;
     }
     for (unsigned u = 0; u < TG_MAX_UPLINKS; u++)
-        if (c->up[u].up && !c->up[u].busy && !c->mp.paths[u].keyed)
-            start_handshake(c, u, now);
+        if (c->up[u].up && !c->up[u].busy && !tg_mp_keyed(&c->mp, u))
+            start_handshake(c, u, true, now);
 }
 
 int tg_client_uplink_up(struct tg_client *c, unsigned u, tg_time now)
@@ -181,7 +243,7 @@ int tg_client_uplink_up(struct tg_client *c, unsigned u, tg_time now)
         return TG_ERR_INVAL;
     bool was = c->up[u].up;
     c->up[u].up = true;
-    if (was && c->mp.paths[u].keyed)
+    if (was && tg_mp_keyed(&c->mp, u))
         tg_mp_ping(&c->mp, u, now); /* new address: let the server see it now */
     kick(c, now);
     return TG_OK;
@@ -193,10 +255,17 @@ void tg_client_uplink_down(struct tg_client *c, unsigned u, tg_time now)
         return;
     struct uplink_hs *h = &c->up[u];
     tg_noise_clear(&h->hs);
-    memset(h, 0, sizeof *h);
+    sodium_memzero(h, sizeof *h);
     tg_mp_path_drop(&c->mp, u, now);
-    if (c->nk_uplink == (int)u && !c->session_up)
+    if (c->nk_uplink == (int)u && !c->session_up) {
+        c->nk_keyed = false;
         kick(c, now);
+    }
+}
+
+void tg_client_close(struct tg_client *c, tg_time now)
+{
+    tg_mp_close(&c->mp, TG_CLOSE_SESSION, now);
 }
 
 int tg_client_tun_input(struct tg_client *c, const uint8_t *pkt, size_t len, tg_time now)
@@ -230,48 +299,39 @@ static int on_response(struct tg_client *c, unsigned u, const struct tg_wire_msg
         tg_io_drop(&c->io, TG_DROP_HANDSHAKE);
         return TG_ERR_STATE;
     }
+    /* read on a copy: a forged or corrupted answer changes nothing, and the
+     * real one may still come */
+    struct tg_noise_hs hs = h->hs;
     uint8_t hello[TG_HELLO_MAX];
     size_t n;
-    int rc = tg_noise_read_message(&h->hs, m->body, m->body_len, hello, sizeof hello, &n);
-    bool nk = !h->join;
-    if (rc == TG_OK && (n < 2 || hello[0] != TG_PROTOCOL_VERSION || hello[1] != 0 ||
-                        n != (nk ? TG_HELLO_RESP_NK_LEN : TG_HELLO_RESP_JOIN_LEN)))
+    int rc = tg_noise_read_message(&hs, m->body, m->body_len, hello, sizeof hello, &n);
+    if (rc == TG_OK &&
+        (n != TG_HELLO_RESP_LEN || hello[0] != TG_PROTOCOL_VERSION || hello[1] != 0))
         rc = TG_ERR_MALFORMED;
-    if (rc != TG_OK) {
-        /* a forged or corrupted answer: keep waiting for the real one, with
-         * a fresh handshake at the retry time */
-        tg_io_drop(&c->io, rc == TG_ERR_DECRYPT ? TG_DROP_DECRYPT : TG_DROP_HANDSHAKE);
-        h->busy = false;
-        h->retry_at = now;
-        start_handshake(c, u, now);
-        return rc;
-    }
     struct tg_noise_cipher send, recv;
     uint8_t extra[TG_NOISE_KEY_LEN];
-    if (tg_noise_split(&h->hs, &send, &recv, extra) != TG_OK)
-        return TG_ERR_STATE;
-    bool rekey = c->mp.paths[u].keyed;
-    if (nk) {
+    if (rc == TG_OK)
+        rc = tg_noise_split(&hs, &send, &recv, extra);
+    tg_noise_clear(&hs);
+    if (rc != TG_OK) {
+        tg_io_drop(&c->io, rc == TG_ERR_DECRYPT ? TG_DROP_DECRYPT : TG_DROP_HANDSHAKE);
+        return rc;
+    }
+    bool rekey = tg_mp_keyed(&c->mp, u);
+    rc = tg_mp_path_keys(&c->mp, u, &send, &recv, h->index, m->sender_index, now);
+    sodium_memzero(&send, sizeof send);
+    sodium_memzero(&recv, sizeof recv);
+    if (rc != TG_OK) {
+        sodium_memzero(extra, sizeof extra);
+        return rc;
+    }
+    if (!h->join) {
+        /* the session exists once the server has seen our first transport
+         * message: it says so in a SESSION frame */
         memcpy(c->join_key, extra, sizeof extra);
-        memcpy(c->token, hello + 2, TG_TOKEN_LEN);
-        memcpy(c->tunnel_addr, hello + 2 + TG_TOKEN_LEN, 4);
-        c->tunnel_prefix = hello[2 + TG_TOKEN_LEN + 4];
-        c->session_up = true;
-        if (c->cfg.nat) {
-            struct tg_nat_config nc;
-            tg_nat_config_default(&nc);
-            memcpy(nc.tun_addr4, c->tunnel_addr, 4);
-            nc.has_v4 = true;
-            if (tg_nat_new(&nc, c->alloc, &c->nat) != TG_OK)
-                c->nat = NULL; /* without NAT, foreign sources are simply not rewritten */
-        }
-        struct tg_event ev = {.type = TG_EV_SESSION_UP, .uplink = u, .at = now,
-                              .tunnel_prefix = c->tunnel_prefix};
-        memcpy(ev.tunnel_addr, c->tunnel_addr, 4);
-        tg_io_event(&c->io, &ev);
+        c->nk_keyed = true;
     }
     sodium_memzero(extra, sizeof extra);
-    tg_mp_path_keys(&c->mp, u, &send, &recv, h->index, m->sender_index, now);
     tg_noise_clear(&h->hs);
     h->busy = false;
     h->attempts = 0;
@@ -285,6 +345,28 @@ static int on_response(struct tg_client *c, unsigned u, const struct tg_wire_msg
     return TG_OK;
 }
 
+/* The server is under load and wants our address proven: take the cookie
+ * and send the handshake again at once with mac2. One cookie per message,
+ * so a forged stream of them cannot make us loop. */
+static int on_cookie(struct tg_client *c, unsigned u, const struct tg_wire_msg *m, tg_time now)
+{
+    struct uplink_hs *h = &c->up[u];
+    if (!h->busy || h->cookie_taken || m->receiver_index != h->index) {
+        tg_io_drop(&c->io, TG_DROP_HANDSHAKE);
+        return TG_ERR_STATE;
+    }
+    if (tg_cookie_open(&c->mac, m->body, m->body_len, h->mac1, h->cookie) != TG_OK) {
+        tg_io_drop(&c->io, TG_DROP_DECRYPT);
+        return TG_ERR_DECRYPT;
+    }
+    h->has_cookie = true;
+    h->cookie_at = now;
+    c->io.counters.cookies_sent++;
+    start_handshake(c, u, false, now);
+    h->cookie_taken = true;
+    return TG_OK;
+}
+
 int tg_client_udp_input(struct tg_client *c, unsigned u, uint8_t *dgram, size_t len, tg_time now)
 {
     c->io.counters.dgram_in++;
@@ -295,12 +377,16 @@ int tg_client_udp_input(struct tg_client *c, unsigned u, uint8_t *dgram, size_t 
     }
     if (m.type == TG_MSG_HS_RESP)
         return on_response(c, u, &m, now);
+    if (m.type == TG_MSG_HS_COOKIE)
+        return on_cookie(c, u, &m, now);
     if (m.type != TG_MSG_DATA) {
         tg_io_drop(&c->io, TG_DROP_HANDSHAKE);
         return TG_ERR_UNKNOWN_TYPE;
     }
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
-        struct tg_path *p = &c->mp.paths[i];
+        struct tg_path *p = tg_mp_path(&c->mp, i);
+        if (p == NULL)
+            continue;
         if (p->keyed && p->cur.local_index == m.receiver_index)
             return tg_mp_receive(&c->mp, i, &p->cur, &m, dgram, now);
         if (p->has_prev && p->prev.local_index == m.receiver_index)
@@ -325,16 +411,27 @@ bool tg_client_next_event(struct tg_client *c, struct tg_event *out)
     return tg_io_pop_event(&c->io, out);
 }
 
+/* Keys the server has not confirmed (no message under them decrypted here)
+ * this long after we installed them were never taken up: the server lost
+ * or evicted the handshake. Start again. */
+static tg_time confirm_deadline(const struct tg_client *c, const struct tg_path *p)
+{
+    return tg_time_add(p->keys_at, c->cfg.handshake_retry_us * 2);
+}
+
 tg_time tg_client_next_deadline(const struct tg_client *c)
 {
     tg_time t = tg_mp_next_deadline(&c->mp);
     for (unsigned u = 0; u < TG_MAX_UPLINKS; u++) {
         const struct uplink_hs *h = &c->up[u];
-        const struct tg_path *p = &c->mp.paths[u];
-        if (h->busy)
+        const struct tg_path *p = tg_mp_path(&c->mp, u);
+        if (h->busy) {
             t = tg_time_min(t, h->retry_at);
-        else if (p->keyed)
+        } else if (p != NULL && p->keyed) {
             t = tg_time_min(t, tg_time_add(p->keys_at, c->cfg.mp.rekey_after_us));
+            if (!p->confirmed && h->up)
+                t = tg_time_min(t, confirm_deadline(c, p));
+        }
     }
     return t;
 }
@@ -343,9 +440,12 @@ void tg_client_on_timeout(struct tg_client *c, tg_time now)
 {
     for (unsigned u = 0; u < TG_MAX_UPLINKS; u++) {
         struct uplink_hs *h = &c->up[u];
-        struct tg_path *p = &c->mp.paths[u];
-        if (p->keyed && now - p->keys_at >= c->cfg.mp.reject_after_us)
+        struct tg_path *p = tg_mp_path(&c->mp, u);
+        bool keyed = p != NULL && p->keyed;
+        if (keyed && now - p->keys_at >= c->cfg.mp.reject_after_us) {
             tg_mp_path_drop(&c->mp, u, now);
+            keyed = false;
+        }
         if (h->busy && now >= h->retry_at) {
             h->busy = false;
             if (!h->join && h->attempts >= 2) {
@@ -355,11 +455,18 @@ void tg_client_on_timeout(struct tg_client *c, tg_time now)
                 kick(c, now);
                 continue;
             }
-            start_handshake(c, u, now);
-        } else if (!h->busy && h->up && p->keyed &&
+            start_handshake(c, u, true, now);
+        } else if (!h->busy && h->up && keyed && !p->confirmed &&
+                   now >= confirm_deadline(c, p)) {
+            if (!c->session_up) { /* the NK never became a session */
+                tg_mp_path_drop(&c->mp, u, now);
+                c->nk_keyed = false;
+            }
+            start_handshake(c, u, true, now);
+        } else if (!h->busy && h->up && keyed &&
                    (now - p->keys_at >= c->cfg.mp.rekey_after_us ||
                     p->cur.send_counter >= c->cfg.mp.rekey_after_packets)) {
-            start_handshake(c, u, now);
+            start_handshake(c, u, true, now);
         }
     }
     kick(c, now);

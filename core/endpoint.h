@@ -63,19 +63,22 @@ enum tg_drop {
     TG_DROP_MALFORMED = 0,  /* outer message fails to parse */
     TG_DROP_UNKNOWN_INDEX,  /* no session/uplink with that receiver index */
     TG_DROP_DECRYPT,        /* AEAD or handshake authentication failed */
-    TG_DROP_REPLAY,         /* nonce counter replayed or too old */
+    TG_DROP_REPLAY,         /* nonce counter replayed or too old; handshake message seen before */
     TG_DROP_BAD_FRAME,      /* authenticated plaintext with a malformed frame */
     TG_DROP_DUPLICATE,      /* multipath sequence number seen (redundant copies) */
     TG_DROP_LATE,           /* arrived after the reorder buffer gave up on it */
-    TG_DROP_RATE_LIMITED,   /* handshake over the per-source rate */
+    TG_DROP_RATE_LIMITED,   /* handshake over the rate of its (proven) source */
     TG_DROP_NO_UPLINK,      /* TUN packet with no usable uplink */
     TG_DROP_QUEUE_FULL,     /* host did not drain outputs */
-    TG_DROP_TOO_BIG,        /* IP packet larger than max_packet */
+    TG_DROP_TOO_BIG,        /* IP packet larger than max_packet (either end's) */
     TG_DROP_BAD_PACKET,     /* TUN-side packet that is not IPv4/IPv6 */
     TG_DROP_SPOOFED,        /* inner source address is not the client's */
     TG_DROP_NO_SESSION,     /* server: TUN packet for an address with no session */
     TG_DROP_HANDSHAKE,      /* unexpected or stale handshake message */
     TG_DROP_NAT,            /* client NAT refused (table full, malformed) */
+    TG_DROP_MAC,            /* handshake without a valid mac1: sender lacks the tg1_ key */
+    TG_DROP_COOKIE,         /* server under load: handshake without a valid mac2, answered
+                               with a cookie instead */
     TG_DROP_COUNT
 };
 const char *tg_drop_name(enum tg_drop d);
@@ -86,7 +89,7 @@ enum tg_event_type {
     TG_EV_UPLINK_REKEYED,   /* an uplink switched to fresh keys */
     TG_EV_UPLINK_HEALTH,    /* health changed: health_from -> health_to */
     TG_EV_UPLINK_DOWN,      /* an uplink lost its keys (removed, or keys expired) */
-    TG_EV_SESSION_DOWN,     /* server: session expired */
+    TG_EV_SESSION_DOWN,     /* server: session ended (idle, keys expired, or the client closed it) */
 };
 
 struct tg_event {
@@ -127,6 +130,7 @@ struct tg_endpoint_counters {
     uint64_t tun_in_bytes, tun_out_bytes;
     uint64_t dgram_in, dgram_out;       /* datagrams received / queued to send */
     uint64_t handshakes_sent, handshakes_done;
+    uint64_t cookies_sent;              /* server: cookie replies; client: cookies received */
     uint64_t reorder_peak;              /* peak reorder-buffer occupancy (any session) */
     uint64_t failovers;                 /* times the scheduler had to leave an uplink that went bad */
     uint64_t data_bytes;                /* IP bytes of the TUN packets sent over the tunnel ... */
@@ -174,6 +178,10 @@ bool tg_client_next_event(struct tg_client *c, struct tg_event *out);
 tg_time tg_client_next_deadline(const struct tg_client *c);
 void tg_client_on_timeout(struct tg_client *c, tg_time now);
 
+/* The client is leaving: tell the server on every keyed uplink (CLOSE), so it
+ * frees the session now. Drain the datagrams afterwards. */
+void tg_client_close(struct tg_client *c, tg_time now);
+
 /* True once the first handshake completed (the tunnel address is known). */
 bool tg_client_session_up(const struct tg_client *c, uint8_t tunnel_addr[4]);
 /* Fill up to `cap` snapshots (one per present uplink); returns how many. */
@@ -186,11 +194,17 @@ struct tg_server_config {
     uint8_t static_private[32];
     struct tg_mp_config mp;
     uint8_t pool_addr[4];       /* tunnel address pool (10.0.85.0) */
-    uint8_t pool_prefix;        /* (24); .1 is the server, clients from .2 */
-    uint32_t max_sessions;      /* (64) */
+    uint8_t pool_prefix;        /* (16); .1 is the server, clients from .2 */
+    uint32_t max_sessions;      /* (10000; the pool also bounds them) */
     tg_time session_idle_us;    /* a session with no traffic for this long ends (300 s) */
-    tg_time pending_timeout_us; /* an unconfirmed session or join is dropped after (10 s) */
-    uint32_t hs_per_source_per_s; /* handshake rate limit per source address (10) */
+    tg_time pending_timeout_us; /* an answered handshake not proven by then is forgotten (10 s) */
+    uint32_t pending_slots;     /* answered, unproven handshakes held at once, oldest
+                                   evicted first; also how many recent handshakes are
+                                   remembered to refuse replays (1024) */
+    uint32_t hs_load_per_s;     /* above this many handshake messages a second the server
+                                   is under load and wants mac2 (cookies) (100) */
+    uint32_t hs_per_source_per_s; /* under load: handshakes per proven source address and
+                                     port (10); an address as a whole gets 8 times that */
     uint32_t hs_burst;          /* (20) */
 };
 

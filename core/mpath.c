@@ -29,7 +29,7 @@ const char *tg_drop_name(enum tg_drop d)
         "malformed",   "unknown_index", "decrypt",    "replay",       "bad_frame",
         "duplicate",   "late",          "rate_limited", "no_uplink",  "queue_full",
         "too_big",     "bad_packet",    "spoofed",    "no_session",   "handshake",
-        "nat",
+        "nat",         "mac",           "cookie",
     };
     return (unsigned)d < TG_DROP_COUNT ? names[d] : "unknown";
 }
@@ -105,6 +105,10 @@ void tg_io_drop(struct tg_io *io, enum tg_drop why)
 
 void tg_io_tun_push(struct tg_io *io, const uint8_t *pkt, size_t len)
 {
+    if (len > io->tun.slot_bytes) { /* a peer with a larger max_packet */
+        tg_io_drop(io, TG_DROP_TOO_BIG);
+        return;
+    }
     uint8_t *slot = tg_queue_reserve(&io->tun);
     if (slot == NULL) {
         tg_io_drop(io, TG_DROP_QUEUE_FULL);
@@ -158,17 +162,15 @@ int tg_mp_init(struct tg_mp *mp, const struct tg_mp_config *cfg, struct tg_io *i
 {
     memset(mp, 0, sizeof *mp);
     mp->cfg = cfg;
+    if (a != NULL)
+        mp->alloc = *a;
     mp->io = io;
     mp->server = server;
     mp->last_best = -1;
     mp->last_activity = now;
     tg_rng_fill(rng, mp->flow_key, sizeof mp->flow_key);
     tg_replay_init(&mp->dedup);
-    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++)
-        tg_uplink_init(&mp->paths[i].est, &cfg->uplink, now);
     int rc = tg_sched_new(&cfg->sched, a, &mp->sched);
-    if (rc == TG_OK)
-        rc = tg_reorder_new(&cfg->reorder, a, 0, &mp->reorder);
     if (rc != TG_OK) {
         tg_mp_clear(mp, a);
         return rc;
@@ -181,14 +183,19 @@ void tg_mp_clear(struct tg_mp *mp, const struct tg_allocator *a)
     (void)a;
     tg_sched_free(mp->sched);
     tg_reorder_free(mp->reorder);
-    sodium_memzero(mp->paths, sizeof mp->paths);
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+        if (mp->paths[i] != NULL)
+            sodium_memzero(mp->paths[i], sizeof *mp->paths[i]);
+        tg_alloc_free(&mp->alloc, mp->paths[i]);
+        mp->paths[i] = NULL;
+    }
     mp->sched = NULL;
     mp->reorder = NULL;
 }
 
 static void health_event(struct tg_mp *mp, unsigned slot, enum tg_health before, tg_time now)
 {
-    enum tg_health after = mp->paths[slot].est.health;
+    enum tg_health after = mp->paths[slot]->est.health;
     if (after == before)
         return;
     struct tg_event ev = {.type = TG_EV_UPLINK_HEALTH, .uplink = slot, .session = mp->id,
@@ -196,11 +203,17 @@ static void health_event(struct tg_mp *mp, unsigned slot, enum tg_health before,
     tg_io_event(mp->io, &ev);
 }
 
-void tg_mp_path_keys(struct tg_mp *mp, unsigned slot, struct tg_noise_cipher *send,
-                     struct tg_noise_cipher *recv, uint32_t local_index, uint32_t remote_index,
-                     tg_time now)
+int tg_mp_path_keys(struct tg_mp *mp, unsigned slot, struct tg_noise_cipher *send,
+                    struct tg_noise_cipher *recv, uint32_t local_index, uint32_t remote_index,
+                    tg_time now)
 {
-    struct tg_path *p = &mp->paths[slot];
+    struct tg_path *p = mp->paths[slot];
+    if (p == NULL) {
+        p = tg_alloc_zeroed(&mp->alloc, sizeof *p);
+        if (p == NULL)
+            return TG_ERR_NOMEM;
+        mp->paths[slot] = p;
+    }
     if (p->keyed) {
         p->prev = p->cur;
         p->has_prev = true;
@@ -209,6 +222,7 @@ void tg_mp_path_keys(struct tg_mp *mp, unsigned slot, struct tg_noise_cipher *se
     tg_transport_init(&p->cur, send, recv, local_index, remote_index);
     bool fresh = !p->keyed;
     p->keyed = true;
+    p->confirmed = false;
     p->keys_at = now;
     if (fresh) {
         /* a new path starts with a clean slate of counters and estimates */
@@ -228,17 +242,18 @@ void tg_mp_path_keys(struct tg_mp *mp, unsigned slot, struct tg_noise_cipher *se
         p->rx_highest = 0;
         p->fb_seen = false;
     }
+    return TG_OK;
 }
 
 void tg_mp_path_drop(struct tg_mp *mp, unsigned slot, tg_time now)
 {
-    struct tg_path *p = &mp->paths[slot];
-    if (!p->keyed && !p->has_prev)
+    struct tg_path *p = tg_mp_path(mp, slot);
+    if (p == NULL || (!p->keyed && !p->has_prev))
         return;
     enum tg_health before = p->est.health;
     tg_transport_clear(&p->cur);
     tg_transport_clear(&p->prev);
-    p->keyed = p->has_prev = false;
+    p->keyed = p->has_prev = p->confirmed = false;
     p->probe_out = p->fb_pending = false;
     tg_uplink_set_down(&p->est, now);
     health_event(mp, slot, before, now);
@@ -265,13 +280,13 @@ static tg_time probe_timeout(const struct tg_path *p)
 
 static bool keys_usable(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
 {
-    return p->keyed && now - p->keys_at < mp->cfg->reject_after_us;
+    return p != NULL && p->keyed && now - p->keys_at < mp->cfg->reject_after_us;
 }
 
 
 static void add_feedback(struct tg_mp *mp, unsigned slot, uint8_t *plain, size_t cap, size_t *off)
 {
-    struct tg_path *p = &mp->paths[slot];
+    struct tg_path *p = mp->paths[slot];
     if (!p->fb_pending)
         return;
     if (tg_frame_put_feedback(plain, cap, off, (uint8_t)slot, p->rx_packets, p->rx_bytes,
@@ -313,7 +328,7 @@ static uint64_t queued_now(const struct tg_mp *mp, const struct tg_path *p, tg_t
 /* Seal the plaintext already written and queue the datagram. */
 static void finish(struct tg_mp *mp, unsigned slot, uint8_t *buf, size_t plain_len, tg_time now)
 {
-    struct tg_path *p = &mp->paths[slot];
+    struct tg_path *p = mp->paths[slot];
     uint64_t counter = p->cur.send_counter;
     size_t len;
     if (tg_transport_seal(&p->cur, buf, plain_len, mp->io->out.slot_bytes, &len) != TG_OK) {
@@ -354,9 +369,11 @@ static uint16_t prev_delta(const struct tg_path *p, uint64_t seq)
 
 void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
 {
-    struct tg_path *p = &mp->paths[slot];
+    struct tg_path *p = tg_mp_path(mp, slot);
+    if (p == NULL || !p->keyed)
+        return;
     uint8_t *buf = tg_io_reserve_out(mp->io);
-    if (buf == NULL || !p->keyed)
+    if (buf == NULL)
         return;
     uint8_t *plain = buf + TG_DATA_HEADER_LEN;
     size_t off = 0;
@@ -382,6 +399,10 @@ static void send_pong(struct tg_mp *mp, unsigned slot, uint32_t id, uint64_t t, 
     uint8_t *plain = buf + TG_DATA_HEADER_LEN;
     size_t off = 0;
     add_feedback(mp, slot, plain, plain_cap(mp), &off);
+    if (now < mp->announce_until &&
+        tg_frame_put_session(plain, plain_cap(mp), &off, mp->announce_token, mp->announce_addr,
+                             mp->announce_prefix) != TG_OK)
+        return;
     if (tg_frame_put_ping(plain, plain_cap(mp), &off, TG_FRAME_PONG, id, t) == TG_OK)
         finish(mp, slot, buf, off, now);
 }
@@ -417,7 +438,7 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
     /* the scheduler reads nothing but `present` of an absent uplink */
     struct tg_sched_view v[TG_MAX_UPLINKS] = {0};
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
-        const struct tg_path *p = &mp->paths[i];
+        const struct tg_path *p = mp->paths[i];
         if (!keys_usable(mp, p, now))
             continue;
         v[i] = (struct tg_sched_view){
@@ -442,7 +463,8 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
     uint8_t flags = tg_sched_last_striped(mp->sched) ? TG_DATA_FLAG_ORDERED : 0;
     int first = __builtin_ctz(mask);
     if (mp->last_best >= 0 && first != mp->last_best &&
-        failing(mp->paths[mp->last_best].est.health))
+        mp->paths[mp->last_best] != NULL &&
+        failing(mp->paths[mp->last_best]->est.health))
         io->counters.failovers++;
     mp->last_best = first;
 
@@ -465,10 +487,10 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
         size_t off = 0;
         add_feedback(mp, i, plain, fb_cap, &off);
         if (tg_frame_put_data(plain, plain_cap(mp), &off, flags, seq, now,
-                              prev_delta(&mp->paths[i], seq), pkt, (uint16_t)len) != TG_OK)
+                              prev_delta(mp->paths[i], seq), pkt, (uint16_t)len) != TG_OK)
             continue;
-        mp->paths[i].last_data_seq = seq;
-        mp->paths[i].last_data_solo = (mask & (mask - 1)) == 0;
+        mp->paths[i]->last_data_seq = seq;
+        mp->paths[i]->last_data_solo = (mask & (mask - 1)) == 0;
         finish(mp, i, buf, off, now);
     }
     return TG_OK;
@@ -480,15 +502,18 @@ static void set_alive(struct tg_mp *mp, tg_time now)
 {
     uint32_t alive = 0;
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
-        const struct tg_path *p = &mp->paths[i];
-        if (p->keyed && now - p->last_rx < mp->cfg->reorder.max_hold_us)
+        const struct tg_path *p = mp->paths[i];
+        if (p != NULL && p->keyed && now - p->last_rx < mp->cfg->reorder.max_hold_us)
             alive |= 1u << i;
     }
-    tg_reorder_set_alive(mp->reorder, alive);
+    if (mp->reorder != NULL)
+        tg_reorder_set_alive(mp->reorder, alive);
 }
 
 static void drain_reorder(struct tg_mp *mp, tg_time now)
 {
+    if (mp->reorder == NULL)
+        return;
     const uint8_t *pkt;
     size_t len;
     uint64_t seq;
@@ -504,9 +529,9 @@ static void drain_reorder(struct tg_mp *mp, tg_time now)
 static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
 {
     unsigned slot = f->u.feedback.uplink;
-    if (slot >= TG_MAX_UPLINKS || !mp->paths[slot].keyed)
+    if (!tg_mp_keyed(mp, slot))
         return;
-    struct tg_path *p = &mp->paths[slot];
+    struct tg_path *p = mp->paths[slot];
     uint64_t rxp = f->u.feedback.rx_packets, rxb = f->u.feedback.rx_bytes;
     uint64_t hi = f->u.feedback.highest_seq;
     if (p->fb_seen && (rxp < p->fb_rx_packets || hi < p->fb_highest))
@@ -554,7 +579,8 @@ static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
  * Refused below the window or when already there, which is as good. */
 static void reorder_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time now)
 {
-    if (tg_reorder_push(mp->reorder, seq, slot, NULL, 0, now) != TG_OK) {
+    /* without a buffer nothing waits at all */
+    if (mp->reorder != NULL && tg_reorder_push(mp->reorder, seq, slot, NULL, 0, now) != TG_OK) {
         /* refused: nothing waits for it either way */
     }
 }
@@ -567,6 +593,35 @@ static void path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time now
         reorder_mark(mp, slot, seq, now);
 }
 
+/* How far back a buffer created at sequence number S looks: numbers below S
+ * not yet seen may still arrive, numbers seen were delivered unordered. */
+#define REORDER_LOOKBACK 64
+/* A buffer that has been empty this long is given back (an idle session
+ * keeps no megabytes). */
+#define REORDER_IDLE_US TG_SEC(10)
+
+/* A striped packet: into the reorder buffer, created on first use. */
+static void ordered_push(struct tg_mp *mp, unsigned slot, uint64_t seq, const uint8_t *pkt,
+                         size_t len, tg_time now)
+{
+    mp->ordered_at = now;
+    if (mp->reorder == NULL) {
+        uint64_t first = seq > REORDER_LOOKBACK ? seq - REORDER_LOOKBACK : 0;
+        if (tg_reorder_new(&mp->cfg->reorder, &mp->alloc, first, &mp->reorder) != TG_OK) {
+            mp->reorder = NULL;
+            mp->deliver(mp->owner, mp, (uint8_t *)(uintptr_t)pkt, len, now); /* unordered */
+            return;
+        }
+        for (uint64_t s = first; s < seq; s++)
+            if (tg_replay_check(&mp->dedup, s) != TG_OK)
+                reorder_mark(mp, slot, s, now);
+        set_alive(mp, now);
+    }
+    int rc = tg_reorder_push(mp->reorder, seq, slot, pkt, len, now);
+    if (rc != TG_OK)
+        tg_io_drop(mp->io, rc == TG_ERR_NOBUF ? TG_DROP_TOO_BIG : TG_DROP_LATE);
+}
+
 int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
                   const struct tg_wire_msg *m, uint8_t *dgram, tg_time now)
 {
@@ -577,8 +632,10 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
         tg_io_drop(io, rc == TG_ERR_DECRYPT ? TG_DROP_DECRYPT : TG_DROP_REPLAY);
         return rc;
     }
-    struct tg_path *p = &mp->paths[slot];
-    if (t == &p->cur) { /* counters of the previous keys are a different space */
+    struct tg_path *p = mp->paths[slot];
+    if (t == &p->cur) {
+        /* counters of the previous keys are a different space */
+        p->confirmed = true;
         p->rx_packets++;
         if (m->counter > p->rx_highest)
             p->rx_highest = m->counter;
@@ -610,9 +667,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             }
             uint8_t *pkt = (uint8_t *)(uintptr_t)f.u.data.packet;
             if (f.u.data.flags & TG_DATA_FLAG_ORDERED) {
-                if (tg_reorder_push(mp->reorder, seq, slot, pkt, f.u.data.len, now) !=
-                    TG_OK)
-                    tg_io_drop(io, TG_DROP_LATE);
+                ordered_push(mp, slot, seq, pkt, f.u.data.len, now);
             } else {
                 /* deliver now; leave an empty mark so ordered packets after it
                  * do not wait for this sequence number */
@@ -645,7 +700,12 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
         case TG_FRAME_FEEDBACK:
             on_feedback(mp, &f, now);
             break;
-        default: /* CLOSE: the peer's uplink is going away; probes will tell */
+        case TG_FRAME_SESSION:
+        case TG_FRAME_CLOSE:
+            if (mp->on_frame != NULL)
+                mp->on_frame(mp->owner, mp, slot, &f, now);
+            break;
+        default:
             break;
         }
     }
@@ -660,10 +720,13 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
 
 tg_time tg_mp_next_deadline(const struct tg_mp *mp)
 {
-    tg_time t = tg_reorder_next_deadline(mp->reorder);
+    tg_time t = TG_TIME_NEVER;
+    if (mp->reorder != NULL)
+        t = tg_time_min(tg_reorder_next_deadline(mp->reorder),
+                        tg_time_add(mp->ordered_at, REORDER_IDLE_US));
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
-        const struct tg_path *p = &mp->paths[i];
-        if (!p->keyed)
+        const struct tg_path *p = mp->paths[i];
+        if (p == NULL || !p->keyed)
             continue;
         t = tg_time_min(t, p->probe_out ? tg_time_add(p->probe_sent, probe_timeout(p))
                                         : p->next_probe);
@@ -678,7 +741,9 @@ tg_time tg_mp_next_deadline(const struct tg_mp *mp)
 void tg_mp_on_timeout(struct tg_mp *mp, tg_time now)
 {
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
-        struct tg_path *p = &mp->paths[i];
+        struct tg_path *p = mp->paths[i];
+        if (p == NULL)
+            continue;
         if (p->has_prev && now >= p->prev_until) {
             tg_transport_clear(&p->prev);
             p->has_prev = false;
@@ -699,14 +764,23 @@ void tg_mp_on_timeout(struct tg_mp *mp, tg_time now)
     }
     set_alive(mp, now);
     drain_reorder(mp, now);
+    if (mp->reorder != NULL && now - mp->ordered_at >= REORDER_IDLE_US &&
+        tg_reorder_next_deadline(mp->reorder) == TG_TIME_NEVER) {
+        tg_reorder_free(mp->reorder);
+        mp->reorder = NULL;
+    }
 }
 
 void tg_mp_snapshot(const struct tg_mp *mp, unsigned slot, tg_time now,
                     struct tg_uplink_snapshot *out)
 {
-    const struct tg_path *p = &mp->paths[slot];
+    const struct tg_path *p = tg_mp_path(mp, slot);
     memset(out, 0, sizeof *out);
     out->uplink = slot;
+    if (p == NULL) {
+        out->health = TG_HEALTH_UNKNOWN;
+        return;
+    }
     out->keyed = p->keyed;
     out->health = p->est.health;
     out->srtt_us = p->est.srtt_us;
@@ -723,4 +797,18 @@ void tg_mp_snapshot(const struct tg_mp *mp, unsigned slot, tg_time now,
     out->probes_lost = p->probes_lost;
     out->queued_bytes = queued_now(mp, p, now);
     out->keys_age_us = p->keyed ? now - p->keys_at : 0;
+}
+
+void tg_mp_close(struct tg_mp *mp, uint8_t reason, tg_time now)
+{
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+        if (!tg_mp_keyed(mp, i))
+            continue;
+        uint8_t *buf = tg_io_reserve_out(mp->io);
+        if (buf == NULL)
+            return;
+        size_t off = 0;
+        if (tg_frame_put_close(buf + TG_DATA_HEADER_LEN, plain_cap(mp), &off, reason) == TG_OK)
+            finish(mp, i, buf, off, now);
+    }
 }

@@ -61,6 +61,7 @@ struct tg_tx_mark {
 
 struct tg_path {
     bool keyed;                  /* has current keys */
+    bool confirmed;              /* a message under cur decrypted: the peer has them too */
     struct tg_transport cur;
     bool has_prev;               /* previous keys, still accepted after a rekey */
     struct tg_transport prev;
@@ -98,13 +99,20 @@ struct tg_mp;
 /* Host of the session: what to do with an authenticated IP packet. */
 typedef void (*tg_mp_deliver_fn)(void *owner, struct tg_mp *mp, uint8_t *pkt, size_t len,
                                  tg_time now);
+/* Host of the session: an authenticated SESSION or CLOSE frame on path `slot`.
+ * It must not free the session: the host does that after the input returns. */
+typedef void (*tg_mp_frame_fn)(void *owner, struct tg_mp *mp, unsigned slot,
+                               const struct tg_frame *f, tg_time now);
 
 struct tg_mp {
     const struct tg_mp_config *cfg;
     struct tg_io *io;
-    struct tg_path paths[TG_MAX_UPLINKS];
+    struct tg_allocator alloc;    /* zeroed: the C library */
+    struct tg_path *paths[TG_MAX_UPLINKS]; /* allocated when a slot first gets keys */
     struct tg_sched *sched;
-    struct tg_reorder *reorder;
+    struct tg_reorder *reorder;   /* allocated at the first striped packet, freed when
+                                     it has been empty for reorder_idle_us */
+    tg_time ordered_at;           /* the last striped packet arrived then */
     struct tg_replay dedup;       /* over multipath sequence numbers */
     uint64_t next_seq;
     uint64_t peer_time;           /* the peer's clock (us) in its newest DATA frame, widened */
@@ -112,7 +120,11 @@ struct tg_mp {
     bool server;                  /* datagrams carry a destination */
     uint32_t id;                  /* server: session number (events) */
     tg_mp_deliver_fn deliver;
+    tg_mp_frame_fn on_frame;      /* NULL: SESSION and CLOSE frames are ignored */
     void *owner;
+    /* server: a SESSION frame rides on every PONG until announce_until */
+    tg_time announce_until;
+    uint8_t announce_token[TG_SESSION_TOKEN_LEN], announce_addr[4], announce_prefix;
     int last_best;                /* uplink the scheduler used last (failover count) */
     tg_time last_activity;
 };
@@ -122,13 +134,26 @@ int tg_mp_init(struct tg_mp *mp, const struct tg_mp_config *cfg, struct tg_io *i
                tg_time now) TG_MUST_CHECK;
 void tg_mp_clear(struct tg_mp *mp, const struct tg_allocator *a);
 
-/* Install fresh keys on path `slot`. If it already had keys they become
- * `prev` for a grace period (rekey). */
-void tg_mp_path_keys(struct tg_mp *mp, unsigned slot, struct tg_noise_cipher *send,
+/* Install fresh keys on path `slot` (allocating the path the first time).
+ * If it already had keys they become `prev` for a grace period (rekey).
+ * Returns TG_OK or TG_ERR_NOMEM (nothing changed). */
+int tg_mp_path_keys(struct tg_mp *mp, unsigned slot, struct tg_noise_cipher *send,
                      struct tg_noise_cipher *recv, uint32_t local_index, uint32_t remote_index,
-                     tg_time now);
+                     tg_time now) TG_MUST_CHECK;
 /* Forget path `slot`'s keys. */
 void tg_mp_path_drop(struct tg_mp *mp, unsigned slot, tg_time now);
+/* Path `slot`, or NULL when it never had keys. */
+static inline struct tg_path *tg_mp_path(const struct tg_mp *mp, unsigned slot)
+{
+    return slot < TG_MAX_UPLINKS ? mp->paths[slot] : NULL;
+}
+static inline bool tg_mp_keyed(const struct tg_mp *mp, unsigned slot)
+{
+    const struct tg_path *p = tg_mp_path(mp, slot);
+    return p != NULL && p->keyed;
+}
+/* Send CLOSE(reason) on every keyed path now. */
+void tg_mp_close(struct tg_mp *mp, uint8_t reason, tg_time now);
 
 /* Send one IP packet of the TUN side. */
 int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now);

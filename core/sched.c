@@ -4,8 +4,6 @@
 #include <string.h>
 
 _Static_assert(TG_SCHED_MAX_UPLINKS <= 32, "the pick mask is 32 bits");
-_Static_assert((TG_SCHED_FLOW_SLOTS & (TG_SCHED_FLOW_SLOTS - 1)) == 0,
-               "flow slots: a power of two, so hash mod slots is a mask");
 
 /* Sets of uplinks are bitmasks over view indexes (bit i = v[i]). */
 typedef uint32_t set_t;
@@ -22,7 +20,7 @@ struct tg_sched {
     struct tg_allocator alloc; /* zeroed: the C library (alloc.h) */
     double credit[TG_SCHED_MAX_UPLINKS]; /* smooth WRR credit */
     set_t credit_set;                    /* candidates the credits belong to */
-    struct flow flows[TG_SCHED_FLOW_SLOTS];
+    struct flow *flows;                  /* cfg.flow_slots, allocated after the struct */
     bool striped;                        /* last pick was per packet (full) */
 };
 
@@ -100,6 +98,7 @@ void tg_sched_config_default(struct tg_sched_config *c)
     c->adaptive_tolerance = 0.25;
     c->adaptive_spread_us = TG_MSEC(100);
     c->flow_idle_us = TG_SEC(30);
+    c->flow_slots = TG_SCHED_FLOW_SLOTS;
     c->default_rate_bps = 1e6;
 }
 
@@ -110,12 +109,14 @@ int tg_sched_new(const struct tg_sched_config *c, const struct tg_allocator *a,
         return TG_ERR_INVAL;
     *out = NULL;
     if (c == NULL || (unsigned)c->strategy >= TG_STRATEGY_COUNT ||
-        (unsigned)c->aggregation >= TG_AGG_COUNT)
+        (unsigned)c->aggregation >= TG_AGG_COUNT || c->flow_slots == 0 ||
+        (c->flow_slots & (c->flow_slots - 1)) != 0 || c->flow_slots > (1u << 20))
         return TG_ERR_INVAL;
-    struct tg_sched *s = tg_alloc_zeroed(a, sizeof *s);
+    struct tg_sched *s = tg_alloc_zeroed(a, sizeof *s + sizeof *s->flows * c->flow_slots);
     if (s == NULL)
         return TG_ERR_NOMEM;
     s->cfg = *c;
+    s->flows = (struct flow *)(s + 1);
     if (a != NULL)
         s->alloc = *a;
     *out = s;
@@ -478,7 +479,7 @@ static size_t strategy_choice(struct tg_sched *s, const struct tg_sched_view *v,
 static size_t sticky(struct tg_sched *s, const struct tg_sched_view *v, size_t n, set_t spread,
                      set_t best, uint64_t flow_hash, tg_time now)
 {
-    struct flow *f = &s->flows[flow_hash & (TG_SCHED_FLOW_SLOTS - 1)];
+    struct flow *f = &s->flows[flow_hash & (s->cfg.flow_slots - 1)];
     bool hit = f->used && f->hash == flow_hash &&
                now < tg_time_add(f->last_use, s->cfg.flow_idle_us) && in(spread, f->uplink);
     if (!hit) {

@@ -60,7 +60,7 @@
  *     unknown rate takes the mean of the candidates' known rates, else
  *     `default_rate_bps`. The host adds each sent packet to queued_bytes of
  *     its uplink; the scheduler keeps no per-packet queue state.
- *   none: a direct-mapped table of TG_SCHED_FLOW_SLOTS entries (slot = hash
+ *   none: a direct-mapped table of flow_slots entries (slot = hash
  *     mod slots) stores the full hash, the uplink and the last use. A hit
  *     keeps the flow on its uplink while that uplink is in the spread pool
  *     (present, not Down, and not Unhealthy while something better is
@@ -115,6 +115,8 @@ struct tg_sched_config {
     tg_time adaptive_spread_us;        /* (100 ms) */
     tg_time flow_idle_us;              /* a sticky flow entry expires after this (30 s) */
     double default_rate_bps;           /* full: rate when no candidate knows one (1 Mbit/s) */
+    uint32_t flow_slots;               /* none: flow table entries, a power of two (4096;
+                                          the server uses 256 per session) */
 };
 
 /* What the scheduler sees of uplink i. */

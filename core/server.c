@@ -1,122 +1,183 @@
-/* The server endpoint: many multipath sessions, O(1) lookup by receiver
- * index, an address pool, and per-source handshake rate limiting. */
+/* The server endpoint: many multipath sessions found in O(1) by receiver
+ * index, token and tunnel address; handshakes that cost an attacker more than
+ * the server (cookie.h); timers as stored deadlines in one heap.
+ *
+ * The order of checks on a handshake message, cheapest first: mac1 (a hash:
+ * the sender holds the tg1_ key), under load mac2 (the sender can receive at
+ * its address, else it gets a cookie), the rate limit charged to that proven
+ * source, the replay memory, and only then the Diffie-Hellman. An answered
+ * handshake lives in a bounded ring of pending entries (a few hundred bytes
+ * each, the oldest evicted first) and becomes a session, an address and
+ * buffers only when the client's first transport message under its keys
+ * decrypts. */
 #include <sodium.h>
 #include <string.h>
 
+#include "cookie.h"
 #include "hello.h"
 #include "ip.h"
 #include "mpath.h"
+#include "table.h"
 
-#define RATE_BUCKETS 1024
+#define RATE_BUCKETS 4096
+#define COOKIE_ROTATE_US TG_SEC(120)
+#define ADDR_RATE_FACTOR 8 /* an address as a whole: this many sources' worth */
 
 static uint32_t be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-struct pending_join {
-    bool used;
-    struct tg_transport t; /* keys proven only when a message under them decrypts */
-    struct tg_key_addr peer;
-    unsigned listen;
+enum pend_kind { PEND_FREE = 0, PEND_INIT, PEND_JOIN, PEND_DONE };
+
+/* An answered handshake whose keys the client has not yet proven. DONE
+ * entries keep only e_hash, the replay memory. */
+struct pending {
+    uint8_t kind;            /* enum pend_kind */
+    uint8_t slot;            /* the client's uplink slot */
+    uint32_t local_index, remote_index;
+    uint32_t session;        /* JOIN: the session's slot ... */
+    uint64_t token;          /* ... and token (the slot may have been reused) */
+    uint8_t send_key[TG_NOISE_KEY_LEN], recv_key[TG_NOISE_KEY_LEN];
+    uint8_t join_key[TG_NOISE_KEY_LEN]; /* INIT: the future session's */
+    uint64_t e_hash;         /* keyed hash of the initiator's ephemeral key */
     tg_time until;
+    uint8_t resp_len;        /* our answer, sent again to a copy of the message */
+    uint8_t resp[TG_HS_RESP_HEADER_LEN + TG_DH_LEN + TG_HELLO_RESP_LEN + TG_AEAD_TAG_LEN];
 };
 
 struct session {
-    bool used, confirmed;
-    uint32_t number;          /* pool offset: addr = pool base + number */
-    uint8_t token[TG_TOKEN_LEN];
+    uint32_t slot;           /* in s->sessions */
+    uint32_t heap_pos;
+    tg_time deadline;        /* its key in the heap */
+    uint32_t number;         /* pool offset: addr = pool base + number */
+    bool closing;            /* the client sent CLOSE(session): end after this input */
+    uint64_t token;
     uint8_t join_key[TG_NOISE_KEY_LEN];
     uint8_t addr[4];
-    tg_time created;
     struct tg_mp mp;
-    struct pending_join join[TG_MAX_UPLINKS];
 };
 
-struct index_entry {
-    uint32_t index;  /* 0 = empty */
-    uint32_t session;
-    uint8_t slot;
-    uint8_t kind;    /* 0 cur, 1 prev, 2 pending join */
-    bool tomb;       /* deleted: probing continues past it */
-};
+/* Index table values: what a receiver index names. */
+enum { IDX_CUR = 0, IDX_PREV = 1, IDX_PENDING = 2 };
+static uint64_t idx_val(uint32_t where, unsigned path, unsigned kind)
+{
+    return (uint64_t)where << 32 | kind << 8 | path;
+}
 
 struct tg_server {
     struct tg_server_config cfg;
     struct tg_rng rng;
-    const struct tg_allocator *alloc;
+    struct tg_allocator alloc;       /* zeroed: the C library */
     struct tg_io io;
-    struct session *sessions;       /* cfg.max_sessions */
-    struct session **by_addr;       /* pool offset -> session */
-    uint32_t host_mask;             /* host bits of the pool */
+    struct tg_mac_keys mac;
+    struct session **sessions;       /* cfg.max_sessions slots, NULL when free */
+    uint32_t *free_slots, n_free;    /* stack of free slots */
+    struct session **heap;           /* min-heap by deadline */
     uint32_t n_sessions;
-    struct index_entry *index;      /* open addressing, power-of-two size */
-    uint32_t index_mask;
-    uint64_t rate_tat[RATE_BUCKETS]; /* GCRA theoretical arrival time per source bucket */
-    uint8_t rate_key[16];
+    struct session **by_addr;        /* pool offset -> session */
+    uint32_t host_mask;              /* host bits of the pool */
+    uint32_t next_number;            /* where the search for a free address starts */
+    struct tg_table index;           /* receiver index -> idx_val */
+    struct tg_table by_token;        /* session token -> slot */
+    struct tg_table by_e;            /* e_hash -> pending position (replay memory) */
+    struct pending *pend;            /* ring of cfg.pending_slots */
+    uint32_t pend_next, pend_old, pend_live, pend_count;
+    uint64_t rate_tat[RATE_BUCKETS]; /* GCRA theoretical arrival time per bucket */
+    uint8_t hash_key[16];            /* keys rate buckets and e_hash */
+    uint8_t cookie_secret[TG_COOKIE_SECRET_LEN];
+    tg_time cookie_at;
+    tg_time load_window;             /* start of the current one-second window */
+    uint32_t load_now, load_prev;    /* handshake messages in it and the one before */
     uint8_t public_key[32];
+    uint8_t scratch[TG_MAX_DATAGRAM]; /* trial decryption of a pending entry's first message */
 };
 
 void tg_server_config_default(struct tg_server_config *c)
 {
     memset(c, 0, sizeof *c);
     tg_mp_config_default(&c->mp);
+    c->mp.sched.flow_slots = 256; /* per session: a server holds thousands */
     c->pool_addr[0] = 10;
-    c->pool_addr[1] = 0;
-    c->pool_addr[2] = 85;
+    c->pool_addr[1] = 85;
+    c->pool_addr[2] = 0;
     c->pool_addr[3] = 0;
-    c->pool_prefix = 24;
-    c->max_sessions = 64;
+    c->pool_prefix = 16;
+    c->max_sessions = 10000;
     c->session_idle_us = TG_SEC(300);
     c->pending_timeout_us = TG_SEC(10);
+    c->pending_slots = 1024;
+    c->hs_load_per_s = 100;
     c->hs_per_source_per_s = 10;
     c->hs_burst = 20;
 }
 
-/* ------------------------------------------------------------ index table */
+/* ------------------------------------------------------------ timers */
 
-static uint32_t slot_of(const struct tg_server *s, uint32_t index)
+static bool heap_less(const struct tg_server *s, uint32_t a, uint32_t b)
 {
-    return (index * 2654435761u) & s->index_mask;
+    return s->heap[a]->deadline < s->heap[b]->deadline;
 }
 
-static struct index_entry *index_find(struct tg_server *s, uint32_t index)
+static void heap_swap(struct tg_server *s, uint32_t a, uint32_t b)
 {
-    for (uint32_t i = slot_of(s, index), n = 0; n <= s->index_mask; i = (i + 1) & s->index_mask, n++) {
-        struct index_entry *e = &s->index[i];
-        if (e->index == index && !e->tomb)
-            return e;
-        if (e->index == 0 && !e->tomb)
-            return NULL;
+    struct session *t = s->heap[a];
+    s->heap[a] = s->heap[b];
+    s->heap[b] = t;
+    s->heap[a]->heap_pos = a;
+    s->heap[b]->heap_pos = b;
+}
+
+static void heap_fix(struct tg_server *s, uint32_t i)
+{
+    while (i > 0 && heap_less(s, i, (i - 1) / 2)) {
+        heap_swap(s, i, (i - 1) / 2);
+        i = (i - 1) / 2;
     }
-    return NULL;
-}
-
-static void index_del(struct tg_server *s, uint32_t index)
-{
-    struct index_entry *e = index_find(s, index);
-    if (e != NULL) {
-        e->index = 0;
-        e->tomb = true;
-    }
-}
-
-/* A fresh random index, inserted. The table holds 4x the most indexes in
- * use, so it never fills. */
-static uint32_t index_new(struct tg_server *s, uint32_t session, unsigned slot, uint8_t kind)
-{
     for (;;) {
-        uint32_t idx = tg_rng_u32(&s->rng);
-        if (idx == 0 || index_find(s, idx) != NULL)
-            continue;
-        for (uint32_t i = slot_of(s, idx);; i = (i + 1) & s->index_mask) {
-            struct index_entry *e = &s->index[i];
-            if (e->index == 0) {
-                *e = (struct index_entry){.index = idx, .session = session, .slot = (uint8_t)slot,
-                                          .kind = kind};
-                return idx;
-            }
-        }
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < s->n_sessions && heap_less(s, l, m))
+            m = l;
+        if (r < s->n_sessions && heap_less(s, r, m))
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(s, i, m);
+        i = m;
+    }
+}
+
+static void heap_remove(struct tg_server *s, struct session *ss)
+{
+    uint32_t i = ss->heap_pos, last = s->n_sessions - 1;
+    if (i != last) {
+        heap_swap(s, i, last);
+        s->n_sessions--;
+        heap_fix(s, i);
+    } else {
+        s->n_sessions--;
+    }
+}
+
+static tg_time session_deadline(const struct tg_server *s, const struct session *ss)
+{
+    tg_time t = tg_mp_next_deadline(&ss->mp);
+    t = tg_time_min(t, tg_time_add(ss->mp.last_activity, s->cfg.session_idle_us));
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+        const struct tg_path *p = ss->mp.paths[i];
+        if (p != NULL && p->keyed)
+            t = tg_time_min(t, tg_time_add(p->keys_at, s->cfg.mp.reject_after_us));
+    }
+    return t;
+}
+
+/* The session's deadline may have moved: keep the heap in order. */
+static void reschedule(struct tg_server *s, struct session *ss)
+{
+    tg_time t = session_deadline(s, ss);
+    if (t != ss->deadline) {
+        ss->deadline = t;
+        heap_fix(s, ss->heap_pos);
     }
 }
 
@@ -125,7 +186,7 @@ static uint32_t index_new(struct tg_server *s, uint32_t session, unsigned slot, 
 static void deliver(void *owner, struct tg_mp *mp, uint8_t *pkt, size_t len, tg_time now)
 {
     struct tg_server *s = owner;
-    struct session *ss = &s->sessions[mp->id];
+    const struct session *ss = s->sessions[mp->id];
     struct tg_ip_info ip;
     (void)now;
     if (tg_ip_parse(pkt, len, &ip) != TG_OK) {
@@ -139,30 +200,50 @@ static void deliver(void *owner, struct tg_mp *mp, uint8_t *pkt, size_t len, tg_
     tg_io_tun_push(&s->io, pkt, len);
 }
 
+static void on_frame(void *owner, struct tg_mp *mp, unsigned slot, const struct tg_frame *f,
+                     tg_time now)
+{
+    struct tg_server *s = owner;
+    (void)slot;
+    (void)now;
+    if (f->type == TG_FRAME_CLOSE && f->u.close.reason == TG_CLOSE_SESSION)
+        s->sessions[mp->id]->closing = true;
+}
+
 int tg_server_new(const struct tg_server_config *cfg, const struct tg_rng *rng,
                   const struct tg_allocator *a, tg_time now, struct tg_server **out)
 {
-    (void)now;
     *out = NULL;
     if (cfg->pool_prefix < 8 || cfg->pool_prefix > 30 || cfg->max_sessions == 0 ||
         cfg->max_sessions > (1u << 20) || cfg->mp.max_packet < 68 ||
-        cfg->mp.max_packet > 65535 - 200 || cfg->hs_per_source_per_s == 0)
+        cfg->mp.max_packet > 65535 - 200 || cfg->hs_per_source_per_s == 0 ||
+        cfg->pending_slots == 0 || cfg->pending_slots > (1u << 20) || cfg->hs_load_per_s == 0)
         return TG_ERR_INVAL;
     struct tg_server *s = tg_alloc_zeroed(a, sizeof *s);
     if (s == NULL)
         return TG_ERR_NOMEM;
     s->cfg = *cfg;
     s->rng = *rng;
-    s->alloc = a;
+    if (a != NULL)
+        s->alloc = *a;
+    a = &s->alloc;
     s->host_mask = (1u << (32 - cfg->pool_prefix)) - 1; /* host part; .1 is the server */
-    uint32_t want = cfg->max_sessions * TG_MAX_UPLINKS * 3 * 4, size = 64;
-    while (size < want)
-        size <<= 1;
-    s->index_mask = size - 1;
-    s->sessions = tg_alloc_zeroed(a, sizeof *s->sessions * cfg->max_sessions);
+    s->next_number = 2;
+    uint32_t n = cfg->max_sessions;
+    s->sessions = tg_alloc_zeroed(a, sizeof *s->sessions * n);
+    s->heap = tg_alloc_zeroed(a, sizeof *s->heap * n);
+    s->free_slots = tg_alloc_zeroed(a, sizeof *s->free_slots * n);
     s->by_addr = tg_alloc_zeroed(a, sizeof *s->by_addr * (s->host_mask + 1));
-    s->index = tg_alloc_zeroed(a, sizeof *s->index * size);
-    int rc = s->sessions && s->by_addr && s->index ? TG_OK : TG_ERR_NOMEM;
+    s->pend = tg_alloc_zeroed(a, sizeof *s->pend * cfg->pending_slots);
+    int rc = s->sessions && s->heap && s->free_slots && s->by_addr && s->pend ? TG_OK
+                                                                            : TG_ERR_NOMEM;
+    /* a session's indexes: current and previous keys of each uplink */
+    if (rc == TG_OK)
+        rc = tg_table_init(&s->index, n * 2 * TG_MAX_UPLINKS + cfg->pending_slots, a);
+    if (rc == TG_OK)
+        rc = tg_table_init(&s->by_token, n, a);
+    if (rc == TG_OK)
+        rc = tg_table_init(&s->by_e, cfg->pending_slots, a);
     if (rc == TG_OK)
         rc = tg_queue_init(&s->io.out, cfg->mp.queue_slots, cfg->mp.max_packet + 128, a);
     if (rc == TG_OK)
@@ -171,103 +252,249 @@ int tg_server_new(const struct tg_server_config *cfg, const struct tg_rng *rng,
         tg_server_free(s);
         return rc;
     }
-    tg_rng_fill(rng, s->rate_key, sizeof s->rate_key);
+    for (uint32_t i = 0; i < n; i++)
+        s->free_slots[i] = n - 1 - i;
+    s->n_free = n;
+    tg_rng_fill(rng, s->hash_key, sizeof s->hash_key);
+    tg_rng_fill(rng, s->cookie_secret, sizeof s->cookie_secret);
+    s->cookie_at = now;
+    s->load_window = now;
     tg_noise_public_key(cfg->static_private, s->public_key);
+    tg_mac_keys_init(&s->mac, s->public_key);
     *out = s;
     return TG_OK;
 }
 
+static void path_indexes_del(struct tg_server *s, const struct tg_path *p)
+{
+    if (p == NULL)
+        return;
+    if (p->keyed)
+        tg_table_del(&s->index, p->cur.local_index);
+    if (p->has_prev)
+        tg_table_del(&s->index, p->prev.local_index);
+}
+
+static void session_free(struct tg_server *s, struct session *ss)
+{
+    tg_mp_clear(&ss->mp, &s->alloc);
+    sodium_memzero(ss, sizeof *ss);
+    tg_alloc_free(&s->alloc, ss);
+}
+
 static void session_end(struct tg_server *s, struct session *ss, tg_time now)
 {
-    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
-        const struct tg_path *p = &ss->mp.paths[i];
-        if (p->keyed)
-            index_del(s, p->cur.local_index);
-        if (p->has_prev)
-            index_del(s, p->prev.local_index);
-        if (ss->join[i].used)
-            index_del(s, ss->join[i].t.local_index);
-    }
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++)
+        path_indexes_del(s, ss->mp.paths[i]);
     struct tg_event ev = {.type = TG_EV_SESSION_DOWN, .session = ss->number, .at = now};
     tg_io_event(&s->io, &ev);
+    tg_table_del(&s->by_token, ss->token);
     s->by_addr[ss->number] = NULL;
-    tg_mp_clear(&ss->mp, s->alloc);
-    sodium_memzero(ss, sizeof *ss);
-    s->n_sessions--;
+    heap_remove(s, ss);
+    s->sessions[ss->slot] = NULL;
+    s->free_slots[s->n_free++] = ss->slot;
+    session_free(s, ss);
 }
 
 void tg_server_free(struct tg_server *s)
 {
     if (s == NULL)
         return;
-    const struct tg_allocator *a = s->alloc;
+    struct tg_allocator a = s->alloc;
     if (s->sessions != NULL)
         for (uint32_t i = 0; i < s->cfg.max_sessions; i++)
-            if (s->sessions[i].used)
-                tg_mp_clear(&s->sessions[i].mp, a);
-    tg_alloc_free(a, s->sessions);
-    tg_alloc_free(a, s->by_addr);
-    tg_alloc_free(a, s->index);
-    tg_queue_clear(&s->io.out, a);
-    tg_queue_clear(&s->io.tun, a);
+            if (s->sessions[i] != NULL)
+                session_free(s, s->sessions[i]);
+    tg_alloc_free(&a, s->sessions);
+    tg_alloc_free(&a, s->heap);
+    tg_alloc_free(&a, s->free_slots);
+    tg_alloc_free(&a, s->by_addr);
+    if (s->pend != NULL)
+        sodium_memzero(s->pend, sizeof *s->pend * s->cfg.pending_slots);
+    tg_alloc_free(&a, s->pend);
+    tg_table_clear(&s->index, &a);
+    tg_table_clear(&s->by_token, &a);
+    tg_table_clear(&s->by_e, &a);
+    tg_queue_clear(&s->io.out, &a);
+    tg_queue_clear(&s->io.tun, &a);
     sodium_memzero(s, sizeof *s);
-    tg_alloc_free(a, s);
+    tg_alloc_free(&a, s);
 }
 
-/* GCRA: a source may start hs_per_source_per_s handshakes a second, with a
- * burst of hs_burst. Sources share buckets by keyed hash of the address (not
- * the port, which an attacker varies for free). */
-static bool rate_ok(struct tg_server *s, const struct tg_key_addr *from, tg_time now)
+/* A session for a client that just proved its first handshake, with a
+ * tunnel address; NULL when max_sessions or the pool is exhausted. */
+static struct session *session_new(struct tg_server *s, const struct pending *pe, tg_time now)
+{
+    if (s->n_free == 0)
+        return NULL;
+    uint32_t hosts = s->host_mask - 1, number = 0; /* offsets 2 .. host_mask - 1 */
+    for (uint32_t k = 0; k + 1 < hosts && number == 0; k++) {
+        uint32_t off = 2 + (s->next_number - 2 + k) % (hosts - 1);
+        if (s->by_addr[off] == NULL)
+            number = off;
+    }
+    if (number == 0)
+        return NULL;
+    struct session *ss = tg_alloc_zeroed(&s->alloc, sizeof *ss);
+    if (ss == NULL)
+        return NULL;
+    uint32_t slot = s->free_slots[s->n_free - 1];
+    if (tg_mp_init(&ss->mp, &s->cfg.mp, &s->io, &s->rng, &s->alloc, true, now) != TG_OK) {
+        tg_alloc_free(&s->alloc, ss);
+        return NULL;
+    }
+    do
+        tg_rng_fill(&s->rng, &ss->token, sizeof ss->token);
+    while (ss->token == 0 || tg_table_find(&s->by_token, ss->token) != NULL);
+    if (tg_table_put(&s->by_token, ss->token, slot) != TG_OK) {
+        session_free(s, ss);
+        return NULL;
+    }
+    s->n_free--;
+    ss->slot = slot;
+    ss->number = number;
+    s->next_number = number + 1;
+    ss->mp.id = slot;
+    ss->mp.deliver = deliver;
+    ss->mp.on_frame = on_frame;
+    ss->mp.owner = s;
+    memcpy(ss->join_key, pe->join_key, sizeof ss->join_key);
+    uint32_t host = (be32(s->cfg.pool_addr) & ~s->host_mask) + number;
+    for (int k = 0; k < 4; k++)
+        ss->addr[k] = (uint8_t)(host >> (24 - 8 * k));
+    /* the client learns it all from the SESSION frame on our PONGs */
+    ss->mp.announce_until = tg_time_add(now, s->cfg.pending_timeout_us);
+    memcpy(ss->mp.announce_token, &ss->token, sizeof ss->token);
+    memcpy(ss->mp.announce_addr, ss->addr, 4);
+    ss->mp.announce_prefix = s->cfg.pool_prefix;
+    s->by_addr[number] = ss;
+    s->sessions[slot] = ss;
+    ss->heap_pos = s->n_sessions;
+    s->heap[s->n_sessions++] = ss;
+    ss->deadline = TG_TIME_NEVER;
+    return ss;
+}
+
+/* ------------------------------------------------------------ handshakes */
+
+/* GCRA: `per_s` a second with a burst of `burst`, in a bucket chosen by a
+ * keyed hash of `key` (an attacker cannot aim at another's bucket). */
+static bool rate_ok(struct tg_server *s, const uint8_t *key, size_t len, uint32_t per_s,
+                    uint32_t burst, tg_time now)
 {
     uint8_t h[8];
-    crypto_shorthash_siphash24(h, from->addr, sizeof from->addr, s->rate_key);
+    crypto_shorthash_siphash24(h, key, len, s->hash_key);
     uint64_t *tat = &s->rate_tat[tg_get_u64(h) % RATE_BUCKETS];
-    uint64_t interval = 1000000u / s->cfg.hs_per_source_per_s;
+    uint64_t interval = 1000000u / per_s;
     uint64_t t = *tat > now ? *tat : now;
-    if (t - now > interval * s->cfg.hs_burst)
+    if (t - now > interval * burst)
         return false;
     *tat = t + interval;
     return true;
 }
 
-static struct session *session_new(struct tg_server *s, tg_time now)
+/* A proven source may start hs_per_source_per_s handshakes a second per
+ * address and port (clients behind one carrier NAT do not share), and an
+ * address as a whole ADDR_RATE_FACTOR times that. */
+static bool source_ok(struct tg_server *s, const struct tg_key_addr *from, tg_time now)
 {
-    if (s->n_sessions >= s->cfg.max_sessions)
-        return NULL;
-    uint32_t number = 0;
-    for (uint32_t off = 2; off < s->host_mask && number == 0; off++)
-        if (s->by_addr[off] == NULL)
-            number = off;
-    if (number == 0)
-        return NULL;
-    for (uint32_t i = 0; i < s->cfg.max_sessions; i++) {
-        struct session *ss = &s->sessions[i];
-        if (ss->used)
-            continue;
-        if (tg_mp_init(&ss->mp, &s->cfg.mp, &s->io, &s->rng, s->alloc, true, now) != TG_OK)
-            return NULL;
-        ss->used = true;
-        ss->number = number;
-        ss->created = now;
-        ss->mp.id = i;
-        ss->mp.deliver = deliver;
-        ss->mp.owner = s;
-        uint32_t host = (be32(s->cfg.pool_addr) & ~s->host_mask) + number;
-        for (int k = 0; k < 4; k++)
-            ss->addr[k] = (uint8_t)(host >> (24 - 8 * k));
-        tg_rng_fill(&s->rng, ss->token, sizeof ss->token);
-        s->by_addr[number] = ss;
-        s->n_sessions++;
-        return ss;
-    }
-    return NULL;
+    uint8_t k[1 + 16 + 2];
+    k[0] = 1;
+    memcpy(k + 1, from->addr, 16);
+    k[17] = (uint8_t)(from->port >> 8);
+    k[18] = (uint8_t)from->port;
+    uint32_t per = s->cfg.hs_per_source_per_s, burst = s->cfg.hs_burst;
+    if (!rate_ok(s, k, sizeof k, per, burst, now))
+        return false;
+    k[0] = 2;
+    return rate_ok(s, k, 17, per * ADDR_RATE_FACTOR, burst * ADDR_RATE_FACTOR, now);
 }
 
-/* ------------------------------------------------------------ handshakes */
+static bool under_load(struct tg_server *s, tg_time now)
+{
+    if (now - s->load_window >= TG_SEC(1)) {
+        s->load_prev = now - s->load_window < TG_SEC(2) ? s->load_now : 0;
+        s->load_now = 0;
+        s->load_window = now;
+    }
+    s->load_now++;
+    uint32_t rate = s->load_now > s->load_prev ? s->load_now : s->load_prev;
+    return rate > s->cfg.hs_load_per_s || s->pend_count >= s->cfg.pending_slots / 2;
+}
+
+static void send_cookie(struct tg_server *s, unsigned listen, const struct tg_key_addr *from,
+                        const struct tg_wire_msg *m, tg_time now)
+{
+    uint8_t *buf = tg_io_reserve_out(&s->io);
+    if (buf == NULL)
+        return;
+    if (now - s->cookie_at >= COOKIE_ROTATE_US) {
+        tg_rng_fill(&s->rng, s->cookie_secret, sizeof s->cookie_secret);
+        s->cookie_at = now;
+    }
+    uint8_t cookie[TG_COOKIE_LEN], nonce[TG_COOKIE_NONCE_LEN];
+    tg_cookie_make(s->cookie_secret, from, cookie);
+    tg_rng_fill(&s->rng, nonce, sizeof nonce);
+    tg_cookie_reply(&s->mac, m->sender_index, nonce, cookie, m->macs, buf);
+    struct tg_datagram d = {.uplink = listen, .to = *from};
+    tg_io_push_out(&s->io, &d, TG_COOKIE_MSG_LEN);
+    s->io.counters.cookies_sent++;
+}
+
+/* The entry stops waiting: its keys are wiped, its e_hash stays (replay
+ * memory). `drop_index`: its receiver index names nothing any more (not
+ * when the index now names the session's path). */
+static void pending_retire(struct tg_server *s, struct pending *pe, bool drop_index)
+{
+    if (pe->kind == PEND_INIT || pe->kind == PEND_JOIN) {
+        if (drop_index)
+            tg_table_del(&s->index, pe->local_index);
+        s->pend_count--;
+    } else if (pe->kind == PEND_FREE) {
+        return;
+    }
+    uint64_t e_hash = pe->e_hash;
+    sodium_memzero(pe, sizeof *pe);
+    pe->kind = PEND_DONE;
+    pe->e_hash = e_hash; /* remembered until the ring comes round */
+}
+
+/* The next ring entry, evicting the oldest when the ring is full. */
+static struct pending *pending_take(struct tg_server *s)
+{
+    uint32_t cap = s->cfg.pending_slots;
+    struct pending *pe = &s->pend[s->pend_next];
+    pending_retire(s, pe, true);
+    if (pe->e_hash != 0)
+        tg_table_del(&s->by_e, pe->e_hash);
+    sodium_memzero(pe, sizeof *pe);
+    if (s->pend_live == cap) {
+        s->pend_old = (s->pend_old + 1) % cap;
+        s->pend_live--;
+    }
+    return pe;
+}
+
+static void pending_commit(struct tg_server *s)
+{
+    s->pend_next = (s->pend_next + 1) % s->cfg.pending_slots;
+    s->pend_live++;
+    s->pend_count++;
+}
+
+/* A fresh receiver index no one uses, not yet entered. */
+static uint32_t fresh_index(struct tg_server *s)
+{
+    for (;;) {
+        uint32_t idx = tg_rng_u32(&s->rng);
+        if (idx != 0 && tg_table_find(&s->index, idx) == NULL)
+            return idx;
+    }
+}
 
 static int send_response(struct tg_server *s, struct tg_noise_hs *hs, unsigned listen,
                          const struct tg_key_addr *to, uint32_t their_index, uint32_t our_index,
-                         const uint8_t *hello, size_t hello_len)
+                         const uint8_t *hello, size_t hello_len, struct pending *pe)
 {
     uint8_t *buf = tg_io_reserve_out(&s->io);
     if (buf == NULL)
@@ -278,25 +505,76 @@ static int send_response(struct tg_server *s, struct tg_noise_hs *hs, unsigned l
     if (rc != TG_OK)
         return rc;
     tg_wire_put_hs_resp_header(buf, their_index, our_index);
+    if (TG_HS_RESP_HEADER_LEN + n != sizeof pe->resp)
+        return TG_ERR_STATE;
+    memcpy(pe->resp, buf, sizeof pe->resp);
+    pe->resp_len = sizeof pe->resp;
     struct tg_datagram d = {.uplink = listen, .to = *to};
     tg_io_push_out(&s->io, &d, TG_HS_RESP_HEADER_LEN + n);
     return TG_OK;
 }
 
-static int on_handshake(struct tg_server *s, unsigned listen, const struct tg_key_addr *from,
-                        const struct tg_wire_msg *m, tg_time now)
+/* The checks before any Diffie-Hellman. Returns TG_OK to go on. */
+static int screen(struct tg_server *s, unsigned listen, const struct tg_key_addr *from,
+                  const uint8_t *dgram, size_t len, const struct tg_wire_msg *m, tg_time now)
 {
-    if (!rate_ok(s, from, now)) {
-        tg_io_drop(&s->io, TG_DROP_RATE_LIMITED);
-        return TG_ERR_STATE;
+    if (!tg_mac1_ok(&s->mac, dgram, len)) {
+        tg_io_drop(&s->io, TG_DROP_MAC);
+        return TG_ERR_DECRYPT;
+    }
+    if (under_load(s, now)) {
+        uint8_t cookie[TG_COOKIE_LEN];
+        tg_cookie_make(s->cookie_secret, from, cookie);
+        bool proven = now - s->cookie_at < COOKIE_ROTATE_US && tg_mac2_ok(cookie, dgram, len);
+        sodium_memzero(cookie, sizeof cookie);
+        if (!proven) {
+            tg_io_drop(&s->io, TG_DROP_COOKIE);
+            send_cookie(s, listen, from, m, now);
+            return TG_ERR_STATE;
+        }
+        if (!source_ok(s, from, now)) {
+            tg_io_drop(&s->io, TG_DROP_RATE_LIMITED);
+            return TG_ERR_STATE;
+        }
+    }
+    return TG_OK;
+}
+
+static int on_handshake(struct tg_server *s, unsigned listen, const struct tg_key_addr *from,
+                        const uint8_t *dgram, size_t len, const struct tg_wire_msg *m,
+                        tg_time now)
+{
+    int rc = screen(s, listen, from, dgram, len, m, now);
+    if (rc != TG_OK)
+        return rc;
+    uint8_t h[8];
+    crypto_shorthash_siphash24(h, m->body, TG_DH_LEN, s->hash_key);
+    uint64_t e_hash = tg_get_u64(h) | 1; /* never 0, the empty key */
+    const uint64_t *seen = tg_table_find(&s->by_e, e_hash);
+    if (seen != NULL) {
+        /* A copy creates, cancels and restarts nothing. While the handshake
+         * waits, the copy gets the same answer (no Diffie-Hellman): if it
+         * raced ahead of the real message, the real sender still gets its
+         * answer, and the session follows whoever proves the keys. */
+        const struct pending *pe = &s->pend[*seen];
+        uint8_t *buf;
+        if ((pe->kind == PEND_INIT || pe->kind == PEND_JOIN) && pe->resp_len > 0 &&
+            (buf = tg_io_reserve_out(&s->io)) != NULL) {
+            memcpy(buf, pe->resp, pe->resp_len);
+            struct tg_datagram d = {.uplink = listen, .to = *from};
+            tg_io_push_out(&s->io, &d, pe->resp_len);
+        }
+        tg_io_drop(&s->io, TG_DROP_REPLAY);
+        return TG_ERR_REPLAY;
     }
     bool join = m->type == TG_MSG_HS_JOIN;
     struct tg_noise_hs hs;
-    uint8_t hello[TG_HELLO_MAX], e[TG_NOISE_DH_LEN];
+    uint8_t hello[TG_HELLO_MAX], e[TG_NOISE_DH_LEN], extra[TG_NOISE_KEY_LEN];
+    struct tg_noise_cipher send, recv;
     size_t n;
-    int rc = tg_noise_init(&hs, join ? TG_NOISE_NKPSK2 : TG_NOISE_NK, TG_NOISE_RESPONDER,
-                           (const uint8_t *)TG_PROLOGUE, sizeof TG_PROLOGUE - 1,
-                           s->cfg.static_private, NULL);
+    rc = tg_noise_init(&hs, join ? TG_NOISE_NKPSK2 : TG_NOISE_NK, TG_NOISE_RESPONDER,
+                       (const uint8_t *)TG_PROLOGUE, sizeof TG_PROLOGUE - 1,
+                       s->cfg.static_private, NULL);
     if (rc == TG_OK)
         rc = tg_noise_read_message(&hs, m->body, m->body_len, hello, sizeof hello, &n);
     if (rc != TG_OK) {
@@ -309,109 +587,141 @@ static int on_handshake(struct tg_server *s, unsigned listen, const struct tg_ke
         rc = TG_ERR_MALFORMED;
         goto out;
     }
-    unsigned slot = hello[1];
-    tg_rng_fill(&s->rng, e, sizeof e);
-    tg_noise_set_ephemeral(&hs, e);
-    struct tg_noise_cipher send, recv;
-    uint8_t extra[TG_NOISE_KEY_LEN];
-    if (!join) {
-        struct session *ss = session_new(s, now);
-        if (ss == NULL) {
-            tg_io_drop(&s->io, TG_DROP_NO_SESSION);
-            rc = TG_ERR_NOMEM;
-            goto out;
-        }
-        uint8_t reply[TG_HELLO_RESP_NK_LEN] = {TG_PROTOCOL_VERSION, 0};
-        memcpy(reply + 2, ss->token, TG_TOKEN_LEN);
-        memcpy(reply + 2 + TG_TOKEN_LEN, ss->addr, 4);
-        reply[2 + TG_TOKEN_LEN + 4] = s->cfg.pool_prefix;
-        uint32_t sidx = (uint32_t)(ss - s->sessions);
-        uint32_t idx = index_new(s, sidx, slot, 0);
-        rc = send_response(s, &hs, listen, from, m->sender_index, idx, reply, sizeof reply);
-        if (rc == TG_OK)
-            rc = tg_noise_split(&hs, &send, &recv, extra);
-        if (rc != TG_OK) {
-            index_del(s, idx);
-            session_end(s, ss, now);
-            goto out;
-        }
-        memcpy(ss->join_key, extra, sizeof extra);
-        tg_mp_path_keys(&ss->mp, slot, &send, &recv, idx, m->sender_index, now);
-        ss->mp.paths[slot].peer = *from;
-        ss->mp.paths[slot].listen = listen;
-        struct tg_event ev = {.type = TG_EV_SESSION_UP, .session = ss->number, .uplink = slot,
-                              .at = now};
-        memcpy(ev.tunnel_addr, ss->addr, 4);
-        ev.tunnel_prefix = s->cfg.pool_prefix;
-        tg_io_event(&s->io, &ev);
-    } else {
-        struct session *ss = NULL;
-        for (uint32_t i = 0; i < s->cfg.max_sessions && ss == NULL; i++)
-            if (s->sessions[i].used &&
-                sodium_memcmp(s->sessions[i].token, hello + 2, TG_TOKEN_LEN) == 0)
-                ss = &s->sessions[i];
-        if (ss == NULL || tg_noise_set_psk(&hs, ss->join_key) != TG_OK) {
+    uint32_t session = 0;
+    uint64_t token = 0;
+    if (join) {
+        memcpy(&token, hello + 2, sizeof token);
+        const uint64_t *v = tg_table_find(&s->by_token, token);
+        if (v == NULL || tg_noise_set_psk(&hs, s->sessions[*v]->join_key) != TG_OK) {
             tg_io_drop(&s->io, TG_DROP_HANDSHAKE);
             rc = TG_ERR_STATE;
             goto out;
         }
-        struct pending_join *pj = &ss->join[slot];
-        if (pj->used)
-            index_del(s, pj->t.local_index);
-        pj->used = false;
-        uint32_t sidx = (uint32_t)(ss - s->sessions);
-        uint32_t idx = index_new(s, sidx, slot, 2);
-        const uint8_t reply[TG_HELLO_RESP_JOIN_LEN] = {TG_PROTOCOL_VERSION, 0};
-        rc = send_response(s, &hs, listen, from, m->sender_index, idx, reply, sizeof reply);
-        if (rc == TG_OK)
-            rc = tg_noise_split(&hs, &send, &recv, extra);
-        if (rc != TG_OK) {
-            index_del(s, idx);
-            goto out;
-        }
-        tg_transport_init(&pj->t, &send, &recv, idx, m->sender_index);
-        pj->used = true;
-        pj->peer = *from;
-        pj->listen = listen;
-        pj->until = tg_time_add(now, s->cfg.pending_timeout_us);
+        session = (uint32_t)*v;
     }
+    tg_rng_fill(&s->rng, e, sizeof e);
+    tg_noise_set_ephemeral(&hs, e);
+    struct pending *pe = pending_take(s);
+    uint32_t idx = fresh_index(s);
+    uint32_t pos = (uint32_t)(pe - s->pend);
+    if (tg_table_put(&s->index, idx, idx_val(pos, hello[1], IDX_PENDING)) != TG_OK ||
+        tg_table_put(&s->by_e, e_hash, pos) != TG_OK) {
+        tg_table_del(&s->index, idx);
+        tg_io_drop(&s->io, TG_DROP_QUEUE_FULL);
+        rc = TG_ERR_NOBUF;
+        goto out;
+    }
+    const uint8_t reply[TG_HELLO_RESP_LEN] = {TG_PROTOCOL_VERSION, 0};
+    rc = send_response(s, &hs, listen, from, m->sender_index, idx, reply, sizeof reply, pe);
+    if (rc == TG_OK)
+        rc = tg_noise_split(&hs, &send, &recv, extra);
+    if (rc != TG_OK) {
+        tg_table_del(&s->index, idx);
+        tg_table_del(&s->by_e, e_hash);
+        sodium_memzero(pe, sizeof *pe);
+        goto out;
+    }
+    uint8_t resp[sizeof pe->resp];
+    memcpy(resp, pe->resp, sizeof resp);
+    *pe = (struct pending){.kind = join ? PEND_JOIN : PEND_INIT, .slot = hello[1],
+                           .local_index = idx, .remote_index = m->sender_index,
+                           .session = session, .token = token, .e_hash = e_hash,
+                           .until = tg_time_add(now, s->cfg.pending_timeout_us)};
+    memcpy(pe->send_key, send.k, sizeof pe->send_key);
+    memcpy(pe->recv_key, recv.k, sizeof pe->recv_key);
+    memcpy(pe->resp, resp, sizeof resp);
+    pe->resp_len = sizeof resp;
+    if (!join)
+        memcpy(pe->join_key, extra, sizeof extra);
+    pending_commit(s);
     s->io.counters.handshakes_done++;
-    sodium_memzero(extra, sizeof extra);
 out:
     tg_noise_clear(&hs);
     sodium_memzero(e, sizeof e);
+    sodium_memzero(extra, sizeof extra);
+    sodium_memzero(&send, sizeof send);
+    sodium_memzero(&recv, sizeof recv);
     return rc;
 }
 
-/* A message under the keys of a pending join decrypted: the client holds the
- * join key, so the uplink becomes part of the session (or is rekeyed). */
-static void promote(struct tg_server *s, struct session *ss, unsigned slot, tg_time now)
+/* Install keys on a session's path and point the index at them. */
+static int bind_path(struct tg_server *s, struct session *ss, const struct pending *pe,
+                     unsigned listen, const struct tg_key_addr *from, tg_time now)
 {
-    struct pending_join *pj = &ss->join[slot];
-    struct tg_path *p = &ss->mp.paths[slot];
-    bool rekey = p->keyed;
-    if (p->has_prev)
-        index_del(s, p->prev.local_index);
-    /* move the proven keys in through the same path as a fresh handshake */
+    unsigned slot = pe->slot;
+    struct tg_path *p = ss->mp.paths[slot];
+    bool rekey = p != NULL && p->keyed;
+    uint32_t old_prev = p != NULL && p->has_prev ? p->prev.local_index : 0;
     struct tg_noise_cipher send = {.has_key = true}, recv = {.has_key = true};
-    memcpy(send.k, pj->t.send_key, sizeof send.k);
-    memcpy(recv.k, pj->t.recv_key, sizeof recv.k);
-    tg_mp_path_keys(&ss->mp, slot, &send, &recv, pj->t.local_index, pj->t.remote_index, now);
-    struct index_entry *e = index_find(s, pj->t.local_index);
-    if (e != NULL)
-        e->kind = 0;
-    if (rekey) {
-        struct index_entry *old = index_find(s, p->prev.local_index);
-        if (old != NULL)
-            old->kind = 1;
-    }
-    p->peer = pj->peer;
-    p->listen = pj->listen;
-    tg_transport_clear(&pj->t);
-    pj->used = false;
+    memcpy(send.k, pe->send_key, sizeof send.k);
+    memcpy(recv.k, pe->recv_key, sizeof recv.k);
+    int rc = tg_mp_path_keys(&ss->mp, slot, &send, &recv, pe->local_index, pe->remote_index, now);
+    sodium_memzero(&send, sizeof send);
+    sodium_memzero(&recv, sizeof recv);
+    if (rc != TG_OK)
+        return rc;
+    if (old_prev != 0)
+        tg_table_del(&s->index, old_prev);
+    p = ss->mp.paths[slot];
+    rc = tg_table_put(&s->index, pe->local_index, idx_val(ss->slot, slot, IDX_CUR));
+    if (rc == TG_OK && rekey)
+        rc = tg_table_put(&s->index, p->prev.local_index, idx_val(ss->slot, slot, IDX_PREV));
+    p->peer = *from; /* whoever proved the keys, not who sent the handshake */
+    p->listen = listen;
     struct tg_event ev = {.type = rekey ? TG_EV_UPLINK_REKEYED : TG_EV_UPLINK_UP,
                           .session = ss->number, .uplink = slot, .at = now};
     tg_io_event(&s->io, &ev);
+    return rc;
+}
+
+/* A datagram for a pending entry: authenticate it on a copy (nothing may be
+ * promoted by what does not decrypt), then make the session or join real.
+ * Returns the session, or NULL (dropped, counted). */
+static struct session *promote(struct tg_server *s, struct pending *pe, unsigned listen,
+                               const struct tg_key_addr *from, const uint8_t *dgram, size_t len,
+                               tg_time now)
+{
+    struct tg_transport trial;
+    struct tg_noise_cipher send = {.has_key = true}, recv = {.has_key = true};
+    memcpy(send.k, pe->send_key, sizeof send.k);
+    memcpy(recv.k, pe->recv_key, sizeof recv.k);
+    tg_transport_init(&trial, &send, &recv, pe->local_index, pe->remote_index);
+    memcpy(s->scratch, dgram, len);
+    struct tg_wire_msg cm;
+    size_t plain;
+    int rc = tg_wire_parse(s->scratch, len, &cm);
+    if (rc == TG_OK)
+        rc = tg_transport_open(&trial, &cm, s->scratch, &plain);
+    tg_transport_clear(&trial);
+    if (rc != TG_OK) {
+        tg_io_drop(&s->io, rc == TG_ERR_DECRYPT ? TG_DROP_DECRYPT : TG_DROP_REPLAY);
+        return NULL;
+    }
+    struct session *ss = NULL;
+    if (pe->kind == PEND_INIT) {
+        ss = session_new(s, pe, now);
+        if (ss != NULL) {
+            struct tg_event ev = {.type = TG_EV_SESSION_UP, .session = ss->number,
+                                  .uplink = pe->slot, .at = now,
+                                  .tunnel_prefix = s->cfg.pool_prefix};
+            memcpy(ev.tunnel_addr, ss->addr, 4);
+            tg_io_event(&s->io, &ev);
+        }
+    } else {
+        ss = s->sessions[pe->session];
+        if (ss != NULL && ss->token != pe->token)
+            ss = NULL; /* that session ended; the slot serves another */
+    }
+    if (ss == NULL || bind_path(s, ss, pe, listen, from, now) != TG_OK) {
+        tg_io_drop(&s->io, TG_DROP_NO_SESSION);
+        bool init = pe->kind == PEND_INIT;
+        pending_retire(s, pe, true);
+        if (ss != NULL && init)
+            session_end(s, ss, now);
+        return NULL;
+    }
+    pending_retire(s, pe, false); /* its index now names the session's path */
+    return ss;
 }
 
 int tg_server_udp_input(struct tg_server *s, unsigned listen, const struct tg_key_addr *from,
@@ -424,48 +734,40 @@ int tg_server_udp_input(struct tg_server *s, unsigned listen, const struct tg_ke
         return TG_ERR_MALFORMED;
     }
     if (m.type == TG_MSG_HS_INIT || m.type == TG_MSG_HS_JOIN)
-        return on_handshake(s, listen, from, &m, now);
+        return on_handshake(s, listen, from, dgram, len, &m, now);
     if (m.type != TG_MSG_DATA) {
         tg_io_drop(&s->io, TG_DROP_HANDSHAKE);
         return TG_ERR_UNKNOWN_TYPE;
     }
-    struct index_entry *e = index_find(s, m.receiver_index);
-    if (e == NULL) {
+    const uint64_t *v = tg_table_find(&s->index, m.receiver_index);
+    if (v == NULL) {
         tg_io_drop(&s->io, TG_DROP_UNKNOWN_INDEX);
         return TG_ERR_STATE;
     }
-    struct session *ss = &s->sessions[e->session];
-    unsigned slot = e->slot;
-    struct tg_path *p = &ss->mp.paths[slot];
-    if (e->kind == 2) {
-        /* authenticate on a copy first: the pending keys must not be
-         * promoted by anything that does not decrypt */
-        struct pending_join *pj = &ss->join[slot];
-        struct tg_transport trial = pj->t;
-        static uint8_t copy[TG_MAX_DATAGRAM];
-        memcpy(copy, dgram, len);
-        struct tg_wire_msg cm;
-        size_t plain;
-        int rc = tg_wire_parse(copy, len, &cm);
-        if (rc == TG_OK)
-            rc = tg_transport_open(&trial, &cm, copy, &plain);
-        tg_transport_clear(&trial);
-        if (rc != TG_OK) {
-            tg_io_drop(&s->io, rc == TG_ERR_DECRYPT ? TG_DROP_DECRYPT : TG_DROP_REPLAY);
-            return rc;
-        }
-        promote(s, ss, slot, now);
+    uint64_t val = *v;
+    unsigned slot = val & 0xff, kind = (val >> 8) & 0xff;
+    struct session *ss;
+    if (kind == IDX_PENDING) {
+        ss = promote(s, &s->pend[val >> 32], listen, from, dgram, len, now);
+        if (ss == NULL)
+            return TG_ERR_STATE;
+        kind = IDX_CUR;
+    } else {
+        ss = s->sessions[val >> 32];
     }
-    struct tg_transport *t = e->kind == 1 ? &p->prev : &p->cur;
+    struct tg_path *p = ss->mp.paths[slot];
+    struct tg_transport *t = kind == IDX_PREV ? &p->prev : &p->cur;
     int rc = tg_mp_receive(&ss->mp, slot, t, &m, dgram, now);
-    if (rc != TG_OK)
-        return rc;
-    ss->confirmed = true;
-    if (t == &p->cur && (memcmp(&p->peer, from, sizeof *from) != 0 || p->listen != listen)) {
+    if (rc == TG_OK && t == &p->cur &&
+        (memcmp(&p->peer, from, sizeof *from) != 0 || p->listen != listen)) {
         p->peer = *from; /* roaming: the client's address changed (NAT rebinding) */
         p->listen = listen;
     }
-    return TG_OK;
+    if (ss->closing)
+        session_end(s, ss, now);
+    else
+        reschedule(s, ss);
+    return rc;
 }
 
 int tg_server_tun_input(struct tg_server *s, const uint8_t *pkt, size_t len, tg_time now)
@@ -485,7 +787,9 @@ int tg_server_tun_input(struct tg_server *s, const uint8_t *pkt, size_t len, tg_
         tg_io_drop(&s->io, TG_DROP_NO_SESSION);
         return TG_ERR_STATE;
     }
-    return tg_mp_send(&ss->mp, pkt, len, now);
+    int rc = tg_mp_send(&ss->mp, pkt, len, now);
+    reschedule(s, ss);
+    return rc;
 }
 
 bool tg_server_next_datagram(struct tg_server *s, struct tg_datagram *out)
@@ -503,59 +807,53 @@ bool tg_server_next_event(struct tg_server *s, struct tg_event *out)
     return tg_io_pop_event(&s->io, out);
 }
 
-static tg_time session_deadline(const struct tg_server *s, const struct session *ss)
+/* O(1): the heap's top and the oldest pending entry. The latter may be one
+ * already proven; the timeout then only moves past it. */
+tg_time tg_server_next_deadline(const struct tg_server *s)
 {
-    tg_time t = tg_mp_next_deadline(&ss->mp);
-    t = tg_time_min(t, tg_time_add(ss->mp.last_activity, s->cfg.session_idle_us));
-    if (!ss->confirmed)
-        t = tg_time_min(t, tg_time_add(ss->created, s->cfg.pending_timeout_us));
-    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++)
-        if (ss->join[i].used)
-            t = tg_time_min(t, ss->join[i].until);
+    tg_time t = s->n_sessions > 0 ? s->heap[0]->deadline : TG_TIME_NEVER;
+    if (s->pend_live > 0)
+        t = tg_time_min(t, s->pend[s->pend_old].until);
     return t;
 }
 
-/* O(sessions): fine for the tens of sessions a server holds today; a heap of
- * session deadlines is the step up when that changes. */
-tg_time tg_server_next_deadline(const struct tg_server *s)
+static void session_timeout(struct tg_server *s, struct session *ss, tg_time now)
 {
-    tg_time t = TG_TIME_NEVER;
-    for (uint32_t i = 0; i < s->cfg.max_sessions; i++)
-        if (s->sessions[i].used)
-            t = tg_time_min(t, session_deadline(s, &s->sessions[i]));
-    return t;
+    if (now - ss->mp.last_activity >= s->cfg.session_idle_us) {
+        session_end(s, ss, now);
+        return;
+    }
+    for (unsigned k = 0; k < TG_MAX_UPLINKS; k++) {
+        struct tg_path *p = ss->mp.paths[k];
+        if (p == NULL)
+            continue;
+        if (p->keyed && now - p->keys_at >= s->cfg.mp.reject_after_us) {
+            path_indexes_del(s, p);
+            tg_mp_path_drop(&ss->mp, k, now);
+        } else if (p->has_prev && now >= p->prev_until) {
+            tg_table_del(&s->index, p->prev.local_index);
+        }
+    }
+    tg_mp_on_timeout(&ss->mp, now);
+    reschedule(s, ss);
 }
 
 void tg_server_on_timeout(struct tg_server *s, tg_time now)
 {
-    for (uint32_t i = 0; i < s->cfg.max_sessions; i++) {
-        struct session *ss = &s->sessions[i];
-        if (!ss->used)
-            continue;
-        if ((!ss->confirmed && now - ss->created >= s->cfg.pending_timeout_us) ||
-            now - ss->mp.last_activity >= s->cfg.session_idle_us) {
-            session_end(s, ss, now);
-            continue;
-        }
-        for (unsigned k = 0; k < TG_MAX_UPLINKS; k++) {
-            struct pending_join *pj = &ss->join[k];
-            if (pj->used && now >= pj->until) {
-                index_del(s, pj->t.local_index);
-                tg_transport_clear(&pj->t);
-                pj->used = false;
-            }
-            struct tg_path *p = &ss->mp.paths[k];
-            if (p->keyed && now - p->keys_at >= s->cfg.mp.reject_after_us) {
-                index_del(s, p->cur.local_index);
-                if (p->has_prev)
-                    index_del(s, p->prev.local_index);
-                tg_mp_path_drop(&ss->mp, k, now);
-            } else if (p->has_prev && now >= p->prev_until) {
-                index_del(s, p->prev.local_index);
-            }
-        }
-        tg_mp_on_timeout(&ss->mp, now);
+    while (s->pend_live > 0) {
+        struct pending *pe = &s->pend[s->pend_old];
+        bool waiting = pe->kind == PEND_INIT || pe->kind == PEND_JOIN;
+        if (waiting && now < pe->until)
+            break;
+        if (waiting)
+            pending_retire(s, pe, true);
+        s->pend_old = (s->pend_old + 1) % s->cfg.pending_slots;
+        s->pend_live--;
     }
+    /* each expired session once per call, even if its new deadline is also due */
+    uint32_t budget = s->n_sessions;
+    while (s->n_sessions > 0 && s->heap[0]->deadline <= now && budget-- > 0)
+        session_timeout(s, s->heap[0], now);
 }
 
 uint32_t tg_server_session_count(const struct tg_server *s)
@@ -566,17 +864,16 @@ uint32_t tg_server_session_count(const struct tg_server *s)
 size_t tg_server_snapshot(const struct tg_server *s, const uint8_t addr[4],
                           struct tg_uplink_snapshot *out, size_t cap)
 {
+    uint32_t a = be32(addr), p = be32(s->cfg.pool_addr);
+    if ((a & ~s->host_mask) != (p & ~s->host_mask))
+        return 0;
+    const struct session *ss = s->by_addr[a & s->host_mask];
     size_t n = 0;
-    for (uint32_t i = 0; i < s->cfg.max_sessions; i++) {
-        const struct session *ss = &s->sessions[i];
-        if (!ss->used || memcmp(ss->addr, addr, 4) != 0)
+    for (unsigned k = 0; ss != NULL && k < TG_MAX_UPLINKS && n < cap; k++) {
+        if (!tg_mp_keyed(&ss->mp, k))
             continue;
-        for (unsigned k = 0; k < TG_MAX_UPLINKS && n < cap; k++) {
-            if (!ss->mp.paths[k].keyed)
-                continue;
-            tg_mp_snapshot(&ss->mp, k, ss->mp.last_activity, &out[n]);
-            out[n++].present = true;
-        }
+        tg_mp_snapshot(&ss->mp, k, ss->mp.last_activity, &out[n]);
+        out[n++].present = true;
     }
     return n;
 }

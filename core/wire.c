@@ -1,5 +1,7 @@
 #include "wire.h"
 
+#include "cookie.h"
+
 #include <string.h>
 
 int tg_wire_parse(const uint8_t *dgram, size_t len, struct tg_wire_msg *out)
@@ -15,7 +17,7 @@ int tg_wire_parse(const uint8_t *dgram, size_t len, struct tg_wire_msg *out)
     case TG_MSG_HS_INIT:
     case TG_MSG_HS_JOIN:
         hdr = TG_HS_INIT_HEADER_LEN;
-        min_body = TG_HS_MSG_MIN;
+        min_body = TG_HS_MSG_MIN + TG_MACS_LEN;
         break;
     case TG_MSG_HS_RESP:
         hdr = TG_HS_RESP_HEADER_LEN;
@@ -24,6 +26,12 @@ int tg_wire_parse(const uint8_t *dgram, size_t len, struct tg_wire_msg *out)
     case TG_MSG_DATA:
         hdr = TG_DATA_HEADER_LEN;
         min_body = TG_AEAD_TAG_LEN;
+        break;
+    case TG_MSG_HS_COOKIE:
+        if (len != TG_COOKIE_MSG_LEN)
+            return len < TG_COOKIE_MSG_LEN ? TG_ERR_TRUNCATED : TG_ERR_MALFORMED;
+        hdr = 8;
+        min_body = TG_COOKIE_MSG_LEN - 8;
         break;
     default:
         return TG_ERR_UNKNOWN_TYPE;
@@ -38,6 +46,11 @@ int tg_wire_parse(const uint8_t *dgram, size_t len, struct tg_wire_msg *out)
     case TG_MSG_HS_INIT:
     case TG_MSG_HS_JOIN:
         out->sender_index = tg_get_u32(dgram + 4);
+        out->macs = dgram + len - TG_MACS_LEN;
+        len -= TG_MACS_LEN; /* the body is the Noise message alone */
+        break;
+    case TG_MSG_HS_COOKIE:
+        out->receiver_index = tg_get_u32(dgram + 4);
         break;
     case TG_MSG_HS_RESP:
         out->receiver_index = tg_get_u32(dgram + 4);
@@ -92,6 +105,7 @@ static size_t frame_fixed_len(uint8_t type)
     case TG_FRAME_FEEDBACK: return TG_FRAME_FEEDBACK_LEN;
     case TG_FRAME_CLOSE: return TG_FRAME_CLOSE_LEN;
     case TG_FRAME_PATH_SEQ: return TG_FRAME_PATH_SEQ_LEN;
+    case TG_FRAME_SESSION: return TG_FRAME_SESSION_LEN;
     default: return 0;
     }
 }
@@ -143,6 +157,11 @@ int tg_frame_next(const uint8_t *plaintext, size_t len, size_t *off, struct tg_f
         break;
     case TG_FRAME_PATH_SEQ:
         out->u.path_seq.prev_seq = tg_get_u32(p + 1);
+        break;
+    case TG_FRAME_SESSION:
+        memcpy(out->u.session.token, p + 1, TG_SESSION_TOKEN_LEN);
+        memcpy(out->u.session.addr, p + 1 + TG_SESSION_TOKEN_LEN, 4);
+        out->u.session.prefix = p[1 + TG_SESSION_TOKEN_LEN + 4];
         break;
     default: /* TG_FRAME_CLOSE */
         out->u.close.reason = p[1];
@@ -221,5 +240,20 @@ int tg_frame_put_path_seq(uint8_t *out, size_t cap, size_t *off, uint64_t prev_s
     out[*off] = TG_FRAME_PATH_SEQ;
     tg_put_u32(out + *off + 1, (uint32_t)prev_seq);
     *off += TG_FRAME_PATH_SEQ_LEN;
+    return TG_OK;
+}
+
+int tg_frame_put_session(uint8_t *out, size_t cap, size_t *off,
+                         const uint8_t token[TG_SESSION_TOKEN_LEN], const uint8_t addr[4],
+                         uint8_t prefix)
+{
+    if (*off > cap || cap - *off < TG_FRAME_SESSION_LEN)
+        return TG_ERR_NOBUF;
+    uint8_t *p = out + *off;
+    p[0] = TG_FRAME_SESSION;
+    memcpy(p + 1, token, TG_SESSION_TOKEN_LEN);
+    memcpy(p + 1 + TG_SESSION_TOKEN_LEN, addr, 4);
+    p[1 + TG_SESSION_TOKEN_LEN + 4] = prefix;
+    *off += TG_FRAME_SESSION_LEN;
     return TG_OK;
 }

@@ -4,10 +4,14 @@
  * Outer messages (cleartext, one per UDP datagram). Byte 0 is the type,
  * bytes 1-3 are zero. Integers are little-endian.
  *
- *   HS_INIT  1  [type][0 0 0][sender_index u32][Noise NK message 1]
- *   HS_JOIN  2  [type][0 0 0][sender_index u32][Noise NKpsk2 message 1]
+ *   HS_INIT  1  [type][0 0 0][sender_index u32][Noise NK message 1][mac1 16][mac2 16]
+ *   HS_JOIN  2  [type][0 0 0][sender_index u32][Noise NKpsk2 message 1][mac1 16][mac2 16]
  *   HS_RESP  3  [type][0 0 0][receiver_index u32][sender_index u32][Noise message 2]
  *   DATA     4  [type][0 0 0][receiver_index u32][counter u64][AEAD ciphertext + 16-byte tag]
+ *   HS_COOKIE 5 [type][0 0 0][receiver_index u32][nonce 24][sealed cookie 32]
+ *
+ * The MACs and the cookie are cookie.h's: mac1 proves the sender holds the
+ * tg1_ key, mac2 (under load) that it can receive at its source address.
  *
  * An index is a random 32-bit number chosen by the side that receives on it,
  * so it links nothing across uplinks. The DATA header's 16 bytes are the
@@ -31,10 +35,14 @@
  *   PING     2  id u32, send_time_us u64
  *   PONG     3  id u32, send_time_us u64 (echoed from the PING)
  *   FEEDBACK 4  uplink u8, rx_packets u64, rx_bytes u64, highest_seq u64, owd_us i64
- *   CLOSE    5  reason u8
+ *   CLOSE    5  reason u8: 0 this uplink is going away, 1 the whole session ends
+ *               (the client exits; the server frees the session at once)
  *   PATH_SEQ 6  prev_seq u32: the low 32 bits of the last DATA frame's
  *               sequence number sent on this uplink alone, for datagrams
  *               that carry no DATA (PING)
+ *   SESSION  7  token[8], tunnel IPv4[4], prefix u8: server to client, on
+ *               the PONGs of a new session: the session exists (it is created
+ *               only once the client's first transport message decrypted)
  *
  * A full-size DATA datagram costs 16 (header) + 16 (tag) + 12 (DATA with
  * PREV) = 44 bytes beyond the IP packet.
@@ -55,6 +63,7 @@ enum tg_msg_type {
     TG_MSG_HS_JOIN = 2,
     TG_MSG_HS_RESP = 3,
     TG_MSG_DATA = 4,
+    TG_MSG_HS_COOKIE = 5,
 };
 
 enum tg_wire_sizes {
@@ -77,9 +86,12 @@ enum tg_frame_type {
     TG_FRAME_FEEDBACK = 4,
     TG_FRAME_CLOSE = 5,
     TG_FRAME_PATH_SEQ = 6, /* the previous DATA seq sent on this uplink (loss detection) */
+    TG_FRAME_SESSION = 7,  /* the new session's token and tunnel address */
 };
 
 enum { TG_DATA_FLAG_ORDERED = 1, TG_DATA_FLAG_PREV = 2 };
+enum { TG_CLOSE_UPLINK = 0, TG_CLOSE_SESSION = 1 };
+enum { TG_SESSION_TOKEN_LEN = 8 };
 
 enum tg_frame_sizes {
     TG_FRAME_DATA_HEADER_LEN = 1 + 1 + 4 + 4, /* without prev_delta */
@@ -88,6 +100,7 @@ enum tg_frame_sizes {
     TG_FRAME_FEEDBACK_LEN = 1 + 1 + 8 + 8 + 8 + 8,
     TG_FRAME_CLOSE_LEN = 1 + 1,
     TG_FRAME_PATH_SEQ_LEN = 1 + 4,
+    TG_FRAME_SESSION_LEN = 1 + TG_SESSION_TOKEN_LEN + 4 + 1,
 };
 
 /* One parsed outer message. Pointers alias the datagram. */
@@ -98,6 +111,7 @@ struct tg_wire_msg {
     uint64_t counter;        /* DATA: nonce counter */
     const uint8_t *body;     /* Noise message, or ciphertext with its tag */
     size_t body_len;
+    const uint8_t *macs;     /* HS_INIT, HS_JOIN: mac1 and mac2 (after body) */
 };
 
 /* Parse the cleartext part of a datagram. Checks lengths and reserved bytes,
@@ -146,6 +160,11 @@ struct tg_frame {
             uint8_t reason;
         } close;
         struct {
+            uint8_t token[TG_SESSION_TOKEN_LEN];
+            uint8_t addr[4];
+            uint8_t prefix;
+        } session;
+        struct {
             uint32_t prev_seq;     /* low 32 bits of the multipath seq of the DATA frame sent on this uplink
                                       before this datagram (and on no other uplink) */
         } path_seq;
@@ -177,6 +196,9 @@ int tg_frame_put_close(uint8_t *out, size_t cap, size_t *off, uint8_t reason) TG
  * `prev_seq` went before this datagram on the same uplink and has not seen
  * it, it was lost: the reorder buffer need not wait for it. */
 int tg_frame_put_path_seq(uint8_t *out, size_t cap, size_t *off, uint64_t prev_seq) TG_MUST_CHECK;
+int tg_frame_put_session(uint8_t *out, size_t cap, size_t *off,
+                         const uint8_t token[TG_SESSION_TOKEN_LEN], const uint8_t addr[4],
+                         uint8_t prefix) TG_MUST_CHECK;
 
 /* The 64-bit value whose low 32 bits are `low` and which lies nearest to
  * `near` (ties and the ends of the range: never below 0 or above 2^64 - 1). */

@@ -24,6 +24,7 @@ static void h_fill(void *ctx, uint8_t *buf, size_t len)
 }
 static uint64_t client_seed = 1, server_seed = 2;
 tg_time h_rekey_after_us;
+uint32_t h_client_max_packet;
 
 uint16_t h_packet(uint8_t *buf, const uint8_t src[4], const uint8_t dst[4], uint64_t seq,
                   uint16_t len)
@@ -110,6 +111,8 @@ static void heap_pop(struct h_net *n, struct h_flight *out)
 static void transmit(struct h_net *n, struct h_link *l, bool to_server, unsigned uplink,
                      const uint8_t *data, size_t len)
 {
+    if (to_server && n->tap != NULL)
+        n->tap(n, uplink, data, len);
     if (to_server && len <= sizeof n->last_join && data[0] == TG_MSG_HS_JOIN) {
         memcpy(n->last_join, data, len);
         n->last_join_len = len;
@@ -129,7 +132,7 @@ static void transmit(struct h_net *n, struct h_link *l, bool to_server, unsigned
     heap_push(n, &f);
 }
 
-static void drain(struct h_net *n)
+void h_net_drain(struct h_net *n)
 {
     struct tg_datagram d;
     while (tg_client_next_datagram(n->client, &d))
@@ -137,8 +140,10 @@ static void drain(struct h_net *n)
     while (tg_server_next_datagram(n->server, &d)) {
         /* the harness encodes the uplink in the client's "address" port */
         unsigned u = d.to.port - 1000;
-        if (u < n->n_uplinks)
+        if (u < n->n_uplinks && d.to.port == 1000 + u)
             transmit(n, &n->down[u], false, u, d.data, d.len);
+        else if (n->foreign != NULL)
+            n->foreign(n, &d);
     }
     const uint8_t *p;
     size_t len;
@@ -202,6 +207,8 @@ int h_net_init(struct h_net *n, unsigned uplinks, const tg_time *delay_us,
     cc.mp.sched.aggregation = agg;
     if (h_rekey_after_us)
         cc.mp.rekey_after_us = h_rekey_after_us;
+    if (h_client_max_packet)
+        cc.mp.max_packet = h_client_max_packet;
     return tg_client_new(&cc, &crng, a, 0, &n->client);
 }
 
@@ -238,13 +245,13 @@ void h_net_run(struct h_net *n, tg_time until)
             } else {
                 tg_client_udp_input(n->client, f.uplink, f.data, f.len, n->now);
             }
-            drain(n);
+            h_net_drain(n);
         }
         if (tg_client_next_deadline(n->client) <= n->now)
             tg_client_on_timeout(n->client, n->now);
         if (tg_server_next_deadline(n->server) <= n->now)
             tg_server_on_timeout(n->server, n->now);
-        drain(n);
+        h_net_drain(n);
     }
     n->now = until;
 }
@@ -256,7 +263,7 @@ bool h_net_connect(struct h_net *n, tg_time limit_us)
     for (unsigned i = 0; i < n->n_uplinks; i++)
         if (tg_client_uplink_up(n->client, i, n->now) != TG_OK)
             return false;
-    drain(n);
+    h_net_drain(n);
     tg_time end = n->now + limit_us;
     while (n->now < end) {
         h_net_run(n, n->now + TG_MSEC(10));
@@ -283,5 +290,5 @@ void h_net_send(struct h_net *n, uint64_t seq, uint16_t len, bool from_server)
         uint16_t l = h_packet(buf, n->client_addr, outside, seq, len);
         tg_client_tun_input(n->client, buf, l, n->now);
     }
-    drain(n);
+    h_net_drain(n);
 }

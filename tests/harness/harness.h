@@ -53,10 +53,17 @@ struct h_net {
     size_t last_join_len, last_data_len;
     unsigned rekeys;            /* UPLINK_REKEYED events seen at the client */
     uint8_t client_host_base;   /* last byte of uplink 0's source address (10); change it to roam */
+    /* attack tests: called for every datagram the client sends (before its link), and
+     * for every server datagram addressed to someone other than the client */
+    void (*tap)(struct h_net *n, unsigned uplink, const uint8_t *data, size_t len);
+    void (*foreign)(struct h_net *n, const struct tg_datagram *d);
+    void *ctx;
 };
 
 /* Client rekey interval for networks built after setting it (0: default). */
 extern tg_time h_rekey_after_us;
+/* Client max_packet for networks built after setting it (0: default). */
+extern uint32_t h_client_max_packet;
 
 /* Build a network with `n` uplinks of the given one-way delays (both
  * directions), a client and a server with default configs except the
@@ -69,6 +76,8 @@ void h_net_free(struct h_net *n);
 bool h_net_connect(struct h_net *n, tg_time limit_us);
 /* Run the network until `until` (absolute). */
 void h_net_run(struct h_net *n, tg_time until);
+/* Move what the cores queued (datagrams onto links, packets, events) now. */
+void h_net_drain(struct h_net *n);
 /* Send a test packet with sequence number `seq` from the client TUN side (or
  * from the server side when `from_server`). */
 void h_net_send(struct h_net *n, uint64_t seq, uint16_t len, bool from_server);

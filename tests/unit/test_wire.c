@@ -15,10 +15,11 @@ static void test_parse_table(void)
     } rows[] = {
         {TG_MSG_HS_INIT, 0, 0, TG_ERR_TRUNCATED},
         {TG_MSG_HS_INIT, 0, 3, TG_ERR_TRUNCATED},
-        {TG_MSG_HS_INIT, 0, 8 + 47, TG_ERR_TRUNCATED},
-        {TG_MSG_HS_INIT, 0, 8 + 48, TG_OK},
-        {TG_MSG_HS_INIT, 1, 8 + 48, TG_ERR_MALFORMED},
-        {TG_MSG_HS_JOIN, 0, 8 + 47, TG_ERR_TRUNCATED},
+        {TG_MSG_HS_INIT, 0, 8 + 48, TG_ERR_TRUNCATED}, /* no room for the MACs */
+        {TG_MSG_HS_INIT, 0, 8 + 48 + 31, TG_ERR_TRUNCATED},
+        {TG_MSG_HS_INIT, 0, 8 + 48 + 32, TG_OK},
+        {TG_MSG_HS_INIT, 1, 8 + 48 + 32, TG_ERR_MALFORMED},
+        {TG_MSG_HS_JOIN, 0, 8 + 48 + 31, TG_ERR_TRUNCATED},
         {TG_MSG_HS_JOIN, 0, 8 + 200, TG_OK},
         {TG_MSG_HS_RESP, 0, 12 + 47, TG_ERR_TRUNCATED},
         {TG_MSG_HS_RESP, 0, 12 + 48, TG_OK},
@@ -30,7 +31,11 @@ static void test_parse_table(void)
         {TG_MSG_DATA, 0, 65536, TG_ERR_MALFORMED},
         {TG_MSG_DATA, 2, 100, TG_ERR_MALFORMED},
         {0, 0, 100, TG_ERR_UNKNOWN_TYPE},
-        {5, 0, 100, TG_ERR_UNKNOWN_TYPE},
+        {TG_MSG_HS_COOKIE, 0, 63, TG_ERR_TRUNCATED},
+        {TG_MSG_HS_COOKIE, 0, 64, TG_OK},
+        {TG_MSG_HS_COOKIE, 0, 65, TG_ERR_MALFORMED},
+        {TG_MSG_HS_COOKIE, 3, 64, TG_ERR_MALFORMED},
+        {6, 0, 100, TG_ERR_UNKNOWN_TYPE},
         {0xff, 0, 100, TG_ERR_UNKNOWN_TYPE},
     };
     static uint8_t buf[65536];
@@ -62,10 +67,18 @@ static void test_headers_round_trip(void)
     CHECK_EQ(buf[8], 0x08); /* little-endian counter */
 
     tg_wire_put_hs_init_header(buf, TG_MSG_HS_JOIN, 77);
-    CHECK_EQ(tg_wire_parse(buf, 8 + 48, &m), TG_OK);
+    CHECK_EQ(tg_wire_parse(buf, 8 + 48 + 32, &m), TG_OK);
     CHECK_EQ(m.type, TG_MSG_HS_JOIN);
     CHECK_EQ(m.sender_index, 77);
-    CHECK_EQ(m.body_len, 48);
+    CHECK_EQ(m.body_len, 48); /* the Noise message alone */
+    CHECK(m.macs == buf + 8 + 48);
+
+    buf[0] = TG_MSG_HS_COOKIE;
+    tg_put_u32(buf + 4, 99);
+    CHECK_EQ(tg_wire_parse(buf, 64, &m), TG_OK);
+    CHECK_EQ(m.receiver_index, 99);
+    CHECK(m.body == buf + 8);
+    CHECK_EQ(m.body_len, 56);
 
     tg_wire_put_hs_resp_header(buf, 5, 6);
     CHECK_EQ(tg_wire_parse(buf, 12 + 48, &m), TG_OK);
@@ -188,7 +201,7 @@ static void test_frame_errors(void)
     r = 0;
     CHECK_EQ(tg_frame_next(big, sizeof big - 1, &r, &f), 1);
 
-    const uint8_t unknown[] = {0x07, 0, 0};
+    const uint8_t unknown[] = {0x08, 0, 0};
     r = 0;
     CHECK_EQ(tg_frame_next(unknown, sizeof unknown, &r, &f), TG_ERR_UNKNOWN_TYPE);
     /* PATH_SEQ: round trip, truncated, no room */
@@ -206,6 +219,23 @@ static void test_frame_errors(void)
     CHECK_EQ(tg_frame_next(ps, sizeof ps - 1, &r, &f), TG_ERR_TRUNCATED);
     po = 1;
     CHECK_EQ(tg_frame_put_path_seq(ps, sizeof ps, &po, 1), TG_ERR_NOBUF);
+    CHECK_EQ(po, 1);
+    /* SESSION: round trip, truncated, no room */
+    uint8_t sf[TG_FRAME_SESSION_LEN];
+    const uint8_t tok[TG_SESSION_TOKEN_LEN] = {1, 2, 3, 4, 5, 6, 7, 8}, sa[4] = {198, 18, 0, 9};
+    po = 0;
+    CHECK_EQ(tg_frame_put_session(sf, sizeof sf, &po, tok, sa, 15), TG_OK);
+    CHECK_EQ(po, 14);
+    r = 0;
+    CHECK_EQ(tg_frame_next(sf, sizeof sf, &r, &f), 1);
+    CHECK_EQ(f.type, TG_FRAME_SESSION);
+    CHECK(memcmp(f.u.session.token, tok, sizeof tok) == 0);
+    CHECK(memcmp(f.u.session.addr, sa, 4) == 0);
+    CHECK_EQ(f.u.session.prefix, 15);
+    r = 0;
+    CHECK_EQ(tg_frame_next(sf, sizeof sf - 1, &r, &f), TG_ERR_TRUNCATED);
+    po = 1;
+    CHECK_EQ(tg_frame_put_session(sf, sizeof sf, &po, tok, sa, 15), TG_ERR_NOBUF);
     CHECK_EQ(po, 1);
     const uint8_t short_ping[] = {TG_FRAME_PING, 0, 0, 0};
     r = 0;
