@@ -355,10 +355,12 @@ static int on_cookie(struct tg_client *c, unsigned u, const struct tg_wire_msg *
         tg_io_drop(&c->io, TG_DROP_HANDSHAKE);
         return TG_ERR_STATE;
     }
-    if (tg_cookie_open(&c->mac, m->body, m->body_len, h->mac1, h->cookie) != TG_OK) {
+    uint8_t cookie[TG_COOKIE_LEN]; /* a failed open wipes its output: not ours */
+    if (tg_cookie_open(&c->mac, m->body, m->body_len, h->mac1, cookie) != TG_OK) {
         tg_io_drop(&c->io, TG_DROP_DECRYPT);
         return TG_ERR_DECRYPT;
     }
+    memcpy(h->cookie, cookie, sizeof cookie);
     h->has_cookie = true;
     h->cookie_at = now;
     c->io.counters.cookies_sent++;

@@ -74,7 +74,8 @@ void tg_cookie_reply(const struct tg_mac_keys *k, uint32_t receiver_index,
                      const uint8_t cookie[TG_COOKIE_LEN], const uint8_t mac1[TG_MAC_LEN],
                      uint8_t out[TG_COOKIE_MSG_LEN]);
 /* Open an HS_COOKIE body (nonce + sealed cookie, as tg_wire_parse gives it)
- * with the mac1 the client sent. Returns TG_OK or TG_ERR_DECRYPT. */
+ * with the mac1 the client sent. Returns TG_OK or TG_ERR_DECRYPT (and then
+ * `cookie` is wiped: open into a scratch buffer). */
 int tg_cookie_open(const struct tg_mac_keys *k, const uint8_t *body, size_t body_len,
                    const uint8_t mac1[TG_MAC_LEN], uint8_t cookie[TG_COOKIE_LEN]) TG_MUST_CHECK;
 

@@ -702,6 +702,12 @@ int rt_client_run(struct rt_client_opts *o)
             break;
         }
     }
+    if (rc == 0 && c->core != NULL && tg_client_session_up(c->core, NULL)) {
+        /* tell the server we leave, so it frees the session now rather than
+         * probing it for the idle timeout */
+        tg_client_close(c->core, c->now);
+        drain(c);
+    }
     teardown(c); /* may set exit_code (a capture write error) */
     if (rc == 0)
         rc = c->exit_code;
