@@ -1,6 +1,6 @@
 /* The server endpoint: many multipath sessions found in O(1) by receiver
  * index, token and tunnel address; handshakes that cost an attacker more than
- * the server (cookie.h); timers as stored deadlines in one heap.
+ * the server (gate.h, cookie.h); timers as stored deadlines in one heap.
  *
  * The order of checks on a handshake message, cheapest first: mac1 (a hash:
  * the sender holds the tg1_ key), under load mac2 (the sender can receive at
@@ -13,15 +13,11 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "cookie.h"
+#include "gate.h"
 #include "hello.h"
 #include "ip.h"
 #include "mpath.h"
 #include "table.h"
-
-#define RATE_BUCKETS 4096
-#define COOKIE_ROTATE_US TG_SEC(120)
-#define ADDR_RATE_FACTOR 8 /* an address as a whole: this many sources' worth */
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -70,7 +66,6 @@ struct tg_server {
     struct tg_rng rng;
     struct tg_allocator alloc;       /* zeroed: the C library */
     struct tg_io io;
-    struct tg_mac_keys mac;
     struct session **sessions;       /* cfg.max_sessions slots, NULL when free */
     uint32_t *free_slots, n_free;    /* stack of free slots */
     struct session **heap;           /* min-heap by deadline */
@@ -83,12 +78,7 @@ struct tg_server {
     struct tg_table by_e;            /* e_hash -> pending position (replay memory) */
     struct pending *pend;            /* ring of cfg.pending_slots */
     uint32_t pend_next, pend_old, pend_live, pend_count;
-    uint64_t rate_tat[RATE_BUCKETS]; /* GCRA theoretical arrival time per bucket */
-    uint8_t hash_key[16];            /* keys rate buckets and e_hash */
-    uint8_t cookie_secret[TG_COOKIE_SECRET_LEN];
-    tg_time cookie_at;
-    tg_time load_window;             /* start of the current one-second window */
-    uint32_t load_now, load_prev;    /* handshake messages in it and the one before */
+    struct tg_gate gate;             /* mac1, cookies, rate limits (gate.h) */
     uint8_t public_key[32];
     uint8_t scratch[TG_MAX_DATAGRAM]; /* trial decryption of a pending entry's first message */
 };
@@ -255,12 +245,9 @@ int tg_server_new(const struct tg_server_config *cfg, const struct tg_rng *rng,
     for (uint32_t i = 0; i < n; i++)
         s->free_slots[i] = n - 1 - i;
     s->n_free = n;
-    tg_rng_fill(rng, s->hash_key, sizeof s->hash_key);
-    tg_rng_fill(rng, s->cookie_secret, sizeof s->cookie_secret);
-    s->cookie_at = now;
-    s->load_window = now;
     tg_noise_public_key(cfg->static_private, s->public_key);
-    tg_mac_keys_init(&s->mac, s->public_key);
+    tg_gate_init(&s->gate, s->public_key, cfg->hs_load_per_s, cfg->hs_per_source_per_s,
+                 cfg->hs_burst, rng, now);
     *out = s;
     return TG_OK;
 }
@@ -377,70 +364,6 @@ static struct session *session_new(struct tg_server *s, const struct pending *pe
 
 /* ------------------------------------------------------------ handshakes */
 
-/* GCRA: `per_s` a second with a burst of `burst`, in a bucket chosen by a
- * keyed hash of `key` (an attacker cannot aim at another's bucket). */
-static bool rate_ok(struct tg_server *s, const uint8_t *key, size_t len, uint32_t per_s,
-                    uint32_t burst, tg_time now)
-{
-    uint8_t h[8];
-    crypto_shorthash_siphash24(h, key, len, s->hash_key);
-    uint64_t *tat = &s->rate_tat[tg_get_u64(h) % RATE_BUCKETS];
-    uint64_t interval = 1000000u / per_s;
-    uint64_t t = *tat > now ? *tat : now;
-    if (t - now > interval * burst)
-        return false;
-    *tat = t + interval;
-    return true;
-}
-
-/* A proven source may start hs_per_source_per_s handshakes a second per
- * address and port (clients behind one carrier NAT do not share), and an
- * address as a whole ADDR_RATE_FACTOR times that. */
-static bool source_ok(struct tg_server *s, const struct tg_key_addr *from, tg_time now)
-{
-    uint8_t k[1 + 16 + 2];
-    k[0] = 1;
-    memcpy(k + 1, from->addr, 16);
-    k[17] = (uint8_t)(from->port >> 8);
-    k[18] = (uint8_t)from->port;
-    uint32_t per = s->cfg.hs_per_source_per_s, burst = s->cfg.hs_burst;
-    if (!rate_ok(s, k, sizeof k, per, burst, now))
-        return false;
-    k[0] = 2;
-    return rate_ok(s, k, 17, per * ADDR_RATE_FACTOR, burst * ADDR_RATE_FACTOR, now);
-}
-
-static bool under_load(struct tg_server *s, tg_time now)
-{
-    if (now - s->load_window >= TG_SEC(1)) {
-        s->load_prev = now - s->load_window < TG_SEC(2) ? s->load_now : 0;
-        s->load_now = 0;
-        s->load_window = now;
-    }
-    s->load_now++;
-    uint32_t rate = s->load_now > s->load_prev ? s->load_now : s->load_prev;
-    return rate > s->cfg.hs_load_per_s || s->pend_count >= s->cfg.pending_slots / 2;
-}
-
-static void send_cookie(struct tg_server *s, unsigned listen, const struct tg_key_addr *from,
-                        const struct tg_wire_msg *m, tg_time now)
-{
-    uint8_t *buf = tg_io_reserve_out(&s->io);
-    if (buf == NULL)
-        return;
-    if (now - s->cookie_at >= COOKIE_ROTATE_US) {
-        tg_rng_fill(&s->rng, s->cookie_secret, sizeof s->cookie_secret);
-        s->cookie_at = now;
-    }
-    uint8_t cookie[TG_COOKIE_LEN], nonce[TG_COOKIE_NONCE_LEN];
-    tg_cookie_make(s->cookie_secret, from, cookie);
-    tg_rng_fill(&s->rng, nonce, sizeof nonce);
-    tg_cookie_reply(&s->mac, m->sender_index, nonce, cookie, m->macs, buf);
-    struct tg_datagram d = {.uplink = listen, .to = *from};
-    tg_io_push_out(&s->io, &d, TG_COOKIE_MSG_LEN);
-    s->io.counters.cookies_sent++;
-}
-
 /* The entry stops waiting: its keys are wiped, its e_hash stays (replay
  * memory). `drop_index`: its receiver index names nothing any more (not
  * when the index now names the session's path). */
@@ -514,42 +437,33 @@ static int send_response(struct tg_server *s, struct tg_noise_hs *hs, unsigned l
     return TG_OK;
 }
 
-/* The checks before any Diffie-Hellman. Returns TG_OK to go on. */
-static int screen(struct tg_server *s, unsigned listen, const struct tg_key_addr *from,
-                  const uint8_t *dgram, size_t len, const struct tg_wire_msg *m, tg_time now)
-{
-    if (!tg_mac1_ok(&s->mac, dgram, len)) {
-        tg_io_drop(&s->io, TG_DROP_MAC);
-        return TG_ERR_DECRYPT;
-    }
-    if (under_load(s, now)) {
-        uint8_t cookie[TG_COOKIE_LEN];
-        tg_cookie_make(s->cookie_secret, from, cookie);
-        bool proven = now - s->cookie_at < COOKIE_ROTATE_US && tg_mac2_ok(cookie, dgram, len);
-        sodium_memzero(cookie, sizeof cookie);
-        if (!proven) {
-            tg_io_drop(&s->io, TG_DROP_COOKIE);
-            send_cookie(s, listen, from, m, now);
-            return TG_ERR_STATE;
-        }
-        if (!source_ok(s, from, now)) {
-            tg_io_drop(&s->io, TG_DROP_RATE_LIMITED);
-            return TG_ERR_STATE;
-        }
-    }
-    return TG_OK;
-}
-
 static int on_handshake(struct tg_server *s, unsigned listen, const struct tg_key_addr *from,
                         const uint8_t *dgram, size_t len, const struct tg_wire_msg *m,
                         tg_time now)
 {
-    int rc = screen(s, listen, from, dgram, len, m, now);
-    if (rc != TG_OK)
-        return rc;
-    uint8_t h[8];
-    crypto_shorthash_siphash24(h, m->body, TG_DH_LEN, s->hash_key);
-    uint64_t e_hash = tg_get_u64(h) | 1; /* never 0, the empty key */
+    switch (tg_gate_screen(&s->gate, from, dgram, len, s->pend_count >= s->cfg.pending_slots / 2,
+                           now)) {
+    case TG_GATE_PASS:
+        break;
+    case TG_GATE_MAC:
+        tg_io_drop(&s->io, TG_DROP_MAC);
+        return TG_ERR_DECRYPT;
+    case TG_GATE_COOKIE: {
+        tg_io_drop(&s->io, TG_DROP_COOKIE);
+        uint8_t *buf = tg_io_reserve_out(&s->io);
+        if (buf != NULL) {
+            tg_gate_cookie(&s->gate, &s->rng, from, m, now, buf);
+            struct tg_datagram d = {.uplink = listen, .to = *from};
+            tg_io_push_out(&s->io, &d, TG_COOKIE_MSG_LEN);
+            s->io.counters.cookies_sent++;
+        }
+        return TG_ERR_STATE;
+    }
+    default:
+        tg_io_drop(&s->io, TG_DROP_RATE_LIMITED);
+        return TG_ERR_STATE;
+    }
+    uint64_t e_hash = tg_gate_hash(&s->gate, m->body, TG_DH_LEN);
     const uint64_t *seen = tg_table_find(&s->by_e, e_hash);
     if (seen != NULL) {
         /* A copy creates, cancels and restarts nothing. While the handshake
@@ -572,9 +486,9 @@ static int on_handshake(struct tg_server *s, unsigned listen, const struct tg_ke
     uint8_t hello[TG_HELLO_MAX], e[TG_NOISE_DH_LEN], extra[TG_NOISE_KEY_LEN];
     struct tg_noise_cipher send, recv;
     size_t n;
-    rc = tg_noise_init(&hs, join ? TG_NOISE_NKPSK2 : TG_NOISE_NK, TG_NOISE_RESPONDER,
-                       (const uint8_t *)TG_PROLOGUE, sizeof TG_PROLOGUE - 1,
-                       s->cfg.static_private, NULL);
+    int rc = tg_noise_init(&hs, join ? TG_NOISE_NKPSK2 : TG_NOISE_NK, TG_NOISE_RESPONDER,
+                           (const uint8_t *)TG_PROLOGUE, sizeof TG_PROLOGUE - 1,
+                           s->cfg.static_private, NULL);
     if (rc == TG_OK)
         rc = tg_noise_read_message(&hs, m->body, m->body_len, hello, sizeof hello, &n);
     if (rc != TG_OK) {
