@@ -12,13 +12,15 @@
  * and tables are sized at creation. Output pointers stay valid until the next
  * input or timeout call on the same endpoint.
  *
- * Session establishment: the first uplink runs Noise NK (HS_INIT); the server
- * answers with the session's tunnel address and a session token inside the
- * encrypted payload. Every further uplink joins with NKpsk2 (HS_JOIN), naming
- * the token inside message 1's encrypted payload and proving the join key
- * (a third key split from the first handshake): the server binds the uplink
- * only once the client's first transport message under the new keys
- * decrypts. The same join rekeys an uplink before its keys age out.
+ * Session establishment: the first uplink runs Noise NK (HS_INIT). The server
+ * answers, but creates the session (tunnel address, token, buffers) only
+ * once the client's first transport message under the new keys decrypts,
+ * and tells the client in a SESSION frame. Every further uplink joins with
+ * NKpsk2 (HS_JOIN), naming the token inside message 1's encrypted payload
+ * and proving the join key (a third key split from the first handshake);
+ * it too is bound only when a transport message under its keys decrypts.
+ * The same join rekeys an uplink before its keys age out. Handshake
+ * messages carry MACs and, under load, cookies (cookie.h, gate.h).
  */
 #ifndef TG_ENDPOINT_H
 #define TG_ENDPOINT_H
