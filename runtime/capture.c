@@ -1,14 +1,17 @@
 /* pcap writing through libpcap: a "dead" handle gives the link type and
  * snapshot length, the dumper writes records (see capture.h). */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "log.h"
+#include "sys.h"
 
 #define FLUSH_US 1000000u /* a crash loses at most this much */
 #define SNAP_LEN 65535u
@@ -42,12 +45,19 @@ int rt_capture_new(const char *path, tg_time wall_offset_us, struct rt_capture *
         free(c);
         return -1;
     }
-    c->dump = pcap_dump_open(c->pd, path);
+    /* opened here, not by pcap_dump_open: a FIFO without reader must not hang */
+    int fd = rt_file_open_out(path, O_TRUNC, 0666);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (f == NULL && fd >= 0)
+        close(fd);
+    c->dump = f != NULL ? pcap_dump_fopen(c->pd, f) : NULL;
     if (c->dump == NULL) {
+        if (f != NULL)
+            fclose(f);
         snprintf(err, errcap,
-                 "cannot create the --capture file: %s. Check that its directory exists and "
-                 "that this user may write there",
-                 pcap_geterr(c->pd));
+                 "cannot create the --capture file: %s: %s. Check that its directory exists "
+                 "and that this user may write there",
+                 path, fd < 0 ? rt_file_strerror(fd) : pcap_geterr(c->pd));
         pcap_close(c->pd);
         free(c);
         return -1;

@@ -16,6 +16,7 @@
  * silently does nothing.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,16 @@ struct ctx {
     struct rt_server_opts *server;
 };
 
+/* A message may quote a name or value of the file (cut to the message's
+ * size): its control bytes never reach the terminal. */
+static char *printable(char *msg)
+{
+    for (char *p = msg; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    return msg;
+}
+
 static int fail(const struct ctx *x, uint32_t line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int fail(const struct ctx *x, uint32_t line, const char *fmt, ...)
@@ -42,7 +53,7 @@ static int fail(const struct ctx *x, uint32_t line, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "triglav: %s:%u: %s\n", x->path, line, msg);
+    fprintf(stderr, "triglav: %s:%u: %s\n", x->path, line, printable(msg));
     return -1;
 }
 
@@ -50,7 +61,9 @@ static int conv(const struct ctx *x, int rc, const struct tg_conf_error *err)
 {
     if (rc == TG_OK)
         return 0;
-    fprintf(stderr, "triglav: %s:%u:%u: %s\n", x->path, err->line, err->col, err->msg);
+    char msg[sizeof err->msg];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    fprintf(stderr, "triglav: %s:%u:%u: %s\n", x->path, err->line, err->col, printable(msg));
     return -1;
 }
 
@@ -345,10 +358,11 @@ static int client_key(const struct ctx *x, const struct tg_conf_entry *e)
 
 static int load(struct ctx *x, struct rt_common_opts *c)
 {
-    static char text[1 << 20];
+    static char text[RT_FILE_MAX + 1];
     ssize_t n = rt_file_read(x->path, text, sizeof text);
     if (n < 0) {
-        fprintf(stderr, "triglav: cannot read config %s: %s\n", x->path, strerror((int)-n));
+        fprintf(stderr, "triglav: cannot read config %s: %s%s\n", x->path, rt_file_strerror((int)n),
+                n == -EFBIG ? " (a config file has at most 1 MiB)" : "");
         return -1;
     }
     struct tg_conf_doc *doc;
@@ -357,7 +371,7 @@ static int load(struct ctx *x, struct rt_common_opts *c)
     int rc = tg_conf_parse(text, (size_t)n, NULL, &doc, &err);
     if (rc != TG_OK) {
         fprintf(stderr, "triglav: %s:%u:%u: %s\n", x->path, err.line, err.col,
-                rc == TG_ERR_PARSE ? err.msg : tg_strerror(rc));
+                rc == TG_ERR_PARSE ? printable(err.msg) : tg_strerror(rc));
         return -1;
     }
     rc = 0;

@@ -108,29 +108,11 @@ static void write_all(int fd, const char *s, size_t len)
     }
 }
 
-static void answer(struct rt_control *c, struct rt_ctl_conn *k)
+static void answer(struct rt_control *c, struct rt_ctl_conn *k, enum rt_req r)
 {
-    static char body[1 << 16];
-    if (k->http) {
-        bool get = strncmp(k->req, "GET ", 4) == 0;
-        size_t n = get ? c->render(c->ctx, RT_CTL_METRICS, body, sizeof body) : 0;
-        char head[200];
-        int h = snprintf(head, sizeof head,
-                         "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                         "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                         get ? "200 OK" : "405 Method Not Allowed", n);
-        write_all(k->fd, head, (size_t)h);
-        write_all(k->fd, body, n);
-    } else {
-        enum rt_ctl_what what = strncmp(k->req, "metrics", 7) == 0 ? RT_CTL_METRICS : RT_CTL_STATUS;
-        if (strncmp(k->req, "status", 6) != 0 && what != RT_CTL_METRICS) {
-            const char *msg = "unknown request: expected `status` or `metrics`\n";
-            write_all(k->fd, msg, strlen(msg));
-        } else {
-            size_t n = c->render(c->ctx, what, body, sizeof body);
-            write_all(k->fd, body, n);
-        }
-    }
+    static char out[(1 << 16) + 512];
+    size_t n = rt_req_answer(r, k->http != 0, c->render, c->ctx, out, sizeof out);
+    write_all(k->fd, out, n);
     shutdown(k->fd, SHUT_WR);
     conn_close(c, k);
 }
@@ -148,18 +130,21 @@ void rt_control_event(struct rt_control *c, uint64_t tag)
     struct rt_ctl_conn *k = &c->conn[tag - RT_TAG_CTL_CONN];
     if (k->fd < 0)
         return;
-    ssize_t r = recv(k->fd, k->req + k->got, sizeof k->req - 1 - k->got, 0);
-    if (r <= 0) {
-        if (r == 0 || (errno != EAGAIN && errno != EINTR))
+    ssize_t r = recv(k->fd, k->req + k->got, sizeof k->req - k->got, 0);
+    if (r < 0) {
+        if (errno != EAGAIN && errno != EINTR)
             conn_close(c, k);
         return;
     }
+    if (r == 0 && k->got == 0) {
+        conn_close(c, k);
+        return;
+    }
     k->got += (size_t)r;
-    k->req[k->got] = '\0';
-    bool done = k->http ? strstr(k->req, "\r\n\r\n") != NULL || strstr(k->req, "\n\n") != NULL
-                        : strchr(k->req, '\n') != NULL;
-    if (done || k->got >= sizeof k->req - 1)
-        answer(c, k);
+    /* the peer finished sending (r == 0) or the buffer is full: answer now */
+    enum rt_req q = rt_req_parse(k->req, k->got, k->http != 0, r == 0 || k->got == sizeof k->req);
+    if (q != RT_REQ_MORE)
+        answer(c, k, q);
 }
 
 void rt_control_close(struct rt_control *c)
@@ -173,6 +158,28 @@ void rt_control_close(struct rt_control *c)
     if (c->http_fd >= 0)
         close(c->http_fd);
     c->unix_fd = c->http_fd = -1;
+}
+
+int rt_control_remove_stale(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return -errno;
+    if (!S_ISSOCK(st.st_mode))
+        return -EINVAL;
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sun.sun_path)
+        return -ENAMETOOLONG;
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    /* a listener, even a busy one, accepts or says EAGAIN; no listener: refused */
+    int rc = connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0 ? -EBUSY : -errno;
+    close(fd);
+    if (rc != -ECONNREFUSED)
+        return rc == -EAGAIN ? -EBUSY : rc;
+    return unlink(path) == 0 || errno == ENOENT ? 0 : -errno;
 }
 
 int rt_control_query(const char *path, const char *line)

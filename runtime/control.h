@@ -7,6 +7,7 @@
  * Metrics: with --metrics-addr ADDR:PORT, an HTTP/1.0 listener answers any
  * GET with the Prometheus text format. Both live in the program's one event
  * loop; connections are short and bounded (8 at once, 4 KiB of request).
+ * What a request means and the answer's bytes are ctlreq.h's.
  */
 #ifndef RT_CONTROL_H
 #define RT_CONTROL_H
@@ -15,17 +16,13 @@
 #include <stdint.h>
 
 #include "core/key.h"
+#include "ctlreq.h"
 #include "loop.h"
 
 #define RT_CTL_CONNS    8
 #define RT_TAG_CTL_UNIX 300 /* loop tags 300 .. 300 + 2 + RT_CTL_CONNS */
 #define RT_TAG_CTL_HTTP 301
 #define RT_TAG_CTL_CONN 302
-
-enum rt_ctl_what { RT_CTL_STATUS, RT_CTL_METRICS };
-
-/* Writes the answer into buf[0..cap); returns its length. */
-typedef size_t (*rt_ctl_render)(void *ctx, enum rt_ctl_what what, char *buf, size_t cap);
 
 struct rt_ctl_conn {
     int fd;   /* -1 = free */
@@ -53,6 +50,11 @@ void rt_control_event(struct rt_control *c, uint64_t tag);
 void rt_control_close(struct rt_control *c);
 /* Is `tag` one of ours? */
 int rt_control_owns(uint64_t tag);
+
+/* Remove the socket file `path` if nothing listens on it any more (its
+ * program is gone). Returns 0 when removed, -ENOENT when there is none,
+ * -EBUSY when a program answers there, -EINVAL when it is not a socket. */
+int rt_control_remove_stale(const char *path);
 
 /* Client side of `triglav status`: send `line`, copy the answer to stdout.
  * Returns 0, or -errno (-ENOENT: nothing running there). */

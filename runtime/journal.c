@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
+#include "control.h"
 #include "journal.h"
 #include "log.h"
 #include "sys.h"
@@ -78,7 +80,7 @@ static void undo_line(const char *line, struct rt_nl *nl)
     } else if (sscanf(line, "sysctl %299s %63s", a, c) == 2) {
         int rc = rt_sysctl_set(a, c);
         if (rc != 0)
-            rt_warn("could not restore %s to %s: %s", a, c, strerror(-rc));
+            rt_warn("could not restore %s to %s: %s", a, c, rt_file_strerror(rc));
     } else if (sscanf(line, "nft %63s %63s", c, d) == 2) {
         char script[200], err[512];
         snprintf(script, sizeof script, "delete table %s %s\n", c, d);
@@ -89,12 +91,12 @@ static void undo_line(const char *line, struct rt_nl *nl)
         static char buf[65536];
         ssize_t n = rt_file_read(b, buf, sizeof buf);
         if (n < 0) {
-            rt_warn("could not read the backup %s of %s: %s", b, a, strerror((int)-n));
+            rt_warn("could not read the backup %s of %s: %s", b, a, rt_file_strerror((int)n));
             return;
         }
         int rc = rt_file_write(a, buf, (size_t)n, 0644);
         if (rc != 0)
-            rt_warn("could not restore %s: %s", a, strerror(-rc));
+            rt_warn("could not restore %s: %s", a, rt_file_strerror(rc));
         else
             unlink(b);
     }
@@ -110,17 +112,47 @@ static void undo_text(char *text, struct rt_nl *nl)
         undo_line(lines[i], nl);
 }
 
+/* "pid <pid> <start time>" (journal.h); journals of older versions have no
+ * start time. */
+static int pid_line(char *out, size_t cap)
+{
+    unsigned long long start = 0;
+    rt_pid_start(getpid(), &start);
+    return snprintf(out, cap, "pid %ld %llu", (long)getpid(), start);
+}
+
+/* "DIR/NAME.state" -> "DIR/NAME.sock" (rt_state_path), into out. */
+static int sibling_socket(const char *path, char *out, size_t cap)
+{
+    size_t n = strlen(path), ext = strlen(".state");
+    if (n <= ext || strcmp(path + n - ext, ".state") != 0 || n - ext + 6 > cap)
+        return -EINVAL;
+    snprintf(out, cap, "%.*s.sock", (int)(n - ext), path);
+    return 0;
+}
+
 int rt_journal_cleanup(const char *path, struct rt_nl *nl)
 {
     static char text[65536];
+    char sock[300];
+    int have_sock = sibling_socket(path, sock, sizeof sock) == 0;
     ssize_t n = rt_file_read(path, text, sizeof text);
-    if (n < 0)
+    if (n == -ENOENT && have_sock)
+        rt_control_remove_stale(sock); /* a socket left without its journal */
+    if (n < 0) {
+        if (n != -ENOENT)
+            rt_warn("journal %s: %s", path, rt_file_strerror((int)n));
         return (int)n;
+    }
     long pid = 0;
-    if (sscanf(text, "pid %ld", &pid) == 1 && pid != (long)getpid() && rt_pid_alive((pid_t)pid))
+    unsigned long long start = 0;
+    if (sscanf(text, "pid %ld %llu", &pid, &start) >= 1 && pid != (long)getpid() &&
+        rt_pid_alive((pid_t)pid, start))
         return -EBUSY;
     undo_text(text, nl);
     unlink(path);
+    if (have_sock)
+        rt_control_remove_stale(sock);
     return 0;
 }
 
@@ -135,10 +167,19 @@ int rt_journal_open(struct rt_journal *j, const char *path, struct rt_nl *nl)
         return rc;
     if (rc == 0)
         rt_warn("restored what a previous run left behind (journal %s)", path);
-    j->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    int flags = O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY;
+    j->fd = open(path, flags | O_CLOEXEC, 0600);
     if (j->fd < 0)
         return -errno;
-    return rt_journal_add(j, "pid %ld", (long)getpid());
+    struct stat st;
+    if (fstat(j->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(j->fd);
+        j->fd = -1;
+        return -EINVAL;
+    }
+    char line[64];
+    pid_line(line, sizeof line);
+    return rt_journal_add(j, "%s", line);
 }
 
 static int rewrite(struct rt_journal *j)
@@ -214,7 +255,7 @@ void rt_journal_undo(struct rt_journal *j)
 void rt_journal_set_pid(struct rt_journal *j)
 {
     char line[64];
-    snprintf(line, sizeof line, "pid %ld", (long)getpid());
+    pid_line(line, sizeof line);
     char *s = strdup(line);
     if (s == NULL || j->n == 0) {
         free(s);

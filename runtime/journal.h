@@ -5,7 +5,7 @@
  *
  * The journal is a text file (default /run/triglav/<tun>.state), one change
  * per line, undone last to first:
- *   pid <pid>
+ *   pid <pid> <start time>    (the process, as /proc/<pid>/stat dates it)
  *   rule <priority> <table> <fwmark> <fwmask> <invert 0|1> <suppress|-1> <a.b.c.d/len>
  *   route <table> <a.b.c.d/len> <ifname|-> <gateway|-> <type>
  *   rule6 <priority> <table> <fwmark> <fwmask> <invert> <suppress>   (IPv6, any destination)
@@ -33,9 +33,9 @@ struct rt_journal {
     struct rt_nl *nl;
 };
 
-/* Start a journal at `path`. If a journal is already there: when its pid is
- * alive, fails with -EBUSY (another instance owns it); otherwise undoes it
- * first (a crashed run) and says so. Returns 0 or -errno. */
+/* Start a journal at `path`. If a journal is already there: when its
+ * process is alive, fails with -EBUSY (another instance owns it); otherwise
+ * undoes it first (a crashed run) and says so. Returns 0 or -errno. */
 int rt_journal_open(struct rt_journal *j, const char *path, struct rt_nl *nl);
 /* Record a change (printf-style line, no newline) before making it. Returns
  * 0 or -errno; on failure nothing was recorded (do not rt_journal_pop). */
@@ -52,8 +52,13 @@ void rt_journal_pop(struct rt_journal *j);
 int rt_journal_sysctl(struct rt_journal *j, const char *path, const char *value);
 /* Undo everything, last first, remove the file. */
 void rt_journal_undo(struct rt_journal *j);
-/* Undo the journal file at `path` left by a run that is gone. Returns 0,
- * -ENOENT (nothing to clean), -EBUSY (its process is still running). */
+/* Undo the journal file at `path` left by a run that is gone, and remove
+ * that run's control socket (the `.sock` beside the `.state` file) when
+ * nothing answers on it. A process that was killed but not yet reaped by
+ * its parent (a zombie), or a live process that only reuses its pid (a
+ * different start time), is gone. Returns 0, -ENOENT (nothing to clean),
+ * -EBUSY (its process is still running), or another -errno (the journal
+ * cannot be read; a warning says why). */
 int rt_journal_cleanup(const char *path, struct rt_nl *nl);
 
 #endif

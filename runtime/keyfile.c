@@ -38,7 +38,7 @@ int rt_keyfile_read(const char *path, uint8_t priv[32], char *err, size_t errcap
     char text[4096];
     ssize_t n = rt_file_read(path, text, sizeof text);
     if (n < 0) {
-        snprintf(err, errcap, "cannot read key file %s: %s", path, strerror((int)-n));
+        snprintf(err, errcap, "cannot read key file %s: %s", path, rt_file_strerror((int)n));
         return (int)n;
     }
     int rc = -EINVAL;

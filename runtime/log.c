@@ -1,11 +1,14 @@
 /* Log lines with a relative timestamp from the runtime's clock. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
+#include "sys.h"
 
 static enum rt_log_level max_level = RT_LOG_INFO;
 static tg_time start_us;
@@ -19,9 +22,15 @@ void rt_log_init(enum rt_log_level level)
 
 int rt_log_to_file(const char *path)
 {
-    FILE *f = fopen(path, "ae");
-    if (f == NULL)
-        return -errno;
+    int fd = rt_file_open_out(path, O_APPEND, 0644); /* a FIFO without reader: no hang */
+    if (fd < 0)
+        return fd;
+    FILE *f = fdopen(fd, "a");
+    if (f == NULL) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
     setvbuf(f, NULL, _IOLBF, 0);
     out = f;
     return 0;

@@ -289,7 +289,8 @@ static int start_logging(const struct rt_common_opts *o)
     if (o->log_file[0] != '\0') {
         int rc = rt_log_to_file(o->log_file);
         if (rc != 0) {
-            fprintf(stderr, "triglav: cannot open log file %s: %s\n", o->log_file, strerror(-rc));
+            fprintf(stderr, "triglav: cannot open log file %s: %s\n", o->log_file,
+                    rt_file_strerror(rc));
             return 1;
         }
     }

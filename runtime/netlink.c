@@ -1,5 +1,6 @@
 /* rtnetlink by hand: a message is a header, a fixed struct and attributes
- * (rtnetlink(7)); the kernel answers requests with NLMSG_ERROR (0 = ACK). */
+ * (rtnetlink(7)); the kernel answers requests with NLMSG_ERROR (0 = ACK).
+ * Requests are built here; answers are read by nlmsg.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/fib_rules.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "netlink.h"
+#include "nlmsg.h"
 
 struct req {
     struct nlmsghdr h;
@@ -82,8 +84,7 @@ int rt_nl_drain(struct rt_nl *nl)
 
 /* Send `r` and read the answers until its ACK (an NLMSG_ERROR, 0 for success)
  * or the end of a dump, handing every other answer to fn when there is one. */
-static int exchange(struct rt_nl *nl, struct req *r, void (*fn)(void *ctx, struct nlmsghdr *h),
-                    void *ctx)
+static int exchange(struct rt_nl *nl, struct req *r, rt_nlmsg_fn fn, void *ctx)
 {
     r->h.nlmsg_seq = ++nl->seq;
     struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
@@ -97,19 +98,9 @@ static int exchange(struct rt_nl *nl, struct req *r, void (*fn)(void *ctx, struc
                 continue;
             return -errno;
         }
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len);
-             h = NLMSG_NEXT(h, len)) {
-            if (h->nlmsg_seq != nl->seq)
-                continue;
-            if (h->nlmsg_type == NLMSG_DONE)
-                return 0;
-            if (h->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *e = NLMSG_DATA(h);
-                return e->error;
-            }
-            if (fn)
-                fn(ctx, h);
-        }
+        int rc = rt_nlmsg_walk(buf, (size_t)len, nl->seq, fn, ctx);
+        if (rc != RT_NLMSG_MORE)
+            return rc;
     }
 }
 
@@ -207,8 +198,8 @@ int rt_nl_rule(struct rt_nl *nl, bool add, const struct rt_rule *ru)
 }
 
 /* Dump `type` and call `fn` on every answer message. */
-static int dump(struct rt_nl *nl, uint16_t type, size_t fixed, unsigned char family,
-                void (*fn)(void *ctx, struct nlmsghdr *h), void *ctx)
+static int dump(struct rt_nl *nl, uint16_t type, size_t fixed, unsigned char family, rt_nlmsg_fn fn,
+                void *ctx)
 {
     struct req r;
     init_req(&r, type, NLM_F_REQUEST | NLM_F_DUMP, fixed);
@@ -216,99 +207,13 @@ static int dump(struct rt_nl *nl, uint16_t type, size_t fixed, unsigned char fam
     return exchange(nl, &r, fn, ctx);
 }
 
-struct ifaces_ctx {
-    struct rt_iface *v;
-    int n, cap;
-};
-
-static struct rt_iface *find(struct ifaces_ctx *c, int ifindex)
-{
-    for (int i = 0; i < c->n; i++)
-        if (c->v[i].ifindex == ifindex)
-            return &c->v[i];
-    return NULL;
-}
-
-/* RTA_NEXT without its unsigned/int mix (gcc's -Wsign-conversion): the same
- * step, an aligned rta_len, taken off the remaining length. */
-static struct rtattr *attr_next(struct rtattr *a, int *len)
-{
-    int step = (int)RTA_ALIGN(a->rta_len);
-    *len -= step;
-    return (struct rtattr *)((char *)a + step);
-}
-
-static void on_link(void *ctx, struct nlmsghdr *h)
-{
-    struct ifaces_ctx *c = ctx;
-    struct ifinfomsg *ifi = NLMSG_DATA(h);
-    if (h->nlmsg_type != RTM_NEWLINK || c->n >= c->cap)
-        return;
-    struct rt_iface *it = &c->v[c->n++];
-    memset(it, 0, sizeof *it);
-    it->ifindex = ifi->ifi_index;
-    it->up = (ifi->ifi_flags & IFF_UP) != 0;
-    it->running = (ifi->ifi_flags & IFF_LOWER_UP) != 0;
-    it->loopback = (ifi->ifi_flags & IFF_LOOPBACK) != 0;
-    int len = (int)IFLA_PAYLOAD(h);
-    for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = attr_next(a, &len))
-        if (a->rta_type == IFLA_IFNAME) {
-            size_t n = RTA_PAYLOAD(a);
-            if (n > sizeof it->name - 1)
-                n = sizeof it->name - 1;
-            memcpy(it->name, RTA_DATA(a), n);
-            it->name[n] = '\0';
-        }
-}
-
-static void on_addr(void *ctx, struct nlmsghdr *h)
-{
-    struct ifaces_ctx *c = ctx;
-    struct ifaddrmsg *ifa = NLMSG_DATA(h);
-    if (h->nlmsg_type != RTM_NEWADDR || ifa->ifa_family != AF_INET)
-        return;
-    struct rt_iface *it = find(c, (int)ifa->ifa_index);
-    if (it == NULL || it->has_ipv4)
-        return;
-    int len = (int)IFA_PAYLOAD(h);
-    for (struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = attr_next(a, &len))
-        if (a->rta_type == IFA_LOCAL && RTA_PAYLOAD(a) == 4) {
-            memcpy(it->ipv4, RTA_DATA(a), 4);
-            it->has_ipv4 = true;
-        }
-}
-
-static void on_route(void *ctx, struct nlmsghdr *h)
-{
-    struct ifaces_ctx *c = ctx;
-    struct rtmsg *m = NLMSG_DATA(h);
-    if (h->nlmsg_type != RTM_NEWROUTE || m->rtm_family != AF_INET || m->rtm_dst_len != 0 ||
-        m->rtm_type != RTN_UNICAST)
-        return;
-    uint32_t table = m->rtm_table;
-    int oif = 0;
-    int len = (int)RTM_PAYLOAD(h);
-    for (struct rtattr *a = RTM_RTA(m); RTA_OK(a, len); a = attr_next(a, &len)) {
-        if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) == 4)
-            memcpy(&table, RTA_DATA(a), 4);
-        else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) == 4)
-            memcpy(&oif, RTA_DATA(a), 4);
-    }
-    if (table != RT_TABLE_MAIN_ID)
-        return;
-    struct rt_iface *it = find(c, oif);
-    if (it == NULL || it->has_default)
-        return;
-    it->has_default = true;
-}
-
 int rt_nl_ifaces(struct rt_nl *nl, struct rt_iface *out, int cap)
 {
-    struct ifaces_ctx c = {.v = out, .cap = cap};
-    int rc = dump(nl, RTM_GETLINK, sizeof(struct ifinfomsg), AF_UNSPEC, on_link, &c);
+    struct rt_nlmsg_ifaces c = {.v = out, .cap = cap};
+    int rc = dump(nl, RTM_GETLINK, sizeof(struct ifinfomsg), AF_UNSPEC, rt_nlmsg_iface, &c);
     if (rc == 0)
-        rc = dump(nl, RTM_GETADDR, sizeof(struct ifaddrmsg), AF_INET, on_addr, &c);
+        rc = dump(nl, RTM_GETADDR, sizeof(struct ifaddrmsg), AF_INET, rt_nlmsg_iface, &c);
     if (rc == 0)
-        rc = dump(nl, RTM_GETROUTE, sizeof(struct rtmsg), AF_INET, on_route, &c);
+        rc = dump(nl, RTM_GETROUTE, sizeof(struct rtmsg), AF_INET, rt_nlmsg_iface, &c);
     return rc < 0 ? rc : c.n;
 }

@@ -66,7 +66,8 @@ static uint16_t fold(uint64_t acc)
 static unsigned split_tcp4(const uint8_t *p, size_t len, size_t mss, uint8_t *out, rt_packet_fn fn,
                            void *ctx)
 {
-    if (len < 20 || (p[0] >> 4) != 4 || p[9] != 6)
+    /* no longer than IPv4 allows: every segment then fits the scratch */
+    if (len < 20 || len > 65535 || (p[0] >> 4) != 4 || p[9] != 6)
         return 0;
     size_t ihl = (size_t)(p[0] & 15) * 4;
     if (ihl < 20 || len < ihl + 20)
@@ -206,11 +207,15 @@ void rt_coalesce_push(struct rt_coalescer *k, const uint8_t *pkt, size_t len)
         k->len + payload <= 65000 && k->count < 64) {
         const uint8_t *q = k->buf;
         uint32_t seq = (uint32_t)be16(pkt + 24) << 16 | be16(pkt + 26);
-        /* same addresses, TOS, TTL, ports, ack, window, options */
-        if (seq == k->next_seq && pkt[1] == q[1] && pkt[8] == q[8] &&
+        /* Splitting the glued packet gives back every field of each segment
+         * but the IP ID and the checksums: so TOS, flags and fragment
+         * field, TTL, addresses, ports, ack, data offset and reserved bits,
+         * window, urgent pointer and options must be equal (the TCP flags
+         * are ACK, and PSH only ends a run) */
+        if (seq == k->next_seq && pkt[1] == q[1] && memcmp(pkt + 6, q + 6, 3) == 0 &&
             memcmp(pkt + 12, q + 12, 8) == 0 && memcmp(pkt + 20, q + 20, 4) == 0 &&
-            memcmp(pkt + 28, q + 28, 4) == 0 && memcmp(pkt + 34, q + 34, 2) == 0 &&
-            memcmp(pkt + 40, q + 40, thl - 20) == 0 && (pkt[6] & 0x40) == (q[6] & 0x40)) {
+            memcmp(pkt + 28, q + 28, 5) == 0 && memcmp(pkt + 34, q + 34, 2) == 0 &&
+            memcmp(pkt + 38, q + 38, 2 + thl - 20) == 0) {
             memcpy(k->buf + k->len, pkt + 20 + thl, payload);
             k->len += payload;
             k->count++;

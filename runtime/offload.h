@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RT_VNET_HDR_LEN 10 /* struct virtio_net_hdr */
+#define RT_VNET_HDR_LEN    10    /* struct virtio_net_hdr */
+#define RT_OFFLOAD_SCRATCH 65536 /* bytes of rt_offload_split's scratch */
 
 typedef void (*rt_packet_fn)(void *ctx, const uint8_t *pkt, size_t len);
 
@@ -23,8 +24,9 @@ int rt_offload_enable(int tun_fd);
 
 /* One read from an offloading TUN: buf[0..len) is a virtio_net_hdr and a
  * packet. Calls fn once per resulting IP packet (segments of a TSO packet
- * are built in `scratch`, which holds at least 65536 bytes). Packets that
- * cannot be segmented are dropped; returns how many packets were passed on. */
+ * are built in `scratch`, which holds RT_OFFLOAD_SCRATCH bytes). Packets
+ * that cannot be segmented, and super-packets longer than an IPv4 packet can
+ * be (65535 bytes), are dropped; returns how many packets were passed on. */
 unsigned rt_offload_split(uint8_t *buf, size_t len, uint8_t *scratch, rt_packet_fn fn, void *ctx);
 
 /* Write one IP packet to the TUN (with the header when `offload`). */
@@ -33,7 +35,8 @@ long rt_tun_write(int fd, int offload, const uint8_t *pkt, size_t len);
 #endif
 
 /* Writing side: consecutive in-order segments of one TCP flow (IPv4, ACK
- * with no other flag but a final PSH, identical headers and options) are
+ * with no other flag but a final PSH, headers and options identical but for
+ * the IP length, ID and checksum and the TCP sequence and checksum) are
  * glued into one super-packet and written once with a GSO header, so the
  * kernel's TCP receive path runs once per burst instead of per segment
  * (what GRO does for a NIC). Anything else is written as it is. */

@@ -61,13 +61,13 @@ static int set_dns(const struct rt_routing *c)
     char backup[300], text[512];
     ssize_t n = rt_file_read(o->resolv_conf, old, sizeof old);
     if (n < 0) {
-        rt_err("--dns: cannot read %s: %s", o->resolv_conf, strerror((int)-n));
+        rt_err("--dns: cannot read %s: %s", o->resolv_conf, rt_file_strerror((int)n));
         return (int)n;
     }
     rt_state_path(backup, sizeof backup, o->c.state_dir, c->tun_name, "resolv.conf");
     int rc = rt_file_write(backup, old, (size_t)n, 0600);
     if (rc != 0) {
-        rt_err("--dns: cannot save %s to %s: %s", o->resolv_conf, backup, strerror(-rc));
+        rt_err("--dns: cannot save %s to %s: %s", o->resolv_conf, backup, rt_file_strerror(rc));
         return rc;
     }
     size_t len = (size_t)snprintf(
@@ -81,7 +81,7 @@ static int set_dns(const struct rt_routing *c)
     if (rc == 0 && (rc = rt_file_write(o->resolv_conf, text, len, 0644)) != 0)
         rt_journal_pop(c->j);
     if (rc != 0)
-        rt_err("--dns: cannot write %s: %s", o->resolv_conf, strerror(-rc));
+        rt_err("--dns: cannot write %s: %s", o->resolv_conf, rt_file_strerror(rc));
     return rc;
 }
 

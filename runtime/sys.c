@@ -15,14 +15,41 @@
 
 #include "sys.h"
 
+/* -EISDIR for a directory, -EINVAL for anything else that is not a regular
+ * file (FIFO, device, socket), 0 for a regular one. */
+static int regular(const struct stat *st)
+{
+    if (S_ISREG(st->st_mode))
+        return 0;
+    return S_ISDIR(st->st_mode) ? -EISDIR : -EINVAL;
+}
+
 ssize_t rt_file_read(const char *path, char *buf, size_t cap)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (cap > (size_t)RT_FILE_MAX + 1)
+        cap = (size_t)RT_FILE_MAX + 1;
+    /* look before opening: opening a device can do things (rewind a tape,
+     * take a terminal); a FIFO would block until someone writes */
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -errno;
+    int rc = regular(&st);
+    if (rc != 0)
+        return rc;
+    if ((unsigned long long)st.st_size >= cap)
+        return -EFBIG;
+    /* it may have been replaced since: non-blocking, and check again */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
+    if (fstat(fd, &st) != 0 || (rc = regular(&st)) != 0) {
+        rc = rc != 0 ? rc : -errno;
+        close(fd);
+        return rc;
+    }
     size_t n = 0;
     for (;;) {
-        if (n + 1 >= cap) {
+        if (n + 1 >= cap) { /* /proc files say size 0: the bound is here */
             close(fd);
             return -EFBIG;
         }
@@ -43,6 +70,22 @@ ssize_t rt_file_read(const char *path, char *buf, size_t cap)
     return (ssize_t)n;
 }
 
+const char *rt_file_strerror(int rc)
+{
+    switch (rc) {
+    case -EINVAL:
+        return "not a regular file (a FIFO, socket or device is never read)";
+    case -EISDIR:
+        return "it is a directory";
+    case -EFBIG:
+        return "too large";
+    case -ENXIO:
+        return "a FIFO that nothing reads (or a device that is not there)";
+    default:
+        return strerror(-rc);
+    }
+}
+
 static int write_all(int fd, const char *data, size_t len)
 {
     while (len > 0) {
@@ -58,16 +101,36 @@ static int write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
-/* open(path, O_WRONLY | O_CREAT | flags), write everything, close. */
+/* open(path, O_WRONLY | O_CREAT | flags), regular files only, write
+ * everything, close. */
 static int write_file(const char *path, int flags, const char *data, size_t len, unsigned mode)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | flags | O_CLOEXEC, (mode_t)mode);
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | flags, (mode_t)mode);
     if (fd < 0)
         return -errno;
-    int rc = write_all(fd, data, len);
+    struct stat st;
+    int rc = fstat(fd, &st) != 0 ? -errno : regular(&st);
+    if (rc == 0)
+        rc = write_all(fd, data, len);
     if (close(fd) != 0 && rc == 0)
         rc = -errno;
     return rc;
+}
+
+int rt_file_open_out(const char *path, int flags, unsigned mode)
+{
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | flags, (mode_t)mode);
+    if (fd < 0)
+        return -errno;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    return fd;
 }
 
 int rt_file_write(const char *path, const char *data, size_t len, unsigned mode)
@@ -203,9 +266,51 @@ int rt_daemonize(const char *pid_file)
     return ok == 0 ? 0 : -EIO;
 }
 
-int rt_pid_alive(pid_t pid)
+/* /proc/PID/stat: "pid (comm) state ppid ... starttime ...": comm may hold
+ * spaces and parentheses, so the fields are counted from the last ')'. */
+static int pid_stat(pid_t pid, char *state, unsigned long long *start)
 {
-    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    ssize_t n = rt_file_read(path, text, sizeof text);
+    if (n < 0)
+        return (int)n;
+    const char *p = strrchr(text, ')');
+    if (p == NULL || p[1] != ' ' || p[2] == '\0')
+        return -EINVAL;
+    *state = p[2];
+    p += 3;
+    for (int field = 4; field < 22; field++) { /* state is field 3, starttime 22 */
+        p = strchr(p + 1, ' ');
+        if (p == NULL)
+            return -EINVAL;
+    }
+    char *end;
+    errno = 0;
+    *start = strtoull(p + 1, &end, 10);
+    return errno != 0 || end == p + 1 ? -EINVAL : 0;
+}
+
+int rt_pid_start(pid_t pid, unsigned long long *start)
+{
+    char state;
+    *start = 0;
+    return pid_stat(pid, &state, start);
+}
+
+int rt_pid_alive(pid_t pid, unsigned long long start)
+{
+    if (pid <= 0)
+        return 0;
+    char state;
+    unsigned long long now_start;
+    int rc = pid_stat(pid, &state, &now_start);
+    if (rc == 0)
+        /* Z: exited, its parent has not reaped it; X: being reaped */
+        return state != 'Z' && state != 'X' && (start == 0 || start == now_start);
+    if (rc == -ENOENT && access("/proc/self/stat", F_OK) == 0)
+        return 0;
+    return kill(pid, 0) == 0 || errno == EPERM; /* no /proc here */
 }
 
 void rt_state_path(char *out, size_t cap, const char *dir, const char *name, const char *ext)

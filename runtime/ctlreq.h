@@ -1,0 +1,45 @@
+/*
+ * ctlreq.h: the requests of the control socket and of the metrics listener,
+ * and their answers, as bytes in memory (no sockets: control.c moves the
+ * bytes, these functions decide what they mean).
+ *
+ * Control socket: one line, `status` or `metrics` (trailing spaces, tabs and
+ * a carriage return are ignored); anything else gets a one-line error.
+ * Metrics listener: an HTTP/1.x request; the request line must be
+ * `METHOD TARGET HTTP/x.y`, GET of any target is answered with the
+ * Prometheus text, another method with 405, anything else with 400. The
+ * request may hold any bytes (NUL included); nothing of it is echoed back.
+ */
+#ifndef RT_CTLREQ_H
+#define RT_CTLREQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum rt_ctl_what { RT_CTL_STATUS, RT_CTL_METRICS };
+
+/* Writes the answer into buf[0..cap); returns its length (<= cap). */
+typedef size_t (*rt_ctl_render)(void *ctx, enum rt_ctl_what what, char *buf, size_t cap);
+
+enum rt_req {
+    RT_REQ_MORE,        /* incomplete: wait for more bytes */
+    RT_REQ_STATUS,      /* control: `status` */
+    RT_REQ_METRICS,     /* control: `metrics`; HTTP: GET */
+    RT_REQ_UNKNOWN,     /* control: any other line */
+    RT_REQ_HTTP_METHOD, /* HTTP: a well-formed request with another method */
+    RT_REQ_HTTP_BAD,    /* HTTP: not a request line, or headers that never end */
+};
+
+/* What the bytes req[0..len) received so far on a connection ask for.
+ * `http`: from the metrics listener. `final`: no more bytes will come (the
+ * buffer is full or the peer finished sending); then the answer is never
+ * RT_REQ_MORE. */
+enum rt_req rt_req_parse(const char *req, size_t len, bool http, bool final);
+
+/* The whole answer to `r` (not RT_REQ_MORE) into out[0..cap), the HTTP
+ * status line and headers included; `render` writes the status or metrics
+ * text. Returns its length, at most cap. cap must be at least 256. */
+size_t rt_req_answer(enum rt_req r, bool http, rt_ctl_render render, void *ctx, char *out,
+                     size_t cap);
+
+#endif
