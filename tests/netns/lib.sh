@@ -64,6 +64,34 @@ bg() {
     LAST_PID=$!
 }
 
+# bg_unreaped NS LOGFILE CMD...: run CMD in the background under a parent
+# (a sleep) that never reaps it, so that once killed it stays a zombie
+# until the test ends. CMD's pid in LAST_PID, the parent's in LAST_PARENT.
+bg_unreaped() {
+    local ns="$1" logf="$2"; shift 2
+    : > "$logf"
+    rm -f "$logf.pid"
+    ip netns exec "$ns" sh -c '"$@" >"$0" 2>&1 & echo $! >"$0.pid"; exec sleep 3600' "$logf" "$@" &
+    LAST_PARENT=$!
+    PIDS="$PIDS $!"
+    local i=0
+    while [ ! -s "$logf.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    LAST_PID=$(cat "$logf.pid" 2>/dev/null)
+    [ -n "$LAST_PID" ] || { log "bg_unreaped: $1 did not start"; exit 1; }
+    PIDS="$PIDS $LAST_PID"
+}
+
+# proc_state PID: the state letter of /proc/PID/stat (R, S, Z ...), or
+# nothing when there is no such process
+proc_state() {
+    sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null
+}
+
+# proc_start PID: the start time of /proc/PID/stat (field 22, clock ticks)
+proc_start() {
+    sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20
+}
+
 # wait_for FILE PATTERN SECONDS
 wait_for() {
     local i=0 limit=$(( $3 * 10 ))
