@@ -55,6 +55,10 @@ struct tg_mp_config {
     tg_time reject_after_us;        /* keys older than this are not used any more (180 s) */
     uint32_t queue_slots;           /* datagram and TUN output queue length (256 each) */
     uint32_t max_packet;            /* largest IP packet carried (1500) */
+    uint32_t retransmit_slots;      /* striped packets kept to send again on a NACK (1024;
+                                       0: no loss recovery in the tunnel) */
+    double retransmit_budget;       /* at most this many retransmissions per striped
+                                       packet sent, over time (0.1) */
     uint32_t max_datagram;          /* UDP payload a path carries unfragmented (1472, for
                                        IPv4 over 1500): a feedback frame rides on a DATA
                                        datagram only below it */
@@ -135,6 +139,9 @@ struct tg_endpoint_counters {
     uint64_t cookies_sent;              /* server: cookie replies; client: cookies received */
     uint64_t reorder_peak;              /* peak reorder-buffer occupancy (any session) */
     uint64_t failovers;                 /* times the scheduler had to leave an uplink that went bad */
+    uint64_t retransmitted;             /* striped packets sent again because the peer's NACK
+                                           said they were lost */
+    uint64_t nacks_sent;                /* NACK frames sent (each names up to 32 packets) */
     uint64_t data_bytes;                /* IP bytes of the TUN packets sent over the tunnel ... */
     uint64_t data_copy_bytes;           /* ... times the number of uplinks each copy went on */
 };

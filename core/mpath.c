@@ -21,6 +21,8 @@ void tg_mp_config_default(struct tg_mp_config *c)
     c->queue_slots = 256;
     c->max_packet = 1500;
     c->max_datagram = 1472;
+    c->retransmit_slots = 1024;
+    c->retransmit_budget = 0.1;
 }
 
 const char *tg_drop_name(enum tg_drop d)
@@ -183,6 +185,8 @@ void tg_mp_clear(struct tg_mp *mp, const struct tg_allocator *a)
     (void)a;
     tg_sched_free(mp->sched);
     tg_reorder_free(mp->reorder);
+    tg_alloc_free(&mp->alloc, mp->rtx);
+    mp->rtx = NULL;
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         if (mp->paths[i] != NULL)
             sodium_memzero(mp->paths[i], sizeof *mp->paths[i]);
@@ -417,6 +421,165 @@ static void send_feedback(struct tg_mp *mp, unsigned slot, tg_time now)
     finish(mp, slot, buf, off, now);
 }
 
+/* ------------------------------------------------------------ loss recovery
+ *
+ * Striped packets lost on one uplink are sent again before the inner TCP
+ * sees the loss (MPTCP's reinjection, inside the tunnel). The receiver knows
+ * at once: each DATA frame names the one sent before it on the same uplink
+ * (PREV), and uplinks deliver in order, so a named frame it has not seen was
+ * lost. It holds that gap in the reorder buffer and sends a NACK on its
+ * fastest uplink; the sender, which keeps the last retransmit_slots striped
+ * packets, sends each named one again once, on the uplink where it should
+ * arrive first, within a budget of retransmit_budget per striped packet. */
+
+struct rtx_slot {
+    uint64_t seq;   /* UINT64_MAX: empty */
+    uint16_t len;
+    uint8_t uplink; /* where it went first */
+    bool again;     /* sent again already */
+};
+
+struct tg_rtx {
+    uint32_t mask, slot_bytes;
+    struct rtx_slot *slots;
+    uint8_t *bytes;
+};
+
+static void rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len,
+                      unsigned uplink, tg_time now)
+{
+    uint32_t n = mp->cfg->retransmit_slots;
+    if (n == 0 || (n & (n - 1)) != 0)
+        return;
+    mp->striped_at = now;
+    if (mp->rtx == NULL) {
+        size_t slot_bytes = mp->cfg->max_packet;
+        struct tg_rtx *r = tg_alloc_zeroed(&mp->alloc, sizeof *r + n * sizeof *r->slots +
+                                                           (size_t)n * slot_bytes);
+        if (r == NULL)
+            return; /* no recovery rather than no traffic */
+        r->mask = n - 1;
+        r->slot_bytes = (uint32_t)slot_bytes;
+        r->slots = (struct rtx_slot *)(r + 1);
+        r->bytes = (uint8_t *)(r->slots + n);
+        for (uint32_t i = 0; i < n; i++)
+            r->slots[i].seq = UINT64_MAX;
+        mp->rtx = r;
+    }
+    struct tg_rtx *r = mp->rtx;
+    if (len > r->slot_bytes)
+        return;
+    struct rtx_slot *s = &r->slots[seq & r->mask];
+    *s = (struct rtx_slot){.seq = seq, .len = (uint16_t)len, .uplink = (uint8_t)uplink};
+    memcpy(r->bytes + (size_t)(seq & r->mask) * r->slot_bytes, pkt, len);
+    double cap = (double)TG_NACK_MAX * 2;
+    mp->rtx_tokens += mp->cfg->retransmit_budget;
+    if (mp->rtx_tokens > cap)
+        mp->rtx_tokens = cap;
+}
+
+/* How long the receiver holds a lost packet's gap: a round trip on its
+ * fastest uplink (NACK out, packet back) with room for variance. */
+static tg_time recover_wait(const struct tg_mp *mp)
+{
+    tg_time best = TG_TIME_NEVER;
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+        const struct tg_path *p = mp->paths[i];
+        if (p == NULL || !p->keyed || !p->est.has_rtt || p->est.health >= TG_HEALTH_UNHEALTHY)
+            continue;
+        best = tg_time_min(best, p->est.srtt_us + 4 * p->est.rttvar_us);
+    }
+    tg_time cap = mp->cfg->reorder.max_hold_us / 2;
+    if (best == TG_TIME_NEVER)
+        return cap;
+    best += TG_MSEC(10);
+    return best < cap ? best : cap;
+}
+
+/* The usable uplink where a packet sent now should arrive first (relative
+ * one-way delay plus its backlog), avoiding `avoid` when another will do;
+ * -1 when none. */
+static int earliest_path(const struct tg_mp *mp, int avoid, tg_time now)
+{
+    int best = -1, fallback = -1;
+    double best_us = 0;
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+        const struct tg_path *p = mp->paths[i];
+        if (!keys_usable(mp, p, now) || p->est.health >= TG_HEALTH_UNHEALTHY)
+            continue;
+        if ((int)i == avoid) {
+            fallback = (int)i;
+            continue;
+        }
+        double us = p->est.has_owd ? (double)p->est.owd_base_us : 0;
+        if (p->est.has_rate && p->est.rate_bps > 0)
+            us += (double)queued_now(mp, p, now) * 8e6 / p->est.rate_bps;
+        if (best < 0 || us < best_us) {
+            best = (int)i;
+            best_us = us;
+        }
+    }
+    return best >= 0 ? best : fallback;
+}
+
+/* Ask the peer for the packets in mp->nack, on the uplink with the shortest
+ * round trip. */
+static void send_nack(struct tg_mp *mp, tg_time now)
+{
+    int slot = -1;
+    tg_time best = TG_TIME_NEVER;
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+        const struct tg_path *p = mp->paths[i];
+        if (!keys_usable(mp, p, now) || p->est.health >= TG_HEALTH_UNHEALTHY)
+            continue;
+        tg_time rtt = p->est.has_rtt ? p->est.srtt_us : TG_TIME_NEVER - 1;
+        if (slot < 0 || rtt < best) {
+            slot = (int)i;
+            best = rtt;
+        }
+    }
+    uint8_t *buf = slot >= 0 ? tg_io_reserve_out(mp->io) : NULL;
+    if (buf != NULL) {
+        uint8_t *plain = buf + TG_DATA_HEADER_LEN;
+        size_t off = 0;
+        add_feedback(mp, (unsigned)slot, plain, plain_cap(mp), &off);
+        if (tg_frame_put_nack(plain, plain_cap(mp), &off, mp->nack, mp->n_nack) == TG_OK) {
+            finish(mp, (unsigned)slot, buf, off, now);
+            mp->io->counters.nacks_sent++;
+        }
+    }
+    mp->n_nack = 0;
+}
+
+/* The peer lost these: send each once more where it arrives first. */
+static void on_nack(struct tg_mp *mp, const struct tg_frame *f, unsigned from, tg_time now)
+{
+    struct tg_rtx *r = mp->rtx;
+    (void)from;
+    if (r == NULL || mp->next_seq == 0)
+        return;
+    for (uint8_t k = 0; k < f->u.nack.count; k++) {
+        uint64_t seq = tg_widen32(tg_get_u32(f->u.nack.seqs + 4 * k), mp->next_seq - 1);
+        struct rtx_slot *s = &r->slots[seq & r->mask];
+        if (seq >= mp->next_seq || s->seq != seq || s->again || mp->rtx_tokens < 1)
+            continue;
+        int i = earliest_path(mp, s->uplink, now);
+        uint8_t *buf = i >= 0 ? tg_io_reserve_out(mp->io) : NULL;
+        if (buf == NULL)
+            return;
+        size_t off = 0;
+        const uint8_t *pkt = r->bytes + (size_t)(seq & r->mask) * r->slot_bytes;
+        /* no PREV: a packet sent again is not part of its uplink's chain */
+        if (tg_frame_put_data(buf + TG_DATA_HEADER_LEN, plain_cap(mp), &off, TG_DATA_FLAG_ORDERED,
+                              seq, now, 0, pkt, s->len) != TG_OK)
+            continue;
+        finish(mp, (unsigned)i, buf, off, now);
+        s->again = true;
+        mp->rtx_tokens -= 1;
+        mp->io->counters.retransmitted++;
+    }
+}
+
 /* A move away from an uplink in this state is a failover, not a preference. */
 static bool failing(enum tg_health h)
 {
@@ -470,6 +633,8 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
 
     uint64_t seq = mp->next_seq++;
     mp->last_activity = now;
+    if (flags & TG_DATA_FLAG_ORDERED)
+        rtx_store(mp, seq, pkt, len, (unsigned)first, now);
     /* feedback rides along only while the datagram stays unfragmented */
     size_t data_len = TG_FRAME_DATA_MAX_HEADER_LEN + len;
     size_t fb_cap = mp->cfg->max_datagram > TG_DATA_OVERHEAD + data_len
@@ -486,11 +651,14 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
         uint8_t *plain = buf + TG_DATA_HEADER_LEN;
         size_t off = 0;
         add_feedback(mp, i, plain, fb_cap, &off);
-        if (tg_frame_put_data(plain, plain_cap(mp), &off, flags, seq, now,
-                              prev_delta(mp->paths[i], seq), pkt, (uint16_t)len) != TG_OK)
+        struct tg_path *p = mp->paths[i];
+        uint8_t f = flags | (p->last_data_ordered ? TG_DATA_FLAG_PREV_ORDERED : 0);
+        if (tg_frame_put_data(plain, plain_cap(mp), &off, f, seq, now, prev_delta(p, seq), pkt,
+                              (uint16_t)len) != TG_OK)
             continue;
-        mp->paths[i]->last_data_seq = seq;
-        mp->paths[i]->last_data_solo = (mask & (mask - 1)) == 0;
+        p->last_data_seq = seq;
+        p->last_data_solo = (mask & (mask - 1)) == 0;
+        p->last_data_ordered = (flags & TG_DATA_FLAG_ORDERED) != 0;
         finish(mp, i, buf, off, now);
     }
     return TG_OK;
@@ -586,11 +754,21 @@ static void reorder_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time 
 }
 
 /* `seq` went before this datagram on uplink `slot`: if it never arrived it
- * was lost on the way (uplinks deliver in order), so nothing waits for it. */
-static void path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time now)
+ * was lost on the way (uplinks deliver in order). A striped one is asked
+ * for again and its gap held meanwhile; for any other nothing waits. */
+static void path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordered, tg_time now)
 {
-    if (tg_replay_check(&mp->dedup, seq) == TG_OK)
-        reorder_mark(mp, slot, seq, now);
+    if (tg_replay_check(&mp->dedup, seq) != TG_OK)
+        return;
+    if (ordered && mp->reorder != NULL && mp->cfg->retransmit_slots > 0 &&
+        seq >= tg_reorder_next_seq(mp->reorder)) {
+        tg_reorder_hold(mp->reorder, seq, tg_time_add(now, recover_wait(mp)));
+        if (mp->n_nack == TG_NACK_MAX)
+            send_nack(mp, now);
+        mp->nack[mp->n_nack++] = seq;
+        return;
+    }
+    reorder_mark(mp, slot, seq, now);
 }
 
 /* How far back a buffer created at sequence number S looks: numbers below S
@@ -656,7 +834,8 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             p->rx_unreported++;
             p->rx_owd_us = (int64_t)(now - mp->peer_time);
             if ((f.u.data.flags & TG_DATA_FLAG_PREV) && f.u.data.prev_delta <= seq)
-                path_lost(mp, slot, seq - f.u.data.prev_delta, now);
+                path_lost(mp, slot, seq - f.u.data.prev_delta,
+                          (f.u.data.flags & TG_DATA_FLAG_PREV_ORDERED) != 0, now);
             if (!p->fb_pending) {
                 p->fb_pending = true;
                 p->fb_due = tg_time_add(now, mp->cfg->feedback_interval_us);
@@ -677,7 +856,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             break;
         }
         case TG_FRAME_PATH_SEQ:
-            path_lost(mp, slot, tg_widen32(f.u.path_seq.prev_seq, mp->dedup.next), now);
+            path_lost(mp, slot, tg_widen32(f.u.path_seq.prev_seq, mp->dedup.next), true, now);
             break;
         case TG_FRAME_PING:
             /* the PONG carries a feedback too, so the sender's picture of an
@@ -700,6 +879,9 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
         case TG_FRAME_FEEDBACK:
             on_feedback(mp, &f, now);
             break;
+        case TG_FRAME_NACK:
+            on_nack(mp, &f, slot, now);
+            break;
         case TG_FRAME_SESSION:
         case TG_FRAME_CLOSE:
             if (mp->on_frame != NULL)
@@ -714,6 +896,8 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
     /* full-size data leaves no room to piggyback: report every so many */
     if (p->fb_pending && p->rx_unreported >= mp->cfg->feedback_packets)
         send_feedback(mp, slot, now);
+    if (mp->n_nack > 0)
+        send_nack(mp, now);
     drain_reorder(mp, now);
     return TG_OK;
 }
@@ -724,6 +908,8 @@ tg_time tg_mp_next_deadline(const struct tg_mp *mp)
     if (mp->reorder != NULL)
         t = tg_time_min(tg_reorder_next_deadline(mp->reorder),
                         tg_time_add(mp->ordered_at, REORDER_IDLE_US));
+    if (mp->rtx != NULL)
+        t = tg_time_min(t, tg_time_add(mp->striped_at, REORDER_IDLE_US));
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         const struct tg_path *p = mp->paths[i];
         if (p == NULL || !p->keyed)
@@ -768,6 +954,10 @@ void tg_mp_on_timeout(struct tg_mp *mp, tg_time now)
         tg_reorder_next_deadline(mp->reorder) == TG_TIME_NEVER) {
         tg_reorder_free(mp->reorder);
         mp->reorder = NULL;
+    }
+    if (mp->rtx != NULL && now - mp->striped_at >= REORDER_IDLE_US) {
+        tg_alloc_free(&mp->alloc, mp->rtx);
+        mp->rtx = NULL;
     }
 }
 

@@ -74,6 +74,7 @@ struct tg_path {
     uint32_t probe_id;
     uint64_t last_data_seq;  /* multipath seq of the last DATA frame sent here ... */
     bool last_data_solo;     /* ... valid, and sent on this uplink only (PATH_SEQ) */
+    bool last_data_ordered;  /* ... and striped (the receiver asks for it if it is lost) */
     bool probe_out;
     tg_time probe_sent, next_probe;
     uint64_t probes_sent, probes_lost;
@@ -95,6 +96,7 @@ struct tg_path {
     tg_time last_rx;
 };
 
+struct tg_rtx;
 struct tg_mp;
 /* Host of the session: what to do with an authenticated IP packet. */
 typedef void (*tg_mp_deliver_fn)(void *owner, struct tg_mp *mp, uint8_t *pkt, size_t len,
@@ -113,6 +115,13 @@ struct tg_mp {
     struct tg_reorder *reorder;   /* allocated at the first striped packet, freed when
                                      it has been empty for reorder_idle_us */
     tg_time ordered_at;           /* the last striped packet arrived then */
+    /* loss recovery of striped packets */
+    struct tg_rtx *rtx;           /* sender: the last retransmit_slots striped packets,
+                                     allocated and given back like the reorder buffer */
+    tg_time striped_at;           /* sender: the last striped packet went then */
+    double rtx_tokens;            /* sender: retransmissions allowed now */
+    uint64_t nack[TG_NACK_MAX];   /* receiver: lost packets to ask for */
+    uint8_t n_nack;
     struct tg_replay dedup;       /* over multipath sequence numbers */
     uint64_t next_seq;
     uint64_t peer_time;           /* the peer's clock (us) in its newest DATA frame, widened */

@@ -65,6 +65,11 @@ struct tg_reorder {
 
     struct uplink up[TG_REORDER_MAX_UPLINKS];
     uint32_t alive; /* uplinks the host says can still deliver (tg_reorder_set_alive) */
+    struct hold {
+        uint64_t seq;  /* a gap whose packet is being sent again ... */
+        tg_time until; /* ... which the uplinks rule leaves alone until then */
+    } holds[TG_REORDER_HOLDS];
+    uint32_t n_holds;
     struct tg_reorder_stats st;
 };
 
@@ -292,6 +297,29 @@ static void skip(struct tg_reorder *r, uint64_t to, uint64_t *reason)
     r->next = to;
 }
 
+/* The lowest gap at or above `from` held at `now` (NO_SEQ: none), and the
+ * latest end of the holds below `below`; expired holds and ones already
+ * passed are dropped. */
+static uint64_t lowest_hold(struct tg_reorder *r, uint64_t from, uint64_t below, tg_time now,
+                            tg_time *until)
+{
+    uint64_t low = NO_SEQ;
+    *until = 0;
+    for (uint32_t i = 0; i < r->n_holds;) {
+        struct hold *h = &r->holds[i];
+        if (h->seq < from || now >= h->until) {
+            *h = r->holds[--r->n_holds];
+            continue;
+        }
+        if (h->seq < low)
+            low = h->seq;
+        if (h->seq < below && h->until > *until)
+            *until = h->until;
+        i++;
+    }
+    return low;
+}
+
 /* Lowest sequence number delivered by an uplink that is still active at
  * `now`; every gap below it is one that no active uplink can still fill.
  * UINT64_MAX when no uplink is active. */
@@ -327,6 +355,10 @@ int tg_reorder_pop(struct tg_reorder *r, tg_time now, const uint8_t **pkt, size_
             skip(r, low, &r->st.skipped_by_deadline);
         } else {
             uint64_t h = active_floor(r, now);
+            tg_time until;
+            uint64_t held = lowest_hold(r, r->next, low, now, &until);
+            if (held < h)
+                h = held; /* its packet is on its way again */
             if (h > r->next)
                 skip(r, h < low ? h : low, &r->st.skipped_by_uplinks);
         }
@@ -352,7 +384,47 @@ int tg_reorder_pop(struct tg_reorder *r, tg_time now, const uint8_t **pkt, size_
     return 1;
 }
 
+static tg_time deadline(const struct tg_reorder *r);
+
 tg_time tg_reorder_next_deadline(const struct tg_reorder *r)
+{
+    tg_time t = deadline(r);
+    if (t == TG_TIME_NEVER || r->next == r->lowest || r->next < r->base)
+        return t; /* empty, or ready already */
+    /* a held gap waits for its packet (or the hold time) before the uplinks
+     * rule may skip it */
+    tg_time until = 0;
+    for (uint32_t i = 0; i < r->n_holds; i++)
+        if (r->holds[i].seq >= r->next && r->holds[i].seq < r->lowest &&
+            r->holds[i].until > until)
+            until = r->holds[i].until;
+    tg_time t_hold = tg_time_add(r->nodes[r->head].arrival, r->cfg.max_hold_us);
+    return t < until ? tg_time_min(until, t_hold) : t;
+}
+
+void tg_reorder_hold(struct tg_reorder *r, uint64_t seq, tg_time until)
+{
+    if (seq < r->next || seq == NO_SEQ || find(r, seq) != NONE)
+        return;
+    for (uint32_t i = 0; i < r->n_holds; i++)
+        if (r->holds[i].seq == seq) {
+            r->holds[i].until = until;
+            return;
+        }
+    uint32_t i = r->n_holds;
+    if (i == TG_REORDER_HOLDS) { /* full: the one that ends first makes room */
+        i = 0;
+        for (uint32_t k = 1; k < TG_REORDER_HOLDS; k++)
+            if (r->holds[k].until < r->holds[i].until)
+                i = k;
+    } else {
+        r->n_holds++;
+    }
+    r->holds[i] = (struct hold){.seq = seq, .until = until};
+    r->st.held++;
+}
+
+static tg_time deadline(const struct tg_reorder *r)
 {
     if (r->st.occupancy == 0)
         return TG_TIME_NEVER;

@@ -19,6 +19,8 @@
  *     delivered a sequence number above the gap, the gap's packet is lost.
  *     Every packet offered on a valid uplink counts as a delivery for this
  *     rule, including the ones dropped below. With one uplink, a gap is lost.
+ *     A gap the host holds (tg_reorder_hold: its packet was asked for again)
+ *     is exempt from this rule until the hold ends.
  * Packets older than the next expected number (late, or duplicates of
  * released ones, or numbers a slide gave up on) are dropped and counted, as
  * are duplicates still buffered.
@@ -41,6 +43,7 @@
 #include "time.h"
 
 #define TG_REORDER_MAX_UPLINKS 16
+#define TG_REORDER_HOLDS 32 /* gaps held at once (tg_reorder_hold) */
 
 struct tg_reorder_config {
     uint32_t capacity;   /* packets; power of two >= 2 (default 1024) */
@@ -58,6 +61,7 @@ struct tg_reorder_stats {
     uint64_t late;                /* dropped: seq below the next expected one */
     uint64_t duplicate;           /* dropped: seq already buffered */
     uint64_t too_big;             /* dropped: longer than slot_bytes */
+    uint64_t held;                /* gaps held for a packet sent again (tg_reorder_hold) */
     uint64_t gaps_skipped;        /* sequence numbers given up on */
     uint64_t skipped_by_deadline; /* ... of which because max_hold_us passed */
     uint64_t skipped_by_uplinks;  /* ... because no uplink can still deliver them */
@@ -101,6 +105,13 @@ int tg_reorder_pop(struct tg_reorder *r, tg_time now, const uint8_t **pkt, size_
  * pop at the deadline returns 1. 0 when a packet is ready regardless of time
  * (pop was not drained); TG_TIME_NEVER when the buffer is empty. */
 tg_time tg_reorder_next_deadline(const struct tg_reorder *r);
+
+/* The gap `seq` is being filled again (the sender was asked to send it once
+ * more): the uplinks rule leaves it alone until `until`; the deadline rule
+ * (max_hold_us) still applies. Ignored for a number already released or
+ * buffered. At most TG_REORDER_HOLDS gaps are held; a new one displaces the
+ * hold that ends first. */
+void tg_reorder_hold(struct tg_reorder *r, uint64_t seq, tg_time until);
 
 /* Uplinks (bit i = uplink i) that are alive: for the early-release rule they
  * count as able to fill any gap above the highest number they delivered, even

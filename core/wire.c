@@ -106,6 +106,7 @@ static size_t frame_fixed_len(uint8_t type)
     case TG_FRAME_CLOSE: return TG_FRAME_CLOSE_LEN;
     case TG_FRAME_PATH_SEQ: return TG_FRAME_PATH_SEQ_LEN;
     case TG_FRAME_SESSION: return TG_FRAME_SESSION_LEN;
+    case TG_FRAME_NACK: return TG_FRAME_NACK_HEADER_LEN;
     default: return 0;
     }
 }
@@ -157,6 +158,15 @@ int tg_frame_next(const uint8_t *plaintext, size_t len, size_t *off, struct tg_f
         break;
     case TG_FRAME_PATH_SEQ:
         out->u.path_seq.prev_seq = tg_get_u32(p + 1);
+        break;
+    case TG_FRAME_NACK:
+        if (p[1] == 0 || p[1] > TG_NACK_MAX)
+            return TG_ERR_MALFORMED;
+        if (left - fixed < (size_t)p[1] * 4)
+            return TG_ERR_TRUNCATED;
+        out->u.nack.count = p[1];
+        out->u.nack.seqs = p + fixed;
+        fixed += (size_t)p[1] * 4;
         break;
     case TG_FRAME_SESSION:
         memcpy(out->u.session.token, p + 1, TG_SESSION_TOKEN_LEN);
@@ -255,5 +265,21 @@ int tg_frame_put_session(uint8_t *out, size_t cap, size_t *off,
     memcpy(p + 1 + TG_SESSION_TOKEN_LEN, addr, 4);
     p[1 + TG_SESSION_TOKEN_LEN + 4] = prefix;
     *off += TG_FRAME_SESSION_LEN;
+    return TG_OK;
+}
+
+int tg_frame_put_nack(uint8_t *out, size_t cap, size_t *off, const uint64_t *seqs, uint8_t count)
+{
+    size_t need = TG_FRAME_NACK_HEADER_LEN + (size_t)count * 4;
+    if (count == 0 || count > TG_NACK_MAX)
+        return TG_ERR_INVAL;
+    if (*off > cap || cap - *off < need)
+        return TG_ERR_NOBUF;
+    uint8_t *p = out + *off;
+    p[0] = TG_FRAME_NACK;
+    p[1] = count;
+    for (uint8_t i = 0; i < count; i++)
+        tg_put_u32(p + 2 + 4 * i, (uint32_t)seqs[i]);
+    *off += need;
     return TG_OK;
 }

@@ -32,6 +32,8 @@
  *               flags bit 1 PREV: prev_delta follows; the DATA frame sent
  *               before this one on the same uplink, on it alone, had
  *               sequence number seq - prev_delta (see PATH_SEQ).
+ *               flags bit 2 PREV_ORDERED: that earlier frame was striped
+ *               (if it never arrives, the receiver asks for it: NACK).
  *   PING     2  id u32, send_time_us u64
  *   PONG     3  id u32, send_time_us u64 (echoed from the PING)
  *   FEEDBACK 4  uplink u8, rx_packets u64, rx_bytes u64, highest_seq u64, owd_us i64
@@ -40,6 +42,10 @@
  *   PATH_SEQ 6  prev_seq u32: the low 32 bits of the last DATA frame's
  *               sequence number sent on this uplink alone, for datagrams
  *               that carry no DATA (PING)
+ *   NACK     8  count u8 (1..32), count x seq u32: the low 32 bits of
+ *               striped DATA frames the receiver found lost (the uplink that
+ *               carried them delivered a later one); the sender sends each
+ *               again once, on the uplink where it arrives first
  *   SESSION  7  token[8], tunnel IPv4[4], prefix u8: server to client, on
  *               the PONGs of a new session: the session exists (it is created
  *               only once the client's first transport message decrypted)
@@ -87,9 +93,10 @@ enum tg_frame_type {
     TG_FRAME_CLOSE = 5,
     TG_FRAME_PATH_SEQ = 6, /* the previous DATA seq sent on this uplink (loss detection) */
     TG_FRAME_SESSION = 7,  /* the new session's token and tunnel address */
+    TG_FRAME_NACK = 8,     /* striped packets the receiver found lost: send them again */
 };
 
-enum { TG_DATA_FLAG_ORDERED = 1, TG_DATA_FLAG_PREV = 2 };
+enum { TG_DATA_FLAG_ORDERED = 1, TG_DATA_FLAG_PREV = 2, TG_DATA_FLAG_PREV_ORDERED = 4 };
 enum { TG_CLOSE_UPLINK = 0, TG_CLOSE_SESSION = 1 };
 enum { TG_SESSION_TOKEN_LEN = 8 };
 
@@ -101,6 +108,8 @@ enum tg_frame_sizes {
     TG_FRAME_CLOSE_LEN = 1 + 1,
     TG_FRAME_PATH_SEQ_LEN = 1 + 4,
     TG_FRAME_SESSION_LEN = 1 + TG_SESSION_TOKEN_LEN + 4 + 1,
+    TG_FRAME_NACK_HEADER_LEN = 1 + 1, /* then count x u32 */
+    TG_NACK_MAX = 32,
 };
 
 /* One parsed outer message. Pointers alias the datagram. */
@@ -160,6 +169,10 @@ struct tg_frame {
             uint8_t reason;
         } close;
         struct {
+            uint8_t count;         /* 1..TG_NACK_MAX */
+            const uint8_t *seqs;   /* count x u32: low 32 bits of lost sequence numbers */
+        } nack;
+        struct {
             uint8_t token[TG_SESSION_TOKEN_LEN];
             uint8_t addr[4];
             uint8_t prefix;
@@ -196,6 +209,8 @@ int tg_frame_put_close(uint8_t *out, size_t cap, size_t *off, uint8_t reason) TG
  * `prev_seq` went before this datagram on the same uplink and has not seen
  * it, it was lost: the reorder buffer need not wait for it. */
 int tg_frame_put_path_seq(uint8_t *out, size_t cap, size_t *off, uint64_t prev_seq) TG_MUST_CHECK;
+int tg_frame_put_nack(uint8_t *out, size_t cap, size_t *off, const uint64_t *seqs,
+                      uint8_t count) TG_MUST_CHECK;
 int tg_frame_put_session(uint8_t *out, size_t cap, size_t *off,
                          const uint8_t token[TG_SESSION_TOKEN_LEN], const uint8_t addr[4],
                          uint8_t prefix) TG_MUST_CHECK;

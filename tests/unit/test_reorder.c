@@ -48,7 +48,7 @@ static size_t auto_len(uint64_t seq)
 
 /* ---------------------------------------------------------------- tables */
 
-enum op { PUSH, POP, DEADLINE, NEXT, STAT, LOST };
+enum op { PUSH, POP, DEADLINE, NEXT, STAT, LOST, HOLD };
 
 struct step {
     enum op op;
@@ -75,6 +75,8 @@ struct step {
      sizeof(((struct tg_reorder_stats *)0)->f), __LINE__}
 /* Packets dropped by the documented misuse path so far (for the invariants). */
 #define LOSTN(n)             {LOST, (n), 0, 0, 0, 0, {END}, 0, 0, __LINE__}
+/* The host holds gap `s` until `until` (its packet was asked for again). */
+#define HLD(s, until)        {HOLD, (s), 0, (until), 0, 0, {END}, 0, 0, __LINE__}
 
 #define H 1000 /* max_hold_us of every table */
 #define NEVER TG_TIME_NEVER
@@ -148,6 +150,22 @@ static const struct step s_uplinks[] = {
     P(13, 1, 80), NOPOP(80), /* uplink 0 (at 7) may still bring 10 and 11 */
     P(14, 0, 90), POP(90, 12, 13, 14),
     STAT(skipped_by_uplinks, 4), STAT(skipped_by_deadline, 0), DL(NEVER),
+};
+
+/* A held gap: the uplinks rule leaves it alone until the hold ends (then it
+ * goes at once), or its packet comes again and fills it in order; the
+ * deadline rule still applies. */
+static const struct step s_hold[] = {
+    P(0, 0, 0), P(1, 1, 0), POP(0, 0, 1),
+    HLD(2, 300), P(3, 0, 10), P(4, 1, 20), NOPOP(20), /* both uplinks passed 2 */
+    DL(300), NOPOP(299), POP(300, 3, 4), STAT(skipped_by_uplinks, 1), STAT(held, 1),
+    HLD(5, 400), P(6, 0, 30 + 300), P(7, 1, 340), NOPOP(340),
+    P(5, 0, 350), POP(350, 5, 6, 7), /* sent again and arrived: nothing skipped */
+    STAT(skipped_by_uplinks, 1), STAT(gaps_skipped, 1),
+    HLD(8, 5000), P(9, 0, 400), P(10, 1, 400), DL(1400), /* the hold outlasts max_hold */
+    POP(1400, 9, 10), STAT(skipped_by_deadline, 1),
+    HLD(3, 9000), HLD(11, 1500), PR(11, 0, 1500, TG_OK), POP(1500, 11), DL(NEVER),
+    STAT(held, 4), /* 3 was released already: not held */
 };
 
 /* An uplink silent for H no longer blocks, to the microsecond; one that never
@@ -283,6 +301,7 @@ static const struct scenario scenarios[] = {
     SCEN(s_swap, 8, 0),           SCEN(s_gap_filled, 8, 0),
     SCEN(s_deadline, 8, 0),       SCEN(s_uplinks, 8, 0),
     SCEN(s_silent, 8, 0),         SCEN(s_one_uplink, 8, 0),
+    SCEN(s_hold, 8, 0),
     SCEN(s_late_dup, 8, 0),       SCEN(s_slide, 8, 0),
     SCEN(s_slide_undrained, 4, 0), SCEN(s_undrained_contig, 4, 0), SCEN(s_top, 4, M - 6),
     SCEN(s_bottom, 4, 0),         SCEN(s_size, 8, 0),
@@ -368,6 +387,9 @@ static void run_scenario(const struct scenario *sc)
             break;
         case STAT:
             CHECK_EQ(stat_field(tg_reorder_stats(r), s->field, s->size), s->seq);
+            break;
+        case HOLD:
+            tg_reorder_hold(r, s->seq, s->t);
             break;
         case LOST:
             lost = s->seq;

@@ -201,7 +201,7 @@ static void test_frame_errors(void)
     r = 0;
     CHECK_EQ(tg_frame_next(big, sizeof big - 1, &r, &f), 1);
 
-    const uint8_t unknown[] = {0x08, 0, 0};
+    const uint8_t unknown[] = {0x09, 0, 0};
     r = 0;
     CHECK_EQ(tg_frame_next(unknown, sizeof unknown, &r, &f), TG_ERR_UNKNOWN_TYPE);
     /* PATH_SEQ: round trip, truncated, no room */
@@ -237,6 +237,29 @@ static void test_frame_errors(void)
     po = 1;
     CHECK_EQ(tg_frame_put_session(sf, sizeof sf, &po, tok, sa, 15), TG_ERR_NOBUF);
     CHECK_EQ(po, 1);
+    /* NACK: round trip, count 0 and 33 refused, truncated list, no room */
+    uint8_t nk[TG_FRAME_NACK_HEADER_LEN + 4 * 3];
+    const uint64_t lost[3] = {7, 0x100000009u, 11};
+    po = 0;
+    CHECK_EQ(tg_frame_put_nack(nk, sizeof nk, &po, lost, 3), TG_OK);
+    CHECK_EQ(po, sizeof nk);
+    r = 0;
+    CHECK_EQ(tg_frame_next(nk, sizeof nk, &r, &f), 1);
+    CHECK_EQ(f.type, TG_FRAME_NACK);
+    CHECK_EQ(f.u.nack.count, 3);
+    CHECK_EQ(tg_get_u32(f.u.nack.seqs + 4), 9); /* the low 32 bits */
+    CHECK_EQ(r, sizeof nk);
+    r = 0;
+    CHECK_EQ(tg_frame_next(nk, sizeof nk - 1, &r, &f), TG_ERR_TRUNCATED);
+    po = 0;
+    CHECK_EQ(tg_frame_put_nack(nk, sizeof nk, &po, lost, 0), TG_ERR_INVAL);
+    CHECK_EQ(tg_frame_put_nack(nk, sizeof nk - 1, &po, lost, 3), TG_ERR_NOBUF);
+    CHECK_EQ(po, 0);
+    const uint8_t nk0[] = {TG_FRAME_NACK, 0}, nk33[] = {TG_FRAME_NACK, 33};
+    r = 0;
+    CHECK_EQ(tg_frame_next(nk0, sizeof nk0, &r, &f), TG_ERR_MALFORMED);
+    r = 0;
+    CHECK_EQ(tg_frame_next(nk33, sizeof nk33, &r, &f), TG_ERR_MALFORMED);
     const uint8_t short_ping[] = {TG_FRAME_PING, 0, 0, 0};
     r = 0;
     CHECK_EQ(tg_frame_next(short_ping, sizeof short_ping, &r, &f), TG_ERR_TRUNCATED);
