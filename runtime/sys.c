@@ -308,9 +308,9 @@ int rt_pid_alive(pid_t pid, unsigned long long start)
     if (rc == 0)
         /* Z: exited, its parent has not reaped it; X: being reaped */
         return state != 'Z' && state != 'X' && (start == 0 || start == now_start);
-    if (rc == -ENOENT && access("/proc/self/stat", F_OK) == 0)
-        return 0;
-    return kill(pid, 0) == 0 || errno == EPERM; /* no /proc here */
+    /* no /proc, or one that hides the process (hidepid, another pid
+     * namespace): only the pid can be asked about */
+    return kill(pid, 0) == 0 || errno == EPERM;
 }
 
 void rt_state_path(char *out, size_t cap, const char *dir, const char *name, const char *ext)

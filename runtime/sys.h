@@ -46,8 +46,9 @@ int rt_daemonize(const char *pid_file);
 int rt_pid_start(pid_t pid, unsigned long long *start);
 /* Is process `pid` alive, and the one that started at `start` (0: not
  * known)? A zombie (exited, not yet reaped by its parent) or dead process is
- * not alive, nor is another process that got the same pid later. Without
- * /proc, only whether the pid exists (kill(pid, 0)). */
+ * not alive, nor is another process that got the same pid later. When
+ * /proc does not show the process, only whether the pid exists
+ * (kill(pid, 0)). */
 int rt_pid_alive(pid_t pid, unsigned long long start);
 /* mkdir -p for one level under an existing parent; 0 when it exists. */
 int rt_mkdir(const char *path, unsigned mode);
