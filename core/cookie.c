@@ -69,7 +69,7 @@ void tg_cookie_make(const uint8_t secret[TG_COOKIE_SECRET_LEN], const struct tg_
     memcpy(a + 1, from->addr, 16);
     a[17] = (uint8_t)(from->port >> 8);
     a[18] = (uint8_t)from->port;
-    mac(cookie, secret, TG_COOKIE_SECRET_LEN, a, sizeof a);
+    crypto_shorthash_siphashx24(cookie, a, sizeof a, secret);
 }
 
 void tg_cookie_reply(const struct tg_mac_keys *k, uint32_t receiver_index,

@@ -11,7 +11,7 @@
  * anything else is rejected for the price of one hash, before any
  * Diffie-Hellman, table lookup or rate-limit charge. Under load the server
  * also wants mac2: a message without a valid one is answered with a cookie
- * and nothing else. The cookie is a MAC of the source address and port under
+ * and nothing else. The cookie is a keyed PRF of the source address and port under
  * a secret the server rotates every two minutes, so only a sender that can
  * receive at that address can echo it: mac2 proves the source address, and
  * only proven sources are charged to the handshake rate limit.
@@ -43,7 +43,7 @@ enum tg_cookie_sizes {
     TG_COOKIE_NONCE_LEN = 24,
     TG_COOKIE_SEALED_LEN = TG_COOKIE_LEN + 16,
     TG_COOKIE_MSG_LEN = 8 + TG_COOKIE_NONCE_LEN + TG_COOKIE_SEALED_LEN,
-    TG_COOKIE_SECRET_LEN = 32,
+    TG_COOKIE_SECRET_LEN = 16,    /* a SipHash-128 key */
 };
 
 /* The two keys both ends derive from the server's public key. */
@@ -63,7 +63,9 @@ void tg_mac2_put(const uint8_t *cookie, uint8_t *msg, size_t len);
 bool tg_mac1_ok(const struct tg_mac_keys *k, const uint8_t *msg, size_t len);
 bool tg_mac2_ok(const uint8_t cookie[TG_COOKIE_LEN], const uint8_t *msg, size_t len);
 
-/* The cookie for a source address and port under `secret`. */
+/* The cookie for a source address and port under `secret`: SipHash-128, a
+ * keyed PRF that never leaves the server unsealed, so it need not be a MAC
+ * of the message (mac2 is). */
 void tg_cookie_make(const uint8_t secret[TG_COOKIE_SECRET_LEN], const struct tg_key_addr *from,
                     uint8_t cookie[TG_COOKIE_LEN]);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "recover.h"
 
 void tg_mp_config_default(struct tg_mp_config *c)
 {
@@ -36,127 +37,6 @@ const char *tg_drop_name(enum tg_drop d)
     return (unsigned)d < TG_DROP_COUNT ? names[d] : "unknown";
 }
 
-/* ------------------------------------------------------------ queues */
-
-int tg_queue_init(struct tg_queue *q, uint32_t slots, uint32_t slot_bytes,
-                  const struct tg_allocator *a)
-{
-    memset(q, 0, sizeof *q);
-    if (slots == 0 || slot_bytes == 0)
-        return TG_ERR_INVAL;
-    q->buf = tg_alloc_zeroed(a, (size_t)slots * slot_bytes);
-    q->meta = tg_alloc_zeroed(a, (size_t)slots * sizeof *q->meta);
-    if (q->buf == NULL || q->meta == NULL) {
-        tg_queue_clear(q, a);
-        return TG_ERR_NOMEM;
-    }
-    q->slots = slots;
-    q->slot_bytes = slot_bytes;
-    return TG_OK;
-}
-
-void tg_queue_clear(struct tg_queue *q, const struct tg_allocator *a)
-{
-    tg_alloc_free(a, q->buf);
-    tg_alloc_free(a, q->meta);
-    memset(q, 0, sizeof *q);
-}
-
-uint8_t *tg_queue_reserve(struct tg_queue *q)
-{
-    if (q->count == q->slots)
-        return NULL;
-    uint32_t i = (q->head + q->count) % q->slots;
-    return q->buf + (size_t)i * q->slot_bytes;
-}
-
-void tg_queue_push(struct tg_queue *q, const struct tg_datagram *meta, size_t len)
-{
-    uint32_t i = (q->head + q->count) % q->slots;
-    q->meta[i] = *meta;
-    q->meta[i].data = q->buf + (size_t)i * q->slot_bytes;
-    q->meta[i].len = len;
-    q->count++;
-}
-
-bool tg_queue_pop(struct tg_queue *q, struct tg_datagram *out)
-{
-    if (q->count == 0)
-        return false;
-    *out = q->meta[q->head];
-    q->head = (q->head + 1) % q->slots;
-    q->count--;
-    return true;
-}
-
-void tg_io_event(struct tg_io *io, const struct tg_event *ev)
-{
-    enum { N = sizeof io->events / sizeof io->events[0] };
-    if (io->ev_count == N) { /* keep the newest: drop the oldest */
-        io->ev_head = (io->ev_head + 1) % N;
-        io->ev_count--;
-    }
-    io->events[(io->ev_head + io->ev_count) % N] = *ev;
-    io->ev_count++;
-}
-
-void tg_io_drop(struct tg_io *io, enum tg_drop why)
-{
-    io->counters.drops[why]++;
-}
-
-void tg_io_tun_push(struct tg_io *io, const uint8_t *pkt, size_t len)
-{
-    if (len > io->tun.slot_bytes) { /* a peer with a larger max_packet */
-        tg_io_drop(io, TG_DROP_TOO_BIG);
-        return;
-    }
-    uint8_t *slot = tg_queue_reserve(&io->tun);
-    if (slot == NULL) {
-        tg_io_drop(io, TG_DROP_QUEUE_FULL);
-        return;
-    }
-    memcpy(slot, pkt, len);
-    const struct tg_datagram d = {0};
-    tg_queue_push(&io->tun, &d, len);
-    io->counters.tun_out++;
-    io->counters.tun_out_bytes += len;
-}
-
-uint8_t *tg_io_reserve_out(struct tg_io *io)
-{
-    uint8_t *buf = tg_queue_reserve(&io->out);
-    if (buf == NULL)
-        tg_io_drop(io, TG_DROP_QUEUE_FULL);
-    return buf;
-}
-
-void tg_io_push_out(struct tg_io *io, const struct tg_datagram *meta, size_t len)
-{
-    tg_queue_push(&io->out, meta, len);
-    io->counters.dgram_out++;
-}
-
-bool tg_io_pop_tun(struct tg_io *io, const uint8_t **pkt, size_t *len)
-{
-    struct tg_datagram d;
-    if (!tg_queue_pop(&io->tun, &d))
-        return false;
-    *pkt = d.data;
-    *len = d.len;
-    return true;
-}
-
-bool tg_io_pop_event(struct tg_io *io, struct tg_event *out)
-{
-    if (io->ev_count == 0)
-        return false;
-    *out = io->events[io->ev_head];
-    io->ev_head = (io->ev_head + 1) % (sizeof io->events / sizeof io->events[0]);
-    io->ev_count--;
-    return true;
-}
-
 /* ------------------------------------------------------------ session */
 
 int tg_mp_init(struct tg_mp *mp, const struct tg_mp_config *cfg, struct tg_io *io,
@@ -185,8 +65,7 @@ void tg_mp_clear(struct tg_mp *mp, const struct tg_allocator *a)
     (void)a;
     tg_sched_free(mp->sched);
     tg_reorder_free(mp->reorder);
-    tg_alloc_free(&mp->alloc, mp->rtx);
-    mp->rtx = NULL;
+    tg_rtx_free(mp);
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         if (mp->paths[i] != NULL)
             sodium_memzero(mp->paths[i], sizeof *mp->paths[i]);
@@ -282,13 +161,13 @@ static tg_time probe_timeout(const struct tg_path *p)
     return rto < c->rto_min_us ? c->rto_min_us : rto > c->rto_max_us ? c->rto_max_us : rto;
 }
 
-static bool keys_usable(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
+bool tg_mp_usable(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
 {
     return p != NULL && p->keyed && now - p->keys_at < mp->cfg->reject_after_us;
 }
 
 
-static void add_feedback(struct tg_mp *mp, unsigned slot, uint8_t *plain, size_t cap, size_t *off)
+void tg_mp_add_feedback(struct tg_mp *mp, unsigned slot, uint8_t *plain, size_t cap, size_t *off)
 {
     struct tg_path *p = mp->paths[slot];
     if (!p->fb_pending)
@@ -310,7 +189,7 @@ static void add_feedback(struct tg_mp *mp, unsigned slot, uint8_t *plain, size_t
  * window stops attracting packets (a TCP retransmission above all) before
  * the probes declare it down. Before a rate is known, or when that packet
  * has left the ring: the bytes sent after it. */
-static uint64_t queued_now(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
+uint64_t tg_mp_queued(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
 {
     uint64_t sent_after = p->tx_bytes - p->reported.cum;
     if (!p->anchor_valid || !p->est.has_rate)
@@ -330,7 +209,7 @@ static uint64_t queued_now(const struct tg_mp *mp, const struct tg_path *p, tg_t
 }
 
 /* Seal the plaintext already written and queue the datagram. */
-static void finish(struct tg_mp *mp, unsigned slot, uint8_t *buf, size_t plain_len, tg_time now)
+void tg_mp_finish(struct tg_mp *mp, unsigned slot, uint8_t *buf, size_t plain_len, tg_time now)
 {
     struct tg_path *p = mp->paths[slot];
     uint64_t counter = p->cur.send_counter;
@@ -348,7 +227,7 @@ static void finish(struct tg_mp *mp, unsigned slot, uint8_t *buf, size_t plain_l
     p->tx[counter % TG_TX_RING] = (struct tg_tx_mark){.cum = p->tx_bytes, .at = now};
 }
 
-static size_t plain_cap(const struct tg_mp *mp)
+size_t tg_mp_plain_cap(const struct tg_mp *mp)
 {
     return mp->io->out.slot_bytes - TG_DATA_OVERHEAD;
 }
@@ -381,10 +260,10 @@ void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
         return;
     uint8_t *plain = buf + TG_DATA_HEADER_LEN;
     size_t off = 0;
-    add_feedback(mp, slot, plain, plain_cap(mp), &off);
-    add_path_seq(p, plain, plain_cap(mp), &off);
+    tg_mp_add_feedback(mp, slot, plain, tg_mp_plain_cap(mp), &off);
+    add_path_seq(p, plain, tg_mp_plain_cap(mp), &off);
     p->probe_id++;
-    if (tg_frame_put_ping(plain, plain_cap(mp), &off, TG_FRAME_PING, p->probe_id, now) != TG_OK)
+    if (tg_frame_put_ping(plain, tg_mp_plain_cap(mp), &off, TG_FRAME_PING, p->probe_id, now) != TG_OK)
         return;
     p->probe_out = true;
     p->probe_sent = now;
@@ -392,7 +271,7 @@ void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
     tg_time every = p->est.health == TG_HEALTH_DOWN ? mp->cfg->down_probe_interval_us
                                                      : mp->cfg->probe_interval_us;
     p->next_probe = tg_time_add(now, every);
-    finish(mp, slot, buf, off, now);
+    tg_mp_finish(mp, slot, buf, off, now);
 }
 
 static void send_pong(struct tg_mp *mp, unsigned slot, uint32_t id, uint64_t t, tg_time now)
@@ -402,13 +281,13 @@ static void send_pong(struct tg_mp *mp, unsigned slot, uint32_t id, uint64_t t, 
         return;
     uint8_t *plain = buf + TG_DATA_HEADER_LEN;
     size_t off = 0;
-    add_feedback(mp, slot, plain, plain_cap(mp), &off);
+    tg_mp_add_feedback(mp, slot, plain, tg_mp_plain_cap(mp), &off);
     if (now < mp->announce_until &&
-        tg_frame_put_session(plain, plain_cap(mp), &off, mp->announce_token, mp->announce_addr,
+        tg_frame_put_session(plain, tg_mp_plain_cap(mp), &off, mp->announce_token, mp->announce_addr,
                              mp->announce_prefix) != TG_OK)
         return;
-    if (tg_frame_put_ping(plain, plain_cap(mp), &off, TG_FRAME_PONG, id, t) == TG_OK)
-        finish(mp, slot, buf, off, now);
+    if (tg_frame_put_ping(plain, tg_mp_plain_cap(mp), &off, TG_FRAME_PONG, id, t) == TG_OK)
+        tg_mp_finish(mp, slot, buf, off, now);
 }
 
 static void send_feedback(struct tg_mp *mp, unsigned slot, tg_time now)
@@ -417,167 +296,8 @@ static void send_feedback(struct tg_mp *mp, unsigned slot, tg_time now)
     if (buf == NULL)
         return;
     size_t off = 0;
-    add_feedback(mp, slot, buf + TG_DATA_HEADER_LEN, plain_cap(mp), &off);
-    finish(mp, slot, buf, off, now);
-}
-
-/* ------------------------------------------------------------ loss recovery
- *
- * Striped packets lost on one uplink are sent again before the inner TCP
- * sees the loss (MPTCP's reinjection, inside the tunnel). The receiver knows
- * at once: each DATA frame names the one sent before it on the same uplink
- * (PREV), and uplinks deliver in order, so a named frame it has not seen was
- * lost. It holds that gap in the reorder buffer and sends a NACK on its
- * fastest uplink; the sender, which keeps the last retransmit_slots striped
- * packets, sends each named one again once, on the uplink where it should
- * arrive first, within a budget of retransmit_budget per striped packet. */
-
-struct rtx_slot {
-    uint64_t seq;   /* UINT64_MAX: empty */
-    uint16_t len;
-    uint8_t uplink; /* where it went first */
-    bool again;     /* sent again already */
-};
-
-struct tg_rtx {
-    uint32_t mask, slot_bytes;
-    struct rtx_slot *slots;
-    uint8_t *bytes;
-};
-
-static void rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len,
-                      unsigned uplink, tg_time now)
-{
-    uint32_t n = mp->cfg->retransmit_slots;
-    if (n == 0 || (n & (n - 1)) != 0)
-        return;
-    mp->striped_at = now;
-    if (mp->rtx == NULL) {
-        size_t slot_bytes = mp->cfg->max_packet;
-        struct tg_rtx *r = tg_alloc_zeroed(&mp->alloc, sizeof *r + n * sizeof *r->slots +
-                                                           (size_t)n * slot_bytes);
-        if (r == NULL)
-            return; /* no recovery rather than no traffic */
-        r->mask = n - 1;
-        r->slot_bytes = (uint32_t)slot_bytes;
-        r->slots = (struct rtx_slot *)(r + 1);
-        r->bytes = (uint8_t *)(r->slots + n);
-        for (uint32_t i = 0; i < n; i++)
-            r->slots[i].seq = UINT64_MAX;
-        mp->rtx = r;
-    }
-    struct tg_rtx *r = mp->rtx;
-    if (len > r->slot_bytes)
-        return;
-    struct rtx_slot *s = &r->slots[seq & r->mask];
-    *s = (struct rtx_slot){.seq = seq, .len = (uint16_t)len, .uplink = (uint8_t)uplink};
-    memcpy(r->bytes + (size_t)(seq & r->mask) * r->slot_bytes, pkt, len);
-    double cap = (double)TG_NACK_MAX * 2;
-    mp->rtx_tokens += mp->cfg->retransmit_budget;
-    if (mp->rtx_tokens > cap)
-        mp->rtx_tokens = cap;
-}
-
-/* How long the receiver holds a lost packet's gap: a round trip on its
- * fastest uplink (NACK out, packet back) with room for variance. */
-static tg_time recover_wait(const struct tg_mp *mp)
-{
-    tg_time best = TG_TIME_NEVER;
-    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
-        const struct tg_path *p = mp->paths[i];
-        if (p == NULL || !p->keyed || !p->est.has_rtt || p->est.health >= TG_HEALTH_UNHEALTHY)
-            continue;
-        best = tg_time_min(best, p->est.srtt_us + 4 * p->est.rttvar_us);
-    }
-    tg_time cap = mp->cfg->reorder.max_hold_us / 2;
-    if (best == TG_TIME_NEVER)
-        return cap;
-    best += TG_MSEC(10);
-    return best < cap ? best : cap;
-}
-
-/* The usable uplink where a packet sent now should arrive first (relative
- * one-way delay plus its backlog), avoiding `avoid` when another will do;
- * -1 when none. */
-static int earliest_path(const struct tg_mp *mp, int avoid, tg_time now)
-{
-    int best = -1, fallback = -1;
-    double best_us = 0;
-    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
-        const struct tg_path *p = mp->paths[i];
-        if (!keys_usable(mp, p, now) || p->est.health >= TG_HEALTH_UNHEALTHY)
-            continue;
-        if ((int)i == avoid) {
-            fallback = (int)i;
-            continue;
-        }
-        double us = p->est.has_owd ? (double)p->est.owd_base_us : 0;
-        if (p->est.has_rate && p->est.rate_bps > 0)
-            us += (double)queued_now(mp, p, now) * 8e6 / p->est.rate_bps;
-        if (best < 0 || us < best_us) {
-            best = (int)i;
-            best_us = us;
-        }
-    }
-    return best >= 0 ? best : fallback;
-}
-
-/* Ask the peer for the packets in mp->nack, on the uplink with the shortest
- * round trip. */
-static void send_nack(struct tg_mp *mp, tg_time now)
-{
-    int slot = -1;
-    tg_time best = TG_TIME_NEVER;
-    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
-        const struct tg_path *p = mp->paths[i];
-        if (!keys_usable(mp, p, now) || p->est.health >= TG_HEALTH_UNHEALTHY)
-            continue;
-        tg_time rtt = p->est.has_rtt ? p->est.srtt_us : TG_TIME_NEVER - 1;
-        if (slot < 0 || rtt < best) {
-            slot = (int)i;
-            best = rtt;
-        }
-    }
-    uint8_t *buf = slot >= 0 ? tg_io_reserve_out(mp->io) : NULL;
-    if (buf != NULL) {
-        uint8_t *plain = buf + TG_DATA_HEADER_LEN;
-        size_t off = 0;
-        add_feedback(mp, (unsigned)slot, plain, plain_cap(mp), &off);
-        if (tg_frame_put_nack(plain, plain_cap(mp), &off, mp->nack, mp->n_nack) == TG_OK) {
-            finish(mp, (unsigned)slot, buf, off, now);
-            mp->io->counters.nacks_sent++;
-        }
-    }
-    mp->n_nack = 0;
-}
-
-/* The peer lost these: send each once more where it arrives first. */
-static void on_nack(struct tg_mp *mp, const struct tg_frame *f, unsigned from, tg_time now)
-{
-    struct tg_rtx *r = mp->rtx;
-    (void)from;
-    if (r == NULL || mp->next_seq == 0)
-        return;
-    for (uint8_t k = 0; k < f->u.nack.count; k++) {
-        uint64_t seq = tg_widen32(tg_get_u32(f->u.nack.seqs + 4 * k), mp->next_seq - 1);
-        struct rtx_slot *s = &r->slots[seq & r->mask];
-        if (seq >= mp->next_seq || s->seq != seq || s->again || mp->rtx_tokens < 1)
-            continue;
-        int i = earliest_path(mp, s->uplink, now);
-        uint8_t *buf = i >= 0 ? tg_io_reserve_out(mp->io) : NULL;
-        if (buf == NULL)
-            return;
-        size_t off = 0;
-        const uint8_t *pkt = r->bytes + (size_t)(seq & r->mask) * r->slot_bytes;
-        /* no PREV: a packet sent again is not part of its uplink's chain */
-        if (tg_frame_put_data(buf + TG_DATA_HEADER_LEN, plain_cap(mp), &off, TG_DATA_FLAG_ORDERED,
-                              seq, now, 0, pkt, s->len) != TG_OK)
-            continue;
-        finish(mp, (unsigned)i, buf, off, now);
-        s->again = true;
-        mp->rtx_tokens -= 1;
-        mp->io->counters.retransmitted++;
-    }
+    tg_mp_add_feedback(mp, slot, buf + TG_DATA_HEADER_LEN, tg_mp_plain_cap(mp), &off);
+    tg_mp_finish(mp, slot, buf, off, now);
 }
 
 /* A move away from an uplink in this state is a failover, not a preference. */
@@ -589,7 +309,7 @@ static bool failing(enum tg_health h)
 int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
 {
     struct tg_io *io = mp->io;
-    if (len > mp->cfg->max_packet || len > plain_cap(mp) - TG_FRAME_DATA_MAX_HEADER_LEN) {
+    if (len > mp->cfg->max_packet || len > tg_mp_plain_cap(mp) - TG_FRAME_DATA_MAX_HEADER_LEN) {
         tg_io_drop(io, TG_DROP_TOO_BIG);
         return TG_ERR_NOBUF;
     }
@@ -602,7 +322,7 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
     struct tg_sched_view v[TG_MAX_UPLINKS] = {0};
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         const struct tg_path *p = mp->paths[i];
-        if (!keys_usable(mp, p, now))
+        if (!tg_mp_usable(mp, p, now))
             continue;
         v[i] = (struct tg_sched_view){
             .present = true,
@@ -612,7 +332,7 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
             .rate_bps = p->est.has_rate ? p->est.rate_bps : 0,
             .owd_us = p->est.owd_base_us, /* the queue is in queued_bytes */
             .has_owd = p->est.has_owd,
-            .queued_bytes = queued_now(mp, p, now),
+            .queued_bytes = tg_mp_queued(mp, p, now),
             .weight = 1.0,
             .priority = i,
         };
@@ -634,7 +354,7 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
     uint64_t seq = mp->next_seq++;
     mp->last_activity = now;
     if (flags & TG_DATA_FLAG_ORDERED)
-        rtx_store(mp, seq, pkt, len, (unsigned)first, now);
+        tg_rtx_store(mp, seq, pkt, len, (unsigned)first, now);
     /* feedback rides along only while the datagram stays unfragmented */
     size_t data_len = TG_FRAME_DATA_MAX_HEADER_LEN + len;
     size_t fb_cap = mp->cfg->max_datagram > TG_DATA_OVERHEAD + data_len
@@ -650,16 +370,16 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
             return TG_ERR_NOBUF;
         uint8_t *plain = buf + TG_DATA_HEADER_LEN;
         size_t off = 0;
-        add_feedback(mp, i, plain, fb_cap, &off);
+        tg_mp_add_feedback(mp, i, plain, fb_cap, &off);
         struct tg_path *p = mp->paths[i];
         uint8_t f = flags | (p->last_data_ordered ? TG_DATA_FLAG_PREV_ORDERED : 0);
-        if (tg_frame_put_data(plain, plain_cap(mp), &off, f, seq, now, prev_delta(p, seq), pkt,
+        if (tg_frame_put_data(plain, tg_mp_plain_cap(mp), &off, f, seq, now, prev_delta(p, seq), pkt,
                               (uint16_t)len) != TG_OK)
             continue;
         p->last_data_seq = seq;
         p->last_data_solo = (mask & (mask - 1)) == 0;
         p->last_data_ordered = (flags & TG_DATA_FLAG_ORDERED) != 0;
-        finish(mp, i, buf, off, now);
+        tg_mp_finish(mp, i, buf, off, now);
     }
     return TG_OK;
 }
@@ -762,9 +482,9 @@ static void path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordere
         return;
     if (ordered && mp->reorder != NULL && mp->cfg->retransmit_slots > 0 &&
         seq >= tg_reorder_next_seq(mp->reorder)) {
-        tg_reorder_hold(mp->reorder, seq, tg_time_add(now, recover_wait(mp)));
+        tg_reorder_hold(mp->reorder, seq, tg_time_add(now, tg_rtx_recover_wait(mp)));
         if (mp->n_nack == TG_NACK_MAX)
-            send_nack(mp, now);
+            tg_rtx_send_nack(mp, now);
         mp->nack[mp->n_nack++] = seq;
         return;
     }
@@ -880,7 +600,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             on_feedback(mp, &f, now);
             break;
         case TG_FRAME_NACK:
-            on_nack(mp, &f, slot, now);
+            tg_rtx_on_nack(mp, &f, now);
             break;
         case TG_FRAME_SESSION:
         case TG_FRAME_CLOSE:
@@ -897,7 +617,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
     if (p->fb_pending && p->rx_unreported >= mp->cfg->feedback_packets)
         send_feedback(mp, slot, now);
     if (mp->n_nack > 0)
-        send_nack(mp, now);
+        tg_rtx_send_nack(mp, now);
     drain_reorder(mp, now);
     return TG_OK;
 }
@@ -985,7 +705,7 @@ void tg_mp_snapshot(const struct tg_mp *mp, unsigned slot, tg_time now,
     out->rx_bytes = p->rx_bytes;
     out->probes_sent = p->probes_sent;
     out->probes_lost = p->probes_lost;
-    out->queued_bytes = queued_now(mp, p, now);
+    out->queued_bytes = tg_mp_queued(mp, p, now);
     out->keys_age_us = p->keyed ? now - p->keys_at : 0;
 }
 
@@ -998,7 +718,7 @@ void tg_mp_close(struct tg_mp *mp, uint8_t reason, tg_time now)
         if (buf == NULL)
             return;
         size_t off = 0;
-        if (tg_frame_put_close(buf + TG_DATA_HEADER_LEN, plain_cap(mp), &off, reason) == TG_OK)
-            finish(mp, i, buf, off, now);
+        if (tg_frame_put_close(buf + TG_DATA_HEADER_LEN, tg_mp_plain_cap(mp), &off, reason) == TG_OK)
+            tg_mp_finish(mp, i, buf, off, now);
     }
 }

@@ -164,6 +164,19 @@ static inline bool tg_mp_keyed(const struct tg_mp *mp, unsigned slot)
 /* Send CLOSE(reason) on every keyed path now. */
 void tg_mp_close(struct tg_mp *mp, uint8_t reason, tg_time now);
 
+/* Between the session's files (mpath.c, recover.c): */
+/* keys present and not too old to send with */
+bool tg_mp_usable(const struct tg_mp *mp, const struct tg_path *p, tg_time now);
+/* bytes the path's bottleneck still has to carry (a queue model, mpath.c) */
+uint64_t tg_mp_queued(const struct tg_mp *mp, const struct tg_path *p, tg_time now);
+/* append the path's pending FEEDBACK frame when it fits in cap */
+void tg_mp_add_feedback(struct tg_mp *mp, unsigned slot, uint8_t *plain, size_t cap,
+                        size_t *off);
+/* room for plaintext in an output slot */
+size_t tg_mp_plain_cap(const struct tg_mp *mp);
+/* seal the plaintext written after the DATA header of `buf` and queue it on `slot` */
+void tg_mp_finish(struct tg_mp *mp, unsigned slot, uint8_t *buf, size_t plain_len, tg_time now);
+
 /* Send one IP packet of the TUN side. */
 int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now);
 /* An authenticated-or-not DATA message for path `slot`, key `which`
