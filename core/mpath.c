@@ -81,7 +81,7 @@ static void health_event(struct tg_mp *mp, unsigned slot, enum tg_health before,
     enum tg_health after = mp->paths[slot]->est.health;
     if (after == before)
         return;
-    struct tg_event ev = {.type = TG_EV_UPLINK_HEALTH, .uplink = slot, .session = mp->id,
+    struct tg_event ev = {.type = TG_EV_UPLINK_HEALTH, .uplink = slot, .session = mp->ev_session,
                           .health_from = before, .health_to = after, .at = now};
     tg_io_event(mp->io, &ev);
 }
@@ -140,7 +140,7 @@ void tg_mp_path_drop(struct tg_mp *mp, unsigned slot, tg_time now)
     p->probe_out = p->fb_pending = false;
     tg_uplink_set_down(&p->est, now);
     health_event(mp, slot, before, now);
-    struct tg_event ev = {.type = TG_EV_UPLINK_DOWN, .uplink = slot, .session = mp->id, .at = now};
+    struct tg_event ev = {.type = TG_EV_UPLINK_DOWN, .uplink = slot, .session = mp->ev_session, .at = now};
     tg_io_event(mp->io, &ev);
 }
 

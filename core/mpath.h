@@ -127,7 +127,8 @@ struct tg_mp {
     uint64_t peer_time;           /* the peer's clock (us) in its newest DATA frame, widened */
     uint8_t flow_key[16];
     bool server;                  /* datagrams carry a destination */
-    uint32_t id;                  /* server: session number (events) */
+    uint32_t id;                  /* server: the session's slot */
+    uint32_t ev_session;          /* server: the session number its events carry */
     tg_mp_deliver_fn deliver;
     tg_mp_frame_fn on_frame;      /* NULL: SESSION and CLOSE frames are ignored */
     void *owner;

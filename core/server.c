@@ -342,6 +342,7 @@ static struct session *session_new(struct tg_server *s, const struct pending *pe
     ss->number = number;
     s->next_number = number + 1;
     ss->mp.id = slot;
+    ss->mp.ev_session = number;
     ss->mp.deliver = deliver;
     ss->mp.on_frame = on_frame;
     ss->mp.owner = s;

@@ -739,7 +739,7 @@ int rt_client_cleanup(const struct rt_client_opts *o)
         return 1;
     }
     if (rc != 0) {
-        rt_err("cannot read %s: %s", path, strerror(-rc));
+        rt_err("cannot read %s: %s", path, rt_file_strerror(rc));
         return 1;
     }
     rt_info("restored what triglav had changed for %s", o->tun_name);
