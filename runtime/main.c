@@ -41,11 +41,11 @@ static const char usage_server[] =
     "  --generate-key        make a new key (saved to --key FILE when given) and print it\n"
     "  --advertise HOST:PORT address to put in the printed key (default: the listen\n"
     "                        addresses; a wildcard becomes the default route's address)\n"
-    "  --pool CIDR           tunnel addresses for clients (10.0.85.0/24; .1 is the server)\n"
+    "  --pool CIDR           tunnel addresses for clients (10.85.0.0/16; .1 is the server)\n"
     "  --tun-name NAME       the server's TUN device (tgsrv0)\n"
     "  --egress IFACE        masquerade only out of IFACE (default: every interface but the TUN)\n"
     "  --no-nat              leave forwarding and nftables alone\n"
-    "  --max-sessions N      clients at once (64)\n"
+    "  --max-sessions N      clients at once (10000; the pool bounds them too)\n"
     "  --strategy S          how downloads are spread over a client's uplinks (adaptive)\n"
     "  --aggregation A       none | full | adaptive (adaptive)\n"
     "  --mtu N               TUN MTU (1428)\n"
@@ -126,7 +126,7 @@ void rt_server_opts_default(struct rt_server_opts *o)
     o->c.buffer_bytes = 4 << 20;
     o->c.mtu = RT_DEFAULT_MTU;
     snprintf(o->tun_name, sizeof o->tun_name, "tgsrv0");
-    o->pool = (struct rt_prefix){.addr = {10, 0, 85, 0}, .len = 24};
+    o->pool = (struct rt_prefix){.addr = {10, 85, 0, 0}, .len = 16};
 }
 
 static int bad(const char *what, const char *value, const char *hint)
@@ -532,7 +532,7 @@ static int cmd_server(int argc, char **argv)
             break;
         case O_POOL:
             if (rt_prefix_parse(optarg, &o.pool, false) != 0)
-                return bad("--pool", optarg, "expected an IPv4 prefix like 10.0.85.0/24");
+                return bad("--pool", optarg, "expected an IPv4 prefix like 10.85.0.0/16");
             break;
         case O_TUNNAME:
             if ((rc = copy(o.tun_name, sizeof o.tun_name, optarg, "--tun-name")) != 0)

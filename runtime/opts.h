@@ -73,7 +73,7 @@ struct rt_server_opts {
     int n_advertise;
     char key_file[256];
     bool generate_key;
-    struct rt_prefix pool; /* 10.0.85.0/24 */
+    struct rt_prefix pool; /* 10.85.0.0/16 */
     char tun_name[16];     /* tgsrv0 */
     char egress[16];       /* masquerade out of this interface ("" = every but the TUN) */
     uint32_t max_sessions;
