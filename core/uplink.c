@@ -255,6 +255,7 @@ static void owd_sample(struct tg_uplink_est *u, int64_t owd, tg_time now)
         u->owd_min_cur = owd;
     }
     u->owd_us = owd;
+    u->owd_at = now;
     int64_t base = u->owd_min_cur;
     if (u->owd_prev_valid && u->owd_min_prev < base)
         base = u->owd_min_prev;
@@ -282,8 +283,11 @@ static void rate_sample(struct tg_uplink_est *u, const struct tg_uplink_feedback
     if (interval == 0 || interval < u->cfg.rate_interval_us)
         return;
     double sample = (double)u->acc_bytes * 8.0 * 1e6 / (double)interval;
+    bool data = u->acc_bytes > 0;
     u->acc_bytes = 0;
     u->acc_ack_us = u->acc_send_us = 0;
+    if (!data)
+        return; /* probes only: the sender kept it idle */
     if (!u->has_rate) {
         u->has_rate = true;
         u->rate_bps = sample;
@@ -299,6 +303,8 @@ void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedb
 {
     if (fb->has_owd)
         owd_sample(u, fb->owd_us, now);
+    if (u->congested && now - u->owd_at > 2 * u->srtt_us + TG_MSEC(100))
+        u->congested = false; /* that queue is old news */
     uint32_t expected = fb->expected;
     uint32_t delivered = fb->received < expected ? fb->received : expected;
     if (expected == 0)

@@ -40,7 +40,12 @@
  *     measures the sender, not the uplink, and an uplink the scheduler
  *     stopped using would otherwise look slower and slower and never be
  *     used again. While congested, every sample goes through the EMA. The
- *     first sample initialises.
+ *     first sample initialises. A gathered interval that carried no data
+ *     is no sample at all (probes keep feedback flowing on an idle
+ *     uplink), and "congested" ends when no one-way delay has come for
+ *     2 srtt + 100 ms: a queue seen at the end of a download says nothing
+ *     about the uplink a while later, and kept as it was it let idle
+ *     samples pull the estimate down to 0 for good.
  *   - health, one explicit state machine:
  *       target from failures:  >= 10 consecutive -> Down, >= 6 Unhealthy,
  *                              >= 3 Degraded, else Healthy;
@@ -132,6 +137,7 @@ struct tg_uplink_est {
     int64_t owd_base_us;                  /* the windowed minimum */
     tg_time queue_delay_us;               /* owd_us - owd_base_us */
     bool congested;
+    tg_time owd_at;                       /* when the latest one-way delay came */
     /* health */
     enum tg_health health;
     uint32_t consecutive_failures, consecutive_successes;

@@ -513,6 +513,36 @@ static void test_rate_app_limited(void)
     CHECK(u.rate_bps < 10.01e6 && u.rate_bps > 9.99e6);
 }
 
+/* A download ends while the uplink is queued; afterwards only probes flow
+ * (feedback with no data, no one-way delay). The estimate must not sink:
+ * an interval without data is no sample, and the old queue stops counting
+ * as congestion after 2 srtt + 100 ms, so a trickle later does not pull the
+ * rate down through the EMA either (this froze an uplink at 0 live). */
+static void test_rate_after_queue(void)
+{
+    struct tg_uplink_config c;
+    tg_uplink_config_default(&c);
+    struct tg_uplink_est u;
+    tg_uplink_init(&u, &c, 0);
+    tg_time now = 0;
+    tg_uplink_on_rtt(&u, MS(20), now);
+    rate_fb(&u, 50000, 10, 10, 10, now);
+    for (int i = 0; i < 50; i++) /* 40 Mbit/s, ending with a 30 ms queue */
+        rate_fb(&u, 50000, 10, 10, 40, now += MS(10));
+    CHECK(u.congested);
+    for (int i = 0; i < 200; i++) { /* 20 s of probes only */
+        const struct tg_uplink_feedback fb = {.expected = 1, .received = 1,
+                                              .ack_interval_us = MS(100)};
+        tg_uplink_on_feedback(&u, &fb, now += MS(100));
+    }
+    CHECK(!u.congested);
+    CHECK(near(u.rate_bps, 40e6));
+    const struct tg_uplink_feedback trickle = {.expected = 1, .received = 1, .bytes = 100,
+                                               .ack_interval_us = MS(100)};
+    tg_uplink_on_feedback(&u, &trickle, now += MS(100)); /* app-limited, no owd */
+    CHECK(near(u.rate_bps, 40e6));
+}
+
 /* The one-way delay minimum is kept over two buckets of owd_window_us, so
  * the queueing delay follows a drifting clock offset; congestion needs more
  * queue than congestion_delay_us, min_rtt / 4 and 2 rttvar. */
@@ -619,6 +649,7 @@ int main(void)
     test_rtt_recovery_margin();
     test_rate();
     test_rate_app_limited();
+    test_rate_after_queue();
     test_owd_queue();
     test_congestion_loss();
     test_names();
