@@ -128,6 +128,9 @@ struct tg_uplink_snapshot {
     uint64_t probes_sent, probes_lost;
     uint64_t queued_bytes;
     tg_time keys_age_us;
+    struct tg_key_addr mapped; /* client: the address and port the server sees this
+                                  uplink's datagrams come from, after any NAT (type 0
+                                  until the server said); server: the same, as it sees it */
 };
 
 struct tg_endpoint_counters {

@@ -286,6 +286,11 @@ static void send_pong(struct tg_mp *mp, unsigned slot, uint32_t id, uint64_t t, 
         tg_frame_put_session(plain, tg_mp_plain_cap(mp), &off, mp->announce_token, mp->announce_addr,
                              mp->announce_prefix) != TG_OK)
         return;
+    /* the client learns its mapping (NAT) from what the server sees */
+    const struct tg_path *p = mp->paths[slot];
+    if (mp->server && p->peer.type != 0 &&
+        tg_frame_put_observed(plain, tg_mp_plain_cap(mp), &off, &p->peer) != TG_OK)
+        return;
     if (tg_frame_put_ping(plain, tg_mp_plain_cap(mp), &off, TG_FRAME_PONG, id, t) == TG_OK)
         tg_mp_finish(mp, slot, buf, off, now);
 }
@@ -602,6 +607,10 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
         case TG_FRAME_NACK:
             tg_rtx_on_nack(mp, &f, now);
             break;
+        case TG_FRAME_OBSERVED:
+            if (!mp->server)
+                p->mapped = f.u.observed;
+            break;
         case TG_FRAME_SESSION:
         case TG_FRAME_CLOSE:
             if (mp->on_frame != NULL)
@@ -707,6 +716,7 @@ void tg_mp_snapshot(const struct tg_mp *mp, unsigned slot, tg_time now,
     out->probes_lost = p->probes_lost;
     out->queued_bytes = tg_mp_queued(mp, p, now);
     out->keys_age_us = p->keyed ? now - p->keys_at : 0;
+    out->mapped = mp->server ? p->peer : p->mapped;
 }
 
 void tg_mp_close(struct tg_mp *mp, uint8_t reason, tg_time now)

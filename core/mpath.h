@@ -68,6 +68,8 @@ struct tg_path {
     tg_time keys_at;             /* when cur was installed */
     tg_time prev_until;          /* prev accepted until then */
     struct tg_key_addr peer;     /* server: where this path's datagrams go */
+    struct tg_key_addr mapped;   /* client: this path's source as the server last saw it
+                                    (OBSERVED on its PONGs); type 0 until then */
     unsigned listen;             /* server: listening socket */
     struct tg_uplink_est est;
     /* probes */

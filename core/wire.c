@@ -107,6 +107,7 @@ static size_t frame_fixed_len(uint8_t type)
     case TG_FRAME_PATH_SEQ: return TG_FRAME_PATH_SEQ_LEN;
     case TG_FRAME_SESSION: return TG_FRAME_SESSION_LEN;
     case TG_FRAME_NACK: return TG_FRAME_NACK_HEADER_LEN;
+    case TG_FRAME_OBSERVED: return TG_FRAME_OBSERVED_HEADER_LEN;
     default: return 0;
     }
 }
@@ -168,6 +169,18 @@ int tg_frame_next(const uint8_t *plaintext, size_t len, size_t *off, struct tg_f
         out->u.nack.seqs = p + fixed;
         fixed += (size_t)p[1] * 4;
         break;
+    case TG_FRAME_OBSERVED: {
+        size_t alen = p[1] == TG_ADDR_IPV4 ? 4 : p[1] == TG_ADDR_IPV6 ? 16 : 0;
+        if (alen == 0)
+            return TG_ERR_MALFORMED;
+        if (left - fixed < alen)
+            return TG_ERR_TRUNCATED;
+        out->u.observed.type = p[1];
+        out->u.observed.port = tg_get_u16(p + 2);
+        memcpy(out->u.observed.addr, p + fixed, alen);
+        fixed += alen;
+        break;
+    }
     case TG_FRAME_SESSION:
         memcpy(out->u.session.token, p + 1, TG_SESSION_TOKEN_LEN);
         memcpy(out->u.session.addr, p + 1 + TG_SESSION_TOKEN_LEN, 4);
@@ -281,5 +294,21 @@ int tg_frame_put_nack(uint8_t *out, size_t cap, size_t *off, const uint64_t *seq
     for (uint8_t i = 0; i < count; i++)
         tg_put_u32(p + 2 + 4 * i, (uint32_t)seqs[i]);
     *off += need;
+    return TG_OK;
+}
+
+int tg_frame_put_observed(uint8_t *out, size_t cap, size_t *off, const struct tg_key_addr *a)
+{
+    size_t alen = a->type == TG_ADDR_IPV4 ? 4 : a->type == TG_ADDR_IPV6 ? 16 : 0;
+    if (alen == 0)
+        return TG_ERR_INVAL;
+    if (*off > cap || cap - *off < TG_FRAME_OBSERVED_HEADER_LEN + alen)
+        return TG_ERR_NOBUF;
+    uint8_t *p = out + *off;
+    p[0] = TG_FRAME_OBSERVED;
+    p[1] = a->type;
+    tg_put_u16(p + 2, a->port);
+    memcpy(p + TG_FRAME_OBSERVED_HEADER_LEN, a->addr, alen);
+    *off += TG_FRAME_OBSERVED_HEADER_LEN + alen;
     return TG_OK;
 }

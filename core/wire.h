@@ -49,6 +49,11 @@
  *   SESSION  7  token[8], tunnel IPv4[4], prefix u8: server to client, on
  *               the PONGs of a new session: the session exists (it is created
  *               only once the client's first transport message decrypted)
+ *   OBSERVED 9  addr_type u8 (1 IPv4, 2 IPv6), port u16, address (4 or 16
+ *               bytes by type): server to client, on every PONG: the source
+ *               address and port the server sees this uplink's datagrams
+ *               come from, after any NAT on the way (the client reports its
+ *               mapping and tells whether it depends on the destination)
  *
  * A full-size DATA datagram costs 16 (header) + 16 (tag) + 12 (DATA with
  * PREV) = 44 bytes beyond the IP packet.
@@ -63,6 +68,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "key.h"
 
 enum tg_msg_type {
     TG_MSG_HS_INIT = 1,
@@ -94,6 +100,7 @@ enum tg_frame_type {
     TG_FRAME_PATH_SEQ = 6, /* the previous DATA seq sent on this uplink (loss detection) */
     TG_FRAME_SESSION = 7,  /* the new session's token and tunnel address */
     TG_FRAME_NACK = 8,     /* striped packets the receiver found lost: send them again */
+    TG_FRAME_OBSERVED = 9, /* server to client: the uplink's source address as seen */
 };
 
 enum { TG_DATA_FLAG_ORDERED = 1, TG_DATA_FLAG_PREV = 2, TG_DATA_FLAG_PREV_ORDERED = 4 };
@@ -110,6 +117,7 @@ enum tg_frame_sizes {
     TG_FRAME_SESSION_LEN = 1 + TG_SESSION_TOKEN_LEN + 4 + 1,
     TG_FRAME_NACK_HEADER_LEN = 1 + 1, /* then count x u32 */
     TG_NACK_MAX = 32,
+    TG_FRAME_OBSERVED_HEADER_LEN = 1 + 1 + 2, /* then 4 or 16 bytes of address */
 };
 
 /* One parsed outer message. Pointers alias the datagram. */
@@ -177,6 +185,7 @@ struct tg_frame {
             uint8_t addr[4];
             uint8_t prefix;
         } session;
+        struct tg_key_addr observed; /* OBSERVED */
         struct {
             uint32_t prev_seq;     /* low 32 bits of the multipath seq of the DATA frame sent on this uplink
                                       before this datagram (and on no other uplink) */
@@ -211,6 +220,9 @@ int tg_frame_put_close(uint8_t *out, size_t cap, size_t *off, uint8_t reason) TG
 int tg_frame_put_path_seq(uint8_t *out, size_t cap, size_t *off, uint64_t prev_seq) TG_MUST_CHECK;
 int tg_frame_put_nack(uint8_t *out, size_t cap, size_t *off, const uint64_t *seqs,
                       uint8_t count) TG_MUST_CHECK;
+/* OBSERVED: TG_ERR_INVAL when a->type is neither TG_ADDR_IPV4 nor TG_ADDR_IPV6. */
+int tg_frame_put_observed(uint8_t *out, size_t cap, size_t *off,
+                          const struct tg_key_addr *a) TG_MUST_CHECK;
 int tg_frame_put_session(uint8_t *out, size_t cap, size_t *off,
                          const uint8_t token[TG_SESSION_TOKEN_LEN], const uint8_t addr[4],
                          uint8_t prefix) TG_MUST_CHECK;

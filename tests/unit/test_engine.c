@@ -350,6 +350,47 @@ static void test_no_allocation(void)
 
 /* Keys are replaced while traffic flows (rekey every 2 s), and an uplink whose
  * source address changes (NAT rebinding) keeps working: nothing is lost. */
+/* Each uplink's mapped address (OBSERVED on the server's PONGs) is the
+ * source the server sees, at both ends; it follows the client when it roams. */
+static void check_mapped(struct h_net *n, uint8_t base)
+{
+    struct tg_uplink_snapshot c[TG_MAX_UPLINKS], s[TG_MAX_UPLINKS];
+    size_t nc = tg_client_snapshot(n->client, c, TG_MAX_UPLINKS);
+    size_t ns = tg_server_snapshot(n->server, n->client_addr, s, TG_MAX_UPLINKS);
+    CHECK_EQ(nc, n->n_uplinks);
+    CHECK_EQ(ns, n->n_uplinks);
+    for (size_t i = 0; i < nc && i < ns; i++) {
+        const uint8_t want[4] = {192, 0, 2, (uint8_t)(base + c[i].uplink)};
+        CHECK_EQ(c[i].mapped.type, TG_ADDR_IPV4);
+        CHECK_MEM(c[i].mapped.addr, want, 4);
+        CHECK_EQ(c[i].mapped.port, 1000 + c[i].uplink);
+        CHECK_EQ(s[i].mapped.type, TG_ADDR_IPV4);
+        CHECK_MEM(s[i].mapped.addr, c[i].mapped.addr, 16);
+        CHECK_EQ(s[i].mapped.port, c[i].mapped.port);
+    }
+}
+
+static void test_mapped_address(void)
+{
+    struct h_net n;
+    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(20)};
+    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, NULL), TG_OK);
+    struct tg_uplink_snapshot c[TG_MAX_UPLINKS];
+    size_t nc = tg_client_snapshot(n.client, c, TG_MAX_UPLINKS);
+    for (size_t i = 0; i < nc; i++)
+        CHECK_EQ(c[i].mapped.type, 0); /* nothing heard yet */
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    h_net_run(&n, n.now + TG_MSEC(500)); /* a few probes and their PONGs */
+    check_mapped(&n, 10);
+    n.client_host_base = 60; /* a NAT rebinding moves both uplinks */
+    for (uint64_t s = 0; s < 20; s++) {
+        h_net_send(&n, s, 200, false);
+        h_net_run(&n, n.now + TG_MSEC(50));
+    }
+    check_mapped(&n, 60);
+    h_net_free(&n);
+}
+
 static void test_rekey_and_roaming(void)
 {
     struct h_net n;
@@ -385,5 +426,6 @@ int main(void)
     test_bad_datagrams();
     test_no_allocation();
     test_rekey_and_roaming();
+    test_mapped_address();
     return check_exit("test_engine");
 }

@@ -201,7 +201,7 @@ static void test_frame_errors(void)
     r = 0;
     CHECK_EQ(tg_frame_next(big, sizeof big - 1, &r, &f), 1);
 
-    const uint8_t unknown[] = {0x09, 0, 0};
+    const uint8_t unknown[] = {0x0a, 0, 0};
     r = 0;
     CHECK_EQ(tg_frame_next(unknown, sizeof unknown, &r, &f), TG_ERR_UNKNOWN_TYPE);
     /* PATH_SEQ: round trip, truncated, no room */
@@ -276,6 +276,60 @@ static void test_frame_errors(void)
     CHECK_EQ(tg_frame_put_close(buf, sizeof buf, &off, 0), TG_ERR_NOBUF);
 }
 
+/* OBSERVED as a table: (address, encoded length, what decoding the first
+ * `cut` bytes gives). */
+static void test_observed(void)
+{
+    const struct {
+        struct tg_key_addr a;
+        int put;        /* tg_frame_put_observed's result */
+        size_t len;     /* bytes written */
+    } rows[] = {
+        {{TG_ADDR_IPV4, {198, 51, 100, 7}, 40000}, TG_OK, 8},
+        {{TG_ADDR_IPV6, {0x20, 0x01, 0x0d, 0xb8, [15] = 9}, 7443}, TG_OK, 20},
+        {{TG_ADDR_IPV4, {203, 0, 113, 1}, 1}, TG_OK, 8},
+        {{0, {1, 2, 3, 4}, 5}, TG_ERR_INVAL, 0},
+        {{3, {1, 2, 3, 4}, 5}, TG_ERR_INVAL, 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        uint8_t b[32];
+        size_t off = 0, r = 0;
+        struct tg_frame f;
+        CHECK_EQ(tg_frame_put_observed(b, sizeof b, &off, &rows[i].a), rows[i].put);
+        CHECK_EQ(off, rows[i].len);
+        if (rows[i].put != TG_OK)
+            continue;
+        CHECK_EQ(tg_frame_next(b, off, &r, &f), 1);
+        CHECK_EQ(r, off);
+        CHECK_EQ(f.type, TG_FRAME_OBSERVED);
+        CHECK_EQ(f.u.observed.type, rows[i].a.type);
+        CHECK_EQ(f.u.observed.port, rows[i].a.port);
+        CHECK_MEM(f.u.observed.addr, rows[i].a.addr, 16);
+        for (size_t cut = 1; cut < off; cut++) { /* every shorter frame is truncated */
+            r = 0;
+            CHECK_EQ(tg_frame_next(b, cut, &r, &f), TG_ERR_TRUNCATED);
+        }
+        size_t room = 0; /* no room: nothing written */
+        CHECK_EQ(tg_frame_put_observed(b, off - 1, &room, &rows[i].a), TG_ERR_NOBUF);
+        CHECK_EQ(room, 0);
+    }
+    const uint8_t bad_type[] = {TG_FRAME_OBSERVED, 7, 1, 0, 1, 2, 3, 4};
+    size_t r = 0;
+    struct tg_frame f;
+    CHECK_EQ(tg_frame_next(bad_type, sizeof bad_type, &r, &f), TG_ERR_MALFORMED);
+    /* it may precede a PONG in one plaintext */
+    uint8_t two[40];
+    size_t off = 0;
+    CHECK_EQ(tg_frame_put_observed(two, sizeof two, &off, &rows[0].a), TG_OK);
+    CHECK_EQ(tg_frame_put_ping(two, sizeof two, &off, TG_FRAME_PONG, 5, 6), TG_OK);
+    r = 0;
+    CHECK_EQ(tg_frame_next(two, off, &r, &f), 1);
+    CHECK_EQ(f.type, TG_FRAME_OBSERVED);
+    CHECK_EQ(tg_frame_next(two, off, &r, &f), 1);
+    CHECK_EQ(f.type, TG_FRAME_PONG);
+    CHECK_EQ(f.u.ping.id, 5);
+}
+
 static void test_strerror(void)
 {
     for (int e = 0; e >= -60; e--) {
@@ -293,6 +347,7 @@ int main(void)
     test_frames_round_trip();
     test_widen32();
     test_frame_errors();
+    test_observed();
     test_strerror();
     return check_exit("test_wire");
 }
