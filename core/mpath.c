@@ -478,6 +478,41 @@ static void reorder_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time 
     }
 }
 
+/* Track the queueing delay the uplink's DATA meets: one-way delay over its
+ * windowed minimum, and the largest such delay lately. */
+static void rx_queue_sample(struct tg_path *p, tg_time now)
+{
+    int64_t owd = p->rx_owd_us;
+    if (!p->rx_owd_seen || now - p->rx_owd_bucket >= TG_SEC(5)) {
+        p->rx_owd_min[1] = p->rx_owd_seen ? p->rx_owd_min[0] : owd;
+        p->rx_owd_min[0] = owd;
+        p->rx_owd_bucket = now;
+    } else if (owd < p->rx_owd_min[0]) {
+        p->rx_owd_min[0] = owd;
+    }
+    if (!p->rx_owd_seen || now - p->rx_queue_bucket >= TG_SEC(1)) {
+        p->rx_queue_max[1] = p->rx_owd_seen ? p->rx_queue_max[0] : 0;
+        p->rx_queue_max[0] = 0;
+        p->rx_queue_bucket = now;
+    }
+    p->rx_owd_seen = true;
+    int64_t base = p->rx_owd_min[0] < p->rx_owd_min[1] ? p->rx_owd_min[0] : p->rx_owd_min[1];
+    if (owd - base > p->rx_queue_max[0])
+        p->rx_queue_max[0] = owd - base;
+}
+
+/* A loss while the uplink's queue is near the largest it has been lately
+ * is the queue overflowing. */
+static bool rx_congested(const struct tg_path *p)
+{
+    if (!p->rx_owd_seen)
+        return false;
+    int64_t base = p->rx_owd_min[0] < p->rx_owd_min[1] ? p->rx_owd_min[0] : p->rx_owd_min[1];
+    int64_t qmax = p->rx_queue_max[0] > p->rx_queue_max[1] ? p->rx_queue_max[0]
+                                                            : p->rx_queue_max[1];
+    return qmax > 2000 && 4 * (p->rx_owd_us - base) >= 3 * qmax;
+}
+
 /* `seq` went before this datagram on uplink `slot`: if it never arrived it
  * was lost on the way (uplinks deliver in order). A striped one is asked
  * for again and its gap held meanwhile; for any other nothing waits. */
@@ -486,7 +521,7 @@ static void path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordere
     if (tg_replay_check(&mp->dedup, seq) != TG_OK)
         return;
     if (ordered && mp->reorder != NULL && mp->cfg->retransmit_slots > 0 &&
-        seq >= tg_reorder_next_seq(mp->reorder)) {
+        seq >= tg_reorder_next_seq(mp->reorder) && !rx_congested(mp->paths[slot])) {
         tg_reorder_hold(mp->reorder, seq, tg_time_add(now, tg_rtx_recover_wait(mp)));
         if (mp->n_nack == TG_NACK_MAX)
             tg_rtx_send_nack(mp, now);
@@ -558,6 +593,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             p->rx_bytes += f.u.data.len;
             p->rx_unreported++;
             p->rx_owd_us = (int64_t)(now - mp->peer_time);
+            rx_queue_sample(p, now);
             if ((f.u.data.flags & TG_DATA_FLAG_PREV) && f.u.data.prev_delta <= seq)
                 path_lost(mp, slot, seq - f.u.data.prev_delta,
                           (f.u.data.flags & TG_DATA_FLAG_PREV_ORDERED) != 0, now);

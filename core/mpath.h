@@ -83,6 +83,12 @@ struct tg_path {
     /* receiver side: what arrived on this path, reported by feedback */
     uint64_t rx_packets, rx_bytes, rx_highest;
     int64_t rx_owd_us;
+    /* receiver: the queue this uplink's DATA met, to tell an overflowing queue
+     * (congestion: the inner flow must see it) from a random loss (recovered) */
+    int64_t rx_owd_min[2];       /* minimum one-way delay, this and the last 5 s bucket */
+    int64_t rx_queue_max[2];     /* largest queueing delay, this and the last 1 s bucket */
+    tg_time rx_owd_bucket, rx_queue_bucket;
+    bool rx_owd_seen;
     bool fb_pending;
     tg_time fb_due;
     uint32_t rx_unreported;      /* DATA frames since the last feedback sent */
