@@ -24,6 +24,7 @@
 #include "opts.h"
 #include "routing.h"
 #include "stats.h"
+#include "status.h"
 #include "sys.h"
 #include "tun.h"
 #include "udp.h"
@@ -39,7 +40,10 @@ struct uplink {
     int ifindex;
     int fd;  /* -1 while closed */
     bool up; /* the core was told it is usable */
+    bool disabled; /* `uplink disable`: kept, but not used until enabled */
+    bool pinned;   /* -i or `uplink add`: follows its name, default route or not */
     uint8_t ipv4[4];
+    uint64_t rx_dgrams, rx_bytes; /* received on its socket */
     struct rt_tx_batch tx;
 };
 
@@ -76,6 +80,8 @@ struct client {
     uint8_t tun_addr[4]; /* once the session is up */
     uint8_t tun_prefix;
     struct rt_capture *cap; /* --capture (NULL: not recording) */
+    char removed[TG_MAX_UPLINKS][16]; /* `uplink remove`d: auto-discovery leaves them out */
+    int n_removed;
 };
 
 /* ------------------------------------------------------------ uplinks */
@@ -110,7 +116,7 @@ static void uplink_set(struct client *c, struct uplink *u, const struct rt_iface
 {
     unsigned slot = (unsigned)(u - c->up);
     char a[RT_ADDRSTRLEN];
-    bool present = it != NULL && it->up && it->running && it->has_ipv4;
+    bool present = it != NULL && it->up && it->running && it->has_ipv4 && !u->disabled;
     if (it != NULL && u->ifindex != it->ifindex) {
         /* the interface was re-created: the old socket is bound to a dead index */
         if (u->up) {
@@ -135,12 +141,22 @@ static void uplink_set(struct client *c, struct uplink *u, const struct rt_iface
             rt_warn("uplink %u: refused by the core", slot);
     } else if (!present && u->up) {
         rt_info("uplink %u: %s %s", slot, u->ifname,
-                it == NULL ? "disappeared" : "is down or lost its address");
+                u->disabled  ? "disabled"
+                : it == NULL ? "disappeared"
+                             : "is down or lost its address");
         tg_client_uplink_down(c->core, slot, now);
         u->up = false;
-        if (it == NULL)
+        if (it == NULL || u->disabled)
             uplink_close(c, u);
     }
+}
+
+static int removed_index(const struct client *c, const char *name)
+{
+    for (int i = 0; i < c->n_removed; i++)
+        if (strcmp(c->removed[i], name) == 0)
+            return i;
+    return -1;
 }
 
 static bool qualifies(const struct client *c, const struct rt_iface *it)
@@ -158,10 +174,21 @@ static void refresh(struct client *c, tg_time now)
         rt_warn("cannot list interfaces: %s", strerror(-n));
         return;
     }
+    /* -i and `uplink add`ed interfaces follow their name */
+    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++) {
+        struct uplink *u = &c->up[s];
+        if (!u->used || !u->pinned)
+            continue;
+        const struct rt_iface *it = NULL;
+        for (int i = 0; i < n; i++)
+            if (strcmp(ifs[i].name, u->ifname) == 0)
+                it = &ifs[i];
+        uplink_set(c, u, it, now);
+    }
     if (!c->o->auto_discover) {
         for (unsigned s = 0; s < TG_MAX_UPLINKS; s++) {
             struct uplink *u = &c->up[s];
-            if (!u->used)
+            if (!u->used || u->pinned)
                 continue;
             const struct rt_iface *it = NULL;
             for (int i = 0; i < n; i++)
@@ -174,7 +201,7 @@ static void refresh(struct client *c, tg_time now)
     /* auto-discover: every interface with a default route is an uplink */
     for (unsigned s = 0; s < TG_MAX_UPLINKS; s++) {
         struct uplink *u = &c->up[s];
-        if (!u->used)
+        if (!u->used || u->pinned)
             continue;
         const struct rt_iface *it = NULL;
         for (int i = 0; i < n; i++)
@@ -188,9 +215,14 @@ static void refresh(struct client *c, tg_time now)
         }
     }
     for (int i = 0; i < n; i++) {
-        if (!qualifies(c, &ifs[i]))
+        if (!qualifies(c, &ifs[i]) || removed_index(c, ifs[i].name) >= 0)
             continue;
         struct uplink *u = NULL;
+        for (unsigned s = 0; s < TG_MAX_UPLINKS && u == NULL; s++)
+            if (c->up[s].used && c->up[s].pinned && strcmp(c->up[s].ifname, ifs[i].name) == 0)
+                u = &c->up[s]; /* added by name: handled above */
+        if (u != NULL)
+            continue;
         for (unsigned s = 0; s < TG_MAX_UPLINKS && u == NULL; s++)
             if (c->up[s].used && c->up[s].ifindex == ifs[i].ifindex)
                 u = &c->up[s];
@@ -368,6 +400,8 @@ static void read_uplink(struct client *c, unsigned s, tg_time now)
     }
     for (int i = 0; i < n; i++) {
         size_t len = c->rx.msg[i].msg_len, seg = c->rx.seg[i];
+        u->rx_dgrams += seg > 0 ? (len + seg - 1) / seg : 1;
+        u->rx_bytes += len;
         for (size_t off = 0; off < len; off += seg)
             tg_client_udp_input(c->core, s, c->rx.buf[i] + off, len - off < seg ? len - off : seg,
                                 now);
@@ -396,6 +430,108 @@ static void unreachable(struct client *c)
            (unsigned long long)tg_client_counters(c->core)->handshakes_sent, names, c->server.port);
 }
 
+static const char *mode_name(const struct rt_client_opts *o)
+{
+    return o->full_tunnel ? "full_tunnel" : o->n_routes > 0 ? "split_tunnel" : "subnet_only";
+}
+
+/* `status json` (status.h) */
+static size_t status_json(struct client *c, const struct tg_uplink_snapshot *snap, size_t n,
+                          char *buf, size_t cap)
+{
+    struct rt_status_client s = {
+        .tun = c->tun_name,
+        .pid = (int)getpid(),
+        .uptime_us = c->now - c->started,
+        .server = &c->server,
+        .mode = mode_name(c->o),
+        .auto_discover = c->o->auto_discover,
+        .strategy = tg_strategy_name(c->cfg.mp.sched.strategy),
+        .aggregation = tg_aggregation_name(c->cfg.mp.sched.aggregation),
+        .session_up = c->configured,
+        .tunnel_prefix = c->tun_prefix,
+        .counters = tg_client_counters(c->core),
+    };
+    memcpy(s.tunnel_addr, c->tun_addr, 4);
+    for (unsigned k = 0; k < TG_MAX_UPLINKS; k++) {
+        const struct uplink *u = &c->up[k];
+        if (!u->used)
+            continue;
+        struct rt_status_uplink *o = &s.up[s.n_up++];
+        *o = (struct rt_status_uplink){
+            .slot = k,
+            .ifname = u->ifname,
+            .state = u->up ? "active" : u->disabled ? "disabled" : "waiting",
+            .pinned = u->pinned,
+            .has_local = u->up,
+            .datagrams_sent = u->tx.sent,
+            .datagrams_refused = u->tx.dropped,
+            .datagrams_received = u->rx_dgrams,
+            .received_bytes = u->rx_bytes,
+        };
+        memcpy(o->local_ipv4, u->ipv4, 4);
+        for (size_t i = 0; i < n; i++)
+            if (snap[i].uplink == k)
+                o->snap = &snap[i];
+    }
+    return rt_status_client_json(&s, buf, cap);
+}
+
+/* `triglav uplink add|remove|enable|disable IFACE` on the running tunnel */
+static size_t uplink_command(void *ctx, enum rt_uplink_verb verb, const char *name, char *buf,
+                             size_t cap)
+{
+    struct client *c = ctx;
+    struct uplink *u = NULL;
+    const char *err = NULL, *done = NULL;
+    for (unsigned s = 0; s < TG_MAX_UPLINKS && u == NULL; s++)
+        if (c->up[s].used && strcmp(c->up[s].ifname, name) == 0)
+            u = &c->up[s];
+    int r = removed_index(c, name);
+    unsigned ifindex = verb == RT_UPLINK_ADD ? if_nametoindex(name) : 0;
+    if (verb == RT_UPLINK_ADD && u != NULL) {
+        err = "is an uplink already";
+    } else if (verb == RT_UPLINK_ADD && ifindex == 0) {
+        err = "is no interface here (see `ip link`)";
+    } else if (verb == RT_UPLINK_ADD) {
+        for (unsigned s = 0; s < TG_MAX_UPLINKS && u == NULL; s++)
+            if (!c->up[s].used)
+                u = &c->up[s];
+        if (u == NULL) {
+            err = "cannot be added: 16 uplinks at most, remove one first";
+        } else {
+            *u = (struct uplink){.used = true, .pinned = true, .fd = -1, .ifindex = (int)ifindex};
+            snprintf(u->ifname, sizeof u->ifname, "%s", name);
+            if (r >= 0) /* auto-discovery may see it again */
+                memcpy(c->removed[r], c->removed[--c->n_removed], sizeof c->removed[r]);
+            done = "added";
+        }
+    } else if (u == NULL) {
+        err = "is not an uplink (see `triglav uplink list`)";
+    } else if (verb == RT_UPLINK_REMOVE) {
+        uplink_set(c, u, NULL, c->now);
+        uplink_close(c, u);
+        u->used = false;
+        if (c->o->auto_discover && r < 0 && c->n_removed < TG_MAX_UPLINKS)
+            snprintf(c->removed[c->n_removed++], sizeof c->removed[0], "%s", name);
+        done = c->o->auto_discover ? "removed (auto-discovery leaves it out until `uplink add`)"
+                                   : "removed";
+    } else {
+        bool off = verb == RT_UPLINK_DISABLE;
+        done = u->disabled == off ? (off ? "was disabled already" : "was enabled already")
+                                  : (off ? "disabled" : "enabled");
+        u->disabled = off;
+    }
+    if (err != NULL)
+        return (size_t)snprintf(buf, cap, "error: %s %s\n", name, err);
+    rt_info("uplink %s: %s (control socket)", name, done);
+    refresh(c, c->now);
+    if (u->used && u->disabled)
+        uplink_close(c, u); /* also when it was waiting: nothing is received on it */
+    int w = snprintf(buf, cap, "ok: %s %s\n", name, done);
+    return w > 0 ? (size_t)w : 0;
+}
+
 static size_t render(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
 {
     struct client *c = ctx;
@@ -410,6 +546,8 @@ static size_t render(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
     char a[RT_ADDRSTRLEN], b[RT_ADDRSTRLEN];
     struct rt_prefix me = {.len = c->tun_prefix};
     memcpy(me.addr, c->tun_addr, 4);
+    if (what == RT_CTL_STATUS_JSON)
+        return status_json(c, snap, n, buf, cap);
     if (what == RT_CTL_METRICS) {
         rt_text_add(&t, "triglav_session_up %d\n", c->configured ? 1 : 0);
         rt_stats_prometheus(&t, "", k, snap, n, names);
@@ -515,6 +653,7 @@ static int setup(struct client *c)
         }
         struct uplink *u = &c->up[i];
         u->used = true;
+        u->pinned = true;
         u->fd = -1;
         u->ifindex = (int)ifindex;
         snprintf(u->ifname, sizeof u->ifname, "%s", o->ifaces[i]);
@@ -586,6 +725,7 @@ static int setup(struct client *c)
         return 1;
     }
     c->ctl_open = true;
+    c->ctl.command = uplink_command;
     char a[RT_ADDRSTRLEN];
     rt_info("%s created; server %s; %s", c->tun_name, rt_addr_str(server, a),
             o->auto_discover ? "discovering uplinks" : "uplinks from -i");

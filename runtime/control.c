@@ -111,7 +111,9 @@ static void write_all(int fd, const char *s, size_t len)
 static void answer(struct rt_control *c, struct rt_ctl_conn *k, enum rt_req r)
 {
     static char out[(1 << 16) + 512];
-    size_t n = rt_req_answer(r, k->http != 0, c->render, c->ctx, out, sizeof out);
+    size_t n = r == RT_REQ_UPLINK && k->http == 0
+                   ? rt_req_uplink_answer(k->req, k->got, c->command, c->ctx, out, sizeof out)
+                   : rt_req_answer(r, k->http != 0, c->render, c->ctx, out, sizeof out);
     write_all(k->fd, out, n);
     shutdown(k->fd, SHUT_WR);
     conn_close(c, k);
@@ -180,6 +182,38 @@ int rt_control_remove_stale(const char *path)
     if (rc != -ECONNREFUSED)
         return rc == -EAGAIN ? -EBUSY : rc;
     return unlink(path) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+int rt_control_ask(const char *path, const char *line, char *out, size_t cap, size_t *len,
+                   int timeout_ms)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    *len = 0;
+    if (cap > 0)
+        out[0] = '\0';
+    if (strlen(path) >= sizeof sun.sun_path)
+        return -ENAMETOOLONG;
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+        int e = -errno;
+        close(fd);
+        return e == -ECONNREFUSED ? -ENOENT : e;
+    }
+    write_all(fd, line, strlen(line));
+    write_all(fd, "\n", 1);
+    ssize_t r = 1;
+    while (cap > 1 && *len < cap - 1 && (r = recv(fd, out + *len, cap - 1 - *len, 0)) > 0)
+        *len += (size_t)r;
+    if (cap > 0)
+        out[*len] = '\0';
+    int e = r < 0 ? -errno : 0;
+    close(fd);
+    return e;
 }
 
 int rt_control_query(const char *path, const char *line)

@@ -2,8 +2,9 @@
  * control.h: the control socket and the metrics endpoint.
  *
  * Control: a Unix stream socket <state dir>/<tun>.sock (mode 0600). A
- * client sends one line ("status" or "metrics") and reads the answer until
- * the program closes the connection; `triglav status` does exactly that.
+ * client sends one line (ctlreq.h: "status", "status json", "metrics",
+ * "uplink VERB IFACE") and reads the answer until the program closes the
+ * connection; `triglav status` and `triglav uplink` do exactly that.
  * Metrics: with --metrics-addr ADDR:PORT, an HTTP/1.0 listener answers any
  * GET with the Prometheus text format. Both live in the program's one event
  * loop; connections are short and bounded (8 at once, 4 KiB of request).
@@ -37,6 +38,7 @@ struct rt_control {
     struct rt_ctl_conn conn[RT_CTL_CONNS];
     struct rt_loop *loop;
     rt_ctl_render render;
+    rt_ctl_command command; /* `uplink ...` requests (NULL: refused); set after open */
     void *ctx;
 };
 
@@ -59,5 +61,9 @@ int rt_control_remove_stale(const char *path);
 /* Client side of `triglav status`: send `line`, copy the answer to stdout.
  * Returns 0, or -errno (-ENOENT: nothing running there). */
 int rt_control_query(const char *path, const char *line);
+/* The same into out[0..cap) (NUL-terminated; an answer that does not fit is
+ * cut); *len gets its length. Waits at most timeout_ms for the answer. */
+int rt_control_ask(const char *path, const char *line, char *out, size_t cap, size_t *len,
+                   int timeout_ms);
 
 #endif

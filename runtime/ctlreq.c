@@ -25,6 +25,10 @@ static enum rt_req control_line(const char *req, size_t len, bool final)
         return RT_REQ_STATUS;
     if (n == 7 && memcmp(req, "metrics", 7) == 0)
         return RT_REQ_METRICS;
+    if (n == 11 && memcmp(req, "status json", 11) == 0)
+        return RT_REQ_STATUS_JSON;
+    if (n >= 7 && memcmp(req, "uplink ", 7) == 0)
+        return RT_REQ_UPLINK;
     return RT_REQ_UNKNOWN;
 }
 
@@ -82,11 +86,17 @@ size_t rt_req_answer(enum rt_req r, bool http, rt_ctl_render render, void *ctx, 
                      size_t cap)
 {
     if (!http) {
-        if (r == RT_REQ_STATUS || r == RT_REQ_METRICS) {
-            size_t n = render(ctx, r == RT_REQ_METRICS ? RT_CTL_METRICS : RT_CTL_STATUS, out, cap);
+        if (r == RT_REQ_STATUS || r == RT_REQ_METRICS || r == RT_REQ_STATUS_JSON) {
+            size_t n = render(ctx,
+                              r == RT_REQ_METRICS       ? RT_CTL_METRICS
+                              : r == RT_REQ_STATUS_JSON ? RT_CTL_STATUS_JSON
+                                                        : RT_CTL_STATUS,
+                              out, cap);
             return n < cap ? n : cap;
         }
-        return copy_text(out, cap, "unknown request: expected `status` or `metrics`\n");
+        return copy_text(out, cap,
+                         "unknown request: expected `status`, `status json`, `metrics` or "
+                         "`uplink add|remove|enable|disable IFACE`\n");
     }
     if (cap < 2 * HEAD_MAX)
         return 0;
@@ -116,4 +126,36 @@ size_t rt_req_answer(enum rt_req r, bool http, rt_ctl_render render, void *ctx, 
     memmove(out + h, body, n);
     memcpy(out, head, (size_t)h);
     return (size_t)h + n;
+}
+
+size_t rt_req_uplink_answer(const char *req, size_t len, rt_ctl_command command, void *ctx,
+                            char *out, size_t cap)
+{
+    static const char *const verbs[] = {"add", "remove", "enable", "disable"};
+    const char *nl = memchr(req, '\n', len);
+    size_t n = trim_end(req, nl != NULL ? (size_t)(nl - req) : len);
+    size_t i = 7; /* after "uplink " */
+    int verb = -1;
+    for (int v = 0; v < 4 && verb < 0 && n > i && memcmp(req, "uplink ", i) == 0; v++) {
+        size_t vl = strlen(verbs[v]);
+        if (n - i > vl && memcmp(req + i, verbs[v], vl) == 0 && req[i + vl] == ' ') {
+            verb = v;
+            i += vl + 1;
+        }
+    }
+    char iface[16];
+    size_t il = n > i ? n - i : 0;
+    bool ok = verb >= 0 && il >= 1 && il < sizeof iface;
+    for (size_t k = 0; ok && k < il; k++)
+        ok = req[i + k] > 0x20 && req[i + k] < 0x7f && req[i + k] != '/';
+    if (!ok)
+        return copy_text(out, cap,
+                         "error: expected `uplink add|remove|enable|disable IFACE` (an "
+                         "interface name of 1 to 15 characters)\n");
+    if (command == NULL)
+        return copy_text(out, cap, "error: this program has no uplinks (it is a server)\n");
+    memcpy(iface, req + i, il);
+    iface[il] = '\0';
+    size_t w = command(ctx, (enum rt_uplink_verb)verb, iface, out, cap);
+    return w < cap ? w : cap;
 }

@@ -24,6 +24,8 @@
 #include "offload.h"
 #include "opts.h"
 #include "stats.h"
+#include "status.h"
+#include "svc.h"
 #include "sys.h"
 #include "tun.h"
 #include "udp.h"
@@ -62,12 +64,25 @@ struct server {
     struct rt_coalescer co;
     struct rt_control ctl;
     bool ctl_open;
+    struct rt_svc svc; /* discard and echo on the tunnel address (benchmark) */
+    bool svc_open;
+    tg_time started, last_now;
 };
 
 /* Sessions seen (SESSION_UP) that the core still knows. */
 static size_t render(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
 {
     struct server *s = ctx;
+    if (what == RT_CTL_STATUS_JSON) {
+        struct rt_status_server j = {
+            .tun = s->tun_name, .pid = (int)getpid(), .uptime_us = s->last_now - s->started,
+            .pool = s->o->pool, .listen = s->o->listen, .n_listen = s->o->n_listen,
+            .core = s->core, .clients = (const uint8_t(*)[4])s->clients,
+            .n_clients = s->n_clients, .counters = tg_server_counters(s->core),
+            .discard_tcp_port = s->svc_open ? RT_SVC_DISCARD_PORT : 0,
+            .echo_udp_port = s->svc_open ? RT_SVC_ECHO_PORT : 0};
+        return rt_status_server_json(&j, buf, cap);
+    }
     struct rt_text t = {.buf = buf, .cap = cap};
     const struct tg_endpoint_counters *k = tg_server_counters(s->core);
     char a[RT_ADDRSTRLEN], l[64];
@@ -334,11 +349,19 @@ static int setup(struct server *s)
         return 1;
     }
     s->ctl_open = true;
+    if (rt_svc_open(&s->svc, &s->loop, me, RT_SVC_DISCARD_PORT, RT_SVC_ECHO_PORT, err,
+                    sizeof err) == 0)
+        s->svc_open = true;
+    else
+        rt_warn("%s", err);
     char a[RT_ADDRSTRLEN], p[RT_ADDRSTRLEN];
     for (int i = 0; i < s->n_ls; i++)
         rt_info("listening on udp %s", rt_addr_str(&s->ls[i].addr, a));
     rt_info("%s has %s; clients get addresses from %s", s->tun_name, rt_ipv4_str(me, a),
             rt_prefix_str(&o->pool, p));
+    if (s->svc_open)
+        rt_info("benchmark services on %s: TCP discard %d, UDP echo %d", a, RT_SVC_DISCARD_PORT,
+                RT_SVC_ECHO_PORT);
     return print_key(s);
 }
 
@@ -453,6 +476,7 @@ int rt_server_run(struct rt_server_opts *o)
     s->tun_fd = -1;
     s->nl.fd = -1;
     s->loop.epfd = s->loop.sigfd = -1;
+    s->started = s->last_now = rt_now();
     int rc = setup(s);
     if (rc == 0 && o->c.daemon) {
         if (rt_daemonize(o->c.pid_file[0] ? o->c.pid_file : NULL) != 0) {
@@ -468,6 +492,7 @@ int rt_server_run(struct rt_server_opts *o)
         struct epoll_event ev[32];
         tg_time now;
         int n = rt_loop_wait(&s->loop, tg_server_next_deadline(s->core), ev, 32, &now);
+        s->last_now = now;
         for (int i = 0; i < n; i++) {
             uint64_t tag = ev[i].data.u64;
             if (tag == RT_TAG_SIGNAL) {
@@ -480,6 +505,8 @@ int rt_server_run(struct rt_server_opts *o)
                 read_tun(s, now);
             } else if (rt_control_owns(tag)) {
                 rt_control_event(&s->ctl, tag);
+            } else if (rt_svc_owns(tag)) {
+                rt_svc_event(&s->svc, tag);
             } else if (tag < RT_MAX_LISTEN) {
                 read_listener(s, (int)tag, now);
             }
@@ -510,6 +537,12 @@ int rt_server_run(struct rt_server_opts *o)
     }
     if (s->ctl_open)
         rt_control_close(&s->ctl);
+    if (s->svc_open) {
+        rt_info("server: benchmark services: %llu bytes discarded, %llu datagrams echoed",
+                (unsigned long long)s->svc.discarded_bytes,
+                (unsigned long long)s->svc.echoed_datagrams);
+        rt_svc_close(&s->svc);
+    }
     if (s->journal_open)
         rt_journal_undo(&s->j);
     for (int i = 0; i < s->n_ls; i++)

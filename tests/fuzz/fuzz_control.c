@@ -5,7 +5,9 @@
  * same request when more bytes follow; nothing is incomplete once no more
  * can come; the answer fits its buffer (exactly sized, so ASan sees a byte
  * past it); an HTTP answer is a status line, headers and a body of exactly
- * Content-Length bytes; the request's bytes are never echoed. */
+ * Content-Length bytes; the request's bytes are never echoed. An uplink
+ * command reaches its callback only with a valid verb and interface name,
+ * and its answer is one `ok:` or `error:` line. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,12 +26,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static size_t render(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
 {
     unsigned mode = *(const unsigned *)ctx;
-    CHECK(what == RT_CTL_STATUS || what == RT_CTL_METRICS);
+    CHECK(what == RT_CTL_STATUS || what == RT_CTL_METRICS || what == RT_CTL_STATUS_JSON);
     size_t n = mode == 0 ? 0 : mode == 1 ? 20 : mode == 2 ? cap / 2 : cap;
     if (n > cap)
         n = cap;
-    memset(buf, what == RT_CTL_METRICS ? 'm' : 's', n);
+    memset(buf, what == RT_CTL_METRICS ? 'm' : what == RT_CTL_STATUS_JSON ? 'j' : 's', n);
     return n;
+}
+
+static size_t command(void *ctx, enum rt_uplink_verb verb, const char *iface, char *buf,
+                      size_t cap)
+{
+    (void)ctx;
+    size_t il = strlen(iface);
+    CHECK(verb <= RT_UPLINK_DISABLE && il >= 1 && il <= 15);
+    for (size_t i = 0; i < il; i++)
+        CHECK(iface[i] > 0x20 && iface[i] < 0x7f && iface[i] != '/');
+    static const char ok[] = "ok: done\n";
+    size_t n = sizeof ok - 1 < cap ? sizeof ok - 1 : cap;
+    memcpy(buf, ok, n);
+    return n;
+}
+
+static void uplink_answer(const char *req, size_t len, bool with_command, size_t cap)
+{
+    char *out = malloc(cap);
+    CHECK(out != NULL);
+    size_t n = rt_req_uplink_answer(req, len, with_command ? command : NULL, NULL, out, cap);
+    CHECK(n <= cap);
+    CHECK((n >= 4 && memcmp(out, "ok: ", 4) == 0) || (n >= 7 && memcmp(out, "error: ", 7) == 0) ||
+          n == cap);
+    free(out);
 }
 
 static void answer(enum rt_req r, bool http, unsigned mode, size_t cap)
@@ -50,9 +77,9 @@ static void answer(enum rt_req r, bool http, unsigned mode, size_t cap)
         if (r == RT_REQ_METRICS)
             for (size_t i = head; i < n; i++)
                 CHECK(out[i] == 'm');
-    } else if (r == RT_REQ_STATUS || r == RT_REQ_METRICS) {
+    } else if (r == RT_REQ_STATUS || r == RT_REQ_METRICS || r == RT_REQ_STATUS_JSON) {
         for (size_t i = 0; i < n; i++)
-            CHECK(out[i] == (r == RT_REQ_METRICS ? 'm' : 's'));
+            CHECK(out[i] == (r == RT_REQ_METRICS ? 'm' : r == RT_REQ_STATUS_JSON ? 'j' : 's'));
     } else {
         CHECK(n > 0 && memcmp(out, "unknown request", 15) == 0);
     }
@@ -82,9 +109,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (http)
         CHECK(last == RT_REQ_METRICS || last == RT_REQ_HTTP_METHOD || last == RT_REQ_HTTP_BAD);
     else
-        CHECK(last == RT_REQ_STATUS || last == RT_REQ_METRICS || last == RT_REQ_UNKNOWN);
-    answer(last, http, mode, 512);
-    answer(last, http, mode, (1 << 16) + 512);
+        CHECK(last == RT_REQ_STATUS || last == RT_REQ_METRICS || last == RT_REQ_UNKNOWN ||
+              last == RT_REQ_STATUS_JSON || last == RT_REQ_UPLINK);
+    if (last == RT_REQ_UPLINK) {
+        uplink_answer(copy, len, true, 512);
+        uplink_answer(copy, len, false, 512);
+        uplink_answer(copy, len, true, 5);
+    } else {
+        answer(last, http, mode, 512);
+        answer(last, http, mode, (1 << 16) + 512);
+    }
     free(copy);
     return 0;
 }
