@@ -332,7 +332,7 @@ long an_query_run(sqlite3 *db, const char *sql, const struct an_query_opts *o, F
 
 /* ------------------------------------------------------------ saved */
 
-const char *an_queries_dir(const char *dir)
+const char *an_queries_dir(const char *dir, const char *fallback)
 {
     if (dir != NULL)
         return dir;
@@ -342,7 +342,7 @@ const char *an_queries_dir(const char *dir)
     struct stat sb;
     if (stat("results/queries", &sb) == 0 && S_ISDIR(sb.st_mode))
         return "results/queries";
-    return TG_QUERIES_DIR;
+    return fallback != NULL ? fallback : TG_QUERIES_DIR;
 }
 
 static bool plain_name(const char *s)

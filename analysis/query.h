@@ -41,9 +41,10 @@ long an_query_run(sqlite3 *db, const char *sql, const struct an_query_opts *o, F
                   char *err, size_t errlen);
 
 /* The folder of saved queries: `dir` when not NULL, else $TRIGLAV_QUERIES,
- * else results/queries/ of the current folder when it exists, else the
- * source tree's (compiled in). */
-const char *an_queries_dir(const char *dir);
+ * else results/queries/ of the current folder when it exists, else
+ * `fallback` (the program's installed queries), else the source tree's
+ * (compiled in) when fallback is NULL. */
+const char *an_queries_dir(const char *dir, const char *fallback);
 
 /* Read dir/NAME.sql into a new string (free() it). NAME is a plain file
  * name: letters, digits, '_' and '-'. Returns 0, or -1 (err; a missing

@@ -3,9 +3,11 @@
 
 #include "analysis_cmd.h"
 #include "cli.h"
+#include "share.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,7 +36,8 @@ const char an_usage_query[] =
     "  --param NAME=VALUE  bind :NAME in the SQL (parameters not given are NULL)\n"
     "  --csv               CSV (RFC 4180) with a header row instead of a table\n"
     "  --queries DIR       folder of saved queries (default: $TRIGLAV_QUERIES, else\n"
-    "                      results/queries/ here, else the source tree's)\n"
+    "                      results/queries/ here, else the share folder's)\n"
+    "  --share-dir DIR     folder of the bundled files (`triglav-sim paths`)\n"
     "  -h, --help          this text\n"
     "\n"
     "Exit status: 0 success, 1 error (database, SQL), 2 bad usage.\n"
@@ -144,6 +147,9 @@ int an_query_main(int argc, char **argv)
             if (m < 0)
                 goto out;
             dir = v;
+        } else if ((m = sim_opt_share_dir(argc, argv, &i)) != 0) {
+            if (m < 0)
+                goto out;
         } else if ((m = sim_opt_value(argc, argv, &i, "--param", &v)) != 0) {
             if (m < 0)
                 goto out;
@@ -161,13 +167,14 @@ int an_query_main(int argc, char **argv)
         }
     }
     qo.params = params;
-    char err[1024];
+    char err[1024], share_q[PATH_MAX];
+    const char *qdir = an_queries_dir(dir, sim_share_queries(share_q, sizeof share_q));
     if (list) {
         if (saved != NULL || n_pos > 1) {
             sim_usage_error("--list takes no SQL and no --saved");
             goto out;
         }
-        long n = an_query_list(an_queries_dir(dir), stdout, err, sizeof err);
+        long n = an_query_list(qdir, stdout, err, sizeof err);
         if (n < 0)
             fprintf(stderr, "%s: %s\n", cmd, err);
         ret = n < 0 ? 1 : 0;
@@ -187,7 +194,7 @@ int an_query_main(int argc, char **argv)
     }
     ret = 1;
     if (saved != NULL) {
-        if (an_query_load(an_queries_dir(dir), saved, &sql, err, sizeof err) != 0) {
+        if (an_query_load(qdir, saved, &sql, err, sizeof err) != 0) {
             fprintf(stderr, "%s: %s\n", cmd, err);
             goto out;
         }

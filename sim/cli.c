@@ -2,6 +2,7 @@
 #define _DEFAULT_SOURCE /* PATH_MAX */
 
 #include "cli.h"
+#include "share.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -43,6 +44,38 @@ int sim_opt_value(int argc, char **argv, int *i, const char *name, const char **
     }
     *value = argv[++*i];
     return 1;
+}
+
+int sim_opt_share_dir(int argc, char **argv, int *i)
+{
+    const char *v;
+    int m = sim_opt_value(argc, argv, i, "--share-dir", &v);
+    if (m <= 0)
+        return m;
+    struct stat sb;
+    if (stat(v, &sb) != 0) {
+        sim_usage_error("--share-dir %s: %s", v, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        sim_usage_error("--share-dir %s: not a folder", v);
+        return -1;
+    }
+    sim_share_set(v);
+    return 1;
+}
+
+void sim_fmt_duration(char *out, size_t cap, tg_time us)
+{
+    double s = (double)us * 1e-6;
+    if (s < 1)
+        snprintf(out, cap, "%.4g ms", s * 1e3);
+    else if (s < 120)
+        snprintf(out, cap, "%.4g s", s);
+    else if (s < 7200)
+        snprintf(out, cap, "%.4g min", s / 60);
+    else
+        snprintf(out, cap, "%.4g h", s / 3600);
 }
 
 int sim_make_parent(const char *path)

@@ -6,6 +6,10 @@
 #ifndef SIM_CLI_H
 #define SIM_CLI_H
 
+#include <stddef.h>
+
+#include "core/time.h"
+
 /* "triglav-sim run" etc.: set by each subcommand before it parses. */
 extern const char *sim_cmd_name;
 
@@ -16,6 +20,14 @@ int sim_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * and advance *i past it. Returns 1 matched, 0 not this option, -1 missing
  * value (after saying so). */
 int sim_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* If argv[*i] is --share-dir DIR (share.h), check DIR is a folder, make it
+ * the share folder and advance *i. Returns 1 matched, 0 not this option, -1
+ * missing value or not a folder (after saying so). */
+int sim_opt_share_dir(int argc, char **argv, int *i);
+
+/* A duration for people: "850 ms", "30 s", "2 min", "1.5 h". */
+void sim_fmt_duration(char *out, size_t cap, tg_time us);
 
 /* mkdir -p of the folder holding `path` (says what failed). Returns 0 or -1. */
 int sim_make_parent(const char *path);

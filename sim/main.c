@@ -7,7 +7,6 @@
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -23,11 +22,12 @@
 #include "campaign.h"
 #include "cli.h"
 #include "db.h"
+#include "list.h"
 #include "replay.h"
 #include "scenario.h"
+#include "share.h"
 
 #define DEFAULT_DB        "results/triglav.db"
-#define DEFAULT_SCENARIOS "scenarios"
 #define MAX_ITERATIONS    10000000u
 #define MAX_JOBS          1024u
 
@@ -42,17 +42,22 @@ static const char usage_main[] =
     "commands:\n"
     "  run FILE.scn...          run campaigns and store the results\n"
     "  check FILE.scn...        validate scenario files\n"
-    "  list [DIR]               list the scenarios in DIR (default scenarios/)\n"
+    "  list [DIR]               list the scenarios in DIR (default ./scenarios, else\n"
+    "                           the bundled ones)\n"
+    "  paths                    where the bundled scenarios, queries and traces are\n"
     "  merge OUT.db IN.db...    merge results databases (shards of a campaign)\n"
     "  replay FILE.pcap --scenario FILE.scn   replay a capture through the tunnel\n"
     "  query DB 'SQL'           query a results database (--saved NAME, --list)\n"
     "  report DB [--out DIR]    Markdown report with confidence intervals and plots\n"
     "\n"
+    "A scenario may be given by name (`ice` or `ice.scn`): found here, in\n"
+    "./scenarios, or among the bundled ones (`triglav-sim paths`).\n"
+    "\n"
     "  triglav-sim COMMAND --help    a command's options and examples\n"
     "  triglav-sim --version         the version\n"
     "\n"
     "example:\n"
-    "  triglav-sim run scenarios/ice.scn\n"
+    "  triglav-sim run ice.scn\n"
     "  sqlite3 results/triglav.db 'SELECT * FROM strategy_summary'\n";
 
 static const char usage_run[] =
@@ -65,6 +70,9 @@ static const char usage_run[] =
     "skipped: rerunning the same command after an interruption, even a kill -9,\n"
     "runs only what is missing and ends with the rows an uninterrupted campaign\n"
     "would have.\n"
+    "\n"
+    "A FILE that does not exist and has no '/' is a scenario's name: NAME.scn here,\n"
+    "else in ./scenarios, else among the bundled scenarios (`triglav-sim list`).\n"
     "\n"
     "options:\n"
     "  --iterations N      iterations per strategy x aggregation\n"
@@ -83,7 +91,11 @@ static const char usage_run[] =
     "                      the plan, modulo N, is K-1; merge the N databases afterwards\n"
     "                      with `triglav-sim merge`\n"
     "  --data-dir DIR      folder of `data:` trace paths (default: $TRIGLAV_DATA, else\n"
-    "                      the shared data folder the build was configured with)\n"
+    "                      the share folder's data/, else the one the build was\n"
+    "                      configured with)\n"
+    "  --share-dir DIR     folder of the bundled scenarios, queries and traces\n"
+    "                      (default: $TRIGLAV_SHARE, else ../share/triglav from the\n"
+    "                      program's folder, else the source tree; `triglav-sim paths`)\n"
     "  -h, --help          this text\n"
     "\n"
     "On a terminal, stderr shows a progress line (runs done, runs/s, ETA). The last\n"
@@ -99,37 +111,26 @@ static const char usage_run[] =
     "  triglav-sim run scenarios/ice.scn --shard 3/8 --db shard3.db   # one of 8 machines\n";
 
 static const char usage_check[] =
-    "usage: triglav-sim check FILE.scn... [--data-dir DIR]\n"
+    "usage: triglav-sim check FILE.scn... [--data-dir DIR] [--share-dir DIR]\n"
     "\n"
     "Loads and checks each scenario file (format: scenarios/README.md), including the\n"
     "traces it names, and prints `FILE: ok (name, uplinks, duration, iterations)`, or\n"
-    "the error as `file:line:col: message` on stderr.\n"
+    "the error as `file:line:col: message` on stderr. A FILE may be a scenario's\n"
+    "name, found as `run` finds it.\n"
     "\n"
     "options:\n"
     "  --data-dir DIR      folder of `data:` trace paths (default: $TRIGLAV_DATA, else\n"
-    "                      the shared data folder the build was configured with)\n"
+    "                      the share folder's data/, else the one the build was\n"
+    "                      configured with)\n"
+    "  --share-dir DIR     folder of the bundled scenarios, queries and traces\n"
+    "                      (default: $TRIGLAV_SHARE, else ../share/triglav from the\n"
+    "                      program's folder, else the source tree; `triglav-sim paths`)\n"
     "  -h, --help          this text\n"
     "\n"
     "Exit status: 0 all files are valid, 1 at least one is not, 2 bad usage.\n"
     "\n"
     "example:\n"
     "  triglav-sim check scenarios/*.scn\n";
-
-static const char usage_list[] =
-    "usage: triglav-sim list [DIR] [--data-dir DIR]\n"
-    "\n"
-    "Loads every .scn file in DIR (default " DEFAULT_SCENARIOS "/) and prints a table sorted by\n"
-    "name: name, description, uplinks, duration of a run, default iterations. Files\n"
-    "that do not load are listed with their error.\n"
-    "\n"
-    "options:\n"
-    "  --data-dir DIR      folder of `data:` trace paths\n"
-    "  -h, --help          this text\n"
-    "\n"
-    "Exit status: 0 every file loads, 1 some do not (or DIR cannot be read), 2 bad usage.\n"
-    "\n"
-    "example:\n"
-    "  triglav-sim list\n";
 
 static const char usage_merge[] =
     "usage: triglav-sim merge OUT.db IN.db...\n"
@@ -257,7 +258,11 @@ static bool check_file(const char *path)
 {
     struct stat sb;
     if (stat(path, &sb) != 0) {
-        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+        bool name = errno == ENOENT && strchr(path, '/') == NULL;
+        fprintf(stderr, "%s: %s%s\n", path, strerror(errno),
+                name ? " (nor in ./scenarios or the bundled scenarios: `triglav-sim list` "
+                       "shows them)"
+                     : "");
         return false;
     }
     if (!S_ISREG(sb.st_mode)) {
@@ -281,18 +286,19 @@ static bool check_dir(const char *what, const char *path)
     return true;
 }
 
-/* "30 s", "2 min", "1.5 h" */
-static void fmt_duration(char *out, size_t cap, tg_time us)
+/* Each argument replaced by the scenario file it names (share.h); the paths
+ * live in the returned buffer (free() it after the last use of files). NULL
+ * when memory runs out. */
+static char *resolve_scenarios(const char **files, size_t n)
 {
-    double s = (double)us * 1e-6;
-    if (s < 1)
-        snprintf(out, cap, "%.4g ms", s * 1e3);
-    else if (s < 120)
-        snprintf(out, cap, "%.4g s", s);
-    else if (s < 7200)
-        snprintf(out, cap, "%.4g min", s / 60);
-    else
-        snprintf(out, cap, "%.4g h", s / 3600);
+    char *buf = malloc(n * PATH_MAX + 1);
+    if (buf == NULL) {
+        fprintf(stderr, "%s: out of memory\n", sim_cmd_name);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        files[i] = sim_share_scenario(files[i], buf + i * PATH_MAX, PATH_MAX);
+    return buf;
 }
 
 /* ------------------------------------------------------------ run */
@@ -304,6 +310,7 @@ static int cmd_run(int argc, char **argv)
     if (files == NULL)
         return 1;
     size_t n_files = 0;
+    char *resolved = NULL; /* the scenario files the arguments name */
     enum tg_strategy strategies[TG_STRATEGY_COUNT];
     enum tg_aggregation aggregations[TG_AGG_COUNT];
     struct sim_campaign_opts o = {
@@ -399,6 +406,9 @@ static int cmd_run(int argc, char **argv)
             if (m < 0 || !check_dir("--data-dir", v))
                 goto out;
             o.data_dir = v;
+        } else if ((m = sim_opt_share_dir(argc, argv, &i)) != 0) {
+            if (m < 0)
+                goto out;
         } else {
             sim_usage_error("unknown option '%s'", a);
             goto out;
@@ -408,6 +418,8 @@ static int cmd_run(int argc, char **argv)
         sim_usage_error("no scenario file given (e.g. scenarios/ice.scn)");
         goto out;
     }
+    if ((resolved = resolve_scenarios(files, n_files)) == NULL)
+        goto out;
     bool ok = true;
     for (size_t i = 0; i < n_files; i++)
         ok &= check_file(files[i]);
@@ -457,6 +469,7 @@ static int cmd_run(int argc, char **argv)
     }
     free(command);
 out:
+    free(resolved);
     free(files);
     return ret;
 }
@@ -484,6 +497,9 @@ static int parse_common(int argc, char **argv, const char *usage, const char **p
             if (m < 0 || !check_dir("--data-dir", v))
                 return -2;
             *data_dir = v;
+        } else if ((m = sim_opt_share_dir(argc, argv, &i)) != 0) {
+            if (m < 0)
+                return -2;
         } else {
             sim_usage_error("unknown option '%s'", a);
             return -2;
@@ -499,11 +515,15 @@ static int cmd_check(int argc, char **argv)
     const char *data_dir = NULL;
     if (files == NULL)
         return 1;
+    char *resolved = NULL;
     int n = parse_common(argc, argv, usage_check, files, &data_dir);
     int ret = n == -1 ? 0 : 2;
     if (n == 0)
         sim_usage_error("no scenario file given");
     if (n <= 0)
+        goto out;
+    ret = 1;
+    if ((resolved = resolve_scenarios(files, (size_t)n)) == NULL)
         goto out;
     ret = 0;
     for (int i = 0; i < n; i++) {
@@ -519,167 +539,14 @@ static int cmd_check(int argc, char **argv)
             continue;
         }
         char dur[32];
-        fmt_duration(dur, sizeof dur, sc->duration_us);
+        sim_fmt_duration(dur, sizeof dur, sc->duration_us);
         printf("%s: ok (%s, %zu uplink%s, %s, %" PRIu32 " iterations)\n", files[i], sc->name,
                sc->n_uplinks, sc->n_uplinks == 1 ? "" : "s", dur, sc->iterations);
         sim_scenario_free(sc);
     }
 out:
+    free(resolved);
     free(files);
-    return ret;
-}
-
-/* ------------------------------------------------------------ list */
-
-struct entry {
-    char *file;
-    char name[SIM_NAME_MAX];
-    char description[256];
-    size_t uplinks;
-    tg_time duration_us;
-    uint32_t iterations;
-    char *error; /* NULL when it loaded */
-};
-
-static int cmp_entry(const void *a, const void *b)
-{
-    const struct entry *x = a, *y = b;
-    int c = strcmp(x->name, y->name);
-    return c != 0 ? c : strcmp(x->file, y->file);
-}
-
-/* Display width of UTF-8 text: one column per code point. */
-static size_t text_width(const char *s)
-{
-    size_t w = 0;
-    for (; *s; s++)
-        w += ((unsigned char)*s & 0xc0) != 0x80;
-    return w;
-}
-
-/* Print s padded or cut (with "...") to exactly `width` columns. */
-static void print_cell(const char *s, size_t width)
-{
-    size_t w = text_width(s);
-    if (w <= width) {
-        fputs(s, stdout);
-        for (; w < width; w++)
-            putchar(' ');
-        return;
-    }
-    size_t cols = 0;
-    const char *p = s;
-    for (; *p && cols < width - 3; p++) {
-        if (((unsigned char)p[1] & 0xc0) != 0x80)
-            cols++;
-    }
-    fwrite(s, 1, (size_t)(p - s), stdout);
-    fputs("...", stdout);
-}
-
-static bool has_suffix(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n > m && strcmp(s + n - m, suffix) == 0;
-}
-
-static int cmd_list(int argc, char **argv)
-{
-    sim_cmd_name = "triglav-sim list";
-    const char **pos = calloc((size_t)argc, sizeof *pos);
-    const char *data_dir = NULL;
-    if (pos == NULL)
-        return 1;
-    int n = parse_common(argc, argv, usage_list, pos, &data_dir);
-    int ret = n == -1 ? 0 : 2;
-    if (n > 1)
-        sim_usage_error("expected at most one folder, got %d arguments", n);
-    if (n < 0 || n > 1) {
-        free(pos);
-        return ret;
-    }
-    const char *dir = n == 1 ? pos[0] : DEFAULT_SCENARIOS;
-    free(pos);
-
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        fprintf(stderr, "%s: %s: %s\n", sim_cmd_name, dir, strerror(errno));
-        return 1;
-    }
-    struct entry *v = NULL;
-    size_t nv = 0, cap = 0;
-    struct dirent *de;
-    ret = 0;
-    while ((de = readdir(d)) != NULL) {
-        if (!has_suffix(de->d_name, ".scn"))
-            continue;
-        if (nv == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct entry *bigger = realloc(v, cap * sizeof *v);
-            if (bigger == NULL) {
-                ret = 1;
-                break;
-            }
-            v = bigger;
-        }
-        struct entry *e = &v[nv];
-        memset(e, 0, sizeof *e);
-        size_t len = strlen(dir) + strlen(de->d_name) + 2;
-        if ((e->file = malloc(len)) == NULL) {
-            ret = 1;
-            break;
-        }
-        snprintf(e->file, len, "%s/%s", dir, de->d_name);
-        nv++;
-        struct sim_scenario *sc = NULL;
-        char err[1024];
-        if (sim_scenario_load(e->file, data_dir, &sc, err, sizeof err) != 0) {
-            snprintf(e->name, sizeof e->name, "%.*s", (int)(strlen(de->d_name) - 4), de->d_name);
-            e->error = strdup(err);
-            ret = 1;
-            continue;
-        }
-        snprintf(e->name, sizeof e->name, "%s", sc->name);
-        snprintf(e->description, sizeof e->description, "%s", sc->description);
-        e->uplinks = sc->n_uplinks;
-        e->duration_us = sc->duration_us;
-        e->iterations = sc->iterations;
-        sim_scenario_free(sc);
-    }
-    closedir(d);
-    if (nv == 0) {
-        fprintf(stderr, "%s: no .scn files in %s\n", sim_cmd_name, dir);
-        free(v);
-        return ret;
-    }
-    qsort(v, nv, sizeof *v, cmp_entry);
-    size_t name_w = 4;
-    for (size_t i = 0; i < nv; i++)
-        if (text_width(v[i].name) > name_w)
-            name_w = text_width(v[i].name);
-    enum { DESC_W = 50 };
-    print_cell("NAME", name_w);
-    fputs("  ", stdout);
-    print_cell("DESCRIPTION", DESC_W);
-    printf("  UPLINKS  DURATION  ITERATIONS\n");
-    for (size_t i = 0; i < nv; i++) {
-        const struct entry *e = &v[i];
-        print_cell(e->name, name_w);
-        fputs("  ", stdout);
-        if (e->error != NULL) {
-            printf("ERROR %s\n", e->error);
-        } else {
-            char dur[32];
-            fmt_duration(dur, sizeof dur, e->duration_us);
-            print_cell(e->description, DESC_W);
-            printf("  %7zu  %8s  %10" PRIu32 "\n", e->uplinks, dur, e->iterations);
-        }
-    }
-    for (size_t i = 0; i < nv; i++) {
-        free(v[i].file);
-        free(v[i].error);
-    }
-    free(v);
     return ret;
 }
 
@@ -756,7 +623,9 @@ int main(int argc, char **argv)
             else if (strcmp(what, "check") == 0)
                 fputs(usage_check, stdout);
             else if (strcmp(what, "list") == 0)
-                fputs(usage_list, stdout);
+                fputs(sim_usage_list, stdout);
+            else if (strcmp(what, "paths") == 0)
+                fputs(sim_usage_paths, stdout);
             else if (strcmp(what, "merge") == 0)
                 fputs(usage_merge, stdout);
             else if (strcmp(what, "replay") == 0)
@@ -781,7 +650,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc, argv);
     if (strcmp(cmd, "list") == 0)
-        return cmd_list(argc, argv);
+        return sim_list_main(argc, argv);
+    if (strcmp(cmd, "paths") == 0)
+        return sim_paths_main(argc, argv);
     if (strcmp(cmd, "merge") == 0)
         return cmd_merge(argc, argv);
     if (strcmp(cmd, "replay") == 0)
@@ -792,5 +663,5 @@ int main(int argc, char **argv)
         return an_report_main(argc, argv, sim_version);
     if (cmd[0] == '-')
         return sim_usage_error("unknown option '%s'", cmd);
-    return sim_usage_error("unknown command '%s' (commands: run, check, list, merge, replay, query, report)", cmd);
+    return sim_usage_error("unknown command '%s' (commands: run, check, list, paths, merge, replay, query, report)", cmd);
 }

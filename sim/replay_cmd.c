@@ -22,6 +22,7 @@
 #include "replay.h"
 #include "run.h"
 #include "scenario.h"
+#include "share.h"
 
 #define DEFAULT_DB "results/triglav.db"
 /* How long the run goes on after the last packet's time, so what is on the
@@ -39,7 +40,8 @@ static const char usage[] =
     "a packet not delivered by then is lost. Non-IP frames are skipped.\n"
     "\n"
     "options:\n"
-    "  --scenario FILE.scn   the uplinks and events (required)\n"
+    "  --scenario FILE.scn   the uplinks and events (required; a name such as `ice`\n"
+    "                        is found as `triglav-sim run` finds it)\n"
     "  --strategy S          scheduling strategy (default: the scenario's first)\n"
     "  --aggregation A       none, full, adaptive (default: the scenario's first)\n"
     "  --direction D         auto (default), up or down: every packet that way.\n"
@@ -55,6 +57,7 @@ static const char usage[] =
     "                        `replays`, one per packet in `replay_packets`\n"
     "  --no-db               do not store anything\n"
     "  --data-dir DIR        folder of the scenario's `data:` trace paths\n"
+    "  --share-dir DIR       folder of the bundled scenarios and traces\n"
     "  -h, --help            this text\n"
     "\n"
     "The last line sums up: `injected: N delivered: M lost: L` (N = M + L), reordered\n"
@@ -313,6 +316,11 @@ int sim_replay_main(int argc, char **argv)
                 return 2;
             continue;
         }
+        if ((m = sim_opt_share_dir(argc, argv, &i)) != 0) {
+            if (m < 0)
+                return 2;
+            continue;
+        }
         if (a[0] == '-' && a[1] != '\0')
             return sim_usage_error("unknown option '%s'", a);
         if (pcap != NULL)
@@ -330,6 +338,8 @@ int sim_replay_main(int argc, char **argv)
                            seed_text);
     if (*db == '\0')
         return sim_usage_error("--db: expected a database path");
+    char scn_path[PATH_MAX];
+    scn = sim_share_scenario(scn, scn_path, sizeof scn_path);
     char *command = sim_command_line("triglav-sim", argc, argv);
     int rc = run_replay(pcap, scn, data_dir, strategy, aggregation, direction, seed_text != NULL,
                         seed, out, no_db ? NULL : db, command);

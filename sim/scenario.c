@@ -17,10 +17,7 @@
 
 #include "core/conf.h"
 #include "hash.h"
-
-#ifndef TG_DATA_DIR
-#define TG_DATA_DIR "../shared/data"
-#endif
+#include "share.h"
 
 #define MAX_FILE_BYTES (4u << 20)
 #define GAP_OUTAGE_US TG_SEC(3)
@@ -924,10 +921,13 @@ int sim_scenario_load(const char *path, const char *data_dir, struct sim_scenari
     size_t trace_cap = 2 * SIM_MAX_UPLINKS;
     struct sim_trace *traces = calloc(trace_cap, sizeof *traces);
     struct ld c = {path, err, errlen, sc, data_dir, trace_cap};
+    char installed[4096]; /* PATH_MAX */
     if (!c.data_dir)
         c.data_dir = getenv("TRIGLAV_DATA");
-    if (!c.data_dir || !c.data_dir[0])
-        c.data_dir = TG_DATA_DIR;
+    if (!c.data_dir || !c.data_dir[0]) {
+        sim_share_data(installed, sizeof installed);
+        c.data_dir = installed;
+    }
     *out = NULL;
     if (!sc || !traces) {
         free(sc);

@@ -135,7 +135,7 @@ struct sim_scenario {
 };
 
 /* Load and check a scenario. `data_dir` resolves "data:..." paths (NULL: the
- * TRIGLAV_DATA environment variable, else the path compiled in). Returns 0,
+ * TRIGLAV_DATA environment variable, else sim_share_data()'s folder). Returns 0,
  * or -1 with "file:line:col: message" in err. */
 int sim_scenario_load(const char *path, const char *data_dir, struct sim_scenario **out,
                       char *err, size_t errlen);
