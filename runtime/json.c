@@ -212,11 +212,24 @@ static int literal(struct parser *p, const char *word, enum rt_jtype type, doubl
     return me;
 }
 
+static int parse_one(struct parser *p, int depth);
+
 static int parse_value(struct parser *p, int depth)
 {
     if (depth > MAX_DEPTH)
         return fail(p, "nested too deeply");
     skip_ws(p);
+    size_t start = p->pos;
+    int me = parse_one(p, depth);
+    if (me >= 0) {
+        p->j->n[me].raw = p->s + start;
+        p->j->n[me].raw_len = p->pos - start;
+    }
+    return me;
+}
+
+static int parse_one(struct parser *p, int depth)
+{
     if (p->pos >= p->len)
         return fail(p, "unexpected end");
     switch (p->s[p->pos]) {
@@ -300,6 +313,11 @@ int rt_json_len(const struct rt_json *j, int arr)
         for (int c = j->n[arr].child; c >= 0; c = j->n[c].next)
             n++;
     return n;
+}
+
+enum rt_jtype rt_json_type(const struct rt_json *j, int node)
+{
+    return valid(j, node) ? j->n[node].type : RT_JNULL;
 }
 
 double rt_json_num(const struct rt_json *j, int node, double dflt)

@@ -30,6 +30,8 @@ struct rt_jnode {
     double num;  /* RT_JNUM; RT_JBOOL: 0 or 1 */
     int child;   /* RT_JARR, RT_JOBJ: first element, -1 when empty */
     int next;    /* next sibling, -1 at the end */
+    const char *raw; /* the value's own text (to print a part of a document) */
+    size_t raw_len;
 };
 
 struct rt_json {
@@ -48,6 +50,8 @@ int rt_json_get(const struct rt_json *j, int obj, const char *key);
 /* Element i of array node `arr`, or -1. */
 int rt_json_at(const struct rt_json *j, int arr, int i);
 int rt_json_len(const struct rt_json *j, int arr);
+/* The node's type; RT_JNULL for -1. */
+enum rt_jtype rt_json_type(const struct rt_json *j, int node);
 /* Node values with a fallback when the node is -1 or of another type. */
 double rt_json_num(const struct rt_json *j, int node, double dflt);
 bool rt_json_bool(const struct rt_json *j, int node, bool dflt);

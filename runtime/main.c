@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmds.h"
 #include "control.h"
 #include "keyfile.h"
 #include "log.h"
@@ -25,7 +26,8 @@ static const char usage_main[] =
     "  keygen   make a server key file and print its tg1_ connection key\n"
     "  server   run the server: UDP listeners, TUN, address pool, masquerade\n"
     "  tun      connect: a TUN device carried over every uplink at once\n"
-    "  status   uplinks and counters of a running tun or server (control socket)\n"
+    "  status   uplinks and counters of a running tun or server (--json, --watch)\n"
+    "  uplink   list, show, add, remove, enable or disable the running tunnel's uplinks\n"
     "  version  print the version\n"
     "`triglav <command> --help` shows the command's options.\n";
 
@@ -636,56 +638,6 @@ static int cmd_keygen(int argc, char **argv)
     return 0;
 }
 
-static const char usage_status[] =
-    "usage: triglav status [--tun-name NAME] [--state-dir DIR] [--metrics]\n"
-    "  Asks a running `triglav tun` (tg0) or `triglav server` (tgsrv0) for its uplinks and\n"
-    "  counters through its control socket (DIR/NAME.sock); --metrics prints the\n"
-    "  Prometheus text instead.\n";
-
-static int cmd_status(int argc, char **argv, bool metrics)
-{
-    static const struct option lo[] = {
-        {"tun-name", required_argument, NULL, O_TUNNAME},
-        {"state-dir", required_argument, NULL, O_STATEDIR},
-        {"metrics", no_argument, NULL, O_METRICS},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    char name[16] = "", dir[200];
-    default_state_dir(dir, sizeof dir);
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        if (c == O_TUNNAME && copy(name, sizeof name, optarg, "--tun-name") != 0)
-            return 2;
-        if (c == O_STATEDIR && copy(dir, sizeof dir, optarg, "--state-dir") != 0)
-            return 2;
-        if (c == O_METRICS)
-            metrics = true;
-        if (c == 'h' || c == '?') {
-            fputs(usage_status, c == 'h' ? stdout : stderr);
-            return c == 'h' ? 0 : 2;
-        }
-    }
-    const char *names[2] = {name[0] ? name : "tg0", name[0] ? NULL : "tgsrv0"};
-    for (int i = 0; i < 2 && names[i] != NULL; i++) {
-        char path[300];
-        rt_state_path(path, sizeof path, dir, names[i], "sock");
-        int rc = rt_control_query(path, metrics ? "metrics" : "status");
-        if (rc == 0)
-            return 0;
-        if (rc != -ENOENT) {
-            fprintf(stderr, "triglav status: %s: %s\n", path, strerror(-rc));
-            return 1;
-        }
-    }
-    fprintf(stderr,
-            "triglav status: nothing is running for %s (no control socket in %s; pass "
-            "--tun-name and --state-dir as the program was started)\n",
-            name[0] ? name : "tg0 or tgsrv0", dir);
-    return 1;
-}
-
 int main(int argc, char **argv)
 {
     if (sodium_init() < 0) {
@@ -712,16 +664,9 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "status") == 0)
-        return cmd_status(argc - 1, argv + 1, false);
-    if (strcmp(cmd, "uplink") == 0) {
-        if (argc >= 3 && strcmp(argv[2], "list") == 0)
-            return cmd_status(argc - 2, argv + 2, false);
-        fprintf(stderr,
-                "triglav uplink %s: not implemented; only `triglav uplink list` is (uplinks "
-                "follow -i and --auto-discover)\n",
-                argc >= 3 ? argv[2] : "");
-        return 2;
-    }
+        return rt_cmd_status(argc - 1, argv + 1);
+    if (strcmp(cmd, "uplink") == 0)
+        return rt_cmd_uplink(argc - 1, argv + 1);
     fprintf(stderr, "triglav: unknown command '%s'\n%s", cmd, usage_main);
     return 2;
 }
