@@ -6,10 +6,10 @@
 # report, with both stacks, is printed), on a failed run, or when the
 # campaign did not store every run.
 #
-# The scenario is geo.scn: two uplinks with handshakes and joins in both
-# workers at once, 60 s of virtual time, 16 runs in about 5 s under TSan.
-# SQLite, GSL and libsodium are not instrumented; TSan still sees their
-# pthread calls, and no suppressions are needed.
+# The scenario is geo.scn: two uplinks, so every run has a handshake and a
+# join, 60 s of virtual time; 32 runs take about 10 s under TSan. SQLite, GSL
+# and libsodium are not instrumented; TSan still sees their pthread calls, and
+# no suppressions are needed.
 set -eu
 cmake=$1
 src=$2
@@ -18,10 +18,11 @@ data=$4
 nm=$5
 
 scenario=$src/scenarios/geo.scn
-iterations=4
+iterations=8
 strategies=adaptive,redundant
 aggregations=none,full
-runs=16 # iterations x strategies x aggregations
+runs=32 # iterations x strategies x aggregations
+limit=240 # seconds; the campaign takes 10-20 s, so more is a hang
 
 log=$bin/tsan_campaign.log
 mkdir -p "$bin"
@@ -46,16 +47,21 @@ if ! "$nm" "$sim" | grep -q ' __tsan_init$'; then
     exit 1
 fi
 
-# halt_on_error: the first report ends the process with exitcode; ours come
-# after the caller's, so they win.
-TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS }halt_on_error=1 exitcode=66 second_deadlock_stack=1"
+# halt_on_error: the first report ends the process with exitcode. TSan
+# reports a race only while it can still recall the earlier access's stack
+# from the other thread's history; history_size=7 (the most, about 4 million
+# accesses a thread) catches state touched once a run, such as a static
+# buffer on the join path, whose two accesses can be tens of milliseconds
+# apart. Ours come after the caller's options, so they win.
+TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS }halt_on_error=1 exitcode=66 history_size=7 second_deadlock_stack=1"
 export TSAN_OPTIONS
 
 campaign() {
     rm -f "$tmp/campaign.db"
     set +e
-    "$@" "$sim" run "$scenario" --iterations $iterations --strategy $strategies \
-        --aggregation $aggregations -j 2 --db "$tmp/campaign.db" >"$tmp/out" 2>"$tmp/err"
+    timeout -k 10 $limit "$@" "$sim" run "$scenario" --iterations $iterations \
+        --strategy $strategies --aggregation $aggregations -j 2 --db "$tmp/campaign.db" \
+        >"$tmp/out" 2>"$tmp/err"
     rc=$?
     set -e
 }
@@ -72,6 +78,11 @@ cat "$tmp/out"
 if grep -q 'ThreadSanitizer' "$tmp/err"; then
     cat "$tmp/err" >&2
     echo "tsan_campaign: ThreadSanitizer reported the above in a -j 2 campaign (exit status $rc)" >&2
+    exit 1
+fi
+if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    tail -n 20 "$tmp/err" >&2
+    echo "tsan_campaign: the campaign did not finish within $limit s (a hang?)" >&2
     exit 1
 fi
 if [ "$rc" -ne 0 ]; then
