@@ -792,6 +792,45 @@ static int merge_rows(struct sim_db *out, struct sim_db_merge_stats *stats, char
     return exec(out, "DELETE FROM temp.merge_map", "cannot merge runs", err, errlen);
 }
 
+/* An input is data, not code: the tables the merge reads must be plain
+ * tables (not views, which could compute forever), and there must be no
+ * trigger to run when it reads or writes. Its own views are never read. */
+static int check_plain(struct sim_db *out, const char *in, char *err, size_t errlen)
+{
+    static const char *const tables[] = {"campaigns", "campaign_scenarios", "runs", "metrics",
+                                         "uplink_results", "flow_results", "event_counts"};
+    int64_t n;
+    if (query_int(out, "SELECT count(*) FROM src.sqlite_master WHERE type = 'trigger'",
+                  &n, "cannot read the input's schema", err, errlen))
+        return -1;
+    if (n > 0) {
+        sim_errf(err, errlen, "%s: has triggers; a results database has none", in);
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char *sql = sqlite3_mprintf("SELECT count(*) FROM src.sqlite_master WHERE type = 'table' "
+                                    "AND name = %Q", tables[i]);
+        int rc = sql ? query_int(out, sql, &n, "cannot read the input's schema", err, errlen) : -1;
+        sqlite3_free(sql);
+        if (rc)
+            return -1;
+        if (n != 1) {
+            sim_errf(err, errlen, "%s: expected a table %s (not a triglav-sim results database)", in,
+                     tables[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The merge's work is bounded by the input's size: a crafted file (a query
+ * that never ends) is stopped, not waited for. */
+static int budget_left(void *ctx)
+{
+    int64_t *left = ctx;
+    return --*left < 0;
+}
+
 static int merge_one(struct sim_db *out, const char *in, struct sim_db_merge_stats *stats,
                      char *err, size_t errlen)
 {
@@ -830,8 +869,16 @@ static int merge_one(struct sim_db *out, const char *in, struct sim_db_merge_sta
         sim_errf(err, errlen, "%s: %s (schema version %" PRId64 "; this triglav-sim reads version %d)",
              in, version == 0 ? "not a triglav-sim results database" : "another schema version",
              version, SIM_DB_SCHEMA_VERSION);
-    } else if (exec(out, "BEGIN IMMEDIATE", "cannot lock the database", err, errlen) == 0) {
-        if (merge_rows(out, stats, err, errlen) == 0 &&
+    } else if (check_plain(out, in, err, errlen) == 0 &&
+               exec(out, "BEGIN IMMEDIATE", "cannot lock the database", err, errlen) == 0) {
+        /* about 400 virtual-machine steps per input byte, and 10 million more */
+        int64_t left = (int64_t)sb.st_size / 1000 * 400 + 10000;
+        sqlite3_progress_handler(out->h, 1000, budget_left, &left);
+        int mrc = merge_rows(out, stats, err, errlen);
+        sqlite3_progress_handler(out->h, 0, NULL, NULL);
+        if (left < 0)
+            sim_errf(err, errlen, "more work than an input of its size needs (stopped)");
+        if (mrc == 0 && left >= 0 &&
             exec(out, "COMMIT", "cannot commit the merge", err, errlen) == 0) {
             ret = 0;
         } else {

@@ -204,7 +204,7 @@ static int push_packet(struct sim_replay *rp, const uint8_t *p, size_t len)
         rp->ents = ne;
         rp->cap = cap;
     }
-    if (rp->cap_bytes - rp->n_bytes < len) {
+    if (rp->bytes == NULL || rp->cap_bytes - rp->n_bytes < len) { /* never NULL once a packet is in */
         size_t cap = rp->cap_bytes ? 2 * rp->cap_bytes : 65536;
         while (cap - rp->n_bytes < len)
             cap *= 2;

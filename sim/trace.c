@@ -3,18 +3,25 @@
  * lines are short), build one period in memory and derive the period and the
  * mean; on any error the struct is left zeroed so sim_trace_clear is safe.
  */
+#define _POSIX_C_SOURCE 200809L /* open flags, fdopen */
 #include "trace.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "errf.h"
 
 #define LINE_MAX_CHARS 1024
+/* A trace is a text file of at most this many bytes (a day of Mahimahi
+ * opportunities at 1 Gbit/s is about 60 MB). */
+#define TRACE_MAX_BYTES ((off_t)256 << 20)
 /* timestamps above this many µs (about 285 years) are surely not a trace */
 #define MAX_TRACE_US ((tg_time)1 << 53)
 
@@ -30,6 +37,8 @@ struct reader {
 static int next_line(struct reader *r, char **out, char *err, size_t errlen)
 {
     for (;;) {
+        /* prefilled, so a NUL byte read from the file shows as a second NUL */
+        memset(r->line, '\n', sizeof r->line);
         if (!fgets(r->line, sizeof r->line, r->f)) {
             if (ferror(r->f)) {
                 sim_errf(err, errlen, "%s:%zu: cannot read: %s", r->path, r->lineno + 1,
@@ -40,6 +49,11 @@ static int next_line(struct reader *r, char **out, char *err, size_t errlen)
         }
         r->lineno++;
         size_t n = strlen(r->line);
+        if (memchr(r->line + n + 1, '\0', sizeof r->line - n - 1) != NULL) {
+            sim_errf(err, errlen, "%s:%zu: expected text, found a NUL byte (not a trace file)",
+                     r->path, r->lineno);
+            return -1;
+        }
         if (n == sizeof r->line - 1 && r->line[n - 1] != '\n' && !feof(r->f)) {
             sim_errf(err, errlen, "%s:%zu: expected a line shorter than %d characters", r->path,
                      r->lineno, LINE_MAX_CHARS - 1);
@@ -61,9 +75,29 @@ static int open_reader(struct reader *r, const char *path, char *err, size_t err
 {
     memset(r, 0, sizeof *r);
     r->path = path;
-    r->f = fopen(path, "r");
-    if (!r->f) {
+    /* Only a regular file of bounded size: a FIFO must not block the open,
+     * a device (/dev/zero) must not be read forever. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
         sim_errf(err, errlen, "%s: cannot open trace: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        sim_errf(err, errlen, "%s: cannot read trace: not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    if (st.st_size > TRACE_MAX_BYTES) {
+        sim_errf(err, errlen, "%s: cannot read trace: larger than %lld MiB", path,
+                 (long long)(TRACE_MAX_BYTES >> 20));
+        close(fd);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 || !(r->f = fdopen(fd, "r"))) {
+        sim_errf(err, errlen, "%s: cannot open trace: %s", path, strerror(errno));
+        close(fd);
         return -1;
     }
     return 0;
@@ -101,8 +135,8 @@ static int load_mahimahi(struct sim_trace *t, struct reader *r, char *err, size_
         }
         if (end == s || *end || errno == ERANGE || ms > MAX_TRACE_US / 1000) {
             sim_errf(err, errlen,
-                     "%s:%zu: expected a whole number of milliseconds, found \"%.40s\"", r->path,
-                     r->lineno, s);
+                     "%s:%zu: expected a whole number of milliseconds alone on the line",
+                     r->path, r->lineno);
             goto bad;
         }
         if (n > 0 && ms < prev_ms) {
@@ -173,13 +207,12 @@ static int load_throughput(struct sim_trace *t, struct reader *r, tg_time gap_ou
         ok = ok && end != s2 && *end == '\0' && isfinite(sec) && isfinite(mbit);
         if (!ok) {
             sim_errf(err, errlen,
-                     "%s:%zu: expected \"seconds mbit_per_s\" (two numbers), found \"%.40s\"",
-                     r->path, r->lineno, s);
+                     "%s:%zu: expected \"seconds mbit_per_s\" (two numbers)", r->path,
+                     r->lineno);
             goto bad;
         }
         if (sec < 0 || mbit < 0 || sec > (double)MAX_TRACE_US / 1e6) {
-            sim_errf(err, errlen, "%s:%zu: expected non-negative numbers, found \"%.40s\"", r->path,
-                     r->lineno, s);
+            sim_errf(err, errlen, "%s:%zu: expected non-negative numbers", r->path, r->lineno);
             goto bad;
         }
         if (n > 0 && sec < prev_s) {

@@ -504,6 +504,47 @@ static void test_refuse(void)
     CHECK(stat(junk, &sb) == 0 && sb.st_size == 200 * 36);
 }
 
+/* An input is data: a shard whose metrics table was swapped for a view that
+ * never ends (a recursive CTE), or that carries a trigger, is refused before
+ * anything runs, and quickly. */
+static void test_hostile_merge(void)
+{
+    char src[512], view[512], trig[512], out[512];
+    simtest_path(src, sizeof src, dir, "shard1.db");
+    simtest_path(view, sizeof view, dir, "view.db");
+    simtest_path(trig, sizeof trig, dir, "trigger.db");
+    simtest_path(out, sizeof out, dir, "hostile-out.db");
+    sqlite3 *h;
+    CHECK(sqlite3_open(src, &h) == SQLITE_OK);
+    char *sql = sqlite3_mprintf("VACUUM INTO %Q; VACUUM INTO %Q", view, trig);
+    CHECK(sql != NULL && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_free(sql);
+    sqlite3_close(h);
+    CHECK(sqlite3_open(view, &h) == SQLITE_OK);
+    CHECK(sqlite3_exec(h,
+                       "DROP TABLE metrics; CREATE VIEW metrics AS WITH RECURSIVE c(x) AS "
+                       "(SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x AS run_id FROM c",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    CHECK(sqlite3_open(trig, &h) == SQLITE_OK);
+    CHECK(sqlite3_exec(h,
+                       "CREATE TRIGGER t AFTER INSERT ON runs BEGIN SELECT 1; END",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    struct sim_db *db;
+    CHECK(sim_db_open(out, &db, err, sizeof err) == 0);
+    const char *ins[] = {view, trig};
+    for (int i = 0; i < 2; i++) {
+        CHECK(sim_db_merge(db, &ins[i], 1, NULL, err, sizeof err) == -1);
+        CHECK(contains(err, ins[i]) && contains(err, i == 0 ? "expected a table metrics" : "has triggers"));
+        printf("hostile merge: %s\n", err);
+    }
+    sim_db_close(db);
+    CHECK(sqlite3_open(out, &h) == SQLITE_OK);
+    CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM runs"), 0);
+    sqlite3_close(h);
+}
+
 int main(void)
 {
     if (simtest_mkdtemp(dir, sizeof dir, "test_db") != 0) {
@@ -514,6 +555,7 @@ int main(void)
     test_kill();
     test_merge();
     test_refuse();
+    test_hostile_merge();
     if (simtest_rmtree(dir) != 0)
         perror(dir);
     return check_exit("test_db");

@@ -918,6 +918,41 @@ static void test_bad_traces(void)
         CHECK(tr.opp_us == NULL && tr.steps == NULL && tr.n_opp == 0 && tr.n_steps == 0);
         sim_trace_clear(&tr);
     }
+    /* Hostile paths: a device is never read (it spun forever), a FIFO never
+     * blocks, a binary file stops at its first NUL byte, and no error quotes
+     * the file's bytes (a trace path naming a secret file printed its start). */
+    char fifo[600], nul_path[600];
+    snprintf(fifo, sizeof fifo, "%s/trace.fifo", tmp_dir);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    static const char nul_bytes[] = "1\n2\0\0\0\n3\n";
+    snprintf(nul_path, sizeof nul_path, "%s/nul.mm", tmp_dir);
+    FILE *nf = fopen(nul_path, "wb");
+    CHECK(nf != NULL && fwrite(nul_bytes, 1, sizeof nul_bytes - 1, nf) == sizeof nul_bytes - 1);
+    if (nf)
+        fclose(nf);
+    const struct {
+        const char *path, *want;
+    } hostile[] = {
+        {"/dev/zero", "/dev/zero: cannot read trace: not a regular file"},
+        {fifo, ": cannot read trace: not a regular file"},
+        {tmp_dir, ": cannot read trace: not a regular file"},
+        {nul_path, ":2: expected text, found a NUL byte"},
+        {write_tmp("secret.mm", "SECRET-PASSWORD-1234 and more\n"), ":1: expected"},
+        {write_tmp("secret.tp", "0 1\nSECRET-PASSWORD-1234\n"), ":2: expected"},
+    };
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        struct sim_trace tr;
+        char err[700] = "";
+        enum sim_trace_kind kind = i == 5 ? SIM_TRACE_THROUGHPUT : SIM_TRACE_MAHIMAHI;
+        CHECK_EQ(sim_trace_load(&tr, kind, hostile[i].path, 0, err, sizeof err), -1);
+        if (strstr(err, hostile[i].want) == NULL)
+            fprintf(stderr, "hostile trace %zu: got \"%s\", want \"...%s\"\n", i, err,
+                    hostile[i].want);
+        CHECK(strstr(err, hostile[i].want) != NULL);
+        CHECK(strstr(err, "SECRET") == NULL);
+        sim_trace_clear(&tr);
+    }
+    unlink(fifo);
     /* blank lines, CRLF and surrounding blanks are fine */
     const char *path = write_tmp("crlf.mm", "  1\r\n\r\n3 \r\n");
     struct sim_trace tr;
