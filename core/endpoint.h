@@ -124,7 +124,10 @@ struct tg_uplink_snapshot {
     tg_time srtt_us, rttvar_us, min_rtt_us;
     double loss, rate_bps;
     int64_t owd_us;
-    uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
+    uint64_t tx_packets, tx_bytes;  /* datagrams sealed on this uplink, and their bytes */
+    uint64_t rx_packets, rx_bytes;  /* datagrams opened, and the IP bytes of their DATA */
+    uint64_t peer_rx_bytes;    /* the peer's rx_bytes on this uplink as its last FEEDBACK
+                                  said: IP bytes delivered over it (0 until it said) */
     uint64_t probes_sent, probes_lost;
     uint64_t queued_bytes;
     tg_time keys_age_us;

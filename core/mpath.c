@@ -748,6 +748,7 @@ void tg_mp_snapshot(const struct tg_mp *mp, unsigned slot, tg_time now,
     out->tx_bytes = p->tx_bytes;
     out->rx_packets = p->rx_packets;
     out->rx_bytes = p->rx_bytes;
+    out->peer_rx_bytes = p->fb_seen ? p->fb_rx_bytes : 0;
     out->probes_sent = p->probes_sent;
     out->probes_lost = p->probes_lost;
     out->queued_bytes = tg_mp_queued(mp, p, now);

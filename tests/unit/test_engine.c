@@ -79,6 +79,19 @@ static void test_connect(void)
     check_exactly_once(n.rx_at_client, n.n_rx_client, 100);
     struct tg_uplink_snapshot s[4];
     CHECK_EQ(tg_client_snapshot(n.client, s, 4), 3);
+    /* what each end says it received on an uplink is what the other reports
+     * as delivered there, and in all it is every packet sent (no loss here) */
+    struct tg_uplink_snapshot ss[4];
+    CHECK_EQ(tg_server_snapshot(n.server, n.client_addr, ss, 4), 3);
+    uint64_t up = 0, down = 0;
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(s[i].peer_rx_bytes, ss[i].rx_bytes);
+        CHECK_EQ(ss[i].peer_rx_bytes, s[i].rx_bytes);
+        up += s[i].peer_rx_bytes;
+        down += ss[i].peer_rx_bytes;
+    }
+    CHECK_EQ(up, 100 * 200);
+    CHECK_EQ(down, 100 * 200);
     CHECK(s[0].srtt_us >= TG_MSEC(20) && s[0].srtt_us < TG_MSEC(25));
     CHECK(s[2].srtt_us >= TG_MSEC(100) && s[2].srtt_us < TG_MSEC(110));
     CHECK_EQ(s[1].health, TG_HEALTH_HEALTHY);
