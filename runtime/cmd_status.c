@@ -114,9 +114,12 @@ void rt_status_print_uplink(FILE *f, const struct rt_json *j, int u)
                 rt_fmt_rate(rt_json_mnum(j, u, "delivery_rate_bps", 0), a, sizeof a));
         fprintf(f, "  queued             %s\n",
                 rt_fmt_bytes(rt_json_mnum(j, u, "queued_bytes", 0), a, sizeof a));
-        fprintf(f, "  sent               %.0f packets, %s\n", rt_json_mnum(j, u, "tx_packets", 0),
-                rt_fmt_bytes(rt_json_mnum(j, u, "tx_bytes", 0), a, sizeof a));
-        fprintf(f, "  received           %.0f packets, %s\n", rt_json_mnum(j, u, "rx_packets", 0),
+        fprintf(f, "  sent               %.0f datagrams, %s; the peer received %s of data\n",
+                rt_json_mnum(j, u, "tx_packets", 0),
+                rt_fmt_bytes(rt_json_mnum(j, u, "tx_bytes", 0), a, sizeof a),
+                rt_fmt_bytes(rt_json_mnum(j, u, "delivered_bytes", 0), b, sizeof b));
+        fprintf(f, "  received           %.0f datagrams, %s of data\n",
+                rt_json_mnum(j, u, "rx_packets", 0),
                 rt_fmt_bytes(rt_json_mnum(j, u, "rx_bytes", 0), a, sizeof a));
         fprintf(f, "  probes             %.0f sent, %.0f lost\n",
                 rt_json_mnum(j, u, "probes_sent", 0), rt_json_mnum(j, u, "probes_lost", 0));

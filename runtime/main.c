@@ -28,6 +28,7 @@ static const char usage_main[] =
     "  tun      connect: a TUN device carried over every uplink at once\n"
     "  status   uplinks and counters of a running tun or server (--json, --watch)\n"
     "  uplink   list, show, add, remove, enable or disable the running tunnel's uplinks\n"
+    "  benchmark  throughput and latency through the tunnel, per uplink and in all\n"
     "  version  print the version\n"
     "`triglav <command> --help` shows the command's options.\n";
 
@@ -667,6 +668,8 @@ int main(int argc, char **argv)
         return rt_cmd_status(argc - 1, argv + 1);
     if (strcmp(cmd, "uplink") == 0)
         return rt_cmd_uplink(argc - 1, argv + 1);
+    if (strcmp(cmd, "benchmark") == 0)
+        return rt_cmd_benchmark(argc - 1, argv + 1);
     fprintf(stderr, "triglav: unknown command '%s'\n%s", cmd, usage_main);
     return 2;
 }

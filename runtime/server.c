@@ -80,7 +80,9 @@ static size_t render(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
             .core = s->core, .clients = (const uint8_t(*)[4])s->clients,
             .n_clients = s->n_clients, .counters = tg_server_counters(s->core),
             .discard_tcp_port = s->svc_open ? RT_SVC_DISCARD_PORT : 0,
-            .echo_udp_port = s->svc_open ? RT_SVC_ECHO_PORT : 0};
+            .echo_udp_port = s->svc_open ? RT_SVC_ECHO_PORT : 0,
+            .discarded_bytes = s->svc.discarded_bytes,
+            .echoed_datagrams = s->svc.echoed_datagrams};
         return rt_status_server_json(&j, buf, cap);
     }
     struct rt_text t = {.buf = buf, .cap = cap};

@@ -54,7 +54,7 @@ static void snapshot(struct rt_text *t, const struct tg_uplink_snapshot *u, bool
         static const char *const null_keys[] = {
             "keyed", "health", "srtt_us", "rttvar_us", "min_rtt_us", "owd_us", "loss_ratio",
             "delivery_rate_bps", "queued_bytes", "keys_age_us", "tx_packets", "tx_bytes",
-            "rx_packets", "rx_bytes", "probes_sent", "probes_lost", "mapped_address",
+            "rx_packets", "rx_bytes", "delivered_bytes", "probes_sent", "probes_lost", "mapped_address",
             "mapped_port"};
         for (size_t i = 0; i < sizeof null_keys / sizeof null_keys[0]; i++)
             rt_text_add(t, "\"%s\":null,", null_keys[i]);
@@ -74,6 +74,7 @@ static void snapshot(struct rt_text *t, const struct tg_uplink_snapshot *u, bool
     u64(t, "tx_bytes", u->tx_bytes);
     u64(t, "rx_packets", u->rx_packets);
     u64(t, "rx_bytes", u->rx_bytes);
+    u64(t, "delivered_bytes", u->peer_rx_bytes);
     u64(t, "probes_sent", u->probes_sent);
     u64(t, "probes_lost", u->probes_lost);
     if (server)
@@ -187,9 +188,12 @@ size_t rt_status_server_json(const struct rt_status_server *s, char *buf, size_t
     else
         rt_text_add(&t, "\"discard_tcp_port\":null,");
     if (s->echo_udp_port != 0)
-        rt_text_add(&t, "\"echo_udp_port\":%d", s->echo_udp_port);
+        rt_text_add(&t, "\"echo_udp_port\":%d,", s->echo_udp_port);
     else
-        rt_text_add(&t, "\"echo_udp_port\":null");
+        rt_text_add(&t, "\"echo_udp_port\":null,");
+    u64(&t, "discarded_bytes", s->discarded_bytes);
+    u64(&t, "echoed_datagrams", s->echoed_datagrams);
+    end_object(&t, "");
     rt_text_add(&t, "},\"session_count\":%u,\"sessions\":[", tg_server_session_count(s->core));
     bool first = true;
     for (int i = 0; i < s->n_clients; i++) {

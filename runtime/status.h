@@ -59,6 +59,7 @@ struct rt_status_server {
     const uint8_t (*clients)[4]; /* tunnel addresses of sessions to list */
     int n_clients;
     int discard_tcp_port, echo_udp_port; /* 0: the service is not running */
+    uint64_t discarded_bytes, echoed_datagrams;
     const struct tg_endpoint_counters *counters;
 };
 
