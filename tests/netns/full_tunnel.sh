@@ -52,6 +52,11 @@ check "policy rules installed" sh -c "ip netns exec $LAP ip rule | grep -q 'not 
 check "IPv6 is blocked, not leaked, in full tunnel" sh -c "ip netns exec $LAP ip -6 rule | grep -q 'lookup 7467' && ip netns exec $LAP ip -6 route get 2001:db8::1 2>&1 | grep -q 'No route to host'"
 
 stop "$CLIENT_PID" client
+# the client said it leaves (CLOSE): the server freed its session at once
+sleep 0.3
+srv "$TRIGLAV" status --tun-name tgs --state-dir "$STATE" > "$WORK/sstatus2.txt" 2>&1
+cat "$WORK/sstatus2.txt" >&2
+check "server freed the session when the client left" grep -q ' 0 sessions' "$WORK/sstatus2.txt"
 stop "$SERVER_PID" server
 snapshot_all after
 check_restored
