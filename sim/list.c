@@ -18,7 +18,7 @@
 #include "share.h"
 
 const char sim_usage_list[] =
-    "usage: triglav-sim list [DIR] [--data-dir DIR] [--share-dir DIR]\n"
+    "usage: triglav-sim list [DIR] [--names] [--data-dir DIR] [--share-dir DIR]\n"
     "\n"
     "Loads every .scn file in DIR and prints a table sorted by name: name,\n"
     "description, uplinks, duration of a run, default iterations. Files that do not\n"
@@ -26,6 +26,8 @@ const char sim_usage_list[] =
     "folder has one, else the bundled scenarios (`triglav-sim paths` shows where).\n"
     "\n"
     "options:\n"
+    "  --names             only the scenario names (file names without .scn), one a\n"
+    "                      line, without loading them\n"
     "  --data-dir DIR      folder of `data:` trace paths\n"
     "  --share-dir DIR     folder of the bundled files (default: $TRIGLAV_SHARE, else\n"
     "                      ../share/triglav from the program's folder, else the source tree)\n"
@@ -189,11 +191,60 @@ static int load_dir(const char *dir, const char *data_dir, struct entry **out, s
     return ret;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The .scn file names of dir without the suffix, sorted, one a line. */
+static int list_names(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        fprintf(stderr, "%s: %s: %s\n", sim_cmd_name, dir, strerror(errno));
+        return 1;
+    }
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    int ret = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!has_suffix(de->d_name, ".scn"))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **bigger = realloc(v, cap * sizeof *v);
+            if (bigger == NULL) {
+                ret = 1;
+                break;
+            }
+            v = bigger;
+        }
+        if ((v[n] = strndup(de->d_name, strlen(de->d_name) - 4)) == NULL) {
+            ret = 1;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (ret != 0)
+        fprintf(stderr, "%s: out of memory\n", sim_cmd_name);
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        if (ret == 0)
+            puts(v[i]);
+        free(v[i]);
+    }
+    free(v);
+    return ret;
+}
+
 int sim_list_main(int argc, char **argv)
 {
     sim_cmd_name = "triglav-sim list";
     const char *dir = NULL, *data_dir = NULL;
-    bool options = true;
+    bool options = true, names = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v;
         int m;
@@ -206,6 +257,8 @@ int sim_list_main(int argc, char **argv)
         } else if (is_help(a)) {
             fputs(sim_usage_list, stdout);
             return 0;
+        } else if (strcmp(a, "--names") == 0) {
+            names = true;
         } else if ((m = sim_opt_value(argc, argv, &i, "--data-dir", &v)) != 0) {
             if (m < 0)
                 return 2;
@@ -222,6 +275,8 @@ int sim_list_main(int argc, char **argv)
         sim_share_scenarios(bundled, sizeof bundled);
         dir = bundled;
     }
+    if (names)
+        return list_names(dir);
     struct entry *v = NULL;
     size_t nv = 0;
     int rc = load_dir(dir, data_dir, &v, &nv);

@@ -21,6 +21,7 @@
 #include "analysis_cmd.h"
 #include "campaign.h"
 #include "cli.h"
+#include "completions.h"
 #include "db.h"
 #include "list.h"
 #include "replay.h"
@@ -49,6 +50,7 @@ static const char usage_main[] =
     "  replay FILE.pcap --scenario FILE.scn   replay a capture through the tunnel\n"
     "  query DB 'SQL'           query a results database (--saved NAME, --list)\n"
     "  report DB [--out DIR]    Markdown report with confidence intervals and plots\n"
+    "  completions bash|zsh|fish  print a shell completion script\n"
     "\n"
     "A scenario may be given by name (`ice` or `ice.scn`): found here, in\n"
     "./scenarios, or among the bundled ones (`triglav-sim paths`).\n"
@@ -624,6 +626,8 @@ int main(int argc, char **argv)
                 fputs(usage_check, stdout);
             else if (strcmp(what, "list") == 0)
                 fputs(sim_usage_list, stdout);
+            else if (strcmp(what, "completions") == 0)
+                return sim_completions_main(3, (char *[]){argv[0], argv[2], "--help", NULL});
             else if (strcmp(what, "paths") == 0)
                 fputs(sim_usage_paths, stdout);
             else if (strcmp(what, "merge") == 0)
@@ -653,6 +657,8 @@ int main(int argc, char **argv)
         return sim_list_main(argc, argv);
     if (strcmp(cmd, "paths") == 0)
         return sim_paths_main(argc, argv);
+    if (strcmp(cmd, "completions") == 0)
+        return sim_completions_main(argc, argv);
     if (strcmp(cmd, "merge") == 0)
         return cmd_merge(argc, argv);
     if (strcmp(cmd, "replay") == 0)
@@ -663,5 +669,5 @@ int main(int argc, char **argv)
         return an_report_main(argc, argv, sim_version);
     if (cmd[0] == '-')
         return sim_usage_error("unknown option '%s'", cmd);
-    return sim_usage_error("unknown command '%s' (commands: run, check, list, paths, merge, replay, query, report)", cmd);
+    return sim_usage_error("unknown command '%s' (commands: run, check, list, paths, merge, replay, query, report, completions)", cmd);
 }

@@ -1,5 +1,5 @@
 /* share.c: see share.h. */
-#define _DEFAULT_SOURCE /* readlink, PATH_MAX */
+#define _DEFAULT_SOURCE /* readlink, realpath, PATH_MAX */
 
 #include "share.h"
 
@@ -49,7 +49,8 @@ static bool put(char *out, size_t cap, const char *a, const char *b)
     return n >= 0 && (size_t)n < cap;
 }
 
-/* <the executable's folder>/TG_SHARE_REL, when that is a folder. */
+/* <the executable's folder>/TG_SHARE_REL, when that is a folder (without
+ * the ../ of the relative path: people read it in `triglav-sim paths`). */
 static bool next_to_program(char *out, size_t cap)
 {
     char exe[PATH_MAX];
@@ -61,7 +62,10 @@ static bool next_to_program(char *out, size_t cap)
     if (slash == NULL)
         return false;
     slash[1] = '\0';
-    return put(out, cap, exe, TG_SHARE_REL) && is_dir(out);
+    char dir[PATH_MAX], real[PATH_MAX];
+    if (!put(dir, sizeof dir, exe, TG_SHARE_REL) || realpath(dir, real) == NULL || !is_dir(real))
+        return false;
+    return put(out, cap, real, "");
 }
 
 const char *sim_share_dir(char *out, size_t cap)
