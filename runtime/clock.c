@@ -1,5 +1,6 @@
 /* The only file of the runtime that reads a clock. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
+#include <sys/timex.h>
 #include <time.h>
 
 #include "clock.h"
@@ -19,4 +20,16 @@ tg_time rt_wall_offset(void)
     tg_time m = (tg_time)mono.tv_sec * 1000000u + (tg_time)mono.tv_nsec / 1000u;
     tg_time w = (tg_time)wall.tv_sec * 1000000u + (tg_time)wall.tv_nsec / 1000u;
     return w - m; /* wrap-around arithmetic: m + offset == w */
+}
+
+int rt_clock_synced(long long *unix_s)
+{
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    *unix_s = (long long)wall.tv_sec;
+    struct timex tx = {.modes = 0};
+    int state = adjtimex(&tx);
+    if (state < 0)
+        return -1;
+    return state != TIME_ERROR && !(tx.status & STA_UNSYNC) ? 1 : 0;
 }

@@ -3,7 +3,8 @@
  *
  * The core never reads a clock; the live program reads CLOCK_MONOTONIC here
  * and nowhere else, and passes the value as `now` to every core call. The
- * wall clock (CLOCK_REALTIME) is read only to date capture files.
+ * wall clock (CLOCK_REALTIME) is read only to date capture files and for
+ * `triglav status` and `triglav diagnose`.
  */
 #ifndef RT_CLOCK_H
 #define RT_CLOCK_H
@@ -18,5 +19,10 @@ tg_time rt_now(void);
  * goes back in time when NTP steps the wall clock. Unsigned arithmetic: add
  * it, never compare it. */
 tg_time rt_wall_offset(void);
+
+/* The wall clock for `triglav diagnose`: Unix seconds in *unix_s, and the
+ * kernel's word (adjtimex) on whether something (NTP) keeps it in time: 1
+ * synchronised, 0 not, -1 cannot tell. */
+int rt_clock_synced(long long *unix_s);
 
 #endif

@@ -30,6 +30,7 @@ static const char usage_main[] =
     "  status   uplinks and counters of a running tun or server (--json, --watch)\n"
     "  uplink   list, show, add, remove, enable or disable the running tunnel's uplinks\n"
     "  benchmark  throughput and latency through the tunnel, per uplink and in all\n"
+    "  diagnose what a tunnel needs here (permissions, uplinks, reachability, MTU, NAT), and fixes\n"
     "  completions  print a shell completion script: bash, zsh or fish\n"
     "  version  print the version\n"
     "`triglav <command> --help` shows the command's options.\n";
@@ -674,6 +675,8 @@ int main(int argc, char **argv)
         return rt_cmd_completions(argc - 1, argv + 1);
     if (strcmp(cmd, "benchmark") == 0)
         return rt_cmd_benchmark(argc - 1, argv + 1);
+    if (strcmp(cmd, "diagnose") == 0)
+        return rt_cmd_diagnose(argc - 1, argv + 1);
     fprintf(stderr, "triglav: unknown command '%s'\n%s", cmd, usage_main);
     return 2;
 }
