@@ -107,6 +107,16 @@ static const struct comp_opt benchmark_opts[] = {
     FIND_OPTS,
 };
 
+static const struct comp_opt diagnose_opts[] = {
+    {"--connectivity", 0, NONE, "only the network: uplinks, handshakes, path MTU, NAT"},
+    {"--full", 0, NONE, "all of it, plus kernel settings and a running tunnel"},
+    {"--config", 0, TOML, "the client config: key, interfaces and mtu from it"},
+    {"--timeout", 0, TEXT, "how long a handshake may take"},
+    {"--mtu", 0, TEXT, "the TUN MTU the tunnel will use"},
+    {NULL, 'i', IFACE, "check this uplink (default: every one with a default route)"},
+    FIND_OPTS,
+};
+
 static const struct comp_cmd cmds[] = {
     {"keygen", "make a server key file and print its tg1_ key", keygen_opts, N(keygen_opts), NONE,
      NONE},
@@ -119,6 +129,8 @@ static const struct comp_cmd cmds[] = {
      {COMP_WORDS, "list show add remove enable disable", NULL, NULL}, IFACE},
     {"benchmark", "throughput and latency through the tunnel", benchmark_opts,
      N(benchmark_opts), TEXT, NONE},
+    {"diagnose", "what a tunnel needs here, and fixes", diagnose_opts, N(diagnose_opts), TEXT,
+     NONE},
     {"completions", "print a shell completion script", NULL, 0,
      {COMP_WORDS, "bash zsh fish", NULL, NULL}, NONE},
     {"version", "print the version", NULL, 0, NONE, NONE},
