@@ -348,7 +348,7 @@ const char *rt_json_str_get(const struct rt_json *j, int node, char *out, size_t
             if (e == 'u' && i + 4 < n) {
                 int v = hexval(s[i + 1]) << 12 | hexval(s[i + 2]) << 8 | hexval(s[i + 3]) << 4 |
                         hexval(s[i + 4]);
-                c = v >= 0x20 && v < 0x7f ? (char)v : '?';
+                c = v > 0 && v < 0x80 ? (char)v : '?';
                 i += 4;
             } else {
                 c = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'b' ? '\b'

@@ -56,7 +56,8 @@ enum rt_jtype rt_json_type(const struct rt_json *j, int node);
 double rt_json_num(const struct rt_json *j, int node, double dflt);
 bool rt_json_bool(const struct rt_json *j, int node, bool dflt);
 /* String node unescaped into out[0..cap) (cut to fit; \u escapes outside
- * ASCII become '?'); dflt when node is not a string. Returns out. */
+ * ASCII, and \u0000, become '?'); dflt when node is not a string. Returns
+ * out. rt_json_str of the result reads back the same. */
 const char *rt_json_str_get(const struct rt_json *j, int node, char *out, size_t cap,
                             const char *dflt);
 /* Shorthands on a member of an object. */
