@@ -59,6 +59,13 @@ check "... each line: time, session, uplinks and rates" \
     sh -c "grep -cE '^[0-9-]{10}T[0-9:]{8}Z tgc session up 198\.18\.0\.[0-9]+ uplinks 2/2 up_mbps [0-9.]+ down_mbps [0-9.]+ \| l1 active healthy srtt_ms [0-9.]+ tx_mbps [0-9.]+ rx_mbps [0-9.]+ \| l2 ' '$WORK/watch.txt' | grep -qx 4"
 timeout 2.7 ip netns exec "$LAP" "$TRIGLAV" status --watch --json --interval 1 --tun-name tgc --state-dir "$STATE" > "$WORK/watch.jsonl"
 check "--watch --json piped for 2.7 s at 1 s: 3 JSON lines" test "$(jq -c .role "$WORK/watch.jsonl" | grep -c client)" -eq 3
+if command -v script >/dev/null; then
+    ip netns exec "$LAP" script -qec "$TRIGLAV status --watch --interval 0.3 --count 3 --tun-name tgc --state-dir $STATE" /dev/null > "$WORK/watch.tty"
+    check "--watch on a terminal: redrawn in place 3 times (ESC[H ESC[J: 6 escapes)" \
+        test "$(tr -cd '\033' < "$WORK/watch.tty" | wc -c)" -eq 6
+    check "... each a header and the uplink table with the rates now" \
+        sh -c "grep -c 'every 0.3 s (Ctrl-C to stop)' '$WORK/watch.tty' | grep -qx 3 && grep -q 'uplink  *interface  *state .*tx now' '$WORK/watch.tty'"
+fi
 check "status --detailed names every uplink's estimates" sh -c "ip netns exec $LAP $TRIGLAV status --detailed --tun-name tgc --state-dir $STATE | grep -c 'delivery rate' | grep -qx 2"
 
 # --- uplink list / show

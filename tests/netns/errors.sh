@@ -46,9 +46,10 @@ expect bad_key_file 2 "not a Triglav key file" srv "$TRIGLAV" server --key "$WOR
 expect keygen_no_overwrite 1 "not overwritten" "$TRIGLAV" keygen --output "$WORK/k1"
 expect keygen_key 0 "^tg1_" "$TRIGLAV" keygen --output "$WORK/k2" --address 198.51.100.2:7443
 
-# unimplemented things say so
+# misuse and nothing to talk to say so
 expect metrics_flag 2 "expected ADDR:PORT" lap "$TRIGLAV" tun "$KEY" -i l1 --metrics-addr nowhere
-expect uplink_add 2 "not implemented" lap "$TRIGLAV" uplink add -i l3
+expect uplink_add 1 "nothing is running for tg0" lap "$TRIGLAV" uplink add l3 --state-dir "$STATE"
+expect uplink_usage 2 "expects one interface name" lap "$TRIGLAV" uplink add
 expect status_nothing 1 "nothing is running for tgx" lap "$TRIGLAV" status --tun-name tgx --state-dir "$STATE"
 
 # --config: a server from a TOML file, then a typo in one
