@@ -208,7 +208,7 @@ const struct tg_endpoint_counters *tg_client_counters(const struct tg_client *c)
 struct tg_server_config {
     uint8_t static_private[32];
     struct tg_mp_config mp;
-    uint8_t pool_addr[4];       /* tunnel address pool (10.0.85.0) */
+    uint8_t pool_addr[4];       /* tunnel address pool (10.85.0.0) */
     uint8_t pool_prefix;        /* (16); .1 is the server, clients from .2 */
     uint32_t max_sessions;      /* (10000; the pool also bounds them) */
     tg_time session_idle_us;    /* a session with no traffic for this long ends (300 s) */

@@ -360,13 +360,17 @@ static void test_kill(void)
     uint64_t seed = rng_state;
     int kills = 0, midway = 0;
     int64_t stored = 0;
-    for (int round = 0; round < 30 && stored < N_KILL; round++) {
+    /* at least 30 rounds, more (up to 200) until 3 kills landed mid-store; on a
+     * loaded machine the writer may store nothing within the first delays,
+     * so a round that stored nothing lengthens the next delays */
+    long spread_ns = 20000000;
+    for (int round = 0; round < 200 && stored < N_KILL && (round < 30 || midway < 3); round++) {
         pid_t pid = fork();
         if (pid == 0)
             _exit(write_runs(killed, N_KILL, 1, 0, "killed") < 0 ? 1 : 0);
         CHECK(pid > 0);
         rng_state = seed + (uint64_t)round;
-        struct timespec ts = {0, (long)(2000000 + rnd() % 20000000)}; /* 2-22 ms */
+        struct timespec ts = {0, (long)(2000000 + rnd() % (uint64_t)spread_ns)}; /* 2-22 ms at first */
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
         int status;
@@ -376,6 +380,8 @@ static void test_kill(void)
         int64_t now = check_whole(killed);
         CHECK(now >= stored);
         midway += was_killed && now > stored && now < N_KILL; /* killed while storing runs */
+        if (now == stored && spread_ns < 400000000)
+            spread_ns = spread_ns * 3 / 2;
         stored = now;
     }
     printf("test_db: %d kills, %d while storing (seed %llu), %lld of %d runs stored before "
