@@ -48,6 +48,9 @@ struct tg_mp_config {
     struct tg_uplink_config uplink;
     tg_time probe_interval_us;      /* PING on each live uplink (100 ms) */
     tg_time down_probe_interval_us; /* PING on Down uplinks so they come back (1 s) */
+    tg_time idle_probe_after_us;    /* a session with no DATA either way for this long ... (10 s) */
+    tg_time idle_probe_interval_us; /* ... probes this slowly (1 s): idle sessions cost a server
+                                       little, and the first DATA brings the pace back */
     tg_time feedback_interval_us;   /* receiver feedback at most this late (20 ms) */
     uint32_t feedback_packets;      /* ... or this many DATA datagrams late (32) */
     tg_time rekey_after_us;         /* rejoin an uplink when its keys are this old (120 s) */

@@ -14,6 +14,8 @@ void tg_mp_config_default(struct tg_mp_config *c)
     tg_uplink_config_default(&c->uplink);
     c->probe_interval_us = TG_MSEC(100);
     c->down_probe_interval_us = TG_SEC(1);
+    c->idle_probe_after_us = TG_SEC(10);
+    c->idle_probe_interval_us = TG_SEC(1);
     c->feedback_interval_us = TG_MSEC(20);
     c->feedback_packets = 32;
     c->rekey_after_us = TG_SEC(120);
@@ -50,6 +52,7 @@ int tg_mp_init(struct tg_mp *mp, const struct tg_mp_config *cfg, struct tg_io *i
     mp->server = server;
     mp->last_best = -1;
     mp->last_activity = now;
+    mp->data_at = now;
     tg_rng_fill(rng, mp->flow_key, sizeof mp->flow_key);
     tg_replay_init(&mp->dedup);
     int rc = tg_sched_new(&cfg->sched, a, &mp->sched);
@@ -269,7 +272,9 @@ void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
     p->probe_sent = now;
     p->probes_sent++;
     tg_time every = p->est.health == TG_HEALTH_DOWN ? mp->cfg->down_probe_interval_us
-                                                     : mp->cfg->probe_interval_us;
+                    : now - mp->data_at >= mp->cfg->idle_probe_after_us
+                        ? mp->cfg->idle_probe_interval_us
+                        : mp->cfg->probe_interval_us;
     p->next_probe = tg_time_add(now, every);
     tg_mp_finish(mp, slot, buf, off, now);
 }
@@ -303,6 +308,21 @@ static void send_feedback(struct tg_mp *mp, unsigned slot, tg_time now)
     size_t off = 0;
     tg_mp_add_feedback(mp, slot, buf + TG_DATA_HEADER_LEN, tg_mp_plain_cap(mp), &off);
     tg_mp_finish(mp, slot, buf, off, now);
+}
+
+/* DATA went or came: after an idle spell the probes that were slowed down
+ * come back to their pace now, not a second later. */
+static void data_seen(struct tg_mp *mp, tg_time now)
+{
+    if (now - mp->data_at >= mp->cfg->idle_probe_after_us) {
+        for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+            struct tg_path *p = mp->paths[i];
+            tg_time soon = tg_time_add(now, mp->cfg->probe_interval_us);
+            if (p != NULL && p->keyed && !p->probe_out && p->next_probe > soon)
+                p->next_probe = soon;
+        }
+    }
+    mp->data_at = now;
 }
 
 /* A move away from an uplink in this state is a failover, not a preference. */
@@ -358,6 +378,7 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
 
     uint64_t seq = mp->next_seq++;
     mp->last_activity = now;
+    data_seen(mp, now);
     if (flags & TG_DATA_FLAG_ORDERED)
         tg_rtx_store(mp, seq, pkt, len, (unsigned)first, now);
     /* feedback rides along only while the datagram stays unfragmented */
@@ -588,6 +609,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
     while ((rc = tg_frame_next(plain, plain_len, &off, &f)) == 1) {
         switch (f.type) {
         case TG_FRAME_DATA: {
+            data_seen(mp, now);
             uint64_t seq = tg_widen32(f.u.data.seq, mp->dedup.next);
             mp->peer_time = tg_widen32(f.u.data.send_time_us, mp->peer_time);
             p->rx_bytes += f.u.data.len;

@@ -145,6 +145,7 @@ struct tg_mp {
     uint8_t announce_token[TG_SESSION_TOKEN_LEN], announce_addr[4], announce_prefix;
     int last_best;                /* uplink the scheduler used last (failover count) */
     tg_time last_activity;
+    tg_time data_at;              /* a DATA frame was sent or received then (probe pace) */
 };
 
 int tg_mp_init(struct tg_mp *mp, const struct tg_mp_config *cfg, struct tg_io *io,

@@ -350,6 +350,37 @@ static void test_flood_new_client(void)
 
 /* ------------------------------------------------------------------------ */
 
+/* An idle session costs little: after 10 s without DATA both ends probe once
+ * a second instead of ten times (a server with 10 000 connected clients
+ * would otherwise handle 400 000 probe datagrams a second); the first DATA
+ * brings the pace back at once. */
+static void test_idle_probes(void)
+{
+    struct h_net n;
+    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(20)};
+    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_NONE, NULL), TG_OK);
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    h_net_run(&n, n.now + TG_SEC(15));
+    uint64_t c0 = tg_client_counters(n.client)->dgram_out,
+             s0 = tg_server_counters(n.server)->dgram_out;
+    h_net_run(&n, n.now + TG_SEC(10));
+    uint64_t c_idle = tg_client_counters(n.client)->dgram_out - c0,
+             s_idle = tg_server_counters(n.server)->dgram_out - s0;
+    printf("idle probes: %llu client + %llu server datagrams in 10 s idle\n",
+           (unsigned long long)c_idle, (unsigned long long)s_idle);
+    /* 2 uplinks x (own PING + PONG to the other's) x 1/s x 10 s, with slack */
+    CHECK(c_idle <= 50 && s_idle <= 50);
+    CHECK(c_idle >= 20 && s_idle >= 20); /* still probing */
+    for (uint64_t s = 0; s < 20; s++)
+        h_net_send(&n, s, 200, false);
+    uint64_t c1 = tg_client_counters(n.client)->dgram_out;
+    h_net_run(&n, n.now + TG_SEC(1));
+    /* 20 DATA datagrams, then probes on both uplinks at the 100 ms pace again */
+    CHECK(tg_client_counters(n.client)->dgram_out - c1 >= 20 + 2 * 8);
+    CHECK_EQ(n.n_rx_server, 20);
+    h_net_free(&n);
+}
+
 /* A client that leaves says so; the server frees the session at once. */
 static void test_close(void)
 {
@@ -376,6 +407,7 @@ int main(void)
     test_forged_response();
     test_spoofed_junk();
     test_flood_new_client();
+    test_idle_probes();
     test_close();
     return check_exit("test_hardening");
 }
