@@ -30,7 +30,7 @@ static const char usage_main[] =
     "  status   uplinks and counters of a running tun or server (--json, --watch)\n"
     "  uplink   list, show, add, remove, enable or disable the running tunnel's uplinks\n"
     "  benchmark  throughput and latency through the tunnel, per uplink and in all\n"
-    "  diagnose what a tunnel needs here (permissions, uplinks, reachability, MTU, NAT), and fixes\n"
+    "  diagnose  what a tunnel needs here (permissions, uplinks, reachability, MTU, NAT)\n"
     "  completions  print a shell completion script: bash, zsh or fish\n"
     "  version  print the version\n"
     "`triglav <command> --help` shows the command's options.\n";
