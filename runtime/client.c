@@ -697,13 +697,8 @@ static int setup(struct client *c)
     struct tg_client_config cfg;
     tg_client_config_default(&cfg);
     memcpy(cfg.server_public, c->key.server_public, 32);
-    if (o->strategy_set)
-        cfg.mp.sched.strategy = o->strategy;
-    if (o->aggregation_set)
-        cfg.mp.sched.aggregation = o->aggregation;
-    cfg.mp.queue_slots = 2048;
-    if (o->reorder_hold_us != 0)
-        cfg.mp.reorder.max_hold_us = o->reorder_hold_us;
+    cfg.mp = o->c.mp; /* the core's defaults as opts.c set them, then --config and flags */
+    cfg.nat = o->nat;
     struct tg_rng rng = {.fill = os_fill};
     c->started = rt_now();
     c->cfg = cfg;

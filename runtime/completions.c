@@ -1,16 +1,20 @@
 /*
  * completions.c: `triglav completions bash|zsh|fish`, the shell completion
  * scripts of triglav (completion/completion.h writes them from the table
- * below). The table mirrors `triglav --help` and each command's --help: the
- * test completions_help (tests/install/) fails when a command or an option
- * is in one and not the other, so a new option is added here and in its
- * --help together.
+ * below). The options of keygen, server, tun and config come from the
+ * option table their --help is written from (opts.h); the others' mirror
+ * each command's --help: the test completions_help (tests/install/) fails
+ * when a command or an option is in one and not the other, so a new option
+ * is added here and in its --help together.
  */
 #include "completions.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "completion/completion.h"
+#include "opts.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -20,64 +24,6 @@
 #define DIR    {COMP_DIR, NULL, NULL, NULL}
 #define IFACE  {COMP_IFACE, NULL, NULL, NULL}
 #define TOML   {COMP_FILE, NULL, "*.toml", NULL}
-#define STRATEGY                                                                                   \
-    {COMP_WORDS,                                                                                   \
-     "adaptive lowest_latency lowest_loss weighted_round_robin bandwidth_proportional "           \
-     "redundant primary_backup ecmp_aware",                                                        \
-     NULL, NULL}
-#define AGGREGATION {COMP_WORDS, "none full adaptive", NULL, NULL}
-
-/* Options `server` and `tun` share (opts.h's struct rt_common). */
-#define COMMON_OPTS(what)                                                       \
-    {"--config", 0, TOML, "TOML config; flags override it"},                   \
-    {"--daemon", 0, NONE, "run in the background"},                            \
-    {"--pid-file", 0, FILE_A, "with --daemon: write the pid there"},           \
-    {"--log-file", 0, FILE_A, "log there instead of stderr"},                  \
-    {"--state-dir", 0, DIR, "where the journal of changes lives"},             \
-    {"--cleanup", 0, NONE, "undo what a crashed " what " left and exit"},      \
-    {"--mtu", 0, TEXT, "TUN MTU"},                                             \
-    {"--no-offload", 0, NONE, "plain I/O: no TUN or UDP offloads"},            \
-    {"--strategy", 0, STRATEGY, "how packets are spread over the uplinks"},    \
-    {"--aggregation", 0, AGGREGATION, "none, full or adaptive"},               \
-    {"--tun-name", 0, TEXT, "TUN device"},                                     \
-    {NULL, 'v', NONE, "debug logging"}
-
-static const struct comp_opt keygen_opts[] = {
-    {"--output", 0, FILE_A, "where the new private key goes"},
-    {"--address", 0, TEXT, "HOST:PORT the server listens on, put in the key"},
-};
-
-static const struct comp_opt server_opts[] = {
-    {"--listen", 0, TEXT, "UDP address to listen on"},
-    {"--key", 0, FILE_A, "private key file"},
-    {"--generate-key", 0, NONE, "make a new key and print it"},
-    {"--advertise", 0, TEXT, "address to put in the printed key"},
-    {"--pool", 0, TEXT, "tunnel addresses for clients (CIDR)"},
-    {"--egress", 0, IFACE, "masquerade only out of this interface"},
-    {"--no-nat", 0, NONE, "leave forwarding and nftables alone"},
-    {"--max-sessions", 0, TEXT, "clients at once"},
-    COMMON_OPTS("server"),
-};
-
-static const struct comp_opt tun_opts[] = {
-    {"--interface", 'i', IFACE, "use this interface as an uplink"},
-    {"--auto-discover", 0, NONE, "every interface with a default route is an uplink"},
-    {"--full-tunnel", 0, NONE, "send all IPv4 traffic through the tunnel"},
-    {"--allow-ipv6", 0, NONE, "with --full-tunnel: let IPv6 leave outside the tunnel"},
-    {"--route", 0, TEXT, "send this CIDR through the tunnel"},
-    {"--exclude", 0, TEXT, "never send this CIDR through the tunnel"},
-    {"--dns", 0, NONE, "point resolv.conf at --dns-server until exit"},
-    {"--dns-server", 0, TEXT, "resolver for --dns"},
-    {"--ipv4", 0, TEXT, "address for the TUN instead of the server's"},
-    {"--connect-timeout", 0, TEXT, "seconds to wait for the server"},
-    {"--reconnect-after", 0, TEXT, "seconds without the server before a new session"},
-    {"--fwmark", 0, TEXT, "mark of the uplink sockets"},
-    {"--table", 0, TEXT, "our routing table"},
-    {"--reorder-hold-ms", 0, TEXT, "reorder buffer hold cap"},
-    {"--capture", 0, {COMP_FILE, NULL, "*.pcap", NULL}, "record the inner traffic (pcap)"},
-    COMMON_OPTS("run"),
-};
-
 /* Where a running tunnel or server answers (cmds.h). */
 #define FIND_OPTS                                                               \
     {"--tun-name", 0, TEXT, "TUN device of the running program"},              \
@@ -117,12 +63,42 @@ static const struct comp_opt diagnose_opts[] = {
     FIND_OPTS,
 };
 
-static const struct comp_cmd cmds[] = {
-    {"keygen", "make a server key file and print its tg1_ key", keygen_opts, N(keygen_opts), NONE,
-     NONE},
-    {"server", "run the server", server_opts, N(server_opts), NONE, NONE},
-    {"tun", "connect: a TUN device over every uplink at once", tun_opts, N(tun_opts), TEXT,
-     NONE},
+/* The commands whose options the option table has; filled from it. */
+static const unsigned table_cmds[] = {RT_CMD_KEYGEN, RT_CMD_SERVER, RT_CMD_TUN, RT_CMD_CONFIG};
+static struct comp_opt table_opts[N(table_cmds)][96];
+static char table_names[N(table_cmds)][96][40];
+
+static size_t from_table(size_t t, unsigned cmd)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rt_n_opts && n < N(table_opts[t]); i++) {
+        const struct rt_opt *op = &rt_opts[i];
+        if (!(op->cmds & cmd) || op->flag == NULL || op->kind == RT_OPT_HELP)
+            continue;
+        enum rt_opt_kind k = op->kind == RT_OPT_LIST ? op->elem : op->kind;
+        struct comp_arg v = TEXT;
+        if (k == RT_OPT_BOOL)
+            v = (struct comp_arg)NONE;
+        else if (k == RT_OPT_CHOICE)
+            v = (struct comp_arg){COMP_WORDS, op->choice->words, NULL, NULL};
+        else if (op->comp == RT_COMP_IFACE)
+            v = (struct comp_arg)IFACE;
+        else if (op->comp == RT_COMP_DIR)
+            v = (struct comp_arg)DIR;
+        else if (op->comp == RT_COMP_FILE)
+            v = (struct comp_arg){COMP_FILE, NULL, op->glob, NULL};
+        snprintf(table_names[t][n], sizeof table_names[t][n], "--%s", op->flag);
+        table_opts[t][n] = (struct comp_opt){table_names[t][n], op->short_flag, v, op->help};
+        n++;
+    }
+    return n;
+}
+
+static struct comp_cmd cmds[] = {
+    {"keygen", "make a server key file and print its tg1_ key", NULL, 0, NONE, NONE},
+    {"server", "run the server", NULL, 0, NONE, NONE},
+    {"tun", "connect: a TUN device over every uplink at once", NULL, 0, TEXT, NONE},
+    {"config", "write a commented config file with every key", NULL, 0, NONE, NONE},
     {"status", "uplinks and counters of a running tun or server", status_opts, N(status_opts),
      NONE, NONE},
     {"uplink", "the running tunnel's uplinks", uplink_opts, N(uplink_opts),
@@ -140,5 +116,11 @@ static const struct comp_prog prog = {"triglav", cmds, N(cmds), "--help --versio
 
 int rt_cmd_completions(int argc, char **argv)
 {
+    for (size_t c = 0; c < N(cmds); c++)
+        for (size_t t = 0; t < N(table_cmds); t++)
+            if (strcmp(cmds[c].name, rt_cmd_name(table_cmds[t])) == 0) {
+                cmds[c].n_opts = from_table(t, table_cmds[t]);
+                cmds[c].opts = table_opts[t];
+            }
     return comp_main(&prog, argc, argv);
 }

@@ -1,19 +1,12 @@
 /*
- * --config FILE: TOML read by the core's text parser (core/conf.h). Tables
- * and keys (the seed's names where it had them):
- *   [server]    listen_addrs = ["ADDR:PORT", ...]  (or listen), key_file,
- *               max_connections, idle_timeout, pool, tun_name, egress,
- *               advertise = [...], tcp_fallback (false only), rate_limit (0 only)
- *   [client]    auth_key, interfaces = [...] (or uplinks), auto_discover,
- *               full_tunnel, routes = [...], exclude = [...], dns,
- *               dns_server = [...], tun_name, ipv4, strategy, aggregation,
- *               connect_timeout, reconnect_after, capture
- *   [transport] send_buffer_size, recv_buffer_size (sizes: 2MiB or bytes),
- *               mtu, connect_timeout; TCP-only keys are refused
- *   [metrics]   enabled, listen_addr / bind_address (127.0.0.1:9091)
- *   [logging]   level (info|debug), file
- * Unknown tables and keys are errors with file:line, so a typo never
- * silently does nothing.
+ * config.c: --config FILE, TOML read by the core's text parser
+ * (core/conf.h), and `triglav config`, which writes one. Every table and
+ * key comes from the option table (opts.c): the loader looks each key up
+ * there, the writer walks it. A key that is not in the table is an error
+ * naming FILE:LINE:COL and the keys the table has, so a typo never
+ * silently does nothing; keys of features Triglav does not have (TCP
+ * fallback, proxy modes, IPv6 inside the tunnel) are refused by name.
+ * Messages never quote the file: its position says where.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,385 +19,199 @@
 #include "opts.h"
 #include "sys.h"
 
-int rt_parse_strategy(const char *s, enum tg_strategy *out);
-
-struct ctx {
-    const char *path;
-    struct rt_client_opts *client;
-    struct rt_server_opts *server;
+/* Keys people know (from the design this program grew from) that name a
+ * feature it does not have. `off_ok`: false or 0 is accepted (the feature
+ * is off, which is true). */
+static const struct {
+    const char *table, *key;
+    bool off_ok;
+    const char *why;
+} refused[] = {
+    {"server", "tcp_fallback", true, "TCP fallback is not implemented (uplinks are UDP only)"},
+    {"server", "rate_limit", true,
+     "a packet rate limit is not implemented (handshakes are rate-limited per source)"},
+    {"transport", "tcp_nodelay", false, "TCP fallback is not implemented (uplinks are UDP only)"},
+    {"transport", "tcp_keepalive", false, "TCP fallback is not implemented (uplinks are UDP only)"},
+    {"transport", "keepalive_interval", false,
+     "TCP fallback is not implemented (uplinks are UDP only)"},
+    {"transport", "tcp_fast_open", false, "TCP fallback is not implemented (uplinks are UDP only)"},
+    {"transport", "mss", false, "TCP fallback is not implemented (uplinks are UDP only)"},
+    {"client", "socks_port", false, "proxy mode is not implemented (use triglav tun)"},
+    {"client", "http_proxy_port", false, "proxy mode is not implemented (use triglav tun)"},
+    {"tun", "ipv6_addr", false, "IPv6 inside the tunnel is not implemented"},
+    {"nat", "tunnel_ipv6", false, "IPv6 inside the tunnel is not implemented"},
+    {"nat", "udp_timeout", false,
+     "setting NAT timeouts is not implemented (UDP 3m, TCP 2h, ICMP 30s)"},
+    {"nat", "tcp_timeout", false,
+     "setting NAT timeouts is not implemented (UDP 3m, TCP 2h, ICMP 30s)"},
+    {"nat", "icmp_timeout", false,
+     "setting NAT timeouts is not implemented (UDP 3m, TCP 2h, ICMP 30s)"},
+    {"nat", "port_range_start", false,
+     "setting the NAT port range is not implemented (32768 to 61000)"},
+    {"nat", "port_range_end", false,
+     "setting the NAT port range is not implemented (32768 to 61000)"},
 };
 
-/* A message may quote a name or value of the file (cut to the message's
- * size): its control bytes never reach the terminal. */
-static char *printable(char *msg)
-{
-    for (char *p = msg; *p != '\0'; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
-    return msg;
-}
+struct loader {
+    const char *path;
+    unsigned cmd;
+    void *mine;  /* this command's options */
+    void *other; /* the other command's, to check its keys */
+};
 
-static int fail(const struct ctx *x, uint32_t line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(const struct ctx *x, uint32_t line, const char *fmt, ...)
+static int fail(const struct loader *l, uint32_t line, uint32_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(const struct loader *l, uint32_t line, uint32_t col, const char *fmt, ...)
 {
-    char msg[300];
+    char msg[700];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "triglav: %s:%u: %s\n", x->path, line, printable(msg));
+    fprintf(stderr, "triglav: %s:%u:%u: %s\n", l->path, line, col, rt_printable(msg));
     return -1;
 }
 
-static int conv(const struct ctx *x, int rc, const struct tg_conf_error *err)
+static bool known_table(const char *t)
 {
-    if (rc == TG_OK)
-        return 0;
-    char msg[sizeof err->msg];
-    snprintf(msg, sizeof msg, "%s", err->msg);
-    fprintf(stderr, "triglav: %s:%u:%u: %s\n", x->path, err->line, err->col, printable(msg));
-    return -1;
+    for (size_t i = 0; i < rt_n_opts; i++)
+        if (rt_opts[i].table != NULL && strcmp(rt_opts[i].table, t) == 0)
+            return true;
+    return false;
 }
 
-static int get_str(const struct ctx *x, const struct tg_conf_entry *e, const char **s)
+/* Does `list` ("a.b c.d ...") hold table.key? */
+static bool in_aliases(const char *list, const char *table, const char *key)
 {
-    struct tg_conf_error err;
-    return conv(x, tg_conf_string(&e->value, s, &err), &err);
-}
-
-static int get_bool(const struct ctx *x, const struct tg_conf_entry *e, bool *b)
-{
-    struct tg_conf_error err;
-    return conv(x, tg_conf_bool(&e->value, b, &err), &err);
-}
-
-static int get_copy(const struct ctx *x, const struct tg_conf_entry *e, char *dst, size_t cap)
-{
-    const char *s;
-    if (get_str(x, e, &s) != 0)
-        return -1;
-    if (strlen(s) >= cap)
-        return fail(x, e->line, "%s: value too long", e->key);
-    snprintf(dst, cap, "%s", s);
-    return 0;
-}
-
-/* A string, or an array of strings: call fn on each. */
-static int each_str(const struct ctx *x, const struct tg_conf_entry *e,
-                    int (*fn)(const struct ctx *, const char *, void *, uint32_t), void *arg)
-{
-    const struct tg_conf_value *v = &e->value;
-    if (v->type == TG_CONF_STRING)
-        return fn(x, v->u.str.s, arg, v->line);
-    if (v->type != TG_CONF_ARRAY)
-        return fail(x, e->line, "%s: expected a string or an array of strings", e->key);
-    for (size_t i = 0; i < v->u.arr.n; i++) {
-        const struct tg_conf_value *it = &v->u.arr.v[i];
-        if (it->type != TG_CONF_STRING)
-            return fail(x, it->line, "%s: expected strings in the array", e->key);
-        if (fn(x, it->u.str.s, arg, it->line) != 0)
-            return -1;
+    size_t tl = strlen(table), kl = strlen(key);
+    for (const char *p = list; p != NULL && *p != '\0';) {
+        const char *end = strchr(p, ' ');
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (n == tl + 1 + kl && strncmp(p, table, tl) == 0 && p[tl] == '.' &&
+            strncmp(p + tl + 1, key, kl) == 0)
+            return true;
+        p = end != NULL ? end + 1 : NULL;
     }
-    return 0;
+    return false;
 }
 
-static int add_listen(const struct ctx *x, const char *s, void *arg, uint32_t line)
+/* The option spelled table.key in a file: this command's first, then the
+ * other command's (checked, not applied); its own spelling before an alias. */
+static const struct rt_opt *lookup(unsigned cmd, const char *table, const char *key)
 {
-    struct rt_server_opts *o = x->server;
-    bool adv = arg != NULL;
-    struct tg_key_addr *v = adv ? o->advertise : o->listen;
-    int *n = adv ? &o->n_advertise : &o->n_listen;
-    if (*n >= RT_MAX_LISTEN)
-        return fail(x, line, "too many addresses (at most 8): %s", s);
-    if (rt_addr_parse(s, &v[*n]) != 0)
-        return fail(x, line, "'%s' is not ADDR:PORT (e.g. 0.0.0.0:7443)", s);
-    (*n)++;
-    return 0;
-}
-
-static int add_iface(const struct ctx *x, const char *s, void *arg, uint32_t line)
-{
-    struct rt_client_opts *o = x->client;
-    if (o->n_ifaces >= TG_MAX_UPLINKS || strlen(s) >= 16)
-        return fail(x, line, "interface '%s': too many interfaces or name too long", s);
-    snprintf(o->ifaces[o->n_ifaces++], 16, "%s", s);
-    return 0;
-}
-
-static int add_prefix(const struct ctx *x, const char *s, void *arg, uint32_t line)
-{
-    struct rt_client_opts *o = x->client;
-    bool excl = arg != NULL;
-    struct rt_prefix *v = excl ? o->excludes : o->routes;
-    int *n = excl ? &o->n_excludes : &o->n_routes;
-    if (*n >= RT_MAX_PREFIXES || rt_prefix_parse(s, &v[*n], false) != 0)
-        return fail(x, line, "'%s' is not an IPv4 prefix like 203.0.113.0/24", s);
-    (*n)++;
-    return 0;
-}
-
-static int add_dns(const struct ctx *x, const char *s, void *arg, uint32_t line)
-{
-    struct rt_client_opts *o = x->client;
-    char host[64];
-    snprintf(host, sizeof host, "%s", s);
-    char *colon = strchr(host, ':'); /* the seed wrote 1.1.1.1:53 */
-    if (colon != NULL) {
-        if (strcmp(colon, ":53") != 0)
-            return fail(x, line, "'%s': only port 53 is supported for DNS servers", s);
-        *colon = '\0';
-    }
-    if (o->n_dns >= RT_MAX_DNS || rt_ipv4_parse(host, o->dns_servers[o->n_dns]) != 0)
-        return fail(x, line, "'%s' is not an IPv4 resolver address", s);
-    o->n_dns++;
-    return 0;
-}
-
-static int duration(const struct ctx *x, const struct tg_conf_entry *e, tg_time *us)
-{
-    struct tg_conf_error err;
-    if (e->value.type == TG_CONF_INT && e->value.u.i > 0) { /* bare seconds */
-        *us = TG_SEC((uint64_t)e->value.u.i);
-        return 0;
-    }
-    return conv(x, tg_conf_duration(&e->value, us, &err), &err);
-}
-
-static int common_key(const struct ctx *x, const char *table, const struct tg_conf_entry *e,
-                      struct rt_common_opts *c)
-{
-    struct tg_conf_error err;
-    const char *k = e->key;
-    if (strcmp(table, "transport") == 0) {
-        if (strcmp(k, "send_buffer_size") == 0 || strcmp(k, "recv_buffer_size") == 0) {
-            uint64_t b;
-            if (conv(x, tg_conf_bytes(&e->value, &b, &err), &err) != 0)
-                return -1;
-            if (b < 65536 || b > (1u << 30))
-                return fail(x, e->line, "%s: expected 64KiB..1GiB", k);
-            if ((int)b > c->buffer_bytes || strcmp(k, "send_buffer_size") == 0)
-                c->buffer_bytes = (int)b;
-            return 0;
+    for (int pass = 0; pass < 4; pass++)
+        for (size_t i = 0; i < rt_n_opts; i++) {
+            const struct rt_opt *op = &rt_opts[i];
+            if (pass < 2 && !(op->cmds & cmd))
+                continue;
+            if (pass % 2 == 0 ? op->table != NULL && strcmp(op->table, table) == 0 &&
+                                    strcmp(op->key, key) == 0
+                              : in_aliases(op->aliases, table, key))
+                return op;
         }
-        if (strcmp(k, "mtu") == 0) {
-            if (e->value.type != TG_CONF_INT || e->value.u.i < 576 || e->value.u.i > 9000)
-                return fail(x, e->line, "mtu: expected an integer 576..9000");
-            c->mtu = (unsigned)e->value.u.i;
-            return 0;
-        }
-        if (strcmp(k, "ip_version") == 0 || strcmp(k, "io_timeout") == 0 ||
-            strcmp(k, "reuse_addr") == 0)
-            return 0; /* meaningless for one UDP socket per uplink: harmless */
-        if (strcmp(k, "tcp_nodelay") == 0 || strcmp(k, "keepalive_interval") == 0 ||
-            strcmp(k, "mss") == 0 || strcmp(k, "tcp_fast_open") == 0 ||
-            strcmp(k, "reuse_port") == 0)
-            return fail(x, e->line,
-                        "%s: not supported (Triglav carries uplinks over UDP only; there is no "
-                        "TCP fallback)",
-                        k);
-        return 1;
-    }
-    if (strcmp(table, "metrics") == 0) {
-        if (strcmp(k, "enabled") == 0) {
-            bool b;
-            if (get_bool(x, e, &b) != 0)
-                return -1;
-            if (b && c->metrics.port == 0) { /* the seed's default address */
-                c->metrics = (struct tg_key_addr){
-                    .type = TG_ADDR_IPV4, .addr = {127, 0, 0, 1}, .port = 9091};
-            }
-            c->has_metrics = b;
-            return 0;
-        }
-        if (strcmp(k, "listen_addr") == 0 || strcmp(k, "bind_address") == 0) {
-            const char *s;
-            if (get_str(x, e, &s) != 0)
-                return -1;
-            if (rt_addr_parse(s, &c->metrics) != 0)
-                return fail(x, e->line, "%s '%s' is not ADDR:PORT", k, s);
-            return 0;
-        }
-        if (strcmp(k, "collection_interval") == 0)
-            return 0; /* samples are taken when scraped */
-        return 1;
-    }
-    if (strcmp(table, "logging") == 0) {
-        if (strcmp(k, "level") == 0) {
-            const char *s;
-            if (get_str(x, e, &s) != 0)
-                return -1;
-            if (strcmp(s, "debug") == 0 || strcmp(s, "trace") == 0)
-                c->verbose = 1;
-            else if (strcmp(s, "info") != 0 && strcmp(s, "warn") != 0 && strcmp(s, "error") != 0)
-                return fail(x, e->line, "level '%s': expected info or debug", s);
-            return 0;
-        }
-        if (strcmp(k, "file") == 0)
-            return get_copy(x, e, c->log_file, sizeof c->log_file);
-        if (strcmp(k, "format") == 0 || strcmp(k, "color") == 0)
-            return 0;
-        return 1;
-    }
-    return 1;
+    return NULL;
 }
 
-static int server_key(const struct ctx *x, const struct tg_conf_entry *e)
+/* The keys of `table`, for "expected one of ...". */
+static const char *keys_of(const char *table, char *out, size_t cap)
 {
-    struct rt_server_opts *o = x->server;
-    const char *k = e->key;
-    const char *s;
-    if (strcmp(k, "listen_addrs") == 0 || strcmp(k, "listen") == 0) {
-        o->n_listen = 0;
-        return each_str(x, e, add_listen, NULL);
-    }
-    if (strcmp(k, "advertise") == 0)
-        return each_str(x, e, add_listen, (void *)1);
-    if (strcmp(k, "key_file") == 0)
-        return get_copy(x, e, o->key_file, sizeof o->key_file);
-    if (strcmp(k, "tun_name") == 0)
-        return get_copy(x, e, o->tun_name, sizeof o->tun_name);
-    if (strcmp(k, "egress") == 0)
-        return get_copy(x, e, o->egress, sizeof o->egress);
-    if (strcmp(k, "pool") == 0) {
-        if (get_str(x, e, &s) != 0)
-            return -1;
-        if (rt_prefix_parse(s, &o->pool, false) != 0)
-            return fail(x, e->line, "pool '%s' is not an IPv4 prefix", s);
-        return 0;
-    }
-    if (strcmp(k, "max_connections") == 0 || strcmp(k, "max_sessions") == 0) {
-        if (e->value.type != TG_CONF_INT || e->value.u.i < 1)
-            return fail(x, e->line, "%s: expected a positive integer", k);
-        o->max_sessions = e->value.u.i > 100000 ? 100000 : (uint32_t)e->value.u.i;
-        return 0;
-    }
-    if (strcmp(k, "idle_timeout") == 0)
-        return duration(x, e, &o->idle_timeout_us);
-    if (strcmp(k, "enabled") == 0)
-        return 0;
-    if (strcmp(k, "tcp_fallback") == 0 || strcmp(k, "rate_limit") == 0) {
-        bool on = e->value.type == TG_CONF_BOOL ? e->value.u.b
-                                                : e->value.type == TG_CONF_INT && e->value.u.i != 0;
-        if (on)
-            return fail(x, e->line,
-                        "%s: not implemented (UDP only; handshakes are rate-limited per source "
-                        "already); remove it or set it to false/0",
-                        k);
-        return 0;
-    }
-    return 1;
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < rt_n_opts && k < cap; i++)
+        if (rt_opts[i].table != NULL && strcmp(rt_opts[i].table, table) == 0)
+            k += (size_t)snprintf(out + k, cap - k, "%s%s", k > 0 ? ", " : "", rt_opts[i].key);
+    return out;
 }
 
-static int client_key(const struct ctx *x, const struct tg_conf_entry *e)
+static const char *tables_list(char *out, size_t cap)
 {
-    struct rt_client_opts *o = x->client;
-    const char *k = e->key;
-    const char *s;
-    if (strcmp(k, "auth_key") == 0 || strcmp(k, "key") == 0)
-        return get_copy(x, e, o->key, sizeof o->key);
-    if (strcmp(k, "interfaces") == 0 || strcmp(k, "uplinks") == 0)
-        return each_str(x, e, add_iface, NULL);
-    if (strcmp(k, "routes") == 0 || strcmp(k, "route") == 0)
-        return each_str(x, e, add_prefix, NULL);
-    if (strcmp(k, "exclude") == 0)
-        return each_str(x, e, add_prefix, (void *)1);
-    if (strcmp(k, "dns_server") == 0)
-        return each_str(x, e, add_dns, NULL);
-    if (strcmp(k, "auto_discover") == 0)
-        return get_bool(x, e, &o->auto_discover);
-    if (strcmp(k, "full_tunnel") == 0)
-        return get_bool(x, e, &o->full_tunnel);
-    if (strcmp(k, "dns") == 0)
-        return get_bool(x, e, &o->dns);
-    if (strcmp(k, "capture") == 0)
-        return get_copy(x, e, o->capture, sizeof o->capture);
-    if (strcmp(k, "tun_name") == 0)
-        return get_copy(x, e, o->tun_name, sizeof o->tun_name);
-    if (strcmp(k, "connect_timeout") == 0)
-        return duration(x, e, &o->connect_timeout_us);
-    if (strcmp(k, "reconnect_after") == 0)
-        return duration(x, e, &o->reconnect_after_us);
-    if (strcmp(k, "enabled") == 0)
-        return 0;
-    if (strcmp(k, "ipv4") == 0) {
-        if (get_str(x, e, &s) != 0)
-            return -1;
-        if (rt_prefix_parse(s, &o->ipv4, true) != 0)
-            return fail(x, e->line, "ipv4 '%s' is not an IPv4 address", s);
-        o->has_ipv4 = true;
-        return 0;
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < rt_n_opts && k < cap; i++) {
+        const char *t = rt_opts[i].table;
+        bool seen = t == NULL;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = rt_opts[j].table != NULL && strcmp(rt_opts[j].table, t) == 0;
+        if (!seen)
+            k += (size_t)snprintf(out + k, cap - k, "%s[%s]", k > 0 ? " " : "", t);
     }
-    if (strcmp(k, "strategy") == 0) {
-        if (get_str(x, e, &s) != 0)
-            return -1;
-        if (rt_parse_strategy(s, &o->strategy) != 0)
-            return fail(x, e->line, "strategy '%s' is not known (see triglav tun --help)", s);
-        o->strategy_set = true;
-        return 0;
-    }
-    if (strcmp(k, "aggregation") == 0) {
-        if (get_str(x, e, &s) != 0)
-            return -1;
-        if (tg_aggregation_parse(s, &o->aggregation) != TG_OK)
-            return fail(x, e->line, "aggregation '%s': expected none, full or adaptive", s);
-        o->aggregation_set = true;
-        return 0;
-    }
-    if (strcmp(k, "socks_port") == 0 || strcmp(k, "http_proxy_port") == 0)
-        return fail(x, e->line, "%s: proxy modes are not implemented (use triglav tun)", k);
-    return 1;
+    return out;
 }
 
-static int load(struct ctx *x, struct rt_common_opts *c)
+static int entry(const struct loader *l, const char *t, const struct tg_conf_entry *e)
+{
+    char list[500];
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        if (strcmp(refused[i].table, t) != 0 || strcmp(refused[i].key, e->key) != 0)
+            continue;
+        const struct tg_conf_value *v = &e->value;
+        if (refused[i].off_ok &&
+            ((v->type == TG_CONF_BOOL && !v->u.b) || (v->type == TG_CONF_INT && v->u.i == 0)))
+            return 0;
+        return fail(l, e->line, e->col, "[%s] %s: %s; remove the key%s", t, e->key, refused[i].why,
+                    refused[i].off_ok ? " or set it to false" : "");
+    }
+    const struct rt_opt *op = lookup(l->cmd, t, e->key);
+    if (op == NULL)
+        return fail(l, e->line, e->col, "unknown key in [%s]; its keys are: %s", t,
+                    keys_of(t, list, sizeof list));
+    struct rt_opt_err err;
+    memset(&err, 0, sizeof err);
+    void *o = (op->cmds & l->cmd) ? l->mine : l->other;
+    if (rt_opt_set_value(op, o, &e->value, &err) != 0)
+        return fail(l, err.line != 0 ? err.line : e->line, err.line != 0 ? err.col : e->col,
+                    "[%s] %s: %s", t, e->key, err.why);
+    return 0;
+}
+
+int rt_config_load(unsigned cmd, const char *path, void *o)
 {
     static char text[RT_FILE_MAX + 1];
-    ssize_t n = rt_file_read(x->path, text, sizeof text);
+    static struct rt_client_opts other_client;
+    static struct rt_server_opts other_server;
+    ssize_t n = rt_file_read(path, text, sizeof text);
     if (n < 0) {
-        fprintf(stderr, "triglav: cannot read config %s: %s%s\n", x->path, rt_file_strerror((int)n),
+        fprintf(stderr, "triglav: cannot read config %s: %s%s\n", path, rt_file_strerror((int)n),
                 n == -EFBIG ? " (a config file has at most 1 MiB)" : "");
         return -1;
+    }
+    struct loader l = {.path = path, .cmd = cmd, .mine = o};
+    if (cmd == RT_CMD_TUN) {
+        rt_server_opts_default(&other_server);
+        l.other = &other_server;
+    } else {
+        rt_client_opts_default(&other_client);
+        l.other = &other_client;
     }
     struct tg_conf_doc *doc;
     struct tg_conf_error err;
     memset(&err, 0, sizeof err);
     int rc = tg_conf_parse(text, (size_t)n, NULL, &doc, &err);
     if (rc != TG_OK) {
-        fprintf(stderr, "triglav: %s:%u:%u: %s\n", x->path, err.line, err.col,
-                rc == TG_ERR_PARSE ? printable(err.msg) : tg_strerror(rc));
+        fprintf(stderr, "triglav: %s:%u:%u: %s\n", path, err.line, err.col,
+                rc == TG_ERR_PARSE ? rt_printable(err.msg) : tg_strerror(rc));
         return -1;
     }
+    char list[300];
     rc = 0;
     for (size_t si = 0; si < doc->n_sections && rc == 0; si++) {
         const struct tg_conf_section *sec = &doc->sections[si];
         const char *t = sec->name;
-        bool known = (t[0] == '\0' && sec->n_entries == 0) || strcmp(t, "transport") == 0 ||
-                     strcmp(t, "metrics") == 0 || strcmp(t, "logging") == 0 ||
-                     strcmp(t, "server") == 0 || strcmp(t, "client") == 0 ||
-                     strcmp(t, "multipath") == 0;
-        if (!known || sec->is_array_element || (t[0] == '\0' && sec->n_entries > 0)) {
-            rc = fail(x, sec->n_entries > 0 && t[0] == '\0' ? sec->entries[0].line : sec->line,
-                      "unknown table [%s]: expected [server], [client], [transport], [metrics] "
-                      "or [logging]",
-                      t);
+        if (t[0] == '\0') {
+            if (sec->n_entries > 0)
+                rc = fail(&l, sec->entries[0].line, sec->entries[0].col,
+                          "a key before the first [table] header; the tables are: %s",
+                          tables_list(list, sizeof list));
+            continue;
+        }
+        if (!known_table(t) || sec->is_array_element) {
+            rc = fail(&l, sec->line, 1, "unknown table%s; the tables are: %s",
+                      sec->is_array_element ? " (an array of tables)" : "",
+                      tables_list(list, sizeof list));
             break;
         }
-        for (size_t ei = 0; ei < sec->n_entries && rc == 0; ei++) {
-            const struct tg_conf_entry *e = &sec->entries[ei];
-            int r = common_key(x, t, e, c);
-            if (r == 1 && strcmp(t, "server") == 0)
-                r = x->server != NULL ? server_key(x, e) : 0; /* a shared file: not ours */
-            else if (r == 1 && strcmp(t, "client") == 0)
-                r = x->client != NULL ? client_key(x, e) : 0;
-            else if (r == 1 && strcmp(t, "multipath") == 0 && x->client != NULL &&
-                     (strcmp(e->key, "strategy") == 0 || strcmp(e->key, "aggregation") == 0))
-                r = client_key(x, e);
-            else if (r == 1 && strcmp(t, "multipath") == 0)
-                r = 0;
-            if (r == 1)
-                r = fail(x, e->line, "unknown key '%s' in [%s]", e->key, t);
-            rc = r;
-        }
+        for (size_t ei = 0; ei < sec->n_entries && rc == 0; ei++)
+            rc = entry(&l, t, &sec->entries[ei]);
     }
     tg_conf_free(doc);
     return rc;
@@ -412,12 +219,68 @@ static int load(struct ctx *x, struct rt_common_opts *c)
 
 int rt_config_load_client(const char *path, struct rt_client_opts *o)
 {
-    struct ctx x = {.path = path, .client = o};
-    return load(&x, &o->c);
+    return rt_config_load(RT_CMD_TUN, path, o);
 }
 
 int rt_config_load_server(const char *path, struct rt_server_opts *o)
 {
-    struct ctx x = {.path = path, .server = o};
-    return load(&x, &o->c);
+    return rt_config_load(RT_CMD_SERVER, path, o);
+}
+
+/* ------------------------------------------------------------ writing */
+
+/* "# text" lines of at most 79 columns. */
+static void comment(FILE *f, const char *text)
+{
+    const char *p = text;
+    while (*p != '\0') {
+        size_t n = strlen(p);
+        if (n > 77) {
+            n = 77;
+            while (n > 0 && p[n] != ' ')
+                n--;
+            if (n == 0)
+                n = strcspn(p, " ");
+        }
+        fprintf(f, "# %.*s\n", (int)n, p);
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
+}
+
+int rt_config_write(FILE *f, unsigned cmd, const void *o, const char *title)
+{
+    const char *const *tables = cmd == RT_CMD_TUN ? rt_client_tables : rt_server_tables;
+    comment(f, title);
+    fprintf(f, "#\n");
+    comment(f, cmd == RT_CMD_TUN
+                   ? "Read with `triglav tun --config FILE`; flags given to triglav tun override "
+                     "the file."
+                   : "Read with `triglav server --config FILE`; flags given to triglav server "
+                     "override the file.");
+    comment(f, "Durations are written \"500ms\", \"15s\", \"5m\" or \"2h\"; sizes \"4MiB\", "
+               "\"2MB\" or a number of bytes; rates \"10Mbit\". A key that is commented out "
+               "has no value by default; the line shows an example.");
+    for (size_t t = 0; tables[t] != NULL; t++) {
+        fprintf(f, "\n[%s]\n", tables[t]);
+        for (size_t i = 0; i < rt_n_opts; i++) {
+            const struct rt_opt *op = &rt_opts[i];
+            if (!(op->cmds & cmd) || op->table == NULL || strcmp(op->table, tables[t]) != 0)
+                continue;
+            char text[2048], help[600];
+            bool set = rt_opt_format(op, o, text, sizeof text);
+            if (op->flag != NULL)
+                snprintf(help, sizeof help, "%s (--%s)", op->khelp ? op->khelp : op->help,
+                         op->flag);
+            else
+                snprintf(help, sizeof help, "%s", op->khelp ? op->khelp : op->help);
+            comment(f, help);
+            if (set || op->example == NULL)
+                fprintf(f, "%s = %s\n", op->key, text);
+            else
+                fprintf(f, "# %s = %s\n", op->key, op->example);
+        }
+    }
+    return ferror(f) ? -1 : 0;
 }

@@ -126,16 +126,15 @@ static void os_fill(void *ctx, uint8_t *buf, size_t len)
 /* Addresses to put in the tg1_ key: --advertise, else the listen addresses,
  * with a wildcard replaced by the address of the interface that holds the
  * default route. */
-static size_t key_addrs(struct server *s, struct tg_key_addr *out)
+static size_t key_addrs(const struct rt_server_opts *o, struct rt_nl *nl, struct tg_key_addr *out)
 {
-    const struct rt_server_opts *o = s->o;
     if (o->n_advertise > 0) {
         memcpy(out, o->advertise, (size_t)o->n_advertise * sizeof *out);
         return (size_t)o->n_advertise;
     }
     size_t n = 0;
     struct rt_iface ifs[64];
-    int ni = rt_nl_ifaces(&s->nl, ifs, 64);
+    int ni = nl != NULL ? rt_nl_ifaces(nl, ifs, 64) : 0;
     for (int i = 0; i < o->n_listen; i++) {
         struct tg_key_addr a = o->listen[i];
         if (rt_addr_is_any(&a)) {
@@ -156,22 +155,58 @@ static size_t key_addrs(struct server *s, struct tg_key_addr *out)
     return n;
 }
 
-static int print_key(struct server *s)
+/* Print the tg1_ key of priv (also into key[TG_KEY_STRING_MAX]). */
+static int print_key_of(const struct rt_server_opts *o, struct rt_nl *nl, const uint8_t priv[32],
+                        char *key)
 {
     uint8_t pub[32];
     struct tg_key_addr addrs[RT_MAX_LISTEN];
-    char key[TG_KEY_STRING_MAX];
-    rt_key_public(s->priv, pub);
-    size_t n = key_addrs(s, addrs);
-    int rc = rt_key_string(pub, addrs, n, key, sizeof key);
+    rt_key_public(priv, pub);
+    size_t n = key_addrs(o, nl, addrs);
+    int rc = rt_key_string(pub, addrs, n, key, TG_KEY_STRING_MAX);
     if (rc != TG_OK) {
         rt_err("cannot encode the key: %s", tg_strerror(rc));
         return 1;
     }
     printf("%s\n", key);
     fflush(stdout);
+    return 0;
+}
+
+static int print_key(struct server *s)
+{
+    char key[TG_KEY_STRING_MAX];
+    if (print_key_of(s->o, &s->nl, s->priv, key) != 0)
+        return 1;
     rt_info("clients connect with: sudo triglav tun %s -i IFACE ...", key);
     return 0;
+}
+
+int rt_server_print_key(const struct rt_server_opts *o)
+{
+    uint8_t priv[32];
+    char err[400];
+    struct rt_nl nl;
+    rt_log_init(RT_LOG_INFO);
+    if (rt_keyfile_read(o->key_file, priv, err, sizeof err) != 0) {
+        rt_err("%s", err);
+        return 2;
+    }
+    bool wild = false;
+    for (int i = 0; i < o->n_listen && o->n_advertise == 0; i++)
+        wild |= rt_addr_is_any(&o->listen[i]);
+    bool nl_open = wild && rt_nl_open(&nl, 0) == 0; /* only a wildcard needs the routes */
+    if (!nl_open)
+        memset(&nl, 0, sizeof nl);
+    char key[TG_KEY_STRING_MAX];
+    int rc = print_key_of(o, nl_open ? &nl : NULL, priv, key);
+    sodium_memzero(priv, sizeof priv);
+    if (nl_open)
+        rt_nl_close(&nl);
+    if (rc == 0 && o->n_advertise == 0 && o->n_listen == 0)
+        rt_warn("the key names no address; give --advertise IP:PORT or --listen ADDR:PORT so "
+                "clients know where to connect");
+    return rc;
 }
 
 static int setup_nat(struct server *s)
@@ -320,15 +355,9 @@ static int setup(struct server *s)
     memcpy(cfg.static_private, s->priv, 32);
     memcpy(cfg.pool_addr, o->pool.addr, 4);
     cfg.pool_prefix = o->pool.len;
-    cfg.mp.queue_slots = 4096;
-    if (o->strategy_set)
-        cfg.mp.sched.strategy = o->strategy;
-    if (o->aggregation_set)
-        cfg.mp.sched.aggregation = o->aggregation;
-    if (o->max_sessions != 0)
-        cfg.max_sessions = o->max_sessions;
-    if (o->idle_timeout_us != 0)
-        cfg.session_idle_us = o->idle_timeout_us;
+    cfg.mp = o->c.mp; /* the core's defaults as opts.c set them, then --config and flags */
+    cfg.max_sessions = o->max_sessions;
+    cfg.session_idle_us = o->idle_timeout_us;
     struct tg_rng rng = {.fill = os_fill};
     rc = tg_server_new(&cfg, &rng, NULL, rt_now(), &s->core);
     sodium_memzero(&cfg, sizeof cfg);
