@@ -191,15 +191,19 @@ int rt_cli_parse(unsigned cmd, int argc, char **argv, void *o, const char *usage
             return 2;
         }
     }
-    const struct rt_opt *bad = NULL;
-    const char *why = rt_opts_check(cmd, o, &bad);
-    if (why != NULL) {
-        fprintf(stderr, "triglav %s: %s", who, why);
-        if (bad != NULL && bad->flag != NULL)
-            fprintf(stderr, " (--%s, [%s] %s)", bad->flag, bad->table, bad->key);
-        fputc('\n', stderr);
-        return 2;
-    }
     *argi = optind;
     return -1;
+}
+
+int rt_cli_check(unsigned cmd, const void *o)
+{
+    const struct rt_opt *bad = NULL;
+    const char *why = rt_opts_check(cmd, o, &bad);
+    if (why == NULL)
+        return 0;
+    fprintf(stderr, "triglav %s: %s", rt_cmd_name(cmd), why);
+    if (bad != NULL && bad->flag != NULL)
+        fprintf(stderr, " (--%s, [%s] %s)", bad->flag, bad->table, bad->key);
+    fputc('\n', stderr);
+    return 2;
 }

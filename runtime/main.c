@@ -98,6 +98,8 @@ static int cmd_tun(int argc, char **argv)
         return 1;
     if (o.c.cleanup)
         return rt_client_cleanup(&o);
+    if ((rc = rt_cli_check(RT_CMD_TUN, &o)) != 0)
+        return rc;
     if (o.key[0] == '\0') {
         fprintf(stderr, "triglav tun: the server's tg1_ key is missing\n%s", usage_tun);
         return 2;

@@ -253,6 +253,9 @@ int rt_config_write(FILE *f, unsigned cmd, const void *o, const char *title);
  * and --print-config. Returns -1 to go on (*argi: the first positional
  * argument), else the exit status. `usage` heads --help. */
 int rt_cli_parse(unsigned cmd, int argc, char **argv, void *o, const char *usage, int *argi);
+/* The checks across options (rt_opts_check) for a command about to run:
+ * 0, or 2 after printing what is wrong. */
+int rt_cli_check(unsigned cmd, const void *o);
 /* Print command `cmd`'s --help: usage, then each flag of the table. */
 void rt_cli_help(FILE *f, unsigned cmd, const char *usage);
 

@@ -565,8 +565,6 @@ static void test_cli(void)
         {RT_CMD_TUN, {"tun", "--table", "255", NULL}, "not 253, 254 or 255"},
         {RT_CMD_TUN, {"tun", "--nosuch", NULL}, "triglav tun: unknown option '--nosuch'"},
         {RT_CMD_TUN, {"tun", "--mtu", NULL}, "a value is missing after '--mtu'"},
-        {RT_CMD_TUN, {"tun", "-i", "a", "--auto-discover", NULL}, "either interfaces"},
-        {RT_CMD_TUN, {"tun", "--dns", "--config", path, NULL}, NULL}, /* fine: 1.1.1.1 */
         {RT_CMD_SERVER,
          {"server", "--listen", "nowhere", NULL},
          "--listen 'nowhere': expected IP:PORT"},
@@ -600,6 +598,24 @@ static void test_cli(void)
     }
 }
 
+/* Checks across options, made before a command runs. */
+static void test_check(void)
+{
+    const struct rt_opt *op = NULL;
+    struct rt_client_opts *c = fresh(RT_CMD_TUN);
+    c->dns = true;
+    CHECK(rt_opts_check(RT_CMD_TUN, c, &op) == NULL); /* 1.1.1.1 by default */
+    c->n_dns = 0;
+    CHECK(rt_opts_check(RT_CMD_TUN, c, &op) != NULL && op != NULL &&
+          strcmp(op->key, "dns_servers") == 0);
+    c = fresh(RT_CMD_TUN);
+    int argi;
+    const char *a[] = {"tun", "-i", "a", "--auto-discover", NULL};
+    CHECK_EQ(cli(RT_CMD_TUN, c, a, &argi), -1);
+    const char *why = rt_opts_check(RT_CMD_TUN, c, &op);
+    CHECK(why != NULL && strstr(why, "either interfaces") != NULL);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/test_options.XXXXXX");
@@ -614,6 +630,7 @@ int main(void)
     test_round_trip(RT_CMD_TUN);
     test_round_trip(RT_CMD_SERVER);
     test_cli();
+    test_check();
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
