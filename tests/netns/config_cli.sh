@@ -8,7 +8,9 @@
 #   - an existing file is never overwritten;
 #   - `server --print-key` prints the key file's tg1_ key, the same one
 #     `keygen` printed;
-#   - every command's --help answers, `triglav --help` lists every command.
+#   - every command's --help answers, `triglav --help` lists every command;
+#   - README (the first argument, runtime/README.md) documents every key
+#     under its table.
 #
 # Needs: TRIGLAV (the binary).
 set -u
@@ -162,6 +164,23 @@ done
 for c in keygen server tun config; do
     run "help_$c" 0 "$TRIGLAV" $c --help && has "$c --help" "^usage: triglav $c" "$WORK/help_$c.out"
 done
+
+# -- every key is documented: a row "| `key` |" under "### `[table]`"
+if [ $# -ge 1 ]; then
+    n=0
+    for f in "$WORK/client.toml" "$WORK/server.toml"; do
+        # "table key" for every key, set or commented out
+        awk '/^\[/ { t = substr($0, 2, length($0) - 2); next }
+             /^(# )?[a-z0-9_]+ = / { sub(/^# /, ""); print t, $1 }' "$f"
+    done | sort -u > "$WORK/keys"
+    while read -r t k; do
+        n=$((n + 1))
+        awk -v h="### \`[$t]\`" -v row="| \`$k\` |" '
+            $0 == h { on = 1; next } /^#/ { on = 0 } on && index($0, row) == 1 { found = 1 }
+            END { exit !found }' "$1" || fail "$1 does not document [$t] $k"
+    done < "$WORK/keys"
+    [ $n -gt 40 ] && ok "$1 documents all $n keys" || fail "only $n keys found"
+fi
 
 if [ $FAILED -ne 0 ]; then exit 1; fi
 log "PASS"
