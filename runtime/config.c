@@ -54,6 +54,7 @@ static const struct {
 
 struct loader {
     const char *path;
+    FILE *err;   /* where messages go (NULL: nowhere) */
     unsigned cmd;
     void *mine;  /* this command's options */
     void *other; /* the other command's, to check its keys */
@@ -68,7 +69,8 @@ static int fail(const struct loader *l, uint32_t line, uint32_t col, const char 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "triglav: %s:%u:%u: %s\n", l->path, line, col, rt_printable(msg));
+    if (l->err != NULL)
+        fprintf(l->err, "triglav: %s:%u:%u: %s\n", l->path, line, col, rt_printable(msg));
     return -1;
 }
 
@@ -164,18 +166,12 @@ static int entry(const struct loader *l, const char *t, const struct tg_conf_ent
     return 0;
 }
 
-int rt_config_load(unsigned cmd, const char *path, void *o)
+int rt_config_load_text(unsigned cmd, const char *name, const char *text, size_t len, void *o,
+                        FILE *errors)
 {
-    static char text[RT_FILE_MAX + 1];
     static struct rt_client_opts other_client;
     static struct rt_server_opts other_server;
-    ssize_t n = rt_file_read(path, text, sizeof text);
-    if (n < 0) {
-        fprintf(stderr, "triglav: cannot read config %s: %s%s\n", path, rt_file_strerror((int)n),
-                n == -EFBIG ? " (a config file has at most 1 MiB)" : "");
-        return -1;
-    }
-    struct loader l = {.path = path, .cmd = cmd, .mine = o};
+    struct loader l = {.path = name, .err = errors, .cmd = cmd, .mine = o};
     if (cmd == RT_CMD_TUN) {
         rt_server_opts_default(&other_server);
         l.other = &other_server;
@@ -186,10 +182,11 @@ int rt_config_load(unsigned cmd, const char *path, void *o)
     struct tg_conf_doc *doc;
     struct tg_conf_error err;
     memset(&err, 0, sizeof err);
-    int rc = tg_conf_parse(text, (size_t)n, NULL, &doc, &err);
+    int rc = tg_conf_parse(text, len, NULL, &doc, &err);
     if (rc != TG_OK) {
-        fprintf(stderr, "triglav: %s:%u:%u: %s\n", path, err.line, err.col,
-                rc == TG_ERR_PARSE ? rt_printable(err.msg) : tg_strerror(rc));
+        if (errors != NULL)
+            fprintf(errors, "triglav: %s:%u:%u: %s\n", name, err.line, err.col,
+                    rc == TG_ERR_PARSE ? rt_printable(err.msg) : tg_strerror(rc));
         return -1;
     }
     char list[300];
@@ -215,6 +212,18 @@ int rt_config_load(unsigned cmd, const char *path, void *o)
     }
     tg_conf_free(doc);
     return rc;
+}
+
+int rt_config_load(unsigned cmd, const char *path, void *o)
+{
+    static char text[RT_FILE_MAX + 1];
+    ssize_t n = rt_file_read(path, text, sizeof text);
+    if (n < 0) {
+        fprintf(stderr, "triglav: cannot read config %s: %s%s\n", path, rt_file_strerror((int)n),
+                n == -EFBIG ? " (a config file has at most 1 MiB)" : "");
+        return -1;
+    }
+    return rt_config_load_text(cmd, path, text, (size_t)n, o, stderr);
 }
 
 int rt_config_load_client(const char *path, struct rt_client_opts *o)

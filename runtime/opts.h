@@ -238,6 +238,10 @@ char *rt_printable(char *s);
  * both); only this command's are applied. Returns 0, or -1 after printing
  * FILE:LINE:COL and what was expected. */
 int rt_config_load(unsigned cmd, const char *path, void *o);
+/* The same for `len` bytes of text in memory, named `name` in messages,
+ * which go to `errors` (NULL: nowhere). */
+int rt_config_load_text(unsigned cmd, const char *name, const char *text, size_t len, void *o,
+                        FILE *errors);
 int rt_config_load_client(const char *path, struct rt_client_opts *o);
 int rt_config_load_server(const char *path, struct rt_server_opts *o);
 
