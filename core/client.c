@@ -473,6 +473,8 @@ void tg_client_on_timeout(struct tg_client *c, tg_time now)
     }
     kick(c, now);
     tg_mp_on_timeout(&c->mp, now);
+    if (c->nat != NULL)
+        tg_nat_expire(c->nat, now); /* keeps tg_client_nat_entries current */
 }
 
 bool tg_client_session_up(const struct tg_client *c, uint8_t tunnel_addr[4])
@@ -497,4 +499,9 @@ size_t tg_client_snapshot(const struct tg_client *c, struct tg_uplink_snapshot *
 const struct tg_endpoint_counters *tg_client_counters(const struct tg_client *c)
 {
     return &c->io.counters;
+}
+
+uint32_t tg_client_nat_entries(const struct tg_client *c)
+{
+    return c->nat != NULL ? tg_nat_stats(c->nat)->active : 0;
 }

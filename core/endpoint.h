@@ -205,6 +205,12 @@ bool tg_client_session_up(const struct tg_client *c, uint8_t tunnel_addr[4]);
 /* Fill up to `cap` snapshots (one per present uplink); returns how many. */
 size_t tg_client_snapshot(const struct tg_client *c, struct tg_uplink_snapshot *out, size_t cap);
 const struct tg_endpoint_counters *tg_client_counters(const struct tg_client *c);
+/* Mappings in the client's NAT table now (nat.h): flows whose foreign
+ * source address is rewritten to the tunnel address. Mappings past their
+ * timeout are reclaimed by traffic and by tg_client_on_timeout, so the count
+ * is current to the last timeout call. 0 before the session is up and
+ * without NAT (config `nat` false). */
+uint32_t tg_client_nat_entries(const struct tg_client *c);
 
 /* ---------------------------------------------------------------- server */
 
@@ -245,6 +251,12 @@ bool tg_server_next_event(struct tg_server *s, struct tg_event *out);
 tg_time tg_server_next_deadline(const struct tg_server *s);
 void tg_server_on_timeout(struct tg_server *s, tg_time now);
 uint32_t tg_server_session_count(const struct tg_server *s);
+/* Calls fn(ctx, addr) once with the tunnel address of every live session,
+ * in no particular order, and returns how many there were (the session
+ * count). O(sessions), for status and metrics. fn may read the server
+ * (tg_server_snapshot, tg_server_counters) but must not change it. */
+typedef void (*tg_server_session_fn)(void *ctx, const uint8_t addr[4]);
+uint32_t tg_server_sessions(const struct tg_server *s, tg_server_session_fn fn, void *ctx);
 /* Snapshots of the uplinks of the session whose tunnel address is `addr`. */
 size_t tg_server_snapshot(const struct tg_server *s, const uint8_t addr[4],
                           struct tg_uplink_snapshot *out, size_t cap);

@@ -776,6 +776,14 @@ uint32_t tg_server_session_count(const struct tg_server *s)
     return s->n_sessions;
 }
 
+uint32_t tg_server_sessions(const struct tg_server *s, tg_server_session_fn fn, void *ctx)
+{
+    /* the heap holds exactly the live sessions: O(sessions), not O(max_sessions) */
+    for (uint32_t i = 0; i < s->n_sessions; i++)
+        fn(ctx, s->heap[i]->addr);
+    return s->n_sessions;
+}
+
 size_t tg_server_snapshot(const struct tg_server *s, const uint8_t addr[4],
                           struct tg_uplink_snapshot *out, size_t cap)
 {
