@@ -82,6 +82,7 @@ struct client {
     struct rt_capture *cap; /* --capture (NULL: not recording) */
     char removed[TG_MAX_UPLINKS][16]; /* `uplink remove`d: auto-discovery leaves them out */
     int n_removed;
+    struct rt_uplink_rates rates; /* measured throughput for `status` */
 };
 
 /* ------------------------------------------------------------ uplinks */
@@ -549,8 +550,13 @@ static size_t render(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
     if (what == RT_CTL_STATUS_JSON)
         return status_json(c, snap, n, buf, cap);
     if (what == RT_CTL_METRICS) {
-        rt_text_add(&t, "triglav_session_up %d\n", c->configured ? 1 : 0);
-        rt_stats_prometheus(&t, "", k, snap, n, names);
+        bool up = tg_client_session_up(c->core, NULL);
+        struct rt_metrics_peer peer = {.up = snap, .n = n};
+        struct rt_metrics m = {.counters = k,
+                               .connection_state = rt_stats_connection_state(up, snap, n),
+                               .nat_entries = tg_client_nat_entries(c->core),
+                               .names = names, .peers = &peer, .n_peers = 1};
+        rt_stats_prometheus(&t, &m);
         return t.len;
     }
     rt_text_add(&t, "triglav tun %s: %s, server %s, %s\n", c->tun_name,
@@ -558,12 +564,23 @@ static size_t render(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
                 c->o->full_tunnel    ? "full tunnel"
                 : c->o->n_routes > 0 ? "split tunnel"
                                      : "tunnel subnet only");
-    rt_stats_table(&t, snap, n, names);
+    rt_stats_table(&t, snap, n, names, &c->rates, c->now);
     rt_text_add(&t, "TUN packets in %llu out %llu, datagrams in %llu out %llu, failovers %llu\n",
                 (unsigned long long)k->tun_in, (unsigned long long)k->tun_out,
                 (unsigned long long)k->dgram_in, (unsigned long long)k->dgram_out,
                 (unsigned long long)k->failovers);
     return t.len;
+}
+
+/* A sample of the uplinks' byte counters once a second, for the measured
+ * throughput of `status`. */
+static void sample_rates(struct client *c, tg_time now)
+{
+    if (!rt_uplink_rates_due(&c->rates, now))
+        return;
+    struct tg_uplink_snapshot snap[TG_MAX_UPLINKS];
+    size_t n = tg_client_snapshot(c->core, snap, TG_MAX_UPLINKS);
+    rt_uplink_rates_update(&c->rates, now, snap, n);
 }
 
 static void os_fill(void *ctx, uint8_t *buf, size_t len)
@@ -825,6 +842,7 @@ int rt_client_run(struct rt_client_opts *o)
         }
         watch_session(c, now);
         drain(c);
+        sample_rates(c, now);
         if (c->cap != NULL)
             rt_capture_tick(c->cap, now);
         session = tg_client_session_up(c->core, NULL);

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -78,6 +80,8 @@ static void conn_close(struct rt_control *c, struct rt_ctl_conn *k)
         close(k->fd);
     }
     k->fd = -1;
+    free(k->out);
+    k->out = NULL;
 }
 
 static void accept_one(struct rt_control *c, int lfd, int http)
@@ -85,13 +89,19 @@ static void accept_one(struct rt_control *c, int lfd, int http)
     int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
         return;
-    for (int i = 0; i < RT_CTL_CONNS; i++)
+    int slot = 0;
+    for (int i = 0; i < RT_CTL_CONNS; i++) {
         if (c->conn[i].fd < 0) {
-            c->conn[i] = (struct rt_ctl_conn){.fd = fd, .http = http};
-            rt_loop_add(c->loop, fd, RT_TAG_CTL_CONN + (uint64_t)i);
-            return;
+            slot = i;
+            break;
         }
-    close(fd); /* busy: try again */
+        if (c->conn[i].since < c->conn[slot].since)
+            slot = i;
+    }
+    /* all busy: the oldest (a peer that never sends or never reads) makes room */
+    conn_close(c, &c->conn[slot]);
+    c->conn[slot] = (struct rt_ctl_conn){.fd = fd, .http = http, .since = ++c->accepted};
+    rt_loop_add(c->loop, fd, RT_TAG_CTL_CONN + (uint64_t)slot);
 }
 
 static void write_all(int fd, const char *s, size_t len)
@@ -108,13 +118,64 @@ static void write_all(int fd, const char *s, size_t len)
     }
 }
 
+/* The program's render, noting whether the text filled the buffer. */
+static size_t measured(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
+{
+    struct rt_control *c = ctx;
+    size_t n = c->render(c->ctx, what, buf, cap);
+    c->filled = n + 1 >= cap;
+    return n;
+}
+
+/* Send what the peer takes now; true when the whole answer is out (or the
+ * peer is gone). */
+static bool send_more(struct rt_ctl_conn *k)
+{
+    while (k->out_off < k->out_len) {
+        ssize_t w = send(k->fd, k->out + k->out_off, k->out_len - k->out_off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return errno != EAGAIN;
+        k->out_off += (size_t)w;
+    }
+    return true;
+}
+
 static void answer(struct rt_control *c, struct rt_ctl_conn *k, enum rt_req r)
 {
-    static char out[(1 << 16) + 512];
-    size_t n = r == RT_REQ_UPLINK && k->http == 0
-                   ? rt_req_uplink_answer(k->req, k->got, c->command, c->ctx, out, sizeof out)
-                   : rt_req_answer(r, k->http != 0, c->render, c->ctx, out, sizeof out);
-    write_all(k->fd, out, n);
+    size_t cap = 1u << 16, n = 0, *hint = &c->hint[(unsigned)r % 16];
+    while (cap <= *hint && cap < RT_CTL_ANSWER_MAX)
+        cap *= 2; /* start above the last answer of its kind: one render, not ten */
+    char *out = NULL;
+    for (;;) {
+        char *more = realloc(out, cap + 512);
+        if (more == NULL)
+            break;
+        out = more;
+        c->filled = false;
+        n = r == RT_REQ_UPLINK && k->http == 0
+                ? rt_req_uplink_answer(k->req, k->got, c->command, c->ctx, out, cap + 512)
+                : rt_req_answer(r, k->http != 0, measured, c, out, cap + 512);
+        if (!c->filled || cap >= RT_CTL_ANSWER_MAX)
+            break;
+        cap *= 2;
+    }
+    *hint = n;
+    if (out == NULL) {
+        conn_close(c, k);
+        return;
+    }
+    k->out = out;
+    k->out_len = n;
+    k->out_off = 0;
+    if (!send_more(k)) {
+        /* the rest as the peer reads it: wait for room instead of input */
+        struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = RT_TAG_CTL_CONN +
+                                                                (uint64_t)(k - c->conn)};
+        if (epoll_ctl(c->loop->epfd, EPOLL_CTL_MOD, k->fd, &ev) == 0)
+            return;
+    }
     shutdown(k->fd, SHUT_WR);
     conn_close(c, k);
 }
@@ -132,6 +193,13 @@ void rt_control_event(struct rt_control *c, uint64_t tag)
     struct rt_ctl_conn *k = &c->conn[tag - RT_TAG_CTL_CONN];
     if (k->fd < 0)
         return;
+    if (k->out != NULL) { /* room to send more of the answer */
+        if (send_more(k)) {
+            shutdown(k->fd, SHUT_WR);
+            conn_close(c, k);
+        }
+        return;
+    }
     ssize_t r = recv(k->fd, k->req + k->got, sizeof k->req - k->got, 0);
     if (r < 0) {
         if (errno != EAGAIN && errno != EINTR)

@@ -5,10 +5,14 @@
  * client sends one line (ctlreq.h: "status", "status json", "metrics",
  * "uplink VERB IFACE") and reads the answer until the program closes the
  * connection; `triglav status` and `triglav uplink` do exactly that.
- * Metrics: with --metrics-addr ADDR:PORT, an HTTP/1.0 listener answers any
- * GET with the Prometheus text format. Both live in the program's one event
- * loop; connections are short and bounded (8 at once, 4 KiB of request).
- * What a request means and the answer's bytes are ctlreq.h's.
+ * Metrics: with --metrics-addr ADDR:PORT, an HTTP/1.0 listener answers
+ * GET /metrics with the Prometheus text format (404 for other paths). Both
+ * live in the program's one event loop; connections are short and bounded
+ * (8 at once, the oldest closed for a new one; 4 KiB of request). An answer
+ * grows to what it needs (a server's status and metrics list every session;
+ * up to RT_CTL_ANSWER_MAX) and is sent as the peer reads it, without
+ * blocking the loop. What a request means and the answer's bytes are
+ * ctlreq.h's.
  */
 #ifndef RT_CONTROL_H
 #define RT_CONTROL_H
@@ -21,6 +25,7 @@
 #include "loop.h"
 
 #define RT_CTL_CONNS    8
+#define RT_CTL_ANSWER_MAX (256u << 20) /* bytes; a longer answer is cut */
 #define RT_TAG_CTL_UNIX 300 /* loop tags 300 .. 300 + 2 + RT_CTL_CONNS */
 #define RT_TAG_CTL_HTTP 301
 #define RT_TAG_CTL_CONN 302
@@ -30,6 +35,9 @@ struct rt_ctl_conn {
     int http; /* came from the metrics listener */
     size_t got;
     char req[4096];
+    char *out;             /* the answer being sent (heap), NULL before it */
+    size_t out_len, out_off;
+    uint64_t since;        /* accept order: the oldest goes when all are busy */
 };
 
 struct rt_control {
@@ -40,6 +48,10 @@ struct rt_control {
     rt_ctl_render render;
     rt_ctl_command command; /* `uplink ...` requests (NULL: refused); set after open */
     void *ctx;
+    uint64_t accepted;      /* connections so far */
+    size_t hint[16];        /* by enum rt_req: the last answer's size, where the next
+                               one's buffer starts */
+    bool filled;            /* the last render filled its buffer (it may be cut) */
 };
 
 /* Open the control socket at `path` and, if metrics != NULL, the metrics

@@ -33,7 +33,9 @@ static enum rt_req control_line(const char *req, size_t len, bool final)
 }
 
 /* `METHOD SP TARGET SP HTTP/d.d` (RFC 9112 §3, the target any visible
- * ASCII): RT_REQ_METRICS for GET, RT_REQ_HTTP_METHOD for another method. */
+ * ASCII): for the target /metrics (or /metrics?query) RT_REQ_METRICS with
+ * GET, RT_REQ_HTTP_METHOD with another method; RT_REQ_HTTP_NOT_FOUND for
+ * any other target. */
 static enum rt_req request_line(const char *s, size_t n)
 {
     size_t i = 0;
@@ -50,6 +52,11 @@ static enum rt_req request_line(const char *s, size_t n)
     if (n - i != 8 || memcmp(s + i, "HTTP/", 5) != 0 || s[i + 5] < '0' || s[i + 5] > '9' ||
         s[i + 6] != '.' || s[i + 7] < '0' || s[i + 7] > '9')
         return RT_REQ_HTTP_BAD;
+    size_t tlen = i - 1 - target; /* i is past the space after the target */
+    bool metrics = tlen >= 8 && memcmp(s + target, "/metrics", 8) == 0 &&
+                   (tlen == 8 || s[target + 8] == '?');
+    if (!metrics)
+        return RT_REQ_HTTP_NOT_FOUND;
     return method == 3 && memcmp(s, "GET", 3) == 0 ? RT_REQ_METRICS : RT_REQ_HTTP_METHOD;
 }
 
@@ -100,11 +107,12 @@ size_t rt_req_answer(enum rt_req r, bool http, rt_ctl_render render, void *ctx, 
     }
     if (cap < 2 * HEAD_MAX)
         return 0;
-    const char *status, *extra = "";
+    const char *status, *extra = "", *type = "text/plain; charset=utf-8";
     size_t n;
     char *body = out + HEAD_MAX;
     if (r == RT_REQ_METRICS) {
         status = "200 OK";
+        type = "text/plain; version=0.0.4; charset=utf-8"; /* Prometheus text format */
         n = render(ctx, RT_CTL_METRICS, body, cap - HEAD_MAX);
         if (n > cap - HEAD_MAX)
             n = cap - HEAD_MAX;
@@ -112,15 +120,18 @@ size_t rt_req_answer(enum rt_req r, bool http, rt_ctl_render render, void *ctx, 
         status = "405 Method Not Allowed";
         extra = "Allow: GET\r\n";
         n = copy_text(body, cap - HEAD_MAX, "only GET is served here\n");
+    } else if (r == RT_REQ_HTTP_NOT_FOUND) {
+        status = "404 Not Found";
+        n = copy_text(body, cap - HEAD_MAX, "metrics are served at /metrics\n");
     } else {
         status = "400 Bad Request";
         n = copy_text(body, cap - HEAD_MAX, "expected an HTTP request: GET /metrics HTTP/1.0\n");
     }
     char head[HEAD_MAX];
     int h = snprintf(head, sizeof head,
-                     "HTTP/1.0 %s\r\n%sContent-Type: text/plain; version=0.0.4\r\n"
+                     "HTTP/1.0 %s\r\n%sContent-Type: %s\r\n"
                      "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                     status, extra, n);
+                     status, extra, type, n);
     if (h < 0 || (size_t)h >= sizeof head)
         return 0;
     memmove(out + h, body, n);

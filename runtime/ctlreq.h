@@ -8,9 +8,12 @@
  * return are ignored); anything else gets a one-line error. The answer to
  * an uplink command is one line starting with `ok:` or `error:`.
  * Metrics listener: an HTTP/1.x request; the request line must be
- * `METHOD TARGET HTTP/x.y`, GET of any target is answered with the
- * Prometheus text, another method with 405, anything else with 400. The
- * request may hold any bytes (NUL included); nothing of it is echoed back.
+ * `METHOD TARGET HTTP/x.y`. GET /metrics (a query string after it is
+ * ignored) is answered with the Prometheus text (Content-Type
+ * `text/plain; version=0.0.4`), another method on /metrics with 405, any
+ * other target with 404, anything that is not a request line with 400.
+ * The request may hold any bytes (NUL included); nothing of it is echoed
+ * back.
  */
 #ifndef RT_CTLREQ_H
 #define RT_CTLREQ_H
@@ -33,12 +36,13 @@ typedef size_t (*rt_ctl_command)(void *ctx, enum rt_uplink_verb verb, const char
 enum rt_req {
     RT_REQ_MORE,        /* incomplete: wait for more bytes */
     RT_REQ_STATUS,      /* control: `status` */
-    RT_REQ_METRICS,     /* control: `metrics`; HTTP: GET */
+    RT_REQ_METRICS,     /* control: `metrics`; HTTP: GET /metrics */
     RT_REQ_UNKNOWN,     /* control: any other line */
     RT_REQ_STATUS_JSON, /* control: `status json` */
     RT_REQ_UPLINK,      /* control: a line starting with `uplink ` (rt_req_uplink_answer) */
-    RT_REQ_HTTP_METHOD, /* HTTP: a well-formed request with another method */
+    RT_REQ_HTTP_METHOD, /* HTTP: /metrics with another method than GET */
     RT_REQ_HTTP_BAD,    /* HTTP: not a request line, or headers that never end */
+    RT_REQ_HTTP_NOT_FOUND, /* HTTP: a well-formed request for another target */
 };
 
 /* What the bytes req[0..len) received so far on a connection ask for.

@@ -52,8 +52,7 @@ struct server {
     struct listener ls[RT_MAX_LISTEN];
     int n_ls;
     uint8_t priv[32];
-    uint8_t clients[64][4]; /* tunnel addresses seen (stats at exit) */
-    int n_clients;
+    struct rt_rate down, up; /* measured throughput to and from clients, for `status` */
     bool stop;
     struct rt_rx_batch rx;
     bool offload;
@@ -69,51 +68,123 @@ struct server {
     tg_time started, last_now;
 };
 
-/* Sessions seen (SESSION_UP) that the core still knows. */
+/* The tunnel addresses of every live session, in address order: status,
+ * metrics and the exit log list each one. */
+struct live {
+    uint8_t (*addr)[4];
+    size_t n, cap;
+};
+
+static void live_add(void *ctx, const uint8_t addr[4])
+{
+    struct live *l = ctx;
+    if (l->n < l->cap)
+        memcpy(l->addr[l->n++], addr, 4);
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 4);
+}
+
+/* Fills l (free l->addr afterwards); false without memory. */
+static bool live_sessions(const struct server *s, struct live *l)
+{
+    l->n = 0;
+    l->cap = tg_server_session_count(s->core);
+    l->addr = malloc((l->cap > 0 ? l->cap : 1) * sizeof *l->addr);
+    if (l->addr == NULL)
+        return false;
+    tg_server_sessions(s->core, live_add, l);
+    qsort(l->addr, l->n, sizeof *l->addr, addr_cmp);
+    return true;
+}
+
+/* Every session's uplinks, for the metrics: peers[i].up points into *snaps
+ * (free both). Returns the number of peers, or -1 without memory. */
+static long gather(const struct server *s, const struct live *l, struct rt_metrics_peer **peers,
+                   struct tg_uplink_snapshot **snaps)
+{
+    size_t used = 0, cap = l->n * 2 + TG_MAX_UPLINKS;
+    *peers = calloc(l->n > 0 ? l->n : 1, sizeof **peers);
+    *snaps = malloc(cap * sizeof **snaps);
+    if (*peers == NULL || *snaps == NULL)
+        return -1;
+    for (size_t i = 0; i < l->n; i++) {
+        if (cap - used < TG_MAX_UPLINKS) {
+            struct tg_uplink_snapshot *g = realloc(*snaps, cap * 2 * sizeof *g);
+            if (g == NULL)
+                return -1;
+            *snaps = g;
+            cap *= 2;
+        }
+        memcpy((*peers)[i].addr, l->addr[i], 4);
+        (*peers)[i].n = tg_server_snapshot(s->core, l->addr[i], *snaps + used, TG_MAX_UPLINKS);
+        used += (*peers)[i].n;
+    }
+    for (size_t i = 0, at = 0; i < l->n; at += (*peers)[i].n, i++)
+        (*peers)[i].up = *snaps + at; /* now that the array moves no more */
+    return (long)l->n;
+}
+
 static size_t render(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
 {
     struct server *s = ctx;
+    struct rt_text t = {.buf = buf, .cap = cap};
+    struct live l;
+    if (!live_sessions(s, &l)) {
+        rt_text_add(&t, "out of memory\n");
+        return t.len;
+    }
+    const struct tg_endpoint_counters *k = tg_server_counters(s->core);
+    char a[RT_ADDRSTRLEN];
     if (what == RT_CTL_STATUS_JSON) {
         struct rt_status_server j = {
             .tun = s->tun_name, .pid = (int)getpid(), .uptime_us = s->last_now - s->started,
             .pool = s->o->pool, .listen = s->o->listen, .n_listen = s->o->n_listen,
-            .core = s->core, .clients = (const uint8_t(*)[4])s->clients,
-            .n_clients = s->n_clients, .counters = tg_server_counters(s->core),
+            .core = s->core, .clients = (const uint8_t(*)[4])l.addr,
+            .n_clients = (int)l.n, .counters = k,
             .discard_tcp_port = s->svc_open ? RT_SVC_DISCARD_PORT : 0,
             .echo_udp_port = s->svc_open ? RT_SVC_ECHO_PORT : 0,
             .discarded_bytes = s->svc.discarded_bytes,
             .echoed_datagrams = s->svc.echoed_datagrams};
-        return rt_status_server_json(&j, buf, cap);
-    }
-    struct rt_text t = {.buf = buf, .cap = cap};
-    const struct tg_endpoint_counters *k = tg_server_counters(s->core);
-    char a[RT_ADDRSTRLEN], l[64];
-    if (what == RT_CTL_METRICS) {
-        rt_text_add(&t, "triglav_sessions %u\n", tg_server_session_count(s->core));
-        rt_stats_prometheus(&t, "", k, NULL, 0, NULL);
+        t.len = rt_status_server_json(&j, buf, cap);
+    } else if (what == RT_CTL_METRICS) {
+        struct rt_metrics_peer *peers = NULL;
+        struct tg_uplink_snapshot *snaps = NULL;
+        long np = gather(s, &l, &peers, &snaps);
+        struct rt_metrics m = {.server = true, .counters = k,
+                               .sessions = tg_server_session_count(s->core), .peers = peers,
+                               .n_peers = np > 0 ? (size_t)np : 0};
+        if (np >= 0)
+            rt_stats_prometheus(&t, &m);
+        else
+            rt_text_add(&t, "# out of memory\n");
+        free(peers);
+        free(snaps);
     } else {
+        tg_time now = s->last_now;
         rt_text_add(&t, "triglav server %s: %u sessions, pool %s\n", s->tun_name,
                     tg_server_session_count(s->core), rt_prefix_str(&s->o->pool, a));
         for (int i = 0; i < s->n_ls; i++)
             rt_text_add(&t, "listening on %s\n", rt_addr_str(&s->ls[i].addr, a));
-    }
-    for (int i = 0; i < s->n_clients; i++) {
-        struct tg_uplink_snapshot snap[TG_MAX_UPLINKS];
-        size_t n = tg_server_snapshot(s->core, s->clients[i], snap, TG_MAX_UPLINKS);
-        if (n == 0)
-            continue;
-        if (what == RT_CTL_METRICS) {
-            snprintf(l, sizeof l, "client=\"%s\"", rt_ipv4_str(s->clients[i], a));
-            rt_stats_prometheus(&t, l, NULL, snap, n, NULL);
-        } else {
-            rt_text_add(&t, "client %s:\n", rt_ipv4_str(s->clients[i], a));
-            rt_stats_table(&t, snap, n, NULL);
+        rt_text_add(&t, "through the tunnel now: %.2f Mbit/s to clients, %.2f Mbit/s from "
+                        "clients (measured over the last %.0f s)\n",
+                    rt_rate_bps(&s->down, now, k->tun_in_bytes) / 1e6,
+                    rt_rate_bps(&s->up, now, k->tun_out_bytes) / 1e6,
+                    (double)RT_RATE_INTERVAL_US / 1e6);
+        for (size_t i = 0; i < l.n; i++) {
+            struct tg_uplink_snapshot snap[TG_MAX_UPLINKS];
+            size_t n = tg_server_snapshot(s->core, l.addr[i], snap, TG_MAX_UPLINKS);
+            rt_text_add(&t, "client %s: %u of %zu uplinks active\n", rt_ipv4_str(l.addr[i], a),
+                        rt_stats_active_uplinks(snap, n), n);
+            rt_stats_table(&t, snap, n, NULL, NULL, now);
         }
-    }
-    if (what == RT_CTL_STATUS)
         rt_text_add(&t, "TUN packets in %llu out %llu, datagrams in %llu out %llu\n",
                     (unsigned long long)k->tun_in, (unsigned long long)k->tun_out,
                     (unsigned long long)k->dgram_in, (unsigned long long)k->dgram_out);
+    }
+    free(l.addr);
     return t.len;
 }
 
@@ -396,25 +467,6 @@ static int setup(struct server *s)
     return print_key(s);
 }
 
-/* Keep the tunnel addresses of live sessions for status and metrics: a new
- * one takes a free slot or the slot of a session that has ended. */
-static void remember(struct server *s, const uint8_t addr[4])
-{
-    struct tg_uplink_snapshot snap[1];
-    for (int i = 0; i < s->n_clients; i++)
-        if (memcmp(s->clients[i], addr, 4) == 0)
-            return;
-    if (s->n_clients < 64) {
-        memcpy(s->clients[s->n_clients++], addr, 4);
-        return;
-    }
-    for (int i = 0; i < s->n_clients; i++)
-        if (tg_server_snapshot(s->core, s->clients[i], snap, 1) == 0) {
-            memcpy(s->clients[i], addr, 4);
-            return;
-        }
-}
-
 static void drain(struct server *s)
 {
     struct tg_datagram d;
@@ -442,8 +494,6 @@ static void drain(struct server *s)
     struct tg_event ev;
     char a[RT_ADDRSTRLEN];
     while (tg_server_next_event(s->core, &ev)) {
-        if (ev.type == TG_EV_SESSION_UP)
-            remember(s, ev.tunnel_addr);
         if (ev.type == TG_EV_SESSION_UP)
             rt_info("session %u: client %s", ev.session, rt_ipv4_str(ev.tunnel_addr, a));
         else if (ev.type == TG_EV_SESSION_DOWN)
@@ -547,6 +597,8 @@ int rt_server_run(struct rt_server_opts *o)
             tg_server_on_timeout(s->core, now);
             drain(s);
         }
+        rt_rate_update(&s->down, now, tg_server_counters(s->core)->tun_in_bytes);
+        rt_rate_update(&s->up, now, tg_server_counters(s->core)->tun_out_bytes);
     }
     if (s->core != NULL) {
         rt_stats_log("server", tg_server_counters(s->core), NULL, 0);
@@ -558,13 +610,17 @@ int rt_server_run(struct rt_server_opts *o)
                 "server: listener %d: %llu datagrams sent, %llu refused by the kernel (last: %s)%s",
                 i, (unsigned long long)s->ls[i].tx.sent, (unsigned long long)s->ls[i].tx.dropped,
                 strerror(s->ls[i].tx.last_errno), s->ls[i].tx.no_gso ? " (no GSO)" : "");
-        for (int i = 0; i < s->n_clients; i++) {
+        struct live l;
+        if (!live_sessions(s, &l))
+            l.n = 0;
+        for (size_t i = 0; i < l.n; i++) {
             struct tg_uplink_snapshot snap[TG_MAX_UPLINKS];
             char a[RT_ADDRSTRLEN], who[64];
-            size_t n = tg_server_snapshot(s->core, s->clients[i], snap, TG_MAX_UPLINKS);
-            snprintf(who, sizeof who, "server: client %s", rt_ipv4_str(s->clients[i], a));
-            rt_stats_log(who, tg_server_counters(s->core), snap, n);
+            size_t n = tg_server_snapshot(s->core, l.addr[i], snap, TG_MAX_UPLINKS);
+            snprintf(who, sizeof who, "server: client %s", rt_ipv4_str(l.addr[i], a));
+            rt_stats_log_peer(who, snap, n);
         }
+        free(l.addr);
     }
     if (s->ctl_open)
         rt_control_close(&s->ctl);

@@ -74,6 +74,9 @@ static void answer(enum rt_req r, bool http, unsigned mode, size_t cap)
         CHECK(cl != NULL);
         CHECK(strtoul(cl + 16, NULL, 10) == n - head);
         CHECK((r == RT_REQ_METRICS) == (memcmp(out + 9, "200 ", 4) == 0));
+        CHECK((r == RT_REQ_HTTP_NOT_FOUND) == (memcmp(out + 9, "404 ", 4) == 0));
+        /* only the metrics are in the Prometheus format */
+        CHECK((r == RT_REQ_METRICS) == (memmem(out, head, "version=0.0.4", 13) != NULL));
         if (r == RT_REQ_METRICS)
             for (size_t i = head; i < n; i++)
                 CHECK(out[i] == 'm');
@@ -107,7 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (whole != RT_REQ_MORE)
         CHECK(last == whole);
     if (http)
-        CHECK(last == RT_REQ_METRICS || last == RT_REQ_HTTP_METHOD || last == RT_REQ_HTTP_BAD);
+        CHECK(last == RT_REQ_METRICS || last == RT_REQ_HTTP_METHOD || last == RT_REQ_HTTP_BAD ||
+              last == RT_REQ_HTTP_NOT_FOUND);
     else
         CHECK(last == RT_REQ_STATUS || last == RT_REQ_METRICS || last == RT_REQ_UNKNOWN ||
               last == RT_REQ_STATUS_JSON || last == RT_REQ_UPLINK);
