@@ -7,7 +7,8 @@
 # healthy (Prometheus parsed the text), queries through the HTTP API (JSON
 # read with jq) give the client's active uplinks, the server's sessions and
 # per-client series that are really per client (only the first client sends
-# data, only its counters grow); promtool's linter passes on each endpoint,
+# data, only its counters grow), and with 70 more sessions from one process
+# (tg_sessions) status, status --json and the metrics list all 72; promtool's linter passes on each endpoint,
 # every family has HELP and TYPE; /metrics is the only path (404 elsewhere)
 # and its Content-Type is the Prometheus text format's.
 . "$(dirname "$0")/lib.sh" || exit 1
@@ -126,6 +127,26 @@ check "server: one series per uplink of each client (3)" \
     test "$(qv 'count(triglav_uplink_rtt_seconds{job="server"})')" = 3
 check "server: server-wide counters have no client label" \
     test "$(qv 'count(triglav_handshakes_total{job="server",state="done"})')" = 1
+
+# --- many sessions: status, status --json and the metrics list every one
+SESSIONS="${1:?the tg_sessions program}"
+bg "$LAP" "$WORK/sessions.log" "$SESSIONS" "$KEY" 70 60
+wait_for "$WORK/sessions.log" '^sessions_up 70$' 20 || { cat "$WORK/sessions.log" >&2; fail "70 more sessions did not come up"; }
+TS() { srv "$TRIGLAV" "$@" --tun-name tgs --state-dir "$STATE"; }
+TS status > "$WORK/status72.txt"
+check "status: 72 sessions counted" grep -q '^triglav server tgs: 72 sessions' "$WORK/status72.txt"
+check "status: ... and 72 listed, each once" \
+    test "$(grep -E '^client 198\.18\.0\.[0-9]+: ' "$WORK/status72.txt" | sort -u | wc -l)" -eq 72
+TS status --json > "$WORK/status72.json"
+check "status --json: session_count 72, 72 distinct sessions listed" \
+    jq -e '.session_count == 72 and ([.sessions[].tunnel_address] | unique | length) == 72' "$WORK/status72.json"
+i=0
+while [ $i -lt 40 ] && [ "$(qv 'count(triglav_active_uplinks{job="server"})')" != 72 ]; do sleep 0.25; i=$((i + 1)); done
+check "prometheus: triglav_active_uplinks for each of the 72 clients" \
+    test "$(qv 'count(triglav_active_uplinks{job="server"})')" = 72
+check "prometheus: triglav_sessions is 72" test "$(qv 'triglav_sessions{job="server"}')" = 72
+check "prometheus: the server's scrapes stayed healthy" \
+    test "$(qv 'up{job="server"}')" = 1
 check "prometheus is still running" kill -0 "$PROM_PID"
 
 kill "$PROM_PID" 2>/dev/null
@@ -136,6 +157,8 @@ wait_pid "$PROM_PID" 10
 stop "$SERVER_PID" server
 check "server exit log: $C1 with its 2 uplinks" grep -q "server: client $C1: 2 uplinks, 2 active" "$WORK/server.log"
 check "server exit log: $C2 with its 1 uplink" grep -q "server: client $C2: 1 uplinks, 1 active" "$WORK/server.log"
+check "server exit log: a line for each of the 72 clients" \
+    test "$(grep -cE 'server: client 198\.18\.0\.[0-9]+: [0-9]+ uplinks' "$WORK/server.log")" -eq 72
 stop "$C2_PID" "second client"
 stop "$CLIENT_PID" client
 finish
