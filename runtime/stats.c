@@ -126,7 +126,7 @@ void rt_stats_table(struct rt_text *t, const struct tg_uplink_snapshot *up, size
                     tg_time now)
 {
     rt_text_add(t, "%-6s %-15s %-9s %5s %9s %7s %15s %15s %15s %10s %10s\n", "uplink", "interface",
-                "health", "keys", "srtt", "loss", "tx now", "rx now", "est. capacity", "tx pkts",
+                "health", "keys", "srtt", "loss", "tx now", "rx now", "est. tx rate", "tx pkts",
                 "rx pkts");
     for (size_t i = 0; i < n; i++) {
         const struct tg_uplink_snapshot *u = &up[i];
@@ -145,8 +145,8 @@ void rt_stats_table(struct rt_text *t, const struct tg_uplink_snapshot *up, size
                     (unsigned long long)u->rx_packets);
     }
     if (rates != NULL)
-        rt_text_add(t, "(tx/rx now: measured over the last %.0f s; est. capacity: the delivery "
-                       "rate the feedback suggests, not traffic)\n",
+        rt_text_add(t, "(tx/rx now: measured over the last %.0f s; est. tx rate: the rate the "
+                       "peer's feedback says it receives at, the scheduler's estimate)\n",
                     (double)RT_RATE_INTERVAL_US / 1e6);
 }
 
@@ -264,7 +264,7 @@ static const struct uplink_family uplink_families[] = {
     {"triglav_uplink_loss_ratio", "gauge", "Loss over the recent window of probes and data, 0..1",
      2, U(loss), 1},
     {"triglav_uplink_delivery_rate_bytes_per_second", "gauge",
-     "Estimated delivery rate from the peer's feedback (a capacity estimate, not traffic)", 2,
+     "Estimated rate at which the peer receives what is sent on the uplink, from its feedback (the scheduler's estimate, not traffic)", 2,
      U(rate_bps), 0.125},
     {"triglav_uplink_queued_bytes", "gauge", "Bytes sent on the uplink and not yet acknowledged",
      0, U(queued_bytes), 0},

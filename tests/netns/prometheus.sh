@@ -17,6 +17,8 @@ for t in prometheus promtool jq curl; do
     command -v "$t" >/dev/null || { log "SKIP: $t is not installed (.ci/install-deps)"; exit 77; }
 done
 topology
+shape "$RTR" r1 20mbit
+shape "$RTR" r2 20mbit
 # the outside host reaches the server's listener (for the second client)
 out ip route add 198.51.100.0/24 via 203.0.113.1 dev os
 
@@ -66,6 +68,22 @@ check "client: the names users were given" sh -c "grep -q '^triglav_uplink_rtt_s
 # --- only the first client sends data: 300 datagrams to the server's UDP echo
 lap "$NETTOOL" udp-ping 198.18.0.1 7 300 20 > "$WORK/ping.txt" 2>&1
 check "300 datagrams echoed through the first client's tunnel" grep -qx 'udp_replies 300' "$WORK/ping.txt"
+# --- a download through the first client: plain `status` shows what each
+# uplink carries now, beside the estimate
+bg "$SRV" "$WORK/tcpserve.log" "$NETTOOL" tcp-serve 5001 12000000 30
+wait_for "$WORK/tcpserve.log" listening 5 || fail "tcp-serve did not start"
+bg "$LAP" "$WORK/fetch.log" "$NETTOOL" tcp-fetch 198.18.0.1 5001 30
+FETCH_PID=$LAST_PID
+sleep 2.5
+lap "$TRIGLAV" status --tun-name tgc --state-dir "$STATE" > "$WORK/status_dl.txt"
+cat "$WORK/status_dl.txt" >&2
+check "status: a table with measured tx/rx and the estimate labelled as such" \
+    grep -qE '^uplink +interface +health +keys +srtt +loss +tx now +rx now +est\. tx rate' "$WORK/status_dl.txt"
+# columns: slot iface health keys srtt ms loss tx Mbit/s rx Mbit/s est Mbit/s ...
+rx_now=$(awk '$2 == "l1" || $2 == "l2" { s += $10 } END { print int(s) }' "$WORK/status_dl.txt")
+check "status: the uplinks receive the download now (${rx_now} Mbit/s, measured)" test "${rx_now:-0}" -ge 2
+wait_pid "$FETCH_PID" 30
+check "the download completed" grep -q '^bytes 12000000' "$WORK/fetch.log"
 C1=$(lap "$TRIGLAV" status --json --tun-name tgc --state-dir "$STATE" | jq -r .session.tunnel_address)
 C2=$(out "$TRIGLAV" status --json --tun-name tgc2 --state-dir "$WORK/state2" | jq -r .session.tunnel_address)
 log "clients: $C1 (two uplinks, sends), $C2 (one uplink, idle)"

@@ -347,7 +347,7 @@ static void test_rate(void)
     struct rt_text t = {.buf = buf, .cap = sizeof buf};
     const char *names[TG_MAX_UPLINKS] = {[0] = "wlan0", [5] = "wwan0"};
     rt_stats_table(&t, up, 2, names, &u, s);
-    CHECK(strstr(buf, "tx now") != NULL && strstr(buf, "est. capacity") != NULL);
+    CHECK(strstr(buf, "tx now") != NULL && strstr(buf, "est. tx rate") != NULL);
     CHECK(strstr(buf, "10.00 Mbit/s") != NULL); /* wlan0 sends */
     CHECK(strstr(buf, "20.00 Mbit/s") != NULL); /* wwan0 receives */
     CHECK(strstr(buf, "8.00 Mbit/s") != NULL);  /* the estimate, beside them */
