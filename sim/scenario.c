@@ -4,6 +4,7 @@
  * which keys exist in which table, the kind of unit each takes, names that
  * must refer to something, ranges. Errors carry file:line:col.
  */
+#define _POSIX_C_SOURCE 200809L /* open flags, fdopen (infile.h) */
 #include "scenario.h"
 
 #include <errno.h>
@@ -16,10 +17,11 @@
 #include <gsl/gsl_randist.h>
 
 #include "core/conf.h"
+#include "errf.h"
 #include "hash.h"
+#include "infile.h"
 #include "share.h"
 
-#define MAX_FILE_BYTES (4u << 20)
 #define GAP_OUTAGE_US TG_SEC(3)
 
 /* ------------------------------------------------------------ distributions */
@@ -88,6 +90,7 @@ struct ld {
     struct sim_scenario *sc;
     const char *data_dir;
     size_t trace_cap;
+    const struct sim_scenario_files *files; /* NULL: traces from the file system */
 };
 
 static int failat(struct ld *c, uint32_t line, uint32_t col, const char *fmt, ...)
@@ -174,9 +177,9 @@ static int dist(struct ld *c, const struct tg_conf_value *v, enum unit u, struct
             break;
     if (k == sizeof dist_names / sizeof dist_names[0])
         return failat(c, v->line, v->col,
-                      "unknown distribution %s(), expected uniform, normal, lognormal, exp, "
-                      "pareto, weibull or choice",
-                      fn);
+                      "unknown distribution, expected uniform(), normal(), lognormal(), exp(), "
+                      "pareto(), weibull() or choice()");
+    fn = dist_names[k].name; /* the program's spelling from here on */
     memset(d, 0, sizeof *d);
     d->kind = dist_names[k].kind;
     if (d->kind == SIM_DIST_CHOICE) {
@@ -191,8 +194,7 @@ static int dist(struct ld *c, const struct tg_conf_value *v, enum unit u, struct
     for (size_t i = 0; i < n; i++) {
         const struct tg_conf_value *a = &v->u.call.args[i];
         if (a->name)
-            return failat(c, a->line, a->col, "%s() takes plain arguments, not %s=...", fn,
-                          a->name);
+            return failat(c, a->line, a->col, "%s() takes plain arguments, not name=value", fn);
         /* shapes are plain numbers; everything else has the key's unit */
         enum unit au = ((d->kind == SIM_DIST_PARETO || d->kind == SIM_DIST_WEIBULL) && i == 1)
                            ? U_NUMBER
@@ -241,14 +243,11 @@ static int string(struct ld *c, const struct tg_conf_value *v, char *out, size_t
 static int integer(struct ld *c, const struct tg_conf_value *v, int64_t lo, int64_t hi,
                    int64_t *out)
 {
-    if (v->type != TG_CONF_INT || v->u.i < lo || v->u.i > hi) {
-        char want[80];
-        snprintf(want, sizeof want, "an integer from %lld to %lld", (long long)lo,
-                 (long long)hi);
-        struct tg_conf_error e;
-        (void)tg_conf_fail(v, &e, want);
-        return conf_err(c, &e);
-    }
+    if (v->type != TG_CONF_INT || v->u.i < lo || v->u.i > hi)
+        return failat(c, v->line, v->col, "expected an integer from %lld to %lld, found %s",
+                      (long long)lo, (long long)hi,
+                      v->type == TG_CONF_INT ? "one outside that range"
+                                             : tg_conf_type_name(v->type));
     *out = v->u.i;
     return 0;
 }
@@ -269,14 +268,13 @@ static int keyword(struct ld *c, const struct tg_conf_value *v, const char *cons
         size_t l = strlen(list);
         snprintf(list + l, sizeof list - l, "%s\"%s\"", i ? ", " : "", names[i]);
     }
-    return failat(c, v->line, v->col, "unknown value \"%s\", expected one of %s", s, list);
+    return failat(c, v->line, v->col, "unknown value, expected one of %s", list);
 }
 
 static int unknown_key(struct ld *c, const struct tg_conf_entry *e, const char *table,
                        const char *known)
 {
-    return failat(c, e->line, e->col, "unknown key \"%s\" in [%s], expected one of: %s",
-                  e->key, table, known);
+    return failat(c, e->line, e->col, "unknown key in [%s], expected one of: %s", table, known);
 }
 
 /* ------------------------------------------------------------ traces */
@@ -316,7 +314,22 @@ static int trace(struct ld *c, const struct tg_conf_value *v, enum sim_trace_kin
     if (sc->n_traces == c->trace_cap)
         return failat(c, v->line, v->col, "too many trace files (at most %zu)", c->trace_cap);
     char terr[600];
-    if (sim_trace_load(&sc->traces[sc->n_traces], kind, path, GAP_OUTAGE_US, terr, sizeof terr))
+    struct sim_trace *t = &sc->traces[sc->n_traces];
+    int rc;
+    if (c->files) {
+        const char *text = NULL;
+        size_t len = 0;
+        errno = 0;
+        rc = c->files->read(c->files->ctx, path, &text, &len);
+        if (rc != 0)
+            sim_errf(terr, sizeof terr, "%s: cannot read trace: %s", path,
+                     strerror(errno ? errno : ENOENT));
+        else
+            rc = sim_trace_load_text(t, kind, path, text, len, GAP_OUTAGE_US, terr, sizeof terr);
+    } else {
+        rc = sim_trace_load(t, kind, path, GAP_OUTAGE_US, terr, sizeof terr);
+    }
+    if (rc)
         return failat(c, v->line, v->col, "cannot use trace: %s", terr);
     *out = &sc->traces[sc->n_traces++];
     return 0;
@@ -327,11 +340,10 @@ static int trace(struct ld *c, const struct tg_conf_value *v, enum sim_trace_kin
 static int name_list(struct ld *c, const struct tg_conf_value *v, const char *const *names,
                      int *out, size_t cap, size_t *n)
 {
-    if (v->type != TG_CONF_ARRAY || v->u.arr.n == 0) {
-        struct tg_conf_error e;
-        (void)tg_conf_fail(v, &e, "a non-empty array of names like [\"adaptive\"]");
-        return conf_err(c, &e);
-    }
+    if (v->type != TG_CONF_ARRAY || v->u.arr.n == 0)
+        return failat(c, v->line, v->col,
+                      "expected a non-empty array of names like [\"adaptive\"], found %s",
+                      v->type == TG_CONF_ARRAY ? "an empty one" : tg_conf_type_name(v->type));
     *n = 0;
     for (size_t i = 0; i < v->u.arr.n; i++) {
         int k;
@@ -578,17 +590,18 @@ static int uplink_table(struct ld *c, const struct tg_conf_section *s)
         return failat(c, s->line, 1, "[[uplink]] needs a name = \"...\"");
     for (size_t j = 0; j < sc->n_uplinks; j++)
         if (strcmp(sc->uplinks[j].name, u->name) == 0)
-            return failat(c, s->line, 1, "uplink \"%s\" is defined twice", u->name);
+            return failat(c, s->line, 1,
+                          "[[uplink]] takes the name of an uplink above, expected a name of "
+                          "its own");
     for (int k = 0; k < 2; k++) {
         const char *dir = k ? "down" : "up";
         if (!(have[k] & HAVE_RATE))
             return failat(c, s->line, 1,
-                          "uplink \"%s\" has no capacity for its %s direction: set rate, "
+                          "[[uplink]] has no capacity for its %s direction: set rate, "
                           "rate_%s, trace_%s or throughput_%s",
-                          u->name, dir, dir, dir, dir);
+                          dir, dir, dir, dir);
         if (!(have[k] & HAVE_DELAY))
-            return failat(c, s->line, 1, "uplink \"%s\" needs a delay (or delay_%s)", u->name,
-                          dir);
+            return failat(c, s->line, 1, "[[uplink]] needs a delay (or delay_%s)", dir);
     }
     sc->n_uplinks++;
     return 0;
@@ -606,8 +619,8 @@ static int uplink_index(struct ld *c, const struct tg_conf_value *v, uint32_t *m
             *mask |= 1u << i;
             return 0;
         }
-    return failat(c, v->line, v->col, "no uplink named \"%s\" (events come after the uplinks "
-                  "they name)", name);
+    return failat(c, v->line, v->col, "expected the name of an [[uplink]] above (events come "
+                  "after the uplinks they name)");
 }
 
 static const char *effect_names[] = {"down", "rate", "loss", NULL};
@@ -698,37 +711,36 @@ static int event_table(struct ld *c, const struct tg_conf_section *s)
     if (!ev->name[0])
         return failat(c, s->line, 1, "[[event]] needs a name = \"...\"");
     if (!ev->uplink_mask)
-        return failat(c, s->line, 1, "event \"%s\" needs uplinks = [...]", ev->name);
+        return failat(c, s->line, 1, "[[event]] needs uplinks = [...]");
     if (!have_len)
-        return failat(c, s->line, 1, "event \"%s\" needs a length (e.g. length = 10s)", ev->name);
+        return failat(c, s->line, 1, "[[event]] needs a length (e.g. length = 10s)");
     if (ev->n_at && (have_every || have_first))
-        return failat(c, at_line, 1, "event \"%s\": use either at, or first/every, not both",
-                      ev->name);
+        return failat(c, at_line, 1, "[[event]] takes either at, or first/every, not both");
     if (!ev->n_at && !have_every && !have_first)
-        return failat(c, s->line, 1, "event \"%s\" needs at = ... or every = ... (or first)",
-                      ev->name);
+        return failat(c, s->line, 1, "[[event]] needs at = ... or every = ... (or first)");
     if (!ev->n_at && !have_every) /* only `first`: a single occurrence */
         ev->count = 1;
     if (!have_first && have_every)
         ev->first_us = ev->every_us;
     if (ev->effect == SIM_EFFECT_RATE && !have_factor)
-        return failat(c, s->line, 1, "event \"%s\" with effect \"rate\" needs factor = ...",
-                      ev->name);
+        return failat(c, s->line, 1, "[[event]] with effect \"rate\" needs factor = ...");
     if (ev->effect == SIM_EFFECT_LOSS && !have_loss)
-        return failat(c, s->line, 1, "event \"%s\" with effect \"loss\" needs loss = ...",
-                      ev->name);
+        return failat(c, s->line, 1, "[[event]] with effect \"loss\" needs loss = ...");
     if (ev->effect == SIM_EFFECT_RATE)
         for (size_t i = 0; i < sc->n_uplinks; i++)
             if ((ev->uplink_mask & (1u << i)) &&
                 (sc->uplinks[i].up.rate_kind == SIM_RATE_TRACE ||
                  sc->uplinks[i].down.rate_kind == SIM_RATE_TRACE))
                 return failat(c, s->line, 1,
-                              "event \"%s\": effect \"rate\" cannot scale trace-driven uplink \"%s\" "
-                              "(use trace_scale, or effect \"down\")",
-                              ev->name, sc->uplinks[i].name);
+                              "[[event]] with effect \"rate\" cannot scale [[uplink]] "
+                              "number %zu, which is trace-driven: use trace_scale, or effect "
+                              "\"down\"",
+                              i + 1);
     for (size_t j = 0; j < sc->n_events; j++)
         if (strcmp(sc->events[j].name, ev->name) == 0)
-            return failat(c, s->line, 1, "event \"%s\" is defined twice", ev->name);
+            return failat(c, s->line, 1,
+                          "[[event]] takes the name of an event above, expected a name of its "
+                          "own");
     sc->n_events++;
     return 0;
 }
@@ -828,38 +840,39 @@ static int traffic_table(struct ld *c, const struct tg_conf_section *s)
 
 /* ------------------------------------------------------------ the file */
 
+/* The whole file (regular, at most SIM_SCENARIO_MAX_BYTES, read up to one
+ * byte more in case it grows) into *text, to free. */
 static int read_file(struct ld *c, char **text, size_t *len)
 {
-    FILE *f = fopen(c->path, "rb");
+    char why[128];
+    int64_t size;
+    FILE *f = sim_infile_open(c->path, SIM_SCENARIO_MAX_BYTES, &size, why, sizeof why);
     if (!f)
-        return failat(c, 0, 0, "cannot open: %s", strerror(errno));
-    char *buf = malloc(MAX_FILE_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, MAX_FILE_BYTES + 1, f) : 0;
+        return failat(c, 0, 0, "cannot read: %s", why);
+    char *buf = malloc((size_t)size + 1);
+    size_t n = buf ? fread(buf, 1, (size_t)size + 1, f) : 0;
     int bad = ferror(f);
     fclose(f);
     if (!buf)
         return failat(c, 0, 0, "out of memory");
-    if (bad || n > MAX_FILE_BYTES) {
+    if (bad || n > (size_t)size) {
         free(buf);
-        return failat(c, 0, 0, bad ? "read error" : "file larger than 4 MB");
+        return failat(c, 0, 0, bad ? "cannot read: read error" : "cannot read: the file grew");
     }
     *text = buf;
     *len = n;
     return 0;
 }
 
-static int load(struct ld *c)
+static int load(struct ld *c, const char *text, size_t len)
 {
-    char *text = NULL;
-    size_t len = 0;
-    if (read_file(c, &text, &len))
-        return -1;
     struct sim_scenario *sc = c->sc;
+    if (len > SIM_SCENARIO_MAX_BYTES)
+        return failat(c, 0, 0, "cannot read: larger than %d MiB", SIM_SCENARIO_MAX_BYTES >> 20);
     sc->content_hash = sim_fnv1a(SIM_FNV1A_BASIS, text, len);
     struct tg_conf_doc *doc = NULL;
     struct tg_conf_error perr;
     int rc = tg_conf_parse(text, len, NULL, &doc, &perr);
-    free(text);
     if (rc != TG_OK)
         return rc == TG_ERR_PARSE ? conf_err(c, &perr) : failat(c, 0, 0, "%s", tg_strerror(rc));
 
@@ -871,9 +884,8 @@ static int load(struct ld *c)
         if (s->name[0] == 0) {
             if (s->n_entries)
                 rc = failat(c, s->entries[0].line, s->entries[0].col,
-                            "key \"%s\" outside any table; keys belong in [scenario], "
-                            "[[uplink]], [[event]] or [[traffic]]",
-                            s->entries[0].key);
+                            "key outside any table; keys belong in [scenario], "
+                            "[[uplink]], [[event]] or [[traffic]]");
         } else if (strcmp(s->name, "scenario") == 0 && !s->is_array_element) {
             rc = scenario_table(c, s, &def_line, &def_col);
             have_scenario = true;
@@ -885,10 +897,8 @@ static int load(struct ld *c)
             rc = traffic_table(c, s);
         } else {
             rc = failat(c, s->line, 1,
-                        "unknown table %s%s%s, expected [scenario], [[uplink]], [[event]] or "
-                        "[[traffic]]",
-                        s->is_array_element ? "[[" : "[", s->name,
-                        s->is_array_element ? "]]" : "]");
+                        "unknown table, expected [scenario], [[uplink]], [[event]] or "
+                        "[[traffic]]");
         }
     }
     tg_conf_free(doc);
@@ -905,8 +915,8 @@ static int load(struct ld *c)
         while (j < sc->n_events && strcmp(sc->events[j].name, sc->defining) != 0)
             j++;
         if (j == sc->n_events)
-            return failat(c, def_line, def_col, "defining names \"%s\", which is not an event",
-                          sc->defining);
+            return failat(c, def_line, def_col,
+                          "expected defining to name an [[event]] (no event has this name)");
     }
     for (size_t j = 0; j < sc->n_flows; j++)
         if (sc->flows[j].cfg.start_us >= sc->duration_us)
@@ -917,10 +927,25 @@ static int load(struct ld *c)
 int sim_scenario_load(const char *path, const char *data_dir, struct sim_scenario **out,
                       char *err, size_t errlen)
 {
+    struct ld c = {.path = path, .err = err, .errlen = errlen};
+    char *text = NULL;
+    size_t len = 0;
+    *out = NULL;
+    if (read_file(&c, &text, &len))
+        return -1;
+    int rc = sim_scenario_load_text(path, text, len, data_dir, NULL, out, err, errlen);
+    free(text);
+    return rc;
+}
+
+int sim_scenario_load_text(const char *path, const char *text, size_t len, const char *data_dir,
+                           const struct sim_scenario_files *files, struct sim_scenario **out,
+                           char *err, size_t errlen)
+{
     struct sim_scenario *sc = calloc(1, sizeof *sc);
     size_t trace_cap = 2 * SIM_MAX_UPLINKS;
     struct sim_trace *traces = calloc(trace_cap, sizeof *traces);
-    struct ld c = {path, err, errlen, sc, data_dir, trace_cap};
+    struct ld c = {path, err, errlen, sc, data_dir, trace_cap, files};
     char installed[4096]; /* PATH_MAX */
     if (!c.data_dir)
         c.data_dir = getenv("TRIGLAV_DATA");
@@ -942,7 +967,7 @@ int sim_scenario_load(const char *path, const char *data_dir, struct sim_scenari
     sc->n_strategies = 1;
     sc->aggregations[0] = TG_AGG_ADAPTIVE;
     sc->n_aggregations = 1;
-    if (load(&c)) {
+    if (load(&c, text, len)) {
         sim_scenario_free(sc);
         return -1;
     }

@@ -134,11 +134,34 @@ struct sim_scenario {
     size_t n_traces;
 };
 
+/* The largest scenario file read, in bytes. */
+#define SIM_SCENARIO_MAX_BYTES (4 << 20)
+
 /* Load and check a scenario. `data_dir` resolves "data:..." paths (NULL: the
- * TRIGLAV_DATA environment variable, else sim_share_data()'s folder). Returns 0,
- * or -1 with "file:line:col: message" in err. */
+ * TRIGLAV_DATA environment variable, else sim_share_data()'s folder). Only a
+ * regular file of at most SIM_SCENARIO_MAX_BYTES is read (a FIFO or a device
+ * is refused without blocking or reading), and so are the traces it names
+ * (trace.h). Returns 0, or -1 with "file:line:col: message" in err; messages
+ * name the place and what was expected (the parser's, core/conf.h, may quote
+ * a word of the file; this module's never do). */
 int sim_scenario_load(const char *path, const char *data_dir, struct sim_scenario **out,
                       char *err, size_t errlen);
+
+/* Where sim_scenario_load_text finds the trace files a scenario names. */
+struct sim_scenario_files {
+    /* The bytes of the file at `path` (resolved as trace paths are: against
+     * the scenario's folder or the data folder), valid until the load
+     * returns. 0, or -1 with errno set (0 reads as ENOENT). */
+    int (*read)(void *ctx, const char *path, const char **text, size_t *len);
+    void *ctx;
+};
+
+/* The same from the text of a scenario in memory (len bytes); `path` names it
+ * in messages and is where relative trace paths start. files NULL: traces
+ * are read from the file system, as by sim_scenario_load. */
+int sim_scenario_load_text(const char *path, const char *text, size_t len, const char *data_dir,
+                           const struct sim_scenario_files *files, struct sim_scenario **out,
+                           char *err, size_t errlen);
 void sim_scenario_free(struct sim_scenario *s);
 
 #endif

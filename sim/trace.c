@@ -1,60 +1,102 @@
 /*
- * trace.c: the two trace parsers. Both read line by line with fgets (the
- * lines are short), build one period in memory and derive the period and the
- * mean; on any error the struct is left zeroed so sim_trace_clear is safe.
+ * trace.c: the two trace parsers. Both read line by line (the lines are
+ * short), from a file or from memory, build one period in memory and derive
+ * the period and the mean; on any error the struct is left zeroed so
+ * sim_trace_clear is safe. No message quotes what a line holds: a trace path
+ * may name any file, and its bytes must not leak into an error.
  */
-#define _POSIX_C_SOURCE 200809L /* open flags, fdopen */
+#define _POSIX_C_SOURCE 200809L /* open flags, fdopen (infile.h) */
 #include "trace.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "errf.h"
+#include "infile.h"
 
 #define LINE_MAX_CHARS 1024
-/* A trace is a text file of at most this many bytes (a day of Mahimahi
- * opportunities at 1 Gbit/s is about 60 MB). */
-#define TRACE_MAX_BYTES ((off_t)256 << 20)
 /* timestamps above this many µs (about 285 years) are surely not a trace */
 #define MAX_TRACE_US ((tg_time)1 << 53)
 
+/* Lines come from a stream (a file) or from memory (sim_trace_load_text). */
 struct reader {
-    FILE *f;
+    FILE *f;               /* NULL: read from mem */
+    const char *mem;
+    size_t mem_len, mem_pos;
     const char *path;
     size_t lineno;
+    uint64_t bytes;        /* read so far: a file that grows stops at the limit */
     char line[LINE_MAX_CHARS];
 };
+
+/* The next raw line (up to LINE_MAX_CHARS - 1 bytes, its '\n' kept) into
+ * r->line, NUL-terminated; *len its length, NUL bytes in it included.
+ * Returns 1, 0 at the end, or -1 with err set. */
+static int raw_line(struct reader *r, size_t *len, char *err, size_t errlen)
+{
+    if (r->f == NULL) {
+        size_t avail = r->mem_len - r->mem_pos;
+        if (avail == 0)
+            return 0;
+        size_t take = avail < sizeof r->line - 1 ? avail : sizeof r->line - 1;
+        const char *p = r->mem + r->mem_pos;
+        const char *nl = memchr(p, '\n', take);
+        size_t n = nl ? (size_t)(nl - p) + 1 : take;
+        memcpy(r->line, p, n);
+        r->line[n] = '\0';
+        r->mem_pos += n;
+        *len = n;
+        return 1;
+    }
+    /* prefilled, so that a NUL byte read from the file shows as a NUL before
+     * the one fgets puts after what it read */
+    memset(r->line, '\n', sizeof r->line);
+    if (!fgets(r->line, sizeof r->line, r->f)) {
+        if (ferror(r->f)) {
+            sim_errf(err, errlen, "%s:%zu: cannot read: %s", r->path, r->lineno + 1,
+                     strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    size_t n = strlen(r->line);
+    if (memchr(r->line + n + 1, '\0', sizeof r->line - n - 1) != NULL)
+        n = sizeof r->line; /* a NUL inside: reported by the caller */
+    *len = n;
+    return 1;
+}
+
+static bool more(struct reader *r)
+{
+    return r->f ? !feof(r->f) : r->mem_pos < r->mem_len;
+}
 
 /* The next non-blank line, stripped of surrounding whitespace, in r->line.
  * Returns 1, 0 at end of file, or -1 with err set. */
 static int next_line(struct reader *r, char **out, char *err, size_t errlen)
 {
     for (;;) {
-        /* prefilled, so a NUL byte read from the file shows as a second NUL */
-        memset(r->line, '\n', sizeof r->line);
-        if (!fgets(r->line, sizeof r->line, r->f)) {
-            if (ferror(r->f)) {
-                sim_errf(err, errlen, "%s:%zu: cannot read: %s", r->path, r->lineno + 1,
-                         strerror(errno));
-                return -1;
-            }
-            return 0;
-        }
+        size_t n;
+        int rc = raw_line(r, &n, err, errlen);
+        if (rc <= 0)
+            return rc;
         r->lineno++;
-        size_t n = strlen(r->line);
-        if (memchr(r->line + n + 1, '\0', sizeof r->line - n - 1) != NULL) {
+        if (n >= sizeof r->line || memchr(r->line, '\0', n) != NULL) {
             sim_errf(err, errlen, "%s:%zu: expected text, found a NUL byte (not a trace file)",
                      r->path, r->lineno);
             return -1;
         }
-        if (n == sizeof r->line - 1 && r->line[n - 1] != '\n' && !feof(r->f)) {
+        r->bytes += n;
+        if (r->bytes > SIM_TRACE_MAX_BYTES) {
+            sim_errf(err, errlen, "%s:%zu: expected at most %d MiB (a trace's limit)", r->path,
+                     r->lineno, SIM_TRACE_MAX_BYTES >> 20);
+            return -1;
+        }
+        if (n == sizeof r->line - 1 && r->line[n - 1] != '\n' && more(r)) {
             sim_errf(err, errlen, "%s:%zu: expected a line shorter than %d characters", r->path,
                      r->lineno, LINE_MAX_CHARS - 1);
             return -1;
@@ -69,38 +111,6 @@ static int next_line(struct reader *r, char **out, char *err, size_t errlen)
             return 1;
         }
     }
-}
-
-static int open_reader(struct reader *r, const char *path, char *err, size_t errlen)
-{
-    memset(r, 0, sizeof *r);
-    r->path = path;
-    /* Only a regular file of bounded size: a FIFO must not block the open,
-     * a device (/dev/zero) must not be read forever. */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        sim_errf(err, errlen, "%s: cannot open trace: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        sim_errf(err, errlen, "%s: cannot read trace: not a regular file", path);
-        close(fd);
-        return -1;
-    }
-    if (st.st_size > TRACE_MAX_BYTES) {
-        sim_errf(err, errlen, "%s: cannot read trace: larger than %lld MiB", path,
-                 (long long)(TRACE_MAX_BYTES >> 20));
-        close(fd);
-        return -1;
-    }
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 || !(r->f = fdopen(fd, "r"))) {
-        sim_errf(err, errlen, "%s: cannot open trace: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return 0;
 }
 
 /* Append v to a growing array of elements of size `size`. */
@@ -141,9 +151,9 @@ static int load_mahimahi(struct sim_trace *t, struct reader *r, char *err, size_
         }
         if (n > 0 && ms < prev_ms) {
             sim_errf(err, errlen,
-                     "%s:%zu: expected a timestamp of at least %llu ms (timestamps never "
-                     "decrease), found %llu",
-                     r->path, r->lineno, (unsigned long long)prev_ms, ms);
+                     "%s:%zu: expected a timestamp not below the previous one "
+                     "(timestamps never decrease)",
+                     r->path, r->lineno);
             goto bad;
         }
         prev_ms = ms;
@@ -217,8 +227,9 @@ static int load_throughput(struct sim_trace *t, struct reader *r, tg_time gap_ou
         }
         if (n > 0 && sec < prev_s) {
             sim_errf(err, errlen,
-                     "%s:%zu: expected a time of at least %g s (times never decrease), found %g",
-                     r->path, r->lineno, prev_s, sec);
+                     "%s:%zu: expected a time not below the previous one (times never "
+                     "decrease)",
+                     r->path, r->lineno);
             goto bad;
         }
         prev_s = sec;
@@ -284,6 +295,20 @@ bad:
     return -1;
 }
 
+static int load(struct sim_trace *t, enum sim_trace_kind kind, struct reader *r,
+                tg_time gap_outage_us, char *err, size_t errlen)
+{
+    int rc = kind == SIM_TRACE_MAHIMAHI ? load_mahimahi(t, r, err, errlen)
+                                        : load_throughput(t, r, gap_outage_us, err, errlen);
+    if (rc < 0) {
+        memset(t, 0, sizeof *t);
+        return -1;
+    }
+    t->kind = kind;
+    snprintf(t->path, sizeof t->path, "%s", r->path);
+    return 0;
+}
+
 int sim_trace_load(struct sim_trace *t, enum sim_trace_kind kind, const char *path,
                    tg_time gap_outage_us, char *err, size_t errlen)
 {
@@ -292,19 +317,35 @@ int sim_trace_load(struct sim_trace *t, enum sim_trace_kind kind, const char *pa
         sim_errf(err, errlen, "%s: unknown trace kind %d", path, (int)kind);
         return -1;
     }
-    struct reader r;
-    if (open_reader(&r, path, err, errlen) < 0)
-        return -1;
-    int rc = kind == SIM_TRACE_MAHIMAHI ? load_mahimahi(t, &r, err, errlen)
-                                        : load_throughput(t, &r, gap_outage_us, err, errlen);
-    fclose(r.f);
-    if (rc < 0) {
-        memset(t, 0, sizeof *t);
+    struct reader r = {.path = path};
+    char why[128];
+    int64_t size;
+    r.f = sim_infile_open(path, SIM_TRACE_MAX_BYTES, &size, why, sizeof why);
+    if (r.f == NULL) {
+        sim_errf(err, errlen, "%s: cannot read trace: %s", path, why);
         return -1;
     }
-    t->kind = kind;
-    snprintf(t->path, sizeof t->path, "%s", path);
-    return 0;
+    int rc = load(t, kind, &r, gap_outage_us, err, errlen);
+    fclose(r.f);
+    return rc;
+}
+
+int sim_trace_load_text(struct sim_trace *t, enum sim_trace_kind kind, const char *name,
+                        const char *text, size_t len, tg_time gap_outage_us, char *err,
+                        size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    if (kind != SIM_TRACE_MAHIMAHI && kind != SIM_TRACE_THROUGHPUT) {
+        sim_errf(err, errlen, "%s: unknown trace kind %d", name, (int)kind);
+        return -1;
+    }
+    if (len > SIM_TRACE_MAX_BYTES) {
+        sim_errf(err, errlen, "%s: cannot read trace: larger than %d MiB", name,
+                 SIM_TRACE_MAX_BYTES >> 20);
+        return -1;
+    }
+    struct reader r = {.path = name, .mem = text, .mem_len = len};
+    return load(t, kind, &r, gap_outage_us, err, errlen);
 }
 
 void sim_trace_clear(struct sim_trace *t)

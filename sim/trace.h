@@ -15,8 +15,11 @@
  *    repeats with a period of the last timestamp plus the median spacing.
  * Blank lines are skipped. Errors name file:line and what was expected
  * (malformed numbers, decreasing times, empty files, a Mahimahi file whose
- * last timestamp is 0, a throughput log with fewer than two sample times);
- * a file that cannot be opened gives "path: cannot open trace: <strerror>".
+ * last timestamp is 0, a throughput log with fewer than two sample times, a
+ * NUL byte), never what the line holds: a trace path may name any file.
+ * Only a regular file of at most SIM_TRACE_MAX_BYTES is read; anything else
+ * gives "path: cannot read trace: <why>" (its strerror, "not a regular file
+ * (a FIFO)", "larger than 256 MiB") without reading it.
  */
 #ifndef SIM_TRACE_H
 #define SIM_TRACE_H
@@ -27,6 +30,9 @@
 #include "core/time.h"
 
 #define SIM_MAHIMAHI_MTU 1504
+/* The largest trace read, in bytes (a day of Mahimahi opportunities at
+ * 1 Gbit/s is about 60 MB). */
+#define SIM_TRACE_MAX_BYTES (256 << 20)
 
 enum sim_trace_kind { SIM_TRACE_MAHIMAHI = 1, SIM_TRACE_THROUGHPUT };
 
@@ -52,6 +58,11 @@ struct sim_trace {
  * or -1 with "path:line: what was expected" in err and *t zeroed. */
 int sim_trace_load(struct sim_trace *t, enum sim_trace_kind kind, const char *path,
                    tg_time gap_outage_us, char *err, size_t errlen);
+/* The same from text in memory (len bytes, NUL bytes refused like a file's);
+ * `name` stands for the path in messages and in t->path. */
+int sim_trace_load_text(struct sim_trace *t, enum sim_trace_kind kind, const char *name,
+                        const char *text, size_t len, tg_time gap_outage_us, char *err,
+                        size_t errlen);
 /* Free what sim_trace_load allocated and zero *t (safe on a zeroed struct). */
 void sim_trace_clear(struct sim_trace *t);
 

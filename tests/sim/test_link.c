@@ -867,6 +867,33 @@ static void test_reentrancy(void)
 
 /* ---- malformed traces ---- */
 
+/* Load a trace from a file, or from the same bytes in memory (named by the
+ * path): both give the same verdict and the same message. */
+static int load_both(struct sim_trace *tr, enum sim_trace_kind kind, const char *path,
+                     const char *text, size_t len, char *err, size_t errlen)
+{
+    int rc = sim_trace_load(tr, kind, path, 0, err, errlen);
+    if (text == NULL)
+        return rc;
+    struct sim_trace mt;
+    char merr[700] = "";
+    memset(&mt, 0x55, sizeof mt);
+    int mrc = sim_trace_load_text(&mt, kind, path, text, len, 0, merr, sizeof merr);
+    CHECK_EQ(mrc, rc);
+    if (rc != 0) {
+        if (strcmp(merr, err) != 0)
+            fprintf(stderr, "from memory: \"%s\"\n  from the file: \"%s\"\n", merr, err);
+        CHECK(strcmp(merr, err) == 0);
+        CHECK(mt.opp_us == NULL && mt.steps == NULL && mt.n_opp == 0 && mt.n_steps == 0);
+    } else {
+        CHECK(mt.kind == tr->kind && mt.n_opp == tr->n_opp && mt.n_steps == tr->n_steps &&
+              mt.period_us == tr->period_us && mt.mean_bps == tr->mean_bps);
+        CHECK(strcmp(mt.path, path) == 0);
+    }
+    sim_trace_clear(&mt);
+    return rc;
+}
+
 static void test_bad_traces(void)
 {
     /* clang-format off */
@@ -874,27 +901,31 @@ static void test_bad_traces(void)
         enum sim_trace_kind kind;
         const char *content; /* NULL: no such file */
         const char *want;    /* after "path" */
+        const char *secret;  /* never in the message (NULL: nothing to check) */
     } rows[] = {
-        {SIM_TRACE_MAHIMAHI, "1\n2\nx\n", ":3: expected"},
-        {SIM_TRACE_MAHIMAHI, "1\n2\n3 4\n", ":3: expected"},
-        {SIM_TRACE_MAHIMAHI, "1\n\n1.5\n", ":3: expected"},
-        {SIM_TRACE_MAHIMAHI, "1\n-2\n", ":2: expected"},
-        {SIM_TRACE_MAHIMAHI, "5\n7\n3\n", ":3: expected a timestamp of at least 7"},
-        {SIM_TRACE_MAHIMAHI, "", ":1: expected"},
-        {SIM_TRACE_MAHIMAHI, "\n\n", ":2: expected"},
-        {SIM_TRACE_MAHIMAHI, "0\n0\n", ":2: expected a last timestamp above 0"},
-        {SIM_TRACE_MAHIMAHI, "99999999999999999999999\n", ":1: expected"},
-        {SIM_TRACE_MAHIMAHI, NULL, ": cannot open trace: "},
-        {SIM_TRACE_THROUGHPUT, "0 1\n1\n", ":2: expected"},
-        {SIM_TRACE_THROUGHPUT, "0 1\n1 x\n", ":2: expected"},
-        {SIM_TRACE_THROUGHPUT, "0 1\n1 2 3\n", ":2: expected"},
-        {SIM_TRACE_THROUGHPUT, "0 1\n1 nan\n", ":2: expected"},
-        {SIM_TRACE_THROUGHPUT, "0 1\n2 1\n1 1\n", ":3: expected a time of at least 2"},
-        {SIM_TRACE_THROUGHPUT, "0 -1\n1 1\n", ":1: expected non-negative"},
-        {SIM_TRACE_THROUGHPUT, "", ":1: expected"},
-        {SIM_TRACE_THROUGHPUT, "0 1\n", ":1: expected at least two samples"},
-        {SIM_TRACE_THROUGHPUT, "3 1\n3 2\n", ":2: expected samples at more than one time"},
-        {SIM_TRACE_THROUGHPUT, NULL, ": cannot open trace: "},
+        {SIM_TRACE_MAHIMAHI, "1\n2\nx\n", ":3: expected", NULL},
+        {SIM_TRACE_MAHIMAHI, "1\n2\n3 4\n", ":3: expected", NULL},
+        {SIM_TRACE_MAHIMAHI, "1\n\n1.5\n", ":3: expected", "1.5"},
+        {SIM_TRACE_MAHIMAHI, "1\n-2\n", ":2: expected", "-2"},
+        /* neither the timestamp nor the one before it is quoted */
+        {SIM_TRACE_MAHIMAHI, "5\n7777\n3333\n", ":3: expected a timestamp not below the previous", "33"},
+        {SIM_TRACE_MAHIMAHI, "5\n7777\n3333\n", ":3: expected", "77"},
+        {SIM_TRACE_MAHIMAHI, "", ":1: expected", NULL},
+        {SIM_TRACE_MAHIMAHI, "\n\n", ":2: expected", NULL},
+        {SIM_TRACE_MAHIMAHI, "0\n0\n", ":2: expected a last timestamp above 0", NULL},
+        {SIM_TRACE_MAHIMAHI, "99999999999999999999999\n", ":1: expected", "9999"},
+        {SIM_TRACE_MAHIMAHI, NULL, ": cannot read trace: ", NULL},
+        {SIM_TRACE_THROUGHPUT, "0 1\n1\n", ":2: expected", NULL},
+        {SIM_TRACE_THROUGHPUT, "0 1\n1 xyzzy\n", ":2: expected", "xyzzy"},
+        {SIM_TRACE_THROUGHPUT, "0 1\n1 2 3\n", ":2: expected", NULL},
+        {SIM_TRACE_THROUGHPUT, "0 1\n1 nan\n", ":2: expected", "nan"},
+        {SIM_TRACE_THROUGHPUT, "0 1\n2222 1\n1111 1\n", ":3: expected a time not below the previous", "11"},
+        {SIM_TRACE_THROUGHPUT, "0 1\n2222 1\n1111 1\n", ":3: expected", "22"},
+        {SIM_TRACE_THROUGHPUT, "0 -1234\n1 1\n", ":1: expected non-negative", "1234"},
+        {SIM_TRACE_THROUGHPUT, "", ":1: expected", NULL},
+        {SIM_TRACE_THROUGHPUT, "0 1\n", ":1: expected at least two samples", NULL},
+        {SIM_TRACE_THROUGHPUT, "3 1\n3 2\n", ":2: expected samples at more than one time", NULL},
+        {SIM_TRACE_THROUGHPUT, NULL, ": cannot read trace: ", NULL},
     };
     /* clang-format on */
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -908,20 +939,27 @@ static void test_bad_traces(void)
         snprintf(want, sizeof want, "%s%s", path, rows[i].want);
         struct sim_trace tr;
         memset(&tr, 0x55, sizeof tr);
-        int rc = sim_trace_load(&tr, rows[i].kind, path, 0, err, sizeof err);
+        const char *c = rows[i].content;
+        int rc = load_both(&tr, rows[i].kind, path, c, c ? strlen(c) : 0, err, sizeof err);
         CHECK_EQ(rc, -1);
         if (strncmp(err, want, strlen(want)) != 0)
             fprintf(stderr, "bad trace row %zu: got \"%s\", want \"%s...\"\n", i, err, want);
         CHECK(strncmp(err, want, strlen(want)) == 0);
+        if (rows[i].secret && strstr(err + strlen(path), rows[i].secret) != NULL)
+            fprintf(stderr, "bad trace row %zu: \"%s\" quotes the file (%s)\n", i, err,
+                    rows[i].secret);
+        CHECK(rows[i].secret == NULL || strstr(err + strlen(path), rows[i].secret) == NULL);
         if (!rows[i].content)
             CHECK(strstr(err, strerror(ENOENT)) != NULL);
         CHECK(tr.opp_us == NULL && tr.steps == NULL && tr.n_opp == 0 && tr.n_steps == 0);
         sim_trace_clear(&tr);
     }
     /* Hostile paths: a device is never read (it spun forever), a FIFO never
-     * blocks, a binary file stops at its first NUL byte, and no error quotes
-     * the file's bytes (a trace path naming a secret file printed its start). */
-    char fifo[600], nul_path[600];
+     * blocks, a file above the size limit is refused from its size (a sparse
+     * one here: it takes no room), a binary file stops at its first NUL byte,
+     * and no error quotes the file's bytes (a trace path naming a secret file
+     * printed its start). */
+    char fifo[600], nul_path[600], big[600];
     snprintf(fifo, sizeof fifo, "%s/trace.fifo", tmp_dir);
     CHECK(mkfifo(fifo, 0600) == 0);
     static const char nul_bytes[] = "1\n2\0\0\0\n3\n";
@@ -930,21 +968,32 @@ static void test_bad_traces(void)
     CHECK(nf != NULL && fwrite(nul_bytes, 1, sizeof nul_bytes - 1, nf) == sizeof nul_bytes - 1);
     if (nf)
         fclose(nf);
+    snprintf(big, sizeof big, "%s/big.mm", tmp_dir);
+    FILE *bf = fopen(big, "wb");
+    CHECK(bf != NULL && fputs("1\n2\n", bf) >= 0 && fclose(bf) == 0);
+    CHECK(truncate(big, (off_t)SIM_TRACE_MAX_BYTES + 1) == 0);
     const struct {
         const char *path, *want;
+        const char *text; /* also loaded from memory */
+        size_t len;
     } hostile[] = {
-        {"/dev/zero", "/dev/zero: cannot read trace: not a regular file"},
-        {fifo, ": cannot read trace: not a regular file"},
-        {tmp_dir, ": cannot read trace: not a regular file"},
-        {nul_path, ":2: expected text, found a NUL byte"},
-        {write_tmp("secret.mm", "SECRET-PASSWORD-1234 and more\n"), ":1: expected"},
-        {write_tmp("secret.tp", "0 1\nSECRET-PASSWORD-1234\n"), ":2: expected"},
+        {"/dev/zero", "/dev/zero: cannot read trace: not a regular file (a character device)", NULL, 0},
+        {fifo, ": cannot read trace: not a regular file (a FIFO)", NULL, 0},
+        {tmp_dir, ": cannot read trace: not a regular file (a folder)", NULL, 0},
+        {big, ": cannot read trace: larger than 256 MiB", NULL, 0},
+        {nul_path, ":2: expected text, found a NUL byte", nul_bytes, sizeof nul_bytes - 1},
+        {write_tmp("secret.mm", "SECRET-PASSWORD-1234 and more\n"), ":1: expected",
+         "SECRET-PASSWORD-1234 and more\n", 30},
+        {write_tmp("secret.tp", "0 1\nSECRET-PASSWORD-1234\n"), ":2: expected",
+         "0 1\nSECRET-PASSWORD-1234\n", 25},
     };
     for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
         struct sim_trace tr;
         char err[700] = "";
-        enum sim_trace_kind kind = i == 5 ? SIM_TRACE_THROUGHPUT : SIM_TRACE_MAHIMAHI;
-        CHECK_EQ(sim_trace_load(&tr, kind, hostile[i].path, 0, err, sizeof err), -1);
+        enum sim_trace_kind kind = i == 6 ? SIM_TRACE_THROUGHPUT : SIM_TRACE_MAHIMAHI;
+        CHECK_EQ(load_both(&tr, kind, hostile[i].path, hostile[i].text, hostile[i].len, err,
+                           sizeof err),
+                 -1);
         if (strstr(err, hostile[i].want) == NULL)
             fprintf(stderr, "hostile trace %zu: got \"%s\", want \"...%s\"\n", i, err,
                     hostile[i].want);
@@ -953,16 +1002,33 @@ static void test_bad_traces(void)
         sim_trace_clear(&tr);
     }
     unlink(fifo);
+    unlink(big);
     /* blank lines, CRLF and surrounding blanks are fine */
-    const char *path = write_tmp("crlf.mm", "  1\r\n\r\n3 \r\n");
+    static const char crlf[] = "  1\r\n\r\n3 \r\n";
+    const char *path = write_tmp("crlf.mm", crlf);
     struct sim_trace tr;
     char err[700];
-    CHECK(sim_trace_load(&tr, SIM_TRACE_MAHIMAHI, path, 0, err, sizeof err) == 0);
+    CHECK(load_both(&tr, SIM_TRACE_MAHIMAHI, path, crlf, sizeof crlf - 1, err, sizeof err) == 0);
     CHECK_EQ(tr.n_opp, 2);
     CHECK_EQ(tr.period_us, 3000);
     CHECK_EQ(tr.kind, SIM_TRACE_MAHIMAHI);
     CHECK(strcmp(tr.path, path) == 0);
     sim_trace_clear(&tr);
+    /* a last line without its newline, and one of exactly the longest length */
+    char longest[1100];
+    memset(longest, ' ', sizeof longest);
+    memcpy(longest + 1021, "7\n", 2); /* 1022 characters and a newline */
+    memcpy(longest + 1023, "9", 2);
+    CHECK(sim_trace_load_text(&tr, SIM_TRACE_MAHIMAHI, "mem.mm", longest, strlen(longest), 0,
+                              err, sizeof err) == 0);
+    CHECK_EQ(tr.n_opp, 2);
+    CHECK_EQ(tr.period_us, 9000);
+    sim_trace_clear(&tr);
+    memset(longest, ' ', sizeof longest);
+    memcpy(longest + 1030, "7\n", 3);
+    CHECK(sim_trace_load_text(&tr, SIM_TRACE_MAHIMAHI, "mem.mm", longest, strlen(longest), 0, err,
+                              sizeof err) == -1);
+    CHECK(strstr(err, "mem.mm:1: expected a line shorter than 1023 characters") != NULL);
 }
 
 int main(int argc, char **argv)

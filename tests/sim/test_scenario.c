@@ -1,10 +1,14 @@
 /*
  * test_scenario: the .scn loader. Valid files load with the values they
  * say; broken ones are refused with file:line:col and what was expected
- * (one row per kind of mistake); distributions draw what they promise.
+ * (one row per kind of mistake), never quoting what the file says; paths
+ * that are not regular files are refused without blocking; the loader reads
+ * text and traces from memory the same way; distributions draw what they
+ * promise.
  */
 #define _XOPEN_SOURCE 700
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,35 +101,51 @@ struct bad_row {
     const char *want;    /* substring of the message */
 };
 
+/* What a scenario's author wrote is marked MARK; the loader's messages name
+ * the place and what was expected, never quote the file (the parser's own
+ * messages, core/conf.c, are the rows marked "parser"). */
+#define MARK "Q7X"
+
 static const struct bad_row bad[] = {
-    {HEAD UPLINK TRAFFIC "bogus = 1\n", 10, 1, "unknown key \"bogus\" in [traffic]"},
-    {HEAD "colour = \"red\"\n" UPLINK TRAFFIC, 4, 1, "unknown key \"colour\" in [scenario]"},
-    {HEAD UPLINK "rat = 5Mbit\n" TRAFFIC, 8, 1, "unknown key \"rat\" in [uplink]"},
-    {HEAD UPLINK "delay_sideways = 5ms\n" TRAFFIC, 8, 1, "unknown key \"delay_sideways\""},
+    {HEAD UPLINK TRAFFIC MARK "bogus = 1\n", 10, 1, "unknown key in [traffic], expected one of: kind, cc,"},
+    {HEAD MARK "colour = \"red\"\n" UPLINK TRAFFIC, 4, 1, "unknown key in [scenario]"},
+    {HEAD UPLINK MARK "rat = 5Mbit\n" TRAFFIC, 8, 1, "unknown key in [uplink]"},
+    {HEAD UPLINK "delay_" MARK "sideways = 5ms\n" TRAFFIC, 8, 1, "unknown key in [uplink]"},
     {"[scenario]\ndescription = \"t\"\nduration = 10Mbit\n" UPLINK TRAFFIC, 3, 12, "duration"},
     {"[scenario]\ndescription = \"t\"\nduration = 0.5s\n" UPLINK TRAFFIC, 3, 0, "from 1s to 24h"},
     {"[scenario]\nduration = 10s\n" UPLINK TRAFFIC, 1, 0, "needs a description"},
     {"[scenario]\ndescription = \"t\"\n" UPLINK TRAFFIC, 1, 0, "needs a duration"},
-    {HEAD "strategies = [\"fastest\"]\n" UPLINK TRAFFIC, 4, 0, "unknown value \"fastest\""},
-    {HEAD "aggregation = [\"full\", \"full\"]\n" UPLINK TRAFFIC, 4, 0, "listed twice"},
+    {HEAD "strategies = [\"" MARK "fastest\"]\n" UPLINK TRAFFIC, 4, 15,
+     "unknown value, expected one of \"adaptive\","},
+    {HEAD "strategies = \"" MARK "adaptive\"\n" UPLINK TRAFFIC, 4, 14,
+     "expected a non-empty array of names like [\"adaptive\"], found string"},
+    {HEAD "aggregation = [\"full\", \"full\"]\n" UPLINK TRAFFIC, 4, 0, "\"full\" is listed twice"},
     {HEAD "iterations = 0\n" UPLINK TRAFFIC, 4, 14, "integer from 1"},
-    {HEAD "defining = \"nothing\"\n" UPLINK TRAFFIC, 4, 12, "not an event"},
-    {HEAD "[[uplink]]\nname = \"a\"\ndelay = 10ms\n" TRAFFIC, 4, 0, "no capacity"},
+    {HEAD "iterations = \"" MARK "\"\n" UPLINK TRAFFIC, 4, 14, "integer from 1 to 1000000, found string"},
+    {HEAD "defining = \"" MARK "nothing\"\n" UPLINK TRAFFIC, 4, 12, "expected defining to name an [[event]]"},
+    {HEAD "[[uplink]]\nname = \"a\"\ndelay = 10ms\n" TRAFFIC, 4, 0, "no capacity for its up direction"},
     {HEAD "[[uplink]]\nname = \"a\"\nrate = 1Mbit\n" TRAFFIC, 4, 0, "needs a delay"},
     {HEAD "[[uplink]]\nrate = 1Mbit\ndelay = 1ms\n" TRAFFIC, 4, 0, "needs a name"},
-    {HEAD UPLINK UPLINK TRAFFIC, 8, 0, "defined twice"},
+    {HEAD "[[uplink]]\nname = \"" MARK "\"\nrate = 1Mbit\ndelay = 1ms\n"
+          "[[uplink]]\nname = \"" MARK "\"\nrate = 1Mbit\ndelay = 1ms\n" TRAFFIC, 8, 0,
+     "takes the name of an uplink above"},
     {HEAD UPLINK "loss = 150%\n" TRAFFIC, 8, 8, ""},
     {HEAD UPLINK "loss = ge(p_gb=1%)\n" TRAFFIC, 8, 8, "p_bg"},
     {HEAD UPLINK "loss = ge(q=1%, p_bg=2%)\n" TRAFFIC, 8, 0, "named arguments"},
-    {HEAD UPLINK "delay_up = gauss(1ms, 2ms)\n" TRAFFIC, 8, 12, "unknown distribution gauss()"},
-    {HEAD UPLINK "jitter = uniform(5ms)\n" TRAFFIC, 8, 10, "takes 2 arguments"},
+    {HEAD UPLINK "delay_up = " MARK "gauss(1ms, 2ms)\n" TRAFFIC, 8, 12, "unknown distribution, expected uniform(),"},
+    {HEAD UPLINK "jitter = uniform(5ms)\n" TRAFFIC, 8, 10, "uniform() takes 2 arguments"},
+    {HEAD UPLINK "jitter = uniform(" MARK "=5ms, 1ms)\n" TRAFFIC, 8, 22, "uniform() takes plain arguments"},
     {HEAD UPLINK "jitter = uniform(5ms, 1ms)\n" TRAFFIC, 8, 10, "a <= b"},
     {HEAD UPLINK "rate_down = [[5s, 1Mbit]]\n" TRAFFIC, 8, 0, "starts at 0s"},
     {HEAD UPLINK "rate_down = [[0s, 1Mbit], [0s, 2Mbit]]\n" TRAFFIC, 8, 0, "must increase"},
     {HEAD UPLINK "rate_down = [[0s]]\n" TRAFFIC, 8, 0, "[time, rate] pair"},
-    {HEAD UPLINK "trace_down = \"/nonexistent/trace.down\"\n" TRAFFIC, 8, 14, "cannot use trace"},
-    {HEAD UPLINK "[[event]]\nname = \"e\"\nuplinks = [\"b\"]\nat = 1s\nlength = 1s\n" TRAFFIC, 10, 0,
-     "no uplink named \"b\""},
+    {HEAD UPLINK "trace_down = \"/nonexistent/trace.down\"\n" TRAFFIC, 8, 14,
+     "cannot use trace: /nonexistent/trace.down: cannot read trace: No such file"},
+    {HEAD UPLINK "trace_down = \"/dev/zero\"\n" TRAFFIC, 8, 14,
+     "cannot use trace: /dev/zero: cannot read trace: not a regular file (a character device)"},
+    {HEAD UPLINK "trace_down = \"secret.txt\"\n" TRAFFIC, 8, 14, "secret.txt:1: expected a whole number"},
+    {HEAD UPLINK "[[event]]\nname = \"e\"\nuplinks = [\"" MARK "b\"]\nat = 1s\nlength = 1s\n" TRAFFIC, 10, 12,
+     "expected the name of an [[uplink]] above"},
     {HEAD UPLINK "[[event]]\nname = \"e\"\nuplinks = [\"a\"]\nat = 1s\n" TRAFFIC, 8, 0, "needs a length"},
     {HEAD UPLINK "[[event]]\nname = \"e\"\nuplinks = [\"a\"]\nlength = 1s\n" TRAFFIC, 8, 0,
      "needs at = ... or every"},
@@ -133,17 +153,24 @@ static const struct bad_row bad[] = {
      11, 0, "either at, or first/every"},
     {HEAD UPLINK "[[event]]\nname = \"e\"\nuplinks = [\"a\"]\nat = 1s\nlength = 1s\neffect = \"rate\"\n" TRAFFIC,
      8, 0, "needs factor"},
-    {HEAD UPLINK "[[event]]\nname = \"e\"\nuplinks = [\"a\"]\nat = 1s\nlength = 1s\neffect = \"melt\"\n" TRAFFIC,
-     13, 10, "unknown value \"melt\""},
+    {HEAD UPLINK "[[event]]\nname = \"e\"\nuplinks = [\"a\"]\nat = 1s\nlength = 1s\neffect = \"" MARK "melt\"\n" TRAFFIC,
+     13, 10, "unknown value, expected one of \"down\", \"rate\", \"loss\""},
+    {HEAD UPLINK "[[event]]\nname = \"" MARK "\"\nuplinks = [\"a\"]\nat = 1s\nlength = 1s\n"
+          "[[event]]\nname = \"" MARK "\"\nuplinks = [\"a\"]\nat = 2s\nlength = 1s\n" TRAFFIC,
+     13, 0, "takes the name of an event above"},
+    {HEAD "[[uplink]]\nname = \"" MARK "\"\ntrace = \"t.mm\"\ndelay = 1ms\n" UPLINK
+          "[[event]]\nname = \"e\"\nuplinks = [\"a\", \"" MARK "\"]\neffect = \"rate\"\n"
+          "factor = 0.5\nat = 1s\nlength = 1s\n" TRAFFIC,
+     12, 0, "cannot scale [[uplink]] number 1, which is trace-driven"},
     {HEAD UPLINK "[[traffic]]\ncc = \"bbr\"\n", 8, 0, "needs kind"},
-    {HEAD UPLINK "[[traffic]]\nkind = \"ftp\"\n", 9, 8, "unknown value \"ftp\""},
+    {HEAD UPLINK "[[traffic]]\nkind = \"" MARK "ftp\"\n", 9, 8, "unknown value, expected one of \"tcp\","},
     {HEAD UPLINK "[[traffic]]\nkind = \"tcp\"\nstart = 20s\n", 0, 0, "starts after the run ends"},
     {HEAD UPLINK, 1, 1, "no [[traffic]]"},
     {HEAD TRAFFIC, 1, 1, "no [[uplink]]"},
     {UPLINK TRAFFIC, 1, 1, "no [scenario]"},
-    {"duration = 10s\n" HEAD UPLINK TRAFFIC, 1, 1, "outside any table"},
-    {HEAD UPLINK TRAFFIC "[[station]]\n", 10, 1, "unknown table [[station]]"},
-    {HEAD "[scenario]\n" UPLINK TRAFFIC, 4, 0, "[scenario]"},       /* the parser's duplicate table */
+    {MARK "duration = 10s\n" HEAD UPLINK TRAFFIC, 1, 1, "key outside any table"},
+    {HEAD UPLINK TRAFFIC "[[" MARK "station]]\n", 10, 1, "unknown table, expected [scenario],"},
+    {HEAD "[scenario]\n" UPLINK TRAFFIC, 4, 0, "[scenario]"},       /* parser: duplicate table */
     {HEAD UPLINK "rate = 10Mbit\n" TRAFFIC, 8, 0, "duplicate key \"rate\""}, /* parser */
     {HEAD UPLINK "delay = 10ms 5ms\n" TRAFFIC, 8, 0, ""},                   /* parser: trailing junk */
 };
@@ -169,7 +196,132 @@ static void check_bad(size_t i, const struct bad_row *row)
         fprintf(stderr, "row %zu: got \"%s\"\n  want prefix \"%s\" and \"%s\"\n", i, err,
                 want_prefix, row->want);
     CHECK(ok);
+    bool quoted = strstr(err + strlen(path), MARK) != NULL || strstr(err, "SECRET") != NULL;
+    if (quoted)
+        fprintf(stderr, "row %zu: \"%s\" quotes the file\n", i, err);
+    CHECK(!quoted);
+    /* the same text from memory, traces from the file system: the same message */
+    struct sim_scenario *ms = NULL;
+    char merr[600] = "";
+    CHECK(sim_scenario_load_text(path, row->text, strlen(row->text), NULL, NULL, &ms, merr,
+                                 sizeof merr) == -1);
+    CHECK(ms == NULL);
+    if (strcmp(merr, err) != 0)
+        fprintf(stderr, "row %zu from memory: \"%s\"\n", i, merr);
+    CHECK(strcmp(merr, err) == 0);
     sim_scenario_free(sc);
+}
+
+/* A scenario path that is not a regular file is refused at once, without
+ * blocking (a FIFO) or reading (a device); a file above the size limit too. */
+static void check_hostile_files(void)
+{
+    char fifo[600], big[600];
+    simtest_path(fifo, sizeof fifo, dir, "fifo.scn");
+    simtest_path(big, sizeof big, dir, "big.scn");
+    CHECK(mkfifo(fifo, 0600) == 0);
+    FILE *f = fopen(big, "w");
+    CHECK(f != NULL && fputs(HEAD UPLINK TRAFFIC, f) >= 0 && fclose(f) == 0);
+    CHECK(truncate(big, (off_t)SIM_SCENARIO_MAX_BYTES + 1) == 0);
+    const struct {
+        const char *path, *want;
+    } rows[] = {
+        {fifo, ": cannot read: not a regular file (a FIFO)"},
+        {"/dev/zero", "/dev/zero: cannot read: not a regular file (a character device)"},
+        {dir, ": cannot read: not a regular file (a folder)"},
+        {big, ": cannot read: larger than 4 MiB"},
+    };
+    alarm(20); /* a FIFO that blocks fails the test instead of hanging it */
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char err[600] = "";
+        struct sim_scenario *sc = NULL;
+        CHECK(sim_scenario_load(rows[i].path, NULL, &sc, err, sizeof err) == -1);
+        CHECK(sc == NULL);
+        bool ok = strncmp(err, rows[i].path, strlen(rows[i].path)) == 0 &&
+                  strstr(err, rows[i].want) != NULL;
+        if (!ok)
+            fprintf(stderr, "hostile scenario %zu: got \"%s\", want \"%s...%s\"\n", i, err,
+                    rows[i].path, rows[i].want);
+        CHECK(ok);
+    }
+    alarm(0);
+    unlink(fifo);
+    unlink(big);
+}
+
+/* Traces from memory (sim_scenario_files): the path asked for is the resolved
+ * one; what the callback gives is loaded like a file's bytes; a refusal reads
+ * like a missing file. */
+struct mem_files {
+    const char *path_wanted, *text;
+    int calls;
+};
+
+static int mem_read(void *ctx, const char *path, const char **text, size_t *len)
+{
+    struct mem_files *m = ctx;
+    m->calls++;
+    if (strcmp(path, m->path_wanted) != 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    *text = m->text;
+    *len = strlen(m->text);
+    return 0;
+}
+
+static void check_from_memory(void)
+{
+    static const char text[] = HEAD "[[uplink]]\nname = \"a\"\ntrace = \"t.mm\"\n"
+                                    "trace_up = \"data:up.mm\"\ndelay = 1ms\n" TRAFFIC;
+    struct mem_files m = {"mem/t.mm", "1\n2\n5\n", 0};
+    const struct sim_scenario_files files = {mem_read, &m};
+    struct sim_scenario *sc = NULL;
+    char err[600] = "";
+    /* data: paths resolve in the data folder given */
+    CHECK(sim_scenario_load_text("mem/s.scn", text, sizeof text - 1, "/data", &files, &sc, err,
+                                 sizeof err) == -1);
+    CHECK(strcmp(err, "mem/s.scn:7:12: cannot use trace: /data/up.mm: cannot read trace: "
+                      "No such file or directory") == 0);
+    if (strncmp(err, "mem/s.scn:7:", 12) != 0)
+        fprintf(stderr, "from memory: %s\n", err);
+    CHECK(sc == NULL);
+    m.calls = 0;
+    m.path_wanted = "/data/up.mm";
+    /* the same text with both paths served */
+    static const char text2[] = HEAD "[[uplink]]\nname = \"a\"\ntrace = \"data:up.mm\"\n"
+                                     "delay = 1ms\n" TRAFFIC;
+    CHECK(sim_scenario_load_text("mem/s.scn", text2, sizeof text2 - 1, "/data", &files, &sc, err,
+                                 sizeof err) == 0);
+    CHECK_EQ(m.calls, 1);
+    if (sc != NULL) {
+        CHECK_EQ(sc->n_traces, 1);
+        CHECK(sc->uplinks[0].down.trace == sc->uplinks[0].up.trace);
+        CHECK_EQ(sc->uplinks[0].down.trace->n_opp, 3);
+        CHECK_EQ(sc->uplinks[0].down.trace->period_us, 5000);
+        CHECK(strcmp(sc->uplinks[0].down.trace->path, "/data/up.mm") == 0);
+        CHECK(strcmp(sc->name, "s") == 0);
+    }
+    sim_scenario_free(sc);
+    /* a trace's bytes never come back in a message, from memory either */
+    m.text = "SECRET-1234\n";
+    CHECK(sim_scenario_load_text("mem/s.scn", text2, sizeof text2 - 1, "/data", &files, &sc, err,
+                                 sizeof err) == -1);
+    CHECK(strstr(err, "mem/s.scn:6:9: cannot use trace: /data/up.mm:1: expected") == err);
+    CHECK(strstr(err, "SECRET") == NULL);
+    /* the text from memory and the file give the same scenario */
+    const char *path = write_file("same.scn", valid);
+    struct sim_scenario *a = NULL, *b = NULL;
+    CHECK(sim_scenario_load(path, NULL, &a, err, sizeof err) == 0);
+    CHECK(sim_scenario_load_text(path, valid, sizeof valid - 1, NULL, NULL, &b, err,
+                                 sizeof err) == 0);
+    if (a && b) {
+        CHECK(a->content_hash == b->content_hash);
+        CHECK(strcmp(a->name, b->name) == 0 && a->n_uplinks == b->n_uplinks &&
+              a->n_events == b->n_events && a->n_flows == b->n_flows);
+    }
+    sim_scenario_free(a);
+    sim_scenario_free(b);
 }
 
 static void check_valid(void)
@@ -276,8 +428,12 @@ int main(void)
         return 1;
     }
     check_valid();
+    write_file("t.mm", "1\n2\n");
+    write_file("secret.txt", "SECRET-PASSWORD-1234\n");
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         check_bad(i, &bad[i]);
+    check_hostile_files();
+    check_from_memory();
     check_distributions();
     if (simtest_rmtree(dir) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
