@@ -131,8 +131,8 @@ void rt_stats_table(struct rt_text *t, const struct tg_uplink_snapshot *up, size
     for (size_t i = 0; i < n; i++) {
         const struct tg_uplink_snapshot *u = &up[i];
         bool slot = u->uplink < TG_MAX_UPLINKS;
-        const char *name = names != NULL && slot && names[u->uplink] != NULL ? names[u->uplink]
-                                                                             : "-";
+        const char *name =
+            names != NULL && slot && names[u->uplink] != NULL ? names[u->uplink] : "-";
         char tx[32] = "-", rx[32] = "-", est[32];
         if (rates != NULL && slot) {
             mbps(rt_rate_bps(&rates->tx[u->uplink], now, u->tx_bytes), tx, sizeof tx);
@@ -145,8 +145,9 @@ void rt_stats_table(struct rt_text *t, const struct tg_uplink_snapshot *up, size
                     (unsigned long long)u->rx_packets);
     }
     if (rates != NULL)
-        rt_text_add(t, "(tx/rx now: measured over the last %.0f s; est. tx rate: the rate the "
-                       "peer's feedback says it receives at, the scheduler's estimate)\n",
+        rt_text_add(t,
+                    "(tx/rx now: measured over the last %.0f s; est. tx rate: the rate the "
+                    "peer's feedback says it receives at, the scheduler's estimate)\n",
                     (double)RT_RATE_INTERVAL_US / 1e6);
 }
 
@@ -209,6 +210,7 @@ struct endpoint_family {
     size_t off[2];                          /* offsetof the counters, per value */
 };
 
+/* clang-format off */
 #define K(f) offsetof(struct tg_endpoint_counters, f)
 static const struct endpoint_family endpoint_families[] = {
     {"triglav_tun_packets_total", "counter",
@@ -236,6 +238,7 @@ static const struct endpoint_family endpoint_families[] = {
      {NULL}, {K(reorder_peak)}},
 };
 #undef K
+/* clang-format on */
 
 static uint64_t counter_at(const struct tg_endpoint_counters *c, size_t off)
 {
@@ -251,6 +254,7 @@ struct uplink_family {
     double scale; /* kind 2: factor */
 };
 
+/* clang-format off */
 #define U(f) offsetof(struct tg_uplink_snapshot, f)
 static const struct uplink_family uplink_families[] = {
     {"triglav_uplink_health", "gauge",
@@ -282,6 +286,7 @@ static const struct uplink_family uplink_families[] = {
      U(probes_lost), 0},
 };
 #undef U
+/* clang-format on */
 
 static void uplink_family(struct rt_text *t, const struct rt_metrics *m,
                           const struct uplink_family *f)
@@ -331,10 +336,11 @@ void rt_stats_prometheus(struct rt_text *t, const struct rt_metrics *m)
         family(t, "triglav_connection_state", "gauge",
                "0 connecting (no session), 1 connected, 2 session without a usable uplink");
         rt_text_add(t, "triglav_connection_state %d\n", m->connection_state);
-        family(t, "triglav_active_uplinks", "gauge", "Uplinks that carry traffic (keyed and not down)");
+        family(t, "triglav_active_uplinks", "gauge",
+               "Uplinks that carry traffic (keyed and not down)");
         rt_text_add(t, "triglav_active_uplinks %u\n", active);
         family(t, "triglav_nat_active_entries", "gauge",
-                "Mappings in the NAT table for local sources other than the tunnel address");
+               "Mappings in the NAT table for local sources other than the tunnel address");
         rt_text_add(t, "triglav_nat_active_entries %u\n", m->nat_entries);
     }
     const struct tg_endpoint_counters *c = m->counters;

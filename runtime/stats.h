@@ -38,10 +38,10 @@ void rt_text_add(struct rt_text *t, const char *fmt, ...) __attribute__((format(
  * that goes back (its uplink slot was reused) starts again from 0. */
 #define RT_RATE_INTERVAL_US TG_SEC(1)
 struct rt_rate {
-    bool have;       /* a first sample was taken */
-    tg_time at;      /* the last sample */
-    uint64_t bytes;  /* ... its value */
-    double bps;      /* bits per second over the interval before it */
+    bool have;      /* a first sample was taken */
+    tg_time at;     /* the last sample */
+    uint64_t bytes; /* ... its value */
+    double bps;     /* bits per second over the interval before it */
 };
 /* Take a sample if the last one is at least RT_RATE_INTERVAL_US old. */
 void rt_rate_update(struct rt_rate *r, tg_time now, uint64_t bytes);
@@ -82,7 +82,7 @@ struct rt_metrics {
     bool server;
     const struct tg_endpoint_counters *counters; /* the whole endpoint */
     /* client */
-    int connection_state;  /* RT_CONN_* */
+    int connection_state; /* RT_CONN_* */
     uint32_t nat_entries;
     const char *const *names; /* [TG_MAX_UPLINKS]: interface of each uplink slot */
     /* server */

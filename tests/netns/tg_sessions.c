@@ -68,10 +68,8 @@ int main(int argc, char **argv)
     int n = atoi(argv[2]);
     double secs = atof(argv[3]);
     if (sodium_init() < 0 || tg_key_decode(argv[1], strlen(argv[1]), &key) != TG_OK ||
-        key.n_addrs == 0 || key.addrs[0].type != TG_ADDR_IPV4 || n < 1 || n > MAX_N ||
-        secs <= 0) {
-        fprintf(stderr, "tg_sessions: expected an IPv4 tg1_ key, N in 1..%d, SECONDS > 0\n",
-                MAX_N);
+        key.n_addrs == 0 || key.addrs[0].type != TG_ADDR_IPV4 || n < 1 || n > MAX_N || secs <= 0) {
+        fprintf(stderr, "tg_sessions: expected an IPv4 tg1_ key, N in 1..%d, SECONDS > 0\n", MAX_N);
         return 2;
     }
     struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(key.addrs[0].port)};

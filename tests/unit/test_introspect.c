@@ -34,8 +34,8 @@ static void fill(void *ctx, uint8_t *buf, size_t len)
 
 static struct tg_key_addr from_of(unsigned k)
 {
-    struct tg_key_addr a = {.type = TG_ADDR_IPV4, .addr = {198, 51, 100, (uint8_t)(1 + k)},
-                            .port = 4000};
+    struct tg_key_addr a = {
+        .type = TG_ADDR_IPV4, .addr = {198, 51, 100, (uint8_t)(1 + k)}, .port = 4000};
     return a;
 }
 
@@ -62,7 +62,8 @@ static void exchange(struct world *w, struct tg_client *c, const struct tg_key_a
         const uint8_t *p;
         size_t len;
         struct tg_event ev;
-        while (tg_client_next_tun_packet(c, &p, &len) || tg_server_next_tun_packet(w->srv, &p, &len))
+        while (tg_client_next_tun_packet(c, &p, &len) ||
+               tg_server_next_tun_packet(w->srv, &p, &len))
             ;
         while (tg_client_next_event(c, &ev) || tg_server_next_event(w->srv, &ev))
             ;

@@ -98,8 +98,7 @@ static void check_format(const char *text, struct families *f)
             CHECK(*p == '}' && p + 1 == sp);
         }
         for (int i = 0; i < n_series; i++) /* no series twice */
-            CHECK(strncmp(series[i], l, (size_t)(sp - l)) != 0 ||
-                  series[i][sp - l] != ' ');
+            CHECK(strncmp(series[i], l, (size_t)(sp - l)) != 0 || series[i][sp - l] != ' ');
         if (n_series < 20000)
             series[n_series++] = l;
     }
@@ -119,15 +118,25 @@ static double value(const char *text, const char *series)
 
 /* ------------------------------------------------------------ endpoints */
 
-static struct tg_uplink_snapshot snap(unsigned slot, tg_time srtt_us, uint64_t tx_bytes,
-                                      bool keyed, enum tg_health h)
+static struct tg_uplink_snapshot snap(unsigned slot, tg_time srtt_us, uint64_t tx_bytes, bool keyed,
+                                      enum tg_health h)
 {
-    struct tg_uplink_snapshot s = {.uplink = slot, .present = true, .keyed = keyed, .health = h,
-                                   .srtt_us = srtt_us, .rttvar_us = srtt_us / 4,
-                                   .min_rtt_us = srtt_us / 2, .loss = 0.25, .rate_bps = 8e6,
-                                   .tx_packets = tx_bytes / 100, .tx_bytes = tx_bytes,
-                                   .rx_packets = 7, .rx_bytes = 700, .queued_bytes = 1500,
-                                   .probes_sent = 10, .probes_lost = 1};
+    struct tg_uplink_snapshot s = {.uplink = slot,
+                                   .present = true,
+                                   .keyed = keyed,
+                                   .health = h,
+                                   .srtt_us = srtt_us,
+                                   .rttvar_us = srtt_us / 4,
+                                   .min_rtt_us = srtt_us / 2,
+                                   .loss = 0.25,
+                                   .rate_bps = 8e6,
+                                   .tx_packets = tx_bytes / 100,
+                                   .tx_bytes = tx_bytes,
+                                   .rx_packets = 7,
+                                   .rx_bytes = 700,
+                                   .queued_bytes = 1500,
+                                   .probes_sent = 10,
+                                   .probes_lost = 1};
     return s;
 }
 
@@ -147,7 +156,10 @@ static char *render_client(struct families *f)
     struct rt_metrics_peer peer = {.up = up, .n = 3};
     struct rt_metrics m = {.counters = &k,
                            .connection_state = rt_stats_connection_state(true, up, 3),
-                           .nat_entries = 17, .names = names, .peers = &peer, .n_peers = 1};
+                           .nat_entries = 17,
+                           .names = names,
+                           .peers = &peer,
+                           .n_peers = 1};
     char *buf = malloc(1 << 16);
     struct rt_text t = {.buf = buf, .cap = 1 << 16};
     rt_stats_prometheus(&t, &m);
@@ -165,8 +177,8 @@ static char *render_server(struct families *f)
     struct tg_uplink_snapshot b[1] = {snap(0, 30000, 700, true, TG_HEALTH_DOWN)};
     struct rt_metrics_peer peers[2] = {{.addr = {198, 18, 0, 2}, .up = a, .n = 2},
                                        {.addr = {198, 18, 0, 3}, .up = b, .n = 1}};
-    struct rt_metrics m = {.server = true, .counters = &k, .sessions = 2, .peers = peers,
-                           .n_peers = 2};
+    struct rt_metrics m = {
+        .server = true, .counters = &k, .sessions = 2, .peers = peers, .n_peers = 2};
     char *buf = malloc(1 << 16);
     struct rt_text t = {.buf = buf, .cap = 1 << 16};
     rt_stats_prometheus(&t, &m);
@@ -182,8 +194,8 @@ static void test_client(void)
         const char *series;
         double v;
     } rows[] = {
-        {"triglav_connection_state", 1},          /* wlan0 carries traffic */
-        {"triglav_active_uplinks", 1},            /* keyed and not down: wlan0 only */
+        {"triglav_connection_state", 1}, /* wlan0 carries traffic */
+        {"triglav_active_uplinks", 1},   /* keyed and not down: wlan0 only */
         {"triglav_nat_active_entries", 17},
         {"triglav_packets_retransmitted_total", 42},
         {"triglav_tun_packets_total{direction=\"in\"}", 5},
@@ -312,13 +324,13 @@ static void test_rate(void)
         uint64_t bytes;
         double bps;
     } rows[] = {
-        {10 * s, 1000, 0},                   /* first sample */
-        {10 * s + s / 2, 2000, 0},           /* half an interval: no new rate */
-        {11 * s, 126000, 1e6},               /* 125000 bytes in 1 s */
-        {11 * s + s / 2, 200000, 1e6},       /* the last whole interval */
-        {12 * s, 126000 + 250000, 2e6},      /* 250000 bytes in 1 s */
-        {13 * s, 126000 + 250000, 0},        /* idle: 0, not the last rate */
-        {14 * s, 50, 0},                     /* the counter went back: from 0 again */
+        {10 * s, 1000, 0},              /* first sample */
+        {10 * s + s / 2, 2000, 0},      /* half an interval: no new rate */
+        {11 * s, 126000, 1e6},          /* 125000 bytes in 1 s */
+        {11 * s + s / 2, 200000, 1e6},  /* the last whole interval */
+        {12 * s, 126000 + 250000, 2e6}, /* 250000 bytes in 1 s */
+        {13 * s, 126000 + 250000, 0},   /* idle: 0, not the last rate */
+        {14 * s, 50, 0},                /* the counter went back: from 0 again */
         {15 * s, 50 + 12500, 1e5},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
