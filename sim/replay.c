@@ -32,6 +32,7 @@
 #include "core/ip.h"
 #include "errf.h"
 #include "hash.h"
+#include "infile.h"
 
 /* The far end of 6in4 (a documentation address, RFC 5737). */
 static const uint8_t relay_addr[4] = {203, 0, 113, 41};
@@ -240,6 +241,7 @@ static int read_frames(struct sim_replay *rp, pcap_t *pc, char *err, size_t errl
     struct pcap_pkthdr *h;
     const u_char *d;
     int64_t prev_us = 0;
+    uint64_t read_bytes = 0;
     bool first = true;
     for (;;) {
         int rc = pcap_next_ex(pc, &h, &d);
@@ -252,6 +254,14 @@ static int read_frames(struct sim_replay *rp, pcap_t *pc, char *err, size_t errl
             return -1;
         }
         rp->frames++;
+        /* a file that grows while it is read stops where a file that size
+         * would have been refused */
+        read_bytes += 16 + (uint64_t)h->caplen;
+        if (read_bytes > SIM_REPLAY_MAX_BYTES) {
+            sim_errf(err, errlen, "%s: record %" PRIu64 ": cannot read capture: larger than %d MiB",
+                     rp->name, rp->frames, SIM_REPLAY_MAX_BYTES >> 20);
+            return -1;
+        }
         if (h->caplen < h->len) {
             sim_errf(err, errlen,
                      "%s: record %" PRIu64 " was captured with %u of its %u bytes (a snap "
@@ -504,9 +514,11 @@ int sim_replay_load(const char *path, enum sim_replay_mode mode, struct sim_repl
                     char *err, size_t errlen)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
+    char why[128];
+    int64_t size;
+    FILE *f = sim_infile_open(path, SIM_REPLAY_MAX_BYTES, &size, why, sizeof why);
     if (f == NULL) {
-        sim_errf(err, errlen, "%s: %s", path, strerror(errno));
+        sim_errf(err, errlen, "%s: cannot read capture: %s", path, why);
         return -1;
     }
     return sim_replay_load_stream(f, path, mode, out, err, errlen);

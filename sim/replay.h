@@ -88,8 +88,13 @@ struct sim_replay_stats {
 
 struct sim_replay;
 
-/* Load a capture file. Returns 0 with *out set, or -1 with "PATH: what went
- * wrong" in err (unreadable, not pcap/pcapng, unsupported link type, a
+/* The largest capture replayed, in bytes (all of it is held in memory). */
+#define SIM_REPLAY_MAX_BYTES (1024 << 20)
+
+/* Load a capture file. Only a regular file of at most SIM_REPLAY_MAX_BYTES is
+ * read (a FIFO or a device is refused without blocking or reading). Returns 0
+ * with *out set, or -1 with "PATH: what went wrong" in err (unreadable, not
+ * a regular file, too large, not pcap/pcapng, unsupported link type, a
  * truncated record, a frame captured short, out of memory). */
 int sim_replay_load(const char *path, enum sim_replay_mode mode, struct sim_replay **out,
                     char *err, size_t errlen);

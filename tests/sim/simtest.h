@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,27 @@ static inline int simtest_wait(pid_t pid)
     if (pid <= 0 || waitpid(pid, &status, 0) != pid)
         return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* simtest_wait with a deadline: after `seconds` the child is killed
+ * (SIGKILL) and -2 returned, so a program that hangs fails a test instead of
+ * hanging it. */
+static inline int simtest_wait_for(pid_t pid, unsigned seconds)
+{
+    int status;
+    if (pid <= 0)
+        return -1;
+    for (unsigned ms = 0; ms < seconds * 1000u; ms += 10) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (r < 0)
+            return -1;
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -2;
 }
 
 static inline int simtest_remove_one(const char *path, const struct stat *sb, int type,

@@ -9,8 +9,9 @@
  * timestamps never go back. Then a table of link types (Ethernet with a VLAN
  * tag, raw IP, Linux cooked v1 and v2, hand-written pcapng), refused files
  * (cut mid-record, captured short, unsupported link type, not a capture),
- * packets too big for the tunnel, forced directions, and the upgrade of a
- * version 1 database. */
+ * packets too big for the tunnel, forced directions, the upgrade of a
+ * version 1 database, a capture of one empty IP packet, and paths that are
+ * not regular files (a FIFO, a device, a folder) or too large. */
 #define _DEFAULT_SOURCE
 #define _XOPEN_SOURCE 700
 
@@ -595,6 +596,43 @@ int main(int argc, char **argv)
                  0);
         CHECK(strstr(out_text, "1 records, 1 IP packets") != NULL);
         CHECK(strstr(err_text, "runtime error") == NULL);
+    }
+
+    /* ---- a capture or a scenario path that is not a regular file is refused
+     * at once: a FIFO never blocks the program (it hung), a device is never
+     * read, and a file above the size limit is refused from its size (a
+     * sparse one: it takes no room) */
+    {
+        char fifo[512], big[512], e[600], o[600];
+        simtest_path(fifo, sizeof fifo, dir, "fifo.pcap");
+        simtest_path(big, sizeof big, dir, "big.pcap");
+        simtest_path(o, sizeof o, dir, "stdout");
+        simtest_path(e, sizeof e, dir, "stderr");
+        CHECK(mkfifo(fifo, 0600) == 0);
+        FILE *f = fopen(big, "wb");
+        CHECK(f != NULL && fclose(f) == 0);
+        CHECK(truncate(big, (off_t)1024 * 1024 * 1024 + 1) == 0);
+        const struct {
+            const char *cap, *scn, *want;
+        } rows[] = {
+            {fifo, scn, ": cannot read capture: not a regular file (a FIFO)"},
+            {"/dev/zero", scn, "/dev/zero: cannot read capture: not a regular file (a character device)"},
+            {dir, scn, ": cannot read capture: not a regular file (a folder)"},
+            {big, scn, "big.pcap: cannot read capture: larger than 1024 MiB"},
+            {sipp, fifo, "fifo.pcap: cannot read: not a regular file (a FIFO)"},
+        };
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            const char *args[] = {"replay", rows[i].cap, "--scenario", rows[i].scn, "--no-db", NULL};
+            int rc = simtest_wait_for(simtest_start(prog, args, o, e, NULL), 20);
+            simtest_read(e, err_text, sizeof err_text);
+            if (rc != 1 || strstr(err_text, rows[i].want) == NULL)
+                fprintf(stderr, "hostile %zu: exit %d (-2: killed after 20 s), \"%s\", want \"%s\"\n",
+                        i, rc, err_text, rows[i].want);
+            CHECK_EQ(rc, 1);
+            CHECK(strstr(err_text, rows[i].want) != NULL);
+        }
+        unlink(fifo);
+        unlink(big);
     }
 
     if (check_failures == 0 && simtest_rmtree(dir) != 0)
