@@ -11,8 +11,8 @@
  *              its own transport keys (transport.h), joining more slots
  *              with the join key;
  *   fake server -> solo  the harness as the server of a second real client
- * *            (NK and NKpsk2 responder, SESSION frame, PONGs); both fakes
- *            are in fuzz_session_peers.c.
+ *              (NK and NKpsk2 responder, SESSION frame, PONGs); both fakes
+ *              are in fuzz_session_peers.c.
  * The first input byte b picks the configuration: strategy b&7, aggregation
  * (b>>3)%3, b&0x20 the clients carry 4000-byte packets (the server 1500),
  * b&0x40 no NAT in the clients, b&0x80 the client starts with two uplinks.
