@@ -792,39 +792,91 @@ static int merge_rows(struct sim_db *out, struct sim_db_merge_stats *stats, char
     return exec(out, "DELETE FROM temp.merge_map", "cannot merge runs", err, errlen);
 }
 
-/* An input is data, not code: the tables the merge reads must be plain
- * tables (not views, which could compute forever), and there must be no
- * trigger to run when it reads or writes. Its own views are never read. */
-static int check_plain(struct sim_db *out, const char *in, char *err, size_t errlen)
+/* An input is data, not code. The tables the merge reads must be plain
+ * tables: not views (which could compute forever), not virtual tables, with
+ * no generated column (an expression evaluated on every read), and with
+ * every column the output's table has; there must be no trigger. Its other
+ * objects (its own views, indexes) are never read. Messages name the table
+ * or column of this program's schema, never what the input's schema says. */
+static int check_schema(struct sim_db *out, const char *in, char *err, size_t errlen)
 {
     static const char *const tables[] = {"campaigns", "campaign_scenarios", "runs", "metrics",
                                          "uplink_results", "flow_results", "event_counts"};
     int64_t n;
-    if (query_int(out, "SELECT count(*) FROM src.sqlite_master WHERE type = 'trigger'",
-                  &n, "cannot read the input's schema", err, errlen))
-        return -1;
+    /* sqlite3_errstr, not sqlite3_errmsg: a malformed schema's message quotes it */
+#define SCHEMA_READ(sql)                                                                           \
+    if (query_int(out, sql, &n, "", NULL, 0) != 0) {                                               \
+        sim_errf(err, errlen, "%s: cannot read its schema (%s)", in,                               \
+                 sqlite3_errstr(sqlite3_extended_errcode(out->h)));                                \
+        return -1;                                                                                 \
+    }
+    SCHEMA_READ("SELECT count(*) FROM src.sqlite_master WHERE type = 'trigger'")
     if (n > 0) {
         sim_errf(err, errlen, "%s: has triggers; a results database has none", in);
         return -1;
     }
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         char *sql = sqlite3_mprintf("SELECT count(*) FROM src.sqlite_master WHERE type = 'table' "
-                                    "AND name = %Q", tables[i]);
-        int rc = sql ? query_int(out, sql, &n, "cannot read the input's schema", err, errlen) : -1;
-        sqlite3_free(sql);
-        if (rc)
-            return -1;
-        if (n != 1) {
-            sim_errf(err, errlen, "%s: expected a table %s (not a triglav-sim results database)", in,
-                     tables[i]);
+                                    "AND name = %Q AND sql LIKE 'CREATE TABLE%%'", tables[i]);
+        if (sql == NULL) {
+            sim_errf(err, errlen, "%s: out of memory", in);
             return -1;
         }
+        SCHEMA_READ(sql)
+        sqlite3_free(sql);
+        if (n != 1) {
+            sim_errf(err, errlen,
+                     "%s: expected a table %s (a plain table: not a view or a virtual table; "
+                     "not a triglav-sim results database)",
+                     in, tables[i]);
+            return -1;
+        }
+        sql = sqlite3_mprintf("SELECT count(*) FROM pragma_table_xinfo(%Q, 'src') WHERE hidden "
+                              "<> 0",
+                              tables[i]);
+        if (sql == NULL) {
+            sim_errf(err, errlen, "%s: out of memory", in);
+            return -1;
+        }
+        SCHEMA_READ(sql)
+        sqlite3_free(sql);
+        if (n != 0) {
+            sim_errf(err, errlen,
+                     "%s: expected plain columns in table %s, found a generated one (a results "
+                     "database has none)",
+                     in, tables[i]);
+            return -1;
+        }
+        /* every column of the output's table, by name (the first missing one named) */
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(out->h,
+                               "SELECT m.name FROM pragma_table_info(?1, 'main') m WHERE NOT "
+                               "EXISTS (SELECT 1 FROM pragma_table_info(?1, 'src') s WHERE "
+                               "s.name = m.name) ORDER BY m.cid LIMIT 1",
+                               -1, &st, NULL) != SQLITE_OK) {
+            sim_errf(err, errlen, "%s: cannot read its schema (%s)", in,
+                     sqlite3_errstr(sqlite3_extended_errcode(out->h)));
+            return -1;
+        }
+        sqlite3_bind_text(st, 1, tables[i], -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            sim_errf(err, errlen, "%s: expected a column %s in table %s (not a results database "
+                     "of this schema)", in, (const char *)sqlite3_column_text(st, 0), tables[i]);
+        else if (rc != SQLITE_DONE)
+            sim_errf(err, errlen, "%s: cannot read its schema (%s)", in,
+                     sqlite3_errstr(sqlite3_extended_errcode(out->h)));
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            return -1;
     }
+#undef SCHEMA_READ
     return 0;
 }
 
 /* The merge's work is bounded by the input's size: a crafted file (a query
- * that never ends) is stopped, not waited for. */
+ * that never ends, a plan that joins everything with everything) is
+ * stopped, not waited for. */
 static int budget_left(void *ctx)
 {
     int64_t *left = ctx;
@@ -843,18 +895,30 @@ static int merge_one(struct sim_db *out, const char *in, struct sim_db_merge_sta
         sim_errf(err, errlen, "%s: not a regular file", in);
         return -1;
     }
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(out->h, "ATTACH DATABASE ?1 AS src", -1, &st, NULL) != SQLITE_OK)
-        return dberr(out, "cannot attach an input", err, errlen);
-    sqlite3_bind_text(st, 1, in, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        sim_errf(err, errlen, "%s: cannot open (%s)", in, sqlite3_errmsg(out->h));
+    /* Everything from here to the detach, schema reading included, within
+     * a budget: about 400 virtual-machine steps per input byte, and 10
+     * million more (a real merge needs a small fraction of it). Functions
+     * in the input's schema would not run either (trusted_schema off; the
+     * checks below refuse every place they could sit). */
+    int64_t left = (int64_t)sb.st_size / 1000 * 400 + 10000, trusted = 1;
+    if (query_int(out, "PRAGMA trusted_schema", &trusted, "cannot read a setting", err, errlen) ||
+        exec(out, "PRAGMA trusted_schema = OFF", "cannot change a setting", err, errlen))
         return -1;
+    sqlite3_progress_handler(out->h, 1000, budget_left, &left);
+    int ret = -1;
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(out->h, "ATTACH DATABASE ?1 AS src", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, in, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    if (rc != SQLITE_DONE) {
+        sim_errf(err, errlen, "%s: cannot open (%s)", in,
+                 sqlite3_errstr(sqlite3_extended_errcode(out->h)));
+        goto out;
     }
 
-    int ret = -1;
     int64_t version = -1;
     rc = sqlite3_prepare_v2(out->h, "PRAGMA src.user_version", -1, &st, NULL);
     if (rc == SQLITE_OK) {
@@ -864,18 +928,15 @@ static int merge_one(struct sim_db *out, const char *in, struct sim_db_merge_sta
         sqlite3_finalize(st);
     }
     if (rc != SQLITE_ROW) {
-        sim_errf(err, errlen, "%s: not a results database (%s)", in, sqlite3_errmsg(out->h));
+        sim_errf(err, errlen, "%s: not a results database (%s)", in,
+                 sqlite3_errstr(sqlite3_extended_errcode(out->h)));
     } else if (version < 1 || version > SIM_DB_SCHEMA_VERSION) { /* 1: runs as in 2 */
         sim_errf(err, errlen, "%s: %s (schema version %" PRId64 "; this triglav-sim reads version %d)",
              in, version == 0 ? "not a triglav-sim results database" : "another schema version",
              version, SIM_DB_SCHEMA_VERSION);
-    } else if (check_plain(out, in, err, errlen) == 0 &&
+    } else if (check_schema(out, in, err, errlen) == 0 &&
                exec(out, "BEGIN IMMEDIATE", "cannot lock the database", err, errlen) == 0) {
-        /* about 400 virtual-machine steps per input byte, and 10 million more */
-        int64_t left = (int64_t)sb.st_size / 1000 * 400 + 10000;
-        sqlite3_progress_handler(out->h, 1000, budget_left, &left);
         int mrc = merge_rows(out, stats, err, errlen);
-        sqlite3_progress_handler(out->h, 0, NULL, NULL);
         if (left < 0)
             sim_errf(err, errlen, "more work than an input of its size needs (stopped)");
         if (mrc == 0 && left >= 0 &&
@@ -888,7 +949,14 @@ static int merge_one(struct sim_db *out, const char *in, struct sim_db_merge_sta
             sim_errf(err, errlen, "merging %s: %s", in, why);
         }
     }
+    sqlite3_progress_handler(out->h, 0, NULL, NULL);
     sqlite3_exec(out->h, "DETACH DATABASE src", NULL, NULL, NULL);
+out:
+    sqlite3_progress_handler(out->h, 0, NULL, NULL);
+    if (ret != 0 && left < 0 && (err == NULL || strstr(err, "(stopped)") == NULL))
+        sim_errf(err, errlen, "%s: more work than an input of its size needs (stopped)", in);
+    sqlite3_exec(out->h, trusted ? "PRAGMA trusted_schema = ON" : "PRAGMA trusted_schema = OFF",
+                 NULL, NULL, NULL);
     return ret;
 }
 
