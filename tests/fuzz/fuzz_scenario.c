@@ -1,80 +1,110 @@
-/* Fuzz the scenario loader with its trace files: the input is a scenario
- * text, then a line "%%", then the text of the file `t` beside it (which the
- * scenario may name as `trace = "t"` or `throughput = "t"`). Any input either
- * loads, and then every uplink's specs are within their documented ranges,
- * or is refused with "file:line..." in a non-empty message that never
- * contains a byte sequence planted in the trace file. Both files live in one
- * temporary folder per process, rewritten for each input. */
-#define _POSIX_C_SOURCE 200809L
+/* Fuzz the scenario loader with its trace files, all in memory (no file is
+ * written): the input is a scenario text, then a line "%%", then the text of
+ * the trace file `t` beside it, which the scenario may name as `trace = "t"`,
+ * `throughput = "t"` or `"data:t"`; any other path is a missing file.
+ *
+ * Any input either loads, and then every uplink's specs are within their
+ * documented ranges and every trace is sorted within its period, or is
+ * refused with "fuzz/s.scn..." in a non-empty message that never contains a
+ * byte sequence planted in the trace. The trace text alone goes through both
+ * trace parsers too, with the same two outcomes ("fuzz/t..." when refused). */
 #include "sim/scenario.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[64], scn_path[128], trace_path[128];
+#define SCN_PATH "fuzz/s.scn"
+#define TRACE_PATH "fuzz/t"
+#define DATA_DIR "fuzz-data"
 
-static void cleanup(void)
+struct trace_text {
+    const char *text;
+    size_t len;
+};
+
+static int read_trace(void *ctx, const char *path, const char **text, size_t *len)
 {
-    unlink(scn_path);
-    unlink(trace_path);
-    rmdir(dir);
+    const struct trace_text *t = ctx;
+    if (strcmp(path, TRACE_PATH) != 0 && strcmp(path, DATA_DIR "/t") != 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    *text = t->text;
+    *len = t->len;
+    return 0;
 }
 
-static int write_file(const char *path, const uint8_t *p, size_t n)
+static bool contains(const uint8_t *p, size_t n, const char *s)
 {
-    FILE *f = fopen(path, "wb");
-    if (f == NULL)
-        return -1;
-    size_t w = n ? fwrite(p, 1, n, f) : 0;
-    return fclose(f) == 0 && w == n ? 0 : -1;
+    size_t k = strlen(s);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(p + i, s, k) == 0)
+            return true;
+    return false;
+}
+
+static void check_trace(const struct sim_trace *t)
+{
+    if (t->period_us == 0 || !(t->mean_bps >= 0))
+        __builtin_trap();
+    for (size_t i = 0; i < t->n_opp; i++)
+        if (t->opp_us[i] > t->period_us || (i && t->opp_us[i] < t->opp_us[i - 1]))
+            __builtin_trap();
+    for (size_t i = 0; i < t->n_steps; i++)
+        if (t->steps[i].at_us >= t->period_us || (i && t->steps[i].at_us < t->steps[i - 1].at_us) ||
+            !(t->steps[i].rate_bps >= 0))
+            __builtin_trap();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (dir[0] == '\0') {
-        snprintf(dir, sizeof dir, "/tmp/fuzz_scenario.XXXXXX");
-        if (mkdtemp(dir) == NULL)
-            abort();
-        snprintf(scn_path, sizeof scn_path, "%s/s.scn", dir);
-        snprintf(trace_path, sizeof trace_path, "%s/t", dir);
-        atexit(cleanup);
-    }
     static const char sep[] = "\n%%\n";
+    static const char secret[] = "PLANTED-SECRET";
     const uint8_t *cut = NULL;
     for (size_t i = 0; i + sizeof sep - 1 <= size && cut == NULL; i++)
         if (memcmp(data + i, sep, sizeof sep - 1) == 0)
             cut = data + i;
     size_t scn_len = cut ? (size_t)(cut - data) : size;
     const uint8_t *tr = cut ? cut + sizeof sep - 1 : data + size;
-    if (write_file(scn_path, data, scn_len) != 0 ||
-        write_file(trace_path, tr, (size_t)(data + size - tr)) != 0)
-        abort();
+    struct trace_text t = {(const char *)tr, (size_t)(data + size - tr)};
+    const struct sim_scenario_files files = {read_trace, &t};
+    /* the scenario's own text may be quoted by the parser (core/conf.c); the
+     * trace's never */
+    bool planted = contains(tr, t.len, secret) && !contains(data, scn_len, secret);
 
     struct sim_scenario *s = NULL;
     char err[1024] = "";
-    int rc = sim_scenario_load(scn_path, dir, &s, err, sizeof err);
+    int rc = sim_scenario_load_text(SCN_PATH, (const char *)data, scn_len, DATA_DIR, &files, &s,
+                                    err, sizeof err);
     if (rc == 0) {
         if (s == NULL || s->n_uplinks < 1 || s->n_uplinks > SIM_MAX_UPLINKS ||
-            s->n_flows > SIM_MAX_FLOWS || s->n_events > SIM_MAX_EVENTS)
+            s->n_flows < 1 || s->n_flows > SIM_MAX_FLOWS || s->n_events > SIM_MAX_EVENTS ||
+            s->n_traces > 2 * SIM_MAX_UPLINKS || s->duration_us == 0 || s->iterations < 1)
             __builtin_trap();
+        for (size_t i = 0; i < s->n_traces; i++)
+            check_trace(&s->traces[i]);
         sim_scenario_free(s);
-    } else {
-        if (rc != -1 || s != NULL || err[0] == '\0' || strncmp(err, dir, strlen(dir)) != 0)
+    } else if (rc != -1 || s != NULL || strncmp(err, SCN_PATH, strlen(SCN_PATH)) != 0 ||
+               (planted && strstr(err, secret) != NULL)) {
+        __builtin_trap();
+    }
+
+    for (int kind = SIM_TRACE_MAHIMAHI; kind <= SIM_TRACE_THROUGHPUT; kind++) {
+        struct sim_trace tt;
+        err[0] = '\0';
+        if (sim_trace_load_text(&tt, (enum sim_trace_kind)kind, TRACE_PATH, t.text, t.len,
+                                kind == SIM_TRACE_THROUGHPUT ? 3000000 : 0, err, sizeof err) == 0) {
+            check_trace(&tt);
+            sim_trace_clear(&tt);
+        } else if (strncmp(err, TRACE_PATH ":", strlen(TRACE_PATH) + 1) != 0 ||
+                   strstr(err, secret) != NULL || tt.opp_us != NULL || tt.steps != NULL) {
             __builtin_trap();
-        /* the trace's bytes never come back in a message (the scenario's own
-         * text may be quoted: it is what the user wrote) */
-        static const char secret[] = "PLANTED-SECRET";
-        bool in_scn = false;
-        for (size_t i = 0; i + sizeof secret - 1 <= scn_len && !in_scn; i++)
-            in_scn = memcmp(data + i, secret, sizeof secret - 1) == 0;
-        if (!in_scn && strstr(err, secret) != NULL)
-            __builtin_trap();
+        }
     }
     return 0;
 }
