@@ -692,9 +692,14 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
 tg_time tg_mp_next_deadline(const struct tg_mp *mp)
 {
     tg_time t = TG_TIME_NEVER;
-    if (mp->reorder != NULL)
-        t = tg_time_min(tg_reorder_next_deadline(mp->reorder),
-                        tg_time_add(mp->ordered_at, REORDER_IDLE_US));
+    if (mp->reorder != NULL) {
+        /* the buffer is given back only once empty: until then its own
+         * deadline is the one (an idle deadline already past would make the
+         * host call on_timeout for ever) */
+        t = tg_reorder_next_deadline(mp->reorder);
+        if (t == TG_TIME_NEVER)
+            t = tg_time_add(mp->ordered_at, REORDER_IDLE_US);
+    }
     if (mp->rtx != NULL)
         t = tg_time_min(t, tg_time_add(mp->striped_at, REORDER_IDLE_US));
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
