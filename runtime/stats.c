@@ -4,6 +4,7 @@
  * and its HELP and TYPE come first, as the exposition format requires. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -361,4 +362,71 @@ void rt_stats_prometheus(struct rt_text *t, const struct rt_metrics *m)
                     (unsigned long long)c->drops[d]);
     for (size_t f = 0; f < sizeof uplink_families / sizeof uplink_families[0]; f++)
         uplink_family(t, m, &uplink_families[f]);
+}
+
+/* ------------------------------------------------- a server's clients */
+
+bool rt_peer_rates_due(const struct rt_peer_rates *r, tg_time now)
+{
+    return now >= r->next;
+}
+
+static const struct rt_peer_rate *peer_find(const struct rt_peer_rates *r, const uint8_t addr[4])
+{
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(r->v[mid].addr, addr, 4);
+        if (c == 0)
+            return &r->v[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+bool rt_peer_rates_update(struct rt_peer_rates *r, tg_time now, const struct rt_metrics_peer *peers,
+                          size_t n)
+{
+    struct rt_peer_rate *v = malloc((n > 0 ? n : 1) * sizeof *v);
+    if (v == NULL)
+        return false;
+    double secs = (double)(now - r->at) / 1e6;
+    for (size_t i = 0; i < n; i++) {
+        struct rt_peer_rate *p = &v[i];
+        *p = (struct rt_peer_rate){0};
+        memcpy(p->addr, peers[i].addr, 4);
+        for (size_t k = 0; k < peers[i].n; k++) {
+            p->tx += peers[i].up[k].tx_bytes;
+            p->rx += peers[i].up[k].rx_bytes;
+        }
+        const struct rt_peer_rate *o = peer_find(r, p->addr);
+        if (o != NULL && secs > 0) {
+            p->tx_bps = p->tx >= o->tx ? (double)(p->tx - o->tx) * 8 / secs : 0;
+            p->rx_bps = p->rx >= o->rx ? (double)(p->rx - o->rx) * 8 / secs : 0;
+        }
+    }
+    free(r->v);
+    r->v = v;
+    r->n = n;
+    r->at = now;
+    r->next = now + RT_RATE_INTERVAL_US;
+    return true;
+}
+
+bool rt_peer_rates_get(const struct rt_peer_rates *r, const uint8_t addr[4], double *tx_bps,
+                       double *rx_bps)
+{
+    const struct rt_peer_rate *p = peer_find(r, addr);
+    *tx_bps = p != NULL ? p->tx_bps : 0;
+    *rx_bps = p != NULL ? p->rx_bps : 0;
+    return p != NULL;
+}
+
+void rt_peer_rates_free(struct rt_peer_rates *r)
+{
+    free(r->v);
+    *r = (struct rt_peer_rates){0};
 }

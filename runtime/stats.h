@@ -103,4 +103,29 @@ unsigned rt_stats_active_uplinks(const struct tg_uplink_snapshot *up, size_t n);
 /* The whole Prometheus text of one endpoint. */
 void rt_stats_prometheus(struct rt_text *t, const struct rt_metrics *m);
 
+/* ------------------------------------------------- a server's clients */
+
+/* Measured throughput per client of a server: the byte sums over each
+ * session's uplinks sampled once an interval, matched by tunnel address
+ * with the sample before. O(sessions) per sample. */
+struct rt_peer_rate {
+    uint8_t addr[4];
+    uint64_t tx, rx;       /* sums of tx_bytes and rx_bytes at the sample */
+    double tx_bps, rx_bps; /* over the interval before it (0 for a new client) */
+};
+struct rt_peer_rates {
+    struct rt_peer_rate *v; /* sorted by address */
+    size_t n;
+    tg_time at, next;
+};
+bool rt_peer_rates_due(const struct rt_peer_rates *r, tg_time now);
+/* Replace the samples by now's; peers sorted by address. Returns false
+ * without memory (the old samples stay). */
+bool rt_peer_rates_update(struct rt_peer_rates *r, tg_time now, const struct rt_metrics_peer *peers,
+                          size_t n);
+/* The rates of the client at addr (false, zeros: not sampled yet). */
+bool rt_peer_rates_get(const struct rt_peer_rates *r, const uint8_t addr[4], double *tx_bps,
+                       double *rx_bps);
+void rt_peer_rates_free(struct rt_peer_rates *r);
+
 #endif

@@ -68,6 +68,11 @@ check "client: the names users were given" sh -c "grep -q '^triglav_uplink_rtt_s
 # --- only the first client sends data: 300 datagrams to the server's UDP echo
 lap "$NETTOOL" udp-ping 198.18.0.1 7 300 20 > "$WORK/ping.txt" 2>&1
 check "300 datagrams echoed through the first client's tunnel" grep -qx 'udp_replies 300' "$WORK/ping.txt"
+C1=$(lap "$TRIGLAV" status --json --tun-name tgc --state-dir "$STATE" | jq -r .session.tunnel_address)
+C2=$(out "$TRIGLAV" status --json --tun-name tgc2 --state-dir "$WORK/state2" | jq -r .session.tunnel_address)
+log "clients: $C1 (two uplinks, sends), $C2 (one uplink, idle)"
+TS() { srv "$TRIGLAV" "$@" --tun-name tgs --state-dir "$STATE"; }
+
 # --- a download through the first client: plain `status` shows what each
 # uplink carries now, beside the estimate
 bg "$SRV" "$WORK/tcpserve.log" "$NETTOOL" tcp-serve 5001 12000000 30
@@ -82,11 +87,14 @@ check "status: a table with measured tx/rx and the estimate labelled as such" \
 # columns: slot iface health keys srtt ms loss tx Mbit/s rx Mbit/s est Mbit/s ...
 rx_now=$(awk '$2 == "l1" || $2 == "l2" { s += $10 } END { print int(s) }' "$WORK/status_dl.txt")
 check "status: the uplinks receive the download now (${rx_now} Mbit/s, measured)" test "${rx_now:-0}" -ge 2
+TS status > "$WORK/server_dl.txt"
+cat "$WORK/server_dl.txt" >&2
+to1=$(sed -n "s/^client $C1: 2 of 2 uplinks active, now \([0-9]*\)\.[0-9]* Mbit\/s sent to it.*/\1/p" "$WORK/server_dl.txt")
+to2=$(sed -n "s/^client $C2: 1 of 1 uplinks active, now \([0-9]*\)\.[0-9]* Mbit\/s sent to it.*/\1/p" "$WORK/server_dl.txt")
+check "server status: the download's client gets it now (${to1} Mbit/s measured), the other little (${to2})" \
+    test "${to1:-0}" -ge 2 -a "${to2:-99}" -lt 1
 wait_pid "$FETCH_PID" 30
 check "the download completed" grep -q '^bytes 12000000' "$WORK/fetch.log"
-C1=$(lap "$TRIGLAV" status --json --tun-name tgc --state-dir "$STATE" | jq -r .session.tunnel_address)
-C2=$(out "$TRIGLAV" status --json --tun-name tgc2 --state-dir "$WORK/state2" | jq -r .session.tunnel_address)
-log "clients: $C1 (two uplinks, sends), $C2 (one uplink, idle)"
 
 # --- Prometheus
 mkdir -p "$WORK/prom"
@@ -150,7 +158,6 @@ check "server: server-wide counters have no client label" \
 SESSIONS="${1:?the tg_sessions program}"
 bg "$LAP" "$WORK/sessions.log" "$SESSIONS" "$KEY" 70 60
 wait_for "$WORK/sessions.log" '^sessions_up 70$' 20 || { cat "$WORK/sessions.log" >&2; fail "70 more sessions did not come up"; }
-TS() { srv "$TRIGLAV" "$@" --tun-name tgs --state-dir "$STATE"; }
 TS status > "$WORK/status72.txt"
 check "status: 72 sessions counted" grep -q '^triglav server tgs: 72 sessions' "$WORK/status72.txt"
 check "status: ... and 72 listed, each once" \

@@ -365,6 +365,50 @@ static void test_rate(void)
     CHECK(strstr(buf, "8.00 Mbit/s") != NULL);  /* the estimate, beside them */
 }
 
+/* A server's clients: matched by address from one sample to the next. */
+static void test_peer_rates(void)
+{
+    struct rt_peer_rates r = {0};
+    const tg_time s = TG_SEC(1);
+    struct tg_uplink_snapshot a[2] = {snap(0, 1, 1000, true, TG_HEALTH_HEALTHY),
+                                      snap(1, 1, 2000, true, TG_HEALTH_HEALTHY)};
+    struct tg_uplink_snapshot b[1] = {snap(0, 1, 500, true, TG_HEALTH_HEALTHY)};
+    struct rt_metrics_peer p1[2] = {{.addr = {198, 18, 0, 2}, .up = a, .n = 2},
+                                    {.addr = {198, 18, 0, 3}, .up = b, .n = 1}};
+    double tx, rx;
+    CHECK(!rt_peer_rates_get(&r, p1[0].addr, &tx, &rx));
+    CHECK(rt_peer_rates_due(&r, 0));
+    CHECK(rt_peer_rates_update(&r, 0, p1, 2));
+    CHECK(!rt_peer_rates_due(&r, s - 1));
+    CHECK(rt_peer_rates_due(&r, s));
+    CHECK(rt_peer_rates_get(&r, p1[0].addr, &tx, &rx)); /* sampled once: no rate yet */
+    CHECK(tx == 0 && rx == 0);
+    /* a second later: .2 sent 250000 bytes more over its two uplinks and
+     * received 12500; .3 is gone, .4 is new */
+    a[0].tx_bytes += 125000;
+    a[1].tx_bytes += 125000;
+    a[1].rx_bytes += 12500;
+    struct tg_uplink_snapshot d[1] = {snap(0, 1, 99999, true, TG_HEALTH_HEALTHY)};
+    struct rt_metrics_peer p2[2] = {{.addr = {198, 18, 0, 2}, .up = a, .n = 2},
+                                    {.addr = {198, 18, 0, 4}, .up = d, .n = 1}};
+    CHECK(rt_peer_rates_update(&r, s, p2, 2));
+    CHECK(rt_peer_rates_get(&r, p2[0].addr, &tx, &rx));
+    CHECK(tx > 2e6 - 1e-6 && tx < 2e6 + 1e-6);
+    CHECK(rx > 1e5 - 1e-6 && rx < 1e5 + 1e-6);
+    CHECK(!rt_peer_rates_get(&r, p1[1].addr, &tx, &rx)); /* gone */
+    CHECK(rt_peer_rates_get(&r, p2[1].addr, &tx, &rx));  /* new: no rate from its total */
+    CHECK(tx == 0 && rx == 0);
+    /* its uplink was replaced: counters lower than before read as 0, not huge */
+    d[0].tx_bytes = 10;
+    CHECK(rt_peer_rates_update(&r, 2 * s, p2, 2));
+    CHECK(rt_peer_rates_get(&r, p2[1].addr, &tx, &rx));
+    CHECK(tx == 0);
+    /* no sessions */
+    CHECK(rt_peer_rates_update(&r, 3 * s, NULL, 0));
+    CHECK(!rt_peer_rates_get(&r, p2[0].addr, &tx, &rx));
+    rt_peer_rates_free(&r);
+}
+
 /* ------------------------------------------------------------ HTTP paths */
 
 static size_t fake_render(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
@@ -414,6 +458,7 @@ int main(int argc, char **argv)
     test_server();
     test_readme(argv[1]);
     test_rate();
+    test_peer_rates();
     test_paths();
     return check_exit("test_metrics");
 }
