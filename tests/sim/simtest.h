@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -129,7 +130,7 @@ static inline int simtest_wait_for(pid_t pid, unsigned seconds)
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         if (r < 0)
             return -1;
-        usleep(10000);
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     }
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
