@@ -626,8 +626,8 @@ int main(int argc, char **argv)
             int rc = simtest_wait_for(simtest_start(prog, args, o, e, NULL), 20);
             simtest_read(e, err_text, sizeof err_text);
             if (rc != 1 || strstr(err_text, rows[i].want) == NULL)
-                fprintf(stderr, "hostile %zu: exit %d (-2: killed after 20 s), \"%s\", want \"%s\"\n",
-                        i, rc, err_text, rows[i].want);
+                fprintf(stderr, "hostile %zu: %s %d, \"%s\", want \"%s\"\n", i,
+                        rc == -2 ? "killed after 20 s, exit" : "exit", rc, err_text, rows[i].want);
             CHECK_EQ(rc, 1);
             CHECK(strstr(err_text, rows[i].want) != NULL);
         }
