@@ -24,12 +24,12 @@
 
 /* Lines come from a stream (a file) or from memory (sim_trace_load_text). */
 struct reader {
-    FILE *f;               /* NULL: read from mem */
+    FILE *f; /* NULL: read from mem */
     const char *mem;
     size_t mem_len, mem_pos;
     const char *path;
     size_t lineno;
-    uint64_t bytes;        /* read so far: a file that grows stops at the limit */
+    uint64_t bytes; /* read so far: a file that grows stops at the limit */
     char line[LINE_MAX_CHARS];
 };
 
@@ -145,8 +145,8 @@ static int load_mahimahi(struct sim_trace *t, struct reader *r, char *err, size_
         }
         if (end == s || *end || errno == ERANGE || ms > MAX_TRACE_US / 1000) {
             sim_errf(err, errlen,
-                     "%s:%zu: expected a whole number of milliseconds alone on the line",
-                     r->path, r->lineno);
+                     "%s:%zu: expected a whole number of milliseconds alone on the line", r->path,
+                     r->lineno);
             goto bad;
         }
         if (n > 0 && ms < prev_ms) {
@@ -216,8 +216,7 @@ static int load_throughput(struct sim_trace *t, struct reader *r, tg_time gap_ou
         double mbit = ok ? strtod(s2, &end) : 0;
         ok = ok && end != s2 && *end == '\0' && isfinite(sec) && isfinite(mbit);
         if (!ok) {
-            sim_errf(err, errlen,
-                     "%s:%zu: expected \"seconds mbit_per_s\" (two numbers)", r->path,
+            sim_errf(err, errlen, "%s:%zu: expected \"seconds mbit_per_s\" (two numbers)", r->path,
                      r->lineno);
             goto bad;
         }

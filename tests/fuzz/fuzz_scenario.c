@@ -18,9 +18,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define SCN_PATH "fuzz/s.scn"
+#define SCN_PATH   "fuzz/s.scn"
 #define TRACE_PATH "fuzz/t"
-#define DATA_DIR "fuzz-data"
+#define DATA_DIR   "fuzz-data"
 
 struct trace_text {
     const char *text;
@@ -82,8 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = sim_scenario_load_text(SCN_PATH, (const char *)data, scn_len, DATA_DIR, &files, &s,
                                     err, sizeof err);
     if (rc == 0) {
-        if (s == NULL || s->n_uplinks < 1 || s->n_uplinks > SIM_MAX_UPLINKS ||
-            s->n_flows < 1 || s->n_flows > SIM_MAX_FLOWS || s->n_events > SIM_MAX_EVENTS ||
+        if (s == NULL || s->n_uplinks < 1 || s->n_uplinks > SIM_MAX_UPLINKS || s->n_flows < 1 ||
+            s->n_flows > SIM_MAX_FLOWS || s->n_events > SIM_MAX_EVENTS ||
             s->n_traces > 2 * SIM_MAX_UPLINKS || s->duration_us == 0 || s->iterations < 1)
             __builtin_trap();
         for (size_t i = 0; i < s->n_traces; i++)

@@ -977,7 +977,8 @@ static void test_bad_traces(void)
         const char *text; /* also loaded from memory */
         size_t len;
     } hostile[] = {
-        {"/dev/zero", "/dev/zero: cannot read trace: not a regular file (a character device)", NULL, 0},
+        {"/dev/zero", "/dev/zero: cannot read trace: not a regular file (a character device)", NULL,
+         0},
         {fifo, ": cannot read trace: not a regular file (a FIFO)", NULL, 0},
         {tmp_dir, ": cannot read trace: not a regular file (a folder)", NULL, 0},
         {big, ": cannot read trace: larger than 256 MiB", NULL, 0},
@@ -991,9 +992,9 @@ static void test_bad_traces(void)
         struct sim_trace tr;
         char err[700] = "";
         enum sim_trace_kind kind = i == 6 ? SIM_TRACE_THROUGHPUT : SIM_TRACE_MAHIMAHI;
-        CHECK_EQ(load_both(&tr, kind, hostile[i].path, hostile[i].text, hostile[i].len, err,
-                           sizeof err),
-                 -1);
+        CHECK_EQ(
+            load_both(&tr, kind, hostile[i].path, hostile[i].text, hostile[i].len, err, sizeof err),
+            -1);
         if (strstr(err, hostile[i].want) == NULL)
             fprintf(stderr, "hostile trace %zu: got \"%s\", want \"...%s\"\n", i, err,
                     hostile[i].want);
@@ -1019,8 +1020,8 @@ static void test_bad_traces(void)
     memset(longest, ' ', sizeof longest);
     memcpy(longest + 1021, "7\n", 2); /* 1022 characters and a newline */
     memcpy(longest + 1023, "9", 2);
-    CHECK(sim_trace_load_text(&tr, SIM_TRACE_MAHIMAHI, "mem.mm", longest, strlen(longest), 0,
-                              err, sizeof err) == 0);
+    CHECK(sim_trace_load_text(&tr, SIM_TRACE_MAHIMAHI, "mem.mm", longest, strlen(longest), 0, err,
+                              sizeof err) == 0);
     CHECK_EQ(tr.n_opp, 2);
     CHECK_EQ(tr.period_us, 9000);
     sim_trace_clear(&tr);
