@@ -22,6 +22,7 @@
 #include "netlink.h"
 #include "offload.h"
 #include "opts.h"
+#include "race.h"
 #include "routing.h"
 #include "stats.h"
 #include "status.h"
@@ -43,6 +44,8 @@ struct uplink {
     bool disabled; /* `uplink disable`: kept, but not used until enabled */
     bool pinned;   /* -i or `uplink add`: follows its name, default route or not */
     uint8_t ipv4[4];
+    uint8_t ipv6[16]; /* its global IPv6 address (uplinks of a dual-stack client) */
+    struct tg_key_addr heard; /* whom it last received from */
     uint64_t rx_dgrams, rx_bytes; /* received on its socket */
     struct rt_tx_batch tx;
 };
@@ -50,7 +53,9 @@ struct uplink {
 struct client {
     struct rt_client_opts *o;
     struct tg_key key;
-    struct tg_key_addr server; /* where every uplink sends */
+    struct tg_key_addr server; /* where every uplink sends once the race is won */
+    struct rt_race race;       /* which of the key's addresses answers (race.h) */
+    bool dual;                 /* uplink sockets are IPv6 and reach IPv4 too */
     struct tg_client *core;
     struct rt_loop loop;
     struct rt_nl nl, watch;
@@ -90,9 +95,9 @@ struct client {
 static int uplink_open(struct client *c, struct uplink *u)
 {
     char err[300];
-    struct tg_key_addr any = {.type = c->server.type};
-    struct rt_udp_opts uo = {
-        .device = u->ifname, .mark = c->o->fwmark, .buffer_bytes = c->o->c.buffer_bytes};
+    struct tg_key_addr any = {.type = c->dual ? TG_ADDR_IPV6 : TG_ADDR_IPV4};
+    struct rt_udp_opts uo = {.device = u->ifname, .mark = c->o->fwmark,
+                             .buffer_bytes = c->o->c.buffer_bytes, .dual_stack = c->dual};
     int fd = rt_udp_open(&any, &uo, err, sizeof err);
     if (fd < 0) {
         rt_err("%s", err);
@@ -113,11 +118,26 @@ static void uplink_close(struct client *c, struct uplink *u)
     u->fd = -1;
 }
 
+/* An interface's address for the log: IPv4, else IPv6. */
+static const char *iface_addr(const struct rt_iface *it, char buf[RT_ADDRSTRLEN])
+{
+    struct tg_key_addr a = {.type = it->has_ipv4 ? TG_ADDR_IPV4 : TG_ADDR_IPV6, .port = 1};
+    memcpy(a.addr, it->has_ipv4 ? it->ipv4 : it->ipv6, it->has_ipv4 ? 4 : 16);
+    rt_addr_str(&a, buf);
+    buf[strlen(buf) - 2] = '\0'; /* without the ":1" */
+    if (a.type == TG_ADDR_IPV6) { /* nor the brackets */
+        memmove(buf, buf + 1, strlen(buf));
+        buf[strlen(buf) - 1] = '\0';
+    }
+    return buf;
+}
+
 static void uplink_set(struct client *c, struct uplink *u, const struct rt_iface *it, tg_time now)
 {
     unsigned slot = (unsigned)(u - c->up);
     char a[RT_ADDRSTRLEN];
-    bool present = it != NULL && it->up && it->running && it->has_ipv4 && !u->disabled;
+    bool present = it != NULL && it->up && it->running &&
+                   (it->has_ipv4 || (c->dual && it->has_ipv6)) && !u->disabled;
     if (it != NULL && u->ifindex != it->ifindex) {
         /* the interface was re-created: the old socket is bound to a dead index */
         if (u->up) {
@@ -131,13 +151,16 @@ static void uplink_set(struct client *c, struct uplink *u, const struct rt_iface
         if (u->fd < 0 && uplink_open(c, u) != 0)
             return;
         memcpy(u->ipv4, it->ipv4, 4);
+        memcpy(u->ipv6, it->ipv6, 16);
         u->up = true;
-        rt_info("uplink %u: %s (%s) usable", slot, u->ifname, rt_ipv4_str(it->ipv4, a));
+        rt_info("uplink %u: %s (%s) usable", slot, u->ifname, iface_addr(it, a));
         if (tg_client_uplink_up(c->core, slot, now) != TG_OK)
             rt_warn("uplink %u: refused by the core", slot);
-    } else if (present && memcmp(u->ipv4, it->ipv4, 4) != 0) {
+    } else if (present &&
+               (memcmp(u->ipv4, it->ipv4, 4) != 0 || memcmp(u->ipv6, it->ipv6, 16) != 0)) {
         memcpy(u->ipv4, it->ipv4, 4);
-        rt_info("uplink %u: %s has a new address %s", slot, u->ifname, rt_ipv4_str(it->ipv4, a));
+        memcpy(u->ipv6, it->ipv6, 16);
+        rt_info("uplink %u: %s has a new address %s", slot, u->ifname, iface_addr(it, a));
         if (tg_client_uplink_up(c->core, slot, now) != TG_OK)
             rt_warn("uplink %u: refused by the core", slot);
     } else if (!present && u->up) {
@@ -163,7 +186,7 @@ static int removed_index(const struct client *c, const char *name)
 static bool qualifies(const struct client *c, const struct rt_iface *it)
 {
     return !it->loopback && it->ifindex != c->tun_ifindex && it->up && it->running &&
-           it->has_ipv4 && it->has_default;
+           ((it->has_ipv4 && it->has_default) || (c->dual && it->has_ipv6 && it->has_default6));
 }
 
 /* Look at the interfaces again and tell the core what changed. */
@@ -295,6 +318,48 @@ static void readdress(struct client *c, const uint8_t addr[4], uint8_t prefix)
     rt_info("session re-established: %s now has %s", c->tun_name, rt_prefix_str(&me, a));
 }
 
+/* ------------------------------------------------------------ the race */
+
+/* The server answered from `from`: every uplink sends there from now on.
+ * Over IPv6 the outer headers are 20 bytes longer: the default TUN MTU
+ * (sized for IPv4) shrinks so that no datagram is fragmented. */
+static void race_won(struct client *c, const struct tg_key_addr *from)
+{
+    char a[RT_ADDRSTRLEN];
+    if (!rt_race_won(&c->race, from))
+        return;
+    c->server = *rt_race_server(&c->race);
+    rt_info("server %s answered: every uplink uses it", rt_addr_str(&c->server, a));
+    unsigned mtu = c->o->c.mtu == RT_DEFAULT_MTU && c->server.type == TG_ADDR_IPV6
+                       ? RT_DEFAULT_MTU6
+                       : c->o->c.mtu;
+    int rc = rt_nl_link_set(&c->nl, c->tun_ifindex, true, mtu);
+    if (rc != 0)
+        rt_warn("cannot set the MTU of %s to %u: %s", c->tun_name, mtu, strerror(-rc));
+    else if (mtu != c->o->c.mtu)
+        rt_info("%s: MTU %u (IPv6 outer headers)", c->tun_name, mtu);
+}
+
+/* The next of the key's addresses is due: it gets every uplink's last
+ * handshake at once rather than at the next retry. */
+static void race_tick(struct client *c, tg_time now)
+{
+    int i = rt_race_tick(&c->race, now);
+    if (i < 0)
+        return;
+    char a[RT_ADDRSTRLEN];
+    rt_info("no answer yet: trying server address %s too",
+            rt_addr_str(&c->race.addr[i], a));
+    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++) {
+        size_t len;
+        const uint8_t *p = rt_race_last(&c->race, s, &len);
+        if (len == 0 || c->up[s].fd < 0)
+            continue;
+        rt_udp_queue(c->up[s].fd, &c->up[s].tx, p, len, &c->race.addr[i]);
+        rt_udp_flush(c->up[s].fd, &c->up[s].tx);
+    }
+}
+
 /* ------------------------------------------------------------ the loop */
 
 static void on_event(struct client *c, const struct tg_event *ev)
@@ -311,6 +376,8 @@ static void on_event(struct client *c, const struct tg_event *ev)
         }
         break;
     case TG_EV_UPLINK_UP:
+        if (!c->race.won && ev->uplink < TG_MAX_UPLINKS && c->up[ev->uplink].heard.type != 0)
+            race_won(c, &c->up[ev->uplink].heard);
         rt_info("uplink %u (%s): connected", ev->uplink, ifn);
         break;
     case TG_EV_UPLINK_REKEYED:
@@ -336,7 +403,10 @@ static void drain(struct client *c)
         if (d.uplink >= TG_MAX_UPLINKS || c->up[d.uplink].fd < 0)
             continue;
         struct uplink *u = &c->up[d.uplink];
-        rt_udp_queue(u->fd, &u->tx, d.data, d.len, &c->server);
+        const struct tg_key_addr *to[TG_KEY_MAX_ADDRS];
+        size_t nto = rt_race_targets(&c->race, d.uplink, d.data, d.len, to);
+        for (size_t i = 0; i < nto; i++)
+            rt_udp_queue(u->fd, &u->tx, d.data, d.len, to[i]);
         touched |= 1u << d.uplink;
     }
     for (unsigned s = 0; s < TG_MAX_UPLINKS; s++)
@@ -401,11 +471,16 @@ static void read_uplink(struct client *c, unsigned s, tg_time now)
     }
     for (int i = 0; i < n; i++) {
         size_t len = c->rx.msg[i].msg_len, seg = c->rx.seg[i];
+        struct tg_key_addr from;
+        bool racing = !c->race.won &&
+                      rt_addr_from_sockaddr((struct sockaddr *)&c->rx.from[i], &from) == 0;
         u->rx_dgrams += seg > 0 ? (len + seg - 1) / seg : 1;
         u->rx_bytes += len;
         for (size_t off = 0; off < len; off += seg)
-            tg_client_udp_input(c->core, s, c->rx.buf[i] + off, len - off < seg ? len - off : seg,
-                                now);
+            if (tg_client_udp_input(c->core, s, c->rx.buf[i] + off,
+                                    len - off < seg ? len - off : seg, now) == TG_OK &&
+                racing)
+                u->heard = from; /* the server: the datagram authenticated */
     }
 }
 
@@ -622,6 +697,9 @@ static void watch_session(struct client *c, tg_time now)
     c->core = fresh;
     c->all_down_since = TG_TIME_NEVER;
     c->reconnecting = true;
+    rt_race_restart(&c->race, now); /* the address that answered first */
+    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++)
+        memset(&c->up[s].heard, 0, sizeof c->up[s].heard);
     for (unsigned s = 0; s < TG_MAX_UPLINKS; s++)
         if (c->up[s].used && c->up[s].up && tg_client_uplink_up(c->core, s, now) != TG_OK)
             rt_warn("uplink %u: refused by the core", s);
@@ -645,15 +723,24 @@ static int setup(struct client *c)
                tg_strerror(rc));
         return 2;
     }
-    const struct tg_key_addr *server = NULL;
-    for (size_t i = 0; i < c->key.n_addrs && server == NULL; i++)
-        if (c->key.addrs[i].type == TG_ADDR_IPV4)
-            server = &c->key.addrs[i];
-    if (server == NULL) {
-        rt_err("the key names no IPv4 server address (IPv6 uplinks are not supported yet); make "
-               "a key with `triglav keygen --address IP:PORT`");
+    bool v6 = false;
+    for (size_t i = 0; i < c->key.n_addrs; i++)
+        v6 |= c->key.addrs[i].type == TG_ADDR_IPV6;
+    if (v6) { /* one IPv6 socket per uplink reaches both families, if IPv6 is here at all */
+        int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        c->dual = fd >= 0;
+        if (fd >= 0)
+            close(fd);
+    }
+    rt_race_init(&c->race, &c->key, c->dual, 0, rt_now());
+    if (c->race.n == 0) {
+        rt_err(c->key.n_addrs == 0 ? "the key names no server address; make a key with "
+                                     "`triglav keygen --address IP:PORT`"
+                                   : "the key names only IPv6 server addresses and this system "
+                                     "has no IPv6");
         return 2;
     }
+    const struct tg_key_addr *server = rt_race_server(&c->race);
     if (!o->auto_discover && o->n_ifaces == 0) {
         rt_err("say which interfaces to use: -i IFACE (repeat for each uplink) or "
                "--auto-discover");
@@ -814,6 +901,7 @@ int rt_client_run(struct rt_client_opts *o)
             deadline = tg_time_min(deadline, c->started + o->connect_timeout_us);
         if (c->cap != NULL)
             deadline = tg_time_min(deadline, rt_capture_deadline(c->cap));
+        deadline = tg_time_min(deadline, rt_race_deadline(&c->race));
         int n = rt_loop_wait(&c->loop, deadline, ev, 32, &now);
         c->now = now;
         for (int i = 0; i < n; i++) {
@@ -842,6 +930,7 @@ int rt_client_run(struct rt_client_opts *o)
         }
         watch_session(c, now);
         drain(c);
+        race_tick(c, now);
         sample_rates(c, now);
         if (c->cap != NULL)
             rt_capture_tick(c->cap, now);

@@ -148,6 +148,21 @@ int rt_nl_addr(struct rt_nl *nl, bool add, int ifindex, const uint8_t a[4], uint
     return transact(nl, &r);
 }
 
+int rt_nl_addr6(struct rt_nl *nl, bool add, int ifindex, const uint8_t a[16], uint8_t plen)
+{
+    struct req r;
+    init_req(&r, add ? RTM_NEWADDR : RTM_DELADDR,
+             add ? (uint16_t)(NLM_F_CREATE | NLM_F_REPLACE) : 0, sizeof(struct ifaddrmsg));
+    struct ifaddrmsg *ifa = NLMSG_DATA(&r.h);
+    ifa->ifa_family = AF_INET6;
+    ifa->ifa_prefixlen = plen;
+    ifa->ifa_flags = IFA_F_NODAD;
+    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+    ifa->ifa_index = (uint32_t)ifindex;
+    put_attr(&r, IFA_ADDRESS, a, 16);
+    return transact(nl, &r);
+}
+
 int rt_nl_route(struct rt_nl *nl, bool add, const struct rt_route *rt)
 {
     struct req r;
@@ -215,5 +230,8 @@ int rt_nl_ifaces(struct rt_nl *nl, struct rt_iface *out, int cap)
         rc = dump(nl, RTM_GETADDR, sizeof(struct ifaddrmsg), AF_INET, rt_nlmsg_iface, &c);
     if (rc == 0)
         rc = dump(nl, RTM_GETROUTE, sizeof(struct rtmsg), AF_INET, rt_nlmsg_iface, &c);
+    /* IPv6 may be missing (ipv6.disable=1): then interfaces have none */
+    if (rc == 0 && dump(nl, RTM_GETADDR, sizeof(struct ifaddrmsg), AF_INET6, rt_nlmsg_iface, &c) == 0)
+        dump(nl, RTM_GETROUTE, sizeof(struct rtmsg), AF_INET6, rt_nlmsg_iface, &c);
     return rc < 0 ? rc : c.n;
 }

@@ -3,7 +3,8 @@
  * addresses, routes and policy rules, and dumps for interface discovery.
  * Requests are synchronous (send, wait for the kernel's ACK) on a request
  * socket; a second socket subscribed to multicast groups tells the event
- * loop that links, addresses or routes changed. IPv4 only, like the tunnel.
+ * loop that links, addresses or routes changed. Discovery reads both
+ * families; routes and rules carry IPv4 destinations (IPv6 ones: ::/0 only).
  * Every call returns 0 or -errno as the kernel reported it.
  */
 #ifndef RT_NETLINK_H
@@ -30,6 +31,9 @@ int rt_nl_drain(struct rt_nl *nl);
 int rt_nl_link_set(struct rt_nl *nl, int ifindex, bool up, unsigned mtu);
 /* Add or delete IPv4 address a/plen on ifindex. */
 int rt_nl_addr(struct rt_nl *nl, bool add, int ifindex, const uint8_t a[4], uint8_t plen);
+/* Add or delete IPv6 address a/plen on ifindex (no duplicate address
+ * detection: the tunnel's address is ours alone). */
+int rt_nl_addr6(struct rt_nl *nl, bool add, int ifindex, const uint8_t a[16], uint8_t plen);
 
 enum { RT_TABLE_MAIN_ID = 254 };
 
@@ -66,6 +70,9 @@ struct rt_iface {
     bool has_ipv4;
     uint8_t ipv4[4];  /* first IPv4 address */
     bool has_default; /* a default route in the main table leaves through it */
+    bool has_ipv6;
+    uint8_t ipv6[16];  /* first global-scope IPv6 address */
+    bool has_default6; /* an IPv6 default route in the main table leaves through it */
 };
 
 /* Fill up to cap interfaces; returns how many (>= 0) or -errno. */

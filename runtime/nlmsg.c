@@ -122,12 +122,25 @@ static void on_addr(struct rt_nlmsg_ifaces *c, const struct nlmsghdr *h, const u
     struct ifaddrmsg ifa;
     const uint8_t *p;
     size_t left;
-    if (!fixed(h, msg, &ifa, sizeof ifa, &p, &left) || ifa.ifa_family != AF_INET)
+    if (!fixed(h, msg, &ifa, sizeof ifa, &p, &left) ||
+        (ifa.ifa_family != AF_INET && ifa.ifa_family != AF_INET6))
         return;
     struct rt_iface *it = find(c, (int)ifa.ifa_index);
+    struct attr a;
+    if (it != NULL && ifa.ifa_family == AF_INET6) {
+        /* global addresses only: link-local ones cannot reach a server */
+        if (it->has_ipv6 || ifa.ifa_scope != RT_SCOPE_UNIVERSE ||
+            (ifa.ifa_flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)) != 0)
+            return;
+        while (next_attr(&p, &left, &a))
+            if (a.type == IFA_ADDRESS && a.len == 16) {
+                memcpy(it->ipv6, a.data, 16);
+                it->has_ipv6 = true;
+            }
+        return;
+    }
     if (it == NULL || it->has_ipv4)
         return;
-    struct attr a;
     while (next_attr(&p, &left, &a))
         if (a.type == IFA_LOCAL && a.len == 4) {
             memcpy(it->ipv4, a.data, 4);
@@ -140,7 +153,8 @@ static void on_route(struct rt_nlmsg_ifaces *c, const struct nlmsghdr *h, const 
     struct rtmsg m;
     const uint8_t *p;
     size_t left;
-    if (!fixed(h, msg, &m, sizeof m, &p, &left) || m.rtm_family != AF_INET || m.rtm_dst_len != 0 ||
+    if (!fixed(h, msg, &m, sizeof m, &p, &left) ||
+        (m.rtm_family != AF_INET && m.rtm_family != AF_INET6) || m.rtm_dst_len != 0 ||
         m.rtm_type != RTN_UNICAST)
         return;
     uint32_t table = m.rtm_table;
@@ -155,7 +169,9 @@ static void on_route(struct rt_nlmsg_ifaces *c, const struct nlmsghdr *h, const 
     if (table != RT_TABLE_MAIN_ID)
         return;
     struct rt_iface *it = find(c, oif);
-    if (it != NULL)
+    if (it != NULL && m.rtm_family == AF_INET6)
+        it->has_default6 = true;
+    else if (it != NULL)
         it->has_default = true;
 }
 

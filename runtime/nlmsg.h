@@ -35,8 +35,9 @@ struct rt_nlmsg_ifaces {
 
 /* An rt_nlmsg_fn over struct rt_nlmsg_ifaces: RTM_NEWLINK adds an
  * interface (while there is room), RTM_NEWADDR gives a known one its first
- * IPv4 address, RTM_NEWROUTE marks the one a main-table IPv4 default route
- * leaves through. Other messages are ignored. */
+ * IPv4 address and its first global IPv6 address, RTM_NEWROUTE marks the one
+ * a main-table default route (IPv4: has_default, IPv6: has_default6) leaves
+ * through. Other messages are ignored. */
 void rt_nlmsg_iface(void *ctx, const struct nlmsghdr *h, const uint8_t *msg);
 
 #endif

@@ -30,6 +30,8 @@
  * UDP) - 86 (Triglav header 16, tag 16, data frame header 20, and a receiver
  * feedback frame of 34 that the core may piggyback on a full-size packet). */
 #define RT_DEFAULT_MTU 1428
+/* The same over IPv6, whose header is 20 bytes longer (40 + 8 for UDP). */
+#define RT_DEFAULT_MTU6 (RT_DEFAULT_MTU - 20)
 
 /* ------------------------------------------------------------ the options */
 

@@ -235,15 +235,17 @@ static size_t key_addrs(const struct rt_server_opts *o, struct rt_nl *nl, struct
     for (int i = 0; i < o->n_listen; i++) {
         struct tg_key_addr a = o->listen[i];
         if (rt_addr_is_any(&a)) {
-            bool found = false;
+            bool found = false, v6 = a.type == TG_ADDR_IPV6;
             for (int k = 0; k < ni && !found; k++)
-                if (ifs[k].has_default && ifs[k].has_ipv4) {
-                    memcpy(a.addr, ifs[k].ipv4, 4);
+                if (v6 ? ifs[k].has_default6 && ifs[k].has_ipv6
+                       : ifs[k].has_default && ifs[k].has_ipv4) {
+                    memcpy(a.addr, v6 ? ifs[k].ipv6 : ifs[k].ipv4, v6 ? 16 : 4);
                     found = true;
                 }
             if (!found) {
-                rt_warn("listening on a wildcard address and no default route: the key has no "
-                        "address for it; pass --advertise IP:PORT");
+                rt_warn("listening on a wildcard %s address and no %s default route: the key "
+                        "has no address for it; pass --advertise IP:PORT",
+                        v6 ? "IPv6" : "IPv4", v6 ? "IPv6" : "IPv4");
                 continue;
             }
         }
@@ -440,8 +442,14 @@ static int setup(struct server *s)
     uint8_t me[4];
     memcpy(me, o->pool.addr, 4);
     me[3] = (uint8_t)(me[3] + 1);
+    /* datagrams to clients over IPv6 carry 20 bytes more of outer header:
+     * the default MTU (sized for IPv4) shrinks so that none is fragmented */
+    unsigned mtu = o->c.mtu;
+    for (int i = 0; i < o->n_listen; i++)
+        if (o->listen[i].type == TG_ADDR_IPV6 && o->c.mtu == RT_DEFAULT_MTU)
+            mtu = RT_DEFAULT_MTU6;
     if ((rc = rt_nl_addr(&s->nl, true, s->tun_ifindex, me, o->pool.len)) != 0 ||
-        (rc = rt_nl_link_set(&s->nl, s->tun_ifindex, true, o->c.mtu)) != 0) {
+        (rc = rt_nl_link_set(&s->nl, s->tun_ifindex, true, mtu)) != 0) {
         rt_err("cannot configure %s: %s", s->tun_name, strerror(-rc));
         return 1;
     }

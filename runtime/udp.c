@@ -64,7 +64,17 @@ int rt_udp_open(const struct tg_key_addr *local, const struct rt_udp_opts *o, ch
         close(fd);
         return -e;
     }
-    if (family == AF_INET) {
+    if (family == AF_INET6) {
+        /* [::]:P must not claim 0.0.0.0:P too: a server listens on both */
+        int v6only = o->dual_stack ? 0 : 1;
+        if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) != 0) {
+            int e = errno;
+            snprintf(err, errcap, "cannot set IPV6_V6ONLY on a UDP socket: %s", strerror(e));
+            close(fd);
+            return -e;
+        }
+    }
+    if (family == AF_INET || o->dual_stack) {
         int pmtu = IP_PMTUDISC_DONT; /* let routers fragment rather than lose the tunnel */
         setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
     }

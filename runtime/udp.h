@@ -33,10 +33,13 @@ struct rt_udp_opts {
     const char *device; /* SO_BINDTODEVICE, NULL = none */
     uint32_t mark;      /* SO_MARK, 0 = none */
     int buffer_bytes;   /* SO_RCVBUF/SO_SNDBUF wanted (forced when allowed) */
+    bool dual_stack;    /* an IPv6 socket that also reaches IPv4 (a client uplink
+                           racing a key's addresses of both families); without it an
+                           IPv6 socket is IPv6 only, so [::]:P and 0.0.0.0:P coexist */
 };
 
 /* Open a non-blocking UDP socket bound to `local` (family of `local`; port 0
- * = any). Returns the fd or -errno with a sentence in err (port in use,
+ * = any). IPv6 sockets get IPV6_V6ONLY unless o->dual_stack. Returns the fd or -errno with a sentence in err (port in use,
  * unknown interface, permission) that says what to do. */
 int rt_udp_open(const struct tg_key_addr *local, const struct rt_udp_opts *o, char *err,
                 size_t errcap);
