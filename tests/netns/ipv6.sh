@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# IPv6 as the server's address. The topology of lib.sh gets IPv6 addresses
+# from 2001:db8::/32 beside its IPv4 ones (topology6 below), and the server's
+# default routes go through the router, so a wildcard listener advertises
+# the addresses clients reach.
+#   1. `listen = ["0.0.0.0:7443", "[::]:7443"]` in a config file: both
+#      sockets open, the printed key names 198.51.100.2 and 2001:db8:100::2.
+#   2. A key with only the IPv6 address: every uplink runs over IPv6 (the
+#      router sees UDP over IPv6 only), the TUN MTU leaves room for the
+#      longer outer header, and a full-tunnel TCP download is intact with
+#      nothing fragmented anywhere.
+#   3. A key whose first address is a dead IPv6 one and whose second is the
+#      IPv4 one: connected through IPv4 within 3 s (families interleave).
+# Everything is restored after exit.
+. "$(dirname "$0")/lib.sh" || exit 1
+NET6=${1:?usage: ipv6.sh TG_NET6}
+need_root
+
+topology6() {
+    lap ip -6 addr add 2001:db8:1::2/64 dev l1 nodad
+    lap ip -6 addr add 2001:db8:2::2/64 dev l2 nodad
+    rtr ip -6 addr add 2001:db8:1::1/64 dev br1 nodad
+    rtr ip -6 addr add 2001:db8:2::1/64 dev br2 nodad
+    rtr ip -6 addr add 2001:db8:100::1/64 dev rs nodad
+    rtr sysctl -qw net.ipv6.conf.all.forwarding=1
+    srv ip -6 addr add 2001:db8:100::2/64 dev sr nodad
+    srv ip -6 addr add 2001:db8:113::1/64 dev so nodad
+    out ip -6 addr add 2001:db8:113::2/64 dev os nodad
+    lap ip -6 route add default via 2001:db8:1::1 dev l1 metric 100
+    lap ip -6 route add default via 2001:db8:2::1 dev l2 metric 200
+    srv ip route replace default via 198.51.100.1
+    srv ip -6 route add default via 2001:db8:100::1
+    local i=0
+    while [ $i -lt 50 ]; do
+        lap "$NET6" ping6 2001:db8:100::2 1 1 >/dev/null 2>&1 && return 0
+        sleep 0.1; i=$((i + 1))
+    done
+    log "topology6: the laptop cannot reach the server over IPv6"; exit 1
+}
+topology
+topology6
+snapshot_all before
+"$TRIGLAV" keygen --output "$WORK/server.key" > /dev/null || { fail "keygen"; finish; }
+
+# 1. both wildcards from a config file
+cat > "$WORK/server.toml" <<CONF
+[server]
+listen = ["0.0.0.0:7443", "[::]:7443"]
+key_file = "$WORK/server.key"
+pool = "198.18.0.0/24"
+CONF
+bg "$SRV" "$WORK/server.log" "$TRIGLAV" server --config "$WORK/server.toml" --tun-name tgs \
+    --state-dir "$STATE"
+SERVER_PID=$LAST_PID
+wait_for "$WORK/server.log" '^tg1_' 10 || { fail "the server did not start on both wildcards"; finish; }
+check "listening on 0.0.0.0:7443" grep -q "listening on udp 0.0.0.0:7443" "$WORK/server.log"
+check "listening on [::]:7443" grep -q "listening on udp \[::\]:7443" "$WORK/server.log"
+KEY=$(grep '^tg1_' "$WORK/server.log" | head -1)
+KEY46=$(ip netns exec "$SRV" "$TRIGLAV" server --print-key --key "$WORK/server.key" \
+    --advertise 198.51.100.2:7443 --advertise "[2001:db8:100::2]:7443")
+check "the printed key names 198.51.100.2:7443 and [2001:db8:100::2]:7443" test "$KEY" = "$KEY46"
+KEY6=$(ip netns exec "$SRV" "$TRIGLAV" server --print-key --key "$WORK/server.key" \
+    --advertise "[2001:db8:100::2]:7443")
+
+# 2. IPv6 uplinks; the router counts the tunnel's datagrams by family
+rtr nft -f - <<'NFT' || { fail "nft"; finish; }
+table inet h3count {
+  chain counting {
+    type filter hook forward priority 0; policy accept;
+    meta nfproto ipv4 udp dport 7443 counter
+    meta nfproto ipv6 udp dport 7443 counter
+    meta nfproto ipv4 udp sport 7443 counter
+    meta nfproto ipv6 udp sport 7443 counter
+  }
+}
+NFT
+count() { # bytes (UDP GSO packets cross the veths whole: packets undercount)
+    rtr nft list table inet h3count |
+        sed -n "s/.*nfproto $1 udp [sd]port 7443 counter packets [0-9]* bytes \([0-9]*\).*/\1/p" |
+        awk '{ n += $1 } END { print n + 0 }'
+}
+frags() { # fragments NS created: IPv4 FragCreates + IPv6 Ip6FragCreates
+    ip netns exec "$1" awk '
+        FILENAME ~ /snmp6/ && $1 == "Ip6FragCreates" { n += $2 }
+        FILENAME !~ /snmp6/ && $1 == "Ip:" { if (!h) { for (i = 2; i <= NF; i++) if ($i == "FragCreates") c = i; h = 1 } else n += $c }
+        END { print n + 0 }' /proc/net/snmp /proc/net/snmp6
+}
+bg "$OUT" "$WORK/serve.log" "$NETTOOL" tcp-serve 8080 20000000 60
+KEY=$KEY6
+start_client -i l1 -i l2 --full-tunnel
+check "the server answered over IPv6" grep -q "server \[2001:db8:100::2\]:7443 answered" "$WORK/client.log"
+check "TUN MTU 1408 for IPv6 outer headers" sh -c "ip netns exec $LAP ip link show tgc | grep -q 'mtu 1408'"
+check "both uplinks connect" wait_for "$WORK/client.log" "(l2): connected" 10
+lap "$NETTOOL" tcp-fetch 203.0.113.2 8080 60 > "$WORK/fetch.txt"
+check "20 MB through the tunnel intact" sh -c "grep -q '^bytes 20000000' $WORK/fetch.txt &&
+    test \"\$(sed -n 's/^sha256 //p' $WORK/fetch.txt)\" = \"\$(sed -n 's/^sha256 //p' $WORK/serve.log)\""
+v4=$(count ipv4) v6=$(count ipv6)
+log "tunnel bytes through the router: IPv4 $v4, IPv6 $v6"
+check "the uplinks ran over IPv6 ($v6 bytes), none over IPv4 ($v4)" test "$v6" -gt 20000000 -a "$v4" -eq 0
+for ns in "$LAP" "$RTR" "$SRV"; do
+    f=$(frags "$ns")
+    check "no fragments created in $ns ($f)" test "$f" -eq 0
+done
+stop "$CLIENT_PID" client
+
+# 3. a dead IPv6 address first, the IPv4 one second
+KEY=$("$TRIGLAV" server --print-key --key "$WORK/server.key" \
+    --advertise "[2001:db8:100::99]:7443" --advertise 198.51.100.2:7443)
+t0=$(date +%s%N)
+start_client -i l1
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "connected through IPv4 within 3 s ($ms ms)" test "$ms" -le 3000
+check "the IPv4 address answered" grep -q "server 198.51.100.2:7443 answered" "$WORK/client.log"
+check "TUN MTU 1428 over IPv4" sh -c "ip netns exec $LAP ip link show tgc | grep -q 'mtu 1428'"
+check "ping the server's tunnel address" lap "$NETTOOL" icmp-ping 198.18.0.1 2 10
+stop "$CLIENT_PID" client
+
+rtr nft delete table inet h3count
+stop "$SERVER_PID" server
+snapshot_all after
+check_restored
+finish
