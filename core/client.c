@@ -405,6 +405,8 @@ bool tg_client_next_datagram(struct tg_client *c, struct tg_datagram *out)
 
 bool tg_client_next_tun_packet(struct tg_client *c, const uint8_t **pkt, size_t *len)
 {
+    if (c->io.tun.count == 0) /* packets the reorder buffer held for want of room */
+        tg_mp_release(&c->mp);
     return tg_io_pop_tun(&c->io, pkt, len);
 }
 

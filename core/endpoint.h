@@ -191,6 +191,8 @@ int tg_client_udp_input(struct tg_client *c, unsigned uplink, uint8_t *dgram, si
                         tg_time now);
 
 bool tg_client_next_datagram(struct tg_client *c, struct tg_datagram *out);
+/* The next IP packet for the TUN side; *pkt stays valid until the next call
+ * into the client. */
 bool tg_client_next_tun_packet(struct tg_client *c, const uint8_t **pkt, size_t *len);
 bool tg_client_next_event(struct tg_client *c, struct tg_event *out);
 tg_time tg_client_next_deadline(const struct tg_client *c);

@@ -424,20 +424,32 @@ static void set_alive(struct tg_mp *mp, tg_time now)
         tg_reorder_set_alive(mp->reorder, alive);
 }
 
+/* Ready packets leave the buffer only while the TUN queue has room: a gap
+ * filled late (a slow uplink's packet, a retransmission) can release hundreds
+ * at once, more than the queue holds, and dropping them would hand the inner
+ * flow the very loss the buffer exists to hide. The rest stay; the buffer's
+ * deadline is then "now", so the next timeout or tg_mp_release moves them. */
 static void drain_reorder(struct tg_mp *mp, tg_time now)
 {
     if (mp->reorder == NULL)
         return;
+    mp->drained_at = now;
     const uint8_t *pkt;
     size_t len;
     uint64_t seq;
-    while (tg_reorder_pop(mp->reorder, now, &pkt, &len, &seq) == 1) {
+    while (tg_queue_room(&mp->io->tun) > 0 &&
+           tg_reorder_pop(mp->reorder, now, &pkt, &len, &seq) == 1) {
         if (len > 0) /* zero length: the mark of a packet delivered unordered */
             mp->deliver(mp->owner, mp, (uint8_t *)(uintptr_t)pkt, len, now);
     }
     uint64_t occ = tg_reorder_stats(mp->reorder)->peak_occupancy;
     if (occ > mp->io->counters.reorder_peak)
         mp->io->counters.reorder_peak = occ;
+}
+
+void tg_mp_release(struct tg_mp *mp)
+{
+    drain_reorder(mp, mp->drained_at);
 }
 
 static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)

@@ -24,6 +24,10 @@ struct tg_queue {
 
 int tg_queue_init(struct tg_queue *q, uint32_t slots, uint32_t slot_bytes,
                   const struct tg_allocator *a) TG_MUST_CHECK;
+static inline uint32_t tg_queue_room(const struct tg_queue *q)
+{
+    return q->slots - q->count;
+}
 void tg_queue_clear(struct tg_queue *q, const struct tg_allocator *a);
 /* The next free slot's buffer, or NULL when full. Commit with tg_queue_push. */
 uint8_t *tg_queue_reserve(struct tg_queue *q);
@@ -123,6 +127,7 @@ struct tg_mp {
     struct tg_reorder *reorder;   /* allocated at the first striped packet, freed when
                                      it has been empty for reorder_idle_us */
     tg_time ordered_at;           /* the last striped packet arrived then */
+    tg_time drained_at;           /* the reorder buffer was last drained then */
     /* loss recovery of striped packets */
     struct tg_rtx *rtx;           /* sender: the last retransmit_slots striped packets,
                                      allocated and given back like the reorder buffer */
@@ -198,6 +203,11 @@ void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now);
 
 tg_time tg_mp_next_deadline(const struct tg_mp *mp);
 void tg_mp_on_timeout(struct tg_mp *mp, tg_time now);
+/* Move packets the reorder buffer has ready into the TUN queue, as far as it
+ * has room (as of the last receive or timeout). The host calls it after taking
+ * packets out of a full queue: a gap filled late can make more packets ready at
+ * once than the queue holds, and those wait in the buffer meanwhile. */
+void tg_mp_release(struct tg_mp *mp);
 void tg_mp_snapshot(const struct tg_mp *mp, unsigned slot, tg_time now,
                     struct tg_uplink_snapshot *out);
 

@@ -95,7 +95,6 @@ void tg_sched_config_default(struct tg_sched_config *c)
     c->w_bw = 0.2;
     c->w_nat = 0.1;
     c->loss_floor = 0.01;
-    c->adaptive_tolerance = 0.25;
     c->adaptive_spread_us = TG_MSEC(100);
     c->flow_idle_us = TG_SEC(30);
     c->flow_slots = TG_SCHED_FLOW_SLOTS;
@@ -294,15 +293,24 @@ static size_t adaptive_scores(const struct tg_sched *s, const struct tg_sched_vi
     return best;
 }
 
-/* The best class members within adaptive_tolerance of the best score. */
+/* Striping candidates of the adaptive strategy: the best health class, less
+ * the uplinks that lose clearly more than the best of it (more than twice
+ * its loss plus loss_floor). Latency and rate are not judged here: earliest
+ * arrival weighs them packet by packet, so a longer or slower uplink still
+ * carries what reaches the receiver in time. A score cut-off would drop it
+ * from the set whenever the faster uplink's queue is short, the inner flow
+ * would see one path's capacity, and its window would never grow past it. */
 static set_t adaptive_candidates(const struct tg_sched *s, const struct tg_sched_view *v, size_t n,
                                  set_t pool)
 {
-    double score[TG_SCHED_MAX_UPLINKS];
-    size_t best = adaptive_scores(s, v, n, pool, score);
+    double min_loss = 1.0;
+    for (size_t i = 0; i < n; i++)
+        if (in(pool, i) && clean_loss(v[i].loss) < min_loss)
+            min_loss = clean_loss(v[i].loss);
+    double limit = 2.0 * min_loss + s->cfg.loss_floor;
     set_t set = 0;
     for (size_t i = 0; i < n; i++)
-        if (in(pool, i) && score[i] <= score[best] + s->cfg.adaptive_tolerance)
+        if (in(pool, i) && clean_loss(v[i].loss) <= limit)
             set |= (set_t)1 << i;
     return set;
 }

@@ -50,10 +50,11 @@
  * Aggregation (applies to adaptive, weighted_round_robin,
  * bandwidth_proportional, ecmp_aware; the others pick the same way every
  * packet, redundant sends on the whole spread pool):
- *   candidates for full: adaptive: the best class uplinks whose score is
- *     within `adaptive_tolerance` of the best score (earliest arrival already
- *     weighs delay and rate, so the tolerance is generous); the others: the
- *     whole spread pool (their weights then do not matter: arrival time does).
+ *   candidates for full: adaptive: the best class, less the uplinks whose
+ *     loss is above 2 x the class's lowest loss + loss_floor (latency and
+ *     rate are left to earliest arrival, which weighs them per packet); the
+ *     others: the whole spread pool (their weights then do not matter:
+ *     arrival time does).
  *   earliest arrival: delay + (queued_bytes + len) * 8 / rate, where delay is
  *     owd - min owd when every candidate has an owd, else srtt/2 for all (an
  *     unknown srtt takes the mean of the known ones, 0 if none), and an
@@ -111,7 +112,6 @@ struct tg_sched_config {
     enum tg_aggregation aggregation;   /* (adaptive) */
     double w_rtt, w_loss, w_bw, w_nat; /* adaptive weights (0.35 0.35 0.2 0.1) */
     double loss_floor;                 /* adaptive: loss' denominator at least this (0.01) */
-    double adaptive_tolerance;         /* adaptive + full: score distance to the best (0.25) */
     tg_time adaptive_spread_us;        /* (100 ms) */
     tg_time flow_idle_us;              /* a sticky flow entry expires after this (30 s) */
     double default_rate_bps;           /* full: rate when no candidate knows one (1 Mbit/s) */
