@@ -7,6 +7,7 @@
 #include "ip.h"
 #include "mpath.h"
 #include "nat.h"
+#include "ra.h"
 
 struct uplink_hs {
     bool up;              /* the host says the uplink exists */
@@ -41,6 +42,10 @@ struct tg_client {
     uint8_t join_key[TG_NOISE_KEY_LEN];
     uint8_t tunnel_addr[4];
     uint8_t tunnel_prefix;
+    bool has6;            /* the server's Router Advertisement came (ra.h) */
+    uint8_t tunnel_addr6[16], tunnel_prefix6;
+    tg_time solicit_at;   /* next Router Solicitation (TG_TIME_NEVER: none) */
+    unsigned solicits;    /* sent so far */
     int nk_uplink;        /* uplink running the first handshake, -1 none */
     struct uplink_hs up[TG_MAX_UPLINKS];
     uint8_t scratch[TG_MAX_DATAGRAM];
@@ -54,10 +59,32 @@ void tg_client_config_default(struct tg_client_config *c)
     c->nat = true;
 }
 
+/* The server's Router Advertisement: our IPv6 address is its prefix with
+ * our IPv4 host number (ra.h). Consumed here, never given to the TUN. */
+static bool advertised(struct tg_client *c, const uint8_t *pkt, size_t len)
+{
+    uint8_t prefix[16], plen;
+    if (!c->cfg.ipv6 || len < TG_RA_ADVERT_LEN || pkt[0] >> 4 != 6 ||
+        tg_ra_parse(pkt, len, prefix, &plen) != TG_OK)
+        return false;
+    uint32_t a = (uint32_t)c->tunnel_addr[0] << 24 | (uint32_t)c->tunnel_addr[1] << 16 |
+                 (uint32_t)c->tunnel_addr[2] << 8 | c->tunnel_addr[3];
+    uint32_t host = c->tunnel_prefix >= 32 ? 0 : a & (0xffffffffu >> c->tunnel_prefix);
+    tg_ra_addr(prefix, plen, host, c->tunnel_addr6);
+    c->tunnel_prefix6 = plen;
+    c->has6 = true;
+    c->solicit_at = TG_TIME_NEVER;
+    return true;
+}
+
+enum { TG_CLIENT_SOLICITS = 5 }; /* Router Solicitations sent at most, 1 s apart */
+
 static void deliver(void *owner, struct tg_mp *mp, uint8_t *pkt, size_t len, tg_time now)
 {
     struct tg_client *c = owner;
     (void)mp;
+    if (advertised(c, pkt, len))
+        return;
     if (c->nat != NULL && tg_nat_inbound(c->nat, pkt, len, now) != TG_OK) {
         tg_io_drop(&c->io, TG_DROP_NAT);
         return;
@@ -85,6 +112,7 @@ static void session_frame(struct tg_client *c, unsigned u, const struct tg_frame
         if (tg_nat_new(&nc, c->alloc, &c->nat) != TG_OK)
             c->nat = NULL; /* without NAT, foreign sources are simply not rewritten */
     }
+    c->solicit_at = c->cfg.ipv6 ? now : TG_TIME_NEVER; /* sent at the next timeout */
     struct tg_event ev = {.type = TG_EV_SESSION_UP, .uplink = u, .at = now,
                           .tunnel_prefix = c->tunnel_prefix};
     memcpy(ev.tunnel_addr, c->tunnel_addr, 4);
@@ -114,6 +142,7 @@ int tg_client_new(const struct tg_client_config *cfg, const struct tg_rng *rng,
     c->rng = *rng;
     c->alloc = a;
     c->nk_uplink = -1;
+    c->solicit_at = TG_TIME_NEVER;
     tg_mac_keys_init(&c->mac, cfg->server_public);
     uint32_t slot = cfg->mp.max_packet + 128;
     int rc = tg_queue_init(&c->io.out, cfg->mp.queue_slots, slot, a);
@@ -423,9 +452,21 @@ static tg_time confirm_deadline(const struct tg_client *c, const struct tg_path 
     return tg_time_add(p->keys_at, c->cfg.handshake_retry_us * 2);
 }
 
+/* Ask for the tunnel's IPv6 prefix (ra.h), a few times a second apart: a
+ * server without IPv6 never answers and is asked no more after that. */
+static void solicit(struct tg_client *c, tg_time now)
+{
+    uint8_t rs[TG_RA_SOLICIT_LEN];
+    if (tg_ra_solicit(rs, sizeof rs) == TG_OK)
+        (void)tg_mp_send(&c->mp, rs, sizeof rs, now); /* lost: asked again */
+    c->solicits++;
+    c->solicit_at =
+        c->solicits < TG_CLIENT_SOLICITS ? tg_time_add(now, TG_SEC(1)) : TG_TIME_NEVER;
+}
+
 tg_time tg_client_next_deadline(const struct tg_client *c)
 {
-    tg_time t = tg_mp_next_deadline(&c->mp);
+    tg_time t = tg_time_min(tg_mp_next_deadline(&c->mp), c->solicit_at);
     for (unsigned u = 0; u < TG_MAX_UPLINKS; u++) {
         const struct uplink_hs *h = &c->up[u];
         const struct tg_path *p = tg_mp_path(&c->mp, u);
@@ -474,9 +515,20 @@ void tg_client_on_timeout(struct tg_client *c, tg_time now)
         }
     }
     kick(c, now);
+    if (c->session_up && now >= c->solicit_at)
+        solicit(c, now);
     tg_mp_on_timeout(&c->mp, now);
     if (c->nat != NULL)
         tg_nat_expire(c->nat, now); /* keeps tg_client_nat_entries current */
+}
+
+bool tg_client_tunnel_addr6(const struct tg_client *c, uint8_t addr[16], uint8_t *prefix)
+{
+    if (c->has6) {
+        memcpy(addr, c->tunnel_addr6, 16);
+        *prefix = c->tunnel_prefix6;
+    }
+    return c->has6;
 }
 
 bool tg_client_session_up(const struct tg_client *c, uint8_t tunnel_addr[4])

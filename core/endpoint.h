@@ -164,6 +164,8 @@ struct tg_client_config {
     struct tg_mp_config mp;
     tg_time handshake_retry_us; /* first retransmission (1 s), doubling up to 4x */
     bool nat;                   /* rewrite other local sources to the tunnel address */
+    bool ipv6;                  /* once the session is up, ask the server for a tunnel IPv6
+                                   address (ra.h); see tg_client_tunnel_addr6 (false) */
 };
 
 struct tg_client;
@@ -204,6 +206,10 @@ void tg_client_close(struct tg_client *c, tg_time now);
 
 /* True once the first handshake completed (the tunnel address is known). */
 bool tg_client_session_up(const struct tg_client *c, uint8_t tunnel_addr[4]);
+/* The tunnel IPv6 address the server gave (config `ipv6`, a server with an
+ * IPv6 prefix): false until its answer came, else addr and *prefix (the
+ * prefix length, for the TUN) are filled. */
+bool tg_client_tunnel_addr6(const struct tg_client *c, uint8_t addr[16], uint8_t *prefix);
 /* Fill up to `cap` snapshots (one per present uplink); returns how many. */
 size_t tg_client_snapshot(const struct tg_client *c, struct tg_uplink_snapshot *out, size_t cap);
 const struct tg_endpoint_counters *tg_client_counters(const struct tg_client *c);
@@ -221,6 +227,9 @@ struct tg_server_config {
     struct tg_mp_config mp;
     uint8_t pool_addr[4];       /* tunnel address pool (10.85.0.0) */
     uint8_t pool_prefix;        /* (16); .1 is the server, clients from .2 */
+    uint8_t pool6_addr[16];     /* tunnel IPv6 prefix (ra.h): a client's address is it with
+                                   its IPv4 host number in the low 32 bits */
+    uint8_t pool6_prefix;       /* 0: no IPv6 in the tunnel (0), else 16..96 */
     uint32_t max_sessions;      /* (10000; the pool also bounds them) */
     tg_time session_idle_us;    /* a session with no traffic for this long ends (300 s) */
     tg_time pending_timeout_us; /* an answered handshake not proven by then is forgotten (10 s) */

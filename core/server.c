@@ -17,6 +17,7 @@
 #include "hello.h"
 #include "ip.h"
 #include "mpath.h"
+#include "ra.h"
 #include "table.h"
 
 static uint32_t be32(const uint8_t *p)
@@ -48,6 +49,7 @@ struct session {
     tg_time deadline;        /* its key in the heap */
     uint32_t number;         /* pool offset: addr = pool base + number */
     bool closing;            /* the client sent CLOSE(session): end after this input */
+    bool ra_due;             /* the client asked for its IPv6 prefix (ra.h): answer */
     uint64_t token;
     uint8_t join_key[TG_NOISE_KEY_LEN];
     uint8_t addr[4];
@@ -176,18 +178,41 @@ static void reschedule(struct tg_server *s, struct session *ss)
 static void deliver(void *owner, struct tg_mp *mp, uint8_t *pkt, size_t len, tg_time now)
 {
     struct tg_server *s = owner;
-    const struct session *ss = s->sessions[mp->id];
+    struct session *ss = s->sessions[mp->id];
     struct tg_ip_info ip;
     (void)now;
     if (tg_ip_parse(pkt, len, &ip) != TG_OK) {
         tg_io_drop(&s->io, TG_DROP_BAD_PACKET);
         return;
     }
+    if (ip.version == 6 && tg_ra_is_solicit(pkt, len)) {
+        /* answered once this input is done (not inside it); without a prefix, never */
+        ss->ra_due = s->cfg.pool6_prefix != 0;
+        return;
+    }
+    if (ip.version == 6 && s->cfg.pool6_prefix != 0) {
+        uint8_t mine[16];
+        tg_ra_addr(s->cfg.pool6_addr, s->cfg.pool6_prefix, ss->number, mine);
+        if (memcmp(ip.src, mine, 16) == 0) {
+            tg_io_tun_push(&s->io, pkt, len);
+            return;
+        }
+    }
     if (ip.version != 4 || memcmp(ip.src, ss->addr, 4) != 0) {
         tg_io_drop(&s->io, TG_DROP_SPOOFED);
         return;
     }
     tg_io_tun_push(&s->io, pkt, len);
+}
+
+/* The session's client asked for its IPv6 prefix: a Router Advertisement
+ * through the tunnel (ra.h). */
+static void advertise(struct tg_server *s, struct session *ss, tg_time now)
+{
+    uint8_t ra[TG_RA_ADVERT_LEN];
+    ss->ra_due = false;
+    if (tg_ra_advertise(ra, sizeof ra, s->cfg.pool6_addr, s->cfg.pool6_prefix) == TG_OK)
+        (void)tg_mp_send(&ss->mp, ra, sizeof ra, now); /* lost: the client asks again */
 }
 
 static void on_frame(void *owner, struct tg_mp *mp, unsigned slot, const struct tg_frame *f,
@@ -205,6 +230,8 @@ int tg_server_new(const struct tg_server_config *cfg, const struct tg_rng *rng,
 {
     *out = NULL;
     if (cfg->pool_prefix < 8 || cfg->pool_prefix > 30 || cfg->max_sessions == 0 ||
+        (cfg->pool6_prefix != 0 &&
+         (cfg->pool6_prefix < TG_RA_PREFIX_MIN || cfg->pool6_prefix > TG_RA_PREFIX_MAX)) ||
         cfg->max_sessions > (1u << 20) || cfg->mp.max_packet < 68 ||
         cfg->mp.max_packet > 65535 - 200 || cfg->hs_per_source_per_s == 0 ||
         cfg->pending_slots == 0 || cfg->pending_slots > (1u << 20) || cfg->hs_load_per_s == 0)
@@ -678,6 +705,8 @@ int tg_server_udp_input(struct tg_server *s, unsigned listen, const struct tg_ke
         p->peer = *from; /* roaming: the client's address changed (NAT rebinding) */
         p->listen = listen;
     }
+    if (ss->ra_due && !ss->closing)
+        advertise(s, ss, now);
     if (ss->closing)
         session_end(s, ss, now);
     else
@@ -690,14 +719,18 @@ int tg_server_tun_input(struct tg_server *s, const uint8_t *pkt, size_t len, tg_
     s->io.counters.tun_in++;
     s->io.counters.tun_in_bytes += len;
     struct tg_ip_info ip;
-    if (tg_ip_parse(pkt, len, &ip) != TG_OK || ip.version != 4) {
+    if (tg_ip_parse(pkt, len, &ip) != TG_OK || (ip.version != 4 && s->cfg.pool6_prefix == 0)) {
         tg_io_drop(&s->io, TG_DROP_BAD_PACKET);
         return TG_ERR_MALFORMED;
     }
     uint32_t d = be32(ip.dst), p = be32(s->cfg.pool_addr);
     struct session *ss = NULL;
-    if ((d & ~s->host_mask) == (p & ~s->host_mask))
+    if (ip.version == 6) { /* host number in the IPv6 prefix = offset in the IPv4 pool */
+        if (tg_ra_host(s->cfg.pool6_addr, s->cfg.pool6_prefix, ip.dst, &d) && d <= s->host_mask)
+            ss = s->by_addr[d];
+    } else if ((d & ~s->host_mask) == (p & ~s->host_mask)) {
         ss = s->by_addr[d & s->host_mask];
+    }
     if (ss == NULL) {
         tg_io_drop(&s->io, TG_DROP_NO_SESSION);
         return TG_ERR_STATE;
