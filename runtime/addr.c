@@ -88,6 +88,34 @@ int rt_prefix_parse(const char *s, struct rt_prefix *out, bool keep_host)
     return 0;
 }
 
+int rt_prefix6_parse(const char *s, uint8_t out[16], uint8_t *len)
+{
+    char host[INET6_ADDRSTRLEN + 1];
+    const char *slash = strchr(s, '/');
+    if (slash == NULL || (size_t)(slash - s) >= sizeof host || slash[1] == '\0')
+        return -1;
+    memcpy(host, s, (size_t)(slash - s));
+    host[slash - s] = '\0';
+    char *end;
+    unsigned long l = strtoul(slash + 1, &end, 10);
+    if (*end != '\0' || l > 128 || inet_pton(AF_INET6, host, out) != 1)
+        return -1;
+    *len = (uint8_t)l;
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned bits = l > 8 * i ? (unsigned)l - 8 * i : 0;
+        out[i] &= bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+    }
+    return 0;
+}
+
+const char *rt_prefix6_str(const uint8_t a[16], uint8_t len, char buf[RT_ADDRSTRLEN])
+{
+    char h[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, a, h, sizeof h);
+    snprintf(buf, RT_ADDRSTRLEN, "%s/%u", h, len);
+    return buf;
+}
+
 const char *rt_ipv4_str(const uint8_t a[4], char buf[RT_ADDRSTRLEN])
 {
     snprintf(buf, RT_ADDRSTRLEN, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);

@@ -1,6 +1,6 @@
 /*
  * addr.h: parsing and printing the addresses people type: HOST:PORT
- * (IPv4 a.b.c.d:port or [IPv6]:port, numeric only) and IPv4 CIDR prefixes.
+ * (IPv4 a.b.c.d:port or [IPv6]:port, numeric only) and CIDR prefixes.
  * Socket addresses convert to and from the core's tg_key_addr.
  */
 #ifndef RT_ADDR_H
@@ -24,6 +24,10 @@ int rt_addr_parse(const char *s, struct tg_key_addr *out);
 /* "a.b.c.d/len" (or a bare address = /32). With keep_host the host bits are
  * kept (an interface address). Returns 0 or -1. */
 int rt_prefix_parse(const char *s, struct rt_prefix *out, bool keep_host);
+/* "v6addr/len" (len required, 0..128), host bits cleared; returns 0 or -1. */
+int rt_prefix6_parse(const char *s, uint8_t out[16], uint8_t *len);
+/* An IPv6 address and prefix length as "v6addr/len". */
+const char *rt_prefix6_str(const uint8_t a[16], uint8_t len, char buf[RT_ADDRSTRLEN]);
 /* "a.b.c.d" into 4 bytes; returns 0 or -1. */
 int rt_ipv4_parse(const char *s, uint8_t out[4]);
 

@@ -84,6 +84,8 @@ struct client {
     bool reconnecting;   /* a fresh session is on its way: no connect timeout */
     uint8_t tun_addr[4]; /* once the session is up */
     uint8_t tun_prefix;
+    bool has6;               /* the server gave an IPv6 address too (core/ra.h) */
+    uint8_t tun_addr6[16], tun_prefix6;
     struct rt_capture *cap; /* --capture (NULL: not recording) */
     char removed[TG_MAX_UPLINKS][16]; /* `uplink remove`d: auto-discovery leaves them out */
     int n_removed;
@@ -360,6 +362,35 @@ static void race_tick(struct client *c, tg_time now)
     }
 }
 
+/* The server gave the tunnel an IPv6 address: put it on the TUN and, in
+ * full tunnel, send IPv6 into the tunnel rather than refuse it. */
+static void configure6(struct client *c)
+{
+    uint8_t a6[16], plen;
+    char a[RT_ADDRSTRLEN];
+    if (!c->configured || !tg_client_tunnel_addr6(c->core, a6, &plen) ||
+        (c->has6 && memcmp(a6, c->tun_addr6, 16) == 0 && plen == c->tun_prefix6))
+        return;
+    bool first = !c->has6;
+    if (c->has6)
+        rt_nl_addr6(&c->nl, false, c->tun_ifindex, c->tun_addr6, c->tun_prefix6);
+    memcpy(c->tun_addr6, a6, 16);
+    c->tun_prefix6 = plen;
+    c->has6 = true; /* also on failure: tried once per address */
+    int rc = rt_nl_addr6(&c->nl, true, c->tun_ifindex, a6, plen);
+    if (rc != 0) {
+        rt_warn("cannot put IPv6 address %s on %s: %s; the tunnel carries IPv4 only",
+                rt_prefix6_str(a6, plen, a), c->tun_name, strerror(-rc));
+        return;
+    }
+    struct rt_routing r = {.o = c->o, .j = &c->j, .nl = &c->nl, .tun_ifindex = c->tun_ifindex,
+                           .tun_name = c->tun_name};
+    if (first && rt_routing_ipv6(&r) != 0)
+        return;
+    rt_info("tunnel IPv6: %s has %s%s", c->tun_name, rt_prefix6_str(a6, plen, a),
+            c->o->full_tunnel && !c->o->allow_ipv6 ? ", IPv6 goes through the tunnel" : "");
+}
+
 /* ------------------------------------------------------------ the loop */
 
 static void on_event(struct client *c, const struct tg_event *ev)
@@ -427,6 +458,7 @@ static void drain(struct client *c)
     struct tg_event ev;
     while (tg_client_next_event(c->core, &ev))
         on_event(c, &ev);
+    configure6(c);
 }
 
 static void feed(void *ctx, const uint8_t *pkt, size_t len)
@@ -803,6 +835,7 @@ static int setup(struct client *c)
     memcpy(cfg.server_public, c->key.server_public, 32);
     cfg.mp = o->c.mp; /* the core's defaults as opts.c set them, then --config and flags */
     cfg.nat = o->nat;
+    cfg.ipv6 = true; /* an IPv6 address too, from a server that has a prefix */
     struct tg_rng rng = {.fill = os_fill};
     c->started = rt_now();
     c->cfg = cfg;

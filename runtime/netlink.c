@@ -185,6 +185,8 @@ int rt_nl_route(struct rt_nl *nl, bool add, const struct rt_route *rt)
         put_u32(&r, RTA_OIF, (uint32_t)rt->oif);
     if (rt->has_gw)
         put_attr(&r, RTA_GATEWAY, rt->gw, 4);
+    if (rt->metric != 0)
+        put_u32(&r, RTA_PRIORITY, rt->metric);
     return transact(nl, &r);
 }
 

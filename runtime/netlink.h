@@ -46,6 +46,7 @@ struct rt_route {
     bool has_gw;
     uint8_t gw[4];
     uint8_t type; /* RTN_UNICAST (default when 0), RTN_THROW, RTN_UNREACHABLE ... */
+    uint32_t metric; /* RTA_PRIORITY, 0 = the kernel's default */
 };
 int rt_nl_route(struct rt_nl *nl, bool add, const struct rt_route *r);
 

@@ -71,6 +71,7 @@ void rt_server_opts_default(struct rt_server_opts *o)
     snprintf(o->tun_name, sizeof o->tun_name, "tgsrv0");
     memcpy(o->pool.addr, sc.pool_addr, 4);
     o->pool.len = sc.pool_prefix;
+    snprintf(o->pool6, sizeof o->pool6, "auto");
     o->max_sessions = sc.max_sessions;
     o->idle_timeout_us = sc.session_idle_us;
 }
@@ -342,6 +343,10 @@ const struct rt_opt rt_opts[] = {
      .example = "[\"203.0.113.1:7443\"]"},
     {S, "pool", 0, "server", "pool", NULL, RT_OPT_PREFIX, 0, SV(pool), .max = 30, .arg = "CIDR",
      .help = "tunnel addresses for clients (.1 is the server)"},
+    {S, "pool6", 0, "server", "pool6", NULL, RT_OPT_STRING, 0, SV(pool6), .arg = "CIDR|auto|off",
+     .help = "tunnel IPv6 prefix (/16 to /96): a client gets its IPv4 host number in it, ::1 is "
+             "the server; auto = fd85::/64 when the server has an IPv6 default route",
+     .example = "\"2001:db8:85::/64\""},
     {S, "tun-name", 0, "server", "tun_name", NULL, RT_OPT_IFACE, 0, SV(tun_name), .arg = "NAME",
      .help = "the server's TUN device"},
     {S, "egress", 0, "server", "egress", NULL, RT_OPT_IFACE, RT_OF_EMPTY, SV(egress),

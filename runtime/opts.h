@@ -92,6 +92,8 @@ struct rt_server_opts {
     bool generate_key;
     bool print_key;          /* print the key file's tg1_ key and exit */
     struct rt_prefix pool;   /* 10.85.0.0/16 */
+    char pool6[64];          /* tunnel IPv6 prefix: "auto" (fd85::/64 when the server has an
+                                IPv6 default route), "off", or an IPv6 CIDR (/16../96) */
     char tun_name[16];       /* tgsrv0 */
     char egress[16];         /* masquerade out of this interface ("" = every but the TUN) */
     uint32_t max_sessions;   /* (10000) */

@@ -131,6 +131,21 @@ static int block_ipv6(const struct rt_routing *c)
     return 0;
 }
 
+int rt_routing_ipv6(const struct rt_routing *c)
+{
+    const struct rt_client_opts *o = c->o;
+    if (!o->full_tunnel || o->allow_ipv6)
+        return 0;
+    struct rt_route r = {.family = AF_INET6, .table = o->table, .oif = c->tun_ifindex,
+                         .type = RTN_UNICAST, .metric = 1};
+    int rc = rt_journal_add(c->j, "route6 %u %u", o->table, RTN_UNICAST);
+    if (rc == 0 && (rc = rt_nl_route(c->nl, true, &r)) != 0)
+        rt_journal_pop(c->j);
+    if (rc != 0)
+        rt_err("cannot route IPv6 into %s (table %u): %s", c->tun_name, o->table, strerror(-rc));
+    return rc;
+}
+
 int rt_routing_apply(const struct rt_routing *c)
 {
     const struct rt_client_opts *o = c->o;

@@ -26,4 +26,10 @@ struct rt_routing {
  * in the journal for the caller's undo. */
 int rt_routing_apply(const struct rt_routing *r);
 
+/* The tunnel got an IPv6 address: in full tunnel (unless --allow-ipv6)
+ * IPv6 goes into the tunnel, by a ::/0 route through the TUN in our table
+ * that wins over the block rt_routing_apply put there (which stays, for
+ * when the TUN is gone). Otherwise nothing. Returns 0 or -errno (logged). */
+int rt_routing_ipv6(const struct rt_routing *r);
+
 #endif

@@ -23,6 +23,7 @@
 #include "netlink.h"
 #include "offload.h"
 #include "opts.h"
+#include "pool6.h"
 #include "stats.h"
 #include "status.h"
 #include "svc.h"
@@ -424,6 +425,9 @@ static int setup(struct server *s)
                o->pool.addr[1], o->pool.addr[2], o->pool.addr[3], o->pool.len);
         return 2;
     }
+    uint8_t pool6[16], pool6_len;
+    if ((rc = rt_pool6_choose(o, &s->nl, pool6, &pool6_len)) != 0)
+        return rc;
     s->tun_fd =
         rt_tun_open(o->tun_name, !o->c.no_offload, &s->offload, s->tun_name, err, sizeof err);
     if (s->tun_fd < 0) {
@@ -455,11 +459,16 @@ static int setup(struct server *s)
     }
     if (!o->no_nat && setup_nat(s) != 0)
         return 1;
+    if (pool6_len != 0 && rt_pool6_setup(o, &s->j, &s->nl, s->tun_name, s->tun_ifindex, pool6,
+                                         &pool6_len) != 0)
+        return 1;
     struct tg_server_config cfg;
     tg_server_config_default(&cfg);
     memcpy(cfg.static_private, s->priv, 32);
     memcpy(cfg.pool_addr, o->pool.addr, 4);
     cfg.pool_prefix = o->pool.len;
+    memcpy(cfg.pool6_addr, pool6, 16);
+    cfg.pool6_prefix = pool6_len;
     cfg.mp = o->c.mp; /* the core's defaults as opts.c set them, then --config and flags */
     cfg.max_sessions = o->max_sessions;
     cfg.session_idle_us = o->idle_timeout_us;

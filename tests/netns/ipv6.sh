@@ -9,6 +9,9 @@
 #      router sees UDP over IPv6 only), the TUN MTU leaves room for the
 #      longer outer header, and a full-tunnel TCP download is intact with
 #      nothing fragmented anywhere.
+#      IPv6 inside the tunnel (pool6 2001:db8:85::/64): the client gets
+#      2001:db8:85::2, ping6 (small and full-size), TCP and UDP reach the
+#      outside host 2001:db8:113::2, which sees the server's address.
 #   3. A key whose first address is a dead IPv6 one and whose second is the
 #      IPv4 one: connected through IPv4 within 3 s (families interleave).
 # Everything is restored after exit.
@@ -48,6 +51,7 @@ cat > "$WORK/server.toml" <<CONF
 listen = ["0.0.0.0:7443", "[::]:7443"]
 key_file = "$WORK/server.key"
 pool = "198.18.0.0/24"
+pool6 = "2001:db8:85::/64"
 CONF
 bg "$SRV" "$WORK/server.log" "$TRIGLAV" server --config "$WORK/server.toml" --tun-name tgs \
     --state-dir "$STATE"
@@ -92,6 +96,22 @@ check "the server answered over IPv6" grep -q "server \[2001:db8:100::2\]:7443 a
 check "TUN MTU 1408 for IPv6 outer headers" sh -c "ip netns exec $LAP ip link show tgc | grep -q 'mtu 1408'"
 check "both uplinks connect" wait_for "$WORK/client.log" "(l2): connected" 10
 lap "$NETTOOL" tcp-fetch 203.0.113.2 8080 60 > "$WORK/fetch.txt"
+check "the tunnel got IPv6 address 2001:db8:85::2" wait_for "$WORK/client.log" \
+    "tunnel IPv6: tgc has 2001:db8:85::2/64, IPv6 goes through the tunnel" 5
+check "the server's TUN has 2001:db8:85::1" sh -c "ip netns exec $SRV ip -6 addr show dev tgs | grep -q 2001:db8:85::1/64"
+check "ping6 the outside host through the tunnel" lap "$NET6" ping6 2001:db8:113::2 3 10
+check "ping6 of a full 1408-byte packet (MTU) through the tunnel, not fragmented" \
+    lap "$NET6" ping6 2001:db8:113::2 2 10 1368
+bg "$OUT" "$WORK/serve6.log" "$NET6" tcp-serve 8086 5000000 60
+sleep 0.3
+lap "$NET6" tcp-fetch 2001:db8:113::2 8086 60 > "$WORK/fetch6.txt"
+check "5 MB of TCP over IPv6 through the tunnel intact" sh -c "grep -q '^bytes 5000000' $WORK/fetch6.txt &&
+    test \"\$(sed -n 's/^sha256 //p' $WORK/fetch6.txt)\" = \"\$(sed -n 's/^sha256 //p' $WORK/serve6.log)\""
+check "the outside host saw the server's IPv6 address (masquerade)" grep -q "^peer 2001:db8:113::1$" "$WORK/serve6.log"
+bg "$OUT" "$WORK/echo6.log" "$NET6" udp-echo 5353 5 30
+sleep 0.3
+check "UDP over IPv6 through the tunnel: 5 echoes" lap "$NET6" udp-ping 2001:db8:113::2 5353 5 15
+check "the outside host saw the server's IPv6 address for UDP too" grep -q "^peer 2001:db8:113::1$" "$WORK/echo6.log"
 check "20 MB through the tunnel intact" sh -c "grep -q '^bytes 20000000' $WORK/fetch.txt &&
     test \"\$(sed -n 's/^sha256 //p' $WORK/fetch.txt)\" = \"\$(sed -n 's/^sha256 //p' $WORK/serve.log)\""
 v4=$(count ipv4) v6=$(count ipv6)
@@ -117,6 +137,8 @@ stop "$CLIENT_PID" client
 
 rtr nft delete table inet h3count
 stop "$SERVER_PID" server
+check "the server's IPv6 forwarding is off again" \
+    test "$(ip netns exec "$SRV" sysctl -n net.ipv6.conf.all.forwarding)" = 0
 snapshot_all after
 check_restored
 finish
