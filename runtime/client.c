@@ -531,10 +531,16 @@ static void unreachable(struct client *c)
                (unsigned long long)(c->o->connect_timeout_us / 1000000u));
         return;
     }
+    char where[400] = ""; /* every address of the key that was tried */
+    size_t wl = 0;
+    size_t tried = c->race.won ? 1 : c->race.started;
+    for (size_t i = 0; i < tried && wl < sizeof where; i++)
+        wl += (size_t)snprintf(where + wl, sizeof where - wl, "%s%s", i ? " or " : "",
+                               rt_addr_str(&c->race.addr[i], a));
     rt_err("no answer from the server at %s within %llu s (%llu handshakes sent on %s). Check "
            "that `triglav server` runs there, that UDP port %u reaches it (firewalls, NAT), and "
            "that the key is the one that server printed",
-           rt_addr_str(&c->server, a), (unsigned long long)(c->o->connect_timeout_us / 1000000u),
+           where, (unsigned long long)(c->o->connect_timeout_us / 1000000u),
            (unsigned long long)tg_client_counters(c->core)->handshakes_sent, names, c->server.port);
 }
 

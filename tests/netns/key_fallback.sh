@@ -3,7 +3,8 @@
 # first (nothing answers there: no host has it, so it is blackholed) and the
 # server second. The client tries the second 250 ms after the first and is
 # connected through it within 3 s; an uplink added afterwards sends only to
-# the address that answered. Everything is restored after exit.
+# the address that answered. When no address answers, the error names every
+# one tried. Everything is restored after exit.
 . "$(dirname "$0")/lib.sh" || exit 1
 need_root
 topology
@@ -53,6 +54,15 @@ check "l2 sent nothing to the dead address ($n2 datagrams)" test "${n2:-x}" = 0
 rtr nft delete table ip h3count
 
 stop "$CLIENT_PID" client
+
+# every address dead: the error names each one tried
+DEAD=$("$TRIGLAV" keygen --output "$WORK/k2" --address 198.51.100.99:7443 --address 198.51.100.2:7999)
+lap "$TRIGLAV" tun "$DEAD" -i l1 --connect-timeout 2 --tun-name tgc --state-dir "$STATE" \
+    > "$WORK/dead.log" 2>&1
+rc=$?
+check "no address answers: exit 3 ($rc), naming both addresses" sh -c "test $rc -eq 3 &&
+    grep -q 'no answer from the server at 198.51.100.99:7443 or 198.51.100.2:7999 within 2 s' $WORK/dead.log"
+
 stop "$SERVER_PID" server
 snapshot_all after
 check_restored
