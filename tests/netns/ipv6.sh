@@ -4,7 +4,8 @@
 # default routes go through the router, so a wildcard listener advertises
 # the addresses clients reach.
 #   1. `listen = ["0.0.0.0:7443", "[::]:7443"]` in a config file: both
-#      sockets open, the printed key names 198.51.100.2 and 2001:db8:100::2.
+#      sockets open, the printed key names 198.51.100.2 and 2001:db8:100::2;
+#      two --listen flags do the same for a second server.
 #   2. A key with only the IPv6 address: every uplink runs over IPv6 (the
 #      router sees UDP over IPv6 only), the TUN MTU leaves room for the
 #      longer outer header, and a full-tunnel TCP download is intact with
@@ -63,6 +64,14 @@ KEY=$(grep '^tg1_' "$WORK/server.log" | head -1)
 KEY46=$(ip netns exec "$SRV" "$TRIGLAV" server --print-key --key "$WORK/server.key" \
     --advertise 198.51.100.2:7443 --advertise "[2001:db8:100::2]:7443")
 check "the printed key names 198.51.100.2:7443 and [2001:db8:100::2]:7443" test "$KEY" = "$KEY46"
+# ... and from two --listen flags (a second server beside the first)
+bg "$SRV" "$WORK/server2.log" "$TRIGLAV" server --generate-key --listen 0.0.0.0:7444 \
+    --listen "[::]:7444" --pool 198.18.1.0/24 --pool6 off --tun-name tgs2 --state-dir "$STATE"
+check "two --listen flags, 0.0.0.0:7444 and [::]:7444: the server starts" \
+    wait_for "$WORK/server2.log" '^tg1_' 10
+check "... listening on both" sh -c "grep -q 'listening on udp 0.0.0.0:7444' $WORK/server2.log &&
+    grep -q 'listening on udp \[::\]:7444' $WORK/server2.log"
+stop "$LAST_PID" "the second server"
 KEY6=$(ip netns exec "$SRV" "$TRIGLAV" server --print-key --key "$WORK/server.key" \
     --advertise "[2001:db8:100::2]:7443")
 
