@@ -672,8 +672,12 @@ static size_t render(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
         rt_stats_prometheus(&t, &m);
         return t.len;
     }
-    rt_text_add(&t, "triglav tun %s: %s, server %s, %s\n", c->tun_name,
-                c->configured ? rt_prefix_str(&me, a) : "connecting", rt_addr_str(&c->server, b),
+    char v6[RT_ADDRSTRLEN + 8] = "";
+    if (c->has6)
+        snprintf(v6, sizeof v6, " and %s", rt_prefix6_str(c->tun_addr6, c->tun_prefix6, b));
+    rt_text_add(&t, "triglav tun %s: %s%s, server %s, %s\n", c->tun_name,
+                c->configured ? rt_prefix_str(&me, a) : "connecting", v6,
+                rt_addr_str(&c->server, b),
                 c->o->full_tunnel    ? "full tunnel"
                 : c->o->n_routes > 0 ? "split tunnel"
                                      : "tunnel subnet only");

@@ -108,6 +108,8 @@ lap "$NETTOOL" tcp-fetch 203.0.113.2 8080 60 > "$WORK/fetch.txt"
 check "the tunnel got IPv6 address 2001:db8:85::2" wait_for "$WORK/client.log" \
     "tunnel IPv6: tgc has 2001:db8:85::2/64, IPv6 goes through the tunnel" 5
 check "the server's TUN has 2001:db8:85::1" sh -c "ip netns exec $SRV ip -6 addr show dev tgs | grep -q 2001:db8:85::1/64"
+check "status shows both tunnel addresses" sh -c "ip netns exec $LAP $TRIGLAV status --tun-name tgc --state-dir $STATE |
+    grep -q 'triglav tun tgc: 198.18.0.2/24 and 2001:db8:85::2/64, server \[2001:db8:100::2\]:7443'"
 check "ping6 the outside host through the tunnel" lap "$NET6" ping6 2001:db8:113::2 3 10
 check "ping6 of a full 1408-byte packet (MTU) through the tunnel, not fragmented" \
     lap "$NET6" ping6 2001:db8:113::2 2 10 1368
