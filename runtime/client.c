@@ -846,6 +846,8 @@ static int setup(struct client *c)
     cfg.mp = o->c.mp; /* the core's defaults as opts.c set them, then --config and flags */
     cfg.nat = o->nat;
     cfg.ipv6 = true; /* an IPv6 address too, from a server that has a prefix */
+    if (c->dual && cfg.mp.max_datagram > RT_MAX_DATAGRAM6)
+        cfg.mp.max_datagram = RT_MAX_DATAGRAM6; /* the server may answer over IPv6 */
     struct tg_rng rng = {.fill = os_fill};
     c->started = rt_now();
     c->cfg = cfg;

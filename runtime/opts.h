@@ -32,6 +32,10 @@
 #define RT_DEFAULT_MTU 1428
 /* The same over IPv6, whose header is 20 bytes longer (40 + 8 for UDP). */
 #define RT_DEFAULT_MTU6 (RT_DEFAULT_MTU - 20)
+/* UDP payload that crosses 1500 bytes of IPv6 path unfragmented: the core's
+ * max_datagram (1472 for IPv4) when a path may be IPv6, so that a feedback
+ * frame rides on a full DATA datagram only when it still fits. */
+#define RT_MAX_DATAGRAM6 (1500 - 48)
 
 /* ------------------------------------------------------------ the options */
 

@@ -449,9 +449,11 @@ static int setup(struct server *s)
     /* datagrams to clients over IPv6 carry 20 bytes more of outer header:
      * the default MTU (sized for IPv4) shrinks so that none is fragmented */
     unsigned mtu = o->c.mtu;
+    bool v6 = false;
     for (int i = 0; i < o->n_listen; i++)
-        if (o->listen[i].type == TG_ADDR_IPV6 && o->c.mtu == RT_DEFAULT_MTU)
-            mtu = RT_DEFAULT_MTU6;
+        v6 |= o->listen[i].type == TG_ADDR_IPV6;
+    if (v6 && o->c.mtu == RT_DEFAULT_MTU)
+        mtu = RT_DEFAULT_MTU6;
     if ((rc = rt_nl_addr(&s->nl, true, s->tun_ifindex, me, o->pool.len)) != 0 ||
         (rc = rt_nl_link_set(&s->nl, s->tun_ifindex, true, mtu)) != 0) {
         rt_err("cannot configure %s: %s", s->tun_name, strerror(-rc));
@@ -470,6 +472,8 @@ static int setup(struct server *s)
     memcpy(cfg.pool6_addr, pool6, 16);
     cfg.pool6_prefix = pool6_len;
     cfg.mp = o->c.mp; /* the core's defaults as opts.c set them, then --config and flags */
+    if (v6 && cfg.mp.max_datagram > RT_MAX_DATAGRAM6)
+        cfg.mp.max_datagram = RT_MAX_DATAGRAM6;
     cfg.max_sessions = o->max_sessions;
     cfg.session_idle_us = o->idle_timeout_us;
     struct tg_rng rng = {.fill = os_fill};
