@@ -108,6 +108,10 @@ int tg_mp_path_keys(struct tg_mp *mp, unsigned slot, struct tg_noise_cipher *sen
     tg_transport_init(&p->cur, send, recv, local_index, remote_index);
     bool fresh = !p->keyed;
     p->keyed = true;
+    /* what the receiver owes a report for is counted in the new keys' counters */
+    p->elicit_counter = 0;
+    p->unreported = false;
+    p->fb_advanced_at = now;
     p->confirmed = false;
     p->keys_at = now;
     if (fresh) {
@@ -199,17 +203,31 @@ uint64_t tg_mp_queued(const struct tg_mp *mp, const struct tg_path *p, tg_time n
         return sent_after;
     double per_us = p->est.rate_bps / 8e6;
     double work = per_us * (double)p->est.queue_delay_us + (double)sent_after;
-    uint64_t next = p->fb_highest + 1;
-    if (next < p->cur.send_counter && p->cur.send_counter - next <= TG_TX_RING) {
-        tg_time due = tg_time_add(p->tx[next % TG_TX_RING].at,
-                                  rtt_bound(p) + 2 * mp->cfg->feedback_interval_us);
-        if (now >= due)
-            return (uint64_t)work;
-    }
+    if (now >= tg_mp_overdue_at(mp, p))
+        return (uint64_t)work;
     if (now > p->reported.at)
         work -= per_us * (double)(now - p->reported.at);
     return work > 0 ? (uint64_t)work : 0;
 }
+
+void tg_mp_elicit(struct tg_path *p, tg_time now)
+{
+    p->elicit_counter = p->cur.send_counter - 1;
+    if (!p->unreported) {
+        p->unreported = true;
+        p->unreported_at = now;
+    }
+}
+
+tg_time tg_mp_overdue_at(const struct tg_mp *mp, const struct tg_path *p)
+{
+    if (!p->unreported)
+        return TG_TIME_NEVER;
+    tg_time bound = rtt_bound(p) + 2 * mp->cfg->feedback_interval_us;
+    tg_time since = p->unreported_at > p->fb_advanced_at ? p->unreported_at : p->fb_advanced_at;
+    return tg_time_add(since, bound);
+}
+
 
 /* Seal the plaintext already written and queue the datagram. */
 void tg_mp_finish(struct tg_mp *mp, unsigned slot, uint8_t *buf, size_t plain_len, tg_time now)
@@ -277,6 +295,7 @@ void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
                         : mp->cfg->probe_interval_us;
     p->next_probe = tg_time_add(now, every);
     tg_mp_finish(mp, slot, buf, off, now);
+    tg_mp_elicit(p, now);
 }
 
 static void send_pong(struct tg_mp *mp, unsigned slot, uint32_t id, uint64_t t, tg_time now)
@@ -343,11 +362,33 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
         tg_io_drop(io, TG_DROP_BAD_PACKET);
         return TG_ERR_MALFORMED;
     }
-    /* the scheduler reads nothing but `present` of an absent uplink */
+    /* the scheduler reads nothing but `present` of an absent uplink; an
+     * uplink whose datagrams are overdue gets nothing new while another
+     * one answers (what it had in flight goes out again: recover.h) */
     struct tg_sched_view v[TG_MAX_UPLINKS] = {0};
+    uint32_t usable = 0, answering = 0;
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         const struct tg_path *p = mp->paths[i];
         if (!tg_mp_usable(mp, p, now))
+            continue;
+        usable |= 1u << i;
+        if (now < tg_mp_overdue_at(mp, p))
+            answering |= 1u << i;
+    }
+    if (answering != 0) {
+        usable = answering;
+    } else { /* all silent: the one that answered last */
+        tg_time last = 0;
+        for (unsigned i = 0; i < TG_MAX_UPLINKS; i++)
+            if ((usable & (1u << i)) && mp->paths[i]->fb_advanced_at >= last)
+                last = mp->paths[i]->fb_advanced_at;
+        for (unsigned i = 0; i < TG_MAX_UPLINKS; i++)
+            if ((usable & (1u << i)) && mp->paths[i]->fb_advanced_at < last)
+                usable &= ~(1u << i);
+    }
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+        const struct tg_path *p = mp->paths[i];
+        if (!(usable & (1u << i)))
             continue;
         v[i] = (struct tg_sched_view){
             .present = true,
@@ -370,9 +411,8 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
     }
     uint8_t flags = tg_sched_last_striped(mp->sched) ? TG_DATA_FLAG_ORDERED : 0;
     int first = __builtin_ctz(mask);
-    if (mp->last_best >= 0 && first != mp->last_best &&
-        mp->paths[mp->last_best] != NULL &&
-        failing(mp->paths[mp->last_best]->est.health))
+    if (mp->last_best >= 0 && first != mp->last_best && mp->paths[mp->last_best] != NULL &&
+        (failing(mp->paths[mp->last_best]->est.health) || !(usable & (1u << mp->last_best))))
         io->counters.failovers++;
     mp->last_best = first;
 
@@ -406,6 +446,7 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
         p->last_data_solo = (mask & (mask - 1)) == 0;
         p->last_data_ordered = (flags & TG_DATA_FLAG_ORDERED) != 0;
         tg_mp_finish(mp, i, buf, off, now);
+        tg_mp_elicit(p, now);
     }
     return TG_OK;
 }
@@ -484,9 +525,18 @@ static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
         }
     }
     tg_uplink_on_feedback(&p->est, &fb, now);
+    bool advanced = !p->fb_seen || hi > p->fb_highest;
     p->fb_seen = true;
     p->fb_rx_packets = rxp;
     p->fb_rx_bytes = rxb;
+    if (advanced) {
+        p->fb_advanced_at = now;
+        /* still unreported: a DATA or PING sent after the newest one reported
+         * (about when the datagram after that one went) */
+        p->unreported = p->elicit_counter > hi;
+        if (p->unreported && sent_counter - hi <= TG_TX_RING)
+            p->unreported_at = p->tx[(hi + 1) % TG_TX_RING].at;
+    }
     p->fb_highest = hi;
     p->fb_at = now;
     /* the mark of the highest counter the receiver has seen (when it has
@@ -669,6 +719,10 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
                 p->probe_out = false;
                 tg_uplink_on_rtt(&p->est, now - f.u.ping.send_time_us, now);
                 health_event(mp, slot, before, now);
+                /* a Down uplink that answers is asked again at once, so the
+                 * successes that bring it back take round trips, not seconds */
+                if (p->est.health == TG_HEALTH_DOWN)
+                    p->next_probe = now;
             }
             break;
         case TG_FRAME_FEEDBACK:
@@ -722,6 +776,10 @@ tg_time tg_mp_next_deadline(const struct tg_mp *mp)
                                         : p->next_probe);
         if (p->fb_pending)
             t = tg_time_min(t, p->fb_due);
+        if (mp->rtx != NULL && p->last_data_seq >= p->reinject_seq) { /* sent something since */
+            tg_time due = tg_mp_overdue_at(mp, p);
+            t = tg_time_min(t, due > p->reinject_at ? due : p->reinject_at);
+        }
         if (p->has_prev)
             t = tg_time_min(t, p->prev_until);
     }
@@ -751,6 +809,8 @@ void tg_mp_on_timeout(struct tg_mp *mp, tg_time now)
             send_feedback(mp, i, now);
         if (!p->probe_out && now >= p->next_probe)
             tg_mp_ping(mp, i, now);
+        if (mp->rtx != NULL && now >= tg_mp_overdue_at(mp, p))
+            tg_rtx_reinject(mp, i, now);
     }
     set_alive(mp, now);
     drain_reorder(mp, now);

@@ -105,6 +105,13 @@ struct tg_path {
     struct tg_tx_mark reported;  /* the mark of the newest packet the receiver reported
                                     (fb_highest); cum only, if it had left the ring */
     bool anchor_valid;           /* reported is that packet's own mark (see queued_now) */
+    tg_time fb_advanced_at;      /* a feedback last reported a higher counter then */
+    uint64_t elicit_counter;     /* the last DATA or PING (what a receiver reports) */
+    bool unreported;             /* one of those is not reported yet ... */
+    tg_time unreported_at;       /* ... and the oldest went about then */
+    uint64_t reinject_seq;       /* multipath seqs below this were looked at for sending
+                                    again on the others while it was overdue (recover.h) */
+    tg_time reinject_at;         /* ... and the others are looked at no sooner than this */
     tg_time last_rx;
 };
 
@@ -184,6 +191,15 @@ void tg_mp_close(struct tg_mp *mp, uint8_t reason, tg_time now);
 bool tg_mp_usable(const struct tg_mp *mp, const struct tg_path *p, tg_time now);
 /* bytes the path's bottleneck still has to carry (a queue model, mpath.c) */
 uint64_t tg_mp_queued(const struct tg_mp *mp, const struct tg_path *p, tg_time now);
+/* when the path may be dead: the oldest DATA or PING the receiver has not
+ * reported on it, and the last feedback that reported progress, are both
+ * srtt + 4 rttvar + two feedback intervals old (a path whose queue holds a
+ * burst still reports, so it is not taken for dead; feedback, PONG and NACK
+ * datagrams are never reported, so they do not count). TG_TIME_NEVER when
+ * nothing is outstanding. */
+tg_time tg_mp_overdue_at(const struct tg_mp *mp, const struct tg_path *p);
+/* a DATA or PING just went out on p (tg_mp_finish): the receiver owes a report */
+void tg_mp_elicit(struct tg_path *p, tg_time now);
 /* append the path's pending FEEDBACK frame when it fits in cap */
 void tg_mp_add_feedback(struct tg_mp *mp, unsigned slot, uint8_t *plain, size_t cap,
                         size_t *off);

@@ -5,6 +5,7 @@
 
 struct rtx_slot {
     uint64_t seq;   /* UINT64_MAX: empty */
+    uint64_t counter; /* its datagram's counter on the uplink it went first */
     uint16_t len;
     uint8_t uplink; /* where it went first */
     bool again;     /* sent again already */
@@ -41,7 +42,10 @@ void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len
     if (len > r->slot_bytes)
         return;
     struct rtx_slot *s = &r->slots[seq & r->mask];
-    *s = (struct rtx_slot){.seq = seq, .len = (uint16_t)len, .uplink = (uint8_t)uplink};
+    *s = (struct rtx_slot){.seq = seq,
+                           .counter = mp->paths[uplink]->cur.send_counter, /* sealed next */
+                           .len = (uint16_t)len,
+                           .uplink = (uint8_t)uplink};
     memcpy(r->bytes + (size_t)(seq & r->mask) * r->slot_bytes, pkt, len);
     double cap = (double)TG_NACK_MAX * 2;
     mp->rtx_tokens += mp->cfg->retransmit_budget;
@@ -68,8 +72,8 @@ tg_time tg_rtx_recover_wait(const struct tg_mp *mp)
 }
 
 /* The usable uplink where a packet sent now should arrive first (relative
- * one-way delay plus its backlog), avoiding `avoid` when another will do;
- * -1 when none. */
+ * one-way delay plus its backlog; an overdue one only when no other is left),
+ * avoiding `avoid` when another will do; -1 when none. */
 static int earliest_path(const struct tg_mp *mp, int avoid, tg_time now)
 {
     int best = -1, fallback = -1;
@@ -85,6 +89,8 @@ static int earliest_path(const struct tg_mp *mp, int avoid, tg_time now)
         double us = p->est.has_owd ? (double)p->est.owd_base_us : 0;
         if (p->est.has_rate && p->est.rate_bps > 0)
             us += (double)tg_mp_queued(mp, p, now) * 8e6 / p->est.rate_bps;
+        if (now >= tg_mp_overdue_at(mp, p))
+            us += 1e9; /* last resort: it may be dead */
         if (best < 0 || us < best_us) {
             best = (int)i;
             best_us = us;
@@ -122,6 +128,67 @@ void tg_rtx_send_nack(struct tg_mp *mp, tg_time now)
     mp->n_nack = 0;
 }
 
+/* Send stored packet `seq` once more on the uplink where it arrives first
+ * (not `avoid` while another will do; never `avoid` when other_only). Returns 1 sent, 0 not sent (no
+ * other uplink), -1 the output queue is full. */
+static int resend(struct tg_mp *mp, struct rtx_slot *s, uint64_t seq, unsigned avoid,
+                  bool other_only, tg_time now)
+{
+    struct tg_rtx *r = mp->rtx;
+    int i = earliest_path(mp, (int)avoid, now);
+    if (i < 0 || (other_only && i == (int)avoid))
+        return 0;
+    uint8_t *buf = tg_io_reserve_out(mp->io);
+    if (buf == NULL)
+        return -1;
+    size_t off = 0;
+    const uint8_t *pkt = r->bytes + (size_t)(seq & r->mask) * r->slot_bytes;
+    /* no PREV: a packet sent again is not part of its uplink's chain */
+    if (tg_frame_put_data(buf + TG_DATA_HEADER_LEN, tg_mp_plain_cap(mp), &off,
+                          TG_DATA_FLAG_ORDERED, seq, now, 0, pkt, s->len) != TG_OK)
+        return 0;
+    tg_mp_finish(mp, (unsigned)i, buf, off, now);
+    tg_mp_elicit(mp->paths[i], now);
+    s->again = true;
+    mp->io->counters.retransmitted++;
+    return 1;
+}
+
+/* Reinjected packets join the other uplinks' queues up to this delay; the
+ * rest follow as those drain. All at once, the packets in flight on a busy
+ * uplink would overflow the buffer of the one taking them over. */
+#define REINJECT_QUEUE_US TG_MSEC(20)
+#define REINJECT_RETRY_US TG_MSEC(5)
+
+void tg_rtx_reinject(struct tg_mp *mp, unsigned slot, tg_time now)
+{
+    struct tg_rtx *r = mp->rtx;
+    struct tg_path *p = mp->paths[slot];
+    if (r == NULL || p == NULL || now < p->reinject_at)
+        return;
+    uint64_t n = (uint64_t)r->mask + 1;
+    uint64_t seq = mp->next_seq > n ? mp->next_seq - n : 0;
+    if (p->reinject_seq > seq)
+        seq = p->reinject_seq;
+    for (; seq < mp->next_seq; seq++) {
+        struct rtx_slot *s = &r->slots[seq & r->mask];
+        if (s->seq != seq || s->again || s->uplink != slot || s->counter <= p->fb_highest)
+            continue;
+        int i = earliest_path(mp, (int)slot, now);
+        const struct tg_path *to = i >= 0 ? mp->paths[i] : NULL;
+        if (to != NULL && i != (int)slot && to->est.has_rate && to->est.rate_bps > 0 &&
+            (double)tg_mp_queued(mp, to, now) * 8e6 / to->est.rate_bps > REINJECT_QUEUE_US) {
+            p->reinject_at = tg_time_add(now, REINJECT_RETRY_US);
+            break;
+        }
+        if (resend(mp, s, seq, slot, true, now) < 0) {
+            p->reinject_at = tg_time_add(now, REINJECT_RETRY_US);
+            break; /* the rest on the next call */
+        }
+    }
+    p->reinject_seq = seq;
+}
+
 /* The peer lost these: send each once more where it arrives first. */
 void tg_rtx_on_nack(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
 {
@@ -133,24 +200,14 @@ void tg_rtx_on_nack(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
         struct rtx_slot *s = &r->slots[seq & r->mask];
         if (seq >= mp->next_seq || s->seq != seq || s->again || mp->rtx_tokens < 1)
             continue;
-        int i = earliest_path(mp, s->uplink, now);
-        uint8_t *buf = i >= 0 ? tg_io_reserve_out(mp->io) : NULL;
-        if (buf == NULL)
+        int rc = resend(mp, s, seq, s->uplink, false, now);
+        if (rc < 0)
             return;
-        size_t off = 0;
-        const uint8_t *pkt = r->bytes + (size_t)(seq & r->mask) * r->slot_bytes;
-        /* no PREV: a packet sent again is not part of its uplink's chain */
-        if (tg_frame_put_data(buf + TG_DATA_HEADER_LEN, tg_mp_plain_cap(mp), &off, TG_DATA_FLAG_ORDERED,
-                              seq, now, 0, pkt, s->len) != TG_OK)
+        if (rc == 0)
             continue;
-        tg_mp_finish(mp, (unsigned)i, buf, off, now);
-        s->again = true;
         mp->rtx_tokens -= 1;
-        mp->io->counters.retransmitted++;
     }
 }
-
-/* A move away from an uplink in this state is a failover, not a preference. */
 
 void tg_rtx_free(struct tg_mp *mp)
 {

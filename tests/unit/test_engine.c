@@ -51,8 +51,11 @@ static long check_exactly_once(const uint64_t *seqs, uint32_t count, uint64_t n)
         dup += seen[seqs[i]]++ > 0;
         out_of_order += i > 0 && seqs[i] < seqs[i - 1];
     }
-    for (uint64_t s = 0; s < n; s++)
+    for (uint64_t s = 0; s < n; s++) {
         missing += !seen[s];
+        if (!seen[s] && getenv("TG_DEBUG"))
+            fprintf(stderr, "missing %llu\n", (unsigned long long)s);
+    }
     free(seen);
     CHECK_EQ(dup, 0);
     CHECK_EQ(missing, 0);
