@@ -562,7 +562,10 @@ static void reorder_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time 
 }
 
 /* Track the queueing delay the uplink's DATA meets: one-way delay over its
- * windowed minimum, and the largest such delay lately. */
+ * windowed minimum, and the largest such delay of the last 10-20 s. A
+ * drop-tail queue overflows at its full length; over a second or two the
+ * largest queue seen is only how far the inner flow has filled it lately,
+ * and random losses near that level were taken for overflows. */
 static void rx_queue_sample(struct tg_path *p, tg_time now)
 {
     int64_t owd = p->rx_owd_us;
@@ -573,7 +576,7 @@ static void rx_queue_sample(struct tg_path *p, tg_time now)
     } else if (owd < p->rx_owd_min[0]) {
         p->rx_owd_min[0] = owd;
     }
-    if (!p->rx_owd_seen || now - p->rx_queue_bucket >= TG_SEC(1)) {
+    if (!p->rx_owd_seen || now - p->rx_queue_bucket >= TG_SEC(10)) {
         p->rx_queue_max[1] = p->rx_owd_seen ? p->rx_queue_max[0] : 0;
         p->rx_queue_max[0] = 0;
         p->rx_queue_bucket = now;
