@@ -238,6 +238,10 @@ static int draw_events(struct run *r)
                 for (unsigned i = 0; i < sc->n_uplinks; i++) {
                     if (!(ev->uplink_mask & (1u << i)))
                         continue;
+                    /* drawn only when given: scenarios without coverage keep
+                     * the random streams they always had */
+                    if (ev->coverage[i] > 0 && gsl_rng_uniform(g) < ev->coverage[i])
+                        continue;
                     tg_time s = tg_time_add(t, draw_time(&ev->stagger_us, g));
                     tg_time en = tg_time_add(s, len);
                     struct uplink_rt *u = &r->up[i];

@@ -635,6 +635,10 @@ static int event_table(struct ld *c, const struct tg_conf_section *s)
     bool have_len = false, have_every = false, have_first = false, have_factor = false,
          have_loss = false;
     uint32_t at_line = 0;
+    /* coverage is given in the order of uplinks, which may come after it */
+    uint32_t order[SIM_MAX_UPLINKS], n_order = 0, cov_line = 0, cov_col = 0;
+    double cov[SIM_MAX_UPLINKS];
+    size_t n_cov = 0;
     for (size_t i = 0; i < s->n_entries; i++) {
         const struct tg_conf_entry *e = &s->entries[i];
         const struct tg_conf_value *v = &e->value;
@@ -645,12 +649,27 @@ static int event_table(struct ld *c, const struct tg_conf_section *s)
             if (string(c, v, ev->name, sizeof ev->name))
                 return -1;
         } else if (strcmp(e->key, "uplinks") == 0) {
-            if (v->type != TG_CONF_ARRAY || v->u.arr.n == 0)
+            if (v->type != TG_CONF_ARRAY || v->u.arr.n == 0 || v->u.arr.n > SIM_MAX_UPLINKS)
                 return failat(c, v->line, v->col,
                               "expected a non-empty array of uplink names like [\"lte\"]");
-            for (size_t j = 0; j < v->u.arr.n; j++)
-                if (uplink_index(c, &v->u.arr.v[j], &ev->uplink_mask))
+            for (size_t j = 0; j < v->u.arr.n; j++) {
+                uint32_t one = 0;
+                if (uplink_index(c, &v->u.arr.v[j], &one))
                     return -1;
+                ev->uplink_mask |= one;
+                order[n_order++] = (uint32_t)__builtin_ctz(one);
+            }
+        } else if (strcmp(e->key, "coverage") == 0) {
+            if (v->type != TG_CONF_ARRAY || v->u.arr.n == 0 || v->u.arr.n > SIM_MAX_UPLINKS)
+                return failat(c, v->line, v->col,
+                              "expected an array of probabilities, one per uplink in uplinks, "
+                              "like [0, 50%%]");
+            for (size_t j = 0; j < v->u.arr.n; j++)
+                if (scalar(c, &v->u.arr.v[j], U_FRACTION, &cov[j]))
+                    return -1;
+            n_cov = v->u.arr.n;
+            cov_line = v->line;
+            cov_col = v->col;
         } else if (strcmp(e->key, "effect") == 0) {
             if (keyword(c, v, effect_names, &idx))
                 return -1;
@@ -704,14 +723,20 @@ static int event_table(struct ld *c, const struct tg_conf_section *s)
             ev->count = (uint32_t)k;
         } else {
             return unknown_key(c, e, "event",
-                               "name, uplinks, effect, factor, loss, at, first, every, "
-                               "length, stagger, probability, count");
+                               "name, uplinks, coverage, effect, factor, loss, at, first, "
+                               "every, length, stagger, probability, count");
         }
     }
     if (!ev->name[0])
         return failat(c, s->line, 1, "[[event]] needs a name = \"...\"");
     if (!ev->uplink_mask)
         return failat(c, s->line, 1, "[[event]] needs uplinks = [...]");
+    if (n_cov && n_cov != n_order)
+        return failat(c, cov_line, cov_col,
+                      "coverage needs one probability per uplink in uplinks (%u), got %zu",
+                      n_order, n_cov);
+    for (size_t j = 0; j < n_cov; j++)
+        ev->coverage[order[j]] = cov[j];
     if (!have_len)
         return failat(c, s->line, 1, "[[event]] needs a length (e.g. length = 10s)");
     if (ev->n_at && (have_every || have_first))

@@ -90,7 +90,8 @@ enum sim_effect {
 
 /* Something that happens to some uplinks: fixed times, or a renewal process
  * (first, then every `every` after the previous one ended), each occurrence
- * lasting `length`; each uplink's copy shifted by `stagger`. */
+ * lasting `length`; each uplink's copy shifted by `stagger`, and spared
+ * with its `coverage` probability (a carrier with coverage in that tunnel). */
 struct sim_event_spec {
     char name[SIM_NAME_MAX];
     uint32_t uplink_mask;             /* bit i: uplinks[i] */
@@ -103,6 +104,8 @@ struct sim_event_spec {
     struct sim_dist length_us;
     struct sim_dist stagger_us;       /* per-uplink shift (0) */
     double probability;               /* each occurrence happens with this probability (1) */
+    double coverage[SIM_MAX_UPLINKS]; /* by uplink index: the probability that an occurrence
+                                         leaves that uplink alone (0) */
     uint32_t count;                   /* at most this many occurrences (0 = no limit) */
 };
 

@@ -84,6 +84,29 @@ static const char two_links[] =
     "[[traffic]]\n"
     "kind = \"voice\"\n";
 
+/* the same cut named over both uplinks, the second always covered */
+static const char two_links_covered[] =
+    "[scenario]\n"
+    "description = \"two links, a cut that spares the second\"\n"
+    "duration = 20s\n"
+    "defining = \"cut\"\n"
+    "[[uplink]]\n"
+    "name = \"a\"\n"
+    "rate = 10Mbit\n"
+    "delay = 20ms\n"
+    "[[uplink]]\n"
+    "name = \"b\"\n"
+    "rate = 10Mbit\n"
+    "delay = 30ms\n"
+    "[[event]]\n"
+    "name = \"cut\"\n"
+    "uplinks = [\"a\", \"b\"]\n"
+    "coverage = [0, 100%]\n"
+    "at = 6s\n"
+    "length = 5s\n"
+    "[[traffic]]\n"
+    "kind = \"tcp\"\n";
+
 int main(void)
 {
     if (simtest_mkdtemp(dir, sizeof dir, "tg-run") != 0) {
@@ -138,6 +161,17 @@ int main(void)
            r1.owd_p99_us / 1e3);
     CHECK(r1.goodput_down_bps > 5e6);
     CHECK(r1.failover_us > 0 && r1.failover_us < 5 * 1000000);
+    sim_scenario_free(sc);
+
+    /* 5. an event over both uplinks that spares the second (coverage 100%):
+     * only the first goes down, and the first meets the same outage as
+     * when the event names it alone (coverage 0 draws nothing) */
+    sc = load("cover.scn", two_links_covered);
+    run(sc, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, 3, &r2);
+    CHECK_EQ(r2.uplinks[0].down_us, 5000000);
+    CHECK_EQ(r2.uplinks[1].down_us, 0);
+    CHECK_EQ(r2.uplinks[1].outages, 0);
+    CHECK_EQ(r2.defining_events, 1);
     sim_scenario_free(sc);
 
     if (simtest_rmtree(dir) != 0)
