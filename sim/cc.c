@@ -274,6 +274,18 @@ void sim_cc_on_rto(struct sim_cc_state *cc, bool new_episode)
     cc->cwnd = cc->mss;
 }
 
+void sim_cc_undo(struct sim_cc_state *cc, const struct sim_cc_state *prior)
+{
+    if (cc->algo == SIM_CC_BBR || prior->algo != cc->algo)
+        return;
+    cc->cwnd = fmax(cc->cwnd, prior->cwnd);
+    cc->ssthresh = fmax(cc->ssthresh, prior->ssthresh);
+    if (cc->algo == SIM_CC_CUBIC) {
+        cc->cubic.w_max = fmax(cc->cubic.w_max, prior->cubic.w_max);
+        cc->cubic.epoch = TG_TIME_NEVER;
+    }
+}
+
 double sim_cc_cwnd(const struct sim_cc_state *cc)
 {
     if (cc->algo == SIM_CC_BBR && cc->bbr.mode == BBR_PROBE_RTT)

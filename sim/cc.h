@@ -83,6 +83,11 @@ void sim_cc_on_loss(struct sim_cc_state *cc);
  * a new episode (not already in recovery). */
 void sim_cc_on_rto(struct sim_cc_state *cc, bool new_episode);
 
+/* Undo a reduction that DSACKs proved spurious (Linux tcp_undo_cwnd_reduction):
+ * cwnd and ssthresh go back to at least what prior (the state saved before
+ * the reduction) held; CUBIC also gets its old maximum back. BBR: nothing. */
+void sim_cc_undo(struct sim_cc_state *cc, const struct sim_cc_state *prior);
+
 /* Bytes the sender may have in flight. */
 double sim_cc_cwnd(const struct sim_cc_state *cc);
 

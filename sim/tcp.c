@@ -8,15 +8,19 @@
  * late DSACK still finds its segment), up to 8 receive windows of full
  * segments. Congestion control is cc.c.
  *
- * Reordering: RACK's reo_wnd stays min_rtt/4 and DSACKs are only counted,
- * so a path skew larger than that makes every late segment "lost": a
- * spurious retransmit and, for CUBIC and Reno, a cwnd cut per round trip.
- * Linux grows reo_wnd on DSACKs and can undo; it still collapses under tens
- * of milliseconds of skew, which is what this model is for.
+ * Reordering, as current Linux treats it: RACK's reordering window starts
+ * at min_rtt/4 and widens by a quarter min_rtt per round trip that brought
+ * a DSACK, up to srtt, falling back after 16 recoveries without one
+ * (tcp_rack.c). A recovery saves the congestion state; when DSACKs show
+ * that every retransmission of the episode was a duplicate, the state is
+ * restored and the recovery ends (Linux's DSACK undo). So a skew larger
+ * than the window still costs spurious retransmits and a cwnd cut, but
+ * only until the window has grown past it, and the cuts are undone.
  */
 #include "tcp.h"
 
 #include "cc.h"
+#include "tcp_rack.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -92,6 +96,15 @@ struct snd {
     bool busy;            /* has unacknowledged or unsent data */
     tg_time busy_since;
     struct sim_cc_state cc;
+    struct sim_rack_reo reo;
+    bool reord_seen; /* a never-retransmitted segment was delivered below a SACKed one */
+    /* Undo (Linux's undo_marker / undo_retrans): armed when a recovery
+     * starts, it counts the episode's retransmissions; DSACKs that prove
+     * every one of them spurious restore the state saved in prior_cc. */
+    bool undo_armed;
+    uint64_t undo_seq;     /* bytes: una when the episode began */
+    uint64_t undo_retrans; /* the episode's retransmissions not yet shown spurious */
+    struct sim_cc_state prior_cc;
 };
 
 /* The receiver's half: it knows only what messages told it. */
@@ -301,6 +314,8 @@ static void xmit_data(struct sim_tcp *c, uint64_t i, tg_time now)
         x->flags |= F_RETRANS;
         clear_lost(c, x);
         c->st->retransmits++;
+        if (s->undo_armed)
+            s->undo_retrans++;
     } else {
         x->first_tx = now;
     }
@@ -407,12 +422,14 @@ static void try_send(struct sim_tcp *c, tg_time now)
 /* ---- loss detection ---- */
 
 /* RFC 6675 IsLost: DUPTHRESH segments above it SACKed. Each segment is
- * looked at once; retransmissions are left to RACK and the RTO. */
+ * looked at once; retransmissions are left to RACK and the RTO. As in
+ * Linux with RACK on, only until reordering has been seen: then RACK's
+ * time-based window alone decides. */
 static uint64_t detect_dupthresh(struct sim_tcp *c)
 {
     struct snd *s = &c->s;
     uint64_t lo = s->dup_idx > s->una_idx ? s->dup_idx : s->una_idx, i = s->sack_high, n = 0;
-    if (s->sack_high <= lo)
+    if (s->reord_seen || s->sack_high <= lo)
         return 0;
     unsigned count = 0;
     while (i > lo) {
@@ -441,7 +458,12 @@ static uint64_t detect_rack(struct sim_tcp *c, tg_time now)
     uint64_t n = 0;
     tg_time deadline = TG_TIME_NEVER;
     if (s->rack_valid) {
-        tg_time reo = s->min_rtt == TG_TIME_NEVER ? 0 : s->min_rtt / 4;
+        /* Linux: until reordering has been seen, no window in recovery */
+        tg_time reo = !s->reord_seen && s->rec != REC_NONE
+                          ? 0
+                          : sim_rack_reo_wnd(&s->reo, s->min_rtt, s->have_rtt ? s->srtt : 0);
+        if (reo > c->st->reo_wnd_max_us)
+            c->st->reo_wnd_max_us = reo;
         for (uint64_t i = s->ts_head; i != NONE;) {
             struct txseg *x = txs(c, i);
             uint64_t next = x->next;
@@ -463,6 +485,28 @@ static uint64_t detect_rack(struct sim_tcp *c, tg_time now)
     return n;
 }
 
+static void arm_undo(struct sim_tcp *c)
+{
+    struct snd *s = &c->s;
+    s->undo_armed = true;
+    s->undo_seq = s->una;
+    s->undo_retrans = 0;
+    s->prior_cc = s->cc;
+}
+
+/* Every retransmission since the episode began was a duplicate: the
+ * reduction was for nothing (tcp_try_undo_dsack / tcp_try_undo_recovery). */
+static void try_undo(struct sim_tcp *c)
+{
+    struct snd *s = &c->s;
+    if (!s->undo_armed || s->undo_retrans > 0)
+        return;
+    sim_cc_undo(&s->cc, &s->prior_cc);
+    s->undo_armed = false;
+    s->rec = REC_NONE;
+    c->st->undos++;
+}
+
 static void on_losses(struct sim_tcp *c, uint64_t n)
 {
     struct snd *s = &c->s;
@@ -471,6 +515,8 @@ static void on_losses(struct sim_tcp *c, uint64_t n)
     c->st->fast_recoveries++;
     s->rec = REC_FAST;
     s->recovery_point = s->nxt;
+    arm_undo(c);
+    sim_rack_reo_on_recovery(&s->reo);
     sim_cc_on_loss(&s->cc);
 }
 
@@ -480,6 +526,8 @@ static void on_rto(struct sim_tcp *c, tg_time now)
     if (s->una_idx == s->nxt_idx)
         return;
     c->st->rto_count++;
+    if (s->rec == REC_NONE)
+        arm_undo(c); /* an RTO inside a recovery keeps that episode's saved state */
     sim_cc_on_rto(&s->cc, s->rec == REC_NONE); /* one reduction per episode */
     s->rec = REC_LOSS;
     s->recovery_point = s->nxt;
@@ -512,6 +560,8 @@ static void delivered_one(struct sim_tcp *c, struct ack_info *a, uint64_t i, tg_
         a->rs_seq = x->seq;
         s->first_sent_time = x->last_tx;
     }
+    if (x->tx_count == 1 && i < s->sack_high)
+        s->reord_seen = true;
     if (x->tx_count == 1) {
         if (a->rtt_oldest_tx == TG_TIME_NEVER || x->last_tx < a->rtt_oldest_tx)
             a->rtt_oldest_tx = x->last_tx;
@@ -607,7 +657,7 @@ static void on_ack(struct sim_tcp *c, const struct sim_msg *m, tg_time now)
         return;
     struct ack_info a = {
         .ts_echo = m->ts_echo_us, .rtt_oldest_tx = TG_TIME_NEVER, .rtt_newest_tx = TG_TIME_NEVER};
-    bool advanced = false;
+    bool advanced = false, undo_check = false;
     while (s->una_idx < s->nxt_idx) {
         struct txseg *x = txs(c, s->una_idx);
         if (x->seq + x->len > m->ack)
@@ -635,6 +685,11 @@ static void on_ack(struct sim_tcp *c, const struct sim_msg *m, tg_time now)
                  * carried, so BBR keeps its rate under reordering. */
                 x->dsacks++;
                 c->st->spurious_retransmits++;
+                sim_rack_reo_on_dsack(&s->reo);
+                if (s->undo_armed && x->seq >= s->undo_seq && s->undo_retrans > 0) {
+                    s->undo_retrans--;
+                    undo_check = true;
+                }
                 s->delivered += x->len;
                 s->delivered_time = now;
                 a.acked += x->len;
@@ -651,8 +706,14 @@ static void on_ack(struct sim_tcp *c, const struct sim_msg *m, tg_time now)
         if (r < s->min_rtt)
             s->min_rtt = r;
     }
-    if (s->rec != REC_NONE && s->una >= s->recovery_point)
+    if (a.rs_valid)
+        sim_rack_reo_update(&s->reo, a.rs_prior_delivered, s->delivered);
+    if (undo_check)
+        try_undo(c);
+    if (s->rec != REC_NONE && s->una >= s->recovery_point) {
         s->rec = REC_NONE;
+        try_undo(c); /* nothing retransmitted, or all of it duplicated */
+    }
     on_losses(c, detect_dupthresh(c) + detect_rack(c, now));
     if (a.acked > 0) {
         struct sim_cc_ack ca = {
@@ -897,6 +958,7 @@ void sim_tcp_reset(struct sim_tcp *c, uint32_t gen)
     s->min_rtt = TG_TIME_NEVER;
     s->ts_head = s->ts_tail = NONE;
     sim_cc_init(&s->cc, c->cc, c->mss);
+    sim_rack_reo_init(&s->reo);
 }
 
 struct sim_tcp *sim_tcp_new(enum sim_cc cc, uint32_t mss, uint32_t rwnd_bytes, unsigned conn,

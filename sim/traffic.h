@@ -93,6 +93,8 @@ struct sim_flow_stats {
     uint64_t pkts_lost;             /* UDP: sent but never delivered (counted at finish: call
                                        it once the network has drained) */
     uint64_t retransmits, spurious_retransmits, rto_count, fast_recoveries;
+    uint64_t undos;                 /* TCP: recoveries undone, DSACKs showing them spurious */
+    tg_time reo_wnd_max_us;         /* TCP: widest RACK reordering window used */
     uint64_t bad_pkts;              /* input ignored: malformed, bad checksum, wrong host */
     tg_time first_send_us, last_delivery_us; /* TG_TIME_NEVER until it happens */
     tg_time completion_us;          /* sized TCP: start to last byte delivered; else TG_TIME_NEVER */

@@ -2,8 +2,9 @@
  * bottlenecks with a rate, a propagation delay, a byte-limited queue, random
  * loss and a silent interval; one or two paths each way, used in turn).
  * TCP fills a clean link with each congestion control, survives loss and an
- * outage, and suffers from path skew the way Linux does; UDP, keystroke and
- * web models deliver what they should; demux refuses malformed packets; a
+ * outage, and handles path skew the way Linux does (RACK's window grows on
+ * DSACK, spurious recoveries are undone); UDP, keystroke and web models
+ * deliver what they should; demux refuses malformed packets; a
  * seed reproduces its stats. */
 #include <math.h>
 #include <stdio.h>
@@ -226,6 +227,7 @@ static void test_sized(void)
         if (lossy) {
             CHECK(st.retransmits > 0);
             CHECK(st.fast_recoveries > 0);
+            CHECK(st.undos < st.fast_recoveries); /* real losses are not undone */
         }
         CHECK_EQ(st.pkts_sent, segs + st.retransmits);
     }
@@ -252,14 +254,27 @@ static void test_reordering(void)
         g[cc] = mbps(&st, sc.run_us);
         spurious[cc] = st.spurious_retransmits;
         printf("2 x 50 Mbit/s, 40 ms skew, %s: %.2f Mbit/s, %llu retransmits (%llu spurious), "
-               "%llu recoveries, %llu RTOs, %llu reorder events, %llu drops\n",
+               "%llu recoveries (%llu undone), %llu RTOs, %llu reorder events, %llu drops, "
+               "reo_wnd up to %.1f ms\n",
                cc_name[cc], g[cc], (unsigned long long)st.retransmits,
                (unsigned long long)st.spurious_retransmits, (unsigned long long)st.fast_recoveries,
-               (unsigned long long)st.rto_count, (unsigned long long)st.reorder_events,
-               (unsigned long long)last_drops);
+               (unsigned long long)st.undos, (unsigned long long)st.rto_count,
+               (unsigned long long)st.reorder_events, (unsigned long long)last_drops,
+               (double)st.reo_wnd_max_us / 1e3);
         CHECK(st.reorder_events > 0);
+        /* nothing is lost (the queues hold 2 BDP): every recovery is
+         * spurious; DSACKs widen RACK's window past min_rtt/4 (about 5 ms
+         * here) and undo the recoveries whose retransmissions all came
+         * back as duplicates */
+        CHECK(st.reo_wnd_max_us >= TG_MSEC(10));
+        if (cc == SIM_CC_CUBIC)
+            CHECK(st.undos > 0);
     }
-    CHECK(g[SIM_CC_BBR] >= 3 * g[SIM_CC_CUBIC]);
+    /* Linux-like reordering handling (RACK's window grows, dupthresh stops
+     * once reordering is seen, spurious recoveries are undone) leaves CUBIC
+     * short of BBR here (57 against 90 Mbit/s), no longer collapsed */
+    CHECK(g[SIM_CC_BBR] >= g[SIM_CC_CUBIC]);
+    CHECK(g[SIM_CC_CUBIC] >= 20);
     CHECK(spurious[SIM_CC_CUBIC] > 0);
 }
 
