@@ -1,0 +1,96 @@
+/* bench_aggregation: the aggregation cases (scenarios/agg_*.scn: skew, 64 KB
+ * queues, 4 and 8 uplinks, BBR, random loss, lowest_latency) run in process
+ * through the simulator. Per case: the efficiency (bulk goodput / sum of the
+ * uplinks' capacities) of the default combination (adaptive strategy,
+ * adaptive aggregation) and of the best combination the scenario lists;
+ * last, the worst default efficiency. Each combination runs once (iteration
+ * 0) for the scenario's duration (20 s), or SECONDS from the command line.
+ * Release build: ./tests/bench/bench_aggregation [SECONDS] from the build
+ * tree (about two minutes at 20 s). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sched.h"
+#include "sim/run.h"
+#include "sim/scenario.h"
+
+static const char *const cases[] = {
+    "agg_skew_cubic", "agg_skew_bbr",  "agg_skew_q64", "agg_4x50",
+    "agg_8x50",       "agg_bbr_50_50", "agg_loss",     "agg_lowest_latency",
+};
+
+static int run_one(const struct sim_scenario *sc, enum tg_strategy s, enum tg_aggregation a,
+                   double *eff)
+{
+    struct sim_run_spec spec = {.sc = sc,
+                                .strategy = s,
+                                .aggregation = a,
+                                .iteration = 0,
+                                .seed = sim_iteration_seed(sc->seed, sc, 0)};
+    struct sim_run_result *res = calloc(1, sizeof *res);
+    char err[300];
+    if (!res)
+        return -1;
+    int rc = sim_run(&spec, res, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "%s: %s\n", sc->name, err);
+    *eff = res->efficiency;
+    free(res);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    double seconds = argc > 1 ? atof(argv[1]) : 0;
+    if (argc > 2 || (argc > 1 && !(seconds > 0 && seconds <= 600))) {
+        fprintf(stderr, "usage: bench_aggregation [SECONDS]  (0 < SECONDS <= 600)\n");
+        return 2;
+    }
+    double worst = 2;
+    const char *worst_case = "";
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char path[1024], err[600];
+        snprintf(path, sizeof path, "%s/scenarios/%s.scn", TG_SOURCE_DIR, cases[k]);
+        struct sim_scenario *sc = NULL;
+        if (sim_scenario_load(path, NULL, &sc, err, sizeof err)) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+        if (seconds > 0)
+            sc->duration_us = (tg_time)(seconds * 1e6);
+        double def = 0, best = -1;
+        enum tg_strategy bs = TG_STRATEGY_ADAPTIVE;
+        enum tg_aggregation ba = TG_AGG_ADAPTIVE;
+        if (run_one(sc, TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, &def))
+            return 1;
+        for (size_t i = 0; i < sc->n_strategies; i++)
+            for (size_t j = 0; j < sc->n_aggregations; j++) {
+                double e = def;
+                enum tg_strategy s = sc->strategies[i];
+                enum tg_aggregation a = sc->aggregations[j];
+                bool is_def = s == TG_STRATEGY_ADAPTIVE && a == TG_AGG_ADAPTIVE;
+                if (!is_def && run_one(sc, s, a, &e))
+                    return 1;
+                if (e > best) {
+                    best = e;
+                    bs = s;
+                    ba = a;
+                }
+            }
+        if (def > best) {
+            best = def;
+            bs = TG_STRATEGY_ADAPTIVE;
+            ba = TG_AGG_ADAPTIVE;
+        }
+        printf("%s: default %.3f, best %.3f (%s/%s), default/best %.3f\n", sc->name, def, best,
+               tg_strategy_name(bs), tg_aggregation_name(ba), best > 0 ? def / best : 0);
+        if (def < worst) {
+            worst = def;
+            worst_case = cases[k];
+        }
+        sim_scenario_free(sc);
+    }
+    printf("worst default efficiency: %.3f (%s)\n", worst, worst_case);
+    return 0;
+}
