@@ -467,17 +467,22 @@ static void deliver_to_host(struct run *r, enum sim_side at, const uint8_t *pkt,
     if (id < 0 || (size_t)id >= r->n_flows)
         return;
     struct sim_flow *f = r->flows[id];
+    tg_time busy = sim_flow_outstanding_since(f);
     sim_flow_input(f, at, pkt, len, now);
     uint64_t got = sim_flow_stats(f)->bytes_delivered;
     if (got == r->delivered_bytes_seen[id])
         return;
     r->delivered_bytes_seen[id] = got;
     /* failover: the longest application-level delivery gap of one flow
-     * overlapping the first seconds after an uplink went down */
+     * overlapping the first seconds after an uplink went down, counted
+     * only from when the flow had data outstanding (an idle or app-limited
+     * sender's pause is not a failover) */
     tg_time last = r->last_delivery[id];
     r->last_delivery[id] = now;
-    if (last == TG_TIME_NEVER)
+    if (last == TG_TIME_NEVER || busy == TG_TIME_NEVER)
         return;
+    if (busy > last)
+        last = busy;
     for (size_t k = 0; k < r->n_down_starts; k++) {
         tg_time s = r->down_starts[k];
         if (s > now)
@@ -780,6 +785,11 @@ static void measure(struct run *r, struct sim_run_result *res)
         }
 
     double bytes_dir[2] = {0, 0}, jitter_sum = 0;
+    /* sized transfers in the bulk direction: efficiency over the time they
+     * took, not over the whole run (a 5 MB download done in 3 s of 60) */
+    bool all_sized = true;
+    tg_time sized_from = TG_TIME_NEVER, sized_to = 0;
+    double sized_bytes = 0;
     uint64_t udp_sent = 0, udp_lost = 0;
     size_t n_udp = 0;
     res->n_flows = r->n_flows;
@@ -804,6 +814,15 @@ static void measure(struct run *r, struct sim_run_result *res)
             end = start + st->completion_us;
         double active = end > start ? (double)(end - start) / 1e6 : 0;
         fr->goodput_bps = active > 0 ? (double)st->bytes_delivered * 8 / active : 0;
+        if ((cfg->dir == SIM_DIR_UP ? 0 : 1) == bulk_dir) {
+            if (cfg->kind == SIM_FLOW_TCP && cfg->bytes > 0 && st->completion_us != TG_TIME_NEVER) {
+                sized_from = start < sized_from ? start : sized_from;
+                sized_to = end > sized_to ? end : sized_to;
+                sized_bytes += (double)st->bytes_delivered;
+            } else {
+                all_sized = false;
+            }
+        }
         fr->completion_us = st->completion_us;
         fr->owd_p50_us = sim_hist_quantile(&st->owd_us, 0.50);
         fr->owd_p95_us = sim_hist_quantile(&st->owd_us, 0.95);
@@ -876,6 +895,8 @@ static void measure(struct run *r, struct sim_run_result *res)
     }
     res->capacity_bps = capacity;
     double bulk_goodput = bulk_dir ? res->goodput_down_bps : res->goodput_up_bps;
+    if (all_sized && sized_to > sized_from && sized_from != TG_TIME_NEVER)
+        bulk_goodput = sized_bytes * 8 / ((double)(sized_to - sized_from) / 1e6);
     res->efficiency = capacity > 0 ? bulk_goodput / capacity : 0;
     double once = (double)(cc->data_bytes + scn->data_bytes);
     double copies = (double)(cc->data_copy_bytes + scn->data_copy_bytes);

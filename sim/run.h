@@ -102,15 +102,15 @@ struct sim_event_count {
 struct sim_run_result {
     double goodput_bps;             /* all flows, both directions */
     double goodput_down_bps, goodput_up_bps;
-    double capacity_bps;            /* sum of the uplinks' mean capacity in the bulk direction */
-    double efficiency;              /* bulk-direction goodput / capacity (aggregation efficiency) */
+    double capacity_bps;            /* sum of the uplinks' link rates in the bulk direction, averaged over the run (down = 0), outer packets */
+    double efficiency;              /* bulk-direction goodput / capacity (sized transfers: over the time they took) */
     double owd_p50_us, owd_p95_us, owd_p99_us;  /* over every delivered packet of every flow */
     double jitter_us;               /* mean over UDP flows (0 if none) */
     double loss;                    /* UDP packets lost after the tunnel / sent (0 if no UDP) */
     uint64_t reorder_peak;          /* client and server reorder buffers, packets */
     tg_time longest_stall_us;       /* longest delivery gap of any flow */
     uint32_t failovers;             /* client + server scheduler failovers */
-    tg_time failover_us;            /* longest delivery gap of one flow overlapping the 2 s after a down event starts (TG_TIME_NEVER: no down event) */
+    tg_time failover_us;            /* longest delivery gap of one flow, while it had data outstanding, overlapping the 2 s after a down event starts (TG_TIME_NEVER: no down event) */
     double redundancy_overhead;     /* extra copies: IP bytes sent over all uplinks / IP bytes sent - 1 (0 when each packet went once) */
     uint32_t defining_events;       /* occurrences of the scenario's defining event */
     tg_time session_up_us;          /* when the tunnel came up */

@@ -1041,6 +1041,11 @@ void sim_tcp_input(struct sim_tcp *c, const struct sim_msg *m, tg_time now)
         on_ack(c, m, now);
 }
 
+tg_time sim_tcp_busy_since(const struct sim_tcp *c)
+{
+    return c->s.busy ? c->s.busy_since : TG_TIME_NEVER;
+}
+
 void sim_tcp_finish(struct sim_tcp *c, tg_time now)
 {
 

@@ -90,4 +90,8 @@ void sim_tcp_input(struct sim_tcp *c, const struct sim_msg *m, tg_time now);
 /* End of the run: a stall in progress counts up to now. */
 void sim_tcp_finish(struct sim_tcp *c, tg_time now);
 
+/* Since when the sender has had data unacknowledged or unsent (not
+ * app-limited), or TG_TIME_NEVER while it has none. */
+tg_time sim_tcp_busy_since(const struct sim_tcp *c);
+
 #endif

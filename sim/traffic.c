@@ -708,6 +708,20 @@ void sim_flow_finish(struct sim_flow *f, tg_time now)
     f->st.pkts_lost = f->udp[0].sent - f->udp[0].delivered + f->udp[1].sent - f->udp[1].delivered;
 }
 
+tg_time sim_flow_outstanding_since(const struct sim_flow *f)
+{
+    if (!f->tcp[0] && !f->tcp[1])
+        return f->c.start_us;
+    tg_time t = TG_TIME_NEVER;
+    for (unsigned d = 0; d < 2; d++)
+        if (f->tcp[d]) {
+            tg_time b = sim_tcp_busy_since(f->tcp[d]);
+            if (b < t)
+                t = b;
+        }
+    return t;
+}
+
 const struct sim_flow_stats *sim_flow_stats(const struct sim_flow *f)
 {
     return &f->st;

@@ -137,4 +137,11 @@ void sim_flow_finish(struct sim_flow *f, tg_time now);
 
 const struct sim_flow_stats *sim_flow_stats(const struct sim_flow *f);
 
+/* Since when the flow has had data outstanding without a break: TCP, the
+ * earliest of its connections' senders busy since (data unacknowledged or
+ * unsent, not app-limited); the open-loop models send from their start on,
+ * so their start time. TG_TIME_NEVER while nothing is outstanding: a gap
+ * in delivery then is the application's pause, not a stall. */
+tg_time sim_flow_outstanding_since(const struct sim_flow *f);
+
 #endif

@@ -107,6 +107,43 @@ static const char two_links_covered[] =
     "[[traffic]]\n"
     "kind = \"tcp\"\n";
 
+/* a 2 MB download that takes a few seconds of the 20 */
+static const char sized[] =
+    "[scenario]\n"
+    "description = \"one sized download\"\n"
+    "duration = 20s\n"
+    "[[uplink]]\n"
+    "name = \"wire\"\n"
+    "rate = 20Mbit\n"
+    "delay = 20ms\n"
+    "queue = 150KB\n"
+    "[[traffic]]\n"
+    "kind = \"tcp\"\n"
+    "size = 2MB\n";
+
+/* web browsing (objects, then seconds of thinking) while an uplink fails */
+static const char web_cut[] =
+    "[scenario]\n"
+    "description = \"web pages, one of two links cut\"\n"
+    "duration = 30s\n"
+    "defining = \"cut\"\n"
+    "[[uplink]]\n"
+    "name = \"a\"\n"
+    "rate = 10Mbit\n"
+    "delay = 20ms\n"
+    "[[uplink]]\n"
+    "name = \"b\"\n"
+    "rate = 10Mbit\n"
+    "delay = 30ms\n"
+    "[[event]]\n"
+    "name = \"cut\"\n"
+    "uplinks = [\"a\"]\n"
+    "every = 6s\n"
+    "length = 2s\n"
+    "[[traffic]]\n"
+    "kind = \"web\"\n"
+    "think = 3s\n";
+
 int main(void)
 {
     if (simtest_mkdtemp(dir, sizeof dir, "tg-run") != 0) {
@@ -172,6 +209,26 @@ int main(void)
     CHECK_EQ(r2.uplinks[1].down_us, 0);
     CHECK_EQ(r2.uplinks[1].outages, 0);
     CHECK_EQ(r2.defining_events, 1);
+    sim_scenario_free(sc);
+
+    /* 6. a sized transfer's efficiency is over the time it took, not the
+     * whole run (2 MB in about 1 s of 20 would read as 0.05) */
+    sc = load("sized.scn", sized);
+    run(sc, TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0, &r2);
+    printf("2 MB over 20 Mbit/s: completion %.3f s, efficiency %.3f\n",
+           (double)r2.flows[0].completion_us / 1e6, r2.efficiency);
+    CHECK(r2.flows[0].completion_us != TG_TIME_NEVER);
+    CHECK(r2.efficiency > 0.5 && r2.efficiency <= 1.0);
+    sim_scenario_free(sc);
+
+    /* 7. failover counts only gaps while data was outstanding: the pauses
+     * of web browsing (seconds of thinking) are not stalls */
+    sc = load("webcut.scn", web_cut);
+    run(sc, TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0, &r2);
+    printf("web with cuts: %u cuts, failover %.0f ms, longest stall %.0f ms\n",
+           r2.defining_events, (double)r2.failover_us / 1e3, (double)r2.longest_stall_us / 1e3);
+    CHECK(r2.defining_events >= 2);
+    CHECK(r2.failover_us != TG_TIME_NEVER && r2.failover_us < 1000000);
     sim_scenario_free(sc);
 
     if (simtest_rmtree(dir) != 0)
