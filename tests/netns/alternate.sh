@@ -8,9 +8,11 @@
 # direction, more than one uplink's worth, and in the last four rounds each
 # uplink carries at least 10% of the round's bytes (tc's counters) of an
 # upload; of a download, at least two of the three do for now: measured on
-# 2026-12-05, downloads ran at 54.4 Mbit/s on two uplinks in every round,
-# the third carrying 0% from the first round on (the server never sends on
-# it; its probes are answered), uploads at 81.7 on all three, no decay.
+# 2026-12-05 (4 runs), uploads ran at 81.6-81.9 Mbit/s on all three in
+# every round; downloads at 81.6-81.9 on all three, except one run where
+# the server never sent on the second uplink (its probes were answered):
+# 54.4 Mbit/s on two uplinks in all ten rounds, and one where the first
+# round reached 65.3 (shares 0.44/0.13/0.44). No decay in any run.
 # Once the server stripes downloads over all three, raise DOWN_MIN_UPLINKS.
 # Argument: the tg_flow binary.
 . "$(dirname "$0")/lib.sh" || exit 1
