@@ -671,6 +671,8 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
     const uint8_t *plain = dgram + TG_DATA_HEADER_LEN;
     size_t off = 0;
     struct tg_frame f;
+    int64_t pong_owd = 0; /* the one-way delay a feedback in this datagram reported */
+    bool pong_owd_valid = false;
     while ((rc = tg_frame_next(plain, plain_len, &off, &f)) == 1) {
         switch (f.type) {
         case TG_FRAME_DATA: {
@@ -708,13 +710,23 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             break;
         case TG_FRAME_PING:
             /* the PONG carries a feedback too, so the sender's picture of an
-             * uplink that carries only probes stays fresh */
+             * uplink that carries only probes stays fresh: its one-way delay
+             * is the probe's, the delay of an idle uplink */
+            p->rx_owd_us = (int64_t)(now - f.u.ping.send_time_us);
             p->fb_pending = true;
             send_pong(mp, slot, f.u.ping.id, f.u.ping.send_time_us, now);
             break;
         case TG_FRAME_PONG:
             if (p->probe_out && f.u.ping.id == p->probe_id && f.u.ping.send_time_us <= now) {
                 enum tg_health before = p->est.health;
+                /* the feedback before it in this datagram was written when our
+                 * probe arrived: its one-way delay is the probe's. An uplink
+                 * the scheduler leaves idle learns its empty-queue delay from
+                 * these; from data alone it keeps whatever queue its last
+                 * packets met (a slow start's), looks longer than it is, and
+                 * may never be chosen again. */
+                if (pong_owd_valid)
+                    tg_uplink_on_owd(&p->est, pong_owd, now);
                 if (before == TG_HEALTH_DOWN) { /* back from an outage: start afresh */
                     tg_uplink_forget_loss(&p->est);
                     p->fb_seen = false;
@@ -730,6 +742,10 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             break;
         case TG_FRAME_FEEDBACK:
             on_feedback(mp, &f, now);
+            if (f.u.feedback.uplink == slot) {
+                pong_owd = f.u.feedback.owd_us;
+                pong_owd_valid = true;
+            }
             break;
         case TG_FRAME_NACK:
             tg_rtx_on_nack(mp, &f, now);

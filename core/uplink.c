@@ -324,6 +324,11 @@ void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedb
     update_health(u, now);
 }
 
+void tg_uplink_on_owd(struct tg_uplink_est *u, int64_t owd_us, tg_time now)
+{
+    owd_sample(u, owd_us, now);
+}
+
 void tg_uplink_set_down(struct tg_uplink_est *u, tg_time now)
 {
     u->consecutive_successes = 0;

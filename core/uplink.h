@@ -174,6 +174,9 @@ struct tg_uplink_feedback {
  * failure, 0 of 0 changes nothing but the one-way delay. */
 void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedback *fb,
                            tg_time now);
+/* A one-way delay sample outside a feedback (the receiver measured it on a
+ * probe): the same as a feedback with only has_owd. */
+void tg_uplink_on_owd(struct tg_uplink_est *u, int64_t owd_us, tg_time now);
 /* The host says the uplink lost its link (interface down, socket error):
  * straight to Down. A later success brings it back through the hysteresis
  * (recover_successes consecutive successes). */
