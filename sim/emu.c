@@ -1,0 +1,282 @@
+/*
+ * emu.c: the relay loop of sim/emu.h (not yet in the build; see emu.h).
+ *
+ * Why AF_PACKET and not TAP or UDP: the caller names existing veth ends, and
+ * a raw packet socket bound to each sees every frame without changing the
+ * interface; PACKET_IGNORE_OUTGOING keeps the socket from reading back what
+ * the emulator itself wrote on the same interface.
+ */
+#define _GNU_SOURCE
+#include "emu.h"
+
+#include <errno.h>
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "evq.h"
+
+#define BATCH 64
+#define SOCKBUF (8 << 20)
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+struct side {
+    int fd;                     /* AF_PACKET socket bound to the interface */
+    int ifindex;
+};
+
+struct emu_link {
+    struct sim_link *link[2];
+    struct side side[2];        /* 0: A, 1: B */
+    uint64_t send_err[2];
+};
+
+struct out_ctx {
+    struct emu_link *l;
+    int to;                     /* side the direction writes to */
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void deliver(void *ctx, uint8_t *pkt, size_t len, tg_time now)
+{
+    struct out_ctx *o = ctx;
+    (void)now;
+    struct virtio_net_hdr vh = {0};
+    struct iovec iov[2] = {{&vh, sizeof vh}, {pkt, len}};
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+    if (sendmsg(o->l->side[o->to].fd, &m, MSG_DONTWAIT) < 0)
+        o->l->send_err[o->to]++;
+}
+
+/* A frame from a local sender on a veth may carry only the pseudo-header sum
+ * in its L4 checksum (the kernel finishes it on a real NIC); relayed as is,
+ * the receiver would drop it. Finish the sum here, as a NIC would. */
+static void finish_csum(const struct virtio_net_hdr *vh, uint8_t *f, size_t len)
+{
+    if (!(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+        return;
+    size_t start = vh->csum_start, at = start + vh->csum_offset;
+    if (at + 2 > len)
+        return;
+    uint32_t sum = 0;
+    for (size_t i = start; i + 1 < len; i += 2)
+        sum += (uint32_t)(f[i] << 8 | f[i + 1]);
+    if ((len - start) & 1)
+        sum += (uint32_t)(f[len - 1] << 8);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    uint16_t c = (uint16_t)~sum;
+    f[at] = (uint8_t)(c >> 8);
+    f[at + 1] = (uint8_t)c;
+}
+
+static int open_side(struct side *s, const char *ifname)
+{
+    s->ifindex = (int)if_nametoindex(ifname);
+    if (!s->ifindex) {
+        fprintf(stderr, "triglav-sim emulate: no interface '%s': %s\n", ifname, strerror(errno));
+        return -1;
+    }
+    s->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    if (s->fd < 0) {
+        fprintf(stderr, "triglav-sim emulate: AF_PACKET socket: %s (needs root)\n",
+                strerror(errno));
+        return -1;
+    }
+    int one = 1, buf = SOCKBUF;
+    (void)setsockopt(s->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
+    if (setsockopt(s->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) {
+        fprintf(stderr, "triglav-sim emulate: PACKET_VNET_HDR: %s\n", strerror(errno));
+        return -1;
+    }
+    (void)setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf);
+    (void)setsockopt(s->fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf);
+    struct sockaddr_ll sll = {.sll_family = AF_PACKET,
+                              .sll_protocol = (uint16_t)htons(ETH_P_ALL),
+                              .sll_ifindex = s->ifindex};
+    if (bind(s->fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
+        fprintf(stderr, "triglav-sim emulate: bind to '%s': %s\n", ifname, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Waking from a timer costs a VM 0.1-0.3 ms; the emulator wakes SPIN_NS
+ * early and polls until the deadline, so delay is added to the µs. */
+#define SPIN_NS 300000u
+
+/* Arm the timer for the next event; returns true when it is so close that
+ * the caller should poll without sleeping. */
+static bool arm(int tfd, const struct sim_evq *q, uint64_t start_ns)
+{
+    tg_time next = sim_evq_next(q);
+    struct itimerspec its = {0};
+    if (next != TG_TIME_NEVER) {
+        uint64_t at = start_ns + next * 1000u;
+        if (at <= mono_ns() + SPIN_NS)
+            return true;
+        at -= SPIN_NS;
+        if (at == 0)
+            at = 1;
+        its.it_value.tv_sec = (time_t)(at / 1000000000u);
+        its.it_value.tv_nsec = (long)(at % 1000000000u);
+    }
+    (void)timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+    return false;
+}
+
+static void drain(struct emu_link *l, int from, uint8_t bufs[][SIM_PKT_MAX])
+{
+    struct mmsghdr msgs[BATCH];
+    struct iovec iov[BATCH][2];
+    struct virtio_net_hdr vh[BATCH];
+    for (;;) {
+        for (int i = 0; i < BATCH; i++) {
+            iov[i][0] = (struct iovec){&vh[i], sizeof vh[i]};
+            iov[i][1] = (struct iovec){bufs[i], SIM_PKT_MAX};
+            msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = iov[i], .msg_iovlen = 2}};
+        }
+        int n = recvmmsg(l->side[from].fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+            return;
+        for (int i = 0; i < n; i++) {
+            size_t len = msgs[i].msg_len > sizeof vh[i] ? msgs[i].msg_len - sizeof vh[i] : 0;
+            if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || vh[i].gso_type != VIRTIO_NET_HDR_GSO_NONE)
+                len = SIM_PKT_MAX + 1; /* counted as a queue drop by the link */
+            else
+                finish_csum(&vh[i], bufs[i], len);
+            (void)sim_link_send(l->link[from], bufs[i], len);
+        }
+        if (n < BATCH)
+            return;
+    }
+}
+
+int sim_emu_run(const struct sim_emu_spec *spec)
+{
+    static struct emu_link links[SIM_EMU_MAX_LINKS];
+    static struct out_ctx outs[SIM_EMU_MAX_LINKS][2];
+    static uint8_t bufs[BATCH][SIM_PKT_MAX];
+    struct sim_evq q;
+    int rc = -1, ep = -1, tfd = -1;
+    if (sim_evq_init(&q, 1024))
+        return -1;
+    memset(links, 0, sizeof links);
+    for (size_t i = 0; i < spec->n; i++)
+        links[i].side[0].fd = links[i].side[1].fd = -1;
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (ep < 0 || tfd < 0)
+        goto out;
+    for (size_t i = 0; i < spec->n; i++) {
+        const struct sim_emu_uplink *u = &spec->up[i];
+        struct emu_link *l = &links[i];
+        if (open_side(&l->side[0], u->if_a) || open_side(&l->side[1], u->if_b))
+            goto out;
+        for (int d = 0; d < 2; d++) {
+            outs[i][d] = (struct out_ctx){l, 1 - d};
+            l->link[d] = sim_link_new(&u->cfg[d], &q, u->loss_rng[d], u->jitter_rng[d], deliver,
+                                      &outs[i][d]);
+            if (!l->link[d]) {
+                fprintf(stderr, "triglav-sim emulate: uplink '%s': invalid link config\n",
+                        u->name);
+                goto out;
+            }
+            struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)(i * 2 + (size_t)d)};
+            if (epoll_ctl(ep, EPOLL_CTL_ADD, l->side[d].fd, &ev) < 0)
+                goto out;
+        }
+    }
+    struct epoll_event tev = {.events = EPOLLIN, .data.u64 = UINT64_MAX};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &tev) < 0)
+        goto out;
+    /* the default 50 µs timer slack would show up as added delay */
+    (void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (spec->ready_file) {
+        FILE *f = fopen(spec->ready_file, "w");
+        if (!f || fclose(f)) {
+            fprintf(stderr, "triglav-sim emulate: cannot write %s\n", spec->ready_file);
+            goto out;
+        }
+    }
+    uint64_t start = mono_ns();
+    uint64_t end = spec->duration_s > 0 ? start + (uint64_t)(spec->duration_s * 1e9) : 0;
+    while (!stop_flag) {
+        bool spin = arm(tfd, &q, start);
+        struct epoll_event evs[32];
+        int n = epoll_wait(ep, evs, 32, spin ? 0 : 100);
+        if (n < 0 && errno != EINTR)
+            goto out;
+        uint64_t now_ns = mono_ns();
+        if (end && now_ns >= end)
+            break;
+        /* events due up to now first, then the new frames arrive at now */
+        sim_evq_run(&q, (now_ns - start) / 1000u);
+        for (int k = 0; k < n; k++) {
+            if (evs[k].data.u64 == UINT64_MAX) {
+                uint64_t x;
+                (void)!read(tfd, &x, sizeof x);
+                continue;
+            }
+            size_t i = (size_t)(evs[k].data.u64 / 2);
+            drain(&links[i], (int)(evs[k].data.u64 % 2), bufs);
+        }
+        sim_evq_run(&q, (mono_ns() - start) / 1000u);
+    }
+    for (size_t i = 0; i < spec->n; i++)
+        for (int d = 0; d < 2; d++) {
+            const struct sim_link_stats *s = sim_link_stats(links[i].link[d]);
+            printf("%s %s passed %llu dropped queue %llu loss %llu down %llu send_errors %llu\n",
+                   spec->up[i].name, d ? "down" : "up",
+                   (unsigned long long)s->delivered_pkts, (unsigned long long)s->drop_queue,
+                   (unsigned long long)s->drop_loss, (unsigned long long)s->drop_down, (unsigned long long)links[i].send_err[1 - d]);
+        }
+    rc = 0;
+out:
+    if (rc)
+        fprintf(stderr, "triglav-sim emulate: %s\n", strerror(errno));
+    sim_evq_clear(&q);
+    for (size_t i = 0; i < spec->n; i++)
+        for (int d = 0; d < 2; d++) {
+            sim_link_free(links[i].link[d]);
+            if (links[i].side[d].fd >= 0)
+                close(links[i].side[d].fd);
+        }
+    if (ep >= 0)
+        close(ep);
+    if (tfd >= 0)
+        close(tfd);
+    return rc;
+}
