@@ -1238,23 +1238,25 @@ int tg_conf_fail(const struct tg_conf_value *v, struct tg_conf_error *err, const
                      describe_value(v, d, sizeof d));
 }
 
+/* Names held in the table itself: a table of pointers would need
+ * relocating at load time and so live in writable memory. */
 struct unit {
-    const char *name;
+    char name[8];
     double factor;
 };
 
 static const struct unit duration_units[] = {{"us", 1},   {"ms", 1e3},   {"s", 1e6},
-                                             {"m", 60e6}, {"h", 3600e6}, {NULL, 0}};
+                                             {"m", 60e6}, {"h", 3600e6}, {"", 0}};
 static const struct unit rate_units[] = {{"bit", 1},    {"kbit", 1e3}, {"Mbit", 1e6},
                                          {"Gbit", 1e9}, {"bps", 1},    {"kbps", 1e3},
-                                         {"Mbps", 1e6}, {"Gbps", 1e9}, {NULL, 0}};
+                                         {"Mbps", 1e6}, {"Gbps", 1e9}, {"", 0}};
 static const struct unit byte_units[] = {
     {"B", 1},        {"KB", 1e3},        {"MB", 1e6},           {"GB", 1e9},
-    {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {NULL, 0}};
+    {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"", 0}};
 
 static const struct unit *find_unit(const struct unit *t, const char *name)
 {
-    for (; t->name != NULL; t++)
+    for (; t->name[0] != '\0'; t++)
         if (strcmp(t->name, name) == 0)
             return t;
     return NULL;
