@@ -71,6 +71,14 @@ tg_time tg_rtx_recover_wait(const struct tg_mp *mp)
     return best < cap ? best : cap;
 }
 
+/* How long the path's modelled queue takes to drain (0 before a rate). */
+static double queue_us(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
+{
+    if (!p->est.has_rate || !(p->est.rate_bps > 0))
+        return 0;
+    return (double)tg_mp_queued(mp, p, now) * 8e6 / p->est.rate_bps;
+}
+
 /* The usable uplink where a packet sent now should arrive first (relative
  * one-way delay plus its backlog; an overdue one only when no other is left),
  * avoiding `avoid` when another will do; -1 when none. */
@@ -86,9 +94,7 @@ static int earliest_path(const struct tg_mp *mp, int avoid, tg_time now)
             fallback = (int)i;
             continue;
         }
-        double us = p->est.has_owd ? (double)p->est.owd_base_us : 0;
-        if (p->est.has_rate && p->est.rate_bps > 0)
-            us += (double)tg_mp_queued(mp, p, now) * 8e6 / p->est.rate_bps;
+        double us = (p->est.has_owd ? (double)p->est.owd_base_us : 0) + queue_us(mp, p, now);
         if (now >= tg_mp_overdue_at(mp, p))
             us += 1e9; /* last resort: it may be dead */
         if (best < 0 || us < best_us) {
@@ -128,16 +134,11 @@ void tg_rtx_send_nack(struct tg_mp *mp, tg_time now)
     mp->n_nack = 0;
 }
 
-/* Send stored packet `seq` once more on the uplink where it arrives first
- * (not `avoid` while another will do; never `avoid` when other_only). Returns 1 sent, 0 not sent (no
- * other uplink), -1 the output queue is full. */
-static int resend(struct tg_mp *mp, struct rtx_slot *s, uint64_t seq, unsigned avoid,
-                  bool other_only, tg_time now)
+/* Send stored packet `seq` once more on uplink i. Returns 1 sent, 0 not
+ * sent, -1 the output queue is full. */
+static int resend(struct tg_mp *mp, struct rtx_slot *s, uint64_t seq, int i, tg_time now)
 {
     struct tg_rtx *r = mp->rtx;
-    int i = earliest_path(mp, (int)avoid, now);
-    if (i < 0 || (other_only && i == (int)avoid))
-        return 0;
     uint8_t *buf = tg_io_reserve_out(mp->io);
     if (buf == NULL)
         return -1;
@@ -175,13 +176,13 @@ void tg_rtx_reinject(struct tg_mp *mp, unsigned slot, tg_time now)
         if (s->seq != seq || s->again || s->uplink != slot || s->counter <= p->fb_highest)
             continue;
         int i = earliest_path(mp, (int)slot, now);
-        const struct tg_path *to = i >= 0 ? mp->paths[i] : NULL;
-        if (to != NULL && i != (int)slot && to->est.has_rate && to->est.rate_bps > 0 &&
-            (double)tg_mp_queued(mp, to, now) * 8e6 / to->est.rate_bps > REINJECT_QUEUE_US) {
+        if (i < 0 || i == (int)slot)
+            continue; /* no other uplink to take it */
+        if (queue_us(mp, mp->paths[i], now) > REINJECT_QUEUE_US) {
             p->reinject_at = tg_time_add(now, REINJECT_RETRY_US);
             break;
         }
-        if (resend(mp, s, seq, slot, true, now) < 0) {
+        if (resend(mp, s, seq, i, now) < 0) {
             p->reinject_at = tg_time_add(now, REINJECT_RETRY_US);
             break; /* the rest on the next call */
         }
@@ -200,7 +201,10 @@ void tg_rtx_on_nack(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
         struct rtx_slot *s = &r->slots[seq & r->mask];
         if (seq >= mp->next_seq || s->seq != seq || s->again || mp->rtx_tokens < 1)
             continue;
-        int rc = resend(mp, s, seq, s->uplink, false, now);
+        int i = earliest_path(mp, s->uplink, now);
+        if (i < 0)
+            continue;
+        int rc = resend(mp, s, seq, i, now);
         if (rc < 0)
             return;
         if (rc == 0)
