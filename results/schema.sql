@@ -15,10 +15,12 @@
 -- The program embeds this file at build time and applies it to a new, empty
 -- database. Changing a table means bumping user_version below and
 -- SIM_DB_SCHEMA_VERSION in sim/db.h; databases of another version are refused,
--- except that a version 1 database is upgraded in place by running the part of
--- this file after the line "-- @version 2" (it only adds tables).
+-- except that an older one is upgraded in place when opened for writing: a
+-- version 1 database by running the part of this file after the line
+-- "-- @version 2", a version 2 one by the part after "-- @version 3" (both
+-- only add tables).
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 
 -- A campaign: one `triglav-sim run` command line, identified by `key`, a hash
 -- of its plan (each scenario's content hash, strategies, aggregations,
@@ -230,3 +232,64 @@ CREATE TABLE replay_packets (
     lost_reason   TEXT,                   -- NULL if delivered; 'not sent', 'too big', 'refused: ...' (the core's reason), 'network' (dropped on the way or still in flight at the end)
     PRIMARY KEY (replay_id, packet)
 );
+
+-- @version 3: time series (`triglav-sim run --series-interval MS`) and
+-- parameter sweeps (`triglav-sim run --sweep KEY=V1,V2,...`). Only new
+-- tables from here on: this part is also what upgrades a version 2 database.
+
+-- Each uplink of a run, sampled every interval of simulated time. A row
+-- describes the interval that ends at t_ms (rates) or the instant t_ms
+-- (queues, estimates). "up" is laptop -> server.
+CREATE TABLE series_uplinks (
+    run_id           INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    uplink           INTEGER NOT NULL,  -- index in the scenario, 0 first
+    t_ms             REAL NOT NULL,     -- end of the interval, since the run started
+    up_mbps          REAL,              -- outer bytes the link delivered in the interval
+    down_mbps        REAL,
+    share_up         REAL,              -- this uplink's part of the outer bytes sent on all
+    share_down       REAL,              -- uplinks that way in the interval (NULL: none sent)
+    queue_up_bytes   INTEGER,           -- link queue at t_ms
+    queue_down_bytes INTEGER,
+    owd_up_ms        REAL,              -- one-way delay the client's estimator holds (NULL: none yet)
+    owd_down_ms      REAL,              -- ... the server's, for the other direction
+    srtt_ms          REAL,              -- client's smoothed RTT (NULL: none yet)
+    rate_est_mbps    REAL,              -- client's delivery-rate estimate (what it schedules by)
+    drops_pkts       INTEGER,           -- packets the link dropped in the interval, both ways
+    health           TEXT,              -- client's view: unknown, healthy, degraded, unhealthy, down
+    PRIMARY KEY (run_id, uplink, t_ms)
+);
+
+-- Each flow of a run, sampled as series_uplinks.
+CREATE TABLE series_flows (
+    run_id           INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    flow             INTEGER NOT NULL,  -- flow id within the run (flow_results.flow)
+    t_ms             REAL NOT NULL,
+    goodput_mbps     REAL,              -- application bytes delivered in the interval
+    owd_ms           REAL,              -- mean one-way delay of what was delivered (NULL: nothing)
+    cwnd_bytes       REAL,              -- TCP/web sender's congestion window at t_ms (NULL: not TCP)
+    inflight_bytes   INTEGER,           -- TCP/web bytes in flight at t_ms
+    retransmits      INTEGER,           -- TCP retransmissions in the interval
+    PRIMARY KEY (run_id, flow, t_ms)
+);
+
+-- The tunnel (client and server cores together), sampled as series_uplinks.
+CREATE TABLE series_tunnel (
+    run_id             INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    t_ms               REAL NOT NULL,
+    reorder_peak_pkts  INTEGER,         -- reorder-buffer peak so far (the cores expose no more)
+    retransmitted_pkts INTEGER,         -- packets the tunnel sent again after a NACK, in the interval
+    nacks              INTEGER,         -- NACK frames sent in the interval
+    late_drops_pkts    INTEGER,         -- packets that came after the reorder buffer gave up
+    PRIMARY KEY (run_id, t_ms)
+);
+
+-- The swept value a run was made with (`--sweep KEY=V1,V2,...`): the run's
+-- scenario is the file with KEY set to value, so its scenario_hash differs
+-- per value while its seeds (from the scenario's name) are the same.
+CREATE TABLE sweeps (
+    run_id        INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    key           TEXT NOT NULL,        -- as given, e.g. 'uplink.path2.delay'
+    value         TEXT NOT NULL,        -- as given, e.g. '50ms'
+    position      INTEGER NOT NULL      -- index of the value in the list, 0 first (plot order)
+);
+CREATE INDEX sweeps_key ON sweeps(key, position);

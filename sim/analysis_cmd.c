@@ -18,6 +18,7 @@
 #include "analysis/dataset.h"
 #include "analysis/dbread.h"
 #include "analysis/query.h"
+#include "analysis/instrument.h"
 #include "analysis/report.h"
 
 const char an_usage_query[] =
@@ -50,6 +51,8 @@ const char an_usage_query[] =
 const char an_usage_report[] =
     "usage: triglav-sim report DB [--out DIR] [--baseline STRATEGY] [--metric LIST]\n"
     "                          [--run ID] [--gnuplot PROGRAM|none]\n"
+    "       triglav-sim report DB --series RUN_ID [--metric NAME]\n"
+    "       triglav-sim report DB --sweep [--metric NAME]\n"
     "\n"
     "Writes DIR/report.md: for each scenario x strategy x aggregation, n and the mean\n"
     "with its 95% confidence interval (Student t) and p50/p95/p99 over runs of each\n"
@@ -69,13 +72,22 @@ const char an_usage_report[] =
     "  --run ID            run whose uplink use is shown (default: the first run)\n"
     "  --gnuplot PROGRAM   gnuplot to use, or `none` for no plots (default: $TG_GNUPLOT,\n"
     "                      else gnuplot in PATH)\n"
+    "  --series RUN_ID     instead, draw run RUN_ID's time series as text on stdout\n"
+    "                      (runs stored with `run --series-interval MS`); --metric\n"
+    "                      picks one of " AN_SERIES_METRICS "\n"
+    "                      (default: throughput)\n"
+    "  --sweep             instead, draw a metrics column (--metric, default\n"
+    "                      efficiency) against the swept value of the runs stored\n"
+    "                      with `run --sweep`, per strategy, with 95% CIs, as text\n"
     "  -h, --help          this text\n"
     "\n"
     "Exit status: 0 report written, 1 error, 2 bad usage.\n"
     "\n"
     "examples:\n"
     "  triglav-sim report results/triglav.db --out /tmp/report\n"
-    "  triglav-sim report results/triglav.db --baseline redundant --metric stall_max_ms,goodput_mbps\n";
+    "  triglav-sim report results/triglav.db --baseline redundant --metric stall_max_ms,goodput_mbps\n"
+    "  triglav-sim report results/triglav.db --series 1 --metric share\n"
+    "  triglav-sim report results/triglav.db --sweep --metric owd_p95_ms\n";
 
 static bool is_help(const char *a)
 {
@@ -269,7 +281,8 @@ int an_report_main(int argc, char **argv, const char *version)
     const char *cmd = sim_cmd_name = "triglav-sim report";
     const char *db = NULL, *metrics = AN_REPORT_METRICS;
     struct an_report_opts o = {.out_dir = "report", .baseline = "adaptive", .generator = version};
-    bool options = true;
+    bool options = true, sweep = false, metric_given = false;
+    long long series = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v;
         int m;
@@ -297,6 +310,18 @@ int an_report_main(int argc, char **argv, const char *version)
             if (m < 0)
                 return 2;
             metrics = v;
+            metric_given = true;
+        } else if ((m = sim_opt_value(argc, argv, &i, "--series", &v)) != 0) {
+            if (m < 0)
+                return 2;
+            char *end;
+            errno = 0;
+            series = strtoll(v, &end, 10);
+            if (errno != 0 || *end != '\0' || end == v || series <= 0)
+                return sim_usage_error("--series: expected a run id (runs.id, 1 or more), got "
+                                       "'%s'", v);
+        } else if (strcmp(a, "--sweep") == 0) {
+            sweep = true;
         } else if ((m = sim_opt_value(argc, argv, &i, "--run", &v)) != 0) {
             if (m < 0)
                 return 2;
@@ -317,6 +342,22 @@ int an_report_main(int argc, char **argv, const char *version)
     }
     if (db == NULL)
         return sim_usage_error("no database given (e.g. results/triglav.db)");
+    if (series > 0 || sweep) {
+        if (series > 0 && sweep)
+            return sim_usage_error("--series and --sweep draw different things: give one");
+        const char *metric = metric_given ? metrics : series > 0 ? "throughput" : "efficiency";
+        if (series > 0 && !an_series_metric_ok(metric))
+            return sim_usage_error("--metric: '%s' is not a series metric; expected one of %s",
+                                   metric, AN_SERIES_METRICS);
+        char err[1024];
+        int rc = series > 0 ? an_series_print(stdout, db, series, metric, err, sizeof err)
+                            : an_sweep_print(stdout, db, metric, err, sizeof err);
+        if (rc != 0) {
+            fprintf(stderr, "%s: %s\n", cmd, err);
+            return 1;
+        }
+        return 0;
+    }
     char buf[1024];
     const char *names[64];
     int n = parse_metrics(cmd, metrics, buf, sizeof buf, names, sizeof names / sizeof names[0]);

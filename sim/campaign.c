@@ -25,7 +25,9 @@
 #include "db.h"
 #include "errf.h"
 #include "run.h"
+#include "infile.h"
 #include "scenario.h"
+#include "sweep.h"
 
 /* One process keeps at most this many planned runs of its shard in memory. */
 #define MAX_SHARD_RUNS 50000000u
@@ -41,6 +43,8 @@ struct scen {
     size_t n_aggregations;
     uint32_t iterations;
     uint64_t base_seed;
+    const char *sweep_value;        /* with a sweep: this scenario's value (NULL: none) */
+    uint32_t sweep_pos;
 };
 
 /* A run of this shard that is not stored yet. */
@@ -63,6 +67,7 @@ struct pool {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* a run finished or a worker left */
     const struct scen *scens;
+    tg_time series_interval_us;
     const struct job *jobs;
     size_t n_jobs;
     size_t next;     /* next job to hand out */
@@ -109,6 +114,7 @@ static void *worker(void *arg)
                 .aggregation = j->aggregation,
                 .iteration = j->iteration,
                 .seed = j->seed,
+                .series_interval_us = p->series_interval_us,
             };
             double t0 = mono_s();
             if (sim_run(&spec, d.res, d.err, sizeof d.err) != 0) {
@@ -191,20 +197,79 @@ static void clear_line(const struct progress *pr)
 
 /* ------------------------------------------------------------ plan */
 
+/* The file's text, malloc'd (NULL with err). */
+static char *read_text(const char *path, size_t *len, char *err, size_t errlen)
+{
+    char why[256];
+    int64_t size;
+    FILE *f = sim_infile_open(path, SIM_SCENARIO_MAX_BYTES, &size, why, sizeof why);
+    if (f == NULL) {
+        sim_errf(err, errlen, "%s: %s", path, why);
+        return NULL;
+    }
+    char *text = malloc((size_t)size + 1);
+    size_t got = text ? fread(text, 1, (size_t)size, f) : 0;
+    bool bad = ferror(f) != 0;
+    fclose(f);
+    if (text == NULL || bad) {
+        sim_errf(err, errlen, "%s: %s", path, text ? "cannot read" : "out of memory");
+        free(text);
+        return NULL;
+    }
+    text[got] = '\0';
+    *len = got;
+    return text;
+}
+
+/* The scenario of file `file`, value v of the sweep (v = 0 without one). */
+static int load_one(const struct sim_campaign_opts *o, const char *file, size_t v,
+                    struct sim_scenario **sc, char *err, size_t errlen)
+{
+    if (o->sweep == NULL)
+        return sim_scenario_load(file, o->data_dir, sc, err, errlen);
+    size_t len, out_len;
+    char *text = read_text(file, &len, err, errlen);
+    if (text == NULL)
+        return -1;
+    const char *key = o->sweep->key, *value = o->sweep->values[v];
+    char *swept = sim_sweep_apply(file, text, len, key, value, &out_len, err, errlen);
+    free(text);
+    if (swept == NULL)
+        return -1;
+    char why[1024];
+    int rc = sim_scenario_load_text(file, swept, out_len, o->data_dir, NULL, sc, why, sizeof why);
+    free(swept);
+    if (rc != 0)
+        sim_errf(err, errlen, "--sweep %s=%s: %s", key, value, why);
+    return rc;
+}
+
 static int load_scenarios(const struct sim_campaign_opts *o, struct scen *scens, size_t *n,
                           char *err, size_t errlen)
 {
     *n = 0;
-    for (size_t i = 0; i < o->n_files; i++) {
+    size_t n_values = o->sweep ? o->sweep->n : 1;
+    for (size_t fv = 0; fv < o->n_files * n_values; fv++) {
+        size_t i = fv / n_values, v = fv % n_values;
         struct scen *s = &scens[*n];
         memset(s, 0, sizeof *s);
-        if (sim_scenario_load(o->files[i], o->data_dir, &s->sc, err, errlen) != 0)
+        if (load_one(o, o->files[i], v, &s->sc, err, errlen) != 0)
             return -1;
+        if (o->sweep) {
+            s->sweep_value = o->sweep->values[v];
+            s->sweep_pos = (uint32_t)v;
+        }
         s->file = o->files[i];
         bool dup = false;
         for (size_t j = 0; j < *n && !dup; j++) {
             if (scens[j].sc->content_hash == s->sc->content_hash) {
-                fprintf(stderr, "%s: same content as %s, run once\n", s->file, scens[j].file);
+                if (o->sweep)
+                    fprintf(stderr, "%s: %s=%s gives the same scenario as %s=%s, run once\n",
+                            s->file, o->sweep->key, s->sweep_value, o->sweep->key,
+                            scens[j].sweep_value);
+                else
+                    fprintf(stderr, "%s: same content as %s, run once\n", s->file,
+                            scens[j].file);
                 dup = true;
             }
         }
@@ -337,8 +402,8 @@ static int record_campaign(const struct sim_campaign_opts *o, const struct scen 
 /* ------------------------------------------------------------ running */
 
 /* Store one finished run (the calling thread). Returns 0, or -1 (err). */
-static int store(struct sim_db *db, const struct scen *scens, int64_t campaign_id,
-                 const struct done *d, struct sim_campaign_summary *sum, char *err, size_t errlen)
+static int store(struct sim_db *db, const struct scen *scens, const char *o_sweep_key,
+                 int64_t campaign_id, const struct done *d, struct sim_campaign_summary *sum, char *err, size_t errlen)
 {
     const struct job *j = d->job;
     const struct scen *s = &scens[j->scen];
@@ -355,6 +420,9 @@ static int store(struct sim_db *db, const struct scen *scens, int64_t campaign_i
         .key = job_key(scens, j),
         .duration_s = (double)s->sc->duration_us * 1e-6,
         .wall_s = d->wall_s,
+        .sweep_key = s->sweep_value ? o_sweep_key : NULL,
+        .sweep_value = s->sweep_value,
+        .sweep_position = s->sweep_pos,
     };
     int rc = sim_db_insert_run(db, &run, d->res, err, errlen);
     if (rc < 0)
@@ -380,7 +448,10 @@ static int run_pool(const struct sim_campaign_opts *o, const struct scen *scens,
                     const struct job *jobs, size_t n_jobs, struct sim_db *db, int64_t campaign_id,
                     struct sim_campaign_summary *sum, struct progress *pr, char *err, size_t errlen)
 {
-    struct pool p = {.scens = scens, .jobs = jobs, .n_jobs = n_jobs};
+    struct pool p = {.scens = scens,
+                     .series_interval_us = o->series_interval_us,
+                     .jobs = jobs,
+                     .n_jobs = n_jobs};
     p.q = calloc(n_jobs ? n_jobs : 1, sizeof *p.q);
     if (p.q == NULL) {
         sim_errf(err, errlen, "out of memory");
@@ -456,12 +527,15 @@ static int run_pool(const struct sim_campaign_opts *o, const struct scen *scens,
         /* After a failed run, the runs that did finish are still stored (they
          * need not run again); after a database error nothing more is. */
         char why[1024];
-        int rc = db_failed ? 0 : store(db, scens, campaign_id, &d, sum, why, sizeof why);
+        int rc = db_failed ? 0 : store(db, scens, o->sweep ? o->sweep->key : NULL, campaign_id, &d, sum,
+                                         why, sizeof why);
         if (rc != 0) {
             db_failed = d.res != NULL;
             if (ret == 0)
                 sim_errf(err, errlen, "%s", why);
         }
+        if (d.res != NULL)
+            sim_series_free(d.res->series);
         free(d.res);
         pr->done = sum->added + sum->raced;
         draw(pr, false);
@@ -491,7 +565,8 @@ int sim_campaign_run(const struct sim_campaign_opts *o, struct sim_campaign_summ
         sim_errf(err, errlen, "invalid campaign options (jobs, shard or files)");
         return -1;
     }
-    struct scen *scens = calloc(o->n_files, sizeof *scens);
+    size_t cap_scens = o->n_files * (o->sweep ? o->sweep->n : 1);
+    struct scen *scens = calloc(cap_scens, sizeof *scens);
     struct sim_db *db = NULL;
     struct job *jobs = NULL;
     size_t n_scens = 0, n_jobs = 0;
@@ -534,7 +609,7 @@ int sim_campaign_run(const struct sim_campaign_opts *o, struct sim_campaign_summ
 out:
     free(jobs);
     sim_db_close(db);
-    for (size_t i = 0; i < o->n_files; i++)
+    for (size_t i = 0; i < cap_scens; i++)
         if (scens[i].sc != NULL)
             sim_scenario_free(scens[i].sc);
     free(scens);

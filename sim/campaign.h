@@ -11,6 +11,12 @@
  * 0 across all scenarios; shard K of N keeps the runs whose number % N ==
  * K-1, so N shards together run the plan exactly once.
  *
+ * Sweeps. With a sweep (sweep.h), each file is planned once per value, in
+ * the order given, as a scenario of its own: the file's text with the key
+ * set to the value. Its name, and so its seeds, are the file's: the values
+ * are paired (same environment draws, iteration by iteration). Each run is
+ * stored with its key and value (table sweeps).
+ *
  * Resuming. Runs whose key is already in the database are skipped, and each
  * finished run is stored whole in its own transaction, so a campaign killed
  * at any moment (even SIGKILL) and started again with the same command ends
@@ -30,6 +36,9 @@
 #include <stdint.h>
 
 #include "core/sched.h"
+#include "core/time.h"
+
+struct sim_sweep;
 
 struct sim_campaign_opts {
     const char *const *files;       /* .scn paths */
@@ -47,6 +56,8 @@ struct sim_campaign_opts {
     const char *db_path;            /* results database (created if missing) */
     const char *command;            /* the command line, recorded with the campaign */
     bool progress;                  /* draw a progress line on stderr (a terminal) */
+    tg_time series_interval_us;     /* > 0: store each run's time series at this interval */
+    const struct sim_sweep *sweep;  /* not NULL: each file once per value (sweep.h) */
 };
 
 struct sim_campaign_summary {

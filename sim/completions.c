@@ -38,6 +38,9 @@ static const struct comp_opt run_opts[] = {
     {"--jobs", 'j', TEXT, "runs in parallel"},
     {"--db", 0, DB, "results database"},
     {"--shard", 0, TEXT, "run only part K/N"},
+    {"--series-interval", 0, TEXT, "store time series every MS milliseconds (0: none)"},
+    {"--series", 0, NONE, "store time series every 100 ms"},
+    {"--sweep", 0, TEXT, "KEY=V1,V2,...: run once per value of a scenario key"},
     DATA_DIR,
     SHARE_DIR,
 };
@@ -75,6 +78,8 @@ static const struct comp_opt report_opts[] = {
     {"--metric", 0, TEXT, "comma-separated metrics columns, or all"},
     {"--run", 0, TEXT, "run whose uplink use is shown"},
     {"--gnuplot", 0, FILE_ARG, "gnuplot to use, or none"},
+    {"--series", 0, TEXT, "draw a run's time series as text"},
+    {"--sweep", 0, NONE, "draw a metric against the swept value as text"},
 };
 
 static const struct comp_cmd cmds[] = {

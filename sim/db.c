@@ -23,7 +23,19 @@
 
 #define BUSY_TIMEOUT_MS 60000
 
-enum { ST_HAS, ST_RUN, ST_METRICS, ST_UPLINK, ST_FLOW, ST_EVENT, ST_COUNT };
+enum {
+    ST_HAS,
+    ST_RUN,
+    ST_METRICS,
+    ST_UPLINK,
+    ST_FLOW,
+    ST_EVENT,
+    ST_SERIES_UP,
+    ST_SERIES_FLOW,
+    ST_SERIES_TUN,
+    ST_SWEEP,
+    ST_COUNT
+};
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_HAS] = "SELECT 1 FROM runs WHERE scenario_hash = ?1 AND strategy = ?2 AND "
@@ -48,6 +60,16 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "?17, ?18)",
     [ST_EVENT] = "INSERT INTO event_counts (run_id, name, occurrences, total_s) "
                  "VALUES (?1, ?2, ?3, ?4)",
+    [ST_SERIES_UP] = "INSERT INTO series_uplinks (run_id, uplink, t_ms, up_mbps, down_mbps, "
+                     "share_up, share_down, queue_up_bytes, queue_down_bytes, owd_up_ms, "
+                     "owd_down_ms, srtt_ms, rate_est_mbps, drops_pkts, health) VALUES (?1, ?2, "
+                     "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    [ST_SERIES_FLOW] = "INSERT INTO series_flows (run_id, flow, t_ms, goodput_mbps, owd_ms, "
+                       "cwnd_bytes, inflight_bytes, retransmits) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                       "?7, ?8)",
+    [ST_SERIES_TUN] = "INSERT INTO series_tunnel (run_id, t_ms, reorder_peak_pkts, "
+                      "retransmitted_pkts, nacks, late_drops_pkts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_SWEEP] = "INSERT INTO sweeps (run_id, key, value, position) VALUES (?1, ?2, ?3, ?4)",
 };
 
 struct sim_db {
@@ -202,17 +224,18 @@ static int bind_key(sqlite3_stmt *st, int first, const struct sim_db_run_key *k)
 
 /* ------------------------------------------------------------ open */
 
-/* replay: version 1 -> 2 adds the replay tables, which schema.sql holds
- * after this line; run it under the write lock unless another process
- * upgraded meanwhile. */
-#define V2_MARKER "\n-- @version 2:"
-
-static int upgrade_v1(struct sim_db *db, char *err, size_t errlen)
+/* An older database gets the tables added since its version: schema.sql
+ * holds them after the marker of the version that added them (version 1:
+ * everything from "@version 2" on, version 2: from "@version 3" on). Run under
+ * the write lock unless another process upgraded meanwhile. */
+static int upgrade(struct sim_db *db, int64_t from, char *err, size_t errlen)
 {
-    const char *v2 = strstr(sim_db_schema, V2_MARKER);
+    const char *marker = from == 1 ? "\n-- @version 2:" : "\n-- @version 3:";
+    const char *part = strstr(sim_db_schema, marker);
     int64_t version;
-    if (v2 == NULL) {
-        sim_errf(err, errlen, "%s: the embedded schema has no version 2 part", db->path);
+    if (part == NULL) {
+        sim_errf(err, errlen, "%s: the embedded schema has no version %d part", db->path,
+                 (int)from + 1);
         return -1;
     }
     if (exec(db, "BEGIN IMMEDIATE", "cannot lock the database", err, errlen))
@@ -220,9 +243,10 @@ static int upgrade_v1(struct sim_db *db, char *err, size_t errlen)
     if (query_int(db, "PRAGMA user_version", &version, "cannot read the schema version", err,
                   errlen))
         goto fail;
-    if (version == 1 && (exec(db, v2, "cannot upgrade the schema to version 2", err, errlen) ||
-                         exec(db, "PRAGMA user_version = 2", "cannot upgrade the schema", err,
-                              errlen)))
+    char set[64];
+    snprintf(set, sizeof set, "PRAGMA user_version = %d", SIM_DB_SCHEMA_VERSION);
+    if (version == from && (exec(db, part, "cannot upgrade the schema", err, errlen) ||
+                            exec(db, set, "cannot upgrade the schema", err, errlen)))
         goto fail;
     if (exec(db, "COMMIT", "cannot upgrade the schema", err, errlen))
         goto fail;
@@ -240,8 +264,8 @@ static int apply_schema(struct sim_db *db, char *err, size_t errlen)
         return -1;
     if (version == SIM_DB_SCHEMA_VERSION)
         return 0;
-    if (version == 1)
-        return upgrade_v1(db, err, errlen);
+    if (version == 1 || version == 2)
+        return upgrade(db, version, err, errlen);
     if (version != 0) {
         sim_errf(err, errlen,
              "%s: results database of schema version %" PRId64
@@ -591,6 +615,71 @@ static int insert_children(struct sim_db *db, int64_t run_id, const struct sim_r
     return 0;
 }
 
+static int insert_series(struct sim_db *db, int64_t run_id, const struct sim_series *s,
+                         char *err, size_t errlen)
+{
+    sqlite3_stmt *st = db->st[ST_SERIES_UP];
+    for (size_t i = 0; i < s->n_up; i++) {
+        const struct sim_series_uplink *u = &s->up[i];
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int64(st, 2, u->uplink);
+        bind_time(st, 3, u->t_us, MS);
+        bind_real(st, 4, MBPS(u->up_bps));
+        bind_real(st, 5, MBPS(u->down_bps));
+        bind_real(st, 6, u->share_up);
+        bind_real(st, 7, u->share_down);
+        bind_u64(st, 8, u->queue_up_bytes);
+        bind_u64(st, 9, u->queue_down_bytes);
+        bind_real(st, 10, u->owd_up_us * MS);
+        bind_real(st, 11, u->owd_down_us * MS);
+        bind_real(st, 12, u->srtt_us * MS);
+        bind_real(st, 13, MBPS(u->rate_est_bps));
+        bind_u64(st, 14, u->drops);
+        bind_text(st, 15, u->health >= 0 ? tg_health_name((enum tg_health)u->health) : NULL);
+        if (step_done(db, st, "cannot store a run's uplink series", err, errlen))
+            return -1;
+    }
+    st = db->st[ST_SERIES_FLOW];
+    for (size_t i = 0; i < s->n_flow; i++) {
+        const struct sim_series_flow *f = &s->flow[i];
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int64(st, 2, f->flow);
+        bind_time(st, 3, f->t_us, MS);
+        bind_real(st, 4, MBPS(f->goodput_bps));
+        bind_real(st, 5, f->owd_us * MS);
+        bind_real(st, 6, f->cwnd_bytes);
+        if (isfinite(f->cwnd_bytes))
+            bind_u64(st, 7, f->inflight_bytes);
+        bind_u64(st, 8, f->retransmits);
+        if (step_done(db, st, "cannot store a run's flow series", err, errlen))
+            return -1;
+    }
+    st = db->st[ST_SERIES_TUN];
+    for (size_t i = 0; i < s->n_tun; i++) {
+        const struct sim_series_tunnel *t = &s->tun[i];
+        sqlite3_bind_int64(st, 1, run_id);
+        bind_time(st, 2, t->t_us, MS);
+        bind_u64(st, 3, t->reorder_peak_pkts);
+        bind_u64(st, 4, t->retransmitted);
+        bind_u64(st, 5, t->nacks);
+        bind_u64(st, 6, t->late_drops);
+        if (step_done(db, st, "cannot store a run's tunnel series", err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+static int insert_sweep(struct sim_db *db, int64_t run_id, const struct sim_db_run *run,
+                        char *err, size_t errlen)
+{
+    sqlite3_stmt *st = db->st[ST_SWEEP];
+    sqlite3_bind_int64(st, 1, run_id);
+    bind_text(st, 2, run->sweep_key);
+    bind_text(st, 3, run->sweep_value != NULL ? run->sweep_value : "");
+    sqlite3_bind_int64(st, 4, run->sweep_position);
+    return step_done(db, st, "cannot store a run's sweep value", err, errlen);
+}
+
 int sim_db_insert_run(struct sim_db *db, const struct sim_db_run *run,
                       const struct sim_run_result *res, char *err, size_t errlen)
 {
@@ -612,7 +701,9 @@ int sim_db_insert_run(struct sim_db *db, const struct sim_db_run *run,
         return 0;
     }
     int64_t id = sqlite3_last_insert_rowid(db->h);
-    if (insert_metrics(db, id, res, err, errlen) || insert_children(db, id, res, err, errlen))
+    if (insert_metrics(db, id, res, err, errlen) || insert_children(db, id, res, err, errlen) ||
+        (res->series != NULL && insert_series(db, id, res->series, err, errlen)) ||
+        (run->sweep_key != NULL && insert_sweep(db, id, run, err, errlen)))
         goto fail;
     if (exec(db, "COMMIT", "cannot commit a run", err, errlen))
         goto fail;
@@ -676,6 +767,10 @@ nomem:
 
 static const char *const child_tables[] = {"metrics", "uplink_results", "flow_results",
                                            "event_counts"};
+/* Added in version 3: merged from inputs of version 3 on, dumped always. */
+static const char *const v3_tables[] = {"series_uplinks", "series_flows", "series_tunnel",
+                                        "sweeps"};
+#define N_V3 (sizeof v3_tables / sizeof v3_tables[0])
 
 #define RUN_KEY_EQ(a, b)                                                                           \
     a ".scenario_hash = " b ".scenario_hash AND " a ".strategy = " b ".strategy AND " a            \
@@ -716,8 +811,8 @@ static int merge_children(struct sim_db *out, const char *table, char *err, size
 /* Inside the transaction: campaigns (shared by key), then runs not yet
  * present, then their rows through a map from input ids to new ids (every
  * new id is above the output's largest id before the insert). */
-static int merge_rows(struct sim_db *out, struct sim_db_merge_stats *stats, char *err,
-                      size_t errlen)
+static int merge_rows(struct sim_db *out, int64_t in_version, struct sim_db_merge_stats *stats,
+                      char *err, size_t errlen)
 {
     static const char *const skip_campaign[] = {"id", NULL};
     static const char *const skip_cs[] = {"campaign_id", NULL};
@@ -789,6 +884,9 @@ static int merge_rows(struct sim_db *out, struct sim_db_merge_stats *stats, char
     for (size_t t = 0; t < sizeof child_tables / sizeof child_tables[0]; t++)
         if (merge_children(out, child_tables[t], err, errlen))
             return -1;
+    for (size_t t = 0; in_version >= 3 && t < N_V3; t++)
+        if (merge_children(out, v3_tables[t], err, errlen))
+            return -1;
     return exec(out, "DELETE FROM temp.merge_map", "cannot merge runs", err, errlen);
 }
 
@@ -798,10 +896,14 @@ static int merge_rows(struct sim_db *out, struct sim_db_merge_stats *stats, char
  * every column the output's table has; there must be no trigger. Its other
  * objects (its own views, indexes) are never read. Messages name the table
  * or column of this program's schema, never what the input's schema says. */
-static int check_schema(struct sim_db *out, const char *in, char *err, size_t errlen)
+static int check_schema(struct sim_db *out, const char *in, int64_t in_version, char *err,
+                        size_t errlen)
 {
-    static const char *const tables[] = {"campaigns", "campaign_scenarios", "runs", "metrics",
-                                         "uplink_results", "flow_results", "event_counts"};
+    static const char *const tables[] = {"campaigns",      "campaign_scenarios", "runs",
+                                         "metrics",        "uplink_results",     "flow_results",
+                                         "event_counts",   "series_uplinks",     "series_flows",
+                                         "series_tunnel",  "sweeps"};
+    size_t n_tables = sizeof tables / sizeof tables[0] - (in_version >= 3 ? 0 : N_V3);
     int64_t n;
     /* sqlite3_errstr, not sqlite3_errmsg: a malformed schema's message quotes it */
 #define SCHEMA_READ(sql)                                                                           \
@@ -815,7 +917,7 @@ static int check_schema(struct sim_db *out, const char *in, char *err, size_t er
         sim_errf(err, errlen, "%s: has triggers; a results database has none", in);
         return -1;
     }
-    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+    for (size_t i = 0; i < n_tables; i++) {
         char *sql = sqlite3_mprintf("SELECT count(*) FROM src.sqlite_master WHERE type = 'table' "
                                     "AND name = %Q AND sql LIKE 'CREATE TABLE%%'", tables[i]);
         if (sql == NULL) {
@@ -930,13 +1032,13 @@ static int merge_one(struct sim_db *out, const char *in, struct sim_db_merge_sta
     if (rc != SQLITE_ROW) {
         sim_errf(err, errlen, "%s: not a results database (%s)", in,
                  sqlite3_errstr(sqlite3_extended_errcode(out->h)));
-    } else if (version < 1 || version > SIM_DB_SCHEMA_VERSION) { /* 1: runs as in 2 */
+    } else if (version < 1 || version > SIM_DB_SCHEMA_VERSION) { /* 1, 2: runs as in 3 */
         sim_errf(err, errlen, "%s: %s (schema version %" PRId64 "; this triglav-sim reads version %d)",
              in, version == 0 ? "not a triglav-sim results database" : "another schema version",
              version, SIM_DB_SCHEMA_VERSION);
-    } else if (check_schema(out, in, err, errlen) == 0 &&
+    } else if (check_schema(out, in, version, err, errlen) == 0 &&
                exec(out, "BEGIN IMMEDIATE", "cannot lock the database", err, errlen) == 0) {
-        int mrc = merge_rows(out, stats, err, errlen);
+        int mrc = merge_rows(out, version, stats, err, errlen);
         if (left < 0)
             sim_errf(err, errlen, "more work than an input of its size needs (stopped)");
         if (mrc == 0 && left >= 0 &&
@@ -1055,16 +1157,18 @@ int sim_db_dump(struct sim_db *db, FILE *f, char *err, size_t errlen)
     if (rc)
         return -1;
 
-    for (size_t t = 0; t < sizeof child_tables / sizeof child_tables[0]; t++) {
-        if ((cols = column_list(db, child_tables[t], skip_child, "c.", err, errlen)) == NULL)
+    for (size_t t = 0; t < sizeof child_tables / sizeof child_tables[0] + N_V3; t++) {
+        size_t n_child = sizeof child_tables / sizeof child_tables[0];
+        const char *table = t < n_child ? child_tables[t] : v3_tables[t - n_child];
+        if ((cols = column_list(db, table, skip_child, "c.", err, errlen)) == NULL)
             return -1;
         /* every column after the key in the ORDER BY: child primary keys are among them */
         sql = sqlite3_mprintf("SELECT r.scenario_hash, r.strategy, r.aggregation, r.iteration, "
                               "r.seed, %s FROM %s c JOIN runs r ON r.id = c.run_id ORDER BY "
                               "r.scenario_hash, r.strategy, r.aggregation, r.iteration, r.seed, "
                               "%s",
-                              cols, child_tables[t], cols);
-        rc = sql ? dump_query(db, f, child_tables[t], sql, err, errlen) : -1;
+                              cols, table, cols);
+        rc = sql ? dump_query(db, f, table, sql, err, errlen) : -1;
         sqlite3_free(sql);
         free(cols);
         if (rc)

@@ -30,8 +30,9 @@
 #include "run.h"
 
 /* PRAGMA user_version of the schema this program writes and reads. A
- * version 1 database (before replays) is upgraded in place when opened. */
-#define SIM_DB_SCHEMA_VERSION 2
+ * version 1 database (before replays) or 2 (before series and sweeps) is
+ * upgraded in place when opened. */
+#define SIM_DB_SCHEMA_VERSION 3
 
 /* results/schema.sql, embedded at build time. */
 extern const char sim_db_schema[];
@@ -107,9 +108,13 @@ struct sim_db_run {
     struct sim_db_run_key key;
     double duration_s;              /* simulated */
     double wall_s;                  /* wall-clock time of sim_run */
+    const char *sweep_key;          /* --sweep: the key and this run's value (NULL: no sweep) */
+    const char *sweep_value;
+    uint32_t sweep_position;        /* the value's index in the sweep's list */
 };
 
-/* Store a run and every row of its result in one transaction (BEGIN
+/* Store a run and every row of its result (its time series too, when
+ * res->series is set, and its sweep value) in one transaction (BEGIN
  * IMMEDIATE ... COMMIT). Returns 1 if stored, 0 if a run with the same key
  * was already stored (by this or another process; nothing is written), -1 on
  * error (nothing is written). */

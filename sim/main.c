@@ -20,6 +20,8 @@
 
 #include "analysis_cmd.h"
 #include "campaign.h"
+#include "series.h"
+#include "sweep.h"
 #include "cli.h"
 #include "completions.h"
 #include "db.h"
@@ -98,6 +100,16 @@ static const char usage_run[] =
     "  --share-dir DIR     folder of the bundled scenarios, queries and traces\n"
     "                      (default: $TRIGLAV_SHARE, else ../share/triglav from the\n"
     "                      program's folder, else the source tree; `triglav-sim paths`)\n"
+    "  --series-interval MS  store each run's time series, sampled every MS\n"
+    "                      milliseconds of simulated time (0: none, the default, which\n"
+    "                      keeps campaigns' databases small): per uplink, per flow and\n"
+    "                      for the tunnel (`report DB --series RUN_ID` draws them)\n"
+    "  --series            the same at 100 ms\n"
+    "  --sweep KEY=V1,V2,...  run each scenario once per value, with KEY set to it:\n"
+    "                      scenario.KEY, uplink.SEL.KEY, event.SEL.KEY or\n"
+    "                      traffic.SEL.KEY (SEL: a name, an index from 0, or *), or\n"
+    "                      uplinks (their number); the values are paired (same seeds)\n"
+    "                      and stored with the runs (`report DB --sweep` plots them)\n"
     "  -h, --help          this text\n"
     "\n"
     "On a terminal, stderr shows a progress line (runs done, runs/s, ETA). The last\n"
@@ -110,7 +122,9 @@ static const char usage_run[] =
     "  triglav-sim run scenarios/ice.scn\n"
     "  triglav-sim run scenarios/*.scn --iterations 20 --strategy adaptive,redundant -j 4\n"
     "  triglav-sim run scenarios/ice.scn --seed 7 --db /tmp/ice.db\n"
-    "  triglav-sim run scenarios/ice.scn --shard 3/8 --db shard3.db   # one of 8 machines\n";
+    "  triglav-sim run scenarios/ice.scn --shard 3/8 --db shard3.db   # one of 8 machines\n"
+    "  triglav-sim run agg_skew_cubic --sweep uplink.path2.delay=10ms,30ms,50ms,90ms\n"
+    "  triglav-sim run agg_skew_cubic --iterations 1 --strategy adaptive --series-interval 100\n";
 
 static const char usage_check[] =
     "usage: triglav-sim check FILE.scn... [--data-dir DIR] [--share-dir DIR]\n"
@@ -322,6 +336,7 @@ static int cmd_run(int argc, char **argv)
         .shard_n = 1,
         .db_path = DEFAULT_DB,
     };
+    struct sim_sweep sweep = {0};
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     o.jobs = cpus > 0 ? (unsigned)(cpus < MAX_JOBS ? cpus : MAX_JOBS) : 1;
     int ret = 2;
@@ -411,6 +426,30 @@ static int cmd_run(int argc, char **argv)
         } else if ((m = sim_opt_share_dir(argc, argv, &i)) != 0) {
             if (m < 0)
                 goto out;
+        } else if ((m = sim_opt_value(argc, argv, &i, "--series-interval", &v)) != 0) {
+            if (m < 0)
+                goto out;
+            if (!parse_u64(v, 0, 3600000, false, &x)) {
+                sim_usage_error("--series-interval: expected milliseconds from 1 to 3600000, or "
+                                "0 for none, got '%s'", v);
+                goto out;
+            }
+            o.series_interval_us = (tg_time)x * 1000;
+        } else if (strcmp(a, "--series") == 0) {
+            o.series_interval_us = SIM_SERIES_DEFAULT_US;
+        } else if ((m = sim_opt_value(argc, argv, &i, "--sweep", &v)) != 0) {
+            if (m < 0)
+                goto out;
+            if (sweep.key != NULL) {
+                sim_usage_error("--sweep: given twice; a campaign sweeps one key");
+                goto out;
+            }
+            char why[512];
+            if (sim_sweep_parse(v, &sweep, why, sizeof why)) {
+                sim_usage_error("%s", why);
+                goto out;
+            }
+            o.sweep = &sweep;
         } else {
             sim_usage_error("unknown option '%s'", a);
             goto out;
@@ -471,6 +510,7 @@ static int cmd_run(int argc, char **argv)
     }
     free(command);
 out:
+    sim_sweep_clear(&sweep);
     free(resolved);
     free(files);
     return ret;

@@ -120,6 +120,8 @@ struct run {
     uint64_t delivered_bytes_seen[MAX_FLOWS];
     bool oom;                            /* an allocation here failed (see out_of_memory) */
     tg_time replay_last;                 /* replay: time of the last packet (run.h) */
+    struct sim_series *series;           /* spec->series_interval_us > 0 (series.h) */
+    uint64_t series_events;              /* sampling events run (not counted in sim_events) */
 };
 
 static const uint8_t outside_addr[4] = {203, 0, 113, 10};
@@ -682,6 +684,34 @@ static void start_flows(struct run *r)
         sim_flow_start(r->flows[i]);
 }
 
+/* ------------------------------------------------------------ time series */
+
+/* A sample at `now`, and the next one an interval later within the run. */
+static void on_series(void *ctx, uint64_t arg, tg_time now)
+{
+    (void)arg;
+    struct run *r = ctx;
+    const struct sim_link *links[SIM_MAX_UPLINKS][2];
+    for (unsigned i = 0; i < r->sc->n_uplinks; i++)
+        for (int d = 0; d < 2; d++)
+            links[i][d] = r->up[i].link[d];
+    struct sim_series_view v = {
+        .links = (const struct sim_link *const(*)[2])links,
+        .n_uplinks = r->sc->n_uplinks,
+        .flows = r->flows,
+        .n_flows = r->n_flows,
+        .client = r->client,
+        .server = r->server,
+        .laptop_addr = r->session_up != TG_TIME_NEVER ? r->laptop_addr : NULL,
+    };
+    r->series_events++;
+    if (sim_series_sample(r->series, &v, now))
+        r->oom = true;
+    else if (now + r->series->interval_us <= r->sc->duration_us &&
+             sim_evq_push(&r->q, now + r->series->interval_us, on_series, r, 0))
+        r->oom = true;
+}
+
 /* ------------------------------------------------------------ measuring */
 
 /* Bits the direction could carry in [0, dur) while up. Stretches of at least
@@ -867,7 +897,7 @@ static void measure(struct run *r, struct sim_run_result *res)
     res->failover_us = r->n_down_starts ? r->failover_us : TG_TIME_NEVER;
     res->session_up_us = r->session_up;
     res->packets = cc->dgram_in + scn->dgram_in;
-    res->sim_events = r->q.executed;
+    res->sim_events = r->q.executed - r->series_events;
 
     double capacity = 0;
     res->n_uplinks = sc->n_uplinks;
@@ -959,6 +989,7 @@ static void run_free(struct run *r)
         free(p);
     }
     free(r->down_starts);
+    sim_series_free(r->series);
     free(r);
 }
 
@@ -1016,6 +1047,15 @@ int sim_run(const struct sim_run_spec *spec, struct sim_run_result *res, char *e
             snprintf(err, errlen, "%s: uplink %u refused", r->sc->name, i);
             goto out;
         }
+    if (spec->series_interval_us > 0) {
+        r->series = sim_series_new(spec->series_interval_us);
+        if (!r->series || (spec->series_interval_us <= r->sc->duration_us &&
+                           sim_evq_push(&r->q, spec->series_interval_us, on_series, r, 0))) {
+            snprintf(err, errlen, "%s: %s", r->sc->name,
+                     r->series ? "out of memory" : "a series interval below 1 ms");
+            goto out;
+        }
+    }
     drain_client(r);
     drain_server(r);
     sim_evq_run(&r->q, r->sc->duration_us);
@@ -1030,6 +1070,8 @@ int sim_run(const struct sim_run_spec *spec, struct sim_run_result *res, char *e
         snprintf(err, errlen, "%s: out of memory", r->sc->name);
         goto out;
     }
+    res->series = r->series; /* the caller's now */
+    r->series = NULL;
     rc = 0;
 out:
     run_free(r);

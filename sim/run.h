@@ -22,6 +22,7 @@
 
 #include "hist.h"
 #include "scenario.h"
+#include "series.h"
 
 /* Open-loop replay (sim/replay.h drives it): recorded IP packets go into
  * the cores' TUN sides instead of the scenario's [[traffic]] flows, which are
@@ -61,6 +62,7 @@ struct sim_run_spec {
     uint64_t seed;          /* this iteration's seed (sim_iteration_seed) */
     struct sim_hist *dgram_sizes; /* if not NULL, the size of every datagram sent is added */
     const struct sim_replay_src *replay; /* if not NULL, replay instead of the flows (above) */
+    tg_time series_interval_us;     /* > 0: sample a time series (series.h) this often; 0: none */
 };
 
 /* The seed of iteration `i` of a campaign with base seed `base` over scenario
@@ -122,6 +124,8 @@ struct sim_run_result {
     size_t n_flows;
     struct sim_event_count events[SIM_MAX_EVENTS];
     size_t n_events;
+    struct sim_series *series;      /* spec.series_interval_us > 0: the run's time series, owned
+                                       by the caller (sim_series_free); else NULL */
 };
 
 /* Run. Returns 0, or -1 with a message in err (out of memory, a core that

@@ -1052,3 +1052,9 @@ void sim_tcp_finish(struct sim_tcp *c, tg_time now)
     if (c->s.busy)
         stall_check(c, now);
 }
+
+void sim_tcp_window(const struct sim_tcp *c, double *cwnd_bytes, uint64_t *inflight_bytes)
+{
+    *cwnd_bytes = sim_cc_cwnd(&c->s.cc);
+    *inflight_bytes = c->s.inflight;
+}

@@ -94,4 +94,7 @@ void sim_tcp_finish(struct sim_tcp *c, tg_time now);
  * app-limited), or TG_TIME_NEVER while it has none. */
 tg_time sim_tcp_busy_since(const struct sim_tcp *c);
 
+/* The sender's congestion window and bytes in flight now (time series). */
+void sim_tcp_window(const struct sim_tcp *c, double *cwnd_bytes, uint64_t *inflight_bytes);
+
 #endif

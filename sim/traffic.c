@@ -726,3 +726,12 @@ const struct sim_flow_stats *sim_flow_stats(const struct sim_flow *f)
 {
     return &f->st;
 }
+
+bool sim_flow_window(const struct sim_flow *f, double *cwnd_bytes, uint64_t *inflight_bytes)
+{
+    int d = f->c.dir == SIM_DIR_UP ? 0 : 1;
+    if ((f->c.kind != SIM_FLOW_TCP && f->c.kind != SIM_FLOW_WEB) || f->tcp[d] == NULL)
+        return false;
+    sim_tcp_window(f->tcp[d], cwnd_bytes, inflight_bytes);
+    return true;
+}

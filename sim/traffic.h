@@ -144,4 +144,9 @@ const struct sim_flow_stats *sim_flow_stats(const struct sim_flow *f);
  * in delivery then is the application's pause, not a stall. */
 tg_time sim_flow_outstanding_since(const struct sim_flow *f);
 
+/* TCP and web flows: the congestion window and bytes in flight of the
+ * connection in the flow's direction (its bulk data), for time series.
+ * Returns false for the other kinds (nothing written). */
+bool sim_flow_window(const struct sim_flow *f, double *cwnd_bytes, uint64_t *inflight_bytes);
+
 #endif

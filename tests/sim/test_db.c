@@ -276,7 +276,7 @@ static void test_insert(void)
     /* the same key again, from another connection: refused without writing */
     static struct sim_run_result res;
     fill(&res, 5);
-    struct sim_db_run run = {id1, "synthetic", "f.scn", key_of(5), 60, 1};
+    struct sim_db_run run = {id1, "synthetic", "f.scn", key_of(5), 60, 1, NULL, NULL, 0};
     CHECK_EQ(sim_db_insert_run(db2, &run, &res, err, sizeof err), 0);
     run.key.iteration = 1000;
     fill(&res, 1000 * 4 + 1); /* redundant/none of iteration 1000 */
