@@ -253,7 +253,8 @@ CREATE TABLE series_uplinks (
     owd_up_ms        REAL,              -- one-way delay the client's estimator holds (NULL: none yet)
     owd_down_ms      REAL,              -- ... the server's, for the other direction
     srtt_ms          REAL,              -- client's smoothed RTT (NULL: none yet)
-    rate_est_mbps    REAL,              -- client's delivery-rate estimate (what it schedules by)
+    rate_est_up_mbps   REAL,            -- delivery-rate estimates the schedulers go by:
+    rate_est_down_mbps REAL,            -- the client's (up) and the server's (down)
     drops_pkts       INTEGER,           -- packets the link dropped in the interval, both ways
     health           TEXT,              -- client's view: unknown, healthy, degraded, unhealthy, down
     PRIMARY KEY (run_id, uplink, t_ms)

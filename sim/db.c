@@ -62,8 +62,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                  "VALUES (?1, ?2, ?3, ?4)",
     [ST_SERIES_UP] = "INSERT INTO series_uplinks (run_id, uplink, t_ms, up_mbps, down_mbps, "
                      "share_up, share_down, queue_up_bytes, queue_down_bytes, owd_up_ms, "
-                     "owd_down_ms, srtt_ms, rate_est_mbps, drops_pkts, health) VALUES (?1, ?2, "
-                     "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                     "owd_down_ms, srtt_ms, rate_est_up_mbps, rate_est_down_mbps, drops_pkts, "
+                     "health) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                     "?15, ?16)",
     [ST_SERIES_FLOW] = "INSERT INTO series_flows (run_id, flow, t_ms, goodput_mbps, owd_ms, "
                        "cwnd_bytes, inflight_bytes, retransmits) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
                        "?7, ?8)",
@@ -633,9 +634,10 @@ static int insert_series(struct sim_db *db, int64_t run_id, const struct sim_ser
         bind_real(st, 10, u->owd_up_us * MS);
         bind_real(st, 11, u->owd_down_us * MS);
         bind_real(st, 12, u->srtt_us * MS);
-        bind_real(st, 13, MBPS(u->rate_est_bps));
-        bind_u64(st, 14, u->drops);
-        bind_text(st, 15, u->health >= 0 ? tg_health_name((enum tg_health)u->health) : NULL);
+        bind_real(st, 13, MBPS(u->rate_est_up_bps));
+        bind_real(st, 14, MBPS(u->rate_est_down_bps));
+        bind_u64(st, 15, u->drops);
+        bind_text(st, 16, u->health >= 0 ? tg_health_name((enum tg_health)u->health) : NULL);
         if (step_done(db, st, "cannot store a run's uplink series", err, errlen))
             return -1;
     }

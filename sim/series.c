@@ -122,12 +122,15 @@ int sim_series_sample(struct sim_series *s, const struct sim_series_view *v, tg_
                     o->owd_up_us = (double)csnap[k].owd_us;
                 if (csnap[k].srtt_us != 0 && csnap[k].srtt_us != TG_TIME_NEVER)
                     o->srtt_us = (double)csnap[k].srtt_us;
-                o->rate_est_bps = csnap[k].rate_bps;
+                o->rate_est_up_bps = csnap[k].rate_bps;
                 o->health = (int)csnap[k].health;
             }
         for (size_t k = 0; k < ns; k++)
-            if (ssnap[k].uplink == i && ssnap[k].present && ssnap[k].owd_us != 0)
-                o->owd_down_us = (double)ssnap[k].owd_us;
+            if (ssnap[k].uplink == i && ssnap[k].present) {
+                if (ssnap[k].owd_us != 0)
+                    o->owd_down_us = (double)ssnap[k].owd_us;
+                o->rate_est_down_bps = ssnap[k].rate_bps;
+            }
         uint64_t drops = link_drops(su) + link_drops(sd);
         o->drops = drops - s->prev_link_drops[i];
         s->prev_link_drops[i] = drops;

@@ -37,7 +37,8 @@ struct sim_series_uplink {
     double owd_up_us, owd_down_us;      /* one-way delay the sending core's estimator holds
                                            (client: up, server: down; NAN: none yet) */
     double srtt_us;                     /* client's smoothed RTT of the uplink (NAN: none) */
-    double rate_est_bps;                /* client's delivery-rate estimate (what it schedules by) */
+    double rate_est_up_bps;             /* delivery-rate estimates the schedulers go by: the */
+    double rate_est_down_bps;           /* client's (up) and the server's (down) */
     uint64_t drops;                     /* packets the link dropped, both directions */
     int health;                         /* enum tg_health, client side */
 };

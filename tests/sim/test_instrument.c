@@ -155,6 +155,11 @@ int main(int argc, char **argv)
                                "series_uplinks GROUP BY t_ms HAVING s IS NOT NULL AND "
                                "abs(s - 1) > 1e-9)"),
              0);
+    /* the cores' estimates and the links' queues are there once traffic flows */
+    CHECK(simtest_db_int(h, "SELECT count(*) FROM series_uplinks WHERE rate_est_down_mbps > 0") > 0);
+    CHECK(simtest_db_int(h, "SELECT count(owd_down_ms) FROM series_uplinks") > 0);
+    CHECK(simtest_db_int(h, "SELECT max(queue_down_bytes) FROM series_uplinks") > 0);
+    CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM series_uplinks WHERE health IS NULL"), 0);
     sqlite3_close(h);
 
     CHECK_EQ(run((const char *[]){"report", sdb, "--series", "1", NULL}), 0);
