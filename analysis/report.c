@@ -16,6 +16,7 @@
 
 #include "dataset.h"
 #include "dbread.h"
+#include "instrument.h"
 #include "plot.h"
 
 /* ------------------------------------------------------------ formatting */
@@ -780,6 +781,29 @@ static int write_uplinks(struct ctx *c, char *err, size_t errlen)
 /* ------------------------------------------------------------ main */
 
 /* mkdir -p */
+/* Runs stored with `run --sweep`: the first metric against the swept value,
+ * as instrument.h draws it, in a fenced block. Nothing when there are none. */
+static int write_sweeps(struct ctx *c, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    bool any = false;
+    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM sweeps LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
+        any = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+    } /* else a database from before sweeps */
+    if (!any)
+        return 0;
+    fprintf(c->f, "\n## Sweeps\n\n%s against the swept value of the runs stored with "
+                  "`triglav-sim run --sweep`, per strategy: mean +- 95%% confidence interval "
+                  "(runs). `triglav-sim report DB --sweep --metric M` draws another metric.\n\n"
+                  "```\n",
+            c->ds->metrics[0]->label);
+    if (an_sweep_print(c->f, c->o->db_path, c->ds->metrics[0]->name, err, errlen) != 0)
+        return -1;
+    fprintf(c->f, "```\n");
+    return 0;
+}
+
 static int make_dirs(const char *dir, char *err, size_t errlen)
 {
     char p[4096];
@@ -886,6 +910,8 @@ int an_report_write(const struct an_report_opts *o, struct an_report_result *res
     for (size_t sc = 0; sc < c.ds->n_scenarios; sc++)
         write_scenario(&c, sc, ranks);
     if (write_uplinks(&c, err, errlen) != 0)
+        goto out;
+    if (write_sweeps(&c, err, errlen) != 0)
         goto out;
     if (fflush(c.f) != 0 || ferror(c.f)) {
         an_errf(err, errlen, "%s: write error", res->path);

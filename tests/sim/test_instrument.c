@@ -211,6 +211,19 @@ int main(int argc, char **argv)
     CHECK(strstr(text, "4Mbit") != NULL && strstr(text, "16Mbit") != NULL);
     CHECK(strstr(text, "adaptive") != NULL);
     CHECK(strstr(text, "(2)") != NULL); /* runs per cell */
+    /* the Markdown report has a section for them */
+    {
+        char rep_dir[512], md[600];
+        simtest_path(rep_dir, sizeof rep_dir, dir, "report");
+        CHECK_EQ(run((const char *[]){"report", wdb, "--out", rep_dir, "--gnuplot", "none",
+                                      NULL}),
+                 0);
+        snprintf(md, sizeof md, "%s/report.md", rep_dir);
+        static char body[1 << 17];
+        simtest_read(md, body, sizeof body);
+        CHECK(strstr(body, "## Sweeps") != NULL);
+        CHECK(strstr(body, "against uplink.a.rate") != NULL);
+    }
     /* the same command again stores nothing new */
     CHECK_EQ(run((const char *[]){"run", scn, "--sweep", "uplink.a.rate=4Mbit,16Mbit", "--db",
                                   wdb, "-j", "2", NULL}),
