@@ -12,8 +12,9 @@
  *   event.SEL.KEY            [[event]]            (every table when *)
  *   traffic.SEL.KEY          [[traffic]]
  *   uplinks                  the number of uplinks: the first N [[uplink]]
- *                            tables, or the last one repeated (as NAME_2,
- *                            NAME_3, ...) up to N
+ *                            tables, or the last one repeated up to N (the
+ *                            K-th uplink named NAME_K, NAME the last one's;
+ *                            events name only the uplinks the file names)
  *
  * A key the table does not have yet is added to it. The scenario's name
  * does not change, so every value's iteration i has the same seed (paired
