@@ -2,6 +2,7 @@
 #include "dbread.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +59,37 @@ static int one_int(sqlite3 *db, const char *sql, long long *v)
         *v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? 0 : -1;
+}
+
+void an_db_compat_tables(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    bool runs = false, sweeps = true;
+    if (sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                           "AND name = 'runs'), (SELECT count(*) FROM sqlite_master WHERE "
+                           "name = 'sweeps')", -1, &st, NULL) != SQLITE_OK)
+        return;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        runs = sqlite3_column_int(st, 0) > 0;
+        sweeps = sqlite3_column_int(st, 1) > 0;
+    }
+    sqlite3_finalize(st);
+    if (runs && !sweeps) /* schema version 3 (results/schema.sql) */
+        sqlite3_exec(db,
+                     "CREATE TEMP TABLE sweeps (run_id INTEGER PRIMARY KEY, key TEXT NOT NULL, "
+                     "value TEXT NOT NULL, position INTEGER NOT NULL); "
+                     "CREATE TEMP TABLE series_uplinks (run_id INTEGER, uplink INTEGER, t_ms REAL, "
+                     "up_mbps REAL, down_mbps REAL, share_up REAL, share_down REAL, "
+                     "queue_up_bytes INTEGER, queue_down_bytes INTEGER, owd_up_ms REAL, "
+                     "owd_down_ms REAL, srtt_ms REAL, rate_est_up_mbps REAL, "
+                     "rate_est_down_mbps REAL, drops_pkts INTEGER, health TEXT); "
+                     "CREATE TEMP TABLE series_flows (run_id INTEGER, flow INTEGER, t_ms REAL, "
+                     "goodput_mbps REAL, owd_ms REAL, cwnd_bytes REAL, inflight_bytes INTEGER, "
+                     "retransmits INTEGER); "
+                     "CREATE TEMP TABLE series_tunnel (run_id INTEGER, t_ms REAL, "
+                     "reorder_peak_pkts INTEGER, retransmitted_pkts INTEGER, nacks INTEGER, "
+                     "late_drops_pkts INTEGER)",
+                     NULL, NULL, NULL);
 }
 
 int an_db_check_results(sqlite3 *db, const char *path, char *err, size_t errlen)

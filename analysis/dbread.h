@@ -29,6 +29,13 @@ int an_db_open(const char *path, sqlite3 **out, char *err, size_t errlen);
  * Returns 0, or -1 (err says what it is instead). */
 int an_db_check_results(sqlite3 *db, const char *path, char *err, size_t errlen);
 
+/* Saved queries may read the tables later schema versions added: on a
+ * results database from before them (no `sweeps` table), create empty
+ * TEMP tables of that shape in this connection, so such a query gives no
+ * rows instead of an error. The file is not changed. Never fails (a table
+ * that cannot be made is left out). */
+void an_db_compat_tables(sqlite3 *db);
+
 /* Format a message into err[errlen] (nothing when err is NULL). */
 void an_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -223,6 +223,7 @@ int an_query_main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", cmd, err);
         goto out;
     }
+    an_db_compat_tables(db);
     if (an_query_run(db, sql, &qo, stdout, err, sizeof err) < 0) {
         fflush(stdout);
         fprintf(stderr, "%s: %s%s%s\n", cmd, saved ? saved : "", saved ? ".sql: " : "", err);

@@ -1,5 +1,5 @@
 -- How to rerun one run (:run, a runs.id) on its own: the command line that recomputes it, bit for bit.
--- The iteration's seed derives from (base seed, scenario name, iteration), so the command runs iterations 0..i; the run is the last one.
+-- The iteration's seed derives from (base seed, scenario name, iteration), so the command runs iterations 0..i; the run is the last one. A swept run (`run --sweep`) gets its one value back.
 SELECT r.id, r.scenario, r.strategy, r.aggregation, r.iteration,
        printf('%016x', r.seed) AS seed_hex, r.version,
        'triglav-sim run ' || r.scenario_file
@@ -8,6 +8,8 @@ SELECT r.id, r.scenario, r.strategy, r.aggregation, r.iteration,
                            WHERE s.campaign_id = r.campaign_id AND s.scenario_hash = r.scenario_hash)
          || ' --iterations ' || (r.iteration + 1)
          || ' --strategy ' || r.strategy || ' --aggregation ' || r.aggregation
+         || coalesce((SELECT ' --sweep ''' || replace(sw.key || '=' || sw.value, '''', '''\''''')
+                             || '''' FROM sweeps sw WHERE sw.run_id = r.id), '')
          || ' --db /tmp/rerun.db' AS command
 FROM runs r
 WHERE r.id = coalesce(:run, (SELECT min(id) FROM runs));

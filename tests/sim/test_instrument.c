@@ -224,6 +224,15 @@ int main(int argc, char **argv)
         CHECK(strstr(body, "## Sweeps") != NULL);
         CHECK(strstr(body, "against uplink.a.rate") != NULL);
     }
+    /* the saved query that reruns one run gives its value back */
+    char param[64];
+    CHECK(sqlite3_open(wdb, &h) == SQLITE_OK);
+    snprintf(param, sizeof param, "run=%lld",
+             (long long)simtest_db_int(h, "SELECT min(run_id) FROM sweeps WHERE position = 1"));
+    sqlite3_close(h);
+    CHECK_EQ(run((const char *[]){"query", wdb, "--saved", "reproduce", "--param", param, NULL}),
+             0);
+    CHECK(strstr(text, "--sweep 'uplink.a.rate=16Mbit'") != NULL);
     /* the same command again stores nothing new */
     CHECK_EQ(run((const char *[]){"run", scn, "--sweep", "uplink.a.rate=4Mbit,16Mbit", "--db",
                                   wdb, "-j", "2", NULL}),
@@ -281,6 +290,10 @@ int main(int argc, char **argv)
         CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM sqlite_master WHERE name = 'sweeps'"), 0);
         sqlite3_close(h);
         free(v2);
+        /* saved queries that read the sweeps table run on it (no rows, no error) */
+        CHECK_EQ(run((const char *[]){"query", v2db, "--saved", "sweep", NULL}), 0);
+        CHECK(strstr(text, "(0 rows)") != NULL);
+        CHECK_EQ(run((const char *[]){"query", v2db, "--saved", "reproduce", NULL}), 0);
         /* a version 2 input merges (no series in it) */
         CHECK_EQ(run((const char *[]){"merge", mdb, v2db, NULL}), 0);
         CHECK_EQ(run((const char *[]){"merge", mdb, sdb, wdb, NULL}), 0);
