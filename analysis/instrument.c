@@ -308,8 +308,38 @@ static void group_free(struct sweep_group *g)
     memset(g, 0, sizeof *g);
 }
 
+/* The values as numbers when every one is a number with the same unit
+ * after it ("10ms", "30ms"; "2", "4"): x positions in proportion, and the
+ * unit in *unit. Else false (the chart spaces the values evenly). */
+static bool numeric_values(const struct sweep_group *g, double *x, char *unit, size_t cap)
+{
+    for (size_t i = 0; i < g->n_values; i++) {
+        char *end;
+        x[i] = strtod(g->values[i], &end);
+        if (end == g->values[i] || !isfinite(x[i]))
+            return false;
+        if (i == 0)
+            snprintf(unit, cap, "%s", end);
+        else if (strcmp(unit, end) != 0)
+            return false;
+    }
+    return g->n_values > 0;
+}
+
 static void group_print(FILE *out, struct sweep_group *g, const struct an_metric *m)
 {
+    double num[64];
+    char unit[32];
+    bool numeric = numeric_values(g, num, unit, sizeof unit);
+    double span = 1;
+    if (numeric) {
+        double lo = num[0], hi = num[0];
+        for (size_t i = 1; i < g->n_values; i++) {
+            lo = fmin(lo, num[i]);
+            hi = fmax(hi, num[i]);
+        }
+        span = hi > lo ? hi - lo : 1;
+    }
     fprintf(out, "\n%s: %s against %s (aggregation %s); mean +- 95%% CI (runs)\n\n", g->scenario,
             m->label, g->key, g->aggregation);
     fprintf(out, "  %-14s", "value");
@@ -332,7 +362,8 @@ static void group_print(FILE *out, struct sweep_group *g, const struct an_metric
                 snprintf(txt, sizeof txt, "%.4g (%zu)", sm.mean, sm.n);
             fprintf(out, " %-26s", txt);
             /* strategies side by side around each value's position */
-            xs[s][i] = (double)i + ((double)s - (double)(g->n_strategies - 1) / 2) * 0.08;
+            double off = ((double)s - (double)(g->n_strategies - 1) / 2) * 0.02;
+            xs[s][i] = numeric ? num[i] + off * span : (double)i + off * 4;
             ys[s][i] = c->n ? sm.mean : NAN;
             los[s][i] = isfinite(sm.ci_half) ? sm.mean - sm.ci_half : NAN;
             his[s][i] = isfinite(sm.ci_half) ? sm.mean + sm.ci_half : NAN;
@@ -345,9 +376,13 @@ static void group_print(FILE *out, struct sweep_group *g, const struct an_metric
         ps[s] = (struct an_textplot_series){g->strategies[s], xs[s], ys[s], g->n_values, los[s],
                                             his[s]};
     char xl[512];
-    size_t len = (size_t)snprintf(xl, sizeof xl, "%s, by position:", g->key);
-    for (size_t i = 0; i < g->n_values && len < sizeof xl; i++)
-        len += (size_t)snprintf(xl + len, sizeof xl - len, " %zu=%s", i, g->values[i]);
+    if (numeric) {
+        snprintf(xl, sizeof xl, "%s%s%s%s", g->key, unit[0] ? " (" : "", unit, unit[0] ? ")" : "");
+    } else {
+        size_t len = (size_t)snprintf(xl, sizeof xl, "%s, by position:", g->key);
+        for (size_t i = 0; i < g->n_values && len < sizeof xl; i++)
+            len += (size_t)snprintf(xl + len, sizeof xl - len, " %zu=%s", i, g->values[i]);
+    }
     an_textplot(out, ps, g->n_strategies, xl, m->label, PLOT_W, PLOT_H);
 }
 
