@@ -47,7 +47,7 @@ struct tg_mp_config {
     struct tg_reorder_config reorder;
     struct tg_uplink_config uplink;
     tg_time probe_interval_us;      /* PING on each live uplink (100 ms) */
-    tg_time down_probe_interval_us; /* PING on Down uplinks so they come back (1 s) */
+    tg_time down_probe_interval_us; /* PING on Down uplinks so they come back (200 ms) */
     tg_time idle_probe_after_us;    /* a session with no DATA either way for this long ... (10 s) */
     tg_time idle_probe_interval_us; /* ... probes this slowly (1 s): idle sessions cost a server
                                        little, and the first DATA brings the pace back */

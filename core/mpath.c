@@ -13,7 +13,7 @@ void tg_mp_config_default(struct tg_mp_config *c)
     tg_reorder_config_default(&c->reorder);
     tg_uplink_config_default(&c->uplink);
     c->probe_interval_us = TG_MSEC(100);
-    c->down_probe_interval_us = TG_SEC(1);
+    c->down_probe_interval_us = TG_MSEC(200);
     c->idle_probe_after_us = TG_SEC(10);
     c->idle_probe_interval_us = TG_SEC(1);
     c->feedback_interval_us = TG_MSEC(20);
@@ -271,6 +271,46 @@ static uint16_t prev_delta(const struct tg_path *p, uint64_t seq)
     return (uint16_t)(seq - p->last_data_seq);
 }
 
+/* Whether an uplink other than `except` is up and answering. */
+static bool another_answers(const struct tg_mp *mp, unsigned except, tg_time now)
+{
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+        const struct tg_path *p = mp->paths[i];
+        if (i != except && p != NULL && p->keyed && p->est.health != TG_HEALTH_DOWN &&
+            now < tg_mp_overdue_at(mp, p))
+            return true;
+    }
+    return false;
+}
+
+/* The pace of an uplink's probes while the session carries data: 100 ms
+ * if live, 200 ms if Down (so one that returns rejoins within a fifth of a
+ * second); once idle, no faster than the idle pace (1 s), so a session
+ * left for dead costs a server little. */
+static tg_time probe_every(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
+{
+    tg_time every = p->est.health == TG_HEALTH_DOWN ? mp->cfg->down_probe_interval_us
+                                                    : mp->cfg->probe_interval_us;
+    if (now - mp->data_at >= mp->cfg->idle_probe_after_us && every < mp->cfg->idle_probe_interval_us)
+        every = mp->cfg->idle_probe_interval_us;
+    return every;
+}
+
+/* The last answering uplink just fell silent or Down: the Down ones are
+ * asked at once whether they are back (one that returned just before
+ * carries the traffic after a round trip, not after up to a second). */
+static void probe_down_now(struct tg_mp *mp, tg_time now)
+{
+    if (now - mp->data_at >= mp->cfg->idle_probe_after_us || another_answers(mp, TG_MAX_UPLINKS, now))
+        return;
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+        struct tg_path *p = mp->paths[i];
+        if (p != NULL && p->keyed && p->est.health == TG_HEALTH_DOWN && !p->probe_out &&
+            p->next_probe > tg_time_add(now, mp->cfg->probe_interval_us))
+            p->next_probe = now;
+    }
+}
+
 void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
 {
     struct tg_path *p = tg_mp_path(mp, slot);
@@ -289,11 +329,7 @@ void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
     p->probe_out = true;
     p->probe_sent = now;
     p->probes_sent++;
-    tg_time every = p->est.health == TG_HEALTH_DOWN ? mp->cfg->down_probe_interval_us
-                    : now - mp->data_at >= mp->cfg->idle_probe_after_us
-                        ? mp->cfg->idle_probe_interval_us
-                        : mp->cfg->probe_interval_us;
-    p->next_probe = tg_time_add(now, every);
+    p->next_probe = tg_time_add(now, probe_every(mp, p, now));
     tg_mp_finish(mp, slot, buf, off, now);
     tg_mp_elicit(p, now);
 }
@@ -715,6 +751,9 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             p->rx_owd_us = (int64_t)(now - f.u.ping.send_time_us);
             p->fb_pending = true;
             send_pong(mp, slot, f.u.ping.id, f.u.ping.send_time_us, now);
+            /* the peer reached us on an uplink we hold Down: ask it back now */
+            if (p->est.health == TG_HEALTH_DOWN && !p->probe_out)
+                p->next_probe = now;
             break;
         case TG_FRAME_PONG:
             if (p->probe_out && f.u.ping.id == p->probe_id && f.u.ping.send_time_us <= now) {
@@ -807,6 +846,7 @@ tg_time tg_mp_next_deadline(const struct tg_mp *mp)
 
 void tg_mp_on_timeout(struct tg_mp *mp, tg_time now)
 {
+    probe_down_now(mp, now);
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         struct tg_path *p = mp->paths[i];
         if (p == NULL)

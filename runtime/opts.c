@@ -271,7 +271,8 @@ const struct rt_opt rt_opts[] = {
      .min = MSEC(10), .max = SEC(60), .help = "a probe on each live uplink this often"},
     {R, NULL, 0, "multipath", "down_probe_interval", NULL, RT_OPT_DURATION, 0,
      CO(mp.down_probe_interval_us), .min = MSEC(10), .max = SEC(600),
-     .help = "a probe on each uplink that is down this often, so it comes back"},
+     .help = "a probe on each uplink that is down this often while the session carries data, so it "
+             "comes back (idle sessions probe every uplink once a second)"},
     {R, NULL, 0, "multipath", "feedback_interval", NULL, RT_OPT_DURATION, 0,
      CO(mp.feedback_interval_us), .min = MSEC(1), .max = SEC(1),
      .help = "the receiver reports what arrived at most this late"},

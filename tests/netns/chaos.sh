@@ -15,14 +15,15 @@
 #   - the first ping answered after every uplink was down was sent <=
 #     PING_BACK_MAX after an uplink came back (the tunnel's own recovery);
 #   - of the pings sent while some uplink was up, >= PING_MIN answered.
-# Measured on 2026-12-05 (shared 2-core machine, 7 runs, medians): failover
-# stall (some uplink up throughout) 0.0 s (no gap over 0.1 s; at most
-# 0.57); resumption after an all-down period: longest per run 1.9-4.6 s
-# (median 3.5), so the issue's "longest stall <= 1 s while any uplink is
-# up" does not hold once every uplink has been down, partly the inner
-# TCP's backoff, partly the tunnel: its first answered ping comes 0.78-1.03
-# s (median 0.98) after an uplink returns; pings answered while some
-# uplink was up 0.88-0.95 (median 0.89); sha256 intact in every run.
+# Measured on 2026-12-05 (shared 2-core machine, 5 runs, medians): failover
+# stall (some uplink up throughout) 0.20 s (0.19-0.49); resumption after an
+# all-down period: longest per run 1.5 s (1.2-2.4), so the issue's "longest
+# stall <= 1 s while any uplink is up" does not hold once every uplink has
+# been down: mostly the inner TCP's backoff (each resumption is printed
+# beside how long TCP had waited); the tunnel itself answers its first ping
+# 0.21 s (0.19-0.25) after an uplink returns, since a Down uplink is probed
+# every 200 ms while the session carries data; pings answered while some
+# uplink was up 0.98 (0.97-0.98); sha256 intact in every run.
 # Argument: the tg_flow binary.
 . "$(dirname "$0")/lib.sh" || exit 1
 FLOW="${1:?usage: chaos.sh TG_FLOW}"
@@ -32,7 +33,7 @@ shape "$RTR" r1 40mbit
 shape "$RTR" r2 40mbit
 start_server ${SRV_ARGS:-}
 start_client -i l1 -i l2 --full-tunnel ${CLI_ARGS:-}
-STALL_MAX=${STALL_MAX:-1.0} PING_MIN=${PING_MIN:-0.75} PING_BACK_MAX=${PING_BACK_MAX:-2.0} DURATION=60
+STALL_MAX=${STALL_MAX:-1.0} PING_MIN=${PING_MIN:-0.85} PING_BACK_MAX=${PING_BACK_MAX:-1.0} DURATION=60
 SEED=${SEED:-$(( $(date +%s%N) % 32768 ))}
 log "chaos seed: $SEED (SEED=$SEED repeats this schedule)"
 
