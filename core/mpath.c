@@ -514,8 +514,10 @@ static void drain_reorder(struct tg_mp *mp, tg_time now)
     const uint8_t *pkt;
     size_t len;
     uint64_t seq;
-    while (tg_queue_room(&mp->io->tun) > 0 &&
-           tg_reorder_pop(mp->reorder, now, &pkt, &len, &seq) == 1) {
+    while (tg_queue_room(&mp->io->tun) > 0) {
+        tg_rtx_ask_again(mp, now); /* before pop gives up on a gap at the front */
+        if (tg_reorder_pop(mp->reorder, now, &pkt, &len, &seq) != 1)
+            break;
         if (len > 0) /* zero length: the mark of a packet delivered unordered */
             mp->deliver(mp->owner, mp, (uint8_t *)(uintptr_t)pkt, len, now);
     }
@@ -597,44 +599,6 @@ static void reorder_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time 
     }
 }
 
-/* Track the queueing delay the uplink's DATA meets: one-way delay over its
- * windowed minimum, and the largest such delay of the last 10-20 s. A
- * drop-tail queue overflows at its full length; over a second or two the
- * largest queue seen is only how far the inner flow has filled it lately,
- * and random losses near that level were taken for overflows. */
-static void rx_queue_sample(struct tg_path *p, tg_time now)
-{
-    int64_t owd = p->rx_owd_us;
-    if (!p->rx_owd_seen || now - p->rx_owd_bucket >= TG_SEC(5)) {
-        p->rx_owd_min[1] = p->rx_owd_seen ? p->rx_owd_min[0] : owd;
-        p->rx_owd_min[0] = owd;
-        p->rx_owd_bucket = now;
-    } else if (owd < p->rx_owd_min[0]) {
-        p->rx_owd_min[0] = owd;
-    }
-    if (!p->rx_owd_seen || now - p->rx_queue_bucket >= TG_SEC(10)) {
-        p->rx_queue_max[1] = p->rx_owd_seen ? p->rx_queue_max[0] : 0;
-        p->rx_queue_max[0] = 0;
-        p->rx_queue_bucket = now;
-    }
-    p->rx_owd_seen = true;
-    int64_t base = p->rx_owd_min[0] < p->rx_owd_min[1] ? p->rx_owd_min[0] : p->rx_owd_min[1];
-    if (owd - base > p->rx_queue_max[0])
-        p->rx_queue_max[0] = owd - base;
-}
-
-/* A loss while the uplink's queue is near the largest it has been lately
- * is the queue overflowing. */
-static bool rx_congested(const struct tg_path *p)
-{
-    if (!p->rx_owd_seen)
-        return false;
-    int64_t base = p->rx_owd_min[0] < p->rx_owd_min[1] ? p->rx_owd_min[0] : p->rx_owd_min[1];
-    int64_t qmax = p->rx_queue_max[0] > p->rx_queue_max[1] ? p->rx_queue_max[0]
-                                                            : p->rx_queue_max[1];
-    return qmax > 2000 && 4 * (p->rx_owd_us - base) >= 3 * qmax;
-}
-
 /* `seq` went before this datagram on uplink `slot`: if it never arrived it
  * was lost on the way (uplinks deliver in order). A striped one is asked
  * for again and its gap held meanwhile; for any other nothing waits. */
@@ -642,9 +606,10 @@ static void path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordere
 {
     if (tg_replay_check(&mp->dedup, seq) != TG_OK)
         return;
+    bool congested = tg_rtx_congested(mp->paths[slot]);
     if (ordered && mp->reorder != NULL && mp->cfg->retransmit_slots > 0 &&
-        seq >= tg_reorder_next_seq(mp->reorder) && !rx_congested(mp->paths[slot])) {
-        tg_reorder_hold(mp->reorder, seq, tg_time_add(now, tg_rtx_recover_wait(mp)));
+        seq >= tg_reorder_next_seq(mp->reorder) && !congested) {
+        tg_reorder_hold(mp->reorder, seq, tg_time_add(now, tg_rtx_recover_wait(mp)), 1);
         if (mp->n_nack == TG_NACK_MAX)
             tg_rtx_send_nack(mp, now);
         mp->nack[mp->n_nack++] = seq;
@@ -718,7 +683,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             p->rx_bytes += f.u.data.len;
             p->rx_unreported++;
             p->rx_owd_us = (int64_t)(now - mp->peer_time);
-            rx_queue_sample(p, now);
+            tg_rtx_rx_sample(p, now);
             if ((f.u.data.flags & TG_DATA_FLAG_PREV) && f.u.data.prev_delta <= seq)
                 path_lost(mp, slot, seq - f.u.data.prev_delta,
                           (f.u.data.flags & TG_DATA_FLAG_PREV_ORDERED) != 0, now);

@@ -90,9 +90,13 @@ struct tg_path {
     /* receiver: the queue this uplink's DATA met, to tell an overflowing queue
      * (congestion: the inner flow must see it) from a random loss (recovered) */
     int64_t rx_owd_min[2];       /* minimum one-way delay, this and the last 5 s bucket */
-    int64_t rx_queue_max[2];     /* largest queueing delay, this and the last 1 s bucket */
+    int64_t rx_queue_max[2];     /* largest queueing delay, this and the last 10 s bucket */
     tg_time rx_owd_bucket, rx_queue_bucket;
     bool rx_owd_seen;
+    /* DATA received and losses seen, all and those near the top of that queue
+     * (halved every LOSS_WINDOW samples): a loss is taken for an overflow when
+     * losses near the top are clearly more frequent than below it */
+    uint32_t lc_n, lc_top_n, lc_loss, lc_top_loss;
     bool fb_pending;
     tg_time fb_due;
     uint32_t rx_unreported;      /* DATA frames since the last feedback sent */

@@ -8,7 +8,7 @@ struct rtx_slot {
     uint64_t counter; /* its datagram's counter on the uplink it went first */
     uint16_t len;
     uint8_t uplink; /* where it went first */
-    bool again;     /* sent again already */
+    uint8_t again;  /* times sent again */
 };
 
 struct tg_rtx {
@@ -134,6 +134,108 @@ void tg_rtx_send_nack(struct tg_mp *mp, tg_time now)
     mp->n_nack = 0;
 }
 
+/* Loss near the top of the queue is an overflow when it is this many times
+ * as frequent as below, plus this many losses; the counts are halved every
+ * LOSS_WINDOW DATA (a second or two of a busy uplink). */
+#define LOSS_TOP_RATIO 3
+#define LOSS_TOP_MIN 4
+#define LOSS_WINDOW 8192
+
+/* The queue the last DATA met is near the largest of late, where a
+ * drop-tail queue overflows. */
+static bool rx_at_top(const struct tg_path *p)
+{
+    if (!p->rx_owd_seen)
+        return false;
+    int64_t base = p->rx_owd_min[0] < p->rx_owd_min[1] ? p->rx_owd_min[0] : p->rx_owd_min[1];
+    int64_t qmax = p->rx_queue_max[0] > p->rx_queue_max[1] ? p->rx_queue_max[0]
+                                                            : p->rx_queue_max[1];
+    return qmax > 2000 && 4 * (p->rx_owd_us - base) >= 3 * qmax;
+}
+
+/* Track the queueing delay the uplink's DATA meets: one-way delay over its
+ * windowed minimum, and the largest such delay of the last 10-20 s. A
+ * drop-tail queue overflows at its full length; over a second or two the
+ * largest queue seen is only how far the inner flow has filled it lately,
+ * and random losses near that level were taken for overflows. */
+void tg_rtx_rx_sample(struct tg_path *p, tg_time now)
+{
+    int64_t owd = p->rx_owd_us;
+    if (!p->rx_owd_seen || now - p->rx_owd_bucket >= TG_SEC(5)) {
+        p->rx_owd_min[1] = p->rx_owd_seen ? p->rx_owd_min[0] : owd;
+        p->rx_owd_min[0] = owd;
+        p->rx_owd_bucket = now;
+    } else if (owd < p->rx_owd_min[0]) {
+        p->rx_owd_min[0] = owd;
+    }
+    if (!p->rx_owd_seen || now - p->rx_queue_bucket >= TG_SEC(10)) {
+        p->rx_queue_max[1] = p->rx_owd_seen ? p->rx_queue_max[0] : 0;
+        p->rx_queue_max[0] = 0;
+        p->rx_queue_bucket = now;
+    }
+    p->rx_owd_seen = true;
+    int64_t base = p->rx_owd_min[0] < p->rx_owd_min[1] ? p->rx_owd_min[0] : p->rx_owd_min[1];
+    if (owd - base > p->rx_queue_max[0])
+        p->rx_queue_max[0] = owd - base;
+    bool top = rx_at_top(p);
+    p->lc_n++;
+    p->lc_top_n += top;
+    if (p->lc_n >= LOSS_WINDOW) {
+        p->lc_n /= 2;
+        p->lc_top_n /= 2;
+        p->lc_loss /= 2;
+        p->lc_top_loss /= 2;
+    }
+}
+
+/* A loss is the queue overflowing (the inner flow must see it) when it
+ * comes near the top of the queue and losses there are clearly more
+ * frequent than below it: a drop-tail queue drops only when full, random
+ * loss strikes at any level. Taking every loss near the top for an
+ * overflow held the inner flow at whatever level it had reached when a
+ * random loss came, and it never grew past it. Counts the loss. */
+bool tg_rtx_congested(struct tg_path *p)
+{
+    bool top = rx_at_top(p);
+    p->lc_loss++;
+    p->lc_top_loss += top;
+    if (!top)
+        return false;
+    uint64_t rest_n = (uint64_t)(p->lc_n - p->lc_top_n) + 1;
+    uint64_t rest_loss = p->lc_loss - p->lc_top_loss;
+    return (uint64_t)p->lc_top_loss * rest_n >
+           LOSS_TOP_RATIO * (uint64_t)p->lc_top_n * rest_loss + LOSS_TOP_MIN * rest_n;
+}
+
+
+/* Ask the peer (once more) for lost striped packets and hold their gaps:
+ * the NACK or the packet sent again may have been lost too (a hold that ran
+ * out with its gap still empty), and a packet lost right after another on
+ * the same uplink is named by no PREV (a gap no uplink can still fill). The
+ * second kind may not have been striped (nothing to send again), so it is
+ * asked for at most twice. A longer run of lost numbers is an overflow or
+ * an uplink gone silent (reinjection covers it): not asked for. */
+#define LOST_GAP_MAX 2
+void tg_rtx_ask_again(struct tg_mp *mp, tg_time now)
+{
+    if (mp->cfg->retransmit_slots == 0)
+        return;
+    uint64_t again[TG_NACK_MAX], lost[LOST_GAP_MAX];
+    size_t n = tg_reorder_expired_holds(mp->reorder, now, TG_RTX_TRIES, again, TG_NACK_MAX);
+    size_t m = tg_reorder_lost_gaps(mp->reorder, now, lost, LOST_GAP_MAX);
+    if (n + m == 0)
+        return;
+    tg_time until = tg_time_add(now, tg_rtx_recover_wait(mp));
+    for (size_t k = 0; k < n + m; k++) {
+        uint64_t seq = k < n ? again[k] : lost[k - n];
+        tg_reorder_hold(mp->reorder, seq, until, k < n ? 1 : TG_RTX_TRIES - 1);
+        if (mp->n_nack == TG_NACK_MAX)
+            tg_rtx_send_nack(mp, now);
+        mp->nack[mp->n_nack++] = seq;
+    }
+    tg_rtx_send_nack(mp, now);
+}
+
 /* Send stored packet `seq` once more on uplink i. Returns 1 sent, 0 not
  * sent, -1 the output queue is full. */
 static int resend(struct tg_mp *mp, struct rtx_slot *s, uint64_t seq, int i, tg_time now)
@@ -150,7 +252,7 @@ static int resend(struct tg_mp *mp, struct rtx_slot *s, uint64_t seq, int i, tg_
         return 0;
     tg_mp_finish(mp, (unsigned)i, buf, off, now);
     tg_mp_elicit(mp->paths[i], now);
-    s->again = true;
+    s->again++;
     mp->io->counters.retransmitted++;
     return 1;
 }
@@ -199,7 +301,7 @@ void tg_rtx_on_nack(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
     for (uint8_t k = 0; k < f->u.nack.count; k++) {
         uint64_t seq = tg_widen32(tg_get_u32(f->u.nack.seqs + 4 * k), mp->next_seq - 1);
         struct rtx_slot *s = &r->slots[seq & r->mask];
-        if (seq >= mp->next_seq || s->seq != seq || s->again || mp->rtx_tokens < 1)
+        if (seq >= mp->next_seq || s->seq != seq || s->again >= TG_RTX_TRIES || mp->rtx_tokens < 1)
             continue;
         int i = earliest_path(mp, s->uplink, now);
         if (i < 0)

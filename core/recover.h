@@ -11,7 +11,20 @@
  * retransmit_slots striped packets (allocated at the first one, given back
  * with the reorder buffer's idle rule), sends each named one again once, on
  * the uplink where it should arrive first, within a budget of
- * retransmit_budget per striped packet sent.
+ * retransmit_budget per striped packet sent. A packet sent again can be lost
+ * too, and so can the NACK: when the gap is still empty once its hold runs
+ * out, the receiver asks again and holds it again, up to TG_RTX_TRIES times
+ * in all, and the sender answers each (a double loss on a lossy uplink would
+ * otherwise reach the inner TCP as a loss, often as a timeout).
+ * A packet lost right after another on the same uplink is named by no PREV;
+ * the receiver learns of it when every uplink has delivered past its gap,
+ * and asks for it too (at most twice: it may not have been striped).
+ *
+ * Not every loss is recovered: a queue that overflows must slow the inner
+ * flow down. A loss near the top of the queue the uplink's DATA met of late
+ * is taken for an overflow, and left to the inner flow, once losses there
+ * are clearly more frequent than below it (random loss strikes at any
+ * level, a drop-tail queue only when full).
  *
  * An uplink that goes silent loses what was in flight on it, and no later
  * packet on it will name the gap. When the oldest datagram it has not
@@ -25,6 +38,9 @@
 
 #include "mpath.h"
 
+/* Times a lost striped packet is asked for (and sent again), in all. */
+#define TG_RTX_TRIES 3
+
 /* Sender: keep striped packet `seq` (first sent on `uplink`). */
 void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len,
                   unsigned uplink, tg_time now);
@@ -34,6 +50,16 @@ void tg_rtx_on_nack(struct tg_mp *mp, const struct tg_frame *f, tg_time now);
 tg_time tg_rtx_recover_wait(const struct tg_mp *mp);
 /* Receiver: send the NACK for mp->nack[0 .. n_nack) now and empty the list. */
 void tg_rtx_send_nack(struct tg_mp *mp, tg_time now);
+/* Receiver: a DATA frame arrived on path p (its one-way delay in
+ * p->rx_owd_us): track the queue it met. */
+void tg_rtx_rx_sample(struct tg_path *p, tg_time now);
+/* Receiver: a datagram on path p was lost. True when it is the queue
+ * overflowing (the inner flow must see it), false for a random loss (asked
+ * for again). Counts the loss. */
+bool tg_rtx_congested(struct tg_path *p);
+/* Receiver: before the reorder buffer gives up on a gap, ask for the lost
+ * packets once more and hold their gaps (see the top of this file). */
+void tg_rtx_ask_again(struct tg_mp *mp, tg_time now);
 /* Sender: uplink `slot` is overdue (tg_mp_overdue_at): send its striped
  * packets the receiver has not reported once more, each on the uplink where
  * it arrives first, outside the budget. Each packet is looked at once; what
