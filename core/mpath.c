@@ -609,7 +609,7 @@ static void path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordere
     bool congested = tg_rtx_congested(mp->paths[slot]);
     if (ordered && mp->reorder != NULL && mp->cfg->retransmit_slots > 0 &&
         seq >= tg_reorder_next_seq(mp->reorder) && !congested) {
-        tg_reorder_hold(mp->reorder, seq, tg_time_add(now, tg_rtx_recover_wait(mp)), 1);
+        tg_reorder_hold(mp->reorder, seq, tg_time_add(now, tg_rtx_recover_wait(mp)));
         if (mp->n_nack == TG_NACK_MAX)
             tg_rtx_send_nack(mp, now);
         mp->nack[mp->n_nack++] = seq;

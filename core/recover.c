@@ -207,33 +207,25 @@ bool tg_rtx_congested(struct tg_path *p)
            LOSS_TOP_RATIO * (uint64_t)p->lc_top_n * rest_loss + LOSS_TOP_MIN * rest_n;
 }
 
-
-/* Ask the peer (once more) for lost striped packets and hold their gaps:
- * the NACK or the packet sent again may have been lost too (a hold that ran
- * out with its gap still empty), and a packet lost right after another on
- * the same uplink is named by no PREV (a gap no uplink can still fill). The
- * second kind may not have been striped (nothing to send again), so it is
- * asked for at most twice. A longer run of lost numbers is an overflow or
- * an uplink gone silent (reinjection covers it): not asked for. */
-#define LOST_GAP_MAX 2
+/* A gap still empty when its hold ran out: the NACK or the packet sent
+ * again was lost too. Ask once more and hold it again. */
 void tg_rtx_ask_again(struct tg_mp *mp, tg_time now)
 {
     if (mp->cfg->retransmit_slots == 0)
         return;
-    uint64_t again[TG_NACK_MAX], lost[LOST_GAP_MAX];
+    uint64_t again[TG_NACK_MAX];
     size_t n = tg_reorder_expired_holds(mp->reorder, now, TG_RTX_TRIES, again, TG_NACK_MAX);
-    size_t m = tg_reorder_lost_gaps(mp->reorder, now, lost, LOST_GAP_MAX);
-    if (n + m == 0)
+    if (n == 0)
         return;
     tg_time until = tg_time_add(now, tg_rtx_recover_wait(mp));
-    for (size_t k = 0; k < n + m; k++) {
-        uint64_t seq = k < n ? again[k] : lost[k - n];
-        tg_reorder_hold(mp->reorder, seq, until, k < n ? 1 : TG_RTX_TRIES - 1);
+    for (size_t k = 0; k < n; k++) {
+        tg_reorder_hold(mp->reorder, again[k], until);
+        mp->nack[mp->n_nack++] = again[k];
         if (mp->n_nack == TG_NACK_MAX)
             tg_rtx_send_nack(mp, now);
-        mp->nack[mp->n_nack++] = seq;
     }
-    tg_rtx_send_nack(mp, now);
+    if (mp->n_nack > 0)
+        tg_rtx_send_nack(mp, now);
 }
 
 /* Send stored packet `seq` once more on uplink i. Returns 1 sent, 0 not

@@ -16,9 +16,6 @@
  * out, the receiver asks again and holds it again, up to TG_RTX_TRIES times
  * in all, and the sender answers each (a double loss on a lossy uplink would
  * otherwise reach the inner TCP as a loss, often as a timeout).
- * A packet lost right after another on the same uplink is named by no PREV;
- * the receiver learns of it when every uplink has delivered past its gap,
- * and asks for it too (at most twice: it may not have been striped).
  *
  * Not every loss is recovered: a queue that overflows must slow the inner
  * flow down. A loss near the top of the queue the uplink's DATA met of late

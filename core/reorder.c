@@ -385,26 +385,6 @@ int tg_reorder_pop(struct tg_reorder *r, tg_time now, const uint8_t **pkt, size_
     return 1;
 }
 
-size_t tg_reorder_lost_gaps(const struct tg_reorder *r, tg_time now, uint64_t *seqs, size_t max)
-{
-    if (r->st.occupancy == 0 || r->next < r->base || r->next >= r->lowest)
-        return 0;
-    uint64_t end = active_floor(r, now);
-    if (end > r->lowest)
-        end = r->lowest;
-    if (end <= r->next || end - r->next > max)
-        return 0;
-    size_t n = 0;
-    for (uint64_t s = r->next; s < end; s++) {
-        uint32_t i = 0;
-        while (i < r->n_holds && r->holds[i].seq != s)
-            i++;
-        if (i == r->n_holds)
-            seqs[n++] = s;
-    }
-    return n;
-}
-
 static tg_time deadline(const struct tg_reorder *r);
 
 tg_time tg_reorder_next_deadline(const struct tg_reorder *r)
@@ -423,14 +403,14 @@ tg_time tg_reorder_next_deadline(const struct tg_reorder *r)
     return t < until ? tg_time_min(until, t_hold) : t;
 }
 
-void tg_reorder_hold(struct tg_reorder *r, uint64_t seq, tg_time until, unsigned tries)
+void tg_reorder_hold(struct tg_reorder *r, uint64_t seq, tg_time until)
 {
     if (seq < r->next || seq == NO_SEQ || find(r, seq) != NONE)
         return;
     for (uint32_t i = 0; i < r->n_holds; i++)
         if (r->holds[i].seq == seq) {
             r->holds[i].until = until;
-            r->holds[i].tries += tries;
+            r->holds[i].tries++;
             return;
         }
     uint32_t i = r->n_holds;
@@ -442,7 +422,7 @@ void tg_reorder_hold(struct tg_reorder *r, uint64_t seq, tg_time until, unsigned
     } else {
         r->n_holds++;
     }
-    r->holds[i] = (struct hold){.seq = seq, .until = until, .tries = tries};
+    r->holds[i] = (struct hold){.seq = seq, .until = until, .tries = 1};
     r->st.held++;
 }
 

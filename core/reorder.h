@@ -110,9 +110,9 @@ tg_time tg_reorder_next_deadline(const struct tg_reorder *r);
  * more): the uplinks rule leaves it alone until `until`; the deadline rule
  * (max_hold_us) still applies. Ignored for a number already released or
  * buffered. At most TG_REORDER_HOLDS gaps are held; a new one displaces the
- * hold that ends first. The hold counts as `tries` asks; holding a gap that
- * is held already moves its end and adds them (see tg_reorder_expired_holds). */
-void tg_reorder_hold(struct tg_reorder *r, uint64_t seq, tg_time until, unsigned tries);
+ * hold that ends first. Holding a gap that is held already moves its end and
+ * counts one more try (see tg_reorder_expired_holds). */
+void tg_reorder_hold(struct tg_reorder *r, uint64_t seq, tg_time until);
 
 /* Held gaps whose time ran out at `now` with their packet still missing,
  * held fewer than `max_tries` times: up to `max` of their numbers into
@@ -120,13 +120,6 @@ void tg_reorder_hold(struct tg_reorder *r, uint64_t seq, tg_time until, unsigned
  * them again; the rest are given up on by the next pop. */
 size_t tg_reorder_expired_holds(const struct tg_reorder *r, tg_time now, unsigned max_tries,
                                 uint64_t *seqs, size_t max);
-
-/* The gaps at the front that no uplink can still fill (each one delivered
- * beyond them: lost on the way), none of them held, when there are at most
- * `max`: their numbers into `seqs`, returns how many (0 when there are more:
- * an uplink that went silent, which reinjection covers). The host may ask
- * for them and hold them; otherwise the next pop gives up on them. */
-size_t tg_reorder_lost_gaps(const struct tg_reorder *r, tg_time now, uint64_t *seqs, size_t max);
 
 /* Uplinks (bit i = uplink i) that are alive: for the early-release rule they
  * count as able to fill any gap above the highest number they delivered, even

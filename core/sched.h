@@ -51,7 +51,7 @@
  * bandwidth_proportional, ecmp_aware; the others pick the same way every
  * packet, redundant sends on the whole spread pool):
  *   candidates for full: adaptive: the best class, less the uplinks whose
- *     loss is above 2 x the class's lowest loss + loss_floor (latency and
+ *     loss is above 2 x the class's lowest loss + stripe_loss_margin (latency and
  *     rate are left to earliest arrival, which weighs them per packet); the
  *     others: the whole spread pool (their weights then do not matter:
  *     arrival time does).
@@ -112,6 +112,8 @@ struct tg_sched_config {
     enum tg_aggregation aggregation;   /* (adaptive) */
     double w_rtt, w_loss, w_bw, w_nat; /* adaptive weights (0.35 0.35 0.2 0.1) */
     double loss_floor;                 /* adaptive: loss' denominator at least this (0.01) */
+    double stripe_loss_margin;         /* adaptive: an uplink losing more than 2 x the best
+                                          plus this is not striped onto (0.03) */
     tg_time adaptive_spread_us;        /* (100 ms) */
     tg_time flow_idle_us;              /* a sticky flow entry expires after this (30 s) */
     double default_rate_bps;           /* full: rate when no candidate knows one (1 Mbit/s) */

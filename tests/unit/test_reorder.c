@@ -48,12 +48,12 @@ static size_t auto_len(uint64_t seq)
 
 /* ---------------------------------------------------------------- tables */
 
-enum op { PUSH, POP, DEADLINE, NEXT, STAT, LOST, HOLD, ASKED, GAPS };
+enum op { PUSH, POP, DEADLINE, NEXT, STAT, LOST, HOLD, ASKED };
 
 struct step {
     enum op op;
     uint64_t seq;     /* PUSH: the number; NEXT, DEADLINE, STAT, LOST: the value */
-    unsigned uplink;  /* PUSH; HOLD: tries (0: 1); ASKED: max_tries; GAPS: max */
+    unsigned uplink;  /* PUSH; ASKED: max_tries */
     tg_time t;        /* PUSH, POP */
     size_t len;       /* PUSH: bytes, AUTO for auto_len(seq) */
     int want;         /* PUSH: the return */
@@ -77,11 +77,8 @@ struct step {
 #define LOSTN(n)             {LOST, (n), 0, 0, 0, 0, {END}, 0, 0, __LINE__}
 /* The host holds gap `s` until `until` (its packet was asked for again). */
 #define HLD(s, until)        {HOLD, (s), 0, (until), 0, 0, {END}, 0, 0, __LINE__}
-#define HLDN(s, until, n)    {HOLD, (s), (n), (until), 0, 0, {END}, 0, 0, __LINE__}
 /* tg_reorder_expired_holds at `tm` with max_tries `n`: the numbers, then END. */
 #define ASK(tm, n, ...)      {ASKED, 0, (n), (tm), 0, 0, {__VA_ARGS__, END}, 0, 0, __LINE__}
-/* tg_reorder_lost_gaps at `tm` with room for `n`: the numbers, then END. */
-#define GAP(tm, n, ...)      {GAPS, 0, (n), (tm), 0, 0, {__VA_ARGS__, END}, 0, 0, __LINE__}
 
 #define H 1000 /* max_hold_us of every table */
 #define NEVER TG_TIME_NEVER
@@ -175,19 +172,17 @@ static const struct step s_hold[] = {
 
 /* The host asks again. A hold that ran out with its gap still empty is
  * reported while held fewer than max_tries times; holding it again moves
- * its end and counts a try. A gap every uplink passed that nobody holds is
- * reported when the run fits, and not once held. */
+ * its end and counts a try. */
 static const struct step s_ask[] = {
     P(0, 0, 0), P(1, 1, 0), POP(0, 0, 1),
     HLD(2, 300), P(3, 0, 10), P(4, 1, 20), NOPOP(20),
-    ASK(299, 3, END), GAP(20, 4, END), /* not run out; held, so not a lost gap */
+    ASK(299, 3, END), /* not run out */
     ASK(300, 3, 2), ASK(300, 1, END),  /* run out; already held once */
     HLD(2, 600), ASK(300, 3, END), DL(600), ASK(600, 2, END), ASK(600, 3, 2),
     P(2, 0, 610), POP(610, 2, 3, 4), ASK(610, 3, END), /* filled: nothing to ask */
-    P(7, 0, 620), P(8, 1, 630), GAP(630, 4, 5, 6), GAP(630, 1, END), /* 5, 6 lost */
-    HLDN(5, 700, 2), GAP(630, 4, 6), NOPOP(630), HLD(6, 700),
+    P(7, 0, 620), P(8, 1, 630), HLD(5, 700), HLD(5, 700), NOPOP(630), HLD(6, 700),
     ASK(699, 3, END), ASK(700, 3, 5, 6), ASK(700, 2, 6),
-    POP(700, 7, 8), STAT(skipped_by_uplinks, 2), STAT(held, 3), GAP(700, 4, END), DL(NEVER),
+    POP(700, 7, 8), STAT(skipped_by_uplinks, 2), STAT(held, 3), DL(NEVER),
 };
 
 /* An uplink silent for H no longer blocks, to the microsecond; one that never
@@ -411,13 +406,11 @@ static void run_scenario(const struct scenario *sc)
             CHECK_EQ(stat_field(tg_reorder_stats(r), s->field, s->size), s->seq);
             break;
         case HOLD:
-            tg_reorder_hold(r, s->seq, s->t, s->uplink ? s->uplink : 1);
+            tg_reorder_hold(r, s->seq, s->t);
             break;
-        case ASKED:
-        case GAPS: {
+        case ASKED: {
             uint64_t got[12];
-            size_t n = s->op == ASKED ? tg_reorder_expired_holds(r, s->t, s->uplink, got, 11)
-                                      : tg_reorder_lost_gaps(r, s->t, got, s->uplink);
+            size_t n = tg_reorder_expired_holds(r, s->t, s->uplink, got, 11);
             size_t k = 0;
             while (k < 11 && s->out[k] != END)
                 k++;
