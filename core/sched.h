@@ -113,7 +113,7 @@ struct tg_sched_config {
     double w_rtt, w_loss, w_bw, w_nat; /* adaptive weights (0.35 0.35 0.2 0.1) */
     double loss_floor;                 /* adaptive: loss' denominator at least this (0.01) */
     double stripe_loss_margin;         /* adaptive: an uplink losing more than 2 x the best
-                                          plus this is not striped onto (0.03) */
+                                          plus this is not striped onto (0.01) */
     tg_time adaptive_spread_us;        /* (100 ms) */
     tg_time flow_idle_us;              /* a sticky flow entry expires after this (30 s) */
     double default_rate_bps;           /* full: rate when no candidate knows one (1 Mbit/s) */

@@ -34,7 +34,7 @@ static const struct {
     {"agg_4x50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.43, 0.90},       /* 0.560 */
     {"agg_8x50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.37, 0.90},       /* 0.470 */
     {"agg_bbr_50_50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.80, 0.90},  /* 0.895 */
-    {"agg_loss", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.36, 0.80},       /* 0.455 */
+    {"agg_loss", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.36, 0.80},       /* 0.451 */
     /* never below the best single path (100 of 150 Mbit/s at 0.9) */
     {"agg_lowest_latency", TG_STRATEGY_LOWEST_LATENCY, TG_AGG_NONE, 0.36, 0.60}, /* 0.447 */
 };
