@@ -63,6 +63,14 @@ static const struct comp_opt replay_opts[] = {
     DATA_DIR,
     SHARE_DIR,
 };
+static const struct comp_opt emulate_opts[] = {
+    {"--link", 0, TEXT, "NAME=IF_A,IF_B: emulate uplink NAME between two interfaces"},
+    {"--iteration", 0, TEXT, "iteration whose draws to use (from 0)"},
+    {"--seed", 0, TEXT, "base seed"},
+    {"--duration", 0, TEXT, "seconds to run (0: until SIGINT/SIGTERM)"},
+    {"--ready-file", 0, FILE_ARG, "write the links' time 0 here once ready"},
+    DATA_DIR,
+};
 static const struct comp_opt query_opts[] = {
     {"--saved", 0, {COMP_WORDS, "", NULL, "triglav-sim query --list 2>/dev/null | cut -d' ' -f1"},
      "run a saved query"},
@@ -90,6 +98,8 @@ static const struct comp_cmd cmds[] = {
      NONE, NONE},
     {"merge", "merge results databases", NULL, 0, DB, DB},
     {"replay", "replay a capture through the tunnel", replay_opts, N(replay_opts), PCAP, NONE},
+    {"emulate", "the scenario's links in real time between interfaces", emulate_opts,
+     N(emulate_opts), SCENARIO, NONE},
     {"query", "query a results database", query_opts, N(query_opts), DB, TEXT},
     {"report", "Markdown report with confidence intervals and plots", report_opts,
      N(report_opts), DB, NONE},

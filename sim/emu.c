@@ -1,5 +1,5 @@
 /*
- * emu.c: the relay loop of sim/emu.h (not yet in the build; see emu.h).
+ * emu.c: the relay loop of sim/emu.h.
  *
  * Why AF_PACKET and not TAP or UDP: the caller names existing veth ends, and
  * a raw packet socket bound to each sees every frame without changing the
@@ -43,12 +43,15 @@ struct side {
 struct emu_link {
     struct sim_link *link[2];
     struct side side[2];        /* 0: A, 1: B */
-    uint64_t send_err[2];
+    uint64_t send_err[2];       /* per side written to */
+    uint64_t extra_loss[2];     /* per direction: dropped by a LOSS event */
+    struct sim_env *env;
+    size_t uplink;
 };
 
 struct out_ctx {
     struct emu_link *l;
-    int to;                     /* side the direction writes to */
+    int to;                     /* side the direction writes to (direction 1 - to) */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -69,7 +72,12 @@ static uint64_t mono_ns(void)
 static void deliver(void *ctx, uint8_t *pkt, size_t len, tg_time now)
 {
     struct out_ctx *o = ctx;
-    (void)now;
+    int dir = 1 - o->to;
+    /* LOSS events act after the link, as in a simulated run (sim/run.c) */
+    if (sim_env_extra_loss(o->l->env, o->l->uplink, dir, now)) {
+        o->l->extra_loss[dir]++;
+        return;
+    }
     struct virtio_net_hdr vh = {0};
     struct iovec iov[2] = {{&vh, sizeof vh}, {pkt, len}};
     struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
@@ -103,19 +111,23 @@ static int open_side(struct side *s, const char *ifname)
 {
     s->ifindex = (int)if_nametoindex(ifname);
     if (!s->ifindex) {
-        fprintf(stderr, "triglav-sim emulate: no interface '%s': %s\n", ifname, strerror(errno));
+        fprintf(stderr, "triglav-sim emulate: no interface '%s' here: %s\n", ifname,
+                strerror(errno));
+        errno = 0;
         return -1;
     }
     s->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
     if (s->fd < 0) {
-        fprintf(stderr, "triglav-sim emulate: AF_PACKET socket: %s (needs root)\n",
+        fprintf(stderr, "triglav-sim emulate: AF_PACKET socket: %s (run it as root)\n",
                 strerror(errno));
+        errno = 0;
         return -1;
     }
     int one = 1, buf = SOCKBUF;
     (void)setsockopt(s->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
     if (setsockopt(s->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) {
         fprintf(stderr, "triglav-sim emulate: PACKET_VNET_HDR: %s\n", strerror(errno));
+        errno = 0;
         return -1;
     }
     (void)setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf);
@@ -125,6 +137,7 @@ static int open_side(struct side *s, const char *ifname)
                               .sll_ifindex = s->ifindex};
     if (bind(s->fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
         fprintf(stderr, "triglav-sim emulate: bind to '%s': %s\n", ifname, strerror(errno));
+        errno = 0;
         return -1;
     }
     return 0;
@@ -154,12 +167,16 @@ static bool arm(int tfd, const struct sim_evq *q, uint64_t start_ns)
     return false;
 }
 
+/* At most MAX_BATCHES batches per wake, so a flood on one interface cannot
+ * starve the timers and the other interfaces. */
+#define MAX_BATCHES 4
+
 static void drain(struct emu_link *l, int from, uint8_t bufs[][SIM_PKT_MAX])
 {
     struct mmsghdr msgs[BATCH];
     struct iovec iov[BATCH][2];
     struct virtio_net_hdr vh[BATCH];
-    for (;;) {
+    for (int b = 0; b < MAX_BATCHES; b++) {
         for (int i = 0; i < BATCH; i++) {
             iov[i][0] = (struct iovec){&vh[i], sizeof vh[i]};
             iov[i][1] = (struct iovec){bufs[i], SIM_PKT_MAX};
@@ -183,8 +200,8 @@ static void drain(struct emu_link *l, int from, uint8_t bufs[][SIM_PKT_MAX])
 
 int sim_emu_run(const struct sim_emu_spec *spec)
 {
-    static struct emu_link links[SIM_EMU_MAX_LINKS];
-    static struct out_ctx outs[SIM_EMU_MAX_LINKS][2];
+    static struct emu_link links[SIM_MAX_UPLINKS];
+    static struct out_ctx outs[SIM_MAX_UPLINKS][2];
     static uint8_t bufs[BATCH][SIM_PKT_MAX];
     struct sim_evq q;
     int rc = -1, ep = -1, tfd = -1;
@@ -198,17 +215,21 @@ int sim_emu_run(const struct sim_emu_spec *spec)
     if (ep < 0 || tfd < 0)
         goto out;
     for (size_t i = 0; i < spec->n; i++) {
-        const struct sim_emu_uplink *u = &spec->up[i];
+        const struct sim_emu_link *u = &spec->link[i];
+        const struct sim_env_uplink *eu = &spec->env->up[u->uplink];
         struct emu_link *l = &links[i];
+        l->env = spec->env;
+        l->uplink = u->uplink;
         if (open_side(&l->side[0], u->if_a) || open_side(&l->side[1], u->if_b))
             goto out;
         for (int d = 0; d < 2; d++) {
             outs[i][d] = (struct out_ctx){l, 1 - d};
-            l->link[d] = sim_link_new(&u->cfg[d], &q, u->loss_rng[d], u->jitter_rng[d], deliver,
-                                      &outs[i][d]);
+            l->link[d] = sim_link_new(&eu->cfg[d], &q, eu->loss_rng[d], eu->jitter_rng[d],
+                                      deliver, &outs[i][d]);
             if (!l->link[d]) {
                 fprintf(stderr, "triglav-sim emulate: uplink '%s': invalid link config\n",
                         u->name);
+                errno = 0;
                 goto out;
             }
             struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)(i * 2 + (size_t)d)};
@@ -224,14 +245,17 @@ int sim_emu_run(const struct sim_emu_spec *spec)
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* time 0 of the links; the ready file tells it to whoever lines up
+     * their own measurements with the scenario's events */
+    uint64_t start = mono_ns();
     if (spec->ready_file) {
         FILE *f = fopen(spec->ready_file, "w");
-        if (!f || fclose(f)) {
+        if (!f || fprintf(f, "%.6f\n", (double)start / 1e9) < 0 || fclose(f)) {
             fprintf(stderr, "triglav-sim emulate: cannot write %s\n", spec->ready_file);
+            errno = 0;
             goto out;
         }
     }
-    uint64_t start = mono_ns();
     uint64_t end = spec->duration_s > 0 ? start + (uint64_t)(spec->duration_s * 1e9) : 0;
     while (!stop_flag) {
         bool spin = arm(tfd, &q, start);
@@ -255,17 +279,22 @@ int sim_emu_run(const struct sim_emu_spec *spec)
         }
         sim_evq_run(&q, (mono_ns() - start) / 1000u);
     }
+    printf("%-12s %-4s %10s %10s %10s %10s %8s\n", "uplink", "dir", "passed", "drop-queue",
+           "drop-loss", "drop-down", "send-err");
     for (size_t i = 0; i < spec->n; i++)
         for (int d = 0; d < 2; d++) {
-            const struct sim_link_stats *s = sim_link_stats(links[i].link[d]);
-            printf("%s %s passed %llu dropped queue %llu loss %llu down %llu send_errors %llu\n",
-                   spec->up[i].name, d ? "down" : "up",
-                   (unsigned long long)s->delivered_pkts, (unsigned long long)s->drop_queue,
-                   (unsigned long long)s->drop_loss, (unsigned long long)s->drop_down, (unsigned long long)links[i].send_err[1 - d]);
+            const struct emu_link *l = &links[i];
+            const struct sim_link_stats *s = sim_link_stats(l->link[d]);
+            printf("%-12s %-4s %10llu %10llu %10llu %10llu %8llu\n", spec->link[i].name,
+                   d ? "down" : "up", (unsigned long long)(s->delivered_pkts - l->extra_loss[d]),
+                   (unsigned long long)s->drop_queue,
+                   (unsigned long long)(s->drop_loss + l->extra_loss[d]),
+                   (unsigned long long)s->drop_down, (unsigned long long)l->send_err[1 - d]);
         }
+    fflush(stdout);
     rc = 0;
 out:
-    if (rc)
+    if (rc && errno)
         fprintf(stderr, "triglav-sim emulate: %s\n", strerror(errno));
     sim_evq_clear(&q);
     for (size_t i = 0; i < spec->n; i++)

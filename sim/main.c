@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "completions.h"
 #include "db.h"
+#include "emu.h"
 #include "list.h"
 #include "replay.h"
 #include "scenario.h"
@@ -50,6 +51,8 @@ static const char usage_main[] =
     "  paths                    where the bundled scenarios, queries and traces are\n"
     "  merge OUT.db IN.db...    merge results databases (shards of a campaign)\n"
     "  replay FILE.pcap --scenario FILE.scn   replay a capture through the tunnel\n"
+    "  emulate FILE.scn --link NAME=IF_A,IF_B  the scenario's links in real time\n"
+    "                           between interfaces (root)\n"
     "  query DB 'SQL'           query a results database (--saved NAME, --list)\n"
     "  report DB [--out DIR]    Markdown report with confidence intervals and plots\n"
     "  completions bash|zsh|fish  print a shell completion script\n"
@@ -672,6 +675,8 @@ int main(int argc, char **argv)
                 fputs(sim_usage_paths, stdout);
             else if (strcmp(what, "merge") == 0)
                 fputs(usage_merge, stdout);
+            else if (strcmp(what, "emulate") == 0)
+                fputs(sim_usage_emulate, stdout);
             else if (strcmp(what, "replay") == 0)
                 return sim_replay_main(2, (char *[]){argv[2], "--help", NULL});
             else if (strcmp(what, "query") == 0)
@@ -701,6 +706,8 @@ int main(int argc, char **argv)
         return sim_completions_main(argc, argv);
     if (strcmp(cmd, "merge") == 0)
         return cmd_merge(argc, argv);
+    if (strcmp(cmd, "emulate") == 0)
+        return sim_emulate_main(argc, argv);
     if (strcmp(cmd, "replay") == 0)
         return sim_replay_main(argc - 1, argv + 1);
     if (strcmp(cmd, "query") == 0)
@@ -709,5 +716,5 @@ int main(int argc, char **argv)
         return an_report_main(argc, argv, sim_version);
     if (cmd[0] == '-')
         return sim_usage_error("unknown option '%s'", cmd);
-    return sim_usage_error("unknown command '%s' (commands: run, check, list, paths, merge, replay, query, report, completions)", cmd);
+    return sim_usage_error("unknown command '%s' (commands: run, check, list, paths, merge, replay, emulate, query, report, completions)", cmd);
 }

@@ -22,6 +22,7 @@
 
 #include "core/endpoint.h"
 #include "core/noise.h"
+#include "env.h"
 #include "hash.h"
 #include "link.h"
 #include "traffic.h"
@@ -321,7 +322,8 @@ static int combine_rates(struct run *r, struct uplink_rt *u, int dir)
 
 static void link_deliver(void *ctx, uint8_t *pkt, size_t len, tg_time now);
 
-static int build_uplinks(struct run *r)
+/* Link configs, events and down intervals of the iteration (no links yet). */
+static int build_env(struct run *r)
 {
     const struct sim_scenario *sc = r->sc;
     for (unsigned i = 0; i < sc->n_uplinks; i++) {
@@ -386,6 +388,23 @@ static int build_uplinks(struct run *r)
             c->n_down = u->down.n;
             if (u->n_rate && !c->trace && combine_rates(r, u, d))
                 return -1;
+        }
+    }
+    if (r->n_down_starts)
+        qsort(r->down_starts, r->n_down_starts, sizeof r->down_starts[0], cmp_time);
+    return 0;
+}
+
+/* The links of the environment (build_env first). Each link's streams depend
+ * only on (seed, stream number), so building them after the whole
+ * environment draws the same numbers as building them uplink by uplink. */
+static int build_links(struct run *r)
+{
+    const struct sim_scenario *sc = r->sc;
+    for (unsigned i = 0; i < sc->n_uplinks; i++) {
+        struct uplink_rt *u = &r->up[i];
+        for (int d = 0; d < 2; d++) {
+            struct sim_link_config *c = &u->cfg[d];
             gsl_rng *lr = stream(r->spec->seed, ST_LOSS + 2 * i + (unsigned)d);
             gsl_rng *jr = stream(r->spec->seed, ST_JITTER + 2 * i + (unsigned)d);
             u->extra_loss[d] = stream(r->spec->seed, ST_EXTRA_LOSS + 2 * i + (unsigned)d);
@@ -402,8 +421,6 @@ static int build_uplinks(struct run *r)
             u->jitter_rng_owned[d] = jr;
         }
     }
-    if (r->n_down_starts)
-        qsort(r->down_starts, r->n_down_starts, sizeof r->down_starts[0], cmp_time);
     return 0;
 }
 
@@ -1037,7 +1054,7 @@ int sim_run(const struct sim_run_spec *spec, struct sim_run_result *res, char *e
         r->last_delivery[i] = TG_TIME_NEVER;
     r->armed[0] = r->armed[1] = TG_TIME_NEVER;
     int rc = -1;
-    if (make_cores(r) || build_uplinks(r)) {
+    if (make_cores(r) || build_env(r) || build_links(r)) {
         snprintf(err, errlen, "%s: %s", r->sc->name,
                  out_of_memory(r) ? "out of memory" : "the cores refused their configuration");
         goto out;
@@ -1076,4 +1093,62 @@ int sim_run(const struct sim_run_spec *spec, struct sim_run_result *res, char *e
 out:
     run_free(r);
     return rc;
+}
+
+/* ------------------------------------------------------------ env.h */
+
+struct env_priv {
+    struct run r;
+    struct sim_run_spec spec;
+};
+
+int sim_env_build(const struct sim_scenario *sc, uint64_t seed, struct sim_env *env)
+{
+    memset(env, 0, sizeof *env);
+    struct env_priv *p = calloc(1, sizeof *p);
+    if (!p)
+        return -1;
+    p->spec = (struct sim_run_spec){.sc = sc, .seed = seed};
+    p->r.spec = &p->spec;
+    p->r.sc = sc;
+    env->priv = p;
+    if (build_env(&p->r)) {
+        sim_env_free(env);
+        return -1;
+    }
+    env->n_uplinks = sc->n_uplinks;
+    for (unsigned i = 0; i < sc->n_uplinks; i++) {
+        struct uplink_rt *u = &p->r.up[i];
+        for (int d = 0; d < 2; d++) {
+            env->up[i].cfg[d] = u->cfg[d];
+            u->loss_rng_owned[d] = env->up[i].loss_rng[d] =
+                stream(seed, ST_LOSS + 2 * i + (unsigned)d);
+            u->jitter_rng_owned[d] = env->up[i].jitter_rng[d] =
+                stream(seed, ST_JITTER + 2 * i + (unsigned)d);
+            u->extra_loss[d] = stream(seed, ST_EXTRA_LOSS + 2 * i + (unsigned)d);
+            if (!u->loss_rng_owned[d] || !u->jitter_rng_owned[d] || !u->extra_loss[d]) {
+                sim_env_free(env);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+bool sim_env_extra_loss(struct sim_env *env, size_t uplink, int dir, tg_time now)
+{
+    struct env_priv *p = env->priv;
+    const struct uplink_rt *u = &p->r.up[uplink];
+    double pr;
+    return u->n_loss && in_loss_event(u, now, &pr) && gsl_rng_uniform(u->extra_loss[dir]) < pr;
+}
+
+void sim_env_free(struct sim_env *env)
+{
+    struct env_priv *p = env->priv;
+    if (p) {
+        /* run_free frees the struct it is given: hand it the whole block */
+        run_free(&p->r);
+    }
+    memset(env, 0, sizeof *env);
 }

@@ -1,0 +1,84 @@
+#!/bin/bash
+# The emulator's self-checks (label emu): real datagrams through
+# `triglav-sim emulate` between two namespaces, against the scenario's link.
+#   selfcheck.sh SIM PROBE delay|rate|loss|outage|trace
+# delay:  10 ms configured; one-way delay p50 within 0.2 ms of it
+# rate:   20 Mbit/s, offered 25; frames delivered at 20 Mbit/s within 2%
+# loss:   5% Bernoulli; 4000 datagrams lost within 4 binomial sigmas, and the
+#         emulator's loss counter accounts for every one of them
+# outage: down from 1 s to 2 s; nothing sent during it arrives, the rest does
+# trace:  a Mahimahi LTE trace (3 s); frames delivered within 3% of its
+#         opportunities while the sender keeps the queue full
+set -u
+SIM=$1 PROBE=$2 CHECK=$3
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+emu_setup
+
+case $CHECK in
+delay)
+    emu_start "$HERE/delay.scn" 20
+    probe_flow 100 200 600 10
+    emu_stop
+    p50=$(val owd_p50_us)
+    echo "delay: p50 ${p50} us (configured 10000 us)"
+    [ "$(val received)" -ge 590 ] || fail "received $(val received) of 600"
+    [ "$p50" -ge 9800 ] && [ "$p50" -le 10200 ] || fail "p50 ${p50} us not within 0.2 ms of 10 ms"
+    ;;
+rate)
+    emu_start "$HERE/rate.scn" 20
+    # 1458-byte datagrams are 1500-byte frames; 2083/s offers 25 Mbit/s
+    probe_flow 1458 2083 8000 15
+    emu_stop
+    r=$(val frame_rate_bps)
+    echo "rate: ${r} bit/s of frames (configured 20000000)"
+    [ "$(emu_counter up drop-queue)" -gt 0 ] || fail "the queue never overflowed: not saturated"
+    awk -v r="$r" 'BEGIN { exit !(r >= 19600000 && r <= 20400000) }' ||
+        fail "rate ${r} not within 2% of 20 Mbit/s"
+    ;;
+loss)
+    emu_start "$HERE/loss.scn" 20
+    probe_flow 200 2000 4000 10
+    emu_stop
+    got=$(val received)
+    lost=$((4000 - got))
+    byemu=$(emu_counter up drop-loss)
+    echo "loss: ${lost} of 4000 lost (expected 200 +- 55), emulator counted ${byemu}"
+    [ "$lost" -ge 145 ] && [ "$lost" -le 255 ] || fail "${lost} lost: outside 4 sigmas of 5%"
+    [ "$lost" = "$byemu" ] || fail "lost ${lost} but the emulator dropped ${byemu} by loss"
+    ;;
+outage)
+    emu_start "$HERE/outage.scn" 20
+    from=$(awk -v t="$T0" 'BEGIN { printf "%.6f", t + 1.02 }')
+    to=$(awk -v t="$T0" 'BEGIN { printf "%.6f", t + 1.98 }')
+    # 1000/s for 3 s from about T0 + 0.2 s
+    IDLE_MS=1500 probe_flow 200 1000 3000 10 "$from" "$to"
+    emu_stop
+    win=$(val in_window) gap=$(val max_gap_ms) got=$(val received)
+    down=$(emu_counter up drop-down)
+    echo "outage: ${win} sent during the outage arrived; longest gap ${gap} ms; ${got} of 3000; emulator down-drops ${down}"
+    [ "$win" = 0 ] || fail "${win} datagrams sent during the outage arrived"
+    awk -v g="$gap" 'BEGIN { exit !(g >= 950 && g <= 1100) }' || fail "longest gap ${gap} ms, expected about 1000"
+    [ "$got" -ge 1900 ] || fail "only ${got} of 3000 arrived (the outage covers 1000)"
+    ;;
+trace)
+    emu_start "$HERE/trace.scn" 20
+    # 1462-byte datagrams are 1504-byte frames: one per Mahimahi opportunity;
+    # 600/s (7.2 Mbit/s) is more than the trace gives in its first 2 s
+    probe_flow 1462 600 960 10
+    emu_stop
+    first=$(val first) last=$(val last) got=$(val received)
+    # opportunities in (first, last] (less the 1 ms delay), in trace time
+    want=$(awk -v a="$first" -v b="$last" -v t0="$T0" \
+        'BEGIN { lo = (a - t0 - 0.001) * 1000; hi = (b - t0 - 0.001) * 1000 }
+         $1 > lo && $1 <= hi { n++ } END { print n + 0 }' "$HERE/lte_3s.up")
+    echo "trace: ${got} frames arrived (after the first: $((got - 1))), the trace allows ${want} in that time"
+    [ "$(emu_counter up drop-queue)" -gt 0 ] || fail "the queue never overflowed: not saturated"
+    awk -v g="$((got - 1))" -v w="$want" 'BEGIN { exit !(w > 300 && g >= w * 0.97 && g <= w * 1.03) }' ||
+        fail "$((got - 1)) frames, not within 3% of the trace's ${want}"
+    ;;
+*)
+    fail "unknown check '$CHECK'"
+    ;;
+esac
+echo "PASS: $CHECK"
