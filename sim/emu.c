@@ -279,17 +279,23 @@ int sim_emu_run(const struct sim_emu_spec *spec)
         }
         sim_evq_run(&q, (mono_ns() - start) / 1000u);
     }
-    printf("%-12s %-4s %10s %10s %10s %10s %8s\n", "uplink", "dir", "passed", "drop-queue",
-           "drop-loss", "drop-down", "send-err");
+    printf("%-12s %-4s %10s %10s %10s %10s %8s %8s\n", "uplink", "dir", "passed", "drop-queue",
+           "drop-loss", "drop-down", "send-err", "rx-drop");
     for (size_t i = 0; i < spec->n; i++)
         for (int d = 0; d < 2; d++) {
             const struct emu_link *l = &links[i];
             const struct sim_link_stats *s = sim_link_stats(l->link[d]);
-            printf("%-12s %-4s %10llu %10llu %10llu %10llu %8llu\n", spec->link[i].name,
+            /* frames the kernel dropped before the emulator read them (its
+             * socket buffer was full): the emulator was the bottleneck */
+            struct tpacket_stats ts = {0};
+            socklen_t tl = sizeof ts;
+            (void)getsockopt(l->side[d].fd, SOL_PACKET, PACKET_STATISTICS, &ts, &tl);
+            printf("%-12s %-4s %10llu %10llu %10llu %10llu %8llu %8u\n", spec->link[i].name,
                    d ? "down" : "up", (unsigned long long)(s->delivered_pkts - l->extra_loss[d]),
                    (unsigned long long)s->drop_queue,
                    (unsigned long long)(s->drop_loss + l->extra_loss[d]),
-                   (unsigned long long)s->drop_down, (unsigned long long)l->send_err[1 - d]);
+                   (unsigned long long)s->drop_down, (unsigned long long)l->send_err[1 - d],
+                   ts.tp_drops);
         }
     fflush(stdout);
     rc = 0;

@@ -68,7 +68,7 @@ int main(int argc, char **argv)
         return 1;
     }
     struct fig emu = {0}, veth = {0};
-    double queue_drops = -1, send_errors = -1;
+    double queue_drops = -1, send_errors = -1, rx_drops = -1;
     char line[512], path[32], key[64];
     double v;
     while (fgets(line, sizeof line, p)) {
@@ -81,6 +81,8 @@ int main(int argc, char **argv)
                 queue_drops = v;
             else if (strcmp(key, "send_errors") == 0)
                 send_errors = v;
+            else if (strcmp(key, "rx_drops") == 0)
+                rx_drops = v;
             else
                 take(&emu, key, v);
         } else if (strcmp(path, "veth") == 0) {
@@ -108,6 +110,7 @@ int main(int argc, char **argv)
     double add50 = emu.p50 - veth.p50, add99 = emu.p99 - veth.p99;
     printf("emulator_queue_drops: %.0f packets\n", queue_drops);
     printf("emulator_send_errors: %.0f packets\n", send_errors);
+    printf("emulator_rx_drops: %.0f packets (not read in time: the sender outran it)\n", rx_drops);
     printf("emulator_added_p50: %.0f us\n", add50);
     printf("emulator_added_p99: %.0f us\n", add99);
     printf("target_throughput: >= 1.0 Gbit/s at 1500 bytes: %.2f Gbit/s (%s)\n", gbit,

@@ -80,10 +80,10 @@ emu_stop() {
 }
 
 # emu_counter DIR COLUMN: a counter of uplink u from the emulator's table
-# (columns: passed drop-queue drop-loss drop-down send-err).
+# (columns: passed drop-queue drop-loss drop-down send-err rx-drop).
 emu_counter() {
     awk -v d="$1" -v c="$2" '$1 == "u" && $2 == d {
-        split("passed drop-queue drop-loss drop-down send-err", k, " ");
+        split("passed drop-queue drop-loss drop-down send-err rx-drop", k, " ");
         for (i in k) if (k[i] == c) print $(2 + i) }' "$WORK/emu.out"
 }
 

@@ -9,10 +9,46 @@
 # outage: down from 1 s to 2 s; nothing sent during it arrives, the rest does
 # trace:  a Mahimahi LTE trace (3 s); frames delivered within 3% of its
 #         opportunities while the sender keeps the queue full
+# errors: a missing interface, an unknown uplink, bad usage, a bad scenario
+#         and (when setpriv can drop to nobody) no root: a message, no hang
 set -u
 SIM=$1 PROBE=$2 CHECK=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
+
+# expect STATUS PATTERN CMD...: CMD exits with STATUS within 10 s, and says PATTERN on stderr
+expect() {
+    local want=$1 pat=$2 rc
+    shift 2
+    timeout 10 "$@" >"$WORK/out" 2>"$WORK/err"
+    rc=$?
+    [ "$rc" = "$want" ] || { cat "$WORK/err"; fail "exit $rc, expected $want: $*"; }
+    grep -q -- "$pat" "$WORK/err" || { cat "$WORK/err"; fail "no '$pat' from: $*"; }
+    echo "ok: $* -> $rc"
+}
+if [ "$CHECK" = errors ]; then
+    [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+    S=$HERE/delay.scn
+    expect 1 "no interface 'tgnosuch0'" "$SIM" emulate "$S" --link u=tgnosuch0,tgnosuch1 --duration 1
+    expect 1 "no uplink of that name" "$SIM" emulate "$S" --link x=lo,lo --duration 1
+    expect 2 "expected NAME=IF_A,IF_B" "$SIM" emulate "$S" --link u=lo
+    expect 2 "no --link given" "$SIM" emulate "$S"
+    expect 2 "--duration: expected seconds" "$SIM" emulate "$S" --link u=lo,lo --duration -1
+    printf '[scenario]\nduration = 10s\n' >"$WORK/bad.scn"
+    expect 1 "bad.scn:1:1:" "$SIM" emulate "$WORK/bad.scn" --link u=lo,lo
+    mkfifo "$WORK/fifo.scn"
+    expect 1 "not a regular file" "$SIM" emulate "$WORK/fifo.scn" --link u=lo,lo
+    chmod 755 "$WORK" && cp "$S" "$WORK/d.scn" && chmod 644 "$WORK/d.scn"
+    if command -v setpriv >/dev/null &&
+        setpriv --reuid 65534 --regid 65534 --clear-groups test -x "$SIM" 2>/dev/null; then
+        expect 1 "run it as root" setpriv --reuid 65534 --regid 65534 --clear-groups \
+            "$SIM" emulate "$WORK/d.scn" --link u=lo,lo --duration 1
+    else
+        echo "note: the not-root case is not checked (no setpriv, or nobody cannot run $SIM)"
+    fi
+    echo "PASS: errors"
+    exit 0
+fi
 emu_setup
 
 case $CHECK in
