@@ -6,6 +6,10 @@
 # rate:   20 Mbit/s, offered 25; frames delivered at 20 Mbit/s within 2%
 # loss:   5% Bernoulli; 4000 datagrams lost within 4 binomial sigmas, and the
 #         emulator's loss counter accounts for every one of them
+# geloss: Gilbert-Elliott (p_gb 2%, p_bg 20%, all lost in the bad state):
+#         9.1% of 4000 lost within 4 sigmas of a two-state chain (its
+#         correlation makes sigma about 2.8 times the binomial one), and
+#         the emulator's loss counter accounts for every one of them
 # outage: down from 1 s to 2 s; nothing sent during it arrives, the rest does
 # trace:  a Mahimahi LTE trace (3 s); frames delivered within 3% of its
 #         opportunities while the sender keeps the queue full
@@ -81,6 +85,18 @@ loss)
     byemu=$(emu_counter up drop-loss)
     echo "loss: ${lost} of 4000 lost (expected 200 +- 55), emulator counted ${byemu}"
     [ "$lost" -ge 145 ] && [ "$lost" -le 255 ] || fail "${lost} lost: outside 4 sigmas of 5%"
+    [ "$lost" = "$byemu" ] || fail "lost ${lost} but the emulator dropped ${byemu} by loss"
+    ;;
+geloss)
+    emu_start "$HERE/geloss.scn" 20
+    probe_flow 200 2000 4000 10
+    emu_stop
+    got=$(val received)
+    lost=$((4000 - got))
+    byemu=$(emu_counter up drop-loss)
+    # mean 4000 * 0.02 / 0.22 = 364; sigma = sqrt(n p (1-p) (1+r)/(1-r)), r = 0.78: 52
+    echo "geloss: ${lost} of 4000 lost (expected 364 +- 206), emulator counted ${byemu}"
+    [ "$lost" -ge 158 ] && [ "$lost" -le 570 ] || fail "${lost} lost: outside 4 sigmas of 9.1%"
     [ "$lost" = "$byemu" ] || fail "lost ${lost} but the emulator dropped ${byemu} by loss"
     ;;
 outage)
