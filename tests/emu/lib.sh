@@ -25,6 +25,7 @@ emu_cleanup() {
     rm -rf "$WORK"
 }
 trap emu_cleanup EXIT
+trap 'exit 1' INT TERM
 
 fail() { echo "FAIL: $*"; exit 1; }
 
