@@ -1155,23 +1155,14 @@ void tg_conf_free(struct tg_conf_doc *doc)
 
 const char *tg_conf_type_name(enum tg_conf_type t)
 {
-    switch (t) {
-    case TG_CONF_STRING:
-        return "string";
-    case TG_CONF_INT:
-        return "integer";
-    case TG_CONF_FLOAT:
-        return "float";
-    case TG_CONF_BOOL:
-        return "boolean";
-    case TG_CONF_QUANTITY:
-        return "quantity";
-    case TG_CONF_ARRAY:
-        return "array";
-    case TG_CONF_CALL:
-        return "call";
-    }
-    return "unknown value";
+    /* fixed-width: plain read-only data, no table of pointers */
+    static const char names[][12] = {
+        [TG_CONF_STRING] = "string", [TG_CONF_INT] = "integer",   [TG_CONF_FLOAT] = "float",
+        [TG_CONF_BOOL] = "boolean",  [TG_CONF_QUANTITY] = "quantity", [TG_CONF_ARRAY] = "array",
+        [TG_CONF_CALL] = "call",
+    };
+    unsigned i = (unsigned)t;
+    return i < sizeof names / sizeof names[0] && names[i][0] != '\0' ? names[i] : "unknown value";
 }
 
 static const char *unit_of(const struct tg_conf_value *v)

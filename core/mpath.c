@@ -30,7 +30,7 @@ void tg_mp_config_default(struct tg_mp_config *c)
 
 const char *tg_drop_name(enum tg_drop d)
 {
-    static const char *const names[TG_DROP_COUNT] = {
+    static const char names[TG_DROP_COUNT][16] = {
         "malformed",   "unknown_index", "decrypt",    "replay",       "bad_frame",
         "duplicate",   "late",          "rate_limited", "no_uplink",  "queue_full",
         "too_big",     "bad_packet",    "spoofed",    "no_session",   "handshake",

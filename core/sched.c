@@ -26,7 +26,8 @@ struct tg_sched {
 
 /* ---------------------------------------------------------------- names */
 
-static const char *const strategy_names[TG_STRATEGY_COUNT] = {
+/* Fixed-width names: plain read-only data, no table of pointers. */
+static const char strategy_names[TG_STRATEGY_COUNT][24] = {
     [TG_STRATEGY_ADAPTIVE] = "adaptive",
     [TG_STRATEGY_LOWEST_LATENCY] = "lowest_latency",
     [TG_STRATEGY_LOWEST_LOSS] = "lowest_loss",
@@ -37,7 +38,7 @@ static const char *const strategy_names[TG_STRATEGY_COUNT] = {
     [TG_STRATEGY_ECMP_AWARE] = "ecmp_aware",
 };
 
-static const char *const aggregation_names[TG_AGG_COUNT] = {
+static const char aggregation_names[TG_AGG_COUNT][12] = {
     [TG_AGG_NONE] = "none",
     [TG_AGG_FULL] = "full",
     [TG_AGG_ADAPTIVE] = "adaptive",

@@ -340,19 +340,14 @@ void tg_uplink_set_down(struct tg_uplink_est *u, tg_time now)
 
 const char *tg_health_name(enum tg_health h)
 {
-    switch (h) {
-    case TG_HEALTH_UNKNOWN:
-        return "unknown";
-    case TG_HEALTH_HEALTHY:
-        return "healthy";
-    case TG_HEALTH_DEGRADED:
-        return "degraded";
-    case TG_HEALTH_UNHEALTHY:
-        return "unhealthy";
-    case TG_HEALTH_DOWN:
-        return "down";
-    }
-    return "invalid";
+    /* fixed-width: plain read-only data, no table of pointers */
+    static const char names[][12] = {
+        [TG_HEALTH_UNKNOWN] = "unknown",     [TG_HEALTH_HEALTHY] = "healthy",
+        [TG_HEALTH_DEGRADED] = "degraded",   [TG_HEALTH_UNHEALTHY] = "unhealthy",
+        [TG_HEALTH_DOWN] = "down",
+    };
+    unsigned i = (unsigned)h;
+    return i < sizeof names / sizeof names[0] ? names[i] : "invalid";
 }
 
 void tg_uplink_forget_loss(struct tg_uplink_est *u)
