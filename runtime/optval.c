@@ -343,7 +343,7 @@ static const char *expects(const struct rt_opt *op, enum rt_opt_kind k, char *ou
             snprintf(out, cap, "an IPv4 prefix like 203.0.113.0/24");
         break;
     case RT_OPT_IPV4:
-        snprintf(out, cap, "an IPv4 address like 1.1.1.1");
+        snprintf(out, cap, "an IPv4 address like 192.0.2.53");
         break;
     default:
         snprintf(out, cap, "a value");

@@ -529,7 +529,7 @@ static const char config_toml[] = "# /etc/triglav/server.toml\n"
                                   "[server]\n"
                                   "listen = [\"0.0.0.0:7443\", \"[::]:7443\"]\n"
                                   "key_file = \"/etc/triglav/server.key\"\n"
-                                  "pool = \"10.0.85.0/24\"\n"
+                                  "pool = \"198.18.85.0/24\"\n"
                                   "\n"
                                   "[transport]\n"
                                   "rekey_after = 120s\n"
@@ -619,7 +619,7 @@ static void test_realistic(void)
         CHECK(strcmp(s, "[::]:7443") == 0);
     }
     CHECK_EQ(tg_conf_string(lookup(doc, "server", 0, "pool"), &s, &err), TG_OK);
-    CHECK(strcmp(s, "10.0.85.0/24") == 0);
+    CHECK(strcmp(s, "198.18.85.0/24") == 0);
     CHECK_EQ(tg_conf_duration(lookup(doc, "transport", 0, "rekey_after"), &us, &err), TG_OK);
     CHECK_EQ(us, TG_SEC(120));
     CHECK_EQ(tg_conf_string(lookup(doc, "metrics", 0, "listen"), &s, &err), TG_OK);

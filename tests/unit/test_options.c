@@ -117,11 +117,11 @@ static const struct broken {
      NULL},
     {RT_CMD_TUN, "[tun]\nipv6_addr = \"SECRET\"\n", 2, 1,
      "[tun] ipv6_addr: IPv6 inside the tunnel is not implemented; remove the key", NULL},
-    {RT_CMD_TUN, "[routing]\ninclude_routes = [\"10.0.0.0/8\",\n  \"SECRET\"]\n", 3, 3,
+    {RT_CMD_TUN, "[routing]\ninclude_routes = [\"198.51.100.0/24\",\n  \"SECRET\"]\n", 3, 3,
      "[routing] include_routes: expected an IPv4 prefix like 203.0.113.0/24", NULL},
     {RT_CMD_TUN, "[routing]\nexclude_routes = 5\n", 2, 18, "found an integer", NULL},
-    {RT_CMD_TUN, "[routing]\ndns_servers = [\"1.1.1.1:54\"]\n", 2, 16,
-     "expected an IPv4 address like 1.1.1.1", "1.1.1.1:54"},
+    {RT_CMD_TUN, "[routing]\ndns_servers = [\"192.0.2.53:54\"]\n", 2, 16,
+     "expected an IPv4 address like 192.0.2.53", "192.0.2.53:54"},
     {RT_CMD_TUN, "[routing]\ntable = 254\n", 2, 9, "not 253, 254 or 255", NULL},
     {RT_CMD_TUN, "[routing]\nfwmark = 0\n", 2, 10, "from 0x1 to 0xffffffff", NULL},
     {RT_CMD_TUN, "[routing]\nfull_tunnel = \"SECRET\"\n", 2, 15, "expected true or false", NULL},
@@ -148,7 +148,7 @@ static const struct broken {
     {RT_CMD_SERVER, "[server]\nlisten = [\"0.0.0.0:7443\", \"SECRET\"]\n", 2, 27,
      "[server] listen: expected IP:PORT", NULL},
     {RT_CMD_SERVER, "[server]\nadvertise = [\"0.0.0.0:7443\"]\n", 2, 14, "(not a wildcard)", NULL},
-    {RT_CMD_SERVER, "[server]\npool = \"10.0.0.0/31\"\n", 2, 8, "/30 or larger", NULL},
+    {RT_CMD_SERVER, "[server]\npool = \"198.18.0.0/31\"\n", 2, 8, "/30 or larger", NULL},
     {RT_CMD_SERVER, "[server]\nmax_connections = 0\n", 2, 19, "from 1 to 100000", NULL},
     {RT_CMD_SERVER, "[server]\nkey_file = 5\n", 2, 12, "found an integer", NULL},
     {RT_CMD_SERVER, "[multipath.scheduler]\nstrategy = \"SECRET\"\n", 2, 12,
@@ -263,8 +263,8 @@ static void test_forms(void)
     CHECK_EQ(load(RT_CMD_TUN,
                   "[client]\nauth_key = \"tg1_x\"\nauto_discover = true\n"
                   "[tun]\nname = \"tg7\"\nmtu = 1420\n"
-                  "[routing]\nfull_tunnel = true\nexclude_routes = [\"192.168.1.0/24\"]\n"
-                  "dns_servers = [\"1.1.1.1\", \"8.8.8.8:53\"]\n"
+                  "[routing]\nfull_tunnel = true\nexclude_routes = [\"203.0.113.0/24\"]\n"
+                  "dns_servers = [\"192.0.2.53\", \"198.51.100.53:53\"]\n"
                   "[nat]\nenabled = false\n"
                   "[multipath]\naggregation_mode = \"full\"\n"
                   "[multipath.aggregator]\nreorder_buffer_size = 2048\nreorder_timeout = "
@@ -280,7 +280,7 @@ static void test_forms(void)
     CHECK_EQ(c->n_excludes, 1);
     CHECK_EQ(c->excludes[0].len, 24);
     CHECK_EQ(c->n_dns, 2);
-    CHECK_EQ(c->dns_servers[1][0], 8);
+    CHECK_EQ(c->dns_servers[1][0], 198);
     CHECK_EQ(c->c.mp.sched.aggregation, TG_AGG_FULL);
     CHECK_EQ(c->c.mp.reorder.capacity, 2048);
     CHECK_EQ(c->c.mp.reorder.max_hold_us, TG_MSEC(300));
@@ -560,7 +560,7 @@ static void test_cli(void)
          "triglav tun: --mtu '12': expected an integer from 576 to 9000"},
         {RT_CMD_TUN, {"tun", "--mtu", "abc", NULL}, "--mtu 'abc': expected an integer"},
         {RT_CMD_TUN, {"tun", "--strategy", "fast", NULL}, "expected one of: adaptive"},
-        {RT_CMD_TUN, {"tun", "--route", "10.0.0.0/33", NULL}, "expected an IPv4 prefix"},
+        {RT_CMD_TUN, {"tun", "--route", "198.51.100.0/33", NULL}, "expected an IPv4 prefix"},
         {RT_CMD_TUN, {"tun", "--connect-timeout", "2MB", NULL}, "expected a duration"},
         {RT_CMD_TUN, {"tun", "--table", "255", NULL}, "not 253, 254 or 255"},
         {RT_CMD_TUN, {"tun", "--nosuch", NULL}, "triglav tun: unknown option '--nosuch'"},
@@ -604,7 +604,7 @@ static void test_check(void)
     const struct rt_opt *op = NULL;
     struct rt_client_opts *c = fresh(RT_CMD_TUN);
     c->dns = true;
-    CHECK(rt_opts_check(RT_CMD_TUN, c, &op) == NULL); /* 1.1.1.1 by default */
+    CHECK(rt_opts_check(RT_CMD_TUN, c, &op) == NULL); /* the default resolver */
     c->n_dns = 0;
     CHECK(rt_opts_check(RT_CMD_TUN, c, &op) != NULL && op != NULL &&
           strcmp(op->key, "dns_servers") == 0);
