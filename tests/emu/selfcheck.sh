@@ -76,27 +76,20 @@ rate)
     awk -v r="$r" 'BEGIN { exit !(r >= 19600000 && r <= 20400000) }' ||
         fail "rate ${r} not within 2% of 20 Mbit/s"
     ;;
-loss)
-    emu_start "$HERE/loss.scn" 20
+loss | geloss)
+    emu_start "$HERE/$CHECK.scn" 20
     probe_flow 200 2000 4000 10
     emu_stop
     got=$(val received)
     lost=$((4000 - got))
     byemu=$(emu_counter up drop-loss)
-    echo "loss: ${lost} of 4000 lost (expected 200 +- 55), emulator counted ${byemu}"
-    [ "$lost" -ge 145 ] && [ "$lost" -le 255 ] || fail "${lost} lost: outside 4 sigmas of 5%"
-    [ "$lost" = "$byemu" ] || fail "lost ${lost} but the emulator dropped ${byemu} by loss"
-    ;;
-geloss)
-    emu_start "$HERE/geloss.scn" 20
-    probe_flow 200 2000 4000 10
-    emu_stop
-    got=$(val received)
-    lost=$((4000 - got))
-    byemu=$(emu_counter up drop-loss)
-    # mean 4000 * 0.02 / 0.22 = 364; sigma = sqrt(n p (1-p) (1+r)/(1-r)), r = 0.78: 52
-    echo "geloss: ${lost} of 4000 lost (expected 364 +- 206), emulator counted ${byemu}"
-    [ "$lost" -ge 158 ] && [ "$lost" -le 570 ] || fail "${lost} lost: outside 4 sigmas of 9.1%"
+    if [ "$CHECK" = loss ]; then # Bernoulli 5%: mean 200, sigma 14
+        rate=5% want="200 +- 55" lo=145 hi=255
+    else # mean 4000 * 0.02 / 0.22 = 364; sigma = sqrt(n p (1-p) (1+r)/(1-r)), r = 0.78: 52
+        rate=9.1% want="364 +- 206" lo=158 hi=570
+    fi
+    echo "$CHECK: ${lost} of 4000 lost (expected $want), emulator counted ${byemu}"
+    [ "$lost" -ge "$lo" ] && [ "$lost" -le "$hi" ] || fail "${lost} lost: outside 4 sigmas of $rate"
     [ "$lost" = "$byemu" ] || fail "lost ${lost} but the emulator dropped ${byemu} by loss"
     ;;
 outage)
