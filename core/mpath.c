@@ -514,10 +514,10 @@ static void drain_reorder(struct tg_mp *mp, tg_time now)
     const uint8_t *pkt;
     size_t len;
     uint64_t seq;
-    while (tg_queue_room(&mp->io->tun) > 0) {
-        tg_rtx_ask_again(mp, now); /* before pop gives up on a gap at the front */
-        if (tg_reorder_pop(mp->reorder, now, &pkt, &len, &seq) != 1)
-            break;
+    /* before pop gives up on a held gap; holds end only with time, so once */
+    tg_rtx_ask_again(mp, now);
+    while (tg_queue_room(&mp->io->tun) > 0 &&
+           tg_reorder_pop(mp->reorder, now, &pkt, &len, &seq) == 1) {
         if (len > 0) /* zero length: the mark of a packet delivered unordered */
             mp->deliver(mp->owner, mp, (uint8_t *)(uintptr_t)pkt, len, now);
     }
