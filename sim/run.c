@@ -395,6 +395,19 @@ static int build_env(struct run *r)
     return 0;
 }
 
+/* The random streams of uplink u's direction d: loss, jitter, loss events.
+ * Each depends only on (seed, stream number). Freed with the run. */
+static int open_streams(struct run *r, struct uplink_rt *u, int d)
+{
+    uint64_t id = 2 * (uint64_t)u->index + (unsigned)d;
+    u->loss_rng_owned[d] = stream(r->spec->seed, ST_LOSS + id);
+    u->jitter_rng_owned[d] = stream(r->spec->seed, ST_JITTER + id);
+    u->extra_loss[d] = stream(r->spec->seed, ST_EXTRA_LOSS + id);
+    if (!u->loss_rng_owned[d] || !u->jitter_rng_owned[d] || !u->extra_loss[d])
+        return r->oom = true, -1;
+    return 0;
+}
+
 /* The links of the environment (build_env first). Each link's streams depend
  * only on (seed, stream number), so building them after the whole
  * environment draws the same numbers as building them uplink by uplink. */
@@ -404,21 +417,14 @@ static int build_links(struct run *r)
     for (unsigned i = 0; i < sc->n_uplinks; i++) {
         struct uplink_rt *u = &r->up[i];
         for (int d = 0; d < 2; d++) {
-            struct sim_link_config *c = &u->cfg[d];
-            gsl_rng *lr = stream(r->spec->seed, ST_LOSS + 2 * i + (unsigned)d);
-            gsl_rng *jr = stream(r->spec->seed, ST_JITTER + 2 * i + (unsigned)d);
-            u->extra_loss[d] = stream(r->spec->seed, ST_EXTRA_LOSS + 2 * i + (unsigned)d);
+            if (open_streams(r, u, d))
+                return -1;
             r->lctx[i][d] = (struct link_ctx){u, d};
             /* the link keeps using the streams: they are freed with the run */
-            u->link[d] = (lr && jr) ? sim_link_new(c, &r->q, lr, jr, link_deliver, &r->lctx[i][d])
-                                    : NULL;
-            if (!u->link[d] || !u->extra_loss[d]) {
-                gsl_rng_free(lr);
-                gsl_rng_free(jr);
+            u->link[d] = sim_link_new(&u->cfg[d], &r->q, u->loss_rng_owned[d],
+                                      u->jitter_rng_owned[d], link_deliver, &r->lctx[i][d]);
+            if (!u->link[d])
                 return r->oom = true, -1;
-            }
-            u->loss_rng_owned[d] = lr;
-            u->jitter_rng_owned[d] = jr;
         }
     }
     return 0;
@@ -451,13 +457,19 @@ static void from_addr(unsigned uplink, struct tg_key_addr *a)
     a->port = (uint16_t)(50000 + uplink);
 }
 
+/* A LOSS event drops this packet (drawn from the direction's own stream). */
+static bool event_drops(const struct uplink_rt *u, int dir, tg_time now)
+{
+    double p;
+    return u->n_loss && in_loss_event(u, now, &p) && gsl_rng_uniform(u->extra_loss[dir]) < p;
+}
+
 static void link_deliver(void *ctx, uint8_t *pkt, size_t len, tg_time now)
 {
     struct link_ctx *lc = ctx;
     struct uplink_rt *u = lc->u;
     struct run *r = u->run;
-    double p;
-    if (u->n_loss && in_loss_event(u, now, &p) && gsl_rng_uniform(u->extra_loss[lc->dir]) < p) {
+    if (event_drops(u, lc->dir, now)) {
         u->extra_drops[lc->dir]++;
         return;
     }
@@ -1120,16 +1132,13 @@ int sim_env_build(const struct sim_scenario *sc, uint64_t seed, struct sim_env *
     for (unsigned i = 0; i < sc->n_uplinks; i++) {
         struct uplink_rt *u = &p->r.up[i];
         for (int d = 0; d < 2; d++) {
-            env->up[i].cfg[d] = u->cfg[d];
-            u->loss_rng_owned[d] = env->up[i].loss_rng[d] =
-                stream(seed, ST_LOSS + 2 * i + (unsigned)d);
-            u->jitter_rng_owned[d] = env->up[i].jitter_rng[d] =
-                stream(seed, ST_JITTER + 2 * i + (unsigned)d);
-            u->extra_loss[d] = stream(seed, ST_EXTRA_LOSS + 2 * i + (unsigned)d);
-            if (!u->loss_rng_owned[d] || !u->jitter_rng_owned[d] || !u->extra_loss[d]) {
+            if (open_streams(&p->r, u, d)) {
                 sim_env_free(env);
                 return -1;
             }
+            env->up[i].cfg[d] = u->cfg[d];
+            env->up[i].loss_rng[d] = u->loss_rng_owned[d];
+            env->up[i].jitter_rng[d] = u->jitter_rng_owned[d];
         }
     }
     return 0;
@@ -1138,9 +1147,7 @@ int sim_env_build(const struct sim_scenario *sc, uint64_t seed, struct sim_env *
 bool sim_env_extra_loss(struct sim_env *env, size_t uplink, int dir, tg_time now)
 {
     struct env_priv *p = env->priv;
-    const struct uplink_rt *u = &p->r.up[uplink];
-    double pr;
-    return u->n_loss && in_loss_event(u, now, &pr) && gsl_rng_uniform(u->extra_loss[dir]) < pr;
+    return event_drops(&p->r.up[uplink], dir, now);
 }
 
 void sim_env_free(struct sim_env *env)
