@@ -26,6 +26,27 @@ int sim_usage_error(const char *fmt, ...)
     return 2;
 }
 
+bool sim_parse_u64(const char *s, uint64_t min, uint64_t max, bool hex, uint64_t *out)
+{
+    int base = 10;
+    if (hex && (strncmp(s, "0x", 2) == 0 || strncmp(s, "0X", 2) == 0)) {
+        base = 16;
+        s += 2;
+    }
+    /* strtoull would accept a sign or spaces */
+    bool digit =
+        (*s >= '0' && *s <= '9') || (base == 16 && *s != '\0' && strchr("abcdefABCDEF", *s));
+    if (!digit)
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, base);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
 int sim_opt_value(int argc, char **argv, int *i, const char *name, const char **value)
 {
     const char *a = argv[*i];

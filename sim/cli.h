@@ -6,7 +6,9 @@
 #ifndef SIM_CLI_H
 #define SIM_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/time.h"
 
@@ -20,6 +22,10 @@ int sim_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * and advance *i past it. Returns 1 matched, 0 not this option, -1 missing
  * value (after saying so). */
 int sim_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* A whole number in [min, max], decimal (or 0x-hex when hex is true); no sign,
+ * no spaces. False when it is not one. */
+bool sim_parse_u64(const char *s, uint64_t min, uint64_t max, bool hex, uint64_t *out);
 
 /* If argv[*i] is --share-dir DIR (share.h), check DIR is a folder, make it
  * the share folder and advance *i. Returns 1 matched, 0 not this option, -1

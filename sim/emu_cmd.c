@@ -56,19 +56,6 @@ const char sim_usage_emulate[] =
     "  ip netns exec emu triglav-sim emulate agg_loss.scn \\\n"
     "      --link path1=veth-a1,veth-b1 --link path2=veth-a2,veth-b2 --duration 60\n";
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    if (!s || !*s || *s == '-' || *s == '+')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno || *end || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_link(const char *v, struct sim_emu_link *l)
 {
     const char *eq = strchr(v, '='), *comma = eq ? strchr(eq, ',') : NULL;
@@ -119,12 +106,12 @@ int sim_emulate_main(int argc, char **argv)
         } else if ((m = sim_opt_value(argc, argv, &i, "--iteration", &v)) != 0) {
             if (m < 0)
                 return 2;
-            if (parse_u64(v, UINT32_MAX, &iteration))
+            if (!sim_parse_u64(v, 0, UINT32_MAX, false, &iteration))
                 return sim_usage_error("--iteration: expected a whole number from 0, got '%s'", v);
         } else if ((m = sim_opt_value(argc, argv, &i, "--seed", &v)) != 0) {
             if (m < 0)
                 return 2;
-            if (parse_u64(v, UINT64_MAX, &seed))
+            if (!sim_parse_u64(v, 0, UINT64_MAX, true, &seed))
                 return sim_usage_error("--seed: expected a whole number (decimal or 0x-hex, "
                                        "64 bits), got '%s'", v);
             has_seed = true;

@@ -171,28 +171,6 @@ static const char usage_merge[] =
 
 /* ------------------------------------------------------------ parsing */
 
-/* A whole number in [min, max], decimal (or 0x-hex when hex). */
-static bool parse_u64(const char *s, uint64_t min, uint64_t max, bool hex, uint64_t *out)
-{
-    int base = 10;
-    if (hex && (strncmp(s, "0x", 2) == 0 || strncmp(s, "0X", 2) == 0)) {
-        base = 16;
-        s += 2;
-    }
-    /* strtoull would accept a sign or spaces */
-    bool digit =
-        (*s >= '0' && *s <= '9') || (base == 16 && *s != '\0' && strchr("abcdefABCDEF", *s));
-    if (!digit)
-        return false;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, base);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 /* "a,b,c" of strategy names or "all"; duplicates are dropped. */
 static bool parse_strategies(const char *list, enum tg_strategy *out, size_t *n)
 {
@@ -361,7 +339,7 @@ static int cmd_run(int argc, char **argv)
         } else if ((m = sim_opt_value(argc, argv, &i, "--iterations", &v)) != 0) {
             if (m < 0)
                 goto out;
-            if (!parse_u64(v, 1, MAX_ITERATIONS, false, &x)) {
+            if (!sim_parse_u64(v, 1, MAX_ITERATIONS, false, &x)) {
                 sim_usage_error("--iterations: expected a whole number from 1 to %u, got '%s'",
                             MAX_ITERATIONS, v);
                 goto out;
@@ -370,7 +348,7 @@ static int cmd_run(int argc, char **argv)
         } else if ((m = sim_opt_value(argc, argv, &i, "--seed", &v)) != 0) {
             if (m < 0)
                 goto out;
-            if (!parse_u64(v, 0, UINT64_MAX, true, &o.seed)) {
+            if (!sim_parse_u64(v, 0, UINT64_MAX, true, &o.seed)) {
                 sim_usage_error("--seed: expected a whole number (decimal or 0x-hex, 64 bits), "
                             "got '%s'",
                             v);
@@ -388,7 +366,7 @@ static int cmd_run(int argc, char **argv)
                    (strncmp(a, "-j", 2) == 0 && a[2] >= '0' && a[2] <= '9' && (v = a + 2))) {
             if (m < 0)
                 goto out;
-            if (!parse_u64(v, 1, MAX_JOBS, false, &x)) {
+            if (!sim_parse_u64(v, 1, MAX_JOBS, false, &x)) {
                 sim_usage_error("-j: expected a number of parallel runs from 1 to %u, got '%s'",
                             MAX_JOBS, v);
                 goto out;
@@ -415,8 +393,8 @@ static int cmd_run(int argc, char **argv)
             memcpy(k, v, (size_t)(slash - v));
             k[slash - v] = '\0';
             snprintf(n, sizeof n, "%s", slash + 1);
-            if (!parse_u64(k, 1, UINT32_MAX, false, &kk) ||
-                !parse_u64(n, 1, UINT32_MAX, false, &nn) || kk > nn) {
+            if (!sim_parse_u64(k, 1, UINT32_MAX, false, &kk) ||
+                !sim_parse_u64(n, 1, UINT32_MAX, false, &nn) || kk > nn) {
                 sim_usage_error("--shard: expected K/N with 1 <= K <= N, got '%s'", v);
                 goto out;
             }
@@ -432,7 +410,7 @@ static int cmd_run(int argc, char **argv)
         } else if ((m = sim_opt_value(argc, argv, &i, "--series-interval", &v)) != 0) {
             if (m < 0)
                 goto out;
-            if (!parse_u64(v, 0, 3600000, false, &x)) {
+            if (!sim_parse_u64(v, 0, 3600000, false, &x)) {
                 sim_usage_error("--series-interval: expected milliseconds from 1 to 3600000, or "
                                 "0 for none, got '%s'", v);
                 goto out;

@@ -69,24 +69,6 @@ static const char usage[] =
     "  triglav-sim replay call.pcap --scenario scenarios/ice.scn --strategy redundant \\\n"
     "      --out delivered.pcap\n";
 
-static bool parse_seed(const char *s, uint64_t *out)
-{
-    int base = 10;
-    if (strncmp(s, "0x", 2) == 0 || strncmp(s, "0X", 2) == 0) {
-        base = 16;
-        s += 2;
-    }
-    if (*s == '\0' || *s == '-' || *s == '+' || *s == ' ')
-        return false;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, base);
-    if (errno != 0 || *end != '\0')
-        return false;
-    *out = v;
-    return true;
-}
-
 static const char *lost_reason(const struct sim_replay_packet *p, size_t tunnel_len, char *buf,
                                size_t cap)
 {
@@ -332,7 +314,7 @@ int sim_replay_main(int argc, char **argv)
     if (scn == NULL)
         return sim_usage_error("--scenario FILE.scn is required (the uplinks to replay over)");
     uint64_t seed = 0;
-    if (seed_text != NULL && !parse_seed(seed_text, &seed))
+    if (seed_text != NULL && !sim_parse_u64(seed_text, 0, UINT64_MAX, true, &seed))
         return sim_usage_error("--seed: expected a whole number (decimal or 0x-hex, 64 bits), "
                            "got '%s'",
                            seed_text);
