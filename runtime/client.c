@@ -1,6 +1,7 @@
 /*
  * `triglav tun`: the client. One TUN device, one UDP socket per uplink
- * (bound to its interface, marked), the core's client endpoint in between,
+ * (bound to its interface, marked; a TCP connection instead where UDP gets
+ * no answer: tcpup.h), the core's client endpoint in between,
  * and the routing that sends traffic into the TUN: full tunnel by policy
  * routing (like wg-quick), split tunnel by routes, excludes by rules.
  */
@@ -27,6 +28,7 @@
 #include "stats.h"
 #include "status.h"
 #include "sys.h"
+#include "tcpup.h"
 #include "tun.h"
 #include "udp.h"
 
@@ -90,6 +92,7 @@ struct client {
     char removed[TG_MAX_UPLINKS][16]; /* `uplink remove`d: auto-discovery leaves them out */
     int n_removed;
     struct rt_uplink_rates rates; /* measured throughput for `status` */
+    struct rt_tcpup tcp;          /* uplinks over TCP where UDP gets no answer */
 };
 
 /* ------------------------------------------------------------ uplinks */
@@ -147,6 +150,7 @@ static void uplink_set(struct client *c, struct uplink *u, const struct rt_iface
             u->up = false;
         }
         uplink_close(c, u);
+        rt_tcpup_stop(&c->tcp, slot);
         u->ifindex = it->ifindex;
     }
     if (present && !u->up) {
@@ -155,6 +159,7 @@ static void uplink_set(struct client *c, struct uplink *u, const struct rt_iface
         memcpy(u->ipv4, it->ipv4, 4);
         memcpy(u->ipv6, it->ipv6, 16);
         u->up = true;
+        rt_tcpup_reset(&c->tcp, slot, now);
         rt_info("uplink %u: %s (%s) usable", slot, u->ifname, iface_addr(it, a));
         if (tg_client_uplink_up(c->core, slot, now) != TG_OK)
             rt_warn("uplink %u: refused by the core", slot);
@@ -172,6 +177,7 @@ static void uplink_set(struct client *c, struct uplink *u, const struct rt_iface
                              : "is down or lost its address");
         tg_client_uplink_down(c->core, slot, now);
         u->up = false;
+        rt_tcpup_stop(&c->tcp, slot);
         if (it == NULL || u->disabled)
             uplink_close(c, u);
     }
@@ -431,14 +437,22 @@ static void drain(struct client *c)
     struct tg_datagram d;
     uint32_t touched = 0;
     while (tg_client_next_datagram(c->core, &d)) {
-        if (d.uplink >= TG_MAX_UPLINKS || c->up[d.uplink].fd < 0)
+        if (d.uplink >= TG_MAX_UPLINKS)
             continue;
         struct uplink *u = &c->up[d.uplink];
         const struct tg_key_addr *to[TG_KEY_MAX_ADDRS];
         size_t nto = rt_race_targets(&c->race, d.uplink, d.data, d.len, to);
-        for (size_t i = 0; i < nto; i++)
+        bool tcp = rt_tcpup_carries(&c->tcp, d.uplink);
+        bool udp = u->fd >= 0 && rt_tcpup_udp_allowed(&c->tcp) &&
+                   (!tcp || rt_tcpup_probe_due(&c->tcp, d.uplink, c->now));
+        for (size_t i = 0; udp && i < nto; i++)
             rt_udp_queue(u->fd, &u->tx, d.data, d.len, to[i]);
-        touched |= 1u << d.uplink;
+        if (udp && tcp) /* the UDP copy leaves first: it is the one that can switch back */
+            rt_udp_flush(u->fd, &u->tx);
+        else if (udp)
+            touched |= 1u << d.uplink;
+        if (tcp)
+            rt_tcpup_send(&c->tcp, &c->loop, d.uplink, d.data, d.len);
     }
     for (unsigned s = 0; s < TG_MAX_UPLINKS; s++)
         if (touched & (1u << s))
@@ -508,11 +522,64 @@ static void read_uplink(struct client *c, unsigned s, tg_time now)
                       rt_addr_from_sockaddr((struct sockaddr *)&c->rx.from[i], &from) == 0;
         u->rx_dgrams += seg > 0 ? (len + seg - 1) / seg : 1;
         u->rx_bytes += len;
+        bool answered = false;
         for (size_t off = 0; off < len; off += seg)
             if (tg_client_udp_input(c->core, s, c->rx.buf[i] + off,
-                                    len - off < seg ? len - off : seg, now) == TG_OK &&
-                racing)
-                u->heard = from; /* the server: the datagram authenticated */
+                                    len - off < seg ? len - off : seg, now) == TG_OK) {
+                answered = true;
+                if (racing)
+                    u->heard = from; /* the server: the datagram authenticated */
+            }
+        if (answered && rt_tcpup_udp_answer(&c->tcp, s, now))
+            rt_info("uplink %u (%s): UDP answers again: back from TCP to UDP", s, u->ifname);
+    }
+}
+
+/* A datagram from the server over uplink s's TCP connection. */
+static void tcp_input(void *ctx, unsigned s, uint8_t *data, size_t len)
+{
+    struct client *c = ctx;
+    struct uplink *u = &c->up[s];
+    u->rx_dgrams++;
+    u->rx_bytes += len;
+    if (tg_client_udp_input(c->core, s, data, len, c->now) == TG_OK && !c->race.won)
+        u->heard = c->tcp.u[s].peer;
+    if (++c->fed >= 64) {
+        drain(c);
+        c->fed = 0;
+    }
+}
+
+/* Uplink s's TCP connection is up: the server should hear from it now, not
+ * at the next probe (a handshake still racing goes again over TCP). */
+static void tcp_connected(struct client *c, unsigned s, tg_time now)
+{
+    char a[RT_ADDRSTRLEN];
+    rt_info("uplink %u (%s): connected over TCP to %s; its datagrams go that way%s", s,
+            c->up[s].ifname, rt_addr_str(&c->tcp.u[s].peer, a),
+            rt_tcpup_udp_allowed(&c->tcp) ? " until UDP answers again" : "");
+    size_t len;
+    const uint8_t *p = rt_race_last(&c->race, s, &len);
+    if (!c->race.won && len > 0)
+        rt_tcpup_send(&c->tcp, &c->loop, s, p, len);
+    if (c->up[s].up && tg_client_uplink_up(c->core, s, now) != TG_OK)
+        rt_warn("uplink %u: refused by the core", s);
+}
+
+/* Connections that are due, for every usable uplink. */
+static void tcp_tick(struct client *c, tg_time now)
+{
+    const struct tg_key_addr *to = c->race.won ? &c->server : c->race.addr;
+    size_t n_to = c->race.won ? 1 : c->race.started;
+    char a[RT_ADDRSTRLEN];
+    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++) {
+        struct uplink *u = &c->up[s];
+        if (rt_tcpup_tick(&c->tcp, &c->loop, s, u->used && u->up, u->ifname, c->o->fwmark, to,
+                          n_to, now))
+            rt_info(c->tcp.mode == RT_TRANSPORT_TCP
+                        ? "uplink %u (%s): connecting over TCP to %s"
+                        : "uplink %u (%s): no answer over UDP for 3 s: trying TCP to %s",
+                    s, u->ifname, rt_addr_str(&c->tcp.u[s].peer, a));
     }
 }
 
@@ -538,10 +605,14 @@ static void unreachable(struct client *c)
         wl += (size_t)snprintf(where + wl, sizeof where - wl, "%s%s", i ? " or " : "",
                                rt_addr_str(&c->race.addr[i], a));
     rt_err("no answer from the server at %s within %llu s (%llu handshakes sent on %s). Check "
-           "that `triglav server` runs there, that UDP port %u reaches it (firewalls, NAT), and "
+           "that `triglav server` runs there, that %s port %u reaches it (firewalls, NAT), and "
            "that the key is the one that server printed",
            where, (unsigned long long)(c->o->connect_timeout_us / 1000000u),
-           (unsigned long long)tg_client_counters(c->core)->handshakes_sent, names, c->server.port);
+           (unsigned long long)tg_client_counters(c->core)->handshakes_sent, names,
+           c->tcp.mode == RT_TRANSPORT_AUTO  ? "UDP or TCP"
+           : c->tcp.mode == RT_TRANSPORT_TCP ? "TCP"
+                                             : "UDP",
+           c->server.port);
 }
 
 static const char *mode_name(const struct rt_client_opts *o)
@@ -577,6 +648,7 @@ static size_t status_json(struct client *c, const struct tg_uplink_snapshot *sna
             .ifname = u->ifname,
             .state = u->up ? "active" : u->disabled ? "disabled" : "waiting",
             .pinned = u->pinned,
+            .transport = rt_tcpup_carries(&c->tcp, k) ? "tcp" : "udp",
             .has_local = u->up,
             .datagrams_sent = u->tx.sent,
             .datagrams_refused = u->tx.dropped,
@@ -681,6 +753,11 @@ static size_t render(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
                 c->o->full_tunnel    ? "full tunnel"
                 : c->o->n_routes > 0 ? "split tunnel"
                                      : "tunnel subnet only");
+    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++)
+        if (c->up[s].used && rt_tcpup_carries(&c->tcp, s))
+            rt_text_add(&t, "uplink %s carries its datagrams over TCP (its network answers no "
+                            "UDP)\n",
+                        c->up[s].ifname);
     rt_stats_table(&t, snap, n, names, &c->rates, c->now);
     rt_text_add(&t, "TUN packets in %llu out %llu, datagrams in %llu out %llu, failovers %llu\n",
                 (unsigned long long)k->tun_in, (unsigned long long)k->tun_out,
@@ -856,6 +933,10 @@ static int setup(struct client *c)
         rt_err("cannot create the client: %s", tg_strerror(rc));
         return 1;
     }
+    if (rt_tcpup_init(&c->tcp, o->transport) != 0) {
+        rt_err("out of memory");
+        return 1;
+    }
     if ((rc = rt_loop_init(&c->loop)) != 0 ||
         (rc = rt_loop_add(&c->loop, c->tun_fd, TAG_TUN)) != 0 ||
         (rc = rt_loop_add(&c->loop, c->watch.fd, TAG_WATCH)) != 0) {
@@ -897,6 +978,13 @@ static void teardown(struct client *c)
                         (unsigned long long)c->up[u].tx.sent,
                         (unsigned long long)c->up[u].tx.dropped,
                         c->up[u].tx.no_gso ? " (no GSO)" : "");
+        for (unsigned u = 0; u < TG_MAX_UPLINKS; u++)
+            if (c->tcp.u[u].connects > 0)
+                rt_info("client: uplink %u: %llu TCP connections, %llu returns to UDP; %llu "
+                        "datagrams dropped (the connection was too slow)",
+                        u, (unsigned long long)c->tcp.u[u].connects,
+                        (unsigned long long)c->tcp.u[u].returns,
+                        (unsigned long long)c->tcp.t.tx_dropped);
     }
     if (c->ctl_open)
         rt_control_close(&c->ctl);
@@ -909,6 +997,7 @@ static void teardown(struct client *c)
         if (c->up[s].fd >= 0 && c->up[s].used)
             close(c->up[s].fd);
     tg_client_free(c->core);
+    rt_tcpup_free(&c->tcp);
     if (c->tun_fd >= 0)
         close(c->tun_fd);
     rt_loop_close(&c->loop);
@@ -947,6 +1036,7 @@ int rt_client_run(struct rt_client_opts *o)
         if (c->cap != NULL)
             deadline = tg_time_min(deadline, rt_capture_deadline(c->cap));
         deadline = tg_time_min(deadline, rt_race_deadline(&c->race));
+        deadline = tg_time_min(deadline, rt_tcpup_deadline(&c->tcp));
         int n = rt_loop_wait(&c->loop, deadline, ev, 32, &now);
         c->now = now;
         for (int i = 0; i < n; i++) {
@@ -964,6 +1054,16 @@ int rt_client_run(struct rt_client_opts *o)
                 refresh(c, now);
             } else if (rt_control_owns(tag)) {
                 rt_control_event(&c->ctl, tag);
+            } else if (rt_tcpup_owns(tag)) {
+                c->fed = 0;
+                unsigned s = (unsigned)(tag - RT_TAG_TCPUP);
+                enum rt_tcpup_ev e =
+                    rt_tcpup_event(&c->tcp, &c->loop, tag, ev[i].events, now, tcp_input, c);
+                if (e == RT_TCPUP_CONNECTED)
+                    tcp_connected(c, s, now);
+                else if (e == RT_TCPUP_CLOSED)
+                    rt_info("uplink %u (%s): the TCP connection closed%s", s, c->up[s].ifname,
+                            rt_tcpup_udp_allowed(&c->tcp) ? "; UDP until it is back" : "");
             } else if (tag < TG_MAX_UPLINKS) {
                 read_uplink(c, (unsigned)tag, now);
             }
@@ -976,6 +1076,7 @@ int rt_client_run(struct rt_client_opts *o)
         watch_session(c, now);
         drain(c);
         race_tick(c, now);
+        tcp_tick(c, now);
         sample_rates(c, now);
         if (c->cap != NULL)
             rt_capture_tick(c->cap, now);

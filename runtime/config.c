@@ -4,8 +4,8 @@
  * key comes from the option table (opts.c): the loader looks each key up
  * there, the writer walks it. A key that is not in the table is an error
  * naming FILE:LINE:COL and the keys the table has, so a typo never
- * silently does nothing; keys of features Triglav does not have (TCP
- * fallback, proxy modes, IPv6 inside the tunnel) are refused by name.
+ * silently does nothing; keys of features Triglav does not have (proxy
+ * modes, NAT timeouts, TCP socket tuning) are refused by name.
  * Messages never quote the file: its position says where.
  */
 #define _GNU_SOURCE
@@ -27,15 +27,17 @@ static const struct {
     bool off_ok;
     const char *why;
 } refused[] = {
-    {"server", "tcp_fallback", true, "TCP fallback is not implemented (uplinks are UDP only)"},
     {"server", "rate_limit", true,
      "a packet rate limit is not implemented (handshakes are rate-limited per source)"},
-    {"transport", "tcp_nodelay", false, "TCP fallback is not implemented (uplinks are UDP only)"},
-    {"transport", "tcp_keepalive", false, "TCP fallback is not implemented (uplinks are UDP only)"},
+    {"transport", "tcp_nodelay", false,
+     "not configurable: the TCP fallback always sends at once (TCP_NODELAY)"},
+    {"transport", "tcp_keepalive", false,
+     "not configurable: the tunnel's own probes keep TCP fallback connections alive"},
     {"transport", "keepalive_interval", false,
-     "TCP fallback is not implemented (uplinks are UDP only)"},
-    {"transport", "tcp_fast_open", false, "TCP fallback is not implemented (uplinks are UDP only)"},
-    {"transport", "mss", false, "TCP fallback is not implemented (uplinks are UDP only)"},
+     "not configurable here: [multipath] probe_interval sets how often uplinks are probed"},
+    {"transport", "tcp_fast_open", false, "TCP Fast Open is not used by the TCP fallback"},
+    {"transport", "mss", false,
+     "not configurable: TCP fallback connections take their segment size from the path"},
     {"client", "socks_port", false, "proxy mode is not implemented (use triglav tun)"},
     {"client", "http_proxy_port", false, "proxy mode is not implemented (use triglav tun)"},
     {"tun", "ipv6_addr", false, "IPv6 inside the tunnel is not implemented"},

@@ -44,6 +44,12 @@ int rt_loop_add(struct rt_loop *l, int fd, uint64_t tag)
     return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
 }
 
+int rt_loop_watch(struct rt_loop *l, int fd, uint64_t tag, bool out)
+{
+    struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0u), .data.u64 = tag};
+    return epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : -errno;
+}
+
 int rt_loop_del(struct rt_loop *l, int fd)
 {
     return epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL) == 0 ? 0 : -errno;

@@ -9,6 +9,7 @@
 #ifndef RT_LOOP_H
 #define RT_LOOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 
@@ -26,6 +27,8 @@ int rt_loop_init(struct rt_loop *l);
 void rt_loop_close(struct rt_loop *l);
 /* Watch fd for input; `tag` comes back in ev.data.u64. */
 int rt_loop_add(struct rt_loop *l, int fd, uint64_t tag);
+/* Watch an added fd for output too (out), or for input only again. */
+int rt_loop_watch(struct rt_loop *l, int fd, uint64_t tag, bool out);
 int rt_loop_del(struct rt_loop *l, int fd);
 /* Wait until `deadline` (absolute, TG_TIME_NEVER = no limit) or an event;
  * returns the number of events (0 on timeout) and the time after waking. */

@@ -170,6 +170,25 @@ static const struct rt_choice aggregations = {"none full adaptive", aggregation_
                                               aggregation_name};
 static const struct rt_choice levels = {"info debug", level_parse, level_name};
 
+static const char *const transport_names[] = {"auto", "udp", "tcp"};
+
+static int transport_parse(const char *s, int *out)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, transport_names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return -1;
+}
+
+static const char *transport_name(int v)
+{
+    return v >= 0 && v < 3 ? transport_names[v] : "?";
+}
+
+static const struct rt_choice transports = {"auto udp tcp", transport_parse, transport_name};
+
 /* ------------------------------------------------------------ the table */
 
 #define FIELD(type, f) .off = offsetof(struct type, f), .size = sizeof(((struct type *)0)->f)
@@ -209,6 +228,11 @@ const struct rt_opt rt_opts[] = {
      .help = "record the tunnel's inner traffic, both directions (raw IP pcap), for "
              "`triglav-sim replay FILE.pcap --scenario S.scn`",
      .example = "\"session.pcap\""},
+    {T, "transport", 0, "client", "transport", NULL, RT_OPT_CHOICE, 0, CL(transport),
+     .choice = &transports, .arg = "T",
+     .help = "auto (UDP; an uplink that gets no UDP answer for 3 s carries the same datagrams "
+             "over TCP to the server's port, and goes back to UDP once UDP answers), udp, or tcp "
+             "(TCP from the start; slower under loss: TCP inside TCP)"},
     /* [tun] */
     {T, "tun-name", 0, "tun", "name", "client.tun_name", RT_OPT_IFACE, 0, CL(tun_name),
      .arg = "NAME", .help = "the TUN device"},
@@ -358,6 +382,11 @@ const struct rt_opt rt_opts[] = {
      .help = "leave forwarding and nftables alone",
      .khelp = "turn on forwarding and masquerade the clients' traffic (false: leave "
               "forwarding and nftables alone)"},
+    {S, "no-tcp-fallback", 0, "server", "tcp_fallback", NULL, RT_OPT_BOOL, RT_OF_NEGATE,
+     SV(no_tcp_fallback), .help = "listen on UDP only (no TCP listener for clients whose "
+                                  "networks block UDP)",
+     .khelp = "also listen on TCP, same addresses and ports, for clients whose networks block "
+              "UDP (false: UDP only)"},
     {S, "max-sessions", 0, "server", "max_connections", "server.max_sessions", RT_OPT_INT, 0,
      SV(max_sessions), .min = 1, .max = 100000, .arg = "N",
      .help = "clients at once (the pool bounds them too)"},

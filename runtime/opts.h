@@ -84,7 +84,12 @@ struct rt_client_opts {
                                    never) */
     char capture[256];          /* --capture: pcap of the inner traffic ("" = none) */
     bool nat;                   /* rewrite other local sources to the tunnel address */
+    int transport;              /* enum rt_transport (auto) */
 };
+
+/* How client uplinks reach the server: UDP, falling back to TCP on an
+ * uplink that gets no UDP answer (auto); only UDP; only TCP. */
+enum rt_transport { RT_TRANSPORT_AUTO, RT_TRANSPORT_UDP, RT_TRANSPORT_TCP };
 
 struct rt_server_opts {
     struct rt_common_opts c;
@@ -103,6 +108,7 @@ struct rt_server_opts {
     uint32_t max_sessions;   /* (10000) */
     tg_time idle_timeout_us; /* (300 s) */
     bool no_nat;             /* do not touch forwarding or nftables */
+    bool no_tcp_fallback;    /* no TCP listeners beside the UDP ones */
 };
 
 struct rt_keygen_opts {

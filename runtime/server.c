@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "core/wire.h"
 #include "control.h"
 #include "journal.h"
 #include "keyfile.h"
@@ -28,6 +29,7 @@
 #include "status.h"
 #include "svc.h"
 #include "sys.h"
+#include "tcplisten.h"
 #include "tun.h"
 #include "udp.h"
 
@@ -67,6 +69,9 @@ struct server {
     bool ctl_open;
     struct rt_svc svc; /* discard and echo on the tunnel address (benchmark) */
     bool svc_open;
+    struct rt_tcp_listen tcp; /* the TCP fallback (tcplisten.h) */
+    bool tcp_open;
+    tg_time next_tcp_tick;
     tg_time started, last_now;
 };
 
@@ -169,7 +174,12 @@ static size_t render(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
         rt_text_add(&t, "triglav server %s: %u sessions, pool %s\n", s->tun_name,
                     tg_server_session_count(s->core), rt_prefix_str(&s->o->pool, a));
         for (int i = 0; i < s->n_ls; i++)
-            rt_text_add(&t, "listening on %s\n", rt_addr_str(&s->ls[i].addr, a));
+            rt_text_add(&t, "listening on %s%s\n", rt_addr_str(&s->ls[i].addr, a),
+                        s->tcp_open ? " (UDP, and TCP for the fallback)" : "");
+        if (s->tcp_open)
+            rt_text_add(&t, "TCP fallback: %d connections open, %llu datagrams in, %llu out\n",
+                        rt_tcp_open_count(&s->tcp.t), (unsigned long long)s->tcp.frames_in,
+                        (unsigned long long)s->tcp.frames_out);
         rt_text_add(&t, "through the tunnel now: %.2f Mbit/s to clients, %.2f Mbit/s from "
                         "clients (measured over the last %.0f s)\n",
                     rt_rate_bps(&s->down, now, k->tun_in_bytes) / 1e6,
@@ -491,6 +501,14 @@ static int setup(struct server *s)
     for (int i = 0; i < s->n_ls; i++)
         if ((rc = rt_loop_add(&s->loop, s->ls[i].fd, (uint64_t)i)) != 0)
             return 1;
+    if (!o->no_tcp_fallback) {
+        if (rt_tcp_listen_open(&s->tcp, o->listen, o->n_listen, &s->loop, err, sizeof err) != 0) {
+            rt_err("%s", err);
+            rt_tcp_listen_close(&s->tcp);
+            return 1;
+        }
+        s->tcp_open = true;
+    }
     rt_state_path(path, sizeof path, o->c.state_dir, s->tun_name, "sock");
     if (rt_control_open(&s->ctl, &s->loop, path, o->c.has_metrics ? &o->c.metrics : NULL, render, s,
                         err, sizeof err) != 0) {
@@ -505,7 +523,8 @@ static int setup(struct server *s)
         rt_warn("%s", err);
     char a[RT_ADDRSTRLEN], p[RT_ADDRSTRLEN];
     for (int i = 0; i < s->n_ls; i++)
-        rt_info("listening on udp %s", rt_addr_str(&s->ls[i].addr, a));
+        rt_info("listening on udp %s%s", rt_addr_str(&s->ls[i].addr, a),
+                s->tcp_open ? ", and tcp for clients whose networks block UDP" : "");
     rt_info("%s has %s; clients get addresses from %s", s->tun_name, rt_ipv4_str(me, a),
             rt_prefix_str(&o->pool, p));
     if (s->svc_open)
@@ -519,6 +538,11 @@ static void drain(struct server *s)
     struct tg_datagram d;
     uint32_t touched = 0;
     while (tg_server_next_datagram(s->core, &d)) {
+        if (rt_tcp_is_id(d.uplink)) {
+            if (s->tcp_open)
+                rt_tcp_listen_send(&s->tcp, &s->loop, d.uplink, d.data, d.len);
+            continue;
+        }
         if ((int)d.uplink >= s->n_ls)
             continue;
         struct listener *l = &s->ls[d.uplink];
@@ -566,6 +590,22 @@ static void read_listener(struct server *s, int i, tg_time now)
         for (size_t off = 0; off < len; off += seg)
             tg_server_udp_input(s->core, (unsigned)i, &from, s->rx.buf[k] + off,
                                 len - off < seg ? len - off : seg, now);
+    }
+}
+
+/* A datagram that came over a TCP fallback connection: the core takes it as
+ * it takes UDP; a DATA message it accepts proves the connection. */
+static void tcp_input(void *ctx, unsigned id, const struct tg_key_addr *from, uint8_t *data,
+                      size_t len)
+{
+    struct server *s = ctx;
+    struct tg_wire_msg m;
+    bool data_msg = tg_wire_parse(data, len, &m) == TG_OK && m.type == TG_MSG_DATA;
+    if (tg_server_udp_input(s->core, id, from, data, len, s->last_now) == TG_OK && data_msg)
+        rt_tcp_listen_proven(&s->tcp, id);
+    if (++s->fed >= 64) {
+        drain(s);
+        s->fed = 0;
     }
 }
 
@@ -635,6 +675,10 @@ int rt_server_run(struct rt_server_opts *o)
                 rt_control_event(&s->ctl, tag);
             } else if (rt_svc_owns(tag)) {
                 rt_svc_event(&s->svc, tag);
+            } else if (rt_tcp_listen_owns(tag) && s->tcp_open) {
+                s->fed = 0;
+                rt_tcp_listen_event(&s->tcp, &s->loop, tag, ev[i].events, now / 1000, tcp_input,
+                                    s);
             } else if (tag < RT_MAX_LISTEN) {
                 read_listener(s, (int)tag, now);
             }
@@ -647,6 +691,10 @@ int rt_server_run(struct rt_server_opts *o)
         rt_rate_update(&s->down, now, tg_server_counters(s->core)->tun_in_bytes);
         rt_rate_update(&s->up, now, tg_server_counters(s->core)->tun_out_bytes);
         sample_peers(s, now);
+        if (s->tcp_open && now >= s->next_tcp_tick) {
+            rt_tcp_listen_tick(&s->tcp, now / 1000);
+            s->next_tcp_tick = now + TG_SEC(1);
+        }
     }
     if (s->core != NULL) {
         rt_stats_log("server", tg_server_counters(s->core), NULL, 0);
@@ -658,6 +706,15 @@ int rt_server_run(struct rt_server_opts *o)
                 "server: listener %d: %llu datagrams sent, %llu refused by the kernel (last: %s)%s",
                 i, (unsigned long long)s->ls[i].tx.sent, (unsigned long long)s->ls[i].tx.dropped,
                 strerror(s->ls[i].tx.last_errno), s->ls[i].tx.no_gso ? " (no GSO)" : "");
+        if (s->tcp_open)
+            rt_info("server: TCP fallback: %llu connections accepted, %llu evicted unproven, "
+                    "%llu closed idle unproven, %llu refused, %llu with bad frames; %llu "
+                    "datagrams in, %llu out, %llu dropped (connection too slow)",
+                    (unsigned long long)s->tcp.t.accepted, (unsigned long long)s->tcp.t.evicted,
+                    (unsigned long long)s->tcp.t.closed_idle,
+                    (unsigned long long)s->tcp.t.refused, (unsigned long long)s->tcp.t.bad_frames,
+                    (unsigned long long)s->tcp.frames_in, (unsigned long long)s->tcp.frames_out,
+                    (unsigned long long)s->tcp.t.tx_dropped);
         struct live l;
         if (!live_sessions(s, &l))
             l.n = 0;
@@ -680,6 +737,8 @@ int rt_server_run(struct rt_server_opts *o)
     }
     if (s->journal_open)
         rt_journal_undo(&s->j);
+    if (s->tcp_open)
+        rt_tcp_listen_close(&s->tcp);
     for (int i = 0; i < s->n_ls; i++)
         close(s->ls[i].fd);
     tg_server_free(s->core);

@@ -145,6 +145,7 @@ size_t rt_status_client_json(const struct rt_status_client *s, char *buf, size_t
         str(&t, "interface", u->ifname);
         str(&t, "state", u->state);
         rt_text_add(&t, "\"pinned\":%s,", u->pinned ? "true" : "false");
+        rt_text_add(&t, "\"transport\":\"%s\",", u->transport != NULL ? u->transport : "udp");
         str(&t, "local_address", u->has_local ? rt_ipv4_str(u->local_ipv4, a) : NULL);
         u64(&t, "datagrams_sent", u->datagrams_sent);
         u64(&t, "datagrams_refused", u->datagrams_refused);

@@ -26,6 +26,7 @@ struct rt_status_uplink {
     const char *state;  /* "active", "disabled" (uplink disable), "waiting" (interface
                            down, no IPv4 address or, auto-discovered, no default route) */
     bool pinned;        /* added by `uplink add` or -i (kept without a default route) */
+    const char *transport; /* "udp", or "tcp" while its datagrams go over TCP */
     bool has_local;
     uint8_t local_ipv4[4];
     uint64_t datagrams_sent, datagrams_refused, datagrams_received, received_bytes;

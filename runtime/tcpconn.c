@@ -35,15 +35,39 @@ void rt_tcp_table_free(struct rt_tcp_table *t)
     t->cap = 0;
 }
 
+/* A free slot; else the slot of the oldest connection that has proven
+ * nothing (closed and counted), so strangers who open connections and stay
+ * silent can delay a client's fallback but never lock it out; -1 when every
+ * connection is authenticated. */
+static long free_slot(struct rt_tcp_table *t)
+{
+    long oldest = -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        const struct rt_tcp_conn *c = &t->c[i];
+        if (c->fd < 0)
+            return (long)i;
+        if (!c->authenticated && (oldest < 0 || c->started_ms < t->c[oldest].started_ms))
+            oldest = (long)i;
+    }
+    if (oldest >= 0) {
+        rt_tcp_close(t, (size_t)oldest);
+        t->evicted++;
+    }
+    return oldest;
+}
+
 int rt_tcp_adopt(struct rt_tcp_table *t, int fd, int64_t now_ms)
 {
-    for (size_t i = 0; i < t->cap; i++) {
+    long slot = free_slot(t);
+    if (slot >= 0) {
+        size_t i = (size_t)slot;
         struct rt_tcp_conn *c = &t->c[i];
-        if (c->fd >= 0)
-            continue;
         int fl = fcntl(fd, F_GETFL);
-        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-            break;
+        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+            close(fd);
+            t->refused++;
+            return -1;
+        }
         int one = 1;
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* not TCP: ignored */
         c->fd = fd;
@@ -51,6 +75,7 @@ int rt_tcp_adopt(struct rt_tcp_table *t, int fd, int64_t now_ms)
         c->started_ms = now_ms;
         c->tx_len = 0;
         tg_tcpframe_init(&c->dec, 0);
+        c->gen++;
         t->accepted++;
         return (int)i;
     }
@@ -148,6 +173,14 @@ int rt_tcp_send(struct rt_tcp_table *t, size_t slot, const uint8_t *data, size_t
     for (size_t k = sent; k < total; k++)
         c->tx[c->tx_len++] = k < TG_TCPFRAME_HDR ? hdr[k] : data[k - TG_TCPFRAME_HDR];
     return 0;
+}
+
+int rt_tcp_open_count(const struct rt_tcp_table *t)
+{
+    int n = 0;
+    for (size_t i = 0; i < t->cap; i++)
+        n += t->c[i].fd >= 0;
+    return n;
 }
 
 size_t rt_tcp_expire(struct rt_tcp_table *t, int64_t now_ms)

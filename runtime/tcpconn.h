@@ -2,8 +2,9 @@
  * carrying datagrams framed by tcpframe.h. Memory is allocated once, for the
  * whole table, by rt_tcp_table_init: nothing per connection or per frame.
  * A connection whose peer sends a bad length, closes, or fails is closed and
- * counted; a table that is full refuses new connections (closed at once,
- * counted); a connection that has not been marked authenticated within
+ * counted; a table that is full makes room by closing its oldest connection
+ * that has not been marked authenticated (counted as evicted), and refuses a
+ * new one only when every connection is authenticated; a connection that has not been marked authenticated within
  * idle_ms of its start is closed by rt_tcp_expire. Sending never blocks: what
  * the socket does not take waits in a fixed buffer, and a datagram that does
  * not fit there is dropped whole (like a full UDP socket buffer), so the
@@ -21,6 +22,7 @@ enum { RT_TCP_TXBUF = 65536 };
 
 struct rt_tcp_conn {
     int fd; /* -1: free slot */
+    uint32_t gen; /* counts the connections this slot has held */
     bool authenticated;
     int64_t started_ms;
     size_t tx_len;
@@ -32,7 +34,7 @@ struct rt_tcp_table {
     struct rt_tcp_conn *c;
     size_t cap;
     int64_t idle_ms;
-    uint64_t accepted, refused, bad_frames, closed_idle, tx_dropped;
+    uint64_t accepted, refused, evicted, bad_frames, closed_idle, tx_dropped;
 };
 
 /* Returns 0, or -1 without memory. */
@@ -40,8 +42,8 @@ int rt_tcp_table_init(struct rt_tcp_table *t, size_t cap, int64_t idle_ms);
 void rt_tcp_table_free(struct rt_tcp_table *t);
 
 /* Takes ownership of a connected socket: makes it non-blocking with
- * TCP_NODELAY (where it is TCP) and returns its slot, or -1 when the table is
- * full (the socket is closed and counted). */
+ * TCP_NODELAY (where it is TCP) and returns its slot, or -1 when every slot
+ * holds an authenticated connection (the socket is closed and counted). */
 int rt_tcp_adopt(struct rt_tcp_table *t, int fd, int64_t now_ms);
 void rt_tcp_close(struct rt_tcp_table *t, size_t slot);
 
@@ -56,6 +58,9 @@ int rt_tcp_read(struct rt_tcp_table *t, size_t slot,
 int rt_tcp_send(struct rt_tcp_table *t, size_t slot, const uint8_t *data, size_t len);
 /* Writes what waits in the send buffer (call when the socket is writable). */
 int rt_tcp_flush(struct rt_tcp_table *t, size_t slot);
+
+/* Connections open now (O(cap)). */
+int rt_tcp_open_count(const struct rt_tcp_table *t);
 
 /* Closes connections not authenticated within idle_ms; returns how many. */
 size_t rt_tcp_expire(struct rt_tcp_table *t, int64_t now_ms);

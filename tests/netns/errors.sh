@@ -143,7 +143,7 @@ printf '[server]\nlisten_addrs = ["198.51.100.2:7446"]\nlisten_adrs = 1\n' > "$W
 expect config_typo 2 "typo.toml:3:1: unknown key in \[server\]; its keys are: listen," srv "$TRIGLAV" server --config "$WORK/typo.toml" --generate-key
 check "config: the typo is not quoted" sh -c "! grep -q listen_adrs $WORK/config_typo.out"
 printf '[transport]\ntcp_nodelay = true\n' > "$WORK/tcp.toml"
-expect config_unsupported 2 "tcp.toml:2:1: \[transport\] tcp_nodelay: TCP fallback is not implemented" srv "$TRIGLAV" server --config "$WORK/tcp.toml" --generate-key
+expect config_unsupported 2 "tcp.toml:2:1: \[transport\] tcp_nodelay: not configurable" srv "$TRIGLAV" server --config "$WORK/tcp.toml" --generate-key
 printf '[client]\nsocks_port = 1080\n' > "$WORK/proxy.toml"
 expect config_proxy 2 "proxy.toml:2:1: \[client\] socks_port: proxy mode is not implemented" lap "$TRIGLAV" tun --config "$WORK/proxy.toml" -i l1
 printf '[multipath]\nmax_uplinks = 16\n' > "$WORK/mp.toml"

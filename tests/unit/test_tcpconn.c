@@ -1,5 +1,6 @@
 /* TCP fallback connections (runtime/tcpconn.c) over socket pairs: datagrams
- * round-trip framed; the table's cap refuses the next connection; a bad length
+ * round-trip framed; a full table makes room by closing its oldest
+ * unauthenticated connection and refuses one only when all are authenticated; a bad length
  * and a closed peer close the connection and are counted; an unauthenticated
  * connection is closed after its idle time, an authenticated one is kept. */
 #include <string.h>
@@ -39,9 +40,12 @@ int main(void)
     int sa = rt_tcp_adopt(&t, a[0], 0), sb = rt_tcp_adopt(&t, b[0], 0);
     CHECK_EQ(sa, 0);
     CHECK_EQ(sb, 1);
-    CHECK_EQ(rt_tcp_adopt(&t, c[0], 0), -1); /* full: refused and closed */
+    t.c[sa].authenticated = t.c[sb].authenticated = true;
+    CHECK_EQ(rt_tcp_adopt(&t, c[0], 0), -1); /* full of proven peers: refused and closed */
     CHECK_EQ(t.refused, 1);
+    CHECK_EQ(t.evicted, 0);
     close(c[1]);
+    t.c[sa].authenticated = t.c[sb].authenticated = false;
 
     /* a[1] plays the peer: adopt it in a second table to send framed. */
     static struct rt_tcp_table peer;
@@ -98,6 +102,23 @@ int main(void)
     CHECK_EQ(rt_tcp_read(&t, (size_t)sa, on_frame, NULL), -1);
     CHECK_EQ(t.c[sa].fd, -1);
     CHECK_EQ(got_n, 2);
+
+    /* Full of strangers: the oldest unauthenticated one makes room; the slot's
+     * generation tells the new connection from the old. */
+    CHECK_EQ(pair(a), 0);
+    CHECK_EQ(pair(b), 0);
+    CHECK_EQ(pair(c), 0);
+    CHECK_EQ(rt_tcp_adopt(&t, a[0], 5000), 0);
+    CHECK_EQ(rt_tcp_adopt(&t, b[0], 4000), 1);
+    uint32_t gen = t.c[1].gen;
+    CHECK_EQ(rt_tcp_adopt(&t, c[0], 6000), 1); /* b was the older */
+    CHECK_EQ(t.evicted, 1);
+    CHECK_EQ(t.c[1].gen, gen + 1);
+    CHECK_EQ(t.c[1].started_ms, 6000);
+    CHECK_EQ(recv(b[1], junk, 1, 0), 0); /* b's peer sees it closed */
+    close(a[1]);
+    close(b[1]);
+    close(c[1]);
     rt_tcp_table_free(&t);
     return check_exit("test_tcpconn");
 }
