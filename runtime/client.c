@@ -452,11 +452,12 @@ static void drain(struct client *c)
         else if (udp)
             touched |= 1u << d.uplink;
         if (tcp)
-            rt_tcpup_send(&c->tcp, &c->loop, d.uplink, d.data, d.len);
+            rt_tcpup_send(&c->tcp, d.uplink, d.data, d.len);
     }
     for (unsigned s = 0; s < TG_MAX_UPLINKS; s++)
         if (touched & (1u << s))
             rt_udp_flush(c->up[s].fd, &c->up[s].tx);
+    rt_tcpup_flush(&c->tcp, &c->loop);
     const uint8_t *p;
     size_t len;
     while (tg_client_next_tun_packet(c->core, &p, &len)) {
@@ -561,7 +562,7 @@ static void tcp_connected(struct client *c, unsigned s, tg_time now)
     size_t len;
     const uint8_t *p = rt_race_last(&c->race, s, &len);
     if (!c->race.won && len > 0)
-        rt_tcpup_send(&c->tcp, &c->loop, s, p, len);
+        rt_tcpup_send(&c->tcp, s, p, len);
     if (c->up[s].up && tg_client_uplink_up(c->core, s, now) != TG_OK)
         rt_warn("uplink %u: refused by the core", s);
 }

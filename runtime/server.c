@@ -540,7 +540,7 @@ static void drain(struct server *s)
     while (tg_server_next_datagram(s->core, &d)) {
         if (rt_tcp_is_id(d.uplink)) {
             if (s->tcp_open)
-                rt_tcp_listen_send(&s->tcp, &s->loop, d.uplink, d.data, d.len);
+                rt_tcp_listen_send(&s->tcp, d.uplink, d.data, d.len);
             continue;
         }
         if ((int)d.uplink >= s->n_ls)
@@ -552,6 +552,8 @@ static void drain(struct server *s)
     for (int i = 0; i < s->n_ls; i++)
         if (touched & (1u << i))
             rt_udp_flush(s->ls[i].fd, &s->ls[i].tx);
+    if (s->tcp_open)
+        rt_tcp_listen_flush(&s->tcp, &s->loop);
     const uint8_t *p;
     size_t len;
     while (tg_server_next_tun_packet(s->core, &p, &len)) {

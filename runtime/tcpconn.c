@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 int rt_tcp_table_init(struct rt_tcp_table *t, size_t cap, int64_t idle_ms)
@@ -72,6 +71,7 @@ int rt_tcp_adopt(struct rt_tcp_table *t, int fd, int64_t now_ms)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* not TCP: ignored */
         c->fd = fd;
         c->authenticated = false;
+        c->out = false;
         c->started_ms = now_ms;
         c->tx_len = 0;
         tg_tcpframe_init(&c->dec, 0);
@@ -96,7 +96,7 @@ int rt_tcp_read(struct rt_tcp_table *t, size_t slot,
                 void (*on_frame)(void *ctx, size_t slot, uint8_t *data, size_t len), void *ctx)
 {
     struct rt_tcp_conn *c = &t->c[slot];
-    uint8_t buf[16384];
+    uint8_t buf[65536];
     for (int rounds = 0; rounds < 16 && c->fd >= 0; rounds++) {
         ssize_t n = recv(c->fd, buf, sizeof buf, 0);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -146,32 +146,22 @@ int rt_tcp_flush(struct rt_tcp_table *t, size_t slot)
 int rt_tcp_send(struct rt_tcp_table *t, size_t slot, const uint8_t *data, size_t len)
 {
     struct rt_tcp_conn *c = &t->c[slot];
-    uint8_t hdr[TG_TCPFRAME_HDR];
     if (c->fd < 0)
         return -1;
-    if (tg_tcpframe_header(hdr, len) != 0) {
+    size_t total = TG_TCPFRAME_HDR + len;
+    if (len == 0 || len > TG_TCPFRAME_MAX) {
         t->tx_dropped++;
         return 1;
     }
-    size_t sent = 0, total = TG_TCPFRAME_HDR + len;
-    if (c->tx_len == 0) {
-        struct iovec iov[2] = {{hdr, TG_TCPFRAME_HDR}, {(void *)(uintptr_t)data, len}};
-        struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
-        ssize_t n = sendmsg(c->fd, &m, MSG_NOSIGNAL);
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            rt_tcp_close(t, slot);
-            return -1;
-        }
-        sent = n > 0 ? (size_t)n : 0;
-        if (sent == total)
-            return 0;
-    } else if (total > RT_TCP_TXBUF - c->tx_len) {
+    if (total > RT_TCP_TXBUF - c->tx_len && rt_tcp_flush(t, slot) < 0)
+        return -1;
+    if (total > RT_TCP_TXBUF - c->tx_len) { /* the socket takes no more: like a full UDP buffer */
         t->tx_dropped++;
         return 1;
     }
-    /* Keep the rest of this frame: the stream must not lose half a frame. */
-    for (size_t k = sent; k < total; k++)
-        c->tx[c->tx_len++] = k < TG_TCPFRAME_HDR ? hdr[k] : data[k - TG_TCPFRAME_HDR];
+    tg_tcpframe_header(c->tx + c->tx_len, len);
+    memcpy(c->tx + c->tx_len + TG_TCPFRAME_HDR, data, len);
+    c->tx_len += total;
     return 0;
 }
 

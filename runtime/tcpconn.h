@@ -5,10 +5,11 @@
  * counted; a table that is full makes room by closing its oldest connection
  * that has not been marked authenticated (counted as evicted), and refuses a
  * new one only when every connection is authenticated; a connection that has not been marked authenticated within
- * idle_ms of its start is closed by rt_tcp_expire. Sending never blocks: what
- * the socket does not take waits in a fixed buffer, and a datagram that does
- * not fit there is dropped whole (like a full UDP socket buffer), so the
- * framing of the stream stays intact. */
+ * idle_ms of its start is closed by rt_tcp_expire. Sending never blocks:
+ * datagrams gather in a fixed buffer and go out in one write per batch; what
+ * the socket does not take waits there, and a datagram that does not fit is
+ * dropped whole (like a full UDP socket buffer), so the framing of the
+ * stream stays intact. */
 #ifndef TG_RUNTIME_TCPCONN_H
 #define TG_RUNTIME_TCPCONN_H
 
@@ -24,6 +25,7 @@ struct rt_tcp_conn {
     int fd; /* -1: free slot */
     uint32_t gen; /* counts the connections this slot has held */
     bool authenticated;
+    bool out; /* the owner watches the socket for output (tx waiting) */
     int64_t started_ms;
     size_t tx_len;
     struct tg_tcpframe_dec dec;
@@ -53,10 +55,14 @@ void rt_tcp_close(struct rt_tcp_table *t, size_t slot);
 int rt_tcp_read(struct rt_tcp_table *t, size_t slot,
                 void (*on_frame)(void *ctx, size_t slot, uint8_t *data, size_t len), void *ctx);
 
-/* Queues one datagram; returns 0, 1 when it was dropped (buffer full or bad
- * length), -1 when the connection failed and was closed. */
+/* Queues one datagram in the send buffer (whole frames only: the stream
+ * never loses half a frame); nothing is written until rt_tcp_flush, except
+ * when the buffer is full. Returns 0, 1 when it was dropped (bad length, or
+ * the socket takes no more), -1 when the connection failed and was closed. */
 int rt_tcp_send(struct rt_tcp_table *t, size_t slot, const uint8_t *data, size_t len);
-/* Writes what waits in the send buffer (call when the socket is writable). */
+/* Writes what waits in the send buffer, as much as the socket takes (call
+ * after a batch of rt_tcp_send, and when the socket is writable). Returns 0,
+ * or -1 when the connection failed and was closed. */
 int rt_tcp_flush(struct rt_tcp_table *t, size_t slot);
 
 /* Connections open now (O(cap)). */

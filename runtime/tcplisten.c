@@ -118,6 +118,17 @@ static void accept_some(struct rt_tcp_listen *l, struct rt_loop *loop, int lfd, 
     }
 }
 
+/* Writes what waits; watches for output while some still does. */
+static void flush_one(struct rt_tcp_listen *l, struct rt_loop *loop, size_t slot)
+{
+    struct rt_tcp_conn *c = &l->t.c[slot];
+    if (c->fd < 0 || rt_tcp_flush(&l->t, slot) < 0)
+        return;
+    bool want = c->tx_len > 0;
+    if (want != c->out && rt_loop_watch(loop, c->fd, RT_TAG_TCP_CONN + slot, want) == 0)
+        c->out = want;
+}
+
 struct reader {
     struct rt_tcp_listen *l;
     rt_tcp_input_fn input;
@@ -142,28 +153,33 @@ void rt_tcp_listen_event(struct rt_tcp_listen *l, struct rt_loop *loop, uint64_t
     struct rt_tcp_conn *c = &l->t.c[slot];
     if (c->fd < 0)
         return;
-    if ((events & EPOLLOUT) && rt_tcp_flush(&l->t, slot) == 0 && c->tx_len == 0)
-        rt_loop_watch(loop, c->fd, tag, false);
+    if (events & EPOLLOUT)
+        flush_one(l, loop, slot);
     if (c->fd >= 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
         struct reader r = {l, input, ctx};
         rt_tcp_read(&l->t, slot, on_frame, &r);
     }
 }
 
-bool rt_tcp_listen_send(struct rt_tcp_listen *l, struct rt_loop *loop, unsigned id,
-                        const uint8_t *data, size_t len)
+bool rt_tcp_listen_send(struct rt_tcp_listen *l, unsigned id, const uint8_t *data, size_t len)
 {
     long s = id_slot(l, id);
     if (s < 0)
         return false;
     size_t slot = (size_t)s;
-    bool waiting = l->t.c[slot].tx_len > 0;
+    if (l->t.c[slot].tx_len == 0 && l->n_dirty < RT_TCP_CONNS)
+        l->dirty[l->n_dirty++] = (uint16_t)slot;
     if (rt_tcp_send(&l->t, slot, data, len) < 0)
         return false;
     l->frames_out++;
-    if (!waiting && l->t.c[slot].tx_len > 0)
-        rt_loop_watch(loop, l->t.c[slot].fd, RT_TAG_TCP_CONN + slot, true);
     return true;
+}
+
+void rt_tcp_listen_flush(struct rt_tcp_listen *l, struct rt_loop *loop)
+{
+    for (size_t i = 0; i < l->n_dirty; i++)
+        flush_one(l, loop, l->dirty[i]);
+    l->n_dirty = 0;
 }
 
 void rt_tcp_listen_proven(struct rt_tcp_listen *l, unsigned id)

@@ -40,6 +40,8 @@ struct rt_tcp_listen {
     int n;
     struct rt_tcp_table t;
     struct tg_key_addr peer[RT_TCP_CONNS];
+    uint16_t dirty[RT_TCP_CONNS]; /* slots with datagrams queued since the last flush */
+    size_t n_dirty;
     uint64_t frames_in, frames_out;
 };
 
@@ -66,9 +68,10 @@ static inline bool rt_tcp_is_id(unsigned id)
     return (id & RT_TCP_ID_BIT) != 0;
 }
 
-/* Sends one datagram on connection id; false when that connection is gone. */
-bool rt_tcp_listen_send(struct rt_tcp_listen *l, struct rt_loop *loop, unsigned id,
-                        const uint8_t *data, size_t len);
+/* Queues one datagram on connection id; false when that connection is
+ * gone. rt_tcp_listen_flush writes what a batch queued. */
+bool rt_tcp_listen_send(struct rt_tcp_listen *l, unsigned id, const uint8_t *data, size_t len);
+void rt_tcp_listen_flush(struct rt_tcp_listen *l, struct rt_loop *loop);
 
 /* The connection carried a datagram the core authenticated: it stays until
  * it closes. */

@@ -102,22 +102,40 @@ bool rt_tcpup_udp_allowed(const struct rt_tcpup *p)
     return p->mode != RT_TRANSPORT_TCP;
 }
 
-bool rt_tcpup_send(struct rt_tcpup *p, struct rt_loop *loop, unsigned s, const uint8_t *data,
-                   size_t len)
+/* The table closed s's connection: tick counts the failure. */
+static void lost(struct rt_tcpup *p, unsigned s)
 {
-    struct rt_tcpup_link *u = &p->u[s];
+    p->u[s].fd = p->u[s].slot = -1;
+    p->u[s].leaving = TG_TIME_NEVER;
+    p->u[s].lost = true;
+}
+
+bool rt_tcpup_send(struct rt_tcpup *p, unsigned s, const uint8_t *data, size_t len)
+{
     if (!rt_tcpup_carries(p, s))
         return false;
-    size_t slot = (size_t)u->slot;
-    bool waiting = p->t.c[slot].tx_len > 0;
-    if (rt_tcp_send(&p->t, slot, data, len) < 0) {
-        u->fd = u->slot = -1; /* closed by the table; tick counts the failure */
-        u->lost = true;
+    if (rt_tcp_send(&p->t, (size_t)p->u[s].slot, data, len) < 0) {
+        lost(p, s);
         return false;
     }
-    if (!waiting && p->t.c[slot].tx_len > 0)
-        rt_loop_watch(loop, u->fd, RT_TAG_TCPUP + s, true);
     return true;
+}
+
+void rt_tcpup_flush(struct rt_tcpup *p, struct rt_loop *loop)
+{
+    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++) {
+        struct rt_tcpup_link *u = &p->u[s];
+        if (u->slot < 0)
+            continue;
+        struct rt_tcp_conn *c = &p->t.c[u->slot];
+        if (c->tx_len > 0 && rt_tcp_flush(&p->t, (size_t)u->slot) < 0) {
+            lost(p, s);
+            continue;
+        }
+        bool want = c->tx_len > 0;
+        if (want != c->out && rt_loop_watch(loop, u->fd, RT_TAG_TCPUP + s, want) == 0)
+            c->out = want;
+    }
 }
 
 bool rt_tcpup_probe_due(struct rt_tcpup *p, unsigned s, tg_time now)
@@ -252,9 +270,9 @@ enum rt_tcpup_ev rt_tcpup_event(struct rt_tcpup *p, struct rt_loop *loop, uint64
         return RT_TCPUP_CONNECTED;
     }
     size_t slot = (size_t)u->slot;
-    if ((events & EPOLLOUT) && rt_tcp_flush(&p->t, slot) == 0 && p->t.c[slot].tx_len == 0)
-        rt_loop_watch(loop, u->fd, tag, false);
-    if (p->t.c[slot].fd >= 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+    if (events & EPOLLOUT)
+        rt_tcpup_flush(p, loop);
+    if (u->fd >= 0 && p->t.c[slot].fd >= 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
         struct reader r = {s, input, ctx};
         rt_tcp_read(&p->t, slot, on_frame, &r);
     }

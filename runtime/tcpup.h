@@ -77,10 +77,11 @@ bool rt_tcpup_udp_answer(struct rt_tcpup *p, unsigned s, tg_time now);
 bool rt_tcpup_carries(const struct rt_tcpup *p, unsigned s);
 bool rt_tcpup_udp_allowed(const struct rt_tcpup *p);
 
-/* Sends one datagram over s's connection; false when it failed (the
- * connection is closed and tried again later). */
-bool rt_tcpup_send(struct rt_tcpup *p, struct rt_loop *loop, unsigned s, const uint8_t *data,
-                   size_t len);
+/* Queues one datagram on s's connection; false when it failed (the
+ * connection is closed and tried again later). rt_tcpup_flush writes what
+ * a batch queued, on every connection. */
+bool rt_tcpup_send(struct rt_tcpup *p, unsigned s, const uint8_t *data, size_t len);
+void rt_tcpup_flush(struct rt_tcpup *p, struct rt_loop *loop);
 
 /* While s is on TCP in mode auto: true once per RT_TCPUP_PROBE, for the
  * datagram about to be sent, which then goes over UDP too (first). */

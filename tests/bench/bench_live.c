@@ -3,7 +3,9 @@
  * test. Two network namespaces joined by one unshaped veth pair (the
  * uplink); `triglav server` in one, `triglav tun` in the other; iperf3 TCP
  * through the tunnel (to the server's tunnel address) and over the raw veth
- * path, in the same run, plus the CPU the two triglav processes used.
+ * path, in the same run, plus the CPU the two triglav processes used; then
+ * the same through a client whose uplink goes over TCP (`--transport tcp`,
+ * the fallback for networks that block UDP), beside the UDP tunnel.
  *
  *   bench_live [TRIGLAV] [SECONDS]     (defaults: ./runtime/triglav, 5)
  *
@@ -198,6 +200,7 @@ int main(int argc, char **argv)
         }
     if (f != NULL)
         fclose(f);
+    char transport[8] = "udp";
     char *cargv[] = {(char *)(uintptr_t)triglav,
                      "tun",
                      key,
@@ -207,6 +210,8 @@ int main(int argc, char **argv)
                      state,
                      "--log-file",
                      clog,
+                     "--transport",
+                     transport,
                      NULL};
     client_pid = spawn(ns_c, NULL, cargv);
     if (wait_file(clog, "tunnel up", 10) != 0) {
@@ -224,6 +229,20 @@ int main(int argc, char **argv)
     double t1 = now_ns(), c1 = cpu_s(client_pid), s1 = cpu_s(server_pid);
     double tun_down = iperf("198.18.0.1", seconds, 1, json);
     double t2 = now_ns(), c2 = cpu_s(client_pid), s2 = cpu_s(server_pid);
+
+    /* the same client over TCP */
+    kill(client_pid, SIGTERM);
+    waitpid(client_pid, NULL, 0);
+    snprintf(transport, sizeof transport, "tcp");
+    snprintf(clog, sizeof clog, "%s/client-tcp.log", dir);
+    client_pid = spawn(ns_c, NULL, cargv);
+    double tcp_up = -1, tcp_down = -1;
+    if (wait_file(clog, "tunnel up", 10) != 0) {
+        fprintf(stderr, "bench_live: the client over TCP did not connect (%s)\n", clog);
+    } else {
+        tcp_up = iperf("198.18.0.1", seconds, 0, json);
+        tcp_down = iperf("198.18.0.1", seconds, 1, json);
+    }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     printf("cores: %ld\n", cores);
     printf("raw_veth_upload: %.0f Mbit/s\n", raw_up);
@@ -236,6 +255,12 @@ int main(int argc, char **argv)
     printf("cpu_server_upload: %.0f %%\n", 100 * (s1 - s0) / ((t1 - t0) / 1e9));
     printf("cpu_client_download: %.0f %%\n", 100 * (c2 - c1) / ((t2 - t1) / 1e9));
     printf("cpu_server_download: %.0f %%\n", 100 * (s2 - s1) / ((t2 - t1) / 1e9));
+    printf("tcp_fallback_upload: %.0f Mbit/s\n", tcp_up);
+    printf("tcp_fallback_download: %.0f Mbit/s\n", tcp_down);
+    printf("tcp_fallback_ratio_upload: %.3f (of the UDP tunnel; target >= 0.7)\n",
+           tun_up > 0 ? tcp_up / tun_up : 0);
+    printf("tcp_fallback_ratio_download: %.3f (of the UDP tunnel; target >= 0.7)\n",
+           tun_down > 0 ? tcp_down / tun_down : 0);
     if (getenv("BENCH_VERBOSE") != NULL) {
         cleanup();
         sh("grep -E '(client|server)' %s/client.log %s/server.log | grep -E 'tun in|uplink'", dir,
@@ -245,5 +270,5 @@ int main(int argc, char **argv)
         sh("rm -rf %s", dir);
     else
         fprintf(stderr, "logs kept in %s\n", dir);
-    return tun_up > 0 && tun_down > 0 ? 0 : 1;
+    return tun_up > 0 && tun_down > 0 && tcp_up > 0 && tcp_down > 0 ? 0 : 1;
 }
