@@ -3,6 +3,9 @@
 # port (nftables), as a hotel or corporate network does.
 #  1. A new client with two uplinks connects over TCP within CONNECT_MAX_S
 #     (10 s) and a 20 MB download through the tunnel arrives sha256-intact.
+#     Then strangers open more silent TCP connections than the server has
+#     slots, and one sends a frame length of 0: the tunnel keeps working,
+#     the server evicts unproven connections and drops the bad one.
 #  2. UDP is let through again: both uplinks go back to UDP within
 #     BACK_MAX_S (10 s), and the same download is intact over UDP.
 #  3. UDP is blocked again in the middle of a download: the running tunnel
@@ -69,6 +72,14 @@ download tcp 8080
 tcp_mbit=$mbit
 check "both uplinks carry over TCP" test "$(grep -c 'connected over TCP' "$WORK/client.log")" -ge 2
 
+# strangers without keys: more silent connections than the server has slots,
+# and one with a frame length of 0; the client's proven connections stay
+rtr bash -c 'for i in $(seq 300); do exec {fd}<>/dev/tcp/198.51.100.2/7443 || exit 1; done
+    exec {g}<>/dev/tcp/198.51.100.2/7443 && printf "\0\0junk" >&$g; sleep 1' ||
+    fail "the router could not open its connections"
+lap "$NETTOOL" icmp-ping 203.0.113.2 3 5 > "$WORK/ping.strangers" 2>&1
+check "the tunnel over TCP still answers after the strangers" grep -q '^icmp_replies [1-9]' "$WORK/ping.strangers"
+
 # 2. UDP works again
 unblock_udp
 t0=$(date +%s%N)
@@ -99,6 +110,8 @@ log "tcp_fallback_switch_max_stall_ms: ${stall:-?}"
 stop "$CLIENT_PID" client
 stop "$SERVER_PID" server
 check "the server accepted TCP connections" grep -q 'TCP fallback: [1-9][0-9]* connections accepted' "$WORK/server.log"
+check "strangers' silent connections made room for others" grep -q 'TCP fallback: .* [1-9][0-9]* evicted unproven' "$WORK/server.log"
+check "a bad frame length closed its connection" grep -q 'TCP fallback: .* [1-9][0-9]* with bad frames' "$WORK/server.log"
 unblock_udp
 snapshot_all after
 check_restored
