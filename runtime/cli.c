@@ -55,7 +55,7 @@ void rt_cli_help(FILE *f, unsigned cmd, const char *usage)
     static struct rt_client_opts dc;
     static struct rt_server_opts ds;
     const void *defaults = NULL;
-    if (cmd == RT_CMD_TUN) {
+    if (cmd == RT_CMD_TUN || cmd == RT_CMD_CONNECT) {
         rt_client_opts_default(&dc);
         defaults = &dc;
     } else if (cmd == RT_CMD_SERVER) {
@@ -92,7 +92,7 @@ void rt_cli_help(FILE *f, unsigned cmd, const char *usage)
     }
     if (cmd & RT_CMD_RUN)
         wrap(f,
-             cmd == RT_CMD_TUN
+             cmd != RT_CMD_SERVER
                  ? "A --config file takes these and more ([multipath] probes, the reorder "
                    "buffer, scheduler weights, [nat]): `triglav config --client` writes one "
                    "with every key and its default."

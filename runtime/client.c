@@ -23,8 +23,10 @@
 #include "netlink.h"
 #include "offload.h"
 #include "opts.h"
+#include "proxy.h"
 #include "race.h"
 #include "routing.h"
+#include "stack.h"
 #include "stats.h"
 #include "status.h"
 #include "sys.h"
@@ -34,247 +36,7 @@
 
 #include <linux/rtnetlink.h>
 
-enum { TAG_TUN = 100, TAG_WATCH = 101 };
-#define TUN_BATCH 64
-
-struct uplink {
-    bool used; /* slot belongs to an interface */
-    char ifname[16];
-    int ifindex;
-    int fd;  /* -1 while closed */
-    bool up; /* the core was told it is usable */
-    bool disabled; /* `uplink disable`: kept, but not used until enabled */
-    bool pinned;   /* -i or `uplink add`: follows its name, default route or not */
-    uint8_t ipv4[4];
-    uint8_t ipv6[16]; /* its global IPv6 address (uplinks of a dual-stack client) */
-    struct tg_key_addr heard; /* whom it last received from */
-    uint64_t rx_dgrams, rx_bytes; /* received on its socket */
-    struct rt_tx_batch tx;
-};
-
-struct client {
-    struct rt_client_opts *o;
-    struct tg_key key;
-    struct tg_key_addr server; /* where every uplink sends once the race is won */
-    struct rt_race race;       /* which of the key's addresses answers (race.h) */
-    bool dual;                 /* uplink sockets are IPv6 and reach IPv4 too */
-    struct tg_client *core;
-    struct rt_loop loop;
-    struct rt_nl nl, watch;
-    struct rt_journal j;
-    bool journal_open;
-    int tun_fd;
-    char tun_name[16];
-    int tun_ifindex;
-    struct uplink up[TG_MAX_UPLINKS];
-    bool configured;
-    tg_time started;
-    bool stop;
-    int exit_code;
-    struct rt_rx_batch rx;
-    bool offload; /* the TUN does TSO: reads need splitting */
-    tg_time now;  /* of the batch being fed */
-    unsigned fed; /* packets fed since the last drain */
-    uint8_t pkt[65536 + 64];
-    uint8_t seg[65536];
-    struct rt_coalescer co; /* TUN writes (with offload) */
-    struct rt_control ctl;
-    bool ctl_open;
-    struct tg_client_config cfg; /* kept to start a fresh session */
-    tg_time all_down_since;      /* every uplink Down since (TG_TIME_NEVER: not) */
-    tg_time next_check;
-    bool reconnecting;   /* a fresh session is on its way: no connect timeout */
-    uint8_t tun_addr[4]; /* once the session is up */
-    uint8_t tun_prefix;
-    bool has6;               /* the server gave an IPv6 address too (core/ra.h) */
-    uint8_t tun_addr6[16], tun_prefix6;
-    struct rt_capture *cap; /* --capture (NULL: not recording) */
-    char removed[TG_MAX_UPLINKS][16]; /* `uplink remove`d: auto-discovery leaves them out */
-    int n_removed;
-    struct rt_uplink_rates rates; /* measured throughput for `status` */
-    struct rt_tcpup tcp;          /* uplinks over TCP where UDP gets no answer */
-};
-
-/* ------------------------------------------------------------ uplinks */
-
-static int uplink_open(struct client *c, struct uplink *u)
-{
-    char err[300];
-    struct tg_key_addr any = {.type = c->dual ? TG_ADDR_IPV6 : TG_ADDR_IPV4};
-    struct rt_udp_opts uo = {.device = u->ifname, .mark = c->o->fwmark,
-                             .buffer_bytes = c->o->c.buffer_bytes, .dual_stack = c->dual};
-    int fd = rt_udp_open(&any, &uo, err, sizeof err);
-    if (fd < 0) {
-        rt_err("%s", err);
-        return fd;
-    }
-    u->fd = fd;
-    u->tx.n = 0;
-    u->tx.no_gso = c->o->c.no_offload;
-    return rt_loop_add(&c->loop, fd, (uint64_t)(u - c->up));
-}
-
-static void uplink_close(struct client *c, struct uplink *u)
-{
-    if (u->fd >= 0) {
-        rt_loop_del(&c->loop, u->fd);
-        close(u->fd);
-    }
-    u->fd = -1;
-}
-
-/* An interface's address for the log: IPv4, else IPv6. */
-static const char *iface_addr(const struct rt_iface *it, char buf[RT_ADDRSTRLEN])
-{
-    struct tg_key_addr a = {.type = it->has_ipv4 ? TG_ADDR_IPV4 : TG_ADDR_IPV6, .port = 1};
-    memcpy(a.addr, it->has_ipv4 ? it->ipv4 : it->ipv6, it->has_ipv4 ? 4 : 16);
-    rt_addr_str(&a, buf);
-    buf[strlen(buf) - 2] = '\0'; /* without the ":1" */
-    if (a.type == TG_ADDR_IPV6) { /* nor the brackets */
-        memmove(buf, buf + 1, strlen(buf));
-        buf[strlen(buf) - 1] = '\0';
-    }
-    return buf;
-}
-
-static void uplink_set(struct client *c, struct uplink *u, const struct rt_iface *it, tg_time now)
-{
-    unsigned slot = (unsigned)(u - c->up);
-    char a[RT_ADDRSTRLEN];
-    bool present = it != NULL && it->up && it->running &&
-                   (it->has_ipv4 || (c->dual && it->has_ipv6)) && !u->disabled;
-    if (it != NULL && u->ifindex != it->ifindex) {
-        /* the interface was re-created: the old socket is bound to a dead index */
-        if (u->up) {
-            tg_client_uplink_down(c->core, slot, now);
-            u->up = false;
-        }
-        uplink_close(c, u);
-        rt_tcpup_stop(&c->tcp, slot);
-        u->ifindex = it->ifindex;
-    }
-    if (present && !u->up) {
-        if (u->fd < 0 && uplink_open(c, u) != 0)
-            return;
-        memcpy(u->ipv4, it->ipv4, 4);
-        memcpy(u->ipv6, it->ipv6, 16);
-        u->up = true;
-        rt_tcpup_reset(&c->tcp, slot, now);
-        rt_info("uplink %u: %s (%s) usable", slot, u->ifname, iface_addr(it, a));
-        if (tg_client_uplink_up(c->core, slot, now) != TG_OK)
-            rt_warn("uplink %u: refused by the core", slot);
-    } else if (present &&
-               (memcmp(u->ipv4, it->ipv4, 4) != 0 || memcmp(u->ipv6, it->ipv6, 16) != 0)) {
-        memcpy(u->ipv4, it->ipv4, 4);
-        memcpy(u->ipv6, it->ipv6, 16);
-        rt_info("uplink %u: %s has a new address %s", slot, u->ifname, iface_addr(it, a));
-        if (tg_client_uplink_up(c->core, slot, now) != TG_OK)
-            rt_warn("uplink %u: refused by the core", slot);
-    } else if (!present && u->up) {
-        rt_info("uplink %u: %s %s", slot, u->ifname,
-                u->disabled  ? "disabled"
-                : it == NULL ? "disappeared"
-                             : "is down or lost its address");
-        tg_client_uplink_down(c->core, slot, now);
-        u->up = false;
-        rt_tcpup_stop(&c->tcp, slot);
-        if (it == NULL || u->disabled)
-            uplink_close(c, u);
-    }
-}
-
-static int removed_index(const struct client *c, const char *name)
-{
-    for (int i = 0; i < c->n_removed; i++)
-        if (strcmp(c->removed[i], name) == 0)
-            return i;
-    return -1;
-}
-
-static bool qualifies(const struct client *c, const struct rt_iface *it)
-{
-    return !it->loopback && it->ifindex != c->tun_ifindex && it->up && it->running &&
-           ((it->has_ipv4 && it->has_default) || (c->dual && it->has_ipv6 && it->has_default6));
-}
-
-/* Look at the interfaces again and tell the core what changed. */
-static void refresh(struct client *c, tg_time now)
-{
-    struct rt_iface ifs[128];
-    int n = rt_nl_ifaces(&c->nl, ifs, 128);
-    if (n < 0) {
-        rt_warn("cannot list interfaces: %s", strerror(-n));
-        return;
-    }
-    /* -i and `uplink add`ed interfaces follow their name */
-    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++) {
-        struct uplink *u = &c->up[s];
-        if (!u->used || !u->pinned)
-            continue;
-        const struct rt_iface *it = NULL;
-        for (int i = 0; i < n; i++)
-            if (strcmp(ifs[i].name, u->ifname) == 0)
-                it = &ifs[i];
-        uplink_set(c, u, it, now);
-    }
-    if (!c->o->auto_discover) {
-        for (unsigned s = 0; s < TG_MAX_UPLINKS; s++) {
-            struct uplink *u = &c->up[s];
-            if (!u->used || u->pinned)
-                continue;
-            const struct rt_iface *it = NULL;
-            for (int i = 0; i < n; i++)
-                if (strcmp(ifs[i].name, u->ifname) == 0)
-                    it = &ifs[i];
-            uplink_set(c, u, it, now);
-        }
-        return;
-    }
-    /* auto-discover: every interface with a default route is an uplink */
-    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++) {
-        struct uplink *u = &c->up[s];
-        if (!u->used || u->pinned)
-            continue;
-        const struct rt_iface *it = NULL;
-        for (int i = 0; i < n; i++)
-            if (ifs[i].ifindex == u->ifindex && qualifies(c, &ifs[i]))
-                it = &ifs[i];
-        if (it == NULL) {
-            uplink_set(c, u, NULL, now);
-            rt_info("uplink %u: %s left", s, u->ifname);
-            u->used = false;
-            u->ifindex = 0;
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        if (!qualifies(c, &ifs[i]) || removed_index(c, ifs[i].name) >= 0)
-            continue;
-        struct uplink *u = NULL;
-        for (unsigned s = 0; s < TG_MAX_UPLINKS && u == NULL; s++)
-            if (c->up[s].used && c->up[s].pinned && strcmp(c->up[s].ifname, ifs[i].name) == 0)
-                u = &c->up[s]; /* added by name: handled above */
-        if (u != NULL)
-            continue;
-        for (unsigned s = 0; s < TG_MAX_UPLINKS && u == NULL; s++)
-            if (c->up[s].used && c->up[s].ifindex == ifs[i].ifindex)
-                u = &c->up[s];
-        for (unsigned s = 0; s < TG_MAX_UPLINKS && u == NULL; s++)
-            if (!c->up[s].used) {
-                u = &c->up[s];
-                memset(u, 0, sizeof *u);
-                u->used = true;
-                u->fd = -1;
-                u->ifindex = ifs[i].ifindex;
-                snprintf(u->ifname, sizeof u->ifname, "%s", ifs[i].name);
-                rt_info("uplink %u: %s joins", s, u->ifname);
-            }
-        if (u == NULL) {
-            rt_warn("more than %d uplinks: %s ignored", TG_MAX_UPLINKS, ifs[i].name);
-            continue;
-        }
-        uplink_set(c, u, &ifs[i], now);
-    }
-}
+#include "client_int.h"
 
 /* The session is up: give the TUN its address and send traffic into it. */
 static int configure(struct client *c, const uint8_t addr[4], uint8_t prefix)
@@ -338,6 +100,8 @@ static void race_won(struct client *c, const struct tg_key_addr *from)
         return;
     c->server = *rt_race_server(&c->race);
     rt_info("server %s answered: every uplink uses it", rt_addr_str(&c->server, a));
+    if (c->proxy != NULL)
+        return; /* no TUN: the stack's segments are sized for IPv4 and IPv6 alike */
     unsigned mtu = c->o->c.mtu == RT_DEFAULT_MTU && c->server.type == TG_ADDR_IPV6
                        ? RT_DEFAULT_MTU6
                        : c->o->c.mtu;
@@ -374,7 +138,7 @@ static void configure6(struct client *c)
 {
     uint8_t a6[16], plen;
     char a[RT_ADDRSTRLEN];
-    if (!c->configured || !tg_client_tunnel_addr6(c->core, a6, &plen) ||
+    if (!c->configured || c->proxy != NULL || !tg_client_tunnel_addr6(c->core, a6, &plen) ||
         (c->has6 && memcmp(a6, c->tun_addr6, 16) == 0 && plen == c->tun_prefix6))
         return;
     bool first = !c->has6;
@@ -397,6 +161,21 @@ static void configure6(struct client *c)
             c->o->full_tunnel && !c->o->allow_ipv6 ? ", IPv6 goes through the tunnel" : "");
 }
 
+/* Proxy mode's session is up: the stack takes the tunnel address. */
+static void proxy_up(struct client *c, const uint8_t addr[4], uint8_t prefix)
+{
+    char a[RT_ADDRSTRLEN];
+    struct rt_prefix me = {.len = prefix};
+    memcpy(me.addr, addr, 4);
+    bool again = c->configured;
+    rt_stack_set_addr(addr, prefix);
+    memcpy(c->tun_addr, addr, 4);
+    c->tun_prefix = prefix;
+    c->configured = true;
+    rt_info("%s: the proxies' streams leave from %s", again ? "session re-established" : "tunnel up",
+            rt_prefix_str(&me, a));
+}
+
 /* ------------------------------------------------------------ the loop */
 
 static void on_event(struct client *c, const struct tg_event *ev)
@@ -404,7 +183,9 @@ static void on_event(struct client *c, const struct tg_event *ev)
     const char *ifn = ev->uplink < TG_MAX_UPLINKS ? c->up[ev->uplink].ifname : "?";
     switch (ev->type) {
     case TG_EV_SESSION_UP:
-        if (c->configured) {
+        if (c->proxy != NULL) {
+            proxy_up(c, ev->tunnel_addr, ev->tunnel_prefix);
+        } else if (c->configured) {
             readdress(c, ev->tunnel_addr, ev->tunnel_prefix);
         } else if (configure(c, ev->tunnel_addr, ev->tunnel_prefix) != 0) {
             rt_err("could not set up routing; stopping (everything added is removed)");
@@ -432,7 +213,21 @@ static void on_event(struct client *c, const struct tg_event *ev)
     }
 }
 
+static void drain_once(struct client *c);
+
+/* Outputs until none is left: in proxy mode, what the stack answers to the
+ * packets drained makes more datagrams. */
 static void drain(struct client *c)
+{
+    for (int round = 0; round < 8; round++) {
+        c->stack_fed = 0;
+        drain_once(c);
+        if (c->stack_fed == 0)
+            break;
+    }
+}
+
+static void drain_once(struct client *c)
 {
     struct tg_datagram d;
     uint32_t touched = 0;
@@ -463,7 +258,9 @@ static void drain(struct client *c)
     while (tg_client_next_tun_packet(c->core, &p, &len)) {
         if (c->cap != NULL)
             rt_capture_packet(c->cap, RT_CAPTURE_IN, p, len, c->now);
-        if (c->offload)
+        if (c->proxy != NULL)
+            rt_stack_input(p, len);
+        else if (c->offload)
             rt_coalesce_push(&c->co, p, len);
         else if (rt_tun_write(c->tun_fd, 0, p, len) < 0 && errno != EAGAIN)
             rt_debug("TUN write: %s", strerror(errno));
@@ -616,167 +413,6 @@ static void unreachable(struct client *c)
            c->server.port);
 }
 
-static const char *mode_name(const struct rt_client_opts *o)
-{
-    return o->full_tunnel ? "full_tunnel" : o->n_routes > 0 ? "split_tunnel" : "subnet_only";
-}
-
-/* `status json` (status.h) */
-static size_t status_json(struct client *c, const struct tg_uplink_snapshot *snap, size_t n,
-                          char *buf, size_t cap)
-{
-    struct rt_status_client s = {
-        .tun = c->tun_name,
-        .pid = (int)getpid(),
-        .uptime_us = c->now - c->started,
-        .server = &c->server,
-        .mode = mode_name(c->o),
-        .auto_discover = c->o->auto_discover,
-        .strategy = tg_strategy_name(c->cfg.mp.sched.strategy),
-        .aggregation = tg_aggregation_name(c->cfg.mp.sched.aggregation),
-        .session_up = c->configured,
-        .tunnel_prefix = c->tun_prefix,
-        .counters = tg_client_counters(c->core),
-    };
-    memcpy(s.tunnel_addr, c->tun_addr, 4);
-    for (unsigned k = 0; k < TG_MAX_UPLINKS; k++) {
-        const struct uplink *u = &c->up[k];
-        if (!u->used)
-            continue;
-        struct rt_status_uplink *o = &s.up[s.n_up++];
-        *o = (struct rt_status_uplink){
-            .slot = k,
-            .ifname = u->ifname,
-            .state = u->up ? "active" : u->disabled ? "disabled" : "waiting",
-            .pinned = u->pinned,
-            .transport = rt_tcpup_carries(&c->tcp, k) ? "tcp" : "udp",
-            .has_local = u->up,
-            .datagrams_sent = u->tx.sent,
-            .datagrams_refused = u->tx.dropped,
-            .datagrams_received = u->rx_dgrams,
-            .received_bytes = u->rx_bytes,
-        };
-        memcpy(o->local_ipv4, u->ipv4, 4);
-        for (size_t i = 0; i < n; i++)
-            if (snap[i].uplink == k)
-                o->snap = &snap[i];
-    }
-    return rt_status_client_json(&s, buf, cap);
-}
-
-/* `triglav uplink add|remove|enable|disable IFACE` on the running tunnel */
-static size_t uplink_command(void *ctx, enum rt_uplink_verb verb, const char *name, char *buf,
-                             size_t cap)
-{
-    struct client *c = ctx;
-    struct uplink *u = NULL;
-    const char *err = NULL, *done = NULL;
-    for (unsigned s = 0; s < TG_MAX_UPLINKS && u == NULL; s++)
-        if (c->up[s].used && strcmp(c->up[s].ifname, name) == 0)
-            u = &c->up[s];
-    int r = removed_index(c, name);
-    unsigned ifindex = verb == RT_UPLINK_ADD ? if_nametoindex(name) : 0;
-    if (verb == RT_UPLINK_ADD && u != NULL) {
-        err = "is an uplink already";
-    } else if (verb == RT_UPLINK_ADD && ifindex == 0) {
-        err = "is no interface here (see `ip link`)";
-    } else if (verb == RT_UPLINK_ADD) {
-        for (unsigned s = 0; s < TG_MAX_UPLINKS && u == NULL; s++)
-            if (!c->up[s].used)
-                u = &c->up[s];
-        if (u == NULL) {
-            err = "cannot be added: 16 uplinks at most, remove one first";
-        } else {
-            *u = (struct uplink){.used = true, .pinned = true, .fd = -1, .ifindex = (int)ifindex};
-            snprintf(u->ifname, sizeof u->ifname, "%s", name);
-            if (r >= 0) /* auto-discovery may see it again */
-                memcpy(c->removed[r], c->removed[--c->n_removed], sizeof c->removed[r]);
-            done = "added";
-        }
-    } else if (u == NULL) {
-        err = "is not an uplink (see `triglav uplink list`)";
-    } else if (verb == RT_UPLINK_REMOVE) {
-        uplink_set(c, u, NULL, c->now);
-        uplink_close(c, u);
-        u->used = false;
-        if (c->o->auto_discover && r < 0 && c->n_removed < TG_MAX_UPLINKS)
-            snprintf(c->removed[c->n_removed++], sizeof c->removed[0], "%s", name);
-        done = c->o->auto_discover ? "removed (auto-discovery leaves it out until `uplink add`)"
-                                   : "removed";
-    } else {
-        bool off = verb == RT_UPLINK_DISABLE;
-        done = u->disabled == off ? (off ? "was disabled already" : "was enabled already")
-                                  : (off ? "disabled" : "enabled");
-        u->disabled = off;
-    }
-    if (err != NULL)
-        return (size_t)snprintf(buf, cap, "error: %s %s\n", name, err);
-    rt_info("uplink %s: %s (control socket)", name, done);
-    refresh(c, c->now);
-    if (u->used && u->disabled)
-        uplink_close(c, u); /* also when it was waiting: nothing is received on it */
-    int w = snprintf(buf, cap, "ok: %s %s\n", name, done);
-    return w > 0 ? (size_t)w : 0;
-}
-
-static size_t render(void *ctx, enum rt_ctl_what what, char *buf, size_t cap)
-{
-    struct client *c = ctx;
-    struct rt_text t = {.buf = buf, .cap = cap};
-    struct tg_uplink_snapshot snap[TG_MAX_UPLINKS];
-    const char *names[TG_MAX_UPLINKS] = {0};
-    size_t n = tg_client_snapshot(c->core, snap, TG_MAX_UPLINKS);
-    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++)
-        if (c->up[s].used)
-            names[s] = c->up[s].ifname;
-    const struct tg_endpoint_counters *k = tg_client_counters(c->core);
-    char a[RT_ADDRSTRLEN], b[RT_ADDRSTRLEN];
-    struct rt_prefix me = {.len = c->tun_prefix};
-    memcpy(me.addr, c->tun_addr, 4);
-    if (what == RT_CTL_STATUS_JSON)
-        return status_json(c, snap, n, buf, cap);
-    if (what == RT_CTL_METRICS) {
-        bool up = tg_client_session_up(c->core, NULL);
-        struct rt_metrics_peer peer = {.up = snap, .n = n};
-        struct rt_metrics m = {.counters = k,
-                               .connection_state = rt_stats_connection_state(up, snap, n),
-                               .nat_entries = tg_client_nat_entries(c->core),
-                               .names = names, .peers = &peer, .n_peers = 1};
-        rt_stats_prometheus(&t, &m);
-        return t.len;
-    }
-    char v6[RT_ADDRSTRLEN + 8] = "";
-    if (c->has6)
-        snprintf(v6, sizeof v6, " and %s", rt_prefix6_str(c->tun_addr6, c->tun_prefix6, b));
-    rt_text_add(&t, "triglav tun %s: %s%s, server %s, %s\n", c->tun_name,
-                c->configured ? rt_prefix_str(&me, a) : "connecting", v6,
-                rt_addr_str(&c->server, b),
-                c->o->full_tunnel    ? "full tunnel"
-                : c->o->n_routes > 0 ? "split tunnel"
-                                     : "tunnel subnet only");
-    for (unsigned s = 0; s < TG_MAX_UPLINKS; s++)
-        if (c->up[s].used && rt_tcpup_carries(&c->tcp, s))
-            rt_text_add(&t, "uplink %s carries its datagrams over TCP (its network answers no "
-                            "UDP)\n",
-                        c->up[s].ifname);
-    rt_stats_table(&t, snap, n, names, &c->rates, c->now);
-    rt_text_add(&t, "TUN packets in %llu out %llu, datagrams in %llu out %llu, failovers %llu\n",
-                (unsigned long long)k->tun_in, (unsigned long long)k->tun_out,
-                (unsigned long long)k->dgram_in, (unsigned long long)k->dgram_out,
-                (unsigned long long)k->failovers);
-    return t.len;
-}
-
-/* A sample of the uplinks' byte counters once a second, for the measured
- * throughput of `status`. */
-static void sample_rates(struct client *c, tg_time now)
-{
-    if (!rt_uplink_rates_due(&c->rates, now))
-        return;
-    struct tg_uplink_snapshot snap[TG_MAX_UPLINKS];
-    size_t n = tg_client_snapshot(c->core, snap, TG_MAX_UPLINKS);
-    rt_uplink_rates_update(&c->rates, now, snap, n);
-}
 
 static void os_fill(void *ctx, uint8_t *buf, size_t len)
 {
@@ -830,6 +466,90 @@ static int journal_path(const struct rt_common_opts *co, const char *name, char 
     int rc = rt_mkdir(co->state_dir, 0755);
     rt_state_path(out, cap, co->state_dir, name, "state");
     return rc;
+}
+
+/* The TUN, its journal, and the link up (not in proxy mode). */
+static int setup_tun(struct client *c)
+{
+    const struct rt_client_opts *o = c->o;
+    char err[400], path[300];
+    int rc;
+    c->tun_fd =
+        rt_tun_open(o->tun_name, !o->c.no_offload, &c->offload, c->tun_name, err, sizeof err);
+    if (c->tun_fd < 0) {
+        rt_err("%s", err);
+        return 1;
+    }
+    c->tun_ifindex = (int)if_nametoindex(c->tun_name);
+    rt_coalesce_init(&c->co, c->tun_fd);
+    if (journal_path(&o->c, c->tun_name, path, sizeof path) != 0) {
+        rt_err("cannot create the state directory %s: %s", o->c.state_dir, strerror(errno));
+        return 1;
+    }
+    rc = rt_journal_open(&c->j, path, &c->nl);
+    if (rc != 0) {
+        rt_err(rc == -EBUSY ? "another triglav owns %s (is it running for %s already?)"
+                            : "cannot write the state file %s",
+               path, c->tun_name);
+        return 1;
+    }
+    c->journal_open = true;
+    rc = rt_nl_link_set(&c->nl, c->tun_ifindex, true, o->c.mtu);
+    if (rc != 0) {
+        rt_err("cannot bring %s up: %s", c->tun_name, strerror(-rc));
+        return 1;
+    }
+    return 0;
+}
+
+/* An IP packet from proxy mode's stack: into the tunnel as if from a TUN. */
+static void stack_out(void *ctx, const uint8_t *pkt, size_t len)
+{
+    struct client *c = ctx;
+    tg_client_tun_input(c->core, pkt, len, c->now);
+    c->stack_fed++;
+}
+
+/* Proxy mode: the stack and the proxies (`connect`). */
+static int setup_proxy(struct client *c)
+{
+    const struct rt_client_opts *o = c->o;
+    char err[400], user[256] = "", a[RT_ADDRSTRLEN], b[RT_ADDRSTRLEN];
+    struct rt_proxy_opts po = {.socks = {.type = TG_ADDR_IPV4, .port = (uint16_t)o->socks_port},
+                               .http = {.type = TG_ADDR_IPV4, .port = (uint16_t)o->http_port}};
+    memcpy(po.socks.addr, o->proxy_listen, 4);
+    memcpy(po.http.addr, o->proxy_listen, 4);
+    memcpy(po.dns, o->dns_servers[0], 4);
+    if (o->proxy_auth[0] != '\0') {
+        snprintf(user, sizeof user, "%s", o->proxy_auth);
+        char *colon = strchr(user, ':');
+        if (colon == NULL || colon == user || colon[1] == '\0') {
+            rt_err("--proxy-auth takes USER:PASSWORD, both not empty");
+            return 2;
+        }
+        *colon = '\0';
+        po.user = user;
+        po.pass = colon + 1;
+    }
+    /* segments that fit an IPv6 outer header too when the key has IPv6 */
+    unsigned mtu = c->dual && o->c.mtu == RT_DEFAULT_MTU ? RT_DEFAULT_MTU6 : o->c.mtu;
+    if (rt_stack_open(mtu, stack_out, c) != 0) {
+        rt_err("cannot start the userspace TCP/IP stack");
+        return 1;
+    }
+    if (rt_proxy_open(&c->proxy, &po, &c->loop, err, sizeof err) != 0) {
+        rt_err("%s", err);
+        return 1;
+    }
+    bool local = o->proxy_listen[0] == 127;
+    if (o->socks_port != 0)
+        rt_info("SOCKS5 proxy on %s%s", rt_addr_str(&po.socks, a), po.user ? " (user and password)" : "");
+    if (o->http_port != 0)
+        rt_info("HTTP proxy on %s%s", rt_addr_str(&po.http, b), po.user ? " (user and password)" : "");
+    if (!local && po.user == NULL)
+        rt_warn("the proxies listen beyond loopback without --proxy-auth: anyone who reaches "
+                "them uses the tunnel");
+    return 0;
 }
 
 static int setup(struct client *c)
@@ -893,37 +613,16 @@ static int setup(struct client *c)
         rt_err("cannot open an rtnetlink socket: %s", strerror(-rc));
         return 1;
     }
-    c->tun_fd =
-        rt_tun_open(o->tun_name, !o->c.no_offload, &c->offload, c->tun_name, err, sizeof err);
-    if (c->tun_fd < 0) {
-        rt_err("%s", err);
-        return 1;
-    }
-    c->tun_ifindex = (int)if_nametoindex(c->tun_name);
-    rt_coalesce_init(&c->co, c->tun_fd);
-    if (journal_path(&o->c, c->tun_name, path, sizeof path) != 0) {
-        rt_err("cannot create the state directory %s: %s", o->c.state_dir, strerror(errno));
-        return 1;
-    }
-    rc = rt_journal_open(&c->j, path, &c->nl);
-    if (rc != 0) {
-        rt_err(rc == -EBUSY ? "another triglav owns %s (is it running for %s already?)"
-                            : "cannot write the state file %s",
-               path, c->tun_name);
-        return 1;
-    }
-    c->journal_open = true;
-    rc = rt_nl_link_set(&c->nl, c->tun_ifindex, true, o->c.mtu);
-    if (rc != 0) {
-        rt_err("cannot bring %s up: %s", c->tun_name, strerror(-rc));
-        return 1;
-    }
+    if (o->proxy)
+        snprintf(c->tun_name, sizeof c->tun_name, "%s", o->tun_name);
+    else if ((rc = setup_tun(c)) != 0)
+        return rc;
     struct tg_client_config cfg;
     tg_client_config_default(&cfg);
     memcpy(cfg.server_public, c->key.server_public, 32);
     cfg.mp = o->c.mp; /* the core's defaults as opts.c set them, then --config and flags */
-    cfg.nat = o->nat;
-    cfg.ipv6 = true; /* an IPv6 address too, from a server that has a prefix */
+    cfg.nat = o->nat && !o->proxy;
+    cfg.ipv6 = !o->proxy; /* an IPv6 address too, from a server that has a prefix */
     if (c->dual && cfg.mp.max_datagram > RT_MAX_DATAGRAM6)
         cfg.mp.max_datagram = RT_MAX_DATAGRAM6; /* the server may answer over IPv6 */
     struct tg_rng rng = {.fill = os_fill};
@@ -939,23 +638,30 @@ static int setup(struct client *c)
         return 1;
     }
     if ((rc = rt_loop_init(&c->loop)) != 0 ||
-        (rc = rt_loop_add(&c->loop, c->tun_fd, TAG_TUN)) != 0 ||
+        (!o->proxy && (rc = rt_loop_add(&c->loop, c->tun_fd, TAG_TUN)) != 0) ||
         (rc = rt_loop_add(&c->loop, c->watch.fd, TAG_WATCH)) != 0) {
         rt_err("cannot set up the event loop: %s", strerror(-rc));
         return 1;
     }
+    if (o->proxy && (rc = setup_proxy(c)) != 0)
+        return rc;
+    if (o->proxy && rt_mkdir(o->c.state_dir, 0700) != 0) {
+        rt_err("cannot create the state directory %s: %s (give --state-dir DIR)",
+               o->c.state_dir, strerror(errno));
+        return 1;
+    }
     rt_state_path(path, sizeof path, o->c.state_dir, c->tun_name, "sock");
-    if (rt_control_open(&c->ctl, &c->loop, path, o->c.has_metrics ? &o->c.metrics : NULL, render, c,
+    if (rt_control_open(&c->ctl, &c->loop, path, o->c.has_metrics ? &o->c.metrics : NULL, cl_render, c,
                         err, sizeof err) != 0) {
         rt_err("%s", err);
         return 1;
     }
     c->ctl_open = true;
-    c->ctl.command = uplink_command;
+    c->ctl.command = cl_uplink_command;
     char a[RT_ADDRSTRLEN];
-    rt_info("%s created; server %s; %s", c->tun_name, rt_addr_str(server, a),
-            o->auto_discover ? "discovering uplinks" : "uplinks from -i");
-    refresh(c, c->started);
+    rt_info("%s %s; server %s; %s", c->tun_name, o->proxy ? "starting" : "created",
+            rt_addr_str(server, a), o->auto_discover ? "discovering uplinks" : "uplinks from -i");
+    cl_refresh(c, c->started);
     if (!o->auto_discover)
         for (int i = 0; i < o->n_ifaces; i++)
             if (!c->up[i].up)
@@ -989,6 +695,17 @@ static void teardown(struct client *c)
     }
     if (c->ctl_open)
         rt_control_close(&c->ctl);
+    if (c->proxy != NULL) {
+        const struct rt_proxy_counters *k = rt_proxy_counters(c->proxy);
+        rt_info("client: proxies: %llu connections, %llu refused, %llu reached their "
+                "destination, %llu did not; %llu bytes sent, %llu received",
+                (unsigned long long)k->accepted, (unsigned long long)k->refused,
+                (unsigned long long)k->connected, (unsigned long long)k->failed,
+                (unsigned long long)k->bytes_out, (unsigned long long)k->bytes_in);
+        rt_proxy_close(c->proxy);
+        c->proxy = NULL;
+    }
+    rt_stack_close();
     if (rt_capture_free(c->cap) != 0 && c->exit_code == 0)
         c->exit_code = 1;
     c->cap = NULL;
@@ -1038,6 +755,9 @@ int rt_client_run(struct rt_client_opts *o)
             deadline = tg_time_min(deadline, rt_capture_deadline(c->cap));
         deadline = tg_time_min(deadline, rt_race_deadline(&c->race));
         deadline = tg_time_min(deadline, rt_tcpup_deadline(&c->tcp));
+        if (c->proxy != NULL)
+            deadline = tg_time_min(deadline, tg_time_min(rt_stack_deadline(c->now),
+                                                         c->now + TG_MSEC(500)));
         int n = rt_loop_wait(&c->loop, deadline, ev, 32, &now);
         c->now = now;
         for (int i = 0; i < n; i++) {
@@ -1052,9 +772,11 @@ int rt_client_run(struct rt_client_opts *o)
                 read_tun(c, now);
             } else if (tag == TAG_WATCH) {
                 rt_nl_drain(&c->watch);
-                refresh(c, now);
+                cl_refresh(c, now);
             } else if (rt_control_owns(tag)) {
                 rt_control_event(&c->ctl, tag);
+            } else if (c->proxy != NULL && rt_proxy_owns(tag)) {
+                rt_proxy_event(c->proxy, tag, ev[i].events, now);
             } else if (rt_tcpup_owns(tag)) {
                 c->fed = 0;
                 unsigned s = (unsigned)(tag - RT_TAG_TCPUP);
@@ -1078,7 +800,15 @@ int rt_client_run(struct rt_client_opts *o)
         drain(c);
         race_tick(c, now);
         tcp_tick(c, now);
-        sample_rates(c, now);
+        if (c->proxy != NULL) {
+            rt_stack_tick();
+            if (now >= c->next_proxy_tick) {
+                rt_proxy_tick(c->proxy, now);
+                c->next_proxy_tick = now + TG_MSEC(250);
+            }
+            drain(c);
+        }
+        cl_sample_rates(c, now);
         if (c->cap != NULL)
             rt_capture_tick(c->cap, now);
         session = tg_client_session_up(c->core, NULL);

@@ -64,7 +64,8 @@ static const struct comp_opt diagnose_opts[] = {
 };
 
 /* The commands whose options the option table has; filled from it. */
-static const unsigned table_cmds[] = {RT_CMD_KEYGEN, RT_CMD_SERVER, RT_CMD_TUN, RT_CMD_CONFIG};
+static const unsigned table_cmds[] = {RT_CMD_KEYGEN, RT_CMD_SERVER, RT_CMD_TUN, RT_CMD_CONNECT,
+                                      RT_CMD_CONFIG};
 static struct comp_opt table_opts[N(table_cmds)][96];
 static char table_names[N(table_cmds)][96][40];
 
@@ -98,6 +99,7 @@ static struct comp_cmd cmds[] = {
     {"keygen", "make a server key file and print its tg1_ key", NULL, 0, NONE, NONE},
     {"server", "run the server", NULL, 0, NONE, NONE},
     {"tun", "connect: a TUN device over every uplink at once", NULL, 0, TEXT, NONE},
+    {"connect", "proxy mode: SOCKS5 and HTTP proxies over the tunnel", NULL, 0, TEXT, NONE},
     {"config", "write a commented config file with every key", NULL, 0, NONE, NONE},
     {"status", "uplinks and counters of a running tun or server", status_opts, N(status_opts),
      NONE, NONE},

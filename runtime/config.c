@@ -38,8 +38,6 @@ static const struct {
     {"transport", "tcp_fast_open", false, "TCP Fast Open is not used by the TCP fallback"},
     {"transport", "mss", false,
      "not configurable: TCP fallback connections take their segment size from the path"},
-    {"client", "socks_port", false, "proxy mode is not implemented (use triglav tun)"},
-    {"client", "http_proxy_port", false, "proxy mode is not implemented (use triglav tun)"},
     {"tun", "ipv6_addr", false, "IPv6 inside the tunnel is not implemented"},
     {"nat", "tunnel_ipv6", false, "IPv6 inside the tunnel is not implemented"},
     {"nat", "udp_timeout", false,
@@ -59,7 +57,7 @@ struct loader {
     FILE *err;   /* where messages go (NULL: nowhere) */
     unsigned cmd;
     void *mine;  /* this command's options */
-    void *other; /* the other command's, to check its keys */
+    void *other_server, *other_client; /* other commands' options, to check their keys */
 };
 
 static int fail(const struct loader *l, uint32_t line, uint32_t col, const char *fmt, ...)
@@ -161,7 +159,9 @@ static int entry(const struct loader *l, const char *t, const struct tg_conf_ent
                     keys_of(t, list, sizeof list));
     struct rt_opt_err err;
     memset(&err, 0, sizeof err);
-    void *o = (op->cmds & l->cmd) ? l->mine : l->other;
+    void *o = (op->cmds & l->cmd)          ? l->mine
+              : (op->cmds & RT_CMD_SERVER) ? l->other_server
+                                           : l->other_client;
     if (rt_opt_set_value(op, o, &e->value, &err) != 0)
         return fail(l, err.line != 0 ? err.line : e->line, err.line != 0 ? err.col : e->col,
                     "[%s] %s: %s", t, e->key, err.why);
@@ -174,13 +174,10 @@ int rt_config_load_text(unsigned cmd, const char *name, const char *text, size_t
     static struct rt_client_opts other_client;
     static struct rt_server_opts other_server;
     struct loader l = {.path = name, .err = errors, .cmd = cmd, .mine = o};
-    if (cmd == RT_CMD_TUN) {
-        rt_server_opts_default(&other_server);
-        l.other = &other_server;
-    } else {
-        rt_client_opts_default(&other_client);
-        l.other = &other_client;
-    }
+    rt_server_opts_default(&other_server);
+    rt_client_opts_default(&other_client);
+    l.other_server = &other_server;
+    l.other_client = &other_client;
     struct tg_conf_doc *doc;
     struct tg_conf_error err;
     memset(&err, 0, sizeof err);
@@ -262,18 +259,24 @@ static void comment(FILE *f, const char *text)
 
 int rt_config_write(FILE *f, unsigned cmd, const void *o, const char *title)
 {
-    const char *const *tables = cmd == RT_CMD_TUN ? rt_client_tables : rt_server_tables;
+    const char *const *tables = cmd == RT_CMD_SERVER ? rt_server_tables : rt_client_tables;
     comment(f, title);
     fprintf(f, "#\n");
-    comment(f, cmd == RT_CMD_TUN
-                   ? "Read with `triglav tun --config FILE`; flags given to triglav tun override "
-                     "the file."
+    comment(f, cmd != RT_CMD_SERVER
+                   ? "Read with `triglav tun --config FILE` or `triglav connect --config FILE` "
+                     "(the [proxy] table); flags given to the command override the file."
                    : "Read with `triglav server --config FILE`; flags given to triglav server "
                      "override the file.");
     comment(f, "Durations are written \"500ms\", \"15s\", \"5m\" or \"2h\"; sizes \"4MiB\", "
                "\"2MB\" or a number of bytes; rates \"10Mbit\". A key that is commented out "
                "has no value by default; the line shows an example.");
     for (size_t t = 0; tables[t] != NULL; t++) {
+        bool any = false; /* a table with no key for this command is left out */
+        for (size_t i = 0; i < rt_n_opts; i++)
+            any |= (rt_opts[i].cmds & cmd) && rt_opts[i].table != NULL &&
+                   strcmp(rt_opts[i].table, tables[t]) == 0;
+        if (!any)
+            continue;
         fprintf(f, "\n[%s]\n", tables[t]);
         for (size_t i = 0; i < rt_n_opts; i++) {
             const struct rt_opt *op = &rt_opts[i];

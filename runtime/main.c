@@ -3,6 +3,7 @@
  *   triglav keygen --output FILE [--address IP:PORT]...
  *   triglav server (--key FILE | --generate-key) --listen ADDR:PORT... [options]
  *   triglav tun tg1_... (-i IFACE... | --auto-discover) [options]
+ *   triglav connect tg1_... [--socks PORT] [--http-proxy PORT] (-i IFACE... | ...)
  *   triglav config (--server | --client) [--output FILE]
  * and the commands on a running tunnel (cmds.h). The options of the first
  * four come from one table (opts.c); flags override what a --config file
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmds.h"
 #include "completions.h"
@@ -34,6 +36,15 @@ static const char usage_server[] =
 
 static const char usage_tun[] =
     "usage: triglav tun tg1_KEY (-i IFACE... | --auto-discover) [options]\n";
+
+static const char usage_connect[] =
+    "usage: triglav connect tg1_KEY [--socks PORT] [--http-proxy PORT] (-i IFACE... | "
+    "--auto-discover) [options]\n"
+    "  Proxy mode, no root needed: SOCKS5 and HTTP proxies on 127.0.0.1 whose connections go\n"
+    "  through the tunnel (a userspace TCP/IP stack holds the tunnel address). Without\n"
+    "  privileges the uplink sockets are bound to their interfaces but not marked (SO_MARK\n"
+    "  needs CAP_NET_ADMIN), so uplinks must reach the server by their own routes; nothing\n"
+    "  outside the proxies goes through the tunnel.\n";
 
 static const char usage_config[] =
     "usage: triglav config (--server | --client) [--output FILE]\n"
@@ -104,6 +115,49 @@ static int cmd_tun(int argc, char **argv)
         fprintf(stderr, "triglav tun: the server's tg1_ key is missing\n%s", usage_tun);
         return 2;
     }
+    return rt_client_run(&o);
+}
+
+static int cmd_connect(int argc, char **argv)
+{
+    static struct rt_client_opts o;
+    rt_client_opts_default(&o);
+    o.fwmark = 0; /* marking needs CAP_NET_ADMIN, and nothing routes into a TUN here */
+    snprintf(o.tun_name, sizeof o.tun_name, "proxy"); /* names its control socket */
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (xdg != NULL && xdg[0] == '/' && strlen(xdg) < sizeof o.c.state_dir - 9)
+        snprintf(o.c.state_dir, sizeof o.c.state_dir, "%s/triglav", xdg);
+    else if (geteuid() != 0)
+        snprintf(o.c.state_dir, sizeof o.c.state_dir, "/tmp/triglav-%u", (unsigned)geteuid());
+    int argi, rc = rt_cli_parse(RT_CMD_CONNECT, argc, argv, &o, usage_connect, &argi);
+    if (rc >= 0)
+        return rc;
+    if (argi < argc) {
+        if (argi + 1 < argc) {
+            fprintf(stderr, "triglav connect: only one key is expected\n");
+            return 2;
+        }
+        if (strlen(argv[argi]) >= sizeof o.key) {
+            fprintf(stderr, "triglav connect: the key is too long\n");
+            return 2;
+        }
+        snprintf(o.key, sizeof o.key, "%s", argv[argi]);
+    }
+    if (o.c.print_config)
+        return print_config(RT_CMD_CONNECT, &o, NULL);
+    if (start_logging(&o.c) != 0)
+        return 1;
+    if (o.c.cleanup) {
+        rt_info("proxy mode changes nothing on the system: nothing to clean up");
+        return 0;
+    }
+    if ((rc = rt_cli_check(RT_CMD_CONNECT, &o)) != 0)
+        return rc;
+    if (o.key[0] == '\0') {
+        fprintf(stderr, "triglav connect: the server's tg1_ key is missing\n%s", usage_connect);
+        return 2;
+    }
+    o.proxy = true;
     return rt_client_run(&o);
 }
 
@@ -237,6 +291,8 @@ static const struct command {
     {"keygen", cmd_keygen, "make a server key file and print its tg1_ connection key"},
     {"server", cmd_server, "run the server: UDP listeners, TUN, address pool, masquerade"},
     {"tun", cmd_tun, "connect: a TUN device carried over every uplink at once"},
+    {"connect", cmd_connect,
+     "proxy mode without root: SOCKS5 and HTTP proxies whose streams use the tunnel"},
     {"config", cmd_config, "write a commented config file with every key and its default"},
     {"status", rt_cmd_status, "uplinks and counters of a running tun or server (--json, --watch)"},
     {"uplink", rt_cmd_uplink,

@@ -32,8 +32,6 @@ unsigned rt_offload_split(uint8_t *buf, size_t len, uint8_t *scratch, rt_packet_
 /* Write one IP packet to the TUN (with the header when `offload`). */
 long rt_tun_write(int fd, int offload, const uint8_t *pkt, size_t len);
 
-#endif
-
 /* Writing side: consecutive in-order segments of one TCP flow (IPv4, ACK
  * with no other flag but a final PSH, headers and options identical but for
  * the IP length, ID and checksum and the TCP sequence and checksum) are
@@ -58,3 +56,5 @@ void rt_coalesce_init(struct rt_coalescer *k, int fd);
 void rt_coalesce_push(struct rt_coalescer *k, const uint8_t *pkt, size_t len);
 /* Write what is pending. */
 void rt_coalesce_flush(struct rt_coalescer *k);
+
+#endif

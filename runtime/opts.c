@@ -59,6 +59,8 @@ void rt_client_opts_default(struct rt_client_opts *o)
     o->connect_timeout_us = TG_SEC(15);
     o->reconnect_after_us = TG_SEC(60);
     o->nat = cc.nat;
+    o->proxy_listen[0] = 127;
+    o->proxy_listen[3] = 1;
 }
 
 void rt_server_opts_default(struct rt_server_opts *o)
@@ -97,6 +99,8 @@ const char *rt_cmd_name(unsigned cmd)
         return "keygen";
     case RT_CMD_CONFIG:
         return "config";
+    case RT_CMD_CONNECT:
+        return "connect";
     }
     return "?";
 }
@@ -204,22 +208,23 @@ static const struct rt_choice transports = {"auto udp tcp", transport_parse, tra
 #define T       RT_CMD_TUN
 #define S       RT_CMD_SERVER
 #define R       RT_CMD_RUN
+#define C       RT_CMD_CONNECT
 
 const struct rt_opt rt_opts[] = {
     /* [client] */
-    {T, NULL, 0, "client", "auth_key", "client.key", RT_OPT_STRING, 0, CL(key),
+    {T | C, NULL, 0, "client", "auth_key", "client.key", RT_OPT_STRING, 0, CL(key),
      .help = "the server's tg1_ connection key (a KEY on the command line wins)",
      .example = "\"tg1_...\""},
-    {T, "interface", 'i', "client", "interfaces", "client.uplinks",
+    {T | C, "interface", 'i', "client", "interfaces", "client.uplinks",
      LIST(rt_client_opts, ifaces, n_ifaces, RT_OPT_IFACE), .comp = RT_COMP_IFACE, .arg = "IFACE",
      .help = "use IFACE as an uplink (repeat for each)", .example = "[\"eth0\", \"wlan0\"]"},
-    {T, "auto-discover", 0, "client", "auto_discover", NULL, RT_OPT_BOOL, 0, CL(auto_discover),
+    {T | C, "auto-discover", 0, "client", "auto_discover", NULL, RT_OPT_BOOL, 0, CL(auto_discover),
      .help = "every interface with a default route is an uplink; they join and leave as they "
              "appear and disappear"},
-    {T, "connect-timeout", 0, "client", "connect_timeout", "transport.connect_timeout",
+    {T | C, "connect-timeout", 0, "client", "connect_timeout", "transport.connect_timeout",
      RT_OPT_DURATION, 0, CL(connect_timeout_us), .max = SEC(86400), .arg = "TIME",
      .help = "give up when the server does not answer for this long (0 = never)"},
-    {T, "reconnect-after", 0, "client", "reconnect_after", NULL, RT_OPT_DURATION, 0,
+    {T | C, "reconnect-after", 0, "client", "reconnect_after", NULL, RT_OPT_DURATION, 0,
      CL(reconnect_after_us), .max = SEC(86400), .arg = "TIME",
      .help = "start a new session when no uplink has reached the server for this long, e.g. "
              "after a server restart (0 = never)"},
@@ -228,7 +233,7 @@ const struct rt_opt rt_opts[] = {
      .help = "record the tunnel's inner traffic, both directions (raw IP pcap), for "
              "`triglav-sim replay FILE.pcap --scenario S.scn`",
      .example = "\"session.pcap\""},
-    {T, "transport", 0, "client", "transport", NULL, RT_OPT_CHOICE, 0, CL(transport),
+    {T | C, "transport", 0, "client", "transport", NULL, RT_OPT_CHOICE, 0, CL(transport),
      .choice = &transports, .arg = "T",
      .help = "auto (UDP; an uplink that gets no UDP answer for 3 s carries the same datagrams "
              "over TCP to the server's port, and goes back to UDP once UDP answers), udp, or tcp "
@@ -257,9 +262,24 @@ const struct rt_opt rt_opts[] = {
      .help = "never send CIDR through the tunnel (repeat)"},
     {T, "dns", 0, "routing", "dns", "client.dns", RT_OPT_BOOL, 0, CL(dns),
      .help = "point resolv.conf at the resolvers below (reached through the tunnel) until exit"},
-    {T, "dns-server", 0, "routing", "dns_servers", "client.dns_server client.dns_servers",
+    {T | C, "dns-server", 0, "routing", "dns_servers", "client.dns_server client.dns_servers",
      LIST(rt_client_opts, dns_servers, n_dns, RT_OPT_IPV4), .flags = RT_OF_PORT53, .arg = "IP",
-     .help = "resolver for --dns (repeat)"},
+     .help = "resolver for --dns (repeat); with connect, the first resolves the proxies' "
+             "host names through the tunnel"},
+    /* [proxy] */
+    {C, "socks", 0, "proxy", "socks_port", "client.socks_port", RT_OPT_INT, 0, CL(socks_port),
+     .max = 65535, .arg = "PORT",
+     .help = "serve SOCKS5 (CONNECT, UDP ASSOCIATE) on this port (0 = off)"},
+    {C, "http-proxy", 0, "proxy", "http_port", "client.http_proxy_port", RT_OPT_INT, 0,
+     CL(http_port), .max = 65535, .arg = "PORT",
+     .help = "serve an HTTP proxy (CONNECT and plain requests) on this port (0 = off)"},
+    {C, "proxy-listen", 0, "proxy", "listen", NULL, RT_OPT_IPV4, 0, CL(proxy_listen), .arg = "IP",
+     .help = "the proxies' address (anything but loopback lets other hosts use the tunnel: "
+             "give --proxy-auth too)"},
+    {C, "proxy-auth", 0, "proxy", "auth", NULL, RT_OPT_STRING, RT_OF_EMPTY, CL(proxy_auth),
+     .arg = "USER:PASSWORD",
+     .help = "the user and password the proxies ask for (SOCKS5 RFC 1929, HTTP Basic)",
+     .example = "\"me:secret\""},
     {T, "resolv-conf", 0, "routing", "resolv_conf", NULL, RT_OPT_STRING, 0, CL(resolv_conf),
      .comp = RT_COMP_FILE, .arg = "FILE", .help = "the resolver file --dns rewrites and restores"},
     {T, "fwmark", 0, "routing", "fwmark", NULL, RT_OPT_INT, RT_OF_HEX, CL(fwmark), .min = 1,
@@ -431,6 +451,7 @@ const size_t rt_n_opts = sizeof rt_opts / sizeof rt_opts[0];
 
 const char *const rt_client_tables[] = {
     "client",
+    "proxy",
     "tun",
     "routing",
     "nat",

@@ -85,6 +85,10 @@ struct rt_client_opts {
     char capture[256];          /* --capture: pcap of the inner traffic ("" = none) */
     bool nat;                   /* rewrite other local sources to the tunnel address */
     int transport;              /* enum rt_transport (auto) */
+    bool proxy;                 /* `connect`: SOCKS5 / HTTP proxies instead of a TUN */
+    int socks_port, http_port;  /* proxy mode's listeners (0: off) */
+    uint8_t proxy_listen[4];    /* their address (127.0.0.1) */
+    char proxy_auth[256];       /* "USER:PASSWORD" the proxies ask for ("": none) */
 };
 
 /* How client uplinks reach the server: UDP, falling back to TCP on an
@@ -135,8 +139,9 @@ enum {
     RT_CMD_SERVER = 2,
     RT_CMD_KEYGEN = 4,
     RT_CMD_CONFIG = 8,
+    RT_CMD_CONNECT = 16, /* proxy mode: the client's options without TUN and routing */
 };
-#define RT_CMD_RUN (RT_CMD_TUN | RT_CMD_SERVER)
+#define RT_CMD_RUN (RT_CMD_TUN | RT_CMD_SERVER | RT_CMD_CONNECT)
 
 enum rt_opt_kind {
     RT_OPT_STRING,   /* text of at most size-1 bytes */

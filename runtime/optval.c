@@ -704,9 +704,17 @@ static const struct rt_opt *find(unsigned cmd, const char *table, const char *ke
 
 const char *rt_opts_check(unsigned cmd, const void *o, const struct rt_opt **op)
 {
-    if (cmd != RT_CMD_TUN)
+    if (cmd != RT_CMD_TUN && cmd != RT_CMD_CONNECT)
         return NULL;
     const struct rt_client_opts *c = o;
+    if (cmd == RT_CMD_CONNECT && c->socks_port == 0 && c->http_port == 0) {
+        *op = find(cmd, "proxy", "socks_port");
+        return "say which proxy to serve: --socks PORT, --http-proxy PORT, or both";
+    }
+    if (cmd == RT_CMD_CONNECT && c->socks_port != 0 && c->socks_port == c->http_port) {
+        *op = find(cmd, "proxy", "http_port");
+        return "the SOCKS5 and HTTP proxies need ports of their own";
+    }
     if (c->dns && c->n_dns == 0) {
         *op = find(cmd, "routing", "dns_servers");
         return "DNS through the tunnel needs at least one resolver";

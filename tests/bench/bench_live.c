@@ -1,13 +1,17 @@
 /*
- * bench_live: the live program's throughput (issue 5). Root only; not a
+ * bench_live: the live program's throughput. Root only; not a
  * test. Two network namespaces joined by one unshaped veth pair (the
  * uplink); `triglav server` in one, `triglav tun` in the other; iperf3 TCP
  * through the tunnel (to the server's tunnel address) and over the raw veth
  * path, in the same run, plus the CPU the two triglav processes used; then
  * the same through a client whose uplink goes over TCP (`--transport tcp`,
- * the fallback for networks that block UDP), beside the UDP tunnel.
+ * the fallback for networks that block UDP), beside the UDP tunnel; and one
+ * HTTP download by curl through the TUN and through proxy mode's SOCKS5
+ * (`triglav connect --socks`), 1 GB each from a one-shot server
+ * (tg_nettool http-serve) on the server's tunnel address.
  *
- *   bench_live [TRIGLAV] [SECONDS]     (defaults: ./runtime/triglav, 5)
+ *   bench_live [TRIGLAV] [SECONDS] [TG_NETTOOL]   (./tests/netns/tg_nettool)
+ *   (defaults: ./runtime/triglav, 5)
  *
  * Prints `name: value unit` lines. Namespaces are named with the pid and
  * deleted on exit; addresses are 192.0.2.0/24 and 198.18.0.0/24 only.
@@ -138,10 +142,46 @@ static double iperf(const char *dst, int seconds, int reverse, const char *json)
     return atof(strchr(p, ':') + 1) / 1e6;
 }
 
+/* curl in the client namespace fetches `bytes` from a one-shot HTTP server
+ * (tg_nettool http-serve) in the server namespace, at 198.18.0.1:port, through
+ * `proxy` (NULL: directly); returns Mbit/s or -1. */
+static double http_fetch(const char *nettool, const char *dir, int port, long bytes,
+                         const char *proxy)
+{
+    char p[16], b[24], url[64], out[300], slog[300];
+    snprintf(p, sizeof p, "%d", port);
+    snprintf(b, sizeof b, "%ld", bytes);
+    snprintf(url, sizeof url, "http://198.18.0.1:%d/file", port);
+    snprintf(out, sizeof out, "%s/curl.%d", dir, port);
+    snprintf(slog, sizeof slog, "%s/serve.%d", dir, port);
+    char *sargv[] = {(char *)(uintptr_t)nettool, "http-serve", p, b, "60", NULL};
+    pid_t srv = spawn(ns_s, slog, sargv);
+    if (wait_file(slog, "listening", 5) != 0) {
+        kill(srv, SIGTERM);
+        waitpid(srv, NULL, 0);
+        return -1;
+    }
+    char *cargv[] = {"curl", "-s", "-o", "/dev/null", "-w", "%{speed_download}", "--max-time",
+                     "60", url, proxy != NULL ? "--socks5" : NULL, (char *)(uintptr_t)proxy,
+                     NULL};
+    pid_t pid = spawn(ns_c, out, cargv);
+    waitpid(pid, NULL, 0);
+    waitpid(srv, NULL, 0);
+    FILE *f = fopen(out, "r");
+    double bps = -1;
+    if (f == NULL || fscanf(f, "%lf", &bps) != 1)
+        bps = -1;
+    if (f != NULL)
+        fclose(f);
+    return bps > 0 ? bps * 8 / 1e6 : -1;
+}
+
 int main(int argc, char **argv)
 {
     const char *triglav = argc > 1 ? argv[1] : "./runtime/triglav";
     int seconds = argc > 2 ? atoi(argv[2]) : 5;
+    const char *nettool = argc > 3 ? argv[3] : "./tests/netns/tg_nettool";
+    const long http_bytes = 1000L * 1000 * 1000;
     if (geteuid() != 0) {
         fprintf(stderr, "bench_live: needs root (network namespaces, TUN)\n");
         return 77;
@@ -229,6 +269,7 @@ int main(int argc, char **argv)
     double t1 = now_ns(), c1 = cpu_s(client_pid), s1 = cpu_s(server_pid);
     double tun_down = iperf("198.18.0.1", seconds, 1, json);
     double t2 = now_ns(), c2 = cpu_s(client_pid), s2 = cpu_s(server_pid);
+    double http_tun = http_fetch(nettool, dir, 8090, http_bytes, NULL);
 
     /* the same client over TCP */
     kill(client_pid, SIGTERM);
@@ -243,6 +284,19 @@ int main(int argc, char **argv)
         tcp_up = iperf("198.18.0.1", seconds, 0, json);
         tcp_down = iperf("198.18.0.1", seconds, 1, json);
     }
+
+    /* proxy mode: one SOCKS5 stream through `triglav connect` */
+    kill(client_pid, SIGTERM);
+    waitpid(client_pid, NULL, 0);
+    snprintf(clog, sizeof clog, "%s/client-proxy.log", dir);
+    char *pargv[] = {(char *)(uintptr_t)triglav, "connect", key, "-i", "u0", "--socks", "1080",
+                     "--state-dir", state, "--log-file", clog, NULL};
+    client_pid = spawn(ns_c, NULL, pargv);
+    double http_proxy = -1;
+    if (wait_file(clog, "tunnel up", 10) != 0)
+        fprintf(stderr, "bench_live: proxy mode did not connect (%s)\n", clog);
+    else
+        http_proxy = http_fetch(nettool, dir, 8091, http_bytes, "127.0.0.1:1080");
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     printf("cores: %ld\n", cores);
     printf("raw_veth_upload: %.0f Mbit/s\n", raw_up);
@@ -270,5 +324,9 @@ int main(int argc, char **argv)
         sh("rm -rf %s", dir);
     else
         fprintf(stderr, "logs kept in %s\n", dir);
-    return tun_up > 0 && tun_down > 0 && tcp_up > 0 && tcp_down > 0 ? 0 : 1;
+    printf("http_download_tunnel: %.0f Mbit/s (one curl through the TUN)\n", http_tun);
+    printf("http_download_socks5: %.0f Mbit/s (one curl through connect --socks)\n", http_proxy);
+    printf("proxy_ratio: %.3f (of the UDP tunnel; target >= 0.5)\n",
+           http_tun > 0 ? http_proxy / http_tun : 0);
+    return tun_up > 0 && tun_down > 0 && tcp_up > 0 && tcp_down > 0 && http_proxy > 0 ? 0 : 1;
 }

@@ -33,7 +33,7 @@ jq_ok "schema 1, role client, session up with a 198.18.0.x address" \
     '.schema_version == 1 and .role == "client" and .session.up and (.session.tunnel_address | startswith("198.18.0.")) and .session.tunnel_prefix_len == 24 and .session.server_tunnel_address == "198.18.0.1"'
 jq_ok "server address and port" '.server_address == "198.51.100.2" and .server_port == 7443'
 TOP='["aggregation","auto_discover","counters","mode","pid","role","schema_version","server_address","server_port","session","strategy","tun","uplinks","uptime_us","version"]'
-UPL='["datagrams_received","datagrams_refused","datagrams_sent","delivered_bytes","delivery_rate_bps","health","interface","keyed","keys_age_us","local_address","loss_ratio","mapped_address","mapped_port","min_rtt_us","owd_us","pinned","probes_lost","probes_sent","queued_bytes","received_bytes","rttvar_us","rx_bytes","rx_packets","slot","srtt_us","state","tx_bytes","tx_packets"]'
+UPL='["datagrams_received","datagrams_refused","datagrams_sent","delivered_bytes","delivery_rate_bps","health","interface","keyed","keys_age_us","local_address","loss_ratio","mapped_address","mapped_port","min_rtt_us","owd_us","pinned","probes_lost","probes_sent","queued_bytes","received_bytes","rttvar_us","rx_bytes","rx_packets","slot","srtt_us","state","transport","tx_bytes","tx_packets"]'
 CNT='["cookies","datagrams_in","datagrams_out","drops","failovers","handshakes_done","handshakes_sent","nacks_sent","reorder_peak_packets","retransmitted_packets","tun_in_bytes","tun_in_packets","tun_out_bytes","tun_out_packets"]'
 jq_ok "top-level fields are the documented ones" "(keys) == $TOP"
 jq_ok "each uplink has exactly the documented fields" "[.uplinks[] | keys == $UPL] | all"

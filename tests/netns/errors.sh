@@ -144,8 +144,8 @@ expect config_typo 2 "typo.toml:3:1: unknown key in \[server\]; its keys are: li
 check "config: the typo is not quoted" sh -c "! grep -q listen_adrs $WORK/config_typo.out"
 printf '[transport]\ntcp_nodelay = true\n' > "$WORK/tcp.toml"
 expect config_unsupported 2 "tcp.toml:2:1: \[transport\] tcp_nodelay: not configurable" srv "$TRIGLAV" server --config "$WORK/tcp.toml" --generate-key
-printf '[client]\nsocks_port = 1080\n' > "$WORK/proxy.toml"
-expect config_proxy 2 "proxy.toml:2:1: \[client\] socks_port: proxy mode is not implemented" lap "$TRIGLAV" tun --config "$WORK/proxy.toml" -i l1
+printf '[proxy]\nsocks_port = 0\n' > "$WORK/proxy.toml"
+expect config_proxy 2 "triglav connect: say which proxy to serve" lap "$TRIGLAV" connect --config "$WORK/proxy.toml" -i l1 tg1_x
 printf '[multipath]\nmax_uplinks = 16\n' > "$WORK/mp.toml"
 expect config_multipath_typo 2 "mp.toml:2:1: unknown key in \[multipath\]" lap "$TRIGLAV" tun "$K3" --config "$WORK/mp.toml" -i l1
 printf '[server]\nidle_timeout = "5 minutes"\n' > "$WORK/dur.toml"

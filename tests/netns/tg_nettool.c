@@ -3,6 +3,8 @@
  * depend on nothing beyond iproute2 and nftables. Every wait is bounded.
  *   tcp-serve PORT BYTES TIMEOUT_S     send BYTES of a fixed pseudo-random stream to the
  *                                       first client; prints "peer IP" and "sha256 HEX"
+ *   http-serve PORT BYTES TIMEOUT_S    the same stream as the body of an HTTP 200 answer to the
+ *                                       first request; prints "request LINE" too
  *   tcp-fetch IP PORT TIMEOUT_S        read until EOF; prints bytes, sha256, seconds, mbit,
  *                                       mbit_after_1s, max_stall_ms, max_stall_at_s
  *   udp-echo PORT COUNT TIMEOUT_S      echo COUNT datagrams; prints "peer IP"
@@ -20,6 +22,7 @@
 #include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -79,7 +82,8 @@ static struct sockaddr_in sin4(const char *ip, const char *port)
     return sa;
 }
 
-static int tcp_serve(char **a)
+/* TCP (http false) or HTTP: the same stream, after a response head */
+static int serve(char **a, bool http)
 {
     struct sockaddr_in sa = sin4(NULL, a[0]);
     uint64_t total = strtoull(a[1], NULL, 10);
@@ -102,6 +106,31 @@ static int tcp_serve(char **a)
     printf("peer %s\n", inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip));
     struct timeval tv = {.tv_sec = 5};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (http) { /* read the request head, answer 200 with the stream as the body */
+        char req[8192];
+        size_t got = 0;
+        while (got < sizeof req - 1 && wait_in(fd, deadline)) {
+            ssize_t r = read(fd, req + got, sizeof req - 1 - got);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+            req[got] = '\0';
+            if (strstr(req, "\r\n\r\n") != NULL)
+                break;
+        }
+        req[got] = '\0';
+        if (strstr(req, "\r\n\r\n") == NULL) {
+            fprintf(stderr, "tg_nettool: no whole HTTP request head\n");
+            return 1;
+        }
+        printf("request %.*s\n", (int)strcspn(req, "\r\n"), req);
+        char head[200];
+        int hl = snprintf(head, sizeof head,
+                          "HTTP/1.1 200 OK\r\nContent-Length: %llu\r\nConnection: close\r\n\r\n",
+                          (unsigned long long)total);
+        if (send(fd, head, (size_t)hl, MSG_NOSIGNAL) != hl)
+            die("send");
+    }
     crypto_hash_sha256_state h;
     crypto_hash_sha256_init(&h);
     static uint8_t buf[65536];
@@ -134,6 +163,16 @@ static int tcp_serve(char **a)
     }
     close(fd);
     return sent == total ? 0 : 1;
+}
+
+static int tcp_serve(char **a)
+{
+    return serve(a, false);
+}
+
+static int http_serve(char **a)
+{
+    return serve(a, true);
 }
 
 static int tcp_fetch(char **a)
@@ -425,7 +464,7 @@ int main(int argc, char **argv)
     } cmds[] = {
         {"tcp-serve", 3, tcp_serve}, {"tcp-fetch", 3, tcp_fetch}, {"udp-echo", 3, udp_echo},
         {"udp-ping", 4, udp_ping},   {"icmp-ping", 3, icmp_ping}, {"dns-serve", 4, dns_serve},
-        {"dns-query", 2, dns_query}, {"http-get", 3, http_get},
+        {"dns-query", 2, dns_query}, {"http-get", 3, http_get},     {"http-serve", 3, http_serve},
     };
     if (sodium_init() < 0)
         return 1;

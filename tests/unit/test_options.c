@@ -128,8 +128,10 @@ static const struct broken {
     {RT_CMD_TUN, "[nat]\nudp_timeout = \"3m\"\n", 2, 1, "setting NAT timeouts is not implemented",
      NULL},
     {RT_CMD_TUN, "[nat]\nenabled = 1\n", 2, 11, "[nat] enabled: expected true or false", NULL},
-    {RT_CMD_TUN, "[client]\nsocks_port = 1080\n", 2, 1, "proxy mode is not implemented", "1080"},
-    {RT_CMD_TUN, "[client]\nhttp_proxy_port = 8080\n", 2, 1, "proxy mode is not implemented", NULL},
+    {RT_CMD_TUN, "[proxy]\nsocks_port = 70000\n", 2, 14, "[proxy] socks_port:", "70000"},
+    {RT_CMD_CONNECT, "[client]\nhttp_proxy_port = \"x\"\n", 2, 19, "[client] http_proxy_port:",
+     NULL},
+    {RT_CMD_CONNECT, "[proxy]\nlisten = \"localhost\"\n", 2, 10, "[proxy] listen:", NULL},
     {RT_CMD_TUN, "[client]\nauth_key = \"\"\n", 2, 12, "not empty", NULL},
     {RT_CMD_TUN,
      "[client]\ninterfaces = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", "
