@@ -222,6 +222,8 @@ static void drain(struct client *c)
     for (int round = 0; round < 8; round++) {
         c->stack_fed = 0;
         drain_once(c);
+        if (c->proxy != NULL)
+            rt_proxy_flush(c->proxy); /* its window updates make more packets */
         if (c->stack_fed == 0)
             break;
     }

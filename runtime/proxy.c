@@ -30,6 +30,7 @@ struct stream {
     struct tcp_pcb *pcb;
     tg_time started;
     bool local_eof, remote_eof, reading, writing;
+    bool dirty; /* bytes for the local client arrived since the last flush */
     struct rt_front front;     /* the request's parser (proxyfront.h) */
     size_t down_off, down_len; /* far end -> local client, waiting */
     uint8_t down[TCP_WND + 1024];
@@ -42,6 +43,8 @@ struct rt_proxy {
     int lfd[2];
     struct stream *s[RT_PROXY_STREAMS];
     struct rt_proxy_counters k;
+    uint16_t dirty[RT_PROXY_STREAMS]; /* streams to flush */
+    size_t n_dirty;
     struct rt_resolver res;
 };
 
@@ -141,9 +144,25 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
         s->down_len += p->tot_len;
         pbuf_free(p);
     }
-    if (!flush_down(s))
-        return ERR_ABRT; /* stream_free closed the pcb (tcp_close or abort) */
+    /* written to the local client once the whole batch of packets is in
+     * (rt_proxy_flush): one send per batch, not per segment */
+    if (!s->dirty && s->px->n_dirty < RT_PROXY_STREAMS) {
+        s->dirty = true;
+        s->px->dirty[s->px->n_dirty++] = (uint16_t)s->idx;
+    }
     return ERR_OK;
+}
+
+void rt_proxy_flush(struct rt_proxy *p)
+{
+    for (size_t i = 0; i < p->n_dirty; i++) {
+        struct stream *s = p->s[p->dirty[i]];
+        if (s != NULL && s->dirty) {
+            s->dirty = false;
+            flush_down(s);
+        }
+    }
+    p->n_dirty = 0;
 }
 
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)

@@ -49,6 +49,9 @@ void rt_proxy_close(struct rt_proxy *p);
 
 bool rt_proxy_owns(uint64_t tag);
 void rt_proxy_event(struct rt_proxy *p, uint64_t tag, uint32_t events, tg_time now);
+/* Writes to the local clients what the stack delivered since the last
+ * call: call after feeding it a batch of packets. */
+void rt_proxy_flush(struct rt_proxy *p);
 /* Streams that waited too long for their destination; call now and then. */
 void rt_proxy_tick(struct rt_proxy *p, tg_time now);
 const struct rt_proxy_counters *rt_proxy_counters(const struct rt_proxy *p);
