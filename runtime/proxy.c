@@ -13,6 +13,7 @@
 
 #include "lwip/ip_addr.h"
 #include "lwip/tcp.h"
+#include "lwip/udp.h"
 
 #include "addr.h"
 #include "log.h"
@@ -20,7 +21,7 @@
 #include "resolver.h"
 
 enum { TAG_SOCKS = 0, TAG_HTTP = 1, TAG_STREAM = 2 };
-enum phase { P_HEAD, P_RESOLVING, P_CONNECTING, P_PIPE };
+enum phase { P_HEAD, P_RESOLVING, P_CONNECTING, P_PIPE, P_UDP };
 
 struct stream {
     struct rt_proxy *px;
@@ -30,7 +31,11 @@ struct stream {
     struct tcp_pcb *pcb;
     tg_time started;
     bool local_eof, remote_eof, reading, writing;
-    bool dirty; /* bytes for the local client arrived since the last flush */
+    bool dirty;                /* bytes for the local client arrived since the last flush */
+    int udp_fd;                /* UDP ASSOCIATE: the relay's local socket (-1: none) */
+    struct udp_pcb *upcb;      /* ... and its socket in the tunnel */
+    struct sockaddr_in peer;   /* the control connection's client */
+    struct sockaddr_in client; /* where relayed datagrams come from (port 0: none yet) */
     struct rt_front front;     /* the request's parser (proxyfront.h) */
     size_t down_off, down_len; /* far end -> local client, waiting */
     uint8_t down[TCP_WND + 1024];
@@ -55,11 +60,16 @@ static uint64_t tag_of(const struct stream *s)
     return RT_TAG_PROXY + TAG_STREAM + s->idx;
 }
 
+static uint64_t udp_tag_of(const struct stream *s)
+{
+    return RT_TAG_PROXY + TAG_STREAM + RT_PROXY_STREAMS + s->idx;
+}
+
 /* Watch the local socket for input while lwIP can take bytes and for output
  * while bytes wait for it. */
 static void watch(struct stream *s)
 {
-    bool in = !s->local_eof && (s->phase == P_HEAD ||
+    bool in = !s->local_eof && (s->phase == P_HEAD || s->phase == P_UDP ||
                                 (s->phase == P_PIPE && s->pcb != NULL && tcp_sndbuf(s->pcb) > 0));
     bool out = s->down_len > 0;
     if (in == s->reading && out == s->writing)
@@ -84,6 +94,10 @@ static void stream_free(struct stream *s)
             tcp_abort(s->pcb);
     }
     rt_resolver_cancel(&px->res, s->idx);
+    if (s->upcb != NULL)
+        udp_remove(s->upcb);
+    if (s->udp_fd >= 0)
+        close(s->udp_fd);
     close(s->fd);
     px->s[s->idx] = NULL;
     px->k.open--;
@@ -253,6 +267,95 @@ static void resolved(void *ctx, unsigned idx, const uint8_t addr[4])
     dial(s, &to, s->front.port);
 }
 
+/* ------------------------------------------------------------ UDP ASSOCIATE */
+
+/* A datagram from the tunnel for the relay's client. */
+static void on_udp(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *from,
+                   u16_t port)
+{
+    struct stream *s = arg;
+    (void)pcb;
+    uint8_t buf[10 + 65535];
+    if (s != NULL && s->client.sin_port != 0 && IP_IS_V4(from)) {
+        size_t h = rt_front_udp_header(buf, (const uint8_t *)&ip_2_ip4(from)->addr, port);
+        u16_t n = pbuf_copy_partial(p, buf + h, (u16_t)(sizeof buf - h), 0);
+        if (sendto(s->udp_fd, buf, h + n, 0, (struct sockaddr *)&s->client, sizeof s->client) > 0)
+            s->px->k.bytes_in += n;
+    }
+    pbuf_free(p);
+}
+
+/* Datagrams from the client: their header off, into the tunnel. Only the
+ * control connection's host may use the relay, and only from one port. */
+static void udp_event(struct stream *s)
+{
+    uint8_t buf[65536];
+    for (int k = 0; k < 32; k++) {
+        struct sockaddr_in from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(s->udp_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+        if (n < 0)
+            return;
+        if (from.sin_family != AF_INET || from.sin_addr.s_addr != s->peer.sin_addr.s_addr ||
+            (s->client.sin_port != 0 && from.sin_port != s->client.sin_port))
+            continue;
+        int family;
+        uint8_t addr[16];
+        uint16_t port;
+        long h = rt_front_udp_parse(buf, (size_t)n, &family, addr, &port);
+        if (h < 0 || family != 4 || port == 0)
+            continue;
+        s->client = from;
+        u16_t len = (u16_t)((size_t)n - (size_t)h);
+        struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, len, PBUF_RAM);
+        if (p == NULL)
+            continue;
+        pbuf_take(p, buf + h, len);
+        ip_addr_t to;
+        IP_ADDR4(&to, addr[0], addr[1], addr[2], addr[3]);
+        if (udp_sendto(s->upcb, p, &to, port) == ERR_OK)
+            s->px->k.bytes_out += len;
+        pbuf_free(p);
+    }
+}
+
+/* UDP ASSOCIATE: a relay socket on the proxies' address, one in the tunnel;
+ * the association lasts as long as the control connection. */
+static void associate(struct stream *s)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t sl = sizeof sa, pl = sizeof s->peer;
+    memcpy(&sa.sin_addr, s->px->o.socks.addr, 4);
+    s->udp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    s->upcb = udp_new();
+    if (s->udp_fd < 0 || s->upcb == NULL || bind(s->udp_fd, (struct sockaddr *)&sa, sl) != 0 ||
+        getsockname(s->udp_fd, (struct sockaddr *)&sa, &sl) != 0 ||
+        getpeername(s->fd, (struct sockaddr *)&s->peer, &pl) != 0 ||
+        rt_loop_add(s->px->loop, s->udp_fd, udp_tag_of(s)) != 0 ||
+        udp_bind(s->upcb, IP4_ADDR_ANY, 0) != ERR_OK) {
+        rt_front_refuse(&s->front, s->fd, RT_FRONT_FAILURE);
+        stream_free(s);
+        return;
+    }
+    udp_recv(s->upcb, on_udp, s);
+    s->phase = P_UDP;
+    s->px->k.connected++;
+    if (rt_front_udp_ready(&s->front, s->fd, s->px->o.socks.addr, ntohs(sa.sin_port)) != 0) {
+        stream_free(s);
+        return;
+    }
+    watch(s);
+}
+
+/* The control connection of an association: it only ever ends. */
+static void read_control(struct stream *s)
+{
+    uint8_t buf[512];
+    ssize_t n = recv(s->fd, buf, sizeof buf, 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        stream_free(s);
+}
+
 /* Bytes of the request: parse; once it is whole, resolve or dial. */
 static void read_head(struct stream *s)
 {
@@ -264,6 +367,10 @@ static void read_head(struct stream *s)
     if (st != RT_FRONT_READY) { /* refused (answered) or the client left */
         s->px->k.refused++;
         stream_free(s);
+        return;
+    }
+    if (s->front.udp) {
+        associate(s);
         return;
     }
     ip_addr_t to;
@@ -323,6 +430,8 @@ static void stream_event(struct stream *s, uint32_t events)
         return;
     if (s->phase == P_HEAD)
         read_head(s);
+    else if (s->phase == P_UDP)
+        read_control(s);
     else if (s->phase == P_PIPE && s->pcb != NULL)
         read_up(s);
 }
@@ -371,8 +480,13 @@ static void accept_some(struct rt_proxy *px, int which, tg_time now)
             close(fd);
             continue;
         }
-        *s = (struct stream){
-            .px = px, .idx = idx, .fd = fd, .phase = P_HEAD, .started = now, .reading = true};
+        *s = (struct stream){.px = px,
+                             .idx = idx,
+                             .fd = fd,
+                             .phase = P_HEAD,
+                             .started = now,
+                             .reading = true,
+                             .udp_fd = -1};
         rt_front_init(&s->front, which == TAG_SOCKS ? RT_FRONT_SOCKS : RT_FRONT_HTTP, px->o.user,
                       px->o.pass);
         if (rt_loop_add(px->loop, fd, tag_of(s)) != 0) {
@@ -439,7 +553,7 @@ void rt_proxy_close(struct rt_proxy *p)
 
 bool rt_proxy_owns(uint64_t tag)
 {
-    return tag >= RT_TAG_PROXY && tag < RT_TAG_PROXY + TAG_STREAM + RT_PROXY_STREAMS;
+    return tag >= RT_TAG_PROXY && tag < RT_TAG_PROXY + TAG_STREAM + 2 * RT_PROXY_STREAMS;
 }
 
 void rt_proxy_event(struct rt_proxy *p, uint64_t tag, uint32_t events, tg_time now)
@@ -449,8 +563,11 @@ void rt_proxy_event(struct rt_proxy *p, uint64_t tag, uint32_t events, tg_time n
         accept_some(p, (int)t, now);
         return;
     }
-    struct stream *s = p->s[t - TAG_STREAM];
-    if (s != NULL)
+    bool udp = t >= TAG_STREAM + RT_PROXY_STREAMS;
+    struct stream *s = p->s[t - TAG_STREAM - (udp ? RT_PROXY_STREAMS : 0)];
+    if (s != NULL && udp)
+        udp_event(s);
+    else if (s != NULL)
         stream_event(s, events);
 }
 
@@ -459,7 +576,8 @@ void rt_proxy_tick(struct rt_proxy *p, tg_time now)
     rt_resolver_tick(&p->res, now);
     for (unsigned i = 0; i < RT_PROXY_STREAMS; i++) {
         struct stream *s = p->s[i];
-        if (s != NULL && s->phase != P_PIPE && now - s->started >= TG_SEC(RT_PROXY_CONNECT_S)) {
+        if (s != NULL && s->phase != P_PIPE && s->phase != P_UDP &&
+            now - s->started >= TG_SEC(RT_PROXY_CONNECT_S)) {
             p->k.failed++;
             rt_front_refuse(&s->front, s->fd, RT_FRONT_TIMEOUT);
             stream_free(s);

@@ -24,7 +24,7 @@
 #include "core/time.h"
 #include "loop.h"
 
-#define RT_TAG_PROXY       0x30000u /* loop tags 0x30000 .. + 2 + RT_PROXY_STREAMS */
+#define RT_TAG_PROXY       0x30000u /* loop tags 0x30000 .. + 2 + 2 * RT_PROXY_STREAMS */
 #define RT_PROXY_STREAMS   256
 #define RT_PROXY_CONNECT_S 15
 

@@ -89,10 +89,11 @@ static enum rt_front_status socks(struct rt_front *f, int fd)
             }
             if (have < 4 + alen + 2)
                 return RT_FRONT_MORE;
-            if (p[1] != 1) {
-                socks_reply(fd, 7, NULL, 0); /* only CONNECT */
+            if (p[1] != 1 && p[1] != 3) {
+                socks_reply(fd, 7, NULL, 0); /* CONNECT and UDP ASSOCIATE only */
                 return RT_FRONT_DONE;
             }
+            f->udp = p[1] == 3;
             if (p[3] == 3) {
                 f->family = 0;
                 memcpy(f->name, p + 5, p[4]);
@@ -318,6 +319,37 @@ int rt_front_connected(struct rt_front *f, int fd, const uint8_t bound[4], uint1
     *fwd = f->fwd;
     *len = f->fwd_len;
     return 0;
+}
+
+int rt_front_udp_ready(struct rt_front *f, int fd, const uint8_t addr[4], uint16_t port)
+{
+    (void)f;
+    uint8_t r[10] = {5, 0, 0, 1, 0, 0, 0, 0, (uint8_t)(port >> 8), (uint8_t)port};
+    memcpy(r + 4, addr, 4);
+    return say(fd, r, sizeof r) ? 0 : -1;
+}
+
+long rt_front_udp_parse(const uint8_t *d, size_t len, int *family, uint8_t addr[16], uint16_t *port)
+{
+    if (len < 4 || d[0] != 0 || d[1] != 0 || d[2] != 0) /* RSV, no fragments */
+        return -1;
+    size_t alen = d[3] == 1 ? 4 : d[3] == 4 ? 16 : 0; /* names are not relayed */
+    if (alen == 0 || len < 4 + alen + 2)
+        return -1;
+    *family = d[3] == 1 ? 4 : 6;
+    memcpy(addr, d + 4, alen);
+    *port = (uint16_t)(d[4 + alen] << 8 | d[5 + alen]);
+    return (long)(4 + alen + 2);
+}
+
+size_t rt_front_udp_header(uint8_t out[10], const uint8_t addr[4], uint16_t port)
+{
+    out[0] = out[1] = out[2] = 0;
+    out[3] = 1;
+    memcpy(out + 4, addr, 4);
+    out[8] = (uint8_t)(port >> 8);
+    out[9] = (uint8_t)port;
+    return 10;
 }
 
 void rt_front_refuse(struct rt_front *f, int fd, enum rt_front_why why)

@@ -48,6 +48,7 @@ struct rt_front {
     int state;               /* SOCKS5: greeting, authentication, request, ready */
     size_t pos;              /* SOCKS5: bytes of in parsed */
     bool connect;            /* HTTP: a CONNECT request */
+    bool udp;                /* SOCKS5: UDP ASSOCIATE (the address is the client's) */
 };
 
 void rt_front_init(struct rt_front *f, enum rt_front_kind kind, const char *user, const char *pass);
@@ -59,5 +60,14 @@ enum rt_front_status rt_front_read(struct rt_front *f, int fd);
 int rt_front_connected(struct rt_front *f, int fd, const uint8_t bound[4], uint16_t port,
                        const uint8_t **fwd, size_t *len);
 void rt_front_refuse(struct rt_front *f, int fd, enum rt_front_why why);
+
+/* SOCKS5 UDP ASSOCIATE: the success reply naming the relay's address. */
+int rt_front_udp_ready(struct rt_front *f, int fd, const uint8_t addr[4], uint16_t port);
+/* A client's relayed datagram (RFC 1928 section 7): its destination (IPv4
+ * or IPv6; fragments and names are refused) and the header's length, or -1. */
+long rt_front_udp_parse(const uint8_t *d, size_t len, int *family, uint8_t addr[16],
+                        uint16_t *port);
+/* The header of a datagram back to the client, from addr:port. */
+size_t rt_front_udp_header(uint8_t out[10], const uint8_t addr[4], uint16_t port);
 
 #endif

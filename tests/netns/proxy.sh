@@ -6,8 +6,9 @@
 # CONNECT. Asserted: each body is sha256-identical to what was sent; the
 # outside host sees the server's address (the streams left through the
 # tunnel); a name given to SOCKS5 (socks5h) is resolved through the tunnel
-# by the resolver on the outside host; both uplinks carried a share of the
-# data; a wrong password is refused; the program exits cleanly on SIGTERM.
+# by the resolver on the outside host; a DNS query through SOCKS5 UDP
+# ASSOCIATE is answered; both uplinks carried a share of the data; a wrong
+# password is refused; the program exits cleanly on SIGTERM.
 . "$(dirname "$0")/lib.sh" || exit 1
 need_root
 command -v curl >/dev/null || { log "SKIP: curl is not installed"; exit 77; }
@@ -58,6 +59,13 @@ fetch connect 8082 --proxytunnel --proxy "http://$AUTH@127.0.0.1:8118" "http://2
 fetch name 8083 --proxy "socks5h://$AUTH@127.0.0.1:1080" "http://files.example:8083/file"
 check "name: resolved through the tunnel by the outside host's resolver" \
     grep -q '^dns_from 203.0.113.1 files.example' "$WORK/dns.log"
+
+# UDP ASSOCIATE: a DNS query through the relay, answered through the tunnel
+lap setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    "$NETTOOL" socks-dns 1080 tg proxy-test 203.0.113.2 voice.example 10 > "$WORK/udp.log" 2>&1
+check "UDP ASSOCIATE: the relayed DNS query was answered" grep -q '^dns_answer 203.0.113.2$' "$WORK/udp.log"
+check "UDP ASSOCIATE: the resolver saw the server's address" \
+    grep -q '^dns_from 203.0.113.1 voice.example' "$WORK/dns.log"
 
 # a wrong password gets nothing
 lap setpriv --reuid=nobody --regid=nogroup --clear-groups curl -sS --max-time 10 -o /dev/null \

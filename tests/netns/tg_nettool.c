@@ -5,6 +5,8 @@
  *                                       first client; prints "peer IP" and "sha256 HEX"
  *   http-serve PORT BYTES TIMEOUT_S    the same stream as the body of an HTTP 200 answer to the
  *                                       first request; prints "request LINE" too
+ *   socks-dns PORT USER PASS DNS_IP NAME TIMEOUT_S   an A query through SOCKS5 UDP
+ *                                       ASSOCIATE at 127.0.0.1:PORT; prints "dns_answer IP"
  *   tcp-fetch IP PORT TIMEOUT_S        read until EOF; prints bytes, sha256, seconds, mbit,
  *                                       mbit_after_1s, max_stall_ms, max_stall_at_s
  *   udp-echo PORT COUNT TIMEOUT_S      echo COUNT datagrams; prints "peer IP"
@@ -455,6 +457,84 @@ static int dns_query(char **a)
     return 0;
 }
 
+/* SOCKS5 UDP ASSOCIATE at 127.0.0.1:PORT (user and password), then an A
+ * query for NAME to DNS_IP:53 through the relay. */
+static int socks_dns(char **a)
+{
+    double deadline = now_s() + atof(a[5]);
+    struct sockaddr_in px = sin4("127.0.0.1", a[0]);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fd, (struct sockaddr *)&px, sizeof px) != 0)
+        die("connect to the proxy");
+    uint8_t m[600], r[600];
+    size_t ul = strlen(a[1]), pl = strlen(a[2]), n = 0;
+    if (ul > 255 || pl > 255)
+        return 2;
+    m[n++] = 5, m[n++] = 1, m[n++] = 2; /* user and password only */
+    m[n++] = 1, m[n++] = (uint8_t)ul;
+    memcpy(m + n, a[1], ul), n += ul;
+    m[n++] = (uint8_t)pl;
+    memcpy(m + n, a[2], pl), n += pl;
+    static const uint8_t assoc[] = {5, 3, 0, 1, 0, 0, 0, 0, 0, 0}; /* from anywhere */
+    memcpy(m + n, assoc, sizeof assoc), n += sizeof assoc;
+    if (send(fd, m, n, 0) != (ssize_t)n)
+        die("send");
+    size_t got = 0;
+    while (got < 2 + 2 + 10 && wait_in(fd, deadline)) {
+        ssize_t k = read(fd, r + got, sizeof r - got);
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    if (got < 14 || r[1] != 2 || r[3] != 0 || r[5] != 0 || r[7] != 1) {
+        fprintf(stderr, "tg_nettool: the proxy refused the association\n");
+        return 1;
+    }
+    struct sockaddr_in relay = {.sin_family = AF_INET};
+    memcpy(&relay.sin_addr, r + 8, 4);
+    memcpy(&relay.sin_port, r + 12, 2);
+    printf("relay %s:%u\n", inet_ntoa(relay.sin_addr), ntohs(relay.sin_port));
+    /* RSV RSV FRAG ATYP DST.ADDR DST.PORT, then the query */
+    uint8_t d[400] = {0, 0, 0, 1};
+    if (inet_pton(AF_INET, a[3], d + 4) != 1)
+        return 2;
+    d[8] = 0, d[9] = 53;
+    size_t off = 10;
+    static const uint8_t qh[] = {0x43, 0x21, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+    memcpy(d + off, qh, sizeof qh), off += sizeof qh;
+    char name[200];
+    snprintf(name, sizeof name, "%s", a[4]);
+    for (char *l = strtok(name, "."); l != NULL; l = strtok(NULL, ".")) {
+        size_t len = strlen(l);
+        d[off++] = (uint8_t)len;
+        memcpy(d + off, l, len);
+        off += len;
+    }
+    d[off++] = 0;
+    d[off++] = 0, d[off++] = 1, d[off++] = 0, d[off++] = 1;
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    for (int tries = 0; tries < 3; tries++) {
+        sendto(u, d, off, 0, (struct sockaddr *)&relay, sizeof relay);
+        double until = now_s() + 1 < deadline ? now_s() + 1 : deadline;
+        if (!wait_in(u, until))
+            continue;
+        ssize_t k = recv(u, r, sizeof r, 0);
+        /* the header from the resolver, then its answer to our id */
+        if (k < (ssize_t)off + 16 || r[3] != 1 || memcmp(r + 4, d + 4, 4) != 0 ||
+            r[10] != 0x43 || r[11] != 0x21) {
+            fprintf(stderr, "tg_nettool: bad relayed answer\n");
+            return 1;
+        }
+        char ip[INET_ADDRSTRLEN];
+        printf("dns_answer %s\n", inet_ntop(AF_INET, r + off + 12, ip, sizeof ip));
+        close(u);
+        close(fd);
+        return 0;
+    }
+    fprintf(stderr, "tg_nettool: no answer through the relay\n");
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -465,6 +545,7 @@ int main(int argc, char **argv)
         {"tcp-serve", 3, tcp_serve}, {"tcp-fetch", 3, tcp_fetch}, {"udp-echo", 3, udp_echo},
         {"udp-ping", 4, udp_ping},   {"icmp-ping", 3, icmp_ping}, {"dns-serve", 4, dns_serve},
         {"dns-query", 2, dns_query}, {"http-get", 3, http_get},     {"http-serve", 3, http_serve},
+        {"socks-dns", 6, socks_dns},
     };
     if (sodium_init() < 0)
         return 1;
