@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/ip.h"
 #include "offload.h"
 
 /* The header to write before each packet: "checksum already verified". */
@@ -36,32 +37,6 @@ static void put16(uint8_t *p, uint16_t v)
     p[1] = (uint8_t)v;
 }
 
-/* One's-complement sum of p[0..len) as big-endian 16-bit words (RFC 1071),
- * not folded. */
-static uint64_t sum16(const uint8_t *p, size_t len, uint64_t acc)
-{
-    while (len >= 8) {
-        acc += (uint64_t)be16(p) + be16(p + 2) + be16(p + 4) + be16(p + 6);
-        p += 8;
-        len -= 8;
-    }
-    while (len >= 2) {
-        acc += be16(p);
-        p += 2;
-        len -= 2;
-    }
-    if (len == 1)
-        acc += (uint64_t)p[0] << 8;
-    return acc;
-}
-
-static uint16_t fold(uint64_t acc)
-{
-    while (acc >> 16)
-        acc = (acc & 0xffff) + (acc >> 16);
-    return (uint16_t)acc;
-}
-
 /* Split an IPv4/TCP super-packet into segments of `mss` payload bytes. */
 static unsigned split_tcp4(const uint8_t *p, size_t len, size_t mss, uint8_t *out, rt_packet_fn fn,
                            void *ctx)
@@ -80,7 +55,7 @@ static unsigned split_tcp4(const uint8_t *p, size_t len, size_t mss, uint8_t *ou
     uint32_t seq0 = (uint32_t)be16(p + ihl + 4) << 16 | be16(p + ihl + 6);
     uint16_t id0 = be16(p + 4);
     uint8_t flags = p[ihl + 13];
-    uint64_t pseudo = sum16(p + 12, 8, 6); /* addresses + protocol */
+    uint32_t pseudo = tg_ip_sum(p + 12, 8, 6); /* addresses + protocol */
     unsigned n = 0;
     size_t off = 0;
     do {
@@ -91,7 +66,7 @@ static unsigned split_tcp4(const uint8_t *p, size_t len, size_t mss, uint8_t *ou
         put16(out + 2, (uint16_t)(hlen + seg));
         put16(out + 4, (uint16_t)(id0 + n));
         put16(out + 10, 0);
-        put16(out + 10, (uint16_t)~fold(sum16(out, ihl, 0)));
+        put16(out + 10, tg_ip_fold(tg_ip_sum(out, ihl, 0)));
         uint32_t seq = seq0 + (uint32_t)off;
         put16(out + ihl + 4, (uint16_t)(seq >> 16));
         put16(out + ihl + 6, (uint16_t)seq);
@@ -102,8 +77,8 @@ static unsigned split_tcp4(const uint8_t *p, size_t len, size_t mss, uint8_t *ou
             f &= (uint8_t)~0x80; /* CWR only on the first */
         out[ihl + 13] = f;
         put16(out + ihl + 16, 0);
-        uint64_t acc = sum16(out + ihl, thl + seg, pseudo + thl + seg);
-        put16(out + ihl + 16, (uint16_t)~fold(acc));
+        uint32_t acc = tg_ip_sum(out + ihl, thl + seg, pseudo + (uint32_t)(thl + seg));
+        put16(out + ihl + 16, tg_ip_fold(acc));
         fn(ctx, out, hlen + seg);
         n++;
         off += seg;
@@ -129,7 +104,7 @@ unsigned rt_offload_split(uint8_t *buf, size_t len, uint8_t *scratch, rt_packet_
         if (at + 2 > len || start > len)
             return 0;
         /* the field holds the pseudo-header sum: sum from csum_start on */
-        uint16_t c = (uint16_t)~fold(sum16(p + start, len - start, 0));
+        uint16_t c = tg_ip_fold(tg_ip_sum(p + start, len - start, 0));
         put16(p + at, c != 0 ? c : 0xffff); /* as skb_checksum_help: 0 is sent as -0 */
     }
     fn(ctx, p, len);
@@ -180,9 +155,9 @@ void rt_coalesce_flush(struct rt_coalescer *k)
         size_t tcp_len = k->len - k->ihl;
         put16(p + 2, (uint16_t)k->len);
         put16(p + 10, 0);
-        put16(p + 10, (uint16_t)~fold(sum16(p, k->ihl, 0)));
+        put16(p + 10, tg_ip_fold(tg_ip_sum(p, k->ihl, 0)));
         /* partial checksum: the pseudo-header sum, as TSO expects */
-        put16(p + k->ihl + 16, fold(sum16(p + 12, 8, 6 + tcp_len)));
+        put16(p + k->ihl + 16, (uint16_t)tg_ip_sum(p + 12, 8, (uint32_t)(6 + tcp_len)));
         struct virtio_net_hdr h = {
             .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
             .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
