@@ -262,13 +262,11 @@ static void drain_once(struct client *c)
             rt_capture_packet(c->cap, RT_CAPTURE_IN, p, len, c->now);
         if (c->proxy != NULL)
             rt_stack_input(p, len);
-        else if (c->offload)
-            rt_coalesce_push(&c->co, p, len);
-        else if (rt_tun_write(c->tun_fd, 0, p, len) < 0 && errno != EAGAIN)
-            rt_debug("TUN write: %s", strerror(errno));
+        else
+            rt_tun_io_write(&c->tun, p, len);
     }
-    if (c->offload)
-        rt_coalesce_flush(&c->co);
+    if (c->proxy == NULL)
+        rt_tun_io_flush(&c->tun);
     struct tg_event ev;
     while (tg_client_next_event(c->core, &ev))
         on_event(c, &ev);
@@ -281,28 +279,11 @@ static void feed(void *ctx, const uint8_t *pkt, size_t len)
     if (c->cap != NULL)
         rt_capture_packet(c->cap, RT_CAPTURE_OUT, pkt, len, c->now);
     tg_client_tun_input(c->core, pkt, len, c->now);
-    c->fed++;
 }
 
-/* Up to TUN_BATCH reads; outputs are drained every 64 packets so a burst of
- * TSO segments never overflows the core's queues. */
-static void read_tun(struct client *c, tg_time now)
+static void drain_cb(void *ctx)
 {
-    c->now = now;
-    c->fed = 0;
-    for (int i = 0; i < TUN_BATCH; i++) {
-        ssize_t n = read(c->tun_fd, c->pkt, sizeof c->pkt);
-        if (n <= 0)
-            break;
-        if (c->offload)
-            rt_offload_split(c->pkt, (size_t)n, c->seg, feed, c);
-        else
-            feed(c, c->pkt, (size_t)n);
-        if (c->fed >= 64) {
-            drain(c);
-            c->fed = 0;
-        }
-    }
+    drain(ctx);
 }
 
 static void read_uplink(struct client *c, unsigned s, tg_time now)
@@ -476,14 +457,11 @@ static int setup_tun(struct client *c)
     const struct rt_client_opts *o = c->o;
     char err[400], path[300];
     int rc;
-    c->tun_fd =
-        rt_tun_open(o->tun_name, !o->c.no_offload, &c->offload, c->tun_name, err, sizeof err);
-    if (c->tun_fd < 0) {
+    if (rt_tun_io_open(&c->tun, o->tun_name, o->c.no_offload, c->tun_name, err, sizeof err) != 0) {
         rt_err("%s", err);
         return 1;
     }
     c->tun_ifindex = (int)if_nametoindex(c->tun_name);
-    rt_coalesce_init(&c->co, c->tun_fd);
     if (journal_path(&o->c, c->tun_name, path, sizeof path) != 0) {
         rt_err("cannot create the state directory %s: %s", o->c.state_dir, strerror(errno));
         return 1;
@@ -640,7 +618,7 @@ static int setup(struct client *c)
         return 1;
     }
     if ((rc = rt_loop_init(&c->loop)) != 0 ||
-        (!o->proxy && (rc = rt_loop_add(&c->loop, c->tun_fd, TAG_TUN)) != 0) ||
+        (!o->proxy && (rc = rt_loop_add(&c->loop, c->tun.fd, TAG_TUN)) != 0) ||
         (rc = rt_loop_add(&c->loop, c->watch.fd, TAG_WATCH)) != 0) {
         rt_err("cannot set up the event loop: %s", strerror(-rc));
         return 1;
@@ -678,9 +656,9 @@ static void teardown(struct client *c)
         struct tg_uplink_snapshot snap[TG_MAX_UPLINKS];
         size_t n = tg_client_snapshot(c->core, snap, TG_MAX_UPLINKS);
         rt_stats_log("client", tg_client_counters(c->core), snap, n);
-        if (c->offload)
-            rt_info("client: TUN: %llu packets in %llu writes", (unsigned long long)c->co.packets,
-                    (unsigned long long)c->co.writes);
+        if (c->tun.offload)
+            rt_info("client: TUN: %llu packets in %llu writes",
+                    (unsigned long long)c->tun.co.packets, (unsigned long long)c->tun.co.writes);
         for (unsigned u = 0; u < TG_MAX_UPLINKS; u++)
             if (c->up[u].used)
                 rt_info("client: uplink %u: %llu datagrams sent, %llu refused by the kernel%s", u,
@@ -718,8 +696,7 @@ static void teardown(struct client *c)
             close(c->up[s].fd);
     tg_client_free(c->core);
     rt_tcpup_free(&c->tcp);
-    if (c->tun_fd >= 0)
-        close(c->tun_fd);
+    rt_tun_io_close(&c->tun);
     rt_loop_close(&c->loop);
     rt_nl_close(&c->watch);
     rt_nl_close(&c->nl);
@@ -731,7 +708,7 @@ int rt_client_run(struct rt_client_opts *o)
     if (c == NULL)
         return 1;
     c->o = o;
-    c->tun_fd = -1;
+    c->tun.fd = -1;
     c->nl.fd = c->watch.fd = -1;
     c->loop.epfd = c->loop.sigfd = -1;
     c->all_down_since = TG_TIME_NEVER;
@@ -760,18 +737,13 @@ int rt_client_run(struct rt_client_opts *o)
         if (c->proxy != NULL)
             deadline = tg_time_min(deadline, tg_time_min(rt_stack_deadline(c->now),
                                                          c->now + TG_MSEC(500)));
-        int n = rt_loop_wait(&c->loop, deadline, ev, 32, &now);
+        int n = rt_host_wait(&c->loop, deadline, ev, 32, &now, &c->stop,
+                             o->proxy ? "stopping" : "stopping, restoring routes, rules and DNS");
         c->now = now;
         for (int i = 0; i < n; i++) {
             uint64_t tag = ev[i].data.u64;
-            if (tag == RT_TAG_SIGNAL) {
-                int sig = rt_loop_signal(&c->loop);
-                if (sig != 0) {
-                    rt_info("signal %d: stopping, restoring routes, rules and DNS", sig);
-                    c->stop = true;
-                }
-            } else if (tag == TAG_TUN) {
-                read_tun(c, now);
+            if (tag == TAG_TUN) {
+                rt_tun_io_read(&c->tun, feed, drain_cb, c);
             } else if (tag == TAG_WATCH) {
                 rt_nl_drain(&c->watch);
                 cl_refresh(c, now);

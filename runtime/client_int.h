@@ -15,7 +15,7 @@
 #include "journal.h"
 #include "loop.h"
 #include "netlink.h"
-#include "offload.h"
+#include "host.h"
 #include "opts.h"
 #include "proxy.h"
 #include "race.h"
@@ -24,7 +24,6 @@
 #include "udp.h"
 
 enum { TAG_TUN = 100, TAG_WATCH = 101 };
-#define TUN_BATCH 64
 
 struct uplink {
     bool used; /* slot belongs to an interface */
@@ -52,7 +51,7 @@ struct client {
     struct rt_nl nl, watch;
     struct rt_journal j;
     bool journal_open;
-    int tun_fd;
+    struct rt_tun_io tun; /* host.h (fd -1 in proxy mode) */
     char tun_name[16];
     int tun_ifindex;
     struct uplink up[TG_MAX_UPLINKS];
@@ -61,12 +60,8 @@ struct client {
     bool stop;
     int exit_code;
     struct rt_rx_batch rx;
-    bool offload; /* the TUN does TSO: reads need splitting */
     tg_time now;  /* of the batch being fed */
-    unsigned fed; /* packets fed since the last drain */
-    uint8_t pkt[65536 + 64];
-    uint8_t seg[65536];
-    struct rt_coalescer co; /* TUN writes (with offload) */
+    unsigned fed; /* datagrams from TCP uplinks since the last drain */
     struct rt_control ctl;
     bool ctl_open;
     struct tg_client_config cfg; /* kept to start a fresh session */

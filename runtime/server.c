@@ -20,6 +20,7 @@
 #include "journal.h"
 #include "keyfile.h"
 #include "log.h"
+#include "host.h"
 #include "loop.h"
 #include "netlink.h"
 #include "offload.h"
@@ -34,7 +35,6 @@
 #include "udp.h"
 
 enum { TAG_TUN = 100 };
-#define TUN_BATCH 64
 
 struct listener {
     int fd;
@@ -49,7 +49,7 @@ struct server {
     struct rt_nl nl;
     struct rt_journal j;
     bool journal_open;
-    int tun_fd;
+    struct rt_tun_io tun; /* host.h */
     char tun_name[16];
     int tun_ifindex;
     struct listener ls[RT_MAX_LISTEN];
@@ -59,12 +59,8 @@ struct server {
     struct rt_peer_rates peer_rates; /* ... and to and from each client */
     bool stop;
     struct rt_rx_batch rx;
-    bool offload;
     tg_time now;
-    unsigned fed;
-    uint8_t pkt[65536 + 64];
-    uint8_t seg[65536];
-    struct rt_coalescer co;
+    unsigned fed; /* datagrams from TCP fallback connections since the last drain */
     struct rt_control ctl;
     bool ctl_open;
     struct rt_svc svc; /* discard and echo on the tunnel address (benchmark) */
@@ -438,14 +434,11 @@ static int setup(struct server *s)
     uint8_t pool6[16], pool6_len;
     if ((rc = rt_pool6_choose(o, &s->nl, pool6, &pool6_len)) != 0)
         return rc;
-    s->tun_fd =
-        rt_tun_open(o->tun_name, !o->c.no_offload, &s->offload, s->tun_name, err, sizeof err);
-    if (s->tun_fd < 0) {
+    if (rt_tun_io_open(&s->tun, o->tun_name, o->c.no_offload, s->tun_name, err, sizeof err) != 0) {
         rt_err("%s", err);
         return 1;
     }
     s->tun_ifindex = (int)if_nametoindex(s->tun_name);
-    rt_coalesce_init(&s->co, s->tun_fd);
     rc = rt_mkdir(o->c.state_dir, 0755);
     rt_state_path(path, sizeof path, o->c.state_dir, s->tun_name, "state");
     if (rc != 0 || (rc = rt_journal_open(&s->j, path, &s->nl)) != 0) {
@@ -494,7 +487,7 @@ static int setup(struct server *s)
         return 1;
     }
     if ((rc = rt_loop_init(&s->loop)) != 0 ||
-        (rc = rt_loop_add(&s->loop, s->tun_fd, TAG_TUN)) != 0) {
+        (rc = rt_loop_add(&s->loop, s->tun.fd, TAG_TUN)) != 0) {
         rt_err("cannot set up the event loop: %s", strerror(-rc));
         return 1;
     }
@@ -556,14 +549,9 @@ static void drain(struct server *s)
         rt_tcp_listen_flush(&s->tcp, &s->loop);
     const uint8_t *p;
     size_t len;
-    while (tg_server_next_tun_packet(s->core, &p, &len)) {
-        if (s->offload)
-            rt_coalesce_push(&s->co, p, len);
-        else if (rt_tun_write(s->tun_fd, 0, p, len) < 0 && errno != EAGAIN)
-            rt_debug("TUN write: %s", strerror(errno));
-    }
-    if (s->offload)
-        rt_coalesce_flush(&s->co);
+    while (tg_server_next_tun_packet(s->core, &p, &len))
+        rt_tun_io_write(&s->tun, p, len);
+    rt_tun_io_flush(&s->tun);
     struct tg_event ev;
     char a[RT_ADDRSTRLEN];
     while (tg_server_next_event(s->core, &ev)) {
@@ -615,26 +603,11 @@ static void feed(void *ctx, const uint8_t *pkt, size_t len)
 {
     struct server *s = ctx;
     tg_server_tun_input(s->core, pkt, len, s->now);
-    s->fed++;
 }
 
-static void read_tun(struct server *s, tg_time now)
+static void drain_cb(void *ctx)
 {
-    s->now = now;
-    s->fed = 0;
-    for (int i = 0; i < TUN_BATCH; i++) {
-        ssize_t n = read(s->tun_fd, s->pkt, sizeof s->pkt);
-        if (n <= 0)
-            break;
-        if (s->offload)
-            rt_offload_split(s->pkt, (size_t)n, s->seg, feed, s);
-        else
-            feed(s, s->pkt, (size_t)n);
-        if (s->fed >= 64) {
-            drain(s);
-            s->fed = 0;
-        }
-    }
+    drain(ctx);
 }
 
 int rt_server_run(struct rt_server_opts *o)
@@ -643,7 +616,7 @@ int rt_server_run(struct rt_server_opts *o)
     if (s == NULL)
         return 1;
     s->o = o;
-    s->tun_fd = -1;
+    s->tun.fd = -1;
     s->nl.fd = -1;
     s->loop.epfd = s->loop.sigfd = -1;
     s->started = s->last_now = rt_now();
@@ -661,18 +634,14 @@ int rt_server_run(struct rt_server_opts *o)
     while (rc == 0 && !s->stop) {
         struct epoll_event ev[32];
         tg_time now;
-        int n = rt_loop_wait(&s->loop, tg_server_next_deadline(s->core), ev, 32, &now);
+        int n = rt_host_wait(&s->loop, tg_server_next_deadline(s->core), ev, 32, &now, &s->stop,
+                             "stopping");
         s->last_now = now;
         for (int i = 0; i < n; i++) {
             uint64_t tag = ev[i].data.u64;
-            if (tag == RT_TAG_SIGNAL) {
-                int sig = rt_loop_signal(&s->loop);
-                if (sig != 0) {
-                    rt_info("signal %d: stopping", sig);
-                    s->stop = true;
-                }
-            } else if (tag == TAG_TUN) {
-                read_tun(s, now);
+            if (tag == TAG_TUN) {
+                s->now = now;
+                rt_tun_io_read(&s->tun, feed, drain_cb, s);
             } else if (rt_control_owns(tag)) {
                 rt_control_event(&s->ctl, tag);
             } else if (rt_svc_owns(tag)) {
@@ -700,9 +669,9 @@ int rt_server_run(struct rt_server_opts *o)
     }
     if (s->core != NULL) {
         rt_stats_log("server", tg_server_counters(s->core), NULL, 0);
-        if (s->offload)
-            rt_info("server: TUN: %llu packets in %llu writes", (unsigned long long)s->co.packets,
-                    (unsigned long long)s->co.writes);
+        if (s->tun.offload)
+            rt_info("server: TUN: %llu packets in %llu writes",
+                    (unsigned long long)s->tun.co.packets, (unsigned long long)s->tun.co.writes);
         for (int i = 0; i < s->n_ls; i++)
             rt_info(
                 "server: listener %d: %llu datagrams sent, %llu refused by the kernel (last: %s)%s",
@@ -745,8 +714,7 @@ int rt_server_run(struct rt_server_opts *o)
         close(s->ls[i].fd);
     tg_server_free(s->core);
     rt_peer_rates_free(&s->peer_rates);
-    if (s->tun_fd >= 0)
-        close(s->tun_fd);
+    rt_tun_io_close(&s->tun);
     rt_loop_close(&s->loop);
     rt_nl_close(&s->nl);
     if (o->c.daemon && o->c.pid_file[0])
