@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lwip/ip_addr.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
@@ -21,6 +22,12 @@
 #include "resolver.h"
 
 enum { TAG_SOCKS = 0, TAG_HTTP = 1, TAG_STREAM = 2 };
+/* lwIP as Debian builds it has a 64 KiB window (TCP_WND), which bounds one
+ * stream at 64 KiB per round trip. With window scaling negotiated (shift 1)
+ * the stream is granted up to twice that here, by the bytes the local
+ * client took (grant), instead of tcp_recved, which would clamp it back. */
+#define RECV_WND (2u * 0xffffu)
+
 enum phase { P_HEAD, P_RESOLVING, P_CONNECTING, P_PIPE, P_UDP };
 
 struct stream {
@@ -38,7 +45,7 @@ struct stream {
     struct sockaddr_in client; /* where relayed datagrams come from (port 0: none yet) */
     struct rt_front front;     /* the request's parser (proxyfront.h) */
     size_t down_off, down_len; /* far end -> local client, waiting */
-    uint8_t down[TCP_WND + 1024];
+    uint8_t down[RECV_WND + 1024];
 };
 
 struct rt_proxy {
@@ -104,6 +111,17 @@ static void stream_free(struct stream *s)
     free(s);
 }
 
+/* The local client took n bytes: the far end may send as many more. */
+static void grant(struct tcp_pcb *pcb, size_t n)
+{
+    tcpwnd_size_t max = (pcb->flags & TF_WND_SCALE) ? RECV_WND : 0xffffu;
+    pcb->rcv_wnd = pcb->rcv_wnd + n > max ? max : (tcpwnd_size_t)(pcb->rcv_wnd + n);
+    if (tcp_update_rcv_ann_wnd(pcb) >= TCP_WND_UPDATE_THRESHOLD) {
+        tcp_ack_now(pcb);
+        tcp_output(pcb);
+    }
+}
+
 /* Writes what waits for the local client; false when the stream ended. */
 static bool flush_down(struct stream *s)
 {
@@ -119,7 +137,7 @@ static bool flush_down(struct stream *s)
         s->down_len -= (size_t)n;
         s->px->k.bytes_in += (uint64_t)n;
         if (s->pcb != NULL)
-            tcp_recved(s->pcb, (u16_t)n);
+            grant(s->pcb, (size_t)n);
     }
     if (s->down_len == 0)
         s->down_off = 0;
@@ -208,6 +226,7 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
         return ERR_OK;
     s->phase = P_PIPE;
     s->px->k.connected++;
+    grant(pcb, RECV_WND); /* the whole window from the start, once scaling is agreed */
     uint8_t bound[4];
     memcpy(bound, &pcb->local_ip, 4);
     /* the reply to the local client, and what it sent after its request

@@ -648,8 +648,8 @@ int rt_server_run(struct rt_server_opts *o)
                 rt_svc_event(&s->svc, tag);
             } else if (rt_tcp_listen_owns(tag) && s->tcp_open) {
                 s->fed = 0;
-                rt_tcp_listen_event(&s->tcp, &s->loop, tag, ev[i].events, now / 1000, tcp_input,
-                                    s);
+                rt_tcp_listen_event(&s->tcp, &s->loop, tag, ev[i].events, (int64_t)(now / 1000),
+                                    tcp_input, s);
             } else if (tag < RT_MAX_LISTEN) {
                 read_listener(s, (int)tag, now);
             }
@@ -663,7 +663,7 @@ int rt_server_run(struct rt_server_opts *o)
         rt_rate_update(&s->up, now, tg_server_counters(s->core)->tun_out_bytes);
         sample_peers(s, now);
         if (s->tcp_open && now >= s->next_tcp_tick) {
-            rt_tcp_listen_tick(&s->tcp, now / 1000);
+            rt_tcp_listen_tick(&s->tcp, (int64_t)(now / 1000));
             s->next_tcp_tick = now + TG_SEC(1);
         }
     }
