@@ -444,35 +444,19 @@ static void watch_session(struct client *c, tg_time now)
             rt_warn("uplink %u: refused by the core", s);
 }
 
-static int journal_path(const struct rt_common_opts *co, const char *name, char *out, size_t cap)
-{
-    int rc = rt_mkdir(co->state_dir, 0755);
-    rt_state_path(out, cap, co->state_dir, name, "state");
-    return rc;
-}
-
 /* The TUN, its journal, and the link up (not in proxy mode). */
 static int setup_tun(struct client *c)
 {
     const struct rt_client_opts *o = c->o;
-    char err[400], path[300];
+    char err[400];
     int rc;
     if (rt_tun_io_open(&c->tun, o->tun_name, o->c.no_offload, c->tun_name, err, sizeof err) != 0) {
         rt_err("%s", err);
         return 1;
     }
     c->tun_ifindex = (int)if_nametoindex(c->tun_name);
-    if (journal_path(&o->c, c->tun_name, path, sizeof path) != 0) {
-        rt_err("cannot create the state directory %s: %s", o->c.state_dir, strerror(errno));
+    if (rt_host_journal(&c->j, &c->nl, o->c.state_dir, c->tun_name) != 0)
         return 1;
-    }
-    rc = rt_journal_open(&c->j, path, &c->nl);
-    if (rc != 0) {
-        rt_err(rc == -EBUSY ? "another triglav owns %s (is it running for %s already?)"
-                            : "cannot write the state file %s",
-               path, c->tun_name);
-        return 1;
-    }
     c->journal_open = true;
     rc = rt_nl_link_set(&c->nl, c->tun_ifindex, true, o->c.mtu);
     if (rc != 0) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sys.h"
 #include "tun.h"
 
 int rt_tun_io_open(struct rt_tun_io *t, const char *want, bool no_offload, char name[16],
@@ -64,6 +65,25 @@ void rt_tun_io_flush(struct rt_tun_io *t)
 {
     if (t->offload)
         rt_coalesce_flush(&t->co);
+}
+
+int rt_host_journal(struct rt_journal *j, struct rt_nl *nl, const char *state_dir,
+                    const char *name)
+{
+    char path[300];
+    int rc = rt_mkdir(state_dir, 0755);
+    if (rc != 0) {
+        rt_err("cannot create the state directory %s: %s (give --state-dir DIR)", state_dir,
+               strerror(-rc));
+        return 1;
+    }
+    rt_state_path(path, sizeof path, state_dir, name, "state");
+    rc = rt_journal_open(j, path, nl);
+    if (rc == -EBUSY)
+        rt_err("another triglav owns %s (is one running for %s already?)", path, name);
+    else if (rc != 0)
+        rt_err("cannot write the state file %s: %s", path, strerror(-rc));
+    return rc != 0;
 }
 
 int rt_host_wait(struct rt_loop *l, tg_time deadline, struct epoll_event *ev, int cap,

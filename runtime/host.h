@@ -3,8 +3,9 @@
  * around a TUN, `connect` around the userspace stack): reading the TUN in
  * batches (TSO super-packets split, the core's outputs drained every 64
  * packets so a burst never overflows its queues), writing it (segments
- * glued back when offloading), and the event loop's wait, which turns
- * SIGINT, SIGTERM and SIGHUP into a request to stop.
+ * glued back when offloading), the journal of what it changes, and the
+ * event loop's wait, which turns SIGINT, SIGTERM and SIGHUP into a request
+ * to stop.
  */
 #ifndef RT_HOST_H
 #define RT_HOST_H
@@ -15,7 +16,9 @@
 #include <sys/epoll.h>
 
 #include "core/time.h"
+#include "journal.h"
 #include "loop.h"
+#include "netlink.h"
 #include "offload.h"
 
 #define RT_TUN_BATCH 64 /* reads per readiness; also packets between drains */
@@ -44,6 +47,11 @@ void rt_tun_io_read(struct rt_tun_io *t, rt_packet_fn feed, void (*drain)(void *
 /* One packet for the TUN; rt_tun_io_flush after a batch. */
 void rt_tun_io_write(struct rt_tun_io *t, const uint8_t *pkt, size_t len);
 void rt_tun_io_flush(struct rt_tun_io *t);
+
+/* Opens the journal of what a front end changes, STATE_DIR/NAME.state (the
+ * directory is made when missing). Returns 0, or 1 with the error logged. */
+int rt_host_journal(struct rt_journal *j, struct rt_nl *nl, const char *state_dir,
+                    const char *name);
 
 /* Waits until deadline or events; returns the events other than signals.
  * A stopping signal sets *stop and is logged with `what` ("stopping"). */

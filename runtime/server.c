@@ -439,12 +439,8 @@ static int setup(struct server *s)
         return 1;
     }
     s->tun_ifindex = (int)if_nametoindex(s->tun_name);
-    rc = rt_mkdir(o->c.state_dir, 0755);
-    rt_state_path(path, sizeof path, o->c.state_dir, s->tun_name, "state");
-    if (rc != 0 || (rc = rt_journal_open(&s->j, path, &s->nl)) != 0) {
-        rt_err(rc == -EBUSY ? "another triglav owns %s" : "cannot write the state file %s", path);
+    if (rt_host_journal(&s->j, &s->nl, o->c.state_dir, s->tun_name) != 0)
         return 1;
-    }
     s->journal_open = true;
     uint8_t me[4];
     memcpy(me, o->pool.addr, 4);
