@@ -85,6 +85,22 @@ static int print_config(unsigned cmd, const void *o, const char *title)
     return 0;
 }
 
+/* The tg1_ key given on the command line (at most one) into o->key. */
+static int take_key(struct rt_client_opts *o, const char *cmd, int n, char **args)
+{
+    if (n > 1) {
+        fprintf(stderr, "triglav %s: only one key is expected\n", cmd);
+        return 2;
+    }
+    if (n == 1 && strlen(args[0]) >= sizeof o->key) {
+        fprintf(stderr, "triglav %s: the key is too long\n", cmd);
+        return 2;
+    }
+    if (n == 1)
+        snprintf(o->key, sizeof o->key, "%s", args[0]);
+    return 0;
+}
+
 static int cmd_tun(int argc, char **argv)
 {
     static struct rt_client_opts o;
@@ -92,17 +108,8 @@ static int cmd_tun(int argc, char **argv)
     int argi, rc = rt_cli_parse(RT_CMD_TUN, argc, argv, &o, usage_tun, &argi);
     if (rc >= 0)
         return rc;
-    if (argi < argc) {
-        if (argi + 1 < argc) {
-            fprintf(stderr, "triglav tun: only one key is expected\n");
-            return 2;
-        }
-        if (strlen(argv[argi]) >= sizeof o.key) {
-            fprintf(stderr, "triglav tun: the key is too long\n");
-            return 2;
-        }
-        snprintf(o.key, sizeof o.key, "%s", argv[argi]);
-    }
+    if ((rc = take_key(&o, "tun", argc - argi, argv + argi)) != 0)
+        return rc;
     if (o.c.print_config)
         return print_config(RT_CMD_TUN, &o, NULL);
     if (start_logging(&o.c) != 0)
@@ -132,17 +139,8 @@ static int cmd_connect(int argc, char **argv)
     int argi, rc = rt_cli_parse(RT_CMD_CONNECT, argc, argv, &o, usage_connect, &argi);
     if (rc >= 0)
         return rc;
-    if (argi < argc) {
-        if (argi + 1 < argc) {
-            fprintf(stderr, "triglav connect: only one key is expected\n");
-            return 2;
-        }
-        if (strlen(argv[argi]) >= sizeof o.key) {
-            fprintf(stderr, "triglav connect: the key is too long\n");
-            return 2;
-        }
-        snprintf(o.key, sizeof o.key, "%s", argv[argi]);
-    }
+    if ((rc = take_key(&o, "connect", argc - argi, argv + argi)) != 0)
+        return rc;
     if (o.c.print_config)
         return print_config(RT_CMD_CONNECT, &o, NULL);
     if (start_logging(&o.c) != 0)

@@ -216,6 +216,18 @@ finish() {
     exit 0
 }
 
+# check_transfer LABEL BYTES: the fetch ($WORK/fetch.LABEL.log, tg_nettool
+# tcp-fetch) got BYTES, and their sha256 is the one the serving side
+# ($WORK/serve.LABEL.log, tcp-serve) sent
+check_transfer() {
+    local got sent
+    check "$1: transfer complete" grep -q "^bytes $2\$" "$WORK/fetch.$1.log"
+    wait_for "$WORK/serve.$1.log" '^sha256 ' 10
+    got=$(sed -n 's/^sha256 //p' "$WORK/fetch.$1.log")
+    sent=$(sed -n 's/^sha256 //p' "$WORK/serve.$1.log")
+    check "$1: sha256 of what arrived = what was sent" test -n "$sent" -a "$got" = "$sent"
+}
+
 # shape NS DEV RATE: a tbf rate limit on DEV (egress), 100 ms of queue
 shape() {
     ip netns exec "$1" tc qdisc add dev "$2" root tbf rate "$3" burst 20kb latency "${TBF_LAT:-100ms}" ||

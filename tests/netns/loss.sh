@@ -47,10 +47,7 @@ download() {
     bg "$OUT" "$WORK/serve.$1.log" "$NETTOOL" tcp-serve "$2" "$BYTES" 120
     wait_for "$WORK/serve.$1.log" listening 5 || fail "$1: the outside host cannot listen on $2"
     lap "$NETTOOL" tcp-fetch 203.0.113.2 "$2" 120 > "$WORK/fetch.$1.log" 2>&1
-    check "$1: transfer complete" grep -q "^bytes $BYTES\$" "$WORK/fetch.$1.log"
-    wait_for "$WORK/serve.$1.log" '^sha256 ' 10
-    check "$1: sha256 of what arrived = what was sent" test \
-        "$(sed -n 's/^sha256 //p' "$WORK/fetch.$1.log")" = "$(sed -n 's/^sha256 //p' "$WORK/serve.$1.log")"
+    check_transfer "$1" "$BYTES"
     mbit=$(sed -n 's/^mbit_after_1s //p' "$WORK/fetch.$1.log")
     mbit=${mbit:-0}
     log "loss_${1}_mbit: $mbit ($(awk -v m="$mbit" -v c="$ceiling" 'BEGIN { printf "%.3f", m / c }') of the ${ceiling} ceiling)"

@@ -409,6 +409,25 @@ static int http_get(char **a)
     return 0;
 }
 
+/* An A query for name with id 0x1234 into q (room for 300 bytes); its length. */
+static size_t dns_build(uint8_t *q, const char *name)
+{
+    static const uint8_t hdr[12] = {0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+    memcpy(q, hdr, sizeof hdr);
+    size_t off = sizeof hdr;
+    char copy[200];
+    snprintf(copy, sizeof copy, "%s", name);
+    for (char *l = strtok(copy, "."); l != NULL; l = strtok(NULL, ".")) {
+        size_t len = strlen(l);
+        q[off++] = (uint8_t)len;
+        memcpy(q + off, l, len);
+        off += len;
+    }
+    q[off++] = 0;
+    q[off++] = 0, q[off++] = 1, q[off++] = 0, q[off++] = 1;
+    return off;
+}
+
 static int dns_query(char **a)
 {
     char conf[4096] = "", server[64] = "";
@@ -428,18 +447,8 @@ static int dns_query(char **a)
     printf("dns_server %s\n", server);
     struct sockaddr_in sa = sin4(server, "53");
     double deadline = now_s() + atof(a[1]);
-    uint8_t q[300] = {0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
-    size_t off = 12;
-    char name[200];
-    snprintf(name, sizeof name, "%s", a[0]);
-    for (char *l = strtok(name, "."); l != NULL; l = strtok(NULL, ".")) {
-        size_t len = strlen(l);
-        q[off++] = (uint8_t)len;
-        memcpy(q + off, l, len);
-        off += len;
-    }
-    q[off++] = 0;
-    q[off++] = 0, q[off++] = 1, q[off++] = 0, q[off++] = 1;
+    uint8_t q[300];
+    size_t off = dns_build(q, a[0]);
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     sendto(fd, q, off, 0, (struct sockaddr *)&sa, sizeof sa);
     if (!wait_in(fd, deadline)) {
@@ -499,19 +508,7 @@ static int socks_dns(char **a)
     if (inet_pton(AF_INET, a[3], d + 4) != 1)
         return 2;
     d[8] = 0, d[9] = 53;
-    size_t off = 10;
-    static const uint8_t qh[] = {0x43, 0x21, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
-    memcpy(d + off, qh, sizeof qh), off += sizeof qh;
-    char name[200];
-    snprintf(name, sizeof name, "%s", a[4]);
-    for (char *l = strtok(name, "."); l != NULL; l = strtok(NULL, ".")) {
-        size_t len = strlen(l);
-        d[off++] = (uint8_t)len;
-        memcpy(d + off, l, len);
-        off += len;
-    }
-    d[off++] = 0;
-    d[off++] = 0, d[off++] = 1, d[off++] = 0, d[off++] = 1;
+    size_t off = 10 + dns_build(d + 10, a[4]);
     int u = socket(AF_INET, SOCK_DGRAM, 0);
     for (int tries = 0; tries < 3; tries++) {
         sendto(u, d, off, 0, (struct sockaddr *)&relay, sizeof relay);
@@ -521,7 +518,7 @@ static int socks_dns(char **a)
         ssize_t k = recv(u, r, sizeof r, 0);
         /* the header from the resolver, then its answer to our id */
         if (k < (ssize_t)off + 16 || r[3] != 1 || memcmp(r + 4, d + 4, 4) != 0 ||
-            r[10] != 0x43 || r[11] != 0x21) {
+            r[10] != 0x12 || r[11] != 0x34) {
             fprintf(stderr, "tg_nettool: bad relayed answer\n");
             return 1;
         }
