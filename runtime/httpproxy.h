@@ -80,7 +80,7 @@ void rt_httpproxy_init(struct rt_httpproxy *p, const struct rt_httpproxy_config 
  * Once READY or FAIL, every later call returns the same and takes nothing.
  * Never reads in past len. */
 enum rt_httpproxy_status rt_httpproxy_feed(struct rt_httpproxy *p, const uint8_t *in, size_t len,
-                                           size_t *used);
+                                           size_t *used) __attribute__((warn_unused_result));
 
 /* For a READY absolute-form request: the head to send the origin, into out.
  * The request line in origin form (`GET /path HTTP/1.1`), `Host:` naming

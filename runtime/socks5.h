@@ -96,11 +96,13 @@ void rt_socks5_init(struct rt_socks5 *p, const struct rt_socks5_config *cfg);
  *                     with rt_socks5_reply once the destination is known;
  *   RT_SOCKS5_FAIL  : send out (a 0xFF method choice, a failed authentication
  *                     status, or a request reply with code p->rep; nothing for
- *                     a greeting of another version) and close.
+ *                     a greeting of another version) and close; *used then
+ *                     depends on where the input was split.
  * Once READY or FAIL, every later call returns the same and takes nothing.
  * Never reads in past len. */
 enum rt_socks5_status rt_socks5_feed(struct rt_socks5 *p, const uint8_t *in, size_t len,
-                                     size_t *used, uint8_t out[RT_SOCKS5_OUT_MAX], size_t *out_len);
+                                     size_t *used, uint8_t out[RT_SOCKS5_OUT_MAX], size_t *out_len)
+    __attribute__((warn_unused_result));
 
 /* The reply to a request (VER REP RSV ATYP BND.ADDR BND.PORT) into out:
  * code and the bound address (NULL: IPv4 0.0.0.0 port 0). Returns its
