@@ -114,10 +114,9 @@ static bool authorized(const struct rt_httpproxy_config *c, const struct field *
         b64++;
     uint8_t plain[512];
     size_t n = 0;
-    if (sodium_base642bin(plain, sizeof plain, b64, (size_t)(e - b64), NULL, &n, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0)
-        return false;
-    bool ok = credentials_ok(c, plain, n);
+    bool ok = sodium_base642bin(plain, sizeof plain, b64, (size_t)(e - b64), NULL, &n, NULL,
+                                sodium_base64_VARIANT_ORIGINAL) == 0 &&
+              credentials_ok(c, plain, n);
     sodium_memzero(plain, sizeof plain);
     return ok;
 }
