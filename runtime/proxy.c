@@ -294,11 +294,14 @@ static void on_udp(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr
 {
     struct stream *s = arg;
     (void)pcb;
-    uint8_t buf[10 + 65535];
+    uint8_t buf[RT_SOCKS5_UDP_HDR_MAX + 65535];
     if (s != NULL && s->client.sin_port != 0 && IP_IS_V4(from)) {
-        size_t h = rt_front_udp_header(buf, (const uint8_t *)&ip_2_ip4(from)->addr, port);
+        struct rt_socks5_addr src = {.atyp = RT_SOCKS5_IPV4, .port = port};
+        memcpy(src.ip, &ip_2_ip4(from)->addr, 4);
+        size_t h = rt_socks5_udp_header(buf, sizeof buf, &src);
         u16_t n = pbuf_copy_partial(p, buf + h, (u16_t)(sizeof buf - h), 0);
-        if (sendto(s->udp_fd, buf, h + n, 0, (struct sockaddr *)&s->client, sizeof s->client) > 0)
+        if (h > 0 &&
+            sendto(s->udp_fd, buf, h + n, 0, (struct sockaddr *)&s->client, sizeof s->client) > 0)
             s->px->k.bytes_in += n;
     }
     pbuf_free(p);
@@ -318,21 +321,21 @@ static void udp_event(struct stream *s)
         if (from.sin_family != AF_INET || from.sin_addr.s_addr != s->peer.sin_addr.s_addr ||
             (s->client.sin_port != 0 && from.sin_port != s->client.sin_port))
             continue;
-        int family;
-        uint8_t addr[16];
-        uint16_t port;
-        long h = rt_front_udp_parse(buf, (size_t)n, &family, addr, &port);
-        if (h < 0 || family != 4 || port == 0)
-            continue;
+        struct rt_socks5_addr dst;
+        const uint8_t *payload;
+        size_t plen;
+        if (rt_socks5_udp_parse(buf, (size_t)n, &dst, &payload, &plen) != 0 ||
+            dst.atyp != RT_SOCKS5_IPV4 || dst.port == 0 || plen > 0xffff)
+            continue; /* names and IPv6 are not relayed */
         s->client = from;
-        u16_t len = (u16_t)((size_t)n - (size_t)h);
+        u16_t len = (u16_t)plen;
         struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, len, PBUF_RAM);
         if (p == NULL)
             continue;
-        pbuf_take(p, buf + h, len);
+        pbuf_take(p, payload, len);
         ip_addr_t to;
-        IP_ADDR4(&to, addr[0], addr[1], addr[2], addr[3]);
-        if (udp_sendto(s->upcb, p, &to, port) == ERR_OK)
+        IP_ADDR4(&to, dst.ip[0], dst.ip[1], dst.ip[2], dst.ip[3]);
+        if (udp_sendto(s->upcb, p, &to, dst.port) == ERR_OK)
             s->px->k.bytes_out += len;
         pbuf_free(p);
     }

@@ -1,7 +1,6 @@
 /*
  * proxyfront.h: the first bytes of a proxied connection. A local client
- * speaks SOCKS5 (RFC 1928, with RFC 1929 user and password) or HTTP proxy
- * (CONNECT, or a request in absolute form) until it has named
+ * speaks SOCKS5 (socks5.h) or HTTP proxy (httpproxy.h) until it has named
  * a destination; this reads those bytes from its socket, answers the
  * protocol's own steps (method choice, authentication), and then says
  * where to connect. Once the destination answers, rt_front_connected sends
@@ -17,6 +16,9 @@
 #include <stdint.h>
 
 #include <stdbool.h>
+
+#include "httpproxy.h"
+#include "socks5.h"
 
 enum rt_front_kind { RT_FRONT_SOCKS, RT_FRONT_HTTP };
 
@@ -36,19 +38,17 @@ enum rt_front_why {
 
 struct rt_front {
     enum rt_front_kind kind;
-    int family; /* 4, 6, or 0: a name */
+    int family; /* READY: 4, 6, or 0: a name */
     uint8_t addr[16];
     char name[256];
     uint16_t port;
-    size_t in_len;
-    uint8_t in[8192]; /* what the client sent so far */
-    size_t fwd_len;   /* what goes to the far end first */
-    uint8_t fwd[8192 + 512];
-    const char *user, *pass; /* NULL: no authentication */
-    int state;               /* SOCKS5: greeting, authentication, request, ready */
-    size_t pos;              /* SOCKS5: bytes of in parsed */
-    bool connect;            /* HTTP: a CONNECT request */
-    bool udp;                /* SOCKS5: UDP ASSOCIATE (the address is the client's) */
+    bool udp;       /* SOCKS5 UDP ASSOCIATE (then the address is the client's) */
+    size_t fwd_len; /* what goes to the far end first */
+    uint8_t fwd[RT_HTTPPROXY_FWD_MAX + 8192];
+    struct rt_socks5_config scfg;
+    struct rt_httpproxy_config hcfg;
+    struct rt_socks5 socks;
+    struct rt_httpproxy http;
 };
 
 void rt_front_init(struct rt_front *f, enum rt_front_kind kind, const char *user, const char *pass);
@@ -63,11 +63,4 @@ void rt_front_refuse(struct rt_front *f, int fd, enum rt_front_why why);
 
 /* SOCKS5 UDP ASSOCIATE: the success reply naming the relay's address. */
 int rt_front_udp_ready(struct rt_front *f, int fd, const uint8_t addr[4], uint16_t port);
-/* A client's relayed datagram (RFC 1928 section 7): its destination (IPv4
- * or IPv6; fragments and names are refused) and the header's length, or -1. */
-long rt_front_udp_parse(const uint8_t *d, size_t len, int *family, uint8_t addr[16],
-                        uint16_t *port);
-/* The header of a datagram back to the client, from addr:port. */
-size_t rt_front_udp_header(uint8_t out[10], const uint8_t addr[4], uint16_t port);
-
 #endif
