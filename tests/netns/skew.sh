@@ -91,7 +91,7 @@ cat "$WORK/emu.out" >&2
 log "skew_single_mbit: $single"
 log "skew_agg_mbit: $agg ($(awk -v m="$agg" -v c="$ceiling" 'BEGIN { printf "%.3f", m / c }') of the $ceiling ceiling; goal >= 0.90)"
 log "skew_agg_over_single: $(awk -v a="$agg" -v s="$single" 'BEGIN { printf "%.2f", (s > 0) ? a / s : 0 }')"
-log "skew_slow_share (bytes received on l2 / both, aggregated download): $(awk -v a="$slow" -v b="$fast" 'BEGIN { printf "%.3f", (a + b) > 0 ? a / (a + b) : 0 }')"
+log "skew_slow_share (bytes received on l2 / both, aggregated download): $(awk -v a="$slow" -v b="$fast" 'BEGIN { printf "%.3f", ((a + b) > 0) ? a / (a + b) : 0 }')"
 check "aggregation $agg Mbit/s >= $AGG_MIN x the fast uplink alone ($single)" \
     awk -v a="$agg" -v s="$single" -v k="$AGG_MIN" 'BEGIN { exit !(s > 0 && a >= k * s) }'
 finish
