@@ -586,7 +586,9 @@ static void tcp_input(void *ctx, unsigned id, const struct tg_key_addr *from, ui
 {
     struct server *s = ctx;
     struct tg_wire_msg m;
-    bool data_msg = tg_wire_parse(data, len, &m) == TG_OK && m.type == TG_MSG_DATA;
+    /* the message type matters only until the connection has proven itself */
+    bool data_msg = !rt_tcp_listen_is_proven(&s->tcp, id) &&
+                    tg_wire_parse(data, len, &m) == TG_OK && m.type == TG_MSG_DATA;
     if (tg_server_udp_input(s->core, id, from, data, len, s->last_now) == TG_OK && data_msg)
         rt_tcp_listen_proven(&s->tcp, id);
     if (++s->fed >= 64) {

@@ -182,6 +182,12 @@ void rt_tcp_listen_flush(struct rt_tcp_listen *l, struct rt_loop *loop)
     l->n_dirty = 0;
 }
 
+bool rt_tcp_listen_is_proven(const struct rt_tcp_listen *l, unsigned id)
+{
+    long s = id_slot(l, id);
+    return s >= 0 && l->t.c[s].authenticated;
+}
+
 void rt_tcp_listen_proven(struct rt_tcp_listen *l, unsigned id)
 {
     long s = id_slot(l, id);

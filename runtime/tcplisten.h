@@ -76,6 +76,7 @@ void rt_tcp_listen_flush(struct rt_tcp_listen *l, struct rt_loop *loop);
 /* The connection carried a datagram the core authenticated: it stays until
  * it closes. */
 void rt_tcp_listen_proven(struct rt_tcp_listen *l, unsigned id);
+bool rt_tcp_listen_is_proven(const struct rt_tcp_listen *l, unsigned id);
 
 /* Closes connections that proved nothing within RT_TCP_IDLE_MS. */
 void rt_tcp_listen_tick(struct rt_tcp_listen *l, int64_t now_ms);
