@@ -127,10 +127,11 @@ void cl_refresh(struct client *c, tg_time now)
         rt_warn("cannot list interfaces: %s", strerror(-n));
         return;
     }
-    /* -i and `uplink add`ed interfaces follow their name */
+    /* -i and `uplink add`ed interfaces follow their name; without
+     * auto-discovery every uplink does */
     for (unsigned s = 0; s < TG_MAX_UPLINKS; s++) {
         struct uplink *u = &c->up[s];
-        if (!u->used || !u->pinned)
+        if (!u->used || (!u->pinned && c->o->auto_discover))
             continue;
         const struct rt_iface *it = NULL;
         for (int i = 0; i < n; i++)
@@ -138,19 +139,8 @@ void cl_refresh(struct client *c, tg_time now)
                 it = &ifs[i];
         cl_uplink_set(c, u, it, now);
     }
-    if (!c->o->auto_discover) {
-        for (unsigned s = 0; s < TG_MAX_UPLINKS; s++) {
-            struct uplink *u = &c->up[s];
-            if (!u->used || u->pinned)
-                continue;
-            const struct rt_iface *it = NULL;
-            for (int i = 0; i < n; i++)
-                if (strcmp(ifs[i].name, u->ifname) == 0)
-                    it = &ifs[i];
-            cl_uplink_set(c, u, it, now);
-        }
+    if (!c->o->auto_discover)
         return;
-    }
     /* auto-discover: every interface with a default route is an uplink */
     for (unsigned s = 0; s < TG_MAX_UPLINKS; s++) {
         struct uplink *u = &c->up[s];
