@@ -17,10 +17,10 @@
 -- SIM_DB_SCHEMA_VERSION in sim/db.h; databases of another version are refused,
 -- except that an older one is upgraded in place when opened for writing: a
 -- version 1 database by running the part of this file after the line
--- "-- @version 2", a version 2 one by the part after "-- @version 3" (both
--- only add tables).
+-- "-- @version 2", a version 2 one by the part after "-- @version 3", a version 3
+-- one by the part after "-- @version 4" (all only add tables).
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 
 -- A campaign: one `triglav-sim run` command line, identified by `key`, a hash
 -- of its plan (each scenario's content hash, strategies, aggregations,
@@ -294,3 +294,36 @@ CREATE TABLE sweeps (
     position      INTEGER NOT NULL      -- index of the value in the list, 0 first (plot order)
 );
 CREATE INDEX sweeps_key ON sweeps(key, position);
+
+-- @version 4: live runs (`triglav-sim live record`, called by the testnet,
+-- scripts/testnet.sh). Only new tables from here on: this part is also what
+-- upgrades a version 3 database.
+
+-- One run of the live programs (`triglav server`, `triglav tun`) through the
+-- emulator (`triglav-sim emulate`) with the environment of one iteration. Its
+-- key is a simulated run's key, so `report --fidelity` pairs the two; a live
+-- run is kept apart from `runs` so that nothing which summarises simulated
+-- runs (views, reports, merges of shards) ever mixes in a measurement.
+-- What the testnet can measure, and how, is in sim/README.md; a column it
+-- could not measure is NULL.
+CREATE TABLE live_runs (
+    id            INTEGER PRIMARY KEY,
+    scenario      TEXT NOT NULL,          -- scenario name
+    scenario_file TEXT NOT NULL,          -- path as given
+    scenario_hash TEXT NOT NULL,          -- 16 hex digits, hash of the file's bytes
+    strategy      TEXT NOT NULL,          -- what both live ends ran with
+    aggregation   TEXT NOT NULL,
+    iteration     INTEGER NOT NULL,       -- the emulator's --iteration
+    seed          INTEGER NOT NULL,       -- that iteration's seed, as in runs.seed
+    version       TEXT NOT NULL,          -- triglav-sim version that stored it
+    duration_s    REAL NOT NULL,          -- wall-clock time the traffic ran
+    goodput_mbps  REAL,                   -- bulk TCP flows together (application bytes)
+    owd_p50_ms    REAL,                   -- one-way delay of the voice flow's datagrams
+    owd_p95_ms    REAL,
+    owd_p99_ms    REAL,
+    loss          REAL,                   -- voice datagrams lost / sent
+    session_up_ms REAL,                   -- tunnel up after the client started (NULL: not measured)
+    method        TEXT,                   -- how it was measured, for people (tools, probe)
+    created       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),  -- UTC
+    UNIQUE (scenario_hash, strategy, aggregation, iteration, seed)
+);

@@ -17,6 +17,7 @@
 
 #include "analysis/dataset.h"
 #include "analysis/dbread.h"
+#include "analysis/fidelity.h"
 #include "analysis/query.h"
 #include "analysis/instrument.h"
 #include "analysis/report.h"
@@ -53,6 +54,7 @@ const char an_usage_report[] =
     "                          [--run ID] [--gnuplot PROGRAM|none]\n"
     "       triglav-sim report DB --series RUN_ID [--metric NAME]\n"
     "       triglav-sim report DB --sweep [--metric NAME]\n"
+    "       triglav-sim report DB --fidelity\n"
     "\n"
     "Writes DIR/report.md: for each scenario x strategy x aggregation, n and the mean\n"
     "with its 95% confidence interval (Student t) and p50/p95/p99 over runs of each\n"
@@ -80,6 +82,10 @@ const char an_usage_report[] =
     "  --sweep             instead, draw a metrics column (--metric, default\n"
     "                      efficiency) against the swept value of the runs stored\n"
     "                      with `run --sweep`, per strategy, with 95% CIs, as text\n"
+    "  --fidelity          instead, pair each live run (the testnet, scripts/testnet.sh)\n"
+    "                      with the simulated run of the same key and print live, sim\n"
+    "                      and live/sim per pair for goodput and voice one-way delay\n"
+    "                      (p50, p95), then the mean ratio with its 95% CI per group\n"
     "  -h, --help          this text\n"
     "\n"
     "Exit status: 0 report written, 1 error, 2 bad usage.\n"
@@ -283,7 +289,7 @@ int an_report_main(int argc, char **argv, const char *version)
     const char *cmd = sim_cmd_name = "triglav-sim report";
     const char *db = NULL, *metrics = AN_REPORT_METRICS;
     struct an_report_opts o = {.out_dir = "report", .baseline = "adaptive", .generator = version};
-    bool options = true, sweep = false, metric_given = false;
+    bool options = true, sweep = false, fidelity = false, metric_given = false;
     long long series = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -324,6 +330,8 @@ int an_report_main(int argc, char **argv, const char *version)
                                        "'%s'", v);
         } else if (strcmp(a, "--sweep") == 0) {
             sweep = true;
+        } else if (strcmp(a, "--fidelity") == 0) {
+            fidelity = true;
         } else if ((m = sim_opt_value(argc, argv, &i, "--run", &v)) != 0) {
             if (m < 0)
                 return 2;
@@ -344,6 +352,17 @@ int an_report_main(int argc, char **argv, const char *version)
     }
     if (db == NULL)
         return sim_usage_error("no database given (e.g. results/triglav.db)");
+    if (fidelity) {
+        if (series > 0 || sweep || metric_given)
+            return sim_usage_error("--fidelity compares fixed metrics: no --series, --sweep or "
+                                   "--metric with it");
+        char err[1024];
+        if (an_fidelity_print(stdout, db, err, sizeof err) < 0) {
+            fprintf(stderr, "%s: %s\n", cmd, err);
+            return 1;
+        }
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
     if (series > 0 || sweep) {
         if (series > 0 && sweep)
             return sim_usage_error("--series and --sweep draw different things: give one");

@@ -34,6 +34,9 @@ enum {
     ST_SERIES_FLOW,
     ST_SERIES_TUN,
     ST_SWEEP,
+    ST_HAS_LIVE,
+    ST_LIVE,
+    ST_LIVE_REPLACE,
     ST_COUNT
 };
 
@@ -71,6 +74,16 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SERIES_TUN] = "INSERT INTO series_tunnel (run_id, t_ms, reorder_peak_pkts, "
                       "retransmitted_pkts, nacks, late_drops_pkts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_SWEEP] = "INSERT INTO sweeps (run_id, key, value, position) VALUES (?1, ?2, ?3, ?4)",
+    [ST_HAS_LIVE] = "SELECT 1 FROM live_runs WHERE scenario_hash = ?1 AND strategy = ?2 AND "
+                    "aggregation = ?3 AND iteration = ?4 AND seed = ?5",
+#define LIVE_COLS                                                                                  \
+    "live_runs (scenario_hash, strategy, aggregation, iteration, seed, scenario, scenario_file, "  \
+    "version, duration_s, goodput_mbps, owd_p50_ms, owd_p95_ms, owd_p99_ms, loss, "               \
+    "session_up_ms, method) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, " \
+    "?15, ?16)"
+    [ST_LIVE] = "INSERT OR IGNORE INTO " LIVE_COLS,
+    [ST_LIVE_REPLACE] = "INSERT OR REPLACE INTO " LIVE_COLS,
+#undef LIVE_COLS
 };
 
 struct sim_db {
@@ -231,7 +244,9 @@ static int bind_key(sqlite3_stmt *st, int first, const struct sim_db_run_key *k)
  * the write lock unless another process upgraded meanwhile. */
 static int upgrade(struct sim_db *db, int64_t from, char *err, size_t errlen)
 {
-    const char *marker = from == 1 ? "\n-- @version 2:" : "\n-- @version 3:";
+    const char *marker = from == 1   ? "\n-- @version 2:"
+                         : from == 2 ? "\n-- @version 3:"
+                                     : "\n-- @version 4:";
     const char *part = strstr(sim_db_schema, marker);
     int64_t version;
     if (part == NULL) {
@@ -265,7 +280,7 @@ static int apply_schema(struct sim_db *db, char *err, size_t errlen)
         return -1;
     if (version == SIM_DB_SCHEMA_VERSION)
         return 0;
-    if (version == 1 || version == 2)
+    if (version >= 1 && version <= 3)
         return upgrade(db, version, err, errlen);
     if (version != 0) {
         sim_errf(err, errlen,
@@ -715,6 +730,43 @@ fail:
     return -1;
 }
 
+/* ------------------------------------------------------------ live runs */
+
+int sim_db_has_live(struct sim_db *db, const struct sim_db_run_key *k, bool *found, char *err,
+                    size_t errlen)
+{
+    sqlite3_stmt *st = db->st[ST_HAS_LIVE];
+    bind_key(st, 1, k);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return dberr(db, "cannot look up a live run", err, errlen);
+    *found = rc == SQLITE_ROW;
+    return 0;
+}
+
+int sim_db_insert_live(struct sim_db *db, const struct sim_db_live *l, bool replace, char *err,
+                       size_t errlen)
+{
+    sqlite3_stmt *st = db->st[replace ? ST_LIVE_REPLACE : ST_LIVE];
+    bind_key(st, 1, &l->key);
+    bind_text(st, 6, l->scenario);
+    bind_text(st, 7, l->scenario_file);
+    bind_text(st, 8, sim_version);
+    bind_real(st, 9, l->duration_s);
+    bind_real(st, 10, l->goodput_mbps);
+    bind_real(st, 11, l->owd_p50_ms);
+    bind_real(st, 12, l->owd_p95_ms);
+    bind_real(st, 13, l->owd_p99_ms);
+    bind_real(st, 14, l->loss);
+    bind_real(st, 15, l->session_up_ms);
+    bind_text(st, 16, l->method);
+    if (step_done(db, st, "cannot store a live run", err, errlen))
+        return -1;
+    return sqlite3_changes(db->h) > 0 ? 1 : 0;
+}
+
 /* ------------------------------------------------------------ merge */
 
 /* The columns of main.`table` except those in `skip` (NULL-terminated), as
@@ -889,6 +941,19 @@ static int merge_rows(struct sim_db *out, int64_t in_version, struct sim_db_merg
     for (size_t t = 0; in_version >= 3 && t < N_V3; t++)
         if (merge_children(out, v3_tables[t], err, errlen))
             return -1;
+    if (in_version >= 4) { /* live runs: kept by key, as runs are */
+        static const char *const skip_live[] = {"id", NULL};
+        cols = column_list(out, "live_runs", skip_live, "", err, errlen);
+        rc = cols == NULL ? -1
+                          : exec_owned(out,
+                                       sqlite3_mprintf("INSERT OR IGNORE INTO main.live_runs (%s) "
+                                                       "SELECT %s FROM src.live_runs ORDER BY id",
+                                                       cols, cols),
+                                       "cannot merge live runs", err, errlen);
+        free(cols);
+        if (rc)
+            return -1;
+    }
     return exec(out, "DELETE FROM temp.merge_map", "cannot merge runs", err, errlen);
 }
 
@@ -904,8 +969,9 @@ static int check_schema(struct sim_db *out, const char *in, int64_t in_version, 
     static const char *const tables[] = {"campaigns",      "campaign_scenarios", "runs",
                                          "metrics",        "uplink_results",     "flow_results",
                                          "event_counts",   "series_uplinks",     "series_flows",
-                                         "series_tunnel",  "sweeps"};
-    size_t n_tables = sizeof tables / sizeof tables[0] - (in_version >= 3 ? 0 : N_V3);
+                                         "series_tunnel",  "sweeps",             "live_runs"};
+    size_t n_tables = sizeof tables / sizeof tables[0] - (in_version >= 4 ? 0 : 1) -
+                      (in_version >= 3 ? 0 : N_V3);
     int64_t n;
     /* sqlite3_errstr, not sqlite3_errmsg: a malformed schema's message quotes it */
 #define SCHEMA_READ(sql)                                                                           \
@@ -1176,7 +1242,16 @@ int sim_db_dump(struct sim_db *db, FILE *f, char *err, size_t errlen)
         if (rc)
             return -1;
     }
-    return 0;
+    static const char *const skip_live[] = {"id", "created", NULL};
+    if ((cols = column_list(db, "live_runs", skip_live, "", err, errlen)) == NULL)
+        return -1;
+    sql = sqlite3_mprintf("SELECT %s FROM live_runs ORDER BY scenario_hash, strategy, "
+                          "aggregation, iteration, seed",
+                          cols);
+    rc = sql ? dump_query(db, f, "live_runs", sql, err, errlen) : -1;
+    sqlite3_free(sql);
+    free(cols);
+    return rc ? -1 : 0;
 }
 
 /* ------------------------------------------------------------ replays */

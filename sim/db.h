@@ -30,9 +30,9 @@
 #include "run.h"
 
 /* PRAGMA user_version of the schema this program writes and reads. A
- * version 1 database (before replays) or 2 (before series and sweeps) is
- * upgraded in place when opened. */
-#define SIM_DB_SCHEMA_VERSION 3
+ * version 1 database (before replays), 2 (before series and sweeps) or 3
+ * (before live runs) is upgraded in place when opened. */
+#define SIM_DB_SCHEMA_VERSION 4
 
 /* results/schema.sql, embedded at build time. */
 extern const char sim_db_schema[];
@@ -178,5 +178,30 @@ struct sim_db_replay_packet {
 int sim_db_insert_replay(struct sim_db *db, const struct sim_db_replay *r,
                          const struct sim_db_replay_packet *pkts, size_t n, int64_t *id,
                          char *err, size_t errlen);
+
+/* ---- live runs (the testnet, `triglav-sim live record`); table live_runs */
+
+/* What the testnet measured in one live run; NAN: not measured (NULL). */
+struct sim_db_live {
+    const char *scenario;           /* scenario name */
+    const char *scenario_file;
+    struct sim_db_run_key key;      /* the simulated run it pairs with */
+    double duration_s;              /* wall-clock time the traffic ran */
+    double goodput_mbps;            /* bulk TCP flows together */
+    double owd_p50_ms, owd_p95_ms, owd_p99_ms; /* the voice flow's datagrams */
+    double loss;                    /* voice datagrams lost / sent */
+    double session_up_ms;
+    const char *method;             /* how it was measured (NULL: not said) */
+};
+
+/* Store a live run. Returns 1 if stored, 0 if a live run with the same key
+ * is stored already and replace is false (nothing is written), -1 on error
+ * (err). With replace, an earlier live run of the key is replaced. */
+int sim_db_insert_live(struct sim_db *db, const struct sim_db_live *l, bool replace, char *err,
+                       size_t errlen);
+
+/* Is a live run with this key stored? Returns 0 with *found set, or -1 (err). */
+int sim_db_has_live(struct sim_db *db, const struct sim_db_run_key *k, bool *found, char *err,
+                    size_t errlen);
 
 #endif

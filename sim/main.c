@@ -30,6 +30,7 @@
 #include "replay.h"
 #include "scenario.h"
 #include "share.h"
+#include "testnet.h"
 
 #define DEFAULT_DB        "results/triglav.db"
 #define MAX_ITERATIONS    10000000u
@@ -53,6 +54,8 @@ static const char usage_main[] =
     "  replay FILE.pcap --scenario FILE.scn   replay a capture through the tunnel\n"
     "  emulate FILE.scn --link NAME=IF_A,IF_B  the scenario's links in real time\n"
     "                           between interfaces (root)\n"
+    "  live plan|has|record|probe  the testnet's side: store live runs beside\n"
+    "                           simulated ones (scripts/testnet.sh)\n"
     "  query DB 'SQL'           query a results database (--saved NAME, --list)\n"
     "  report DB [--out DIR]    Markdown report with confidence intervals and plots\n"
     "  completions bash|zsh|fish  print a shell completion script\n"
@@ -655,6 +658,8 @@ int main(int argc, char **argv)
                 fputs(usage_merge, stdout);
             else if (strcmp(what, "emulate") == 0)
                 fputs(sim_usage_emulate, stdout);
+            else if (strcmp(what, "live") == 0)
+                fputs(sim_usage_live, stdout);
             else if (strcmp(what, "replay") == 0)
                 return sim_replay_main(2, (char *[]){argv[2], "--help", NULL});
             else if (strcmp(what, "query") == 0)
@@ -686,6 +691,8 @@ int main(int argc, char **argv)
         return cmd_merge(argc, argv);
     if (strcmp(cmd, "emulate") == 0)
         return sim_emulate_main(argc, argv);
+    if (strcmp(cmd, "live") == 0)
+        return sim_live_main(argc, argv);
     if (strcmp(cmd, "replay") == 0)
         return sim_replay_main(argc - 1, argv + 1);
     if (strcmp(cmd, "query") == 0)
@@ -694,5 +701,5 @@ int main(int argc, char **argv)
         return an_report_main(argc, argv, sim_version);
     if (cmd[0] == '-')
         return sim_usage_error("unknown option '%s'", cmd);
-    return sim_usage_error("unknown command '%s' (commands: run, check, list, paths, merge, replay, emulate, query, report, completions)", cmd);
+    return sim_usage_error("unknown command '%s' (commands: run, check, list, paths, merge, replay, emulate, live, query, report, completions)", cmd);
 }
