@@ -1,0 +1,373 @@
+#!/usr/bin/env bash
+# testnet.sh: play a scenario live and store what it measured beside the
+# simulated runs, so `triglav-sim report DB --fidelity` compares the two.
+#
+# Per iteration it builds network namespaces (all deleted on exit):
+#
+#   laptop  l0 192.0.2.2/28   --[emulator: ea0 | eb0]--  r0 192.0.2.1/28   router
+#           l1 192.0.2.18/28  --[emulator: ea1 | eb1]--  r1 192.0.2.17/28  (one per uplink)
+#   router  rs 198.51.100.1/24 -- sr 198.51.100.2/24   server (triglav server)
+#   server  so 203.0.113.1/24  -- os 203.0.113.2/24    outside host (iperf3, voice)
+#
+# `triglav-sim emulate FILE.scn --iteration I` relays each uplink's frames
+# through the simulator's link model (rate, delay, jitter, loss, queue,
+# outages) with iteration I's random draws; `triglav server` and `triglav tun
+# --full-tunnel` (--no-offload) run the tunnel over them. The scenario's
+# traffic is played with real programs: tcp flows with iperf3 (-C CC, -P
+# COUNT, -R for downloads; several flows of one entry in one iperf3), voice
+# flows with `triglav-sim live probe` (datagrams that carry their send time:
+# one-way delay, loss). Web, video and keystroke flows are not played yet
+# (the row's method says which flows were). Then `triglav-sim live record`
+# stores one row in live_runs under the key of the simulated run of the same
+# (scenario, strategy, aggregation, iteration, seed), and, unless --no-sim,
+# `triglav-sim run` stores the simulated twins (runs already stored are kept).
+#
+# Measured: goodput_mbps = the tcp flows' receiver-side bit rate (iperf3)
+# together; owd_p50/p95/p99_ms and loss of the first voice flow; session_up_ms
+# = client start to "tunnel up". The traffic starts once the tunnel is up,
+# about a second after the links' time 0, while the simulated flows start at
+# their start time: a scenario whose links change over time is shifted by
+# that offset (printed, and kept in the row's method).
+#
+# Only 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 and 198.18.0.0/24 are
+# used, nothing leaves the namespaces, every wait is bounded.
+#
+# Exit status: 0 every iteration stored; 1 an error; 2 bad usage; 77 this
+# machine cannot run it (not root, no namespaces, no TUN, no iperf3/nft).
+set -u
+
+usage() {
+    cat <<'EOF'
+usage: scripts/testnet.sh FILE.scn [options]
+
+Plays FILE.scn live (namespaces, `triglav-sim emulate`, `triglav server` and
+`triglav tun`, iperf3 and `triglav-sim live probe`) and stores one live run per
+iteration in the results database; then `triglav-sim report DB --fidelity`.
+Needs root.
+
+options:
+  --iterations N      iterations to play, from --first (default 1)
+  --first I           first iteration (default 0)
+  --db PATH           results database (default results/triglav.db)
+  --strategy S        strategy of both ends (default: the scenario's first)
+  --aggregation A     aggregation of both ends (default: the scenario's first)
+  --seed S            base seed (default: the scenario's)
+  --replace           replace live runs already stored (default: skip them)
+  --no-sim            do not run the simulated twins (`triglav-sim run`)
+  --sim PATH          triglav-sim (default: $TRIGLAV_SIM, else in PATH)
+  --triglav PATH      triglav (default: $TRIGLAV, else in PATH)
+  --data-dir DIR      where the scenario's `data:` traces resolve
+  -h, --help          this text
+EOF
+}
+
+die() { printf 'testnet: %s\n' "$*" >&2; exit 1; }
+skip() { printf 'testnet: SKIP: %s\n' "$*" >&2; exit 77; }
+log() { printf 'testnet: %s\n' "$*" >&2; }
+bad_usage() { printf 'testnet: %s\nTry scripts/testnet.sh --help.\n' "$*" >&2; exit 2; }
+
+SCN="" ITERS=1 FIRST=0 DB=results/triglav.db STRATEGY="" AGG="" SEED="" REPLACE=0 NO_SIM=0
+SIM=${TRIGLAV_SIM:-$(command -v triglav-sim || true)}
+TRIGLAV=${TRIGLAV:-$(command -v triglav || true)}
+DATA_DIR=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h|--help) usage; exit 0 ;;
+        --iterations|--first|--db|--strategy|--aggregation|--seed|--sim|--triglav|--data-dir)
+            [ $# -ge 2 ] || bad_usage "$1: missing value"
+            case "$1" in
+                --iterations) ITERS=$2 ;; --first) FIRST=$2 ;; --db) DB=$2 ;;
+                --strategy) STRATEGY=$2 ;; --aggregation) AGG=$2 ;; --seed) SEED=$2 ;;
+                --sim) SIM=$2 ;; --triglav) TRIGLAV=$2 ;; --data-dir) DATA_DIR=$2 ;;
+            esac
+            shift 2 ;;
+        --replace) REPLACE=1; shift ;;
+        --no-sim) NO_SIM=1; shift ;;
+        -*) bad_usage "unknown option '$1'" ;;
+        *) [ -z "$SCN" ] || bad_usage "one scenario file only"; SCN=$1; shift ;;
+    esac
+done
+[ -n "$SCN" ] || bad_usage "no scenario file given"
+case "$ITERS" in ''|*[!0-9]*) bad_usage "--iterations: expected a whole number, got '$ITERS'" ;; esac
+case "$FIRST" in ''|*[!0-9]*) bad_usage "--first: expected a whole number, got '$FIRST'" ;; esac
+[ "$ITERS" -ge 1 ] && [ "$ITERS" -le 1000 ] || bad_usage "--iterations: expected 1 to 1000"
+[ -n "$SIM" ] && [ -x "$SIM" ] || bad_usage "no triglav-sim (--sim PATH or TRIGLAV_SIM)"
+[ -n "$TRIGLAV" ] && [ -x "$TRIGLAV" ] || bad_usage "no triglav (--triglav PATH or TRIGLAV)"
+
+KEYOPTS=()
+[ -n "$SEED" ] && KEYOPTS+=(--seed "$SEED")
+[ -n "$DATA_DIR" ] && KEYOPTS+=(--data-dir "$DATA_DIR")
+PLAN=$("$SIM" live plan "$SCN" "${KEYOPTS[@]}") || exit 1
+pv() { printf '%s\n' "$PLAN" | awk -v k="$1" '$1 == k { print $2; exit }'; }
+NAME=$(pv scenario) DUR=$(pv duration_s)
+[ -n "$STRATEGY" ] || STRATEGY=$(pv strategies | cut -d, -f1)
+[ -n "$AGG" ] || AGG=$(pv aggregations | cut -d, -f1)
+mapfile -t UPLINKS < <(printf '%s\n' "$PLAN" | awk '$1 == "uplink" { print $3 }')
+mapfile -t FLOWS < <(printf '%s\n' "$PLAN" | awk '$1 == "flow"')
+N_UP=${#UPLINKS[@]}
+[ "$N_UP" -ge 1 ] && [ "$N_UP" -le 14 ] || die "$SCN: $N_UP uplinks; the testnet takes 1 to 14"
+# the traffic may run at most 10 minutes, each iteration gets that plus setup
+awk -v d="$DUR" 'BEGIN { exit !(d > 0 && d <= 600) }' || die "$SCN: duration $DUR s; the testnet plays 0 to 600 s"
+
+[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces)"
+[ -c /dev/net/tun ] || skip "/dev/net/tun is missing"
+command -v iperf3 >/dev/null || skip "iperf3 is not installed"
+command -v nft >/dev/null || skip "nft (nftables) is not installed"
+command -v jq >/dev/null || skip "jq is not installed"
+
+P="tn$$"
+LAP="${P}lap" EMU="${P}emu" RTR="${P}rtr" SRV="${P}srv" OUT="${P}out"
+WORK=$(mktemp -d /tmp/triglav-testnet.XXXXXX) && [ -d "$WORK" ] || die "mktemp failed"
+PIDS=""
+ip netns add "${P}probe" 2>/dev/null || { rm -rf "$WORK"; skip "cannot create network namespaces"; }
+ip netns del "${P}probe"
+
+teardown() {
+    local p
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    [ -n "$PIDS" ] && sleep 0.3
+    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+    PIDS=""
+    for ns in "$LAP" "$EMU" "$RTR" "$SRV" "$OUT"; do ip netns del "$ns" 2>/dev/null; done
+}
+cleanup() { teardown; rm -rf "$WORK"; }
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# bg NS LOG CMD...: in the background, pid in LAST_PID (killed at teardown)
+bg() {
+    local ns=$1 logf=$2; shift 2
+    : >"$logf"
+    ip netns exec "$ns" "$@" >"$logf" 2>&1 &
+    LAST_PID=$!
+    PIDS="$PIDS $!"
+}
+# wait_for FILE PATTERN TENTHS: grep FILE until PATTERN shows, at most TENTHS/10 s
+wait_for() {
+    local i=0
+    while [ $i -lt "$3" ]; do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1; i=$((i + 1))
+    done
+    return 1
+}
+# wait_pid PID SECONDS: wait for it to end (its exit status), kill it after SECONDS (124)
+wait_pid() {
+    local i=0 limit=$(($2 * 10))
+    while kill -0 "$1" 2>/dev/null && [ $i -lt $limit ]; do sleep 0.1; i=$((i + 1)); done
+    if kill -0 "$1" 2>/dev/null; then kill "$1" 2>/dev/null; sleep 0.3; kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; return 124; fi
+    wait "$1"
+}
+# about CLOCK_MONOTONIC in seconds (the emulator's ready file is on that clock; 10 ms steps)
+now_mono() { cut -d" " -f1 /proc/uptime; }
+mac() { ip -n "$1" -o link show "$2" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }
+
+topology() {
+    local ns i lip rip
+    for ns in "$LAP" "$EMU" "$RTR" "$SRV" "$OUT"; do
+        ip netns add "$ns" || die "ip netns add $ns"
+        ip -n "$ns" link set lo up
+        in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    done
+    for ((i = 0; i < N_UP; i++)); do
+        lip="192.0.2.$((16 * i + 2))" rip="192.0.2.$((16 * i + 1))"
+        ip link add "l$i" netns "$LAP" type veth peer name "ea$i" netns "$EMU" || die "veth"
+        ip link add "eb$i" netns "$EMU" type veth peer name "r$i" netns "$RTR" || die "veth"
+        # the emulator drops GSO super-frames: every frame through it is one packet
+        for x in "$LAP l$i" "$EMU ea$i" "$EMU eb$i" "$RTR r$i"; do
+            set -- $x
+            ip -n "$1" link set "$2" gso_max_segs 1 || skip "cannot set gso_max_segs on a veth"
+            ip -n "$1" link set "$2" up
+        done
+        ip -n "$LAP" addr add "$lip/28" dev "l$i"
+        ip -n "$RTR" addr add "$rip/28" dev "r$i"
+        # no ARP across an impaired link: neighbours are set by hand
+        ip -n "$LAP" neigh replace "$rip" lladdr "$(mac "$RTR" "r$i")" dev "l$i" nud permanent
+        ip -n "$RTR" neigh replace "$lip" lladdr "$(mac "$LAP" "l$i")" dev "r$i" nud permanent
+        ip -n "$LAP" route add default via "$rip" dev "l$i" metric $((100 + i))
+    done
+    ip link add rs netns "$RTR" type veth peer name sr netns "$SRV" || die "veth"
+    ip link add so netns "$SRV" type veth peer name os netns "$OUT" || die "veth"
+    ip -n "$RTR" link set rs up
+    ip -n "$RTR" addr add 198.51.100.1/24 dev rs
+    in_ns "$RTR" sysctl -qw net.ipv4.ip_forward=1
+    ip -n "$SRV" link set sr up
+    ip -n "$SRV" link set so up
+    ip -n "$SRV" addr add 198.51.100.2/24 dev sr
+    ip -n "$SRV" addr add 203.0.113.1/24 dev so
+    ip -n "$SRV" route add 192.0.2.0/24 via 198.51.100.1
+    ip -n "$SRV" route add default via 203.0.113.2
+    ip -n "$OUT" link set os up
+    ip -n "$OUT" addr add 203.0.113.2/24 dev os
+}
+
+# The scenario's flows, as the plan prints them:
+#   flow INDEX KIND DIR CC COUNT START_S STOP_S BYTES PPS PACKET_BYTES
+play_iteration() {
+    local it=$1 d="$WORK/it$1" i port=5201 vport=6001 rc=0
+    mkdir -p "$d"
+    topology
+    local links=()
+    for ((i = 0; i < N_UP; i++)); do links+=(--link "${UPLINKS[$i]}=ea$i,eb$i"); done
+    rm -f "$d/ready"
+    bg "$EMU" "$d/emu.log" "$SIM" emulate "$SCN" "${KEYOPTS[@]}" --iteration "$it" "${links[@]}" \
+        --duration 0 --ready-file "$d/ready"
+    local emu_pid=$LAST_PID
+    for i in $(seq 100); do [ -s "$d/ready" ] && break; sleep 0.05; done
+    [ -s "$d/ready" ] || { cat "$d/emu.log" >&2; die "iteration $it: the emulator is not ready after 5 s"; }
+    local t0
+    t0=$(cat "$d/ready")
+
+    bg "$SRV" "$d/server.log" "$TRIGLAV" server --generate-key --listen 198.51.100.2:7443 \
+        --pool 198.18.0.0/24 --tun-name tgs --state-dir "$d/state-server" --no-offload \
+        --strategy "$STRATEGY" --aggregation "$AGG"
+    local server_pid=$LAST_PID
+    wait_for "$d/server.log" '^tg1_' 100 || { cat "$d/server.log" >&2; die "iteration $it: the server did not start"; }
+    local key
+    key=$(grep -m1 '^tg1_' "$d/server.log")
+    local ifs=()
+    for ((i = 0; i < N_UP; i++)); do ifs+=(-i "l$i"); done
+    local c0 c1
+    c0=$(date +%s%N)
+    bg "$LAP" "$d/client.log" "$TRIGLAV" tun "$key" "${ifs[@]}" --full-tunnel --tun-name tgc \
+        --state-dir "$d/state-client" --no-offload --strategy "$STRATEGY" --aggregation "$AGG"
+    local client_pid=$LAST_PID
+    wait_for "$d/client.log" 'tunnel up' 300 || { cat "$d/client.log" >&2; die "iteration $it: the tunnel did not come up in 30 s"; }
+    c1=$(date +%s%N)
+    local session_up_ms=$(((c1 - c0) / 1000000))
+
+    # start the traffic: receivers and iperf3 servers first
+    local f kind dir cc count start stop bytes pps size secs played="" iperfs=() voice_recv="" voice_send=""
+    for f in "${FLOWS[@]}"; do
+        set -- $f
+        kind=$3 dir=$4 cc=$5 count=$6 start=$7 stop=$8 bytes=$9 pps=${10} size=${11}
+        [ "$stop" = "-" ] && stop=$DUR
+        secs=$(awk -v a="$start" -v b="$stop" 'BEGIN { s = b - a; printf "%d", (s < 1) ? 1 : s + 0.5 }')
+        case "$kind" in
+            tcp)
+                bg "$OUT" "$d/iperf-s$port.log" iperf3 -s -1 -p "$port" -B 203.0.113.2
+                local opts=(-c 203.0.113.2 -p "$port" -P "$count" -C "$cc" --json)
+                [ "$dir" = down ] && opts+=(-R)
+                if [ "$bytes" -gt 0 ]; then opts+=(-n "$bytes"); else opts+=(-t "$secs"); fi
+                iperfs+=("$port $start ${opts[*]}")
+                played="$played tcp$2x$count/$dir"
+                port=$((port + 1)) ;;
+            voice)
+                if [ -n "$voice_recv" ]; then log "iteration $it: flow $2 (voice) not played: one voice flow only"; continue; fi
+                local n=$(awk -v p="$pps" -v s="$secs" 'BEGIN { printf "%d", p * s }')
+                if [ "$dir" = down ]; then
+                    voice_send="$OUT $start live probe send --hello-port $vport --count $n --pps $pps --size $size --timeout 60"
+                    voice_recv="$LAP live probe recv --hello 203.0.113.2:$vport --count $n --timeout $((secs + 60))"
+                else
+                    voice_recv="$OUT live probe recv --port $vport --count $n --timeout $((secs + 60))"
+                    voice_send="$LAP $start live probe send --to 203.0.113.2:$vport --count $n --pps $pps --size $size"
+                fi
+                played="$played voice$2/$dir" ;;
+            *) log "iteration $it: flow $2 ($kind) not played: the testnet plays tcp and voice flows" ;;
+        esac
+    done
+    sleep 0.3 # the iperf3 servers listen
+    local tstart pids=() x
+    tstart=$(now_mono)
+    local offset
+    offset=$(awk -v a="$tstart" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
+    if [ -n "$voice_recv" ]; then
+        set -- $voice_recv
+        local ns=$1; shift
+        ip netns exec "$ns" "$SIM" "$@" >"$d/voice-recv.out" 2>"$d/voice-recv.err" &
+        pids+=($!)
+        PIDS="$PIDS $!"
+        set -- $voice_send
+        ns=$1 start=$2; shift 2
+        (sleep "$start"; exec ip netns exec "$ns" "$SIM" "$@") >"$d/voice-send.out" 2>"$d/voice-send.err" &
+        pids+=($!)
+        PIDS="$PIDS $!"
+    fi
+    local j=0
+    for x in "${iperfs[@]}"; do
+        set -- $x
+        local p=$1 st=$2; shift 2
+        (sleep "$st"; exec ip netns exec "$LAP" iperf3 "$@") >"$d/iperf-c$p.json" 2>"$d/iperf-c$p.err" &
+        pids+=($!)
+        PIDS="$PIDS $!"
+        j=$((j + 1))
+    done
+    local limit
+    limit=$(awk -v d="$DUR" 'BEGIN { printf "%d", d + 90 }')
+    for x in "${pids[@]}"; do
+        wait_pid "$x" "$limit" || { rc=1; log "iteration $it: a traffic program failed (pid $x, status $?)"; }
+    done
+    local tend
+    tend=$(now_mono)
+    local ran
+    ran=$(awk -v a="$tstart" -v b="$tend" 'BEGIN { printf "%.3f", b - a }')
+
+    kill -TERM "$client_pid" "$server_pid" 2>/dev/null
+    wait_pid "$client_pid" 10 || log "iteration $it: triglav tun exited with status $? (log: kept in the error below)"
+    wait_pid "$server_pid" 10 || log "iteration $it: triglav server exited with status $?"
+    kill -TERM "$emu_pid" 2>/dev/null
+    wait_pid "$emu_pid" 10 || log "iteration $it: the emulator exited with status $?"
+    log "iteration $it: emulator counters (uplink dir passed drop-queue drop-loss drop-down send-err rx-drop):"
+    grep -v '^$' "$d/emu.log" >&2
+
+    # what was measured
+    local m="$d/measured.txt" g=0 have_g=0
+    {
+        echo "duration_s $ran"
+        echo "session_up_ms $session_up_ms"
+    } >"$m"
+    for x in "${iperfs[@]}"; do
+        set -- $x
+        local bps
+        bps=$(jq -r '.end.sum_received.bits_per_second // empty' "$d/iperf-c$1.json" 2>/dev/null)
+        if [ -z "$bps" ]; then
+            log "iteration $it: iperf3 on port $1 gave no result:"
+            jq -r '.error // empty' "$d/iperf-c$1.json" >&2 2>/dev/null
+            tail -n 3 "$d/iperf-c$1.err" >&2
+            rc=1
+            continue
+        fi
+        g=$(awk -v a="$g" -v b="$bps" 'BEGIN { printf "%.6f", a + b / 1e6 }')
+        have_g=1
+    done
+    [ "$have_g" -eq 1 ] && echo "goodput_mbps $g" >>"$m"
+    if [ -n "$voice_recv" ]; then
+        awk '$1 ~ /^(owd_p50_ms|owd_p95_ms|owd_p99_ms|loss)$/' "$d/voice-recv.out" >>"$m"
+        grep -q '^owd_p50_ms' "$d/voice-recv.out" || { log "iteration $it: the voice probe received nothing"; cat "$d/voice-recv.err" "$d/voice-send.err" >&2; rc=1; }
+    fi
+    teardown
+    if [ $rc -ne 0 ]; then
+        log "--- client log"; tail -n 20 "$d/client.log" >&2
+        log "--- server log"; tail -n 20 "$d/server.log" >&2
+        die "iteration $it: not stored (see above)"
+    fi
+    log "iteration $it: traffic $ran s, started $offset s after the links' time 0; measured:"
+    sed 's/^/  /' "$m" >&2
+    local rep=()
+    [ "$REPLACE" -eq 1 ] && rep=(--replace)
+    "$SIM" live record --db "$DB" --scenario "$SCN" "${KEYOPTS[@]}" --strategy "$STRATEGY" \
+        --aggregation "$AGG" --iteration "$it" --from "$m" "${rep[@]}" \
+        --method "testnet: iperf3 (${played# }), live probe; traffic from ${offset} s of the links' time" ||
+        die "iteration $it: live record failed"
+}
+
+log "$NAME ($SCN): $N_UP uplinks, $DUR s, $STRATEGY/$AGG, iterations $FIRST..$((FIRST + ITERS - 1)) -> $DB"
+log "namespaces ${P}lap, ${P}emu, ${P}rtr, ${P}srv, ${P}out (deleted on exit); work folder $WORK"
+for ((it = FIRST; it < FIRST + ITERS; it++)); do
+    if [ "$REPLACE" -eq 0 ]; then
+        have=$("$SIM" live has --db "$DB" --scenario "$SCN" "${KEYOPTS[@]}" --strategy "$STRATEGY" \
+            --aggregation "$AGG" --iteration "$it") || exit 1
+        if [ "$have" = yes ]; then log "iteration $it: a live run is stored already (--replace replaces it)"; continue; fi
+    fi
+    play_iteration "$it"
+done
+if [ "$NO_SIM" -eq 0 ]; then
+    SEEDOPT=()
+    [ -n "$SEED" ] && SEEDOPT=(--seed "$SEED")
+    DATAOPT=()
+    [ -n "$DATA_DIR" ] && DATAOPT=(--data-dir "$DATA_DIR")
+    "$SIM" run "$SCN" --iterations "$((FIRST + ITERS))" --strategy "$STRATEGY" --aggregation "$AGG" \
+        "${SEEDOPT[@]}" "${DATAOPT[@]}" --db "$DB" -j 1 >&2 || die "the simulated twins: triglav-sim run failed"
+fi
+exit 0
