@@ -71,6 +71,25 @@ static const struct comp_opt emulate_opts[] = {
     {"--ready-file", 0, FILE_ARG, "write the links' time 0 here once ready"},
     DATA_DIR,
 };
+static const struct comp_opt live_opts[] = {
+    {"--db", 0, DB, "results database"},
+    {"--scenario", 0, SCENARIO, "the scenario the live run played"},
+    {"--strategy", 0, STRATEGY, "strategy of both live ends"},
+    {"--aggregation", 0, AGGREGATION, "aggregation of both live ends"},
+    {"--iteration", 0, TEXT, "the emulator's iteration (from 0)"},
+    {"--seed", 0, TEXT, "base seed"},
+    {"--duration-s", 0, TEXT, "seconds the traffic ran"},
+    {"--goodput-mbps", 0, TEXT, "bulk TCP flows together"},
+    {"--owd-p50-ms", 0, TEXT, "voice one-way delay, p50"},
+    {"--owd-p95-ms", 0, TEXT, "voice one-way delay, p95"},
+    {"--owd-p99-ms", 0, TEXT, "voice one-way delay, p99"},
+    {"--loss", 0, TEXT, "voice datagrams lost / sent"},
+    {"--session-up-ms", 0, TEXT, "tunnel up after the client started"},
+    {"--from", 0, FILE_ARG, "measurements as KEY VALUE lines"},
+    {"--method", 0, TEXT, "how it was measured"},
+    {"--replace", 0, NONE, "replace a stored live run of the key"},
+    DATA_DIR,
+};
 static const struct comp_opt query_opts[] = {
     {"--saved", 0, {COMP_WORDS, "", NULL, "triglav-sim query --list 2>/dev/null | cut -d' ' -f1"},
      "run a saved query"},
@@ -88,6 +107,7 @@ static const struct comp_opt report_opts[] = {
     {"--gnuplot", 0, FILE_ARG, "gnuplot to use, or none"},
     {"--series", 0, TEXT, "draw a run's time series as text"},
     {"--sweep", 0, NONE, "draw a metric against the swept value as text"},
+    {"--fidelity", 0, NONE, "live runs against their simulated twins"},
 };
 
 static const struct comp_cmd cmds[] = {
@@ -100,6 +120,8 @@ static const struct comp_cmd cmds[] = {
     {"replay", "replay a capture through the tunnel", replay_opts, N(replay_opts), PCAP, NONE},
     {"emulate", "the scenario's links in real time between interfaces", emulate_opts,
      N(emulate_opts), SCENARIO, NONE},
+    {"live", "the testnet's side: plan, store and probe live runs", live_opts, N(live_opts),
+     {COMP_WORDS, "plan has record probe", NULL, NULL}, NONE},
     {"query", "query a results database", query_opts, N(query_opts), DB, TEXT},
     {"report", "Markdown report with confidence intervals and plots", report_opts,
      N(report_opts), DB, NONE},
