@@ -98,6 +98,7 @@ int tg_mp_path_keys(struct tg_mp *mp, unsigned slot, struct tg_noise_cipher *sen
         p = tg_alloc_zeroed(&mp->alloc, sizeof *p);
         if (p == NULL)
             return TG_ERR_NOMEM;
+        p->rx_owd_us = TG_OWD_UNKNOWN;
         mp->paths[slot] = p;
     }
     if (p->keyed) {
@@ -546,7 +547,8 @@ static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
     uint64_t sent_counter = p->cur.send_counter;
     bool hi_known = sent_counter > hi && sent_counter - hi <= TG_TX_RING;
     /* the one-way delay is of the newest DATA frame: news only with new data */
-    struct tg_uplink_feedback fb = {.has_owd = rxb > (p->fb_seen ? p->fb_rx_bytes : 0),
+    struct tg_uplink_feedback fb = {.has_owd = rxb > (p->fb_seen ? p->fb_rx_bytes : 0) &&
+                                               f->u.feedback.owd_us != TG_OWD_UNKNOWN,
                                     .owd_us = f->u.feedback.owd_us};
     if (p->fb_seen) {
         uint64_t expected = hi - p->fb_highest, received = rxp - p->fb_rx_packets;
@@ -679,11 +681,18 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
         case TG_FRAME_DATA: {
             data_seen(mp, now);
             uint64_t seq = tg_widen32(f.u.data.seq, mp->dedup.next);
-            mp->peer_time = tg_widen32(f.u.data.send_time_us, mp->peer_time);
             p->rx_bytes += f.u.data.len;
             p->rx_unreported++;
-            p->rx_owd_us = (int64_t)(now - mp->peer_time);
-            tg_rtx_rx_sample(p, now);
+            /* the send time's low 32 bits widen against the peer's clock
+             * as a PING told it: widened against 0 instead, every one-way
+             * delay was off by whole multiples of 2^32 us (the peer's
+             * uptime), and mixed with the PINGs' true ones it made every
+             * queue estimate absurd */
+            if (mp->peer_time_known) {
+                mp->peer_time = tg_widen32(f.u.data.send_time_us, mp->peer_time);
+                p->rx_owd_us = (int64_t)(now - mp->peer_time);
+                tg_rtx_rx_sample(p, now);
+            }
             if ((f.u.data.flags & TG_DATA_FLAG_PREV) && f.u.data.prev_delta <= seq)
                 path_lost(mp, slot, seq - f.u.data.prev_delta,
                           (f.u.data.flags & TG_DATA_FLAG_PREV_ORDERED) != 0, now);
@@ -714,6 +723,10 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
              * uplink that carries only probes stays fresh: its one-way delay
              * is the probe's, the delay of an idle uplink */
             p->rx_owd_us = (int64_t)(now - f.u.ping.send_time_us);
+            if (!mp->peer_time_known || f.u.ping.send_time_us > mp->peer_time) {
+                mp->peer_time = f.u.ping.send_time_us;
+                mp->peer_time_known = true;
+            }
             p->fb_pending = true;
             send_pong(mp, slot, f.u.ping.id, f.u.ping.send_time_us, now);
             /* the peer reached us on an uplink we hold Down: ask it back now */
@@ -746,7 +759,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             break;
         case TG_FRAME_FEEDBACK:
             on_feedback(mp, &f, now);
-            if (f.u.feedback.uplink == slot) {
+            if (f.u.feedback.uplink == slot && f.u.feedback.owd_us != TG_OWD_UNKNOWN) {
                 pong_owd = f.u.feedback.owd_us;
                 pong_owd_valid = true;
             }

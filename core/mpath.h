@@ -86,7 +86,7 @@ struct tg_path {
     uint64_t probes_sent, probes_lost;
     /* receiver side: what arrived on this path, reported by feedback */
     uint64_t rx_packets, rx_bytes, rx_highest;
-    int64_t rx_owd_us;
+    int64_t rx_owd_us;       /* TG_OWD_UNKNOWN until the peer's clock is anchored */
     /* receiver: the queue this uplink's DATA met, to tell an overflowing queue
      * (congestion: the inner flow must see it) from a random loss (recovered) */
     int64_t rx_owd_min[2];       /* minimum one-way delay, this and the last 5 s bucket */
@@ -148,7 +148,8 @@ struct tg_mp {
     uint8_t n_nack;
     struct tg_replay dedup;       /* over multipath sequence numbers */
     uint64_t next_seq;
-    uint64_t peer_time;           /* the peer's clock (us) in its newest DATA frame, widened */
+    uint64_t peer_time;           /* the peer's clock (us) in its newest DATA frame or PING */
+    bool peer_time_known;         /* anchored by a PING's full 64-bit send time */
     uint8_t flow_key[16];
     bool server;                  /* datagrams carry a destination */
     uint32_t id;                  /* server: the session's slot */

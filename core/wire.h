@@ -37,6 +37,7 @@
  *   PING     2  id u32, send_time_us u64
  *   PONG     3  id u32, send_time_us u64 (echoed from the PING)
  *   FEEDBACK 4  uplink u8, rx_packets u64, rx_bytes u64, highest_seq u64, owd_us i64
+ *               (owd_us INT64_MIN: not known yet, see TG_OWD_UNKNOWN)
  *   CLOSE    5  reason u8: 0 this uplink is going away, 1 the whole session ends
  *               (the client exits; the server frees the session at once)
  *   PATH_SEQ 6  prev_seq u32: the low 32 bits of the last DATA frame's
@@ -69,6 +70,11 @@
 
 #include "error.h"
 #include "key.h"
+
+/* A FEEDBACK's owd_us when the receiver cannot tell yet: a DATA frame carries
+ * only the low 32 bits of its send time, which mean nothing until a PING's
+ * full send time has anchored the sender's clock. */
+#define TG_OWD_UNKNOWN INT64_MIN
 
 enum tg_msg_type {
     TG_MSG_HS_INIT = 1,
@@ -171,7 +177,8 @@ struct tg_frame {
             uint64_t rx_packets;   /* DATA frames received on it, cumulative */
             uint64_t rx_bytes;     /* their IP bytes, cumulative */
             uint64_t highest_seq;  /* highest multipath seq seen on it */
-            int64_t owd_us;        /* latest receive time - send_time_us */
+            int64_t owd_us;        /* latest receive time - send_time_us,
+                                      TG_OWD_UNKNOWN before the receiver can tell */
         } feedback;
         struct {
             uint8_t reason;

@@ -42,6 +42,20 @@ enum {
 #define MAX_FLOWS (SIM_MAX_FLOWS * 4)
 #define FAILOVER_WINDOW_US TG_SEC(2)
 
+/* Each core reads its own clock, as two real machines do: simulated time
+ * plus an offset like a monotonic clock after days of uptime (laptop about
+ * 18 h, server about 3 days), unequal and past 2^32 us, so that a core which
+ * mixed up clocks or kept a time in 32 bits fails here as it would live. */
+static const tg_time core_clock[2] = {
+    (tg_time)15 << 32 | 123456789u, /* client */
+    (tg_time)60 << 32 | 987654321u, /* server */
+};
+
+static tg_time core_now(int who, tg_time now)
+{
+    return now + core_clock[who];
+}
+
 static uint64_t mix64(uint64_t z)
 {
     z += 0x9e3779b97f4a7c15u;
@@ -476,10 +490,10 @@ static void link_deliver(void *ctx, uint8_t *pkt, size_t len, tg_time now)
     if (lc->dir == 0) {
         struct tg_key_addr from;
         from_addr(u->index, &from);
-        (void)tg_server_udp_input(r->server, 0, &from, pkt, len, now);
+        (void)tg_server_udp_input(r->server, 0, &from, pkt, len, core_now(1, now));
         drain_server(r);
     } else {
-        (void)tg_client_udp_input(r->client, u->index, pkt, len, now);
+        (void)tg_client_udp_input(r->client, u->index, pkt, len, core_now(0, now));
         drain_client(r);
     }
 }
@@ -573,10 +587,10 @@ static void on_core_timer(void *ctx, uint64_t who, tg_time now)
         return; /* superseded by an earlier deadline */
     r->armed[who] = TG_TIME_NEVER;
     if (who == 0) {
-        tg_client_on_timeout(r->client, now);
+        tg_client_on_timeout(r->client, core_now(0, now));
         drain_client(r);
     } else {
-        tg_server_on_timeout(r->server, now);
+        tg_server_on_timeout(r->server, core_now(1, now));
         drain_server(r);
     }
 }
@@ -586,7 +600,10 @@ static void on_core_timer(void *ctx, uint64_t who, tg_time now)
 static void arm(struct run *r, int who)
 {
     tg_time d = who == 0 ? tg_client_next_deadline(r->client) : tg_server_next_deadline(r->server);
-    if (d == TG_TIME_NEVER || d >= r->armed[who])
+    if (d == TG_TIME_NEVER)
+        return;
+    d = d > core_clock[who] ? d - core_clock[who] : 0;
+    if (d >= r->armed[who])
         return;
     if (d < r->q.now)
         d = r->q.now;
@@ -602,10 +619,10 @@ static void inject(void *ctx, uint64_t arg, tg_time now)
     struct run *r = ctx;
     struct pending *p = (struct pending *)(uintptr_t)arg;
     if (p->from == SIM_SIDE_LAPTOP) {
-        (void)tg_client_tun_input(r->client, p->data, p->len, now);
+        (void)tg_client_tun_input(r->client, p->data, p->len, core_now(0, now));
         drain_client(r);
     } else {
-        (void)tg_server_tun_input(r->server, p->data, p->len, now);
+        (void)tg_server_tun_input(r->server, p->data, p->len, core_now(1, now));
         drain_server(r);
     }
     p->next = r->free_pending;
@@ -658,10 +675,10 @@ static void replay_inject(void *ctx, uint64_t i, tg_time now)
         before[u] = sim_link_stats(r->up[u].link[dir])->sent_pkts;
     int rc;
     if (dir == 0) {
-        rc = tg_client_tun_input(r->client, p->data, p->len, now);
+        rc = tg_client_tun_input(r->client, p->data, p->len, core_now(0, now));
         drain_client(r);
     } else {
-        rc = tg_server_tun_input(r->server, p->data, p->len, now);
+        rc = tg_server_tun_input(r->server, p->data, p->len, core_now(1, now));
         drain_server(r);
     }
     rp->sent(rp->ctx, (size_t)i, rc, sent_mask(r, dir, before), now);
@@ -1072,7 +1089,7 @@ int sim_run(const struct sim_run_spec *spec, struct sim_run_result *res, char *e
         goto out;
     }
     for (unsigned i = 0; i < r->sc->n_uplinks; i++)
-        if (tg_client_uplink_up(r->client, i, 0) != TG_OK) {
+        if (tg_client_uplink_up(r->client, i, core_now(0, 0)) != TG_OK) {
             snprintf(err, errlen, "%s: uplink %u refused", r->sc->name, i);
             goto out;
         }

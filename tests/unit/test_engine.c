@@ -130,6 +130,39 @@ static void test_full_striping(void)
     h_net_free(&n);
 }
 
+/* Clocks past 2^32 us (any machine up longer than 72 minutes): a DATA frame
+ * carries only its send time's low 32 bits, yet every one-way delay and
+ * queue estimate stays true, both ways. Widened against 0 instead of the
+ * peer's clock, the delays of DATA were off by multiples of 2^32 us and the
+ * queue estimates by gigabytes, and the scheduler chose at random. */
+static void test_owd_past_2_32(void)
+{
+    struct h_net n;
+    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(50)};
+    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
+    n.now = ((tg_time)15 << 32) + 123456789;
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    for (uint64_t s = 0; s < 2000; s++) {
+        h_net_send(&n, s, 1000, false);
+        h_net_send(&n, s, 1000, true);
+        h_net_run(&n, n.now + TG_MSEC(1));
+        if (s % 100 != 99)
+            continue;
+        struct tg_uplink_snapshot c[2], v[2];
+        CHECK_EQ(tg_client_snapshot(n.client, c, 2), 2);
+        CHECK_EQ(tg_server_snapshot(n.server, n.client_addr, v, 2), 2);
+        for (int i = 0; i < 2; i++) {
+            const struct tg_uplink_snapshot *u[2] = {&c[i], &v[i]};
+            for (int k = 0; k < 2; k++) {
+                int64_t owd = u[k]->owd_us, lo = (int64_t)d[i];
+                CHECK(owd >= lo && owd < lo + (int64_t)TG_MSEC(20));
+                CHECK(u[k]->queued_bytes < 100000);
+            }
+        }
+    }
+    h_net_free(&n);
+}
+
 /* The active uplink goes silent mid-stream (both directions, no error):
  * traffic resumes on the other within the detection time, nothing arrives
  * twice, and the uplink comes back when the link does. */
@@ -471,6 +504,7 @@ int main(void)
 {
     test_connect();
     test_full_striping();
+    test_owd_past_2_32();
     test_release_burst(true);
     test_release_burst(false);
     test_failover();
