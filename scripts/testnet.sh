@@ -24,10 +24,12 @@
 #
 # Measured: goodput_mbps = the tcp flows' receiver-side bit rate (iperf3)
 # together; owd_p50/p95/p99_ms and loss of the first voice flow; session_up_ms
-# = client start to "tunnel up". The traffic starts once the tunnel is up,
-# about a second after the links' time 0, while the simulated flows start at
-# their start time: a scenario whose links change over time is shifted by
-# that offset (printed, and kept in the row's method).
+# = client start to "tunnel up". Each flow starts at its start time on the
+# links' clock (the emulator's time 0 plus `start`), as in simulation, unless
+# the tunnel came up later than that (it takes about a second): then at once,
+# and the lag is printed and kept in the row's method. A scenario whose links
+# change over time lines up with its simulated twin when its flows start at
+# 2 s or later.
 #
 # Only 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 and 198.18.0.0/24 are
 # used, nothing leaves the namespaces, every wait is bounded.
@@ -270,8 +272,12 @@ play_iteration() {
     sleep 0.3 # the iperf3 servers listen
     local tstart pids=() x
     tstart=$(now_mono)
-    local offset
+    # a flow starts at its start time on the links' clock (t0 + start), or
+    # now when the tunnel came up later than that: "late" is the worst lag
+    local offset late=0
     offset=$(awk -v a="$tstart" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
+    wait_s() { awk -v t0="$t0" -v s="$1" -v now="$tstart" 'BEGIN { w = t0 + s - now; printf "%.3f", (w > 0) ? w : 0 }'; }
+    lag() { awk -v t0="$t0" -v s="$1" -v now="$tstart" -v l="$late" 'BEGIN { x = now - t0 - s; if (x < l) x = l; printf "%.2f", (x > 0) ? x : 0 }'; }
     if [ -n "$voice_recv" ]; then
         set -- $voice_recv
         local ns=$1; shift
@@ -280,7 +286,8 @@ play_iteration() {
         PIDS="$PIDS $!"
         set -- $voice_send
         ns=$1 start=$2; shift 2
-        (sleep "$start"; exec ip netns exec "$ns" "$SIM" "$@") >"$d/voice-send.out" 2>"$d/voice-send.err" &
+        late=$(lag "$start")
+        (sleep "$(wait_s "$start")"; exec ip netns exec "$ns" "$SIM" "$@") >"$d/voice-send.out" 2>"$d/voice-send.err" &
         pids+=($!)
         PIDS="$PIDS $!"
     fi
@@ -288,7 +295,8 @@ play_iteration() {
     for x in "${iperfs[@]}"; do
         set -- $x
         local p=$1 st=$2; shift 2
-        (sleep "$st"; exec ip netns exec "$LAP" iperf3 "$@") >"$d/iperf-c$p.json" 2>"$d/iperf-c$p.err" &
+        late=$(lag "$st")
+        (sleep "$(wait_s "$st")"; exec ip netns exec "$LAP" iperf3 "$@") >"$d/iperf-c$p.json" 2>"$d/iperf-c$p.err" &
         pids+=($!)
         PIDS="$PIDS $!"
         j=$((j + 1))
@@ -342,13 +350,13 @@ play_iteration() {
         log "--- server log"; tail -n 20 "$d/server.log" >&2
         die "iteration $it: not stored (see above)"
     fi
-    log "iteration $it: traffic $ran s, started $offset s after the links' time 0; measured:"
+    log "iteration $it: traffic $ran s from $offset s of the links' clock, flows at most $late s after their start time; measured:"
     sed 's/^/  /' "$m" >&2
     local rep=()
     [ "$REPLACE" -eq 1 ] && rep=(--replace)
     "$SIM" live record --db "$DB" --scenario "$SCN" "${KEYOPTS[@]}" --strategy "$STRATEGY" \
         --aggregation "$AGG" --iteration "$it" --from "$m" "${rep[@]}" \
-        --method "testnet: iperf3 (${played# }), live probe; traffic from ${offset} s of the links' time" ||
+        --method "testnet: iperf3 (${played# }), live probe; flows at most $late s after their start time on the links' clock" ||
         die "iteration $it: live record failed"
 }
 
