@@ -749,6 +749,7 @@ static void on_series(void *ctx, uint64_t arg, tg_time now)
         .client = r->client,
         .server = r->server,
         .laptop_addr = r->session_up != TG_TIME_NEVER ? r->laptop_addr : NULL,
+        .clock_offset_us = (int64_t)(core_clock[1] - core_clock[0]),
     };
     r->series_events++;
     if (sim_series_sample(r->series, &v, now))

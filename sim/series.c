@@ -119,7 +119,7 @@ int sim_series_sample(struct sim_series *s, const struct sim_series_view *v, tg_
         for (size_t k = 0; k < nc; k++)
             if (csnap[k].uplink == i && csnap[k].present) {
                 if (csnap[k].owd_us != 0)
-                    o->owd_up_us = (double)csnap[k].owd_us;
+                    o->owd_up_us = (double)(csnap[k].owd_us - v->clock_offset_us);
                 if (csnap[k].srtt_us != 0 && csnap[k].srtt_us != TG_TIME_NEVER)
                     o->srtt_us = (double)csnap[k].srtt_us;
                 o->rate_est_up_bps = csnap[k].rate_bps;
@@ -128,7 +128,7 @@ int sim_series_sample(struct sim_series *s, const struct sim_series_view *v, tg_
         for (size_t k = 0; k < ns; k++)
             if (ssnap[k].uplink == i && ssnap[k].present) {
                 if (ssnap[k].owd_us != 0)
-                    o->owd_down_us = (double)ssnap[k].owd_us;
+                    o->owd_down_us = (double)(ssnap[k].owd_us + v->clock_offset_us);
                 o->rate_est_down_bps = ssnap[k].rate_bps;
             }
         uint64_t drops = link_drops(su) + link_drops(sd);

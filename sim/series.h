@@ -90,6 +90,7 @@ struct sim_series_view {
     const struct tg_client *client;
     const struct tg_server *server;
     const uint8_t *laptop_addr;         /* the session's tunnel address (NULL: not up yet) */
+    int64_t clock_offset_us;            /* server core's clock - client core's (run.c) */
 };
 
 /* A series sampling every interval_us (>= SIM_SERIES_MIN_US), or NULL when
