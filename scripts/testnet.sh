@@ -56,6 +56,10 @@ options:
   --seed S            base seed (default: the scenario's)
   --replace           replace live runs already stored (default: skip them)
   --no-sim            do not run the simulated twins (`triglav-sim run`)
+  --prometheus DIR    run Prometheus (Debian's `prometheus`) in the laptop's
+                      namespace, scraping the client and the server every second
+                      (--metrics-addr), its data kept in DIR/data after the run
+                      (labels scenario and iteration); see scripts/grafana-triglav.json
   --sim PATH          triglav-sim (default: $TRIGLAV_SIM, else in PATH)
   --triglav PATH      triglav (default: $TRIGLAV, else in PATH)
   --data-dir DIR      where the scenario's `data:` traces resolve
@@ -68,19 +72,20 @@ skip() { printf 'testnet: SKIP: %s\n' "$*" >&2; exit 77; }
 log() { printf 'testnet: %s\n' "$*" >&2; }
 bad_usage() { printf 'testnet: %s\nTry scripts/testnet.sh --help.\n' "$*" >&2; exit 2; }
 
-SCN="" ITERS=1 FIRST=0 DB=results/triglav.db STRATEGY="" AGG="" SEED="" REPLACE=0 NO_SIM=0
+SCN="" ITERS=1 FIRST=0 DB=results/triglav.db STRATEGY="" AGG="" SEED="" REPLACE=0 NO_SIM=0 PROM_DIR=""
 SIM=${TRIGLAV_SIM:-$(command -v triglav-sim || true)}
 TRIGLAV=${TRIGLAV:-$(command -v triglav || true)}
 DATA_DIR=""
 while [ $# -gt 0 ]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
-        --iterations|--first|--db|--strategy|--aggregation|--seed|--sim|--triglav|--data-dir)
+        --iterations|--first|--db|--strategy|--aggregation|--seed|--sim|--triglav|--data-dir|--prometheus)
             [ $# -ge 2 ] || bad_usage "$1: missing value"
             case "$1" in
                 --iterations) ITERS=$2 ;; --first) FIRST=$2 ;; --db) DB=$2 ;;
                 --strategy) STRATEGY=$2 ;; --aggregation) AGG=$2 ;; --seed) SEED=$2 ;;
                 --sim) SIM=$2 ;; --triglav) TRIGLAV=$2 ;; --data-dir) DATA_DIR=$2 ;;
+                --prometheus) PROM_DIR=$2 ;;
             esac
             shift 2 ;;
         --replace) REPLACE=1; shift ;;
@@ -116,6 +121,49 @@ awk -v d="$DUR" 'BEGIN { exit !(d > 0 && d <= 600) }' || die "$SCN: duration $DU
 command -v iperf3 >/dev/null || skip "iperf3 is not installed"
 command -v nft >/dev/null || skip "nft (nftables) is not installed"
 command -v jq >/dev/null || skip "jq is not installed"
+
+# --prometheus DIR: the client's and the server's metrics endpoints, and a
+# Prometheus in the laptop's namespace that scrapes both every second (the
+# server's through the tunnel, as any laptop traffic: a few kB/s)
+SERVER_METRICS=() CLIENT_METRICS=()
+if [ -n "$PROM_DIR" ]; then
+    for t in prometheus curl; do
+        command -v "$t" >/dev/null || die "--prometheus: $t is not installed (.ci/install-deps)"
+    done
+    mkdir -p "$PROM_DIR/data" || die "--prometheus: cannot create $PROM_DIR/data"
+    PROM_DIR=$(cd "$PROM_DIR" && pwd)
+    SERVER_METRICS=(--metrics-addr 198.51.100.2:9100)
+    CLIENT_METRICS=(--metrics-addr 127.0.0.1:9101)
+fi
+# start_prometheus ITERATION DIR: LAST_PID is its pid
+start_prometheus() {
+    cat >"$2/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+  scrape_timeout: 900ms
+scrape_configs:
+  - job_name: client
+    static_configs: [{targets: ["127.0.0.1:9101"], labels: {scenario: "$NAME", iteration: "$1"}}]
+  - job_name: server
+    static_configs: [{targets: ["198.51.100.2:9100"], labels: {scenario: "$NAME", iteration: "$1"}}]
+YML
+    bg "$LAP" "$2/prometheus.log" prometheus --config.file="$2/prometheus.yml" \
+        --storage.tsdb.path="$PROM_DIR/data" --web.listen-address=127.0.0.1:9090 --log.level=warn
+}
+# stop_prometheus ITERATION DIR PID: say whether both targets were scraped, stop it
+stop_prometheus() {
+    local n
+    n=$(in_ns "$LAP" curl -s --max-time 5 -G http://127.0.0.1:9090/api/v1/query \
+        --data-urlencode 'query=count(up == 1)' | jq -r '.data.result[0].value[1] // 0' 2>/dev/null)
+    if [ "${n:-0}" = 2 ]; then
+        log "iteration $1: prometheus scraped the client and the server ($PROM_DIR/data)"
+    else
+        log "iteration $1: prometheus: ${n:-0} of 2 targets up; its log:"
+        tail -n 5 "$2/prometheus.log" >&2
+    fi
+    kill -TERM "$3" 2>/dev/null
+    wait_pid "$3" 10 || log "iteration $1: prometheus exited with status $?"
+}
 
 P="tn$$"
 LAP="${P}lap" EMU="${P}emu" RTR="${P}rtr" SRV="${P}srv" OUT="${P}out"
@@ -223,7 +271,7 @@ play_iteration() {
 
     bg "$SRV" "$d/server.log" "$TRIGLAV" server --generate-key --listen 198.51.100.2:7443 \
         --pool 198.18.0.0/24 --tun-name tgs --state-dir "$d/state-server" --no-offload \
-        --strategy "$STRATEGY" --aggregation "$AGG"
+        --strategy "$STRATEGY" --aggregation "$AGG" "${SERVER_METRICS[@]}"
     local server_pid=$LAST_PID
     wait_for "$d/server.log" '^tg1_' 100 || { cat "$d/server.log" >&2; die "iteration $it: the server did not start"; }
     local key
@@ -233,11 +281,17 @@ play_iteration() {
     local c0 c1
     c0=$(date +%s%N)
     bg "$LAP" "$d/client.log" "$TRIGLAV" tun "$key" "${ifs[@]}" --full-tunnel --tun-name tgc \
-        --state-dir "$d/state-client" --no-offload --strategy "$STRATEGY" --aggregation "$AGG"
+        --state-dir "$d/state-client" --no-offload --strategy "$STRATEGY" --aggregation "$AGG" \
+        "${CLIENT_METRICS[@]}"
     local client_pid=$LAST_PID
     wait_for "$d/client.log" 'tunnel up' 300 || { cat "$d/client.log" >&2; die "iteration $it: the tunnel did not come up in 30 s"; }
     c1=$(date +%s%N)
     local session_up_ms=$(((c1 - c0) / 1000000))
+    local prom_pid=""
+    if [ -n "$PROM_DIR" ]; then
+        start_prometheus "$it" "$d"
+        prom_pid=$LAST_PID
+    fi
 
     # start the traffic: receivers and iperf3 servers first
     local f kind dir cc count start stop bytes pps size secs played="" iperfs=() voice_recv="" voice_send=""
@@ -311,6 +365,7 @@ play_iteration() {
     local ran
     ran=$(awk -v a="$tstart" -v b="$tend" 'BEGIN { printf "%.3f", b - a }')
 
+    [ -n "$prom_pid" ] && stop_prometheus "$it" "$d" "$prom_pid"
     kill -TERM "$client_pid" "$server_pid" 2>/dev/null
     wait_pid "$client_pid" 10 || log "iteration $it: triglav tun exited with status $? (log: kept in the error below)"
     wait_pid "$server_pid" 10 || log "iteration $it: triglav server exited with status $?"
