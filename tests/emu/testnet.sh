@@ -9,11 +9,11 @@
 # one-way delay no shorter than the 10 ms the links add and loss under 5%;
 # no namespace of the testnet left behind.
 # Measured on 2026-12-05 (ASan build, load average 2-4 from a second
-# engineer's live tests), 4 iterations: goodput ratio 0.951, 0.952, 0.966,
-# 0.961 (live 35.1-35.6 Mbit/s, simulated 36.9); voice p50 ratio 0.71-0.89,
-# p95 0.75-0.93 (the live queue holds less than the simulated one). The
-# goodput bound is the 10% above and 15% below, for a loaded
-# machine; the delay ratio is printed, not asserted.
+# engineer's live tests), 8 runs (4 iterations of the script, 4 of this
+# test): goodput ratio 0.951-0.966 (live 35.1-35.6 Mbit/s, simulated 36.9);
+# voice p50 ratio 0.66-0.91, p95 0.75-0.93 (the live queue holds less than
+# the simulated one). The goodput bound is 10% above and 15% below 1, for
+# a loaded machine; the delay ratio is printed, not asserted.
 # Usage: testnet.sh TRIGLAV_SIM TRIGLAV SOURCE_DIR
 set -u
 SIM=${1:?usage: testnet.sh TRIGLAV_SIM TRIGLAV SOURCE_DIR} TRIGLAV=${2:?} SRC=${3:?}
