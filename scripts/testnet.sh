@@ -152,11 +152,16 @@ YML
 }
 # stop_prometheus ITERATION DIR PID: say whether both targets were scraped, stop it
 stop_prometheus() {
-    local n
-    n=$(in_ns "$LAP" curl -s --max-time 5 -G http://127.0.0.1:9090/api/v1/query \
-        --data-urlencode 'query=count(up == 1)' | jq -r '.data.result[0].value[1] // 0' 2>/dev/null)
+    # pq QUERY: the single value of an instant query, or 0
+    pq() {
+        in_ns "$LAP" curl -s --max-time 5 -G http://127.0.0.1:9090/api/v1/query \
+            --data-urlencode "query=$1" | jq -r '.data.result[0].value[1] // 0' 2>/dev/null
+    }
+    local n u
+    n=$(pq "count(up{iteration=\"$1\"} == 1)")
+    u=$(pq "count(triglav_uplink_rtt_seconds{job=\"client\",iteration=\"$1\"})")
     if [ "${n:-0}" = 2 ]; then
-        log "iteration $1: prometheus scraped the client and the server ($PROM_DIR/data)"
+        log "iteration $1: prometheus scraped the client and the server, ${u:-0} client uplink series ($PROM_DIR/data)"
     else
         log "iteration $1: prometheus: ${n:-0} of 2 targets up; its log:"
         tail -n 5 "$2/prometheus.log" >&2
