@@ -91,8 +91,7 @@ static void print_summary(FILE *out, struct group *g)
                           ? "no"
                           : "undecided (interval crosses the bound)";
         }
-        fprintf(out, "    %-14s %5zu %7.3f  %-17s %s\n", metric_name[m], s.n, s.mean, ci,
-                verdict);
+        fprintf(out, "    %-14s %5zu %7.3f  %-17s %s\n", metric_name[m], s.n, s.mean, ci, verdict);
     }
 }
 
@@ -153,8 +152,7 @@ int an_fidelity_print(FILE *out, const char *db_path, char *err, size_t errlen)
     sqlite3_finalize(st);
     st = NULL;
     if (has_table) {
-        if (sqlite3_prepare_v2(db, "SELECT count(*) FROM live_runs", -1, &st, NULL) !=
-                SQLITE_OK ||
+        if (sqlite3_prepare_v2(db, "SELECT count(*) FROM live_runs", -1, &st, NULL) != SQLITE_OK ||
             sqlite3_step(st) != SQLITE_ROW) {
             an_errf(err, errlen, "%s: %s", db_path, sqlite3_errmsg(db));
             goto out;
@@ -174,9 +172,10 @@ int an_fidelity_print(FILE *out, const char *db_path, char *err, size_t errlen)
         an_errf(err, errlen, "%s: %s", db_path, sqlite3_errmsg(db));
         goto out;
     }
-    fprintf(out, "Fidelity of %s: each live run beside the simulated run of the same\n"
-                 "(scenario, strategy, aggregation, iteration, seed); ratio = live / simulated.\n"
-                 "goodput_mbps: bulk TCP flows together; owd: the voice flow's one-way delay.\n",
+    fprintf(out,
+            "Fidelity of %s: each live run beside the simulated run of the same\n"
+            "(scenario, strategy, aggregation, iteration, seed); ratio = live / simulated.\n"
+            "goodput_mbps: bulk TCP flows together; owd: the voice flow's one-way delay.\n",
             db_path);
     int n = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -187,8 +186,9 @@ int an_fidelity_print(FILE *out, const char *db_path, char *err, size_t errlen)
         fprintf(out, "  iteration %lld seed 0x%s", (long long)sqlite3_column_int64(st, 3),
                 text(st, 4));
         if (sqlite3_column_type(st, 11) == SQLITE_NULL) {
-            fprintf(out, ": no simulated run of this key (triglav-sim run %s --strategy %s "
-                         "--aggregation %s --iterations %lld, same seed)\n",
+            fprintf(out,
+                    ": no simulated run of this key (triglav-sim run %s --strategy %s "
+                    "--aggregation %s --iterations %lld, same seed)\n",
                     text(st, 12), g.strategy, g.aggregation,
                     (long long)sqlite3_column_int64(st, 3) + 1);
             g.unpaired++;

@@ -247,7 +247,8 @@ static int parse_args(int argc, char **argv, bool measurements, struct live_args
                 return 2;
             if (!sim_parse_u64(v, 0, UINT64_MAX, true, &a->seed))
                 return sim_usage_error("--seed: expected a whole number (decimal or 0x-hex, "
-                                       "64 bits), got '%s'", v);
+                                       "64 bits), got '%s'",
+                                       v);
             a->has_seed = true;
             continue;
         }
@@ -346,7 +347,8 @@ static int cmd_plan(int argc, char **argv)
                 return 2;
             if (!sim_parse_u64(v, 0, UINT64_MAX, true, &seed))
                 return sim_usage_error("--seed: expected a whole number (decimal or 0x-hex, "
-                                       "64 bits), got '%s'", v);
+                                       "64 bits), got '%s'",
+                                       v);
             has_seed = true;
         } else if ((m = sim_opt_value(argc, argv, &i, "--data-dir", &v)) != 0) {
             if (m < 0)
@@ -364,8 +366,8 @@ static int cmd_plan(int argc, char **argv)
     uint64_t base = has_seed ? seed : sc->seed;
     printf("scenario %s\nfile %s\nhash %016" PRIx64 "\nduration_s %.3f\n", sc->name, file,
            sc->content_hash, (double)sc->duration_us / 1e6);
-    printf("base_seed %" PRIu64 "\niteration %" PRIu64 "\nseed 0x%016" PRIx64 "\n", base,
-           iteration, sim_iteration_seed(base, sc, (uint32_t)iteration));
+    printf("base_seed %" PRIu64 "\niteration %" PRIu64 "\nseed 0x%016" PRIx64 "\n", base, iteration,
+           sim_iteration_seed(base, sc, (uint32_t)iteration));
     printf("strategies");
     for (size_t i = 0; i < sc->n_strategies; i++)
         printf("%s%s", i ? "," : " ", tg_strategy_name(sc->strategies[i]));
@@ -379,8 +381,8 @@ static int cmd_plan(int argc, char **argv)
         const struct sim_flow_config *c = &sc->flows[i].cfg;
         bool tcp = c->kind == SIM_FLOW_TCP || c->kind == SIM_FLOW_WEB;
         printf("flow %zu %s %s %s %" PRIu32 " %.3f ", i, kind_name(c->kind),
-               c->dir == SIM_DIR_UP ? "up" : "down", tcp ? cc_name(c->cc) : "-",
-               sc->flows[i].count, (double)c->start_us / 1e6);
+               c->dir == SIM_DIR_UP ? "up" : "down", tcp ? cc_name(c->cc) : "-", sc->flows[i].count,
+               (double)c->start_us / 1e6);
         if (c->stop_us == TG_TIME_NEVER)
             printf("-");
         else

@@ -71,8 +71,8 @@ static bool parse_addr(const char *v, struct sockaddr_in *sa)
     char ip[INET_ADDRSTRLEN];
     const char *colon = strrchr(v, ':');
     uint64_t port;
-    if (!colon || (size_t)(colon - v) >= sizeof ip || !sim_parse_u64(colon + 1, 1, 65535, false,
-                                                                     &port))
+    if (!colon || (size_t)(colon - v) >= sizeof ip ||
+        !sim_parse_u64(colon + 1, 1, 65535, false, &port))
         return false;
     memcpy(ip, v, (size_t)(colon - v));
     ip[colon - v] = '\0';
@@ -97,8 +97,7 @@ static int bound_socket(uint16_t port)
     return fd;
 }
 
-static int do_send(int fd, const struct sockaddr_in *to, uint64_t size, double pps,
-                   uint64_t count)
+static int do_send(int fd, const struct sockaddr_in *to, uint64_t size, double pps, uint64_t count)
 {
     uint8_t *p = calloc(1, size);
     if (!p)
@@ -146,7 +145,7 @@ static int do_recv(int fd, const struct sockaddr_in *hello_to, uint64_t count, d
         uint64_t until = end;
         if (n)
             until = last + (uint64_t)idle_ms * 1000000u < end ? last + (uint64_t)idle_ms * 1000000u
-                                                               : end;
+                                                              : end;
         else if (hello_to && next_hello < until)
             until = next_hello;
         if (until <= t) {
@@ -210,8 +209,8 @@ int sim_live_probe_main(int argc, char **argv)
             if (m < 0)
                 return 2;
             if (!parse_addr(v, &peer))
-                return sim_usage_error("%s: expected IPv4:PORT, got '%s'", send ? "--to" : "--hello",
-                                       v);
+                return sim_usage_error("%s: expected IPv4:PORT, got '%s'",
+                                       send ? "--to" : "--hello", v);
             has_peer = true;
         } else if ((m = sim_opt_value(argc, argv, &i, send ? "--hello-port" : "--port", &v)) != 0) {
             if (m < 0)
@@ -240,8 +239,8 @@ int sim_live_probe_main(int argc, char **argv)
             if (m < 0)
                 return 2;
             if (!sim_parse_u64(v, 1, MAX_TIMEOUT, false, &s))
-                return sim_usage_error("--timeout: expected 1 to %u seconds, got '%s'",
-                                       MAX_TIMEOUT, v);
+                return sim_usage_error("--timeout: expected 1 to %u seconds, got '%s'", MAX_TIMEOUT,
+                                       v);
             timeout = (double)s;
         } else if (!send && (m = sim_opt_value(argc, argv, &i, "--idle-ms", &v)) != 0) {
             if (m < 0)
@@ -278,8 +277,8 @@ int sim_live_probe_main(int argc, char **argv)
                 if (poll(&pfd, 1, (int)((end - t) / 1000000u) + 1) <= 0)
                     continue;
                 sl = sizeof peer;
-                ssize_t len = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT,
-                                       (struct sockaddr *)&peer, &sl);
+                ssize_t len =
+                    recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&peer, &sl);
                 if (len == (ssize_t)sizeof hello && memcmp(buf, hello, sizeof hello) == 0)
                     break;
             }

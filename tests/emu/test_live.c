@@ -160,10 +160,11 @@ int main(int argc, char **argv)
     CHECK(sim_goodput > 1 && sim_p50 > 10);
 
     /* ---- has / record / has, keep, replace */
-    const char *key[] = {"--db", db, "--scenario", scn, "--strategy", "adaptive", "--aggregation",
-                         "full"};
-#define LIVE(verb, ...) run((const char *[]){"live", verb, key[0], key[1], key[2], key[3], key[4], \
-                                             key[5], key[6], key[7], __VA_ARGS__, NULL})
+    const char *key[] = {"--db",       db,         "--scenario",    scn,
+                         "--strategy", "adaptive", "--aggregation", "full"};
+#define LIVE(verb, ...)                                                                            \
+    run((const char *[]){"live", verb, key[0], key[1], key[2], key[3], key[4], key[5], key[6],     \
+                         key[7], __VA_ARGS__, NULL})
     CHECK_EQ(LIVE("has", "--iteration", "0"), 0);
     CHECK(strcmp(text, "no\n") == 0);
     char goodput[32], p50[32];
@@ -214,9 +215,8 @@ int main(int argc, char **argv)
     CHECK(strstr(etext, "no strategy 'fastest'") != NULL);
     char missing[600];
     simtest_path(missing, sizeof missing, dir, "nope.scn");
-    CHECK_EQ(run((const char *[]){"live", "record", "--db", db, "--scenario", missing,
-                                  "--strategy", "adaptive", "--aggregation", "full",
-                                  "--duration-s", "1", NULL}),
+    CHECK_EQ(run((const char *[]){"live", "record", "--db", db, "--scenario", missing, "--strategy",
+                                  "adaptive", "--aggregation", "full", "--duration-s", "1", NULL}),
              1);
     CHECK(strstr(etext, "nope.scn") != NULL);
     static const struct {
@@ -247,8 +247,7 @@ int main(int argc, char **argv)
     CHECK_EQ(LIVE("record", "--iteration", "1", "--from", from, "--goodput-mbps", "6"), 1);
     CHECK(strstr(etext, "goodput_mbps given twice") != NULL);
     CHECK(simtest_write(from, "duration_s 2\n") == 0);
-    CHECK_EQ(LIVE("record", "--iteration", "1", "--from", from, "--goodput-mbps", "6",
-                  "--replace"),
+    CHECK_EQ(LIVE("record", "--iteration", "1", "--from", from, "--goodput-mbps", "6", "--replace"),
              0);
     CHECK_EQ(live_rows(db), 2);
     CHECK(sqlite3_open(db, &h) == SQLITE_OK);
@@ -271,8 +270,7 @@ int main(int argc, char **argv)
                                   "redundant", "--aggregation", "none", "--duration-s", "2",
                                   "--goodput-mbps", "3", NULL}),
              0);
-    CHECK_EQ(run((const char *[]){"run", scn, "--db", db2, "--iterations", "1", "-j", "1",
-                                  NULL}),
+    CHECK_EQ(run((const char *[]){"run", scn, "--db", db2, "--iterations", "1", "-j", "1", NULL}),
              0);
     CHECK_EQ(run((const char *[]){"report", db2, "--fidelity", NULL}), 0);
     CHECK(strstr(text, "no simulated run of this key") != NULL);
@@ -294,10 +292,10 @@ int main(int argc, char **argv)
         free(v3);
         CHECK_EQ(run((const char *[]){"report", v3db, "--fidelity", NULL}), 1);
         CHECK(strstr(etext, "no live runs stored") != NULL);
-        CHECK_EQ(run((const char *[]){"live", "record", "--db", v3db, "--scenario", scn,
-                                      "--strategy", "adaptive", "--aggregation", "full",
-                                      "--duration-s", "2", NULL}),
-                 0);
+        CHECK_EQ(
+            run((const char *[]){"live", "record", "--db", v3db, "--scenario", scn, "--strategy",
+                                 "adaptive", "--aggregation", "full", "--duration-s", "2", NULL}),
+            0);
         CHECK(sqlite3_open(v3db, &h) == SQLITE_OK);
         CHECK_EQ(simtest_db_int(h, "PRAGMA user_version"), SIM_DB_SCHEMA_VERSION);
         CHECK_EQ(simtest_db_int(h, "SELECT count(*) FROM live_runs"), 1);
