@@ -55,6 +55,11 @@ options:
   --aggregation A     aggregation of both ends (default: the scenario's first)
   --seed S            base seed (default: the scenario's)
   --replace           replace live runs already stored (default: skip them)
+  --chaos MEAN_S      flap uplinks at random while the traffic runs: after gaps of
+                      mean MEAN_S seconds (exponential), one uplink goes silent at
+                      the router for 0.5-3 s (the laptop's interface stays up);
+                      what was measured is printed, never stored (the links were
+                      not the scenario's), and no simulated twins are run
   --no-sim            do not run the simulated twins (`triglav-sim run`)
   --prometheus DIR    run Prometheus (Debian's `prometheus`) in the laptop's
                       namespace, scraping the client and the server every second
@@ -72,20 +77,20 @@ skip() { printf 'testnet: SKIP: %s\n' "$*" >&2; exit 77; }
 log() { printf 'testnet: %s\n' "$*" >&2; }
 bad_usage() { printf 'testnet: %s\nTry scripts/testnet.sh --help.\n' "$*" >&2; exit 2; }
 
-SCN="" ITERS=1 FIRST=0 DB=results/triglav.db STRATEGY="" AGG="" SEED="" REPLACE=0 NO_SIM=0 PROM_DIR=""
+SCN="" ITERS=1 FIRST=0 DB=results/triglav.db STRATEGY="" AGG="" SEED="" REPLACE=0 NO_SIM=0 PROM_DIR="" CHAOS=""
 SIM=${TRIGLAV_SIM:-$(command -v triglav-sim || true)}
 TRIGLAV=${TRIGLAV:-$(command -v triglav || true)}
 DATA_DIR=""
 while [ $# -gt 0 ]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
-        --iterations|--first|--db|--strategy|--aggregation|--seed|--sim|--triglav|--data-dir|--prometheus)
+        --iterations|--first|--db|--strategy|--aggregation|--seed|--sim|--triglav|--data-dir|--prometheus|--chaos)
             [ $# -ge 2 ] || bad_usage "$1: missing value"
             case "$1" in
                 --iterations) ITERS=$2 ;; --first) FIRST=$2 ;; --db) DB=$2 ;;
                 --strategy) STRATEGY=$2 ;; --aggregation) AGG=$2 ;; --seed) SEED=$2 ;;
                 --sim) SIM=$2 ;; --triglav) TRIGLAV=$2 ;; --data-dir) DATA_DIR=$2 ;;
-                --prometheus) PROM_DIR=$2 ;;
+                --prometheus) PROM_DIR=$2 ;; --chaos) CHAOS=$2 ;;
             esac
             shift 2 ;;
         --replace) REPLACE=1; shift ;;
@@ -100,6 +105,11 @@ case "$FIRST" in ''|*[!0-9]*) bad_usage "--first: expected a whole number, got '
 [ "$ITERS" -ge 1 ] && [ "$ITERS" -le 1000 ] || bad_usage "--iterations: expected 1 to 1000"
 [ -n "$SIM" ] && [ -x "$SIM" ] || bad_usage "no triglav-sim (--sim PATH or TRIGLAV_SIM)"
 [ -n "$TRIGLAV" ] && [ -x "$TRIGLAV" ] || bad_usage "no triglav (--triglav PATH or TRIGLAV)"
+if [ -n "$CHAOS" ]; then
+    awk -v m="$CHAOS" 'BEGIN { exit !(m + 0 == m && m >= 0.5 && m <= 600) }' ||
+        bad_usage "--chaos: expected a mean gap from 0.5 to 600 seconds, got '$CHAOS'"
+    NO_SIM=1 # the links are not the scenario's: nothing to pair
+fi
 
 KEYOPTS=()
 [ -n "$SEED" ] && KEYOPTS+=(--seed "$SEED")
@@ -257,6 +267,36 @@ topology() {
     ip -n "$OUT" addr add 203.0.113.2/24 dev os
 }
 
+# chaos_loop ITERATION SECONDS LOG: until SECONDS have passed, after gaps
+# drawn from an exponential distribution of mean $CHAOS, one uplink chosen at
+# random goes silent at the router (its r side down; the laptop's interface
+# stays up) for 0.5-3 s; each flap is a line "START_S UPLINK LENGTH_S" in LOG.
+# Seeded by the iteration, so a --chaos run can be played again.
+chaos_loop() {
+    RANDOM=$((1000 + $1))
+    local start end now gap i len sp=""
+    trap '[ -n "$sp" ] && kill "$sp" 2>/dev/null; exit 0' TERM
+    start=$(now_mono)
+    end=$(awk -v a="$start" -v s="$2" 'BEGIN { print a + s }')
+    while :; do
+        gap=$(awk -v m="$CHAOS" -v r="$RANDOM" 'BEGIN { printf "%.3f", -m * log((r + 1) / 32769) }')
+        sleep "$gap" &
+        sp=$!
+        wait "$sp"
+        now=$(now_mono)
+        awk -v n="$now" -v e="$end" 'BEGIN { exit !(n < e) }' || break
+        i=$((RANDOM % N_UP))
+        len=$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.5 + 2.5 * r / 32767 }')
+        printf '%s %s %s\n' "$(awk -v n="$now" -v a="$start" 'BEGIN { printf "%.2f", n - a }')" \
+            "${UPLINKS[$i]}" "$len" >>"$3"
+        ip -n "$RTR" link set "r$i" down
+        sleep "$len" &
+        sp=$!
+        wait "$sp"
+        ip -n "$RTR" link set "r$i" up
+    done
+}
+
 # The scenario's flows, as the plan prints them:
 #   flow INDEX KIND DIR CC COUNT START_S STOP_S BYTES PPS PACKET_BYTES
 play_iteration() {
@@ -360,6 +400,13 @@ play_iteration() {
         PIDS="$PIDS $!"
         j=$((j + 1))
     done
+    local chaos_pid=""
+    if [ -n "$CHAOS" ]; then
+        : >"$d/chaos.log"
+        chaos_loop "$it" "$DUR" "$d/chaos.log" &
+        chaos_pid=$!
+        PIDS="$PIDS $!"
+    fi
     local limit
     limit=$(awk -v d="$DUR" 'BEGIN { printf "%d", d + 90 }')
     for x in "${pids[@]}"; do
@@ -369,6 +416,11 @@ play_iteration() {
     tend=$(now_mono)
     local ran
     ran=$(awk -v a="$tstart" -v b="$tend" 'BEGIN { printf "%.3f", b - a }')
+    if [ -n "$chaos_pid" ]; then
+        kill -TERM "$chaos_pid" 2>/dev/null
+        wait "$chaos_pid" 2>/dev/null
+        for ((i = 0; i < N_UP; i++)); do ip -n "$RTR" link set "r$i" up; done
+    fi
 
     [ -n "$prom_pid" ] && stop_prometheus "$it" "$d" "$prom_pid"
     kill -TERM "$client_pid" "$server_pid" 2>/dev/null
@@ -412,6 +464,12 @@ play_iteration() {
     fi
     log "iteration $it: traffic $ran s from $offset s of the links' clock, flows at most $late s after their start time; measured:"
     sed 's/^/  /' "$m" >&2
+    if [ -n "$CHAOS" ]; then
+        log "iteration $it: --chaos: $(wc -l <"$d/chaos.log") flaps (start_s uplink length_s):"
+        sed 's/^/  /' "$d/chaos.log" >&2
+        log "iteration $it: not stored (--chaos: the links were not the scenario's)"
+        return 0
+    fi
     local rep=()
     [ "$REPLACE" -eq 1 ] && rep=(--replace)
     "$SIM" live record --db "$DB" --scenario "$SCN" "${KEYOPTS[@]}" --strategy "$STRATEGY" \
@@ -423,7 +481,7 @@ play_iteration() {
 log "$NAME ($SCN): $N_UP uplinks, $DUR s, $STRATEGY/$AGG, iterations $FIRST..$((FIRST + ITERS - 1)) -> $DB"
 log "namespaces ${P}lap, ${P}emu, ${P}rtr, ${P}srv, ${P}out (deleted on exit); work folder $WORK"
 for ((it = FIRST; it < FIRST + ITERS; it++)); do
-    if [ "$REPLACE" -eq 0 ]; then
+    if [ "$REPLACE" -eq 0 ] && [ -z "$CHAOS" ]; then
         have=$("$SIM" live has --db "$DB" --scenario "$SCN" "${KEYOPTS[@]}" --strategy "$STRATEGY" \
             --aggregation "$AGG" --iteration "$it") || exit 1
         if [ "$have" = yes ]; then log "iteration $it: a live run is stored already (--replace replaces it)"; continue; fi
