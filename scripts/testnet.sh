@@ -432,7 +432,7 @@ play_iteration() {
     grep -v '^$' "$d/emu.log" >&2
 
     # what was measured
-    local m="$d/measured.txt" g=0 have_g=0
+    local m="$d/measured.txt" g=0 have_g=0 retrans=0
     {
         echo "duration_s $ran"
         echo "session_up_ms $session_up_ms"
@@ -449,6 +449,9 @@ play_iteration() {
             continue
         fi
         g=$(awk -v a="$g" -v b="$bps" 'BEGIN { printf "%.6f", a + b / 1e6 }')
+        local rx
+        rx=$(jq -r '.end.sum_sent.retransmits // empty' "$d/iperf-c$1.json" 2>/dev/null)
+        [ -n "$rx" ] && retrans=$((retrans + rx))
         have_g=1
     done
     [ "$have_g" -eq 1 ] && echo "goodput_mbps $g" >>"$m"
@@ -464,6 +467,7 @@ play_iteration() {
     fi
     log "iteration $it: traffic $ran s from $offset s of the links' clock, flows at most $late s after their start time; measured:"
     sed 's/^/  /' "$m" >&2
+    log "iteration $it: TCP retransmits (iperf3, sender side): $retrans"
     if [ -n "$CHAOS" ]; then
         log "iteration $it: --chaos: $(wc -l <"$d/chaos.log") flaps (start_s uplink length_s):"
         sed 's/^/  /' "$d/chaos.log" >&2
@@ -474,7 +478,7 @@ play_iteration() {
     [ "$REPLACE" -eq 1 ] && rep=(--replace)
     "$SIM" live record --db "$DB" --scenario "$SCN" "${KEYOPTS[@]}" --strategy "$STRATEGY" \
         --aggregation "$AGG" --iteration "$it" --from "$m" "${rep[@]}" \
-        --method "testnet: iperf3 (${played# }), live probe; flows at most $late s after their start time on the links' clock" ||
+        --method "testnet: iperf3 (${played# }; $retrans TCP retransmits), live probe; flows at most $late s after their start time on the links' clock" ||
         die "iteration $it: live record failed"
 }
 
