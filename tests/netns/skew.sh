@@ -12,12 +12,16 @@
 # during the aggregated download. Asserted: both transfers arrive whole;
 # aggregation is never below AGG_MIN (default 0.9) x the single-path
 # baseline; the goal (>= 0.90 of the ceiling) is printed beside it.
-# Not registered in CTest yet: measured on 2026-12-05 (ASan build, 4 runs)
-# the fast uplink alone gave 36.3 Mbit/s and both uplinks 8.7-17.5
-# (0.16-0.32 of the ceiling), the slow uplink carrying 0.38-0.46 of the
-# bytes, while scenarios/live_skew.scn simulates 42.8 (0.71) with a share of
-# 0.16. The emulator dropped nothing; with both delays at 0.5 ms the same
-# script gives 50.6 (0.93), so the collapse comes with the skew.
+# Measured on 2026-12-05 (ASan build, 3 runs): the fast uplink alone 36.3
+# Mbit/s, both uplinks 36.3 (1.00 of it, 0.67 of the ceiling), the slow
+# uplink carrying 0.001 of the bytes. The simulator agrees: in
+# scenarios/live_skew.scn the slow uplink carries nothing for the first
+# 4.5 s either (the inner CUBIC leaves slow start on the fast path's queue
+# delay, long before that queue reaches the 40 ms that would make the slow
+# uplink the earlier arrival) and 0.16 of the bytes over 10 s. Before the
+# core widened a DATA frame's send time against the peer's clock, live
+# striping was at random (0.38-0.46 of the bytes on the slow uplink) and
+# reached only 9-18 Mbit/s.
 # Needs `gso_max_segs 1` on the veths: the emulator drops GSO super-frames.
 # Usage: skew.sh SIM (the triglav-sim binary).
 . "$(dirname "$0")/lib.sh" || exit 1
