@@ -16,8 +16,10 @@
 # traffic is played with real programs: tcp flows with iperf3 (-C CC, -P
 # COUNT, -R for downloads; several flows of one entry in one iperf3), voice
 # flows with `triglav-sim live probe` (datagrams that carry their send time:
-# one-way delay, loss). Web, video and keystroke flows are not played yet
-# (the row's method says which flows were). Then `triglav-sim live record`
+# one-way delay, loss), web flows with `triglav-sim live web` (short HTTP
+# transfers, log-normal sizes and exponential think times like the
+# simulator's). Video and keystroke flows are not played yet (the row's
+# method says which flows were). Then `triglav-sim live record`
 # stores one row in live_runs under the key of the simulated run of the same
 # (scenario, strategy, aggregation, iteration, seed), and, unless --no-sim,
 # `triglav-sim run` stores the simulated twins (runs already stored are kept).
@@ -339,10 +341,10 @@ play_iteration() {
     fi
 
     # start the traffic: receivers and iperf3 servers first
-    local f kind dir cc count start stop bytes pps size secs played="" iperfs=() voice_recv="" voice_send=""
+    local f kind dir cc count start stop bytes pps size think secs played="" iperfs=() webs=() voice_recv="" voice_send="" wport=8000 k
     for f in "${FLOWS[@]}"; do
         set -- $f
-        kind=$3 dir=$4 cc=$5 count=$6 start=$7 stop=$8 bytes=$9 pps=${10} size=${11}
+        kind=$3 dir=$4 cc=$5 count=$6 start=$7 stop=$8 bytes=$9 pps=${10} size=${11} think=${12:-2}
         [ "$stop" = "-" ] && stop=$DUR
         secs=$(awk -v a="$start" -v b="$stop" 'BEGIN { s = b - a; printf "%d", (s < 1) ? 1 : s + 0.5 }')
         case "$kind" in
@@ -365,7 +367,17 @@ play_iteration() {
                     voice_send="$LAP $start live probe send --to 203.0.113.2:$vport --count $n --pps $pps --size $size"
                 fi
                 played="$played voice$2/$dir" ;;
-            *) log "iteration $it: flow $2 ($kind) not played: the testnet plays tcp and voice flows" ;;
+            web)
+                bg "$OUT" "$d/web-s$wport.log" "$SIM" live web serve --port "$wport" --timeout $((secs + 120))
+                for ((k = 0; k < count; k++)); do
+                    local wopts="--to 203.0.113.2:$wport --size $bytes --duration $secs --seed $((1000 * it + 10 * $2 + k))"
+                    wopts="$wopts --think-ms $(awk -v t="$think" 'BEGIN { printf "%.0f", t * 1000 }')"
+                    [ "$dir" = up ] && wopts="$wopts --up"
+                    webs+=("$wport.$k $start $wopts")
+                done
+                played="$played web$2x$count/$dir"
+                wport=$((wport + 1)) ;;
+            *) log "iteration $it: flow $2 ($kind) not played: the testnet plays tcp, voice and web flows" ;;
         esac
     done
     sleep 0.3 # the iperf3 servers listen
@@ -390,6 +402,14 @@ play_iteration() {
         pids+=($!)
         PIDS="$PIDS $!"
     fi
+    for x in "${webs[@]}"; do
+        set -- $x
+        local w=$1 st=$2; shift 2
+        late=$(lag "$st")
+        (sleep "$(wait_s "$st")"; exec ip netns exec "$LAP" "$SIM" live web fetch "$@") >"$d/web-c$w.out" 2>"$d/web-c$w.err" &
+        pids+=($!)
+        PIDS="$PIDS $!"
+    done
     local j=0
     for x in "${iperfs[@]}"; do
         set -- $x
@@ -455,6 +475,20 @@ play_iteration() {
         have_g=1
     done
     [ "$have_g" -eq 1 ] && echo "goodput_mbps $g" >>"$m"
+    local web_note=""
+    for x in "${webs[@]}"; do
+        set -- $x
+        local o p
+        o=$(awk '$1 == "objects" { print $2 }' "$d/web-c$1.out")
+        p=$(awk '$1 == "completion_p50_ms" { print $2 }' "$d/web-c$1.out")
+        if [ -z "$o" ]; then
+            log "iteration $it: the web fetcher $1 gave no result:"
+            tail -n 3 "$d/web-c$1.err" >&2
+            rc=1
+            continue
+        fi
+        web_note="$web_note; web $1: $o objects, completion p50 ${p:--} ms"
+    done
     if [ -n "$voice_recv" ]; then
         awk '$1 ~ /^(owd_p50_ms|owd_p95_ms|owd_p99_ms|loss)$/' "$d/voice-recv.out" >>"$m"
         grep -q '^owd_p50_ms' "$d/voice-recv.out" || { log "iteration $it: the voice probe received nothing"; cat "$d/voice-recv.err" "$d/voice-send.err" >&2; rc=1; }
@@ -468,6 +502,7 @@ play_iteration() {
     log "iteration $it: traffic $ran s from $offset s of the links' clock, flows at most $late s after their start time; measured:"
     sed 's/^/  /' "$m" >&2
     log "iteration $it: TCP retransmits (iperf3, sender side): $retrans"
+    [ -n "$web_note" ] && log "iteration $it: ${web_note#; }"
     if [ -n "$CHAOS" ]; then
         log "iteration $it: --chaos: $(wc -l <"$d/chaos.log") flaps (start_s uplink length_s):"
         sed 's/^/  /' "$d/chaos.log" >&2
@@ -478,7 +513,7 @@ play_iteration() {
     [ "$REPLACE" -eq 1 ] && rep=(--replace)
     "$SIM" live record --db "$DB" --scenario "$SCN" "${KEYOPTS[@]}" --strategy "$STRATEGY" \
         --aggregation "$AGG" --iteration "$it" --from "$m" "${rep[@]}" \
-        --method "testnet: iperf3 (${played# }; $retrans TCP retransmits), live probe; flows at most $late s after their start time on the links' clock" ||
+        --method "testnet: iperf3, live probe, live web (${played# }; $retrans TCP retransmits$web_note); flows at most $late s after their start time on the links' clock" ||
         die "iteration $it: live record failed"
 }
 

@@ -30,6 +30,7 @@ const char sim_usage_live[] =
     "       triglav-sim live record --db DB --scenario FILE.scn --strategy S --aggregation A\n"
     "                            [--iteration I] [--seed S] --duration-s X [measurements]\n"
     "       triglav-sim live probe send|recv ...   (triglav-sim live probe --help)\n"
+    "       triglav-sim live web serve|fetch ...   (triglav-sim live web --help)\n"
     "\n"
     "The simulator's side of the testnet (scripts/testnet.sh), which runs a scenario\n"
     "with the live programs through `triglav-sim emulate`:\n"
@@ -37,7 +38,7 @@ const char sim_usage_live[] =
     "          line: scenario, file, hash, duration_s, iteration, seed (the\n"
     "          iteration's, as `run` and `emulate` draw it), strategies, aggregations,\n"
     "          'uplink INDEX NAME' and 'flow INDEX KIND DIR CC COUNT START_S STOP_S\n"
-    "          BYTES PPS PACKET_BYTES' (STOP_S '-': until the end)\n"
+    "          BYTES PPS PACKET_BYTES THINK_S' (STOP_S '-': until the end)\n"
     "  has     prints 'yes' if a live run of that key is stored, else 'no'\n"
     "  record  stores one live run in the results database (table live_runs),\n"
     "          under the key of the simulated run of the same scenario, strategy,\n"
@@ -387,7 +388,8 @@ static int cmd_plan(int argc, char **argv)
             printf("-");
         else
             printf("%.3f", (double)c->stop_us / 1e6);
-        printf(" %" PRIu64 " %g %" PRIu32 "\n", c->bytes, c->pkt_rate, c->pkt_bytes);
+        printf(" %" PRIu64 " %g %" PRIu32 " %.3f\n", c->bytes, c->pkt_rate, c->pkt_bytes,
+               (double)c->think_us / 1e6);
     }
     sim_scenario_free(sc);
     return fflush(stdout) == 0 ? 0 : 1;
@@ -484,5 +486,7 @@ int sim_live_main(int argc, char **argv)
         return cmd_has_record(argc, argv, true);
     if (strcmp(verb, "probe") == 0)
         return sim_live_probe_main(argc - 2, argv + 2);
-    return sim_usage_error("unknown verb '%s' (plan, has, record, probe)", verb);
+    if (strcmp(verb, "web") == 0)
+        return sim_live_web_main(argc - 2, argv + 2);
+    return sim_usage_error("unknown verb '%s' (plan, has, record, probe, web)", verb);
 }

@@ -13,9 +13,11 @@
  *   live probe send|recv    a constant-rate UDP flow whose datagrams carry
  *                           their CLOCK_MONOTONIC send time: the one-way
  *                           delay of the voice flows (testnet_probe.c)
+ *   live web serve|fetch    short HTTP transfers, one connection per object:
+ *                           the web flows (testnet_web.c)
  *
  * It is not the testnet itself (namespaces, programs, timing are the
- * script's) and it reads no clock except in the probe.
+ * script's) and it reads no clock except in the probe and the web flows.
  *
  * Exit status: 0 done; 1 a scenario, database or socket error; 2 bad usage.
  */
@@ -29,5 +31,8 @@ int sim_live_main(int argc, char **argv);
 
 /* triglav-sim live probe send|recv ... (argv[0] is "probe"); testnet_probe.c. */
 int sim_live_probe_main(int argc, char **argv);
+
+/* triglav-sim live web serve|fetch ... (argv[0] is "web"); testnet_web.c. */
+int sim_live_web_main(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
  *    come from options or a --from file of "KEY VALUE" lines;
  *  - broken record lines are refused with exit 2 (options) or 1 (--from
  *    file, naming FILE:LINE without echoing it) and store nothing;
+ *  - the web and probe tools refuse bad usage before opening a socket;
  *  - a version 3 database is upgraded to hold live runs; `merge` carries them;
  *  - `report --fidelity` pairs a live run with its simulated twin and prints
  *    live / sim per metric (checked against the stored values), lists a live
@@ -137,7 +138,7 @@ int main(int argc, char **argv)
     CHECK(strstr(text, "scenario live-test\n") != NULL);
     CHECK(strstr(text, "\nuplink 0 a\nuplink 1 b\n") != NULL);
     CHECK(strstr(text, "\nflow 0 tcp down cubic 1 0.000 - ") != NULL);
-    CHECK(strstr(text, "\nflow 1 voice down - 1 0.000 - 0 50 ") != NULL);
+    CHECK(strstr(text, "\nflow 1 voice down - 1 0.000 - 0 50 160 0.000\n") != NULL);
     CHECK(fabs(plan_value("duration_s") - 2.0) < 1e-9);
     char seed1[32] = "";
     const char *sp = strstr(text, "\nseed 0x");
@@ -275,6 +276,23 @@ int main(int argc, char **argv)
     CHECK_EQ(run((const char *[]){"report", db2, "--fidelity", NULL}), 0);
     CHECK(strstr(text, "no simulated run of this key") != NULL);
     CHECK(strstr(text, "summary: 0 pairs, 1 live run without a simulated twin") != NULL);
+
+    /* ---- the web and probe tools refuse bad usage before any socket */
+    CHECK_EQ(run((const char *[]){"live", "web", NULL}), 2);
+    CHECK_EQ(run((const char *[]){"live", "web", "serve", NULL}), 2);
+    CHECK(strstr(etext, "no --port given") != NULL);
+    CHECK_EQ(run((const char *[]){"live", "web", "fetch", "--to", "192.0.2.1:80", "--size", "0",
+                                  "--duration", "1", NULL}),
+             2);
+    CHECK(strstr(etext, "--size: expected 1 to") != NULL);
+    CHECK_EQ(run((const char *[]){"live", "web", "fetch", "--to", "192.0.2.1", "--size", "10",
+                                  "--duration", "1", NULL}),
+             2);
+    CHECK(strstr(etext, "--to: expected IPv4:PORT") != NULL);
+    CHECK_EQ(run((const char *[]){"live", "probe", "send", "--to", "192.0.2.1:9", NULL}), 2);
+    CHECK(strstr(etext, "no --count given") != NULL);
+    CHECK_EQ(run((const char *[]){"live", "web", "--help", NULL}), 0);
+    CHECK(strstr(text, "log-normal") != NULL);
 
     /* ---- merge carries live runs (once) */
     CHECK_EQ(run((const char *[]){"merge", mdb, db, db2, db, NULL}), 0);

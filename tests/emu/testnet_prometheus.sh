@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # scripts/testnet.sh --prometheus (label emu, root): one iteration of
-# scenarios/live_equal.scn with a real Prometheus (Debian's) in the laptop's
-# namespace. Asserted: the script succeeds; Prometheus had both targets up
-# (client and server, labelled with the iteration) and two client uplink
-# series of the RTT gauge; its data folder holds what it stored; the live
+# tests/emu/testnet_mix.scn (a download, a sized upload, a voice call up, web
+# browsing down) with a real Prometheus (Debian's) in the laptop's
+# namespace. Asserted: the script succeeds; every flow kind was measured
+# (the iperf3 goodput, the voice delay, web objects fetched); Prometheus had
+# both targets up (client and server, labelled with the iteration) and two
+# client uplink series of the RTT gauge; its data folder holds what it stored; the live
 # run is stored (no simulated twin: --no-sim). No figure is asserted:
 # Prometheus costs the 2-core machine CPU (tests/emu/testnet.sh checks the
 # figures without it). Exit 77 when prometheus, curl or jq are missing.
@@ -19,7 +21,7 @@ FAILED=0
 fail() { echo "FAIL: $*"; FAILED=1; }
 ok() { echo "ok: $*"; }
 
-timeout 100 bash "$SRC/scripts/testnet.sh" "$SRC/scenarios/live_equal.scn" --iterations 1 \
+timeout 100 bash "$SRC/scripts/testnet.sh" "$SRC/tests/emu/testnet_mix.scn" --iterations 1 \
     --db "$WORK/results.db" --no-sim --prometheus "$WORK/prom" --sim "$SIM" --triglav "$TRIGLAV" \
     >"$WORK/testnet.out" 2>"$WORK/testnet.err"
 rc=$?
@@ -31,6 +33,10 @@ grep -q '^testnet: iteration 0: prometheus scraped the client and the server, 2 
     fail "prometheus did not scrape both targets and uplinks"
 [ -d "$WORK/prom/data/wal" ] && [ -n "$(ls -A "$WORK/prom/data/wal")" ] &&
     ok "its data kept in the folder given" || fail "no Prometheus data in $WORK/prom/data"
+grep -q '^  goodput_mbps [0-9.]*$' "$WORK/testnet.err" && grep -q '^  owd_p50_ms [0-9.]*$' "$WORK/testnet.err" &&
+    ok "bulk and voice measured" || fail "the bulk or the voice flow was not measured"
+w=$(sed -n 's/^testnet: iteration 0: web [0-9.]*: \([0-9]*\) objects.*/\1/p' "$WORK/testnet.err")
+[ "${w:-0}" -ge 1 ] && ok "$w web objects fetched" || fail "no web object fetched"
 n=$("$SIM" query "$WORK/results.db" "SELECT count(*) FROM live_runs" --csv | tail -n +2 | tr -d '\r')
 [ "$n" = 1 ] && ok "the live run stored" || fail "live runs stored: '$n' (expected 1)"
 [ $FAILED -eq 0 ] && echo PASS
