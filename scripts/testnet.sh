@@ -133,6 +133,15 @@ awk -v d="$DUR" 'BEGIN { exit !(d > 0 && d <= 600) }' || die "$SCN: duration $DU
 command -v iperf3 >/dev/null || skip "iperf3 is not installed"
 command -v nft >/dev/null || skip "nft (nftables) is not installed"
 command -v jq >/dev/null || skip "jq is not installed"
+# iperf3 -C needs the kernel's congestion control of each tcp flow
+for f in "${FLOWS[@]}"; do
+    set -- $f
+    [ "$3" = tcp ] || continue
+    avail=/proc/sys/net/ipv4/tcp_available_congestion_control
+    grep -qw -- "$5" "$avail" 2>/dev/null || modprobe "tcp_$5" 2>/dev/null
+    grep -qw -- "$5" "$avail" 2>/dev/null ||
+        skip "flow $2 needs TCP $5, which this kernel does not offer ($avail: $(cat "$avail" 2>/dev/null))"
+done
 
 # --prometheus DIR: the client's and the server's metrics endpoints, and a
 # Prometheus in the laptop's namespace that scrapes both every second (the
