@@ -18,8 +18,9 @@
 # flows with `triglav-sim live probe` (datagrams that carry their send time:
 # one-way delay, loss), web flows with `triglav-sim live web` (short HTTP
 # transfers, log-normal sizes and exponential think times like the
-# simulator's). Video and keystroke flows are not played yet (the row's
-# method says which flows were). Then `triglav-sim live record`
+# simulator's), keystrokes with `live web fetch --keys` (echoed over one
+# connection). Video flows are not played yet (the row's method says which
+# flows were). Then `triglav-sim live record`
 # stores one row in live_runs under the key of the simulated run of the same
 # (scenario, strategy, aggregation, iteration, seed), and, unless --no-sim,
 # `triglav-sim run` stores the simulated twins (runs already stored are kept).
@@ -386,7 +387,16 @@ play_iteration() {
                 done
                 played="$played web$2x$count/$dir"
                 wport=$((wport + 1)) ;;
-            *) log "iteration $it: flow $2 ($kind) not played: the testnet plays tcp, voice and web flows" ;;
+            keys)
+                bg "$OUT" "$d/web-s$wport.log" "$SIM" live web serve --port "$wport" --timeout $((secs + 120))
+                for ((k = 0; k < count; k++)); do
+                    local kopts="--to 203.0.113.2:$wport --keys --size $size --duration $secs --seed $((1000 * it + 10 * $2 + k))"
+                    kopts="$kopts --think-ms $(awk -v t="$think" 'BEGIN { printf "%.0f", t * 1000 }')"
+                    webs+=("$wport.$k $start $kopts")
+                done
+                played="$played keys$2x$count"
+                wport=$((wport + 1)) ;;
+            *) log "iteration $it: flow $2 ($kind) not played: the testnet plays tcp, voice, web and keys flows" ;;
         esac
     done
     sleep 0.3 # the iperf3 servers listen
@@ -496,7 +506,10 @@ play_iteration() {
             rc=1
             continue
         fi
-        web_note="$web_note; web $1: $o objects, completion p50 ${p:--} ms"
+        case "$x" in
+            *--keys*) web_note="$web_note; keys $1: $o keys echoed, echo p50 ${p:--} ms" ;;
+            *) web_note="$web_note; web $1: $o objects, completion p50 ${p:--} ms" ;;
+        esac
     done
     if [ -n "$voice_recv" ]; then
         awk '$1 ~ /^(owd_p50_ms|owd_p95_ms|owd_p99_ms|loss)$/' "$d/voice-recv.out" >>"$m"

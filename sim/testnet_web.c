@@ -43,14 +43,19 @@
 static const char usage_web[] =
     "usage: triglav-sim live web serve --port PORT [--timeout S]\n"
     "       triglav-sim live web fetch --to IP:PORT --size BYTES --duration S\n"
-    "                                  [--think-ms MS] [--up] [--seed N]\n"
+    "                                  [--think-ms MS] [--up | --keys] [--seed N]\n"
     "\n"
-    "Short HTTP/1.0 transfers, one TCP connection per object (IPv4).\n"
-    "  serve  answers 'GET /SIZE' with SIZE bytes and 'PUT /SIZE' (SIZE bytes of\n"
-    "         body) with a short response, until --timeout seconds (default 120)\n"
+    "Short HTTP/1.0 transfers, one TCP connection per object (IPv4), or\n"
+    "keystrokes echoed over one connection.\n"
+    "  serve  answers 'GET /SIZE' with SIZE bytes, 'PUT /SIZE' (SIZE bytes of\n"
+    "         body) with a short response, and echoes 'KEYS /SIZE' connections,\n"
+    "         until --timeout seconds (default 120)\n"
     "  fetch  for --duration seconds: an object of a size drawn log-normal around\n"
     "         --size (sigma 1), then a think time drawn exponential around\n"
     "         --think-ms (default 2000), again; --up sends the objects instead.\n"
+    "         --keys: keystrokes instead: one connection, --size bytes per key\n"
+    "         (at most 1500) echoed by the server, think times between keys;\n"
+    "         a key's completion is its echo.\n"
     "         Prints 'key value' lines: objects, bytes, completion_p50_ms,\n"
     "         completion_p95_ms (nearest rank), failed.\n";
 
@@ -102,6 +107,9 @@ struct conn {
     uint64_t out_left; /* response bytes still to write (head first) */
     char out_head[96];
     size_t out_head_len, out_head_off;
+    bool echo;       /* KEYS: every byte read is written back, to the client's close */
+    char ebuf[4096]; /* read, not yet written back */
+    size_t elen;
 };
 
 static void conn_close(struct conn *c)
@@ -117,6 +125,15 @@ static bool conn_request(struct conn *c, size_t head_end)
     uint64_t size;
     char path[32];
     c->head[head_end] = '\0';
+    if (strncmp(c->head, "KEYS /", 6) == 0) { /* echo from here on */
+        size_t extra = c->head_len - (head_end + 4);
+        if (extra > sizeof c->ebuf)
+            return false;
+        memcpy(c->ebuf, c->head + head_end + 4, extra);
+        c->elen = extra;
+        c->echo = true;
+        return true;
+    }
     bool put = strncmp(c->head, "PUT /", 5) == 0;
     if (!put && strncmp(c->head, "GET /", 5) != 0)
         return false;
@@ -172,7 +189,11 @@ static int serve(uint16_t port, double timeout_s)
         for (size_t i = 0; i < MAX_CONN; i++)
             if (c[i].fd >= 0) {
                 bool reading = c[i].out_head_len == 0 || c[i].body_left > 0;
-                p[n] = (struct pollfd){c[i].fd, reading ? POLLIN : POLLOUT, 0};
+                short ev = reading ? POLLIN : POLLOUT;
+                if (c[i].echo)
+                    ev = (short)((c[i].elen < sizeof c[i].ebuf ? POLLIN : 0) |
+                                 (c[i].elen > 0 ? POLLOUT : 0));
+                p[n] = (struct pollfd){c[i].fd, ev, 0};
                 map[n++] = i;
             }
         int ms = (int)((end - t) / 1000000u) + 1;
@@ -193,6 +214,30 @@ static int serve(uint16_t port, double timeout_s)
                 continue;
             }
             struct conn *x = &c[map[k]];
+            if (x->echo) { /* keystrokes: write back what came */
+                if ((p[k].revents & (POLLIN | POLLHUP | POLLERR)) && x->elen < sizeof x->ebuf) {
+                    ssize_t r = read(x->fd, x->ebuf + x->elen, sizeof x->ebuf - x->elen);
+                    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+                        served++;
+                        conn_close(x);
+                        continue;
+                    }
+                    if (r > 0)
+                        x->elen += (size_t)r;
+                }
+                if (x->elen > 0) {
+                    ssize_t w = write(x->fd, x->ebuf, x->elen);
+                    if (w < 0 && errno != EAGAIN && errno != EINTR) {
+                        conn_close(x);
+                        continue;
+                    }
+                    if (w > 0) {
+                        memmove(x->ebuf, x->ebuf + w, x->elen - (size_t)w);
+                        x->elen -= (size_t)w;
+                    }
+                }
+                continue;
+            }
             if (x->out_head_len == 0) { /* reading the head */
                 ssize_t r = read(x->fd, x->head + x->head_len, sizeof x->head - 1 - x->head_len);
                 if (r <= 0) {
@@ -327,6 +372,85 @@ out:
     return ok ? (dt ? dt : 1) : 0;
 }
 
+static void print_result(uint64_t *done, size_t n, uint64_t bytes, uint64_t failed)
+{
+    qsort(done, n, sizeof *done, cmp_u64);
+#define RANK(q) (n ? (double)done[(size_t)((q) * (double)(n - 1) + 0.5)] / 1e6 : 0.0)
+    printf("objects %zu\nbytes %" PRIu64 "\nfailed %" PRIu64 "\n", n, bytes, failed);
+    if (n)
+        printf("completion_p50_ms %.3f\ncompletion_p95_ms %.3f\n", RANK(0.50), RANK(0.95));
+#undef RANK
+}
+
+/* Keystrokes: one connection; `size` bytes per key, each echoed back by the
+ * server before the next think time; the completion of a key is its echo. */
+static int keys(const struct sockaddr_in *to, uint64_t size, double think_ms, double duration_s,
+                uint64_t seed)
+{
+    uint64_t *done = malloc(MAX_OBJECTS * sizeof *done);
+    char key[1500], echo[1500];
+    if (!done || size > sizeof key) {
+        free(done);
+        return 1;
+    }
+    memset(key, 'k', sizeof key);
+    uint64_t s = seed, failed = 0, end = now_ns() + (uint64_t)(duration_s * 1e9);
+    size_t n = 0;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
+    if (fd < 0)
+        goto out;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    uint64_t deadline = end + 30000000000u;
+    if (connect(fd, (const struct sockaddr *)to, sizeof *to) != 0 && errno != EINPROGRESS)
+        goto out;
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (!wait_fd(fd, POLLOUT, deadline) || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 ||
+        err != 0)
+        goto out;
+    char head[64];
+    int hl = snprintf(head, sizeof head, "KEYS /%" PRIu64 " HTTP/1.0\r\n\r\n", size);
+    if (write(fd, head, (size_t)hl) != hl)
+        goto out;
+    while (now_ns() < end && n < MAX_OBJECTS) {
+        uint64_t t0 = now_ns(), off = 0, got = 0;
+        while (off < size) {
+            if (!wait_fd(fd, POLLOUT, deadline))
+                goto out;
+            ssize_t w = write(fd, key + off, size - off);
+            if (w < 0 && errno != EAGAIN && errno != EINTR)
+                goto out;
+            if (w > 0)
+                off += (uint64_t)w;
+        }
+        while (got < size) {
+            if (!wait_fd(fd, POLLIN, deadline))
+                goto out;
+            ssize_t r = read(fd, echo, size - got);
+            if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+                goto out;
+            if (r > 0)
+                got += (uint64_t)r;
+        }
+        uint64_t dt = now_ns() - t0;
+        done[n++] = dt ? dt : 1;
+        uint64_t wake = now_ns() + (uint64_t)(-think_ms * log(uniform01(&s)) * 1e6);
+        if (wake >= end)
+            break;
+        struct timespec ts = {(time_t)(wake / 1000000000u), (long)(wake % 1000000000u)};
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+    }
+    goto report;
+out:
+    failed = 1; /* the connection broke: the keys so far are counted */
+report:
+    if (fd >= 0)
+        close(fd);
+    print_result(done, n, n * size, failed);
+    free(done);
+    return 0;
+}
+
 static int fetch(const struct sockaddr_in *to, uint64_t mean, double think_ms, double duration_s,
                  bool up, uint64_t seed)
 {
@@ -354,12 +478,7 @@ static int fetch(const struct sockaddr_in *to, uint64_t mean, double think_ms, d
         struct timespec ts = {(time_t)(wake / 1000000000u), (long)(wake % 1000000000u)};
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
     }
-    qsort(done, n, sizeof *done, cmp_u64);
-#define RANK(q) (n ? (double)done[(size_t)((q) * (double)(n - 1) + 0.5)] / 1e6 : 0.0)
-    printf("objects %zu\nbytes %" PRIu64 "\nfailed %" PRIu64 "\n", n, bytes, failed);
-    if (n)
-        printf("completion_p50_ms %.3f\ncompletion_p95_ms %.3f\n", RANK(0.50), RANK(0.95));
-#undef RANK
+    print_result(done, n, bytes, failed);
     free(done);
     return 0;
 }
@@ -375,7 +494,7 @@ int sim_live_web_main(int argc, char **argv)
     if (!is_serve && strcmp(argv[1], "fetch") != 0)
         return sim_usage_error("expected serve or fetch, got '%s'", argv[1]);
     struct sockaddr_in to;
-    bool has_to = false, up = false;
+    bool has_to = false, up = false, keystrokes = false;
     uint64_t port = 0, size = 0, seed = 1, secs = 0, timeout = 120;
     double think_ms = 2000;
     for (int i = 2; i < argc; i++) {
@@ -424,6 +543,8 @@ int sim_live_web_main(int argc, char **argv)
                 return 2;
             if (!sim_parse_u64(v, 0, UINT64_MAX, true, &seed))
                 return sim_usage_error("--seed: expected a whole number, got '%s'", v);
+        } else if (!is_serve && strcmp(argv[i], "--keys") == 0) {
+            keystrokes = true;
         } else if (!is_serve && strcmp(argv[i], "--up") == 0) {
             up = true;
         } else {
@@ -438,7 +559,10 @@ int sim_live_web_main(int argc, char **argv)
     } else {
         if (!has_to || !size || !secs)
             return sim_usage_error("--to, --size and --duration are required");
-        rc = fetch(&to, size, think_ms, (double)secs, up, seed);
+        if (keystrokes && (up || size > 1500))
+            return sim_usage_error("--keys: at most 1500 bytes per key, and not with --up");
+        rc = keystrokes ? keys(&to, size, think_ms, (double)secs, seed)
+                        : fetch(&to, size, think_ms, (double)secs, up, seed);
     }
     return rc == 0 && fflush(stdout) == 0 ? 0 : 1;
 }

@@ -291,6 +291,10 @@ int main(int argc, char **argv)
     CHECK(strstr(etext, "--to: expected IPv4:PORT") != NULL);
     CHECK_EQ(run((const char *[]){"live", "probe", "send", "--to", "192.0.2.1:9", NULL}), 2);
     CHECK(strstr(etext, "no --count given") != NULL);
+    CHECK_EQ(run((const char *[]){"live", "web", "fetch", "--to", "192.0.2.1:80", "--size", "2000",
+                                  "--duration", "1", "--keys", NULL}),
+             2);
+    CHECK(strstr(etext, "--keys: at most 1500 bytes") != NULL);
     CHECK_EQ(run((const char *[]){"live", "web", "--help", NULL}), 0);
     CHECK(strstr(text, "log-normal") != NULL);
 
