@@ -26,9 +26,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "emu_gso.h"
 #include "evq.h"
 
 #define BATCH 64
+/* a GSO super-frame is read whole (IP's 64 KiB and the Ethernet header),
+ * then cut into wire frames (emu_gso.h) */
+#define FRAME_MAX (65536 + 64)
 #define SOCKBUF (8 << 20)
 
 #ifndef PACKET_IGNORE_OUTGOING
@@ -45,6 +49,7 @@ struct emu_link {
     struct side side[2];        /* 0: A, 1: B */
     uint64_t send_err[2];       /* per side written to */
     uint64_t extra_loss[2];     /* per direction: dropped by a LOSS event */
+    uint64_t gso_cut[2];        /* per direction: GSO super-frames cut into wire frames */
     struct sim_env *env;
     size_t uplink;
 };
@@ -171,15 +176,21 @@ static bool arm(int tfd, const struct sim_evq *q, uint64_t start_ns)
  * starve the timers and the other interfaces. */
 #define MAX_BATCHES 4
 
-static void drain(struct emu_link *l, int from, uint8_t bufs[][SIM_PKT_MAX])
+static void send_segment(void *ctx, uint8_t *frame, size_t len)
 {
+    (void)sim_link_send(ctx, frame, len);
+}
+
+static void drain(struct emu_link *l, int from, uint8_t bufs[][FRAME_MAX])
+{
+    static uint8_t seg[SIM_PKT_MAX];
     struct mmsghdr msgs[BATCH];
     struct iovec iov[BATCH][2];
     struct virtio_net_hdr vh[BATCH];
     for (int b = 0; b < MAX_BATCHES; b++) {
         for (int i = 0; i < BATCH; i++) {
             iov[i][0] = (struct iovec){&vh[i], sizeof vh[i]};
-            iov[i][1] = (struct iovec){bufs[i], SIM_PKT_MAX};
+            iov[i][1] = (struct iovec){bufs[i], FRAME_MAX};
             msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = iov[i], .msg_iovlen = 2}};
         }
         int n = recvmmsg(l->side[from].fd, msgs, BATCH, MSG_DONTWAIT, NULL);
@@ -187,8 +198,14 @@ static void drain(struct emu_link *l, int from, uint8_t bufs[][SIM_PKT_MAX])
             return;
         for (int i = 0; i < n; i++) {
             size_t len = msgs[i].msg_len > sizeof vh[i] ? msgs[i].msg_len - sizeof vh[i] : 0;
+            if (vh[i].gso_type != VIRTIO_NET_HDR_GSO_NONE && !(msgs[i].msg_hdr.msg_flags & MSG_TRUNC) &&
+                sim_gso_segment(&vh[i], bufs[i], len, seg, sizeof seg, send_segment,
+                                l->link[from]) >= 0) {
+                l->gso_cut[from]++;
+                continue;
+            }
             if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || vh[i].gso_type != VIRTIO_NET_HDR_GSO_NONE)
-                len = SIM_PKT_MAX + 1; /* counted as a queue drop by the link */
+                len = SIM_PKT_MAX + 1; /* cannot be cut: counted as a queue drop by the link */
             else
                 finish_csum(&vh[i], bufs[i], len);
             (void)sim_link_send(l->link[from], bufs[i], len);
@@ -202,7 +219,7 @@ int sim_emu_run(const struct sim_emu_spec *spec)
 {
     static struct emu_link links[SIM_MAX_UPLINKS];
     static struct out_ctx outs[SIM_MAX_UPLINKS][2];
-    static uint8_t bufs[BATCH][SIM_PKT_MAX];
+    static uint8_t bufs[BATCH][FRAME_MAX];
     struct sim_evq q;
     int rc = -1, ep = -1, tfd = -1;
     if (sim_evq_init(&q, 1024))
@@ -279,8 +296,8 @@ int sim_emu_run(const struct sim_emu_spec *spec)
         }
         sim_evq_run(&q, (mono_ns() - start) / 1000u);
     }
-    printf("%-12s %-4s %10s %10s %10s %10s %8s %8s\n", "uplink", "dir", "passed", "drop-queue",
-           "drop-loss", "drop-down", "send-err", "rx-drop");
+    printf("%-12s %-4s %10s %10s %10s %10s %8s %8s %8s\n", "uplink", "dir", "passed", "drop-queue",
+           "drop-loss", "drop-down", "send-err", "rx-drop", "gso-cut");
     for (size_t i = 0; i < spec->n; i++)
         for (int d = 0; d < 2; d++) {
             const struct emu_link *l = &links[i];
@@ -290,12 +307,12 @@ int sim_emu_run(const struct sim_emu_spec *spec)
             struct tpacket_stats ts = {0};
             socklen_t tl = sizeof ts;
             (void)getsockopt(l->side[d].fd, SOL_PACKET, PACKET_STATISTICS, &ts, &tl);
-            printf("%-12s %-4s %10llu %10llu %10llu %10llu %8llu %8u\n", spec->link[i].name,
+            printf("%-12s %-4s %10llu %10llu %10llu %10llu %8llu %8u %8llu\n", spec->link[i].name,
                    d ? "down" : "up", (unsigned long long)(s->delivered_pkts - l->extra_loss[d]),
                    (unsigned long long)s->drop_queue,
                    (unsigned long long)(s->drop_loss + l->extra_loss[d]),
                    (unsigned long long)s->drop_down, (unsigned long long)l->send_err[1 - d],
-                   ts.tp_drops);
+                   ts.tp_drops, (unsigned long long)l->gso_cut[d]);
         }
     fflush(stdout);
     rc = 0;
