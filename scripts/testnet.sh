@@ -19,11 +19,13 @@
 # one-way delay, loss), web flows with `triglav-sim live web` (short HTTP
 # transfers, log-normal sizes and exponential think times like the
 # simulator's), keystrokes with `live web fetch --keys` (echoed over one
-# connection). Video flows are not played yet (the row's method says which
-# flows were). Then `triglav-sim live record`
-# stores one row in live_runs under the key of the simulated run of the same
-# (scenario, strategy, aggregation, iteration, seed), and, unless --no-sim,
-# `triglav-sim run` stores the simulated twins (runs already stored are kept).
+# connection), video calls with `live probe send --video` both ways (frames
+# of the simulator's sizes at 30 per second). The row's method says which
+# flows were played and what the web, keys and video flows measured. Then
+# `triglav-sim live record` stores one row in live_runs under the key of the
+# simulated run of the same (scenario, strategy, aggregation, iteration,
+# seed), and, unless --no-sim, `triglav-sim run` stores the simulated twins
+# (runs already stored are kept).
 #
 # Measured: goodput_mbps = the tcp flows' receiver-side bit rate (iperf3)
 # together; owd_p50/p95/p99_ms and loss of the first voice flow; session_up_ms
@@ -351,10 +353,12 @@ play_iteration() {
     fi
 
     # start the traffic: receivers and iperf3 servers first
-    local f kind dir cc count start stop bytes pps size think secs played="" iperfs=() webs=() voice_recv="" voice_send="" wport=8000 k
+    local f kind dir cc count start stop bytes pps size think vbps mss secs played="" iperfs=() webs=() voice_recv="" voice_send="" wport=8000 k
+    local vlabel=() vrecv=() vsend=() viport=6101
     for f in "${FLOWS[@]}"; do
         set -- $f
         kind=$3 dir=$4 cc=$5 count=$6 start=$7 stop=$8 bytes=$9 pps=${10} size=${11} think=${12:-2}
+        vbps=${13:-2500000} mss=${14:-1360}
         [ "$stop" = "-" ] && stop=$DUR
         secs=$(awk -v a="$start" -v b="$stop" 'BEGIN { s = b - a; printf "%d", (s < 1) ? 1 : s + 0.5 }')
         case "$kind" in
@@ -387,6 +391,18 @@ play_iteration() {
                 done
                 played="$played web$2x$count/$dir"
                 wport=$((wport + 1)) ;;
+            video) # both directions, as the simulator's video call
+                for ((k = 0; k < count; k++)); do
+                    local frames=$((30 * secs)) vs="--video $vbps --mss $mss"
+                    vlabel+=("video$2.$k/down")
+                    vrecv+=("$LAP live probe recv --hello 203.0.113.2:$viport --timeout $((secs + 60)) --idle-ms 2000")
+                    vsend+=("$OUT $start live probe send --hello-port $viport --count $frames $vs --seed $((1000 * it + 10 * $2 + k)) --timeout 60")
+                    vlabel+=("video$2.$k/up")
+                    vrecv+=("$OUT live probe recv --port $((viport + 1)) --timeout $((secs + 60)) --idle-ms 2000")
+                    vsend+=("$LAP $start live probe send --to 203.0.113.2:$((viport + 1)) --count $frames $vs --seed $((1000 * it + 10 * $2 + k + 5))")
+                    viport=$((viport + 2))
+                done
+                played="$played video$2x$count" ;;
             keys)
                 bg "$OUT" "$d/web-s$wport.log" "$SIM" live web serve --port "$wport" --timeout $((secs + 120))
                 for ((k = 0; k < count; k++)); do
@@ -426,6 +442,20 @@ play_iteration() {
         local w=$1 st=$2; shift 2
         late=$(lag "$st")
         (sleep "$(wait_s "$st")"; exec ip netns exec "$LAP" "$SIM" live web fetch "$@") >"$d/web-c$w.out" 2>"$d/web-c$w.err" &
+        pids+=($!)
+        PIDS="$PIDS $!"
+    done
+    for ((k = 0; k < ${#vlabel[@]}; k++)); do
+        set -- ${vrecv[$k]}
+        local vns=$1; shift
+        ip netns exec "$vns" "$SIM" "$@" >"$d/video-recv.$k.out" 2>"$d/video-recv.$k.err" &
+        pids+=($!)
+        PIDS="$PIDS $!"
+        set -- ${vsend[$k]}
+        local vst=$2
+        vns=$1; shift 2
+        late=$(lag "$vst")
+        (sleep "$(wait_s "$vst")"; exec ip netns exec "$vns" "$SIM" "$@") >"$d/video-send.$k.out" 2>"$d/video-send.$k.err" &
         pids+=($!)
         PIDS="$PIDS $!"
     done
@@ -495,6 +525,19 @@ play_iteration() {
     done
     [ "$have_g" -eq 1 ] && echo "goodput_mbps $g" >>"$m"
     local web_note=""
+    for ((k = 0; k < ${#vlabel[@]}; k++)); do
+        local vr vsn vp
+        vr=$(awk '$1 == "received" { print $2 }' "$d/video-recv.$k.out")
+        vsn=$(awk '$1 == "sent" { print $2 }' "$d/video-send.$k.out")
+        vp=$(awk '$1 == "owd_p50_ms" { print $2 }' "$d/video-recv.$k.out")
+        if [ -z "$vr" ] || [ -z "$vsn" ] || [ "$vr" = 0 ]; then
+            log "iteration $it: ${vlabel[$k]}: nothing received:"
+            tail -n 3 "$d/video-send.$k.err" "$d/video-recv.$k.err" >&2
+            rc=1
+            continue
+        fi
+        web_note="$web_note; ${vlabel[$k]}: $vr of $vsn datagrams, owd p50 ${vp:--} ms"
+    done
     for x in "${webs[@]}"; do
         set -- $x
         local o p

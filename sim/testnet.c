@@ -38,7 +38,8 @@ const char sim_usage_live[] =
     "          line: scenario, file, hash, duration_s, iteration, seed (the\n"
     "          iteration's, as `run` and `emulate` draw it), strategies, aggregations,\n"
     "          'uplink INDEX NAME' and 'flow INDEX KIND DIR CC COUNT START_S STOP_S\n"
-    "          BYTES PPS PACKET_BYTES THINK_S' (STOP_S '-': until the end)\n"
+    "          BYTES PPS PACKET_BYTES THINK_S VIDEO_BPS MSS' (STOP_S '-': until the\n"
+    "          end)\n"
     "  has     prints 'yes' if a live run of that key is stored, else 'no'\n"
     "  record  stores one live run in the results database (table live_runs),\n"
     "          under the key of the simulated run of the same scenario, strategy,\n"
@@ -388,8 +389,8 @@ static int cmd_plan(int argc, char **argv)
             printf("-");
         else
             printf("%.3f", (double)c->stop_us / 1e6);
-        printf(" %" PRIu64 " %g %" PRIu32 " %.3f\n", c->bytes, c->pkt_rate, c->pkt_bytes,
-               (double)c->think_us / 1e6);
+        printf(" %" PRIu64 " %g %" PRIu32 " %.3f %.0f %" PRIu32 "\n", c->bytes, c->pkt_rate,
+               c->pkt_bytes, (double)c->think_us / 1e6, c->video_bps, c->mss);
     }
     sim_scenario_free(sc);
     return fflush(stdout) == 0 ? 0 : 1;

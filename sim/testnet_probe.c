@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -37,6 +38,7 @@ static const char hello[8] = "TGHELLO";
 static const char usage_probe[] =
     "usage: triglav-sim live probe send (--to IP:PORT | --hello-port PORT) --count N\n"
     "                                   [--size BYTES] [--pps R] [--timeout S]\n"
+    "                                   [--video BPS [--mss BYTES] [--seed N]]\n"
     "       triglav-sim live probe recv (--port PORT | --hello IP:PORT) [--count N]\n"
     "                                   [--timeout S] [--idle-ms MS]\n"
     "\n"
@@ -44,7 +46,11 @@ static const char usage_probe[] =
     "(CLOCK_MONOTONIC, which network namespaces of one machine share).\n"
     "  send  COUNT datagrams of SIZE bytes of UDP payload (default 160, at least 16)\n"
     "        at PPS per second (default 50), to IP:PORT, or to whoever sends a hello\n"
-    "        to PORT (waits at most --timeout seconds for it, default 30)\n"
+    "        to PORT (waits at most --timeout seconds for it, default 30); with\n"
+    "        --video, COUNT frames of a video call instead: 30 per second averaging\n"
+    "        BPS bit/s, log-normal sizes (sigma 0.3), a key frame 4 times larger\n"
+    "        every 2 s, each sent at once in datagrams of at most --mss bytes\n"
+    "        (default 1360), sizes drawn from --seed (as the simulator's model)\n"
     "  recv  on PORT, or from a socket that says hello to IP:PORT every 100 ms until\n"
     "        the first datagram arrives; stops --idle-ms (default 1000) after the\n"
     "        last datagram, or after --timeout seconds (default 120), or once COUNT\n"
@@ -122,6 +128,68 @@ static int do_send(int fd, const struct sockaddr_in *to, uint64_t size, double p
     return 0;
 }
 
+/* splitmix64 and a standard normal from it: the video frames' draws */
+static uint64_t next_u64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static double normal01(uint64_t *s)
+{
+    double u1 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
+    double u2 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
+    return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+}
+
+/* A video call's one direction, as the simulator's (sim/traffic.c): COUNT
+ * frames at 30 per second averaging bps, log-normal sizes (sigma 0.3), every
+ * 60th a key frame 4 times larger, each sent at once in packets of at most
+ * mss bytes (at least 16, for the header). */
+static int do_video(int fd, const struct sockaddr_in *to, double bps, uint64_t mss, uint64_t count,
+                    uint64_t seed)
+{
+    enum { FPS = 30, GOP = 60 };
+    const double key_factor = 4.0, sigma = 0.3;
+    uint8_t *p = calloc(1, mss);
+    if (!p)
+        return 1;
+    uint64_t start = now_ns(), gap = 1000000000u / FPS, s = seed, seq = 0;
+    uint64_t sent = 0, failed = 0, bytes = 0;
+    for (uint64_t k = 0; k < count; k++) {
+        uint64_t at = start + k * gap;
+        struct timespec ts = {(time_t)(at / 1000000000u), (long)(at % 1000000000u)};
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+        double mean = bps / 8 / FPS * GOP / (GOP - 1 + key_factor);
+        if (k % GOP == 0)
+            mean *= key_factor;
+        double v = exp(log(mean) - sigma * sigma / 2 + sigma * normal01(&s));
+        uint64_t size = v < 1 ? 1 : (uint64_t)llround(fmin(v, 1e7));
+        uint64_t npk = (size + mss - 1) / mss;
+        for (uint64_t i = 0; i < npk; i++) {
+            uint64_t b = size / npk + (i < size % npk ? 1 : 0);
+            if (b < 16)
+                b = 16;
+            uint64_t t = now_ns();
+            memcpy(p, &seq, 8);
+            memcpy(p + 8, &t, 8);
+            seq++;
+            if (sendto(fd, p, b, 0, (const struct sockaddr *)to, sizeof *to) < 0) {
+                failed++;
+            } else {
+                sent++;
+                bytes += b;
+            }
+        }
+    }
+    free(p);
+    printf("sent %" PRIu64 "\nsend_failed %" PRIu64 "\nbytes %" PRIu64 "\nseconds %.3f\n", sent,
+           failed, bytes, (double)(now_ns() - start) / 1e9);
+    return 0;
+}
+
 static int do_recv(int fd, const struct sockaddr_in *hello_to, uint64_t count, double timeout_s,
                    int idle_ms)
 {
@@ -196,7 +264,8 @@ int sim_live_probe_main(int argc, char **argv)
         return sim_usage_error("expected send or recv, got '%s'", argv[1]);
     struct sockaddr_in peer;
     bool has_peer = false;
-    uint64_t port = 0, count = 0, size = 160, idle_ms = 1000;
+    uint64_t port = 0, count = 0, size = 160, idle_ms = 1000, mss = 1360, seed = 1;
+    double video_bps = 0;
     double pps = 50, timeout = send ? 30 : 120;
     for (int i = 2; i < argc; i++) {
         const char *v;
@@ -227,6 +296,23 @@ int sim_live_probe_main(int argc, char **argv)
                 return 2;
             if (!sim_parse_u64(v, 16, 65000, false, &size))
                 return sim_usage_error("--size: expected 16 to 65000 bytes, got '%s'", v);
+        } else if (send && (m = sim_opt_value(argc, argv, &i, "--video", &v)) != 0) {
+            char *end;
+            if (m < 0)
+                return 2;
+            video_bps = strtod(v, &end);
+            if (!*v || *end || !(video_bps >= 1000 && video_bps <= 1e10))
+                return sim_usage_error("--video: expected 1000 to 1e10 bit/s, got '%s'", v);
+        } else if (send && (m = sim_opt_value(argc, argv, &i, "--mss", &v)) != 0) {
+            if (m < 0)
+                return 2;
+            if (!sim_parse_u64(v, 64, 1460, false, &mss))
+                return sim_usage_error("--mss: expected 64 to 1460 bytes, got '%s'", v);
+        } else if (send && (m = sim_opt_value(argc, argv, &i, "--seed", &v)) != 0) {
+            if (m < 0)
+                return 2;
+            if (!sim_parse_u64(v, 0, UINT64_MAX, true, &seed))
+                return sim_usage_error("--seed: expected a whole number, got '%s'", v);
         } else if (send && (m = sim_opt_value(argc, argv, &i, "--pps", &v)) != 0) {
             char *end;
             if (m < 0)
@@ -283,7 +369,8 @@ int sim_live_probe_main(int argc, char **argv)
                     break;
             }
         }
-        rc = do_send(fd, &peer, size, pps, count);
+        rc = video_bps > 0 ? do_video(fd, &peer, video_bps, mss, count, seed)
+                           : do_send(fd, &peer, size, pps, count);
     } else {
         rc = do_recv(fd, has_peer ? &peer : NULL, count, timeout, (int)idle_ms);
     }

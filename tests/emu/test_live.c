@@ -138,7 +138,7 @@ int main(int argc, char **argv)
     CHECK(strstr(text, "scenario live-test\n") != NULL);
     CHECK(strstr(text, "\nuplink 0 a\nuplink 1 b\n") != NULL);
     CHECK(strstr(text, "\nflow 0 tcp down cubic 1 0.000 - ") != NULL);
-    CHECK(strstr(text, "\nflow 1 voice down - 1 0.000 - 0 50 160 0.000\n") != NULL);
+    CHECK(strstr(text, "\nflow 1 voice down - 1 0.000 - 0 50 160 0.000 2500000 1360\n") != NULL);
     CHECK(fabs(plan_value("duration_s") - 2.0) < 1e-9);
     char seed1[32] = "";
     const char *sp = strstr(text, "\nseed 0x");
@@ -295,6 +295,14 @@ int main(int argc, char **argv)
                                   "--duration", "1", "--keys", NULL}),
              2);
     CHECK(strstr(etext, "--keys: at most 1500 bytes") != NULL);
+    CHECK_EQ(run((const char *[]){"live", "probe", "send", "--to", "192.0.2.1:9", "--count", "3",
+                                  "--video", "10", NULL}),
+             2);
+    CHECK(strstr(etext, "--video: expected 1000 to") != NULL);
+    CHECK_EQ(run((const char *[]){"live", "probe", "send", "--to", "192.0.2.1:9", "--count", "3",
+                                  "--video", "1e6", "--mss", "2000", NULL}),
+             2);
+    CHECK(strstr(etext, "--mss: expected 64 to 1460") != NULL);
     CHECK_EQ(run((const char *[]){"live", "web", "--help", NULL}), 0);
     CHECK(strstr(text, "log-normal") != NULL);
 
