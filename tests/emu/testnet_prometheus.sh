@@ -4,12 +4,12 @@
 # browsing down, keystrokes, a video call) with a real Prometheus (Debian's)
 # in the laptop's namespace. Asserted: the script succeeds; every flow kind
 # was measured (the iperf3 goodput, the voice delay, web objects fetched,
-# keys echoed, video received both ways); Prometheus had both targets up (client and server, labelled with
-# the iteration) and two client uplink series of the RTT gauge; its data
-# folder holds what it stored; the live run is stored (no simulated twin:
-# --no-sim). No figure is asserted: Prometheus costs the 2-core machine CPU
-# (tests/emu/testnet.sh checks the figures without it). Exit 77 when
-# prometheus, curl or jq are missing.
+# keys echoed, video received both ways); Prometheus had both targets up
+# (client and server, labelled with the iteration) and two client uplink
+# series of the RTT gauge; its data folder holds what it stored; the live
+# run is stored (no simulated twin: --no-sim). No figure is asserted:
+# Prometheus costs the 2-core machine CPU (tests/emu/testnet.sh checks the
+# figures without it). Exit 77 when prometheus, curl or jq are missing.
 # Usage: testnet_prometheus.sh TRIGLAV_SIM TRIGLAV SOURCE_DIR
 set -u
 SIM=${1:?usage: testnet_prometheus.sh TRIGLAV_SIM TRIGLAV SOURCE_DIR} TRIGLAV=${2:?} SRC=${3:?}
