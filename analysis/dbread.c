@@ -90,6 +90,22 @@ void an_db_compat_tables(sqlite3 *db)
                      "reorder_peak_pkts INTEGER, retransmitted_pkts INTEGER, nacks INTEGER, "
                      "late_drops_pkts INTEGER)",
                      NULL, NULL, NULL);
+    bool live = true;
+    if (runs &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'live_runs'", -1,
+                           &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            live = sqlite3_column_int(st, 0) > 0;
+        sqlite3_finalize(st);
+    }
+    if (runs && !live) /* schema version 4 (results/schema.sql) */
+        sqlite3_exec(db,
+                     "CREATE TEMP TABLE live_runs (id INTEGER PRIMARY KEY, scenario TEXT, "
+                     "scenario_file TEXT, scenario_hash TEXT, strategy TEXT, aggregation TEXT, "
+                     "iteration INTEGER, seed INTEGER, version TEXT, duration_s REAL, "
+                     "goodput_mbps REAL, owd_p50_ms REAL, owd_p95_ms REAL, owd_p99_ms REAL, "
+                     "loss REAL, session_up_ms REAL, method TEXT, created TEXT)",
+                     NULL, NULL, NULL);
 }
 
 int an_db_check_results(sqlite3 *db, const char *path, char *err, size_t errlen)

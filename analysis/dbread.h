@@ -30,10 +30,10 @@ int an_db_open(const char *path, sqlite3 **out, char *err, size_t errlen);
 int an_db_check_results(sqlite3 *db, const char *path, char *err, size_t errlen);
 
 /* Saved queries may read the tables later schema versions added: on a
- * results database from before them (no `sweeps` table), create empty
- * TEMP tables of that shape in this connection, so such a query gives no
- * rows instead of an error. The file is not changed. Never fails (a table
- * that cannot be made is left out). */
+ * results database from before them (no `sweeps` or `live_runs` table),
+ * create empty TEMP tables of that shape in this connection, so such a query
+ * gives no rows instead of an error. The file is not changed. Never fails
+ * (a table that cannot be made is left out). */
 void an_db_compat_tables(sqlite3 *db);
 
 /* Format a message into err[errlen] (nothing when err is NULL). */

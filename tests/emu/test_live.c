@@ -265,6 +265,9 @@ int main(int argc, char **argv)
     CHECK(strstr(text, "summary: 2 pairs") != NULL);
     CHECK(strstr(text, "    owd_p50_ms         1   1.250") != NULL);
     CHECK_EQ(run((const char *[]){"report", db, "--fidelity", "--sweep", NULL}), 2);
+    CHECK_EQ(run((const char *[]){"query", db, "--saved", "fidelity", "--csv", NULL}), 0);
+    CHECK(strstr(text, "live-test,adaptive,full,0,") != NULL);
+    CHECK(strstr(text, ",0.9,") != NULL); /* goodput_ratio, rounded to 3 places */
 
     /* ---- a live run without its simulated twin is listed, not paired */
     CHECK_EQ(run((const char *[]){"live", "record", "--db", db2, "--scenario", scn, "--strategy",
@@ -322,6 +325,8 @@ int main(int argc, char **argv)
         free(v3);
         CHECK_EQ(run((const char *[]){"report", v3db, "--fidelity", NULL}), 1);
         CHECK(strstr(etext, "no live runs stored") != NULL);
+        CHECK_EQ(run((const char *[]){"query", v3db, "--saved", "fidelity", NULL}), 0);
+        CHECK(strstr(text, "(0 rows)") != NULL);
         CHECK_EQ(
             run((const char *[]){"live", "record", "--db", v3db, "--scenario", scn, "--strategy",
                                  "adaptive", "--aggregation", "full", "--duration-s", "2", NULL}),
