@@ -17,7 +17,8 @@ N=${ITERATIONS:-3}
 SIM="$BUILD/sim/triglav-sim" TRIGLAV="$BUILD/runtime/triglav"
 for s in live_equal live_skew_100_50 live_lossy live_failover live_cellular live_train; do
     bash "$SRC/scripts/testnet.sh" "$SRC/scenarios/$s.scn" --iterations "$N" --db "$DB" \
-        --sim "$SIM" --triglav "$TRIGLAV" 2>&1 | grep -E '^testnet: .*(measured|stored|SKIP|not )|^  [a-z_0-9]+ [0-9.]+$'
+        --sim "$SIM" --triglav "$TRIGLAV" 2>&1 |
+        grep -vE '^(triglav-sim emulate:|uplink +dir|[a-z0-9_]+ +(up|down) +[0-9])'
     rc=${PIPESTATUS[0]}
     [ "$rc" -eq 77 ] && exit 77
     [ "$rc" -eq 0 ] || echo "bench_fidelity: $s: scripts/testnet.sh exit status $rc" >&2

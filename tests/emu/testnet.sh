@@ -5,22 +5,22 @@
 # the simulated twin is stored beside it; `report --fidelity` prints the
 # pair. Asserted: exactly one live run and one simulated run of the same key;
 # the pair printed; the goodput ratio live/sim within [GOODPUT_MIN,
-# GOODPUT_MAX] (default 0.65 to 1.10); the voice flow measured, with a
+# GOODPUT_MAX] (default 0.58 to 1.10); the voice flow measured, with a
 # one-way delay no shorter than the 10 ms the links add and loss under 5%;
 # no namespace of the testnet left behind.
-# Measured on 2026-12-05 (ASan build, a second engineer's live tests on the
-# same 2 cores at times), 18 runs of the script and this test: goodput ratio
-# 0.951-0.966 in 15 (live 35.1-35.6 Mbit/s, simulated 36.9), 0.719-0.732 in
-# 3 (live 26.5-27.0 Mbit/s, with about three times the TCP retransmits: a
-# slower mode whose cause is not found yet); voice p50 ratio
-# 0.66-0.91, p95 0.75-0.93 (the live queue holds less than the simulated
-# one). The goodput bound admits both modes and 10% above 1; one uplink
-# alone would give about 0.5, so it still proves that both are used. The
-# delay ratio is printed, not asserted.
+# Measured on 2026-12-05 (ASan build, the shared 2-core VM): the live
+# download is bimodal. With the tunnel as of commit 688e472, 10 runs of the
+# script and this test: goodput ratio 0.92-0.97 in 5, 0.66-0.76 in 5 (with
+# 100-134 TCP retransmits against 2-42; simulated 36.9 Mbit/s every time);
+# before fb2881b, 0.95-0.97 in 15 of 18 and 0.72-0.73 in 3. Voice p50 ratio
+# 0.66-1.05. The goodput bound admits both modes with a margin (the lowest
+# seen is 0.66) and 10% above 1; one uplink alone could carry at most
+# about 0.54 of it (20 of the 36.9 Mbit/s), so the bound still proves that
+# both uplinks carry the download. The delay ratio is printed, not asserted.
 # Usage: testnet.sh TRIGLAV_SIM TRIGLAV SOURCE_DIR
 set -u
 SIM=${1:?usage: testnet.sh TRIGLAV_SIM TRIGLAV SOURCE_DIR} TRIGLAV=${2:?} SRC=${3:?}
-GOODPUT_MIN=${GOODPUT_MIN:-0.65} GOODPUT_MAX=${GOODPUT_MAX:-1.10}
+GOODPUT_MIN=${GOODPUT_MIN:-0.58} GOODPUT_MAX=${GOODPUT_MAX:-1.10}
 WORK=$(mktemp -d /tmp/tgtestnet.XXXXXX) || exit 1
 trap 'rm -rf "$WORK"' EXIT
 FAILED=0
