@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -486,6 +487,7 @@ static int fetch(const struct sockaddr_in *to, uint64_t mean, double think_ms, d
 int sim_live_web_main(int argc, char **argv)
 {
     sim_cmd_name = "triglav-sim live web";
+    signal(SIGPIPE, SIG_IGN); /* a peer that closed early is an error return, not a death */
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         fputs(usage_web, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
