@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "testnet_util.h"
 
 #define MAX_COUNT   10000000u
 #define MAX_TIMEOUT 3600u
@@ -58,36 +59,6 @@ static const char usage_probe[] =
     "        not given), loss (1 - received/COUNT), owd_p50_ms, owd_p95_ms,\n"
     "        owd_p99_ms, owd_min_ms, owd_max_ms (nearest rank), first_s, last_s.\n";
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* "IP:PORT" (IPv4) into sa; false if it is not one. */
-static bool parse_addr(const char *v, struct sockaddr_in *sa)
-{
-    char ip[INET_ADDRSTRLEN];
-    const char *colon = strrchr(v, ':');
-    uint64_t port;
-    if (!colon || (size_t)(colon - v) >= sizeof ip ||
-        !sim_parse_u64(colon + 1, 1, 65535, false, &port))
-        return false;
-    memcpy(ip, v, (size_t)(colon - v));
-    ip[colon - v] = '\0';
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    return inet_pton(AF_INET, ip, &sa->sin_addr) == 1;
-}
-
 static int bound_socket(uint16_t port)
 {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -108,13 +79,13 @@ static int do_send(int fd, const struct sockaddr_in *to, uint64_t size, double p
     uint8_t *p = calloc(1, size);
     if (!p)
         return 1;
-    uint64_t start = now_ns(), gap = (uint64_t)(1e9 / pps);
+    uint64_t start = sim_live_now_ns(), gap = (uint64_t)(1e9 / pps);
     uint64_t sent = 0, failed = 0;
     for (uint64_t i = 0; i < count; i++) {
         uint64_t at = start + i * gap;
         struct timespec ts = {(time_t)(at / 1000000000u), (long)(at % 1000000000u)};
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-        uint64_t t = now_ns();
+        uint64_t t = sim_live_now_ns();
         memcpy(p, &i, 8);
         memcpy(p + 8, &t, 8);
         if (sendto(fd, p, size, 0, (const struct sockaddr *)to, sizeof *to) < 0)
@@ -124,23 +95,14 @@ static int do_send(int fd, const struct sockaddr_in *to, uint64_t size, double p
     }
     free(p);
     printf("sent %" PRIu64 "\nsend_failed %" PRIu64 "\nseconds %.3f\n", sent, failed,
-           (double)(now_ns() - start) / 1e9);
+           (double)(sim_live_now_ns() - start) / 1e9);
     return 0;
 }
 
-/* splitmix64 and a standard normal from it: the video frames' draws */
-static uint64_t next_u64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
+/* A standard normal draw (Box-Muller): the video frames' sizes */
 static double normal01(uint64_t *s)
 {
-    double u1 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
-    double u2 = ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
+    double u1 = sim_live_uniform01(s), u2 = sim_live_uniform01(s);
     return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
 }
 
@@ -156,7 +118,7 @@ static int do_video(int fd, const struct sockaddr_in *to, double bps, uint64_t m
     uint8_t *p = calloc(1, mss);
     if (!p)
         return 1;
-    uint64_t start = now_ns(), gap = 1000000000u / FPS, s = seed, seq = 0;
+    uint64_t start = sim_live_now_ns(), gap = 1000000000u / FPS, s = seed, seq = 0;
     uint64_t sent = 0, failed = 0, bytes = 0;
     for (uint64_t k = 0; k < count; k++) {
         uint64_t at = start + k * gap;
@@ -172,7 +134,7 @@ static int do_video(int fd, const struct sockaddr_in *to, double bps, uint64_t m
             uint64_t b = size / npk + (i < size % npk ? 1 : 0);
             if (b < 16)
                 b = 16;
-            uint64_t t = now_ns();
+            uint64_t t = sim_live_now_ns();
             memcpy(p, &seq, 8);
             memcpy(p + 8, &t, 8);
             seq++;
@@ -186,7 +148,7 @@ static int do_video(int fd, const struct sockaddr_in *to, double bps, uint64_t m
     }
     free(p);
     printf("sent %" PRIu64 "\nsend_failed %" PRIu64 "\nbytes %" PRIu64 "\nseconds %.3f\n", sent,
-           failed, bytes, (double)(now_ns() - start) / 1e9);
+           failed, bytes, (double)(sim_live_now_ns() - start) / 1e9);
     return 0;
 }
 
@@ -198,11 +160,11 @@ static int do_recv(int fd, const struct sockaddr_in *hello_to, uint64_t count, d
     if (!owd)
         return 1;
     uint8_t p[65536];
-    uint64_t start = now_ns(), end = start + (uint64_t)(timeout_s * 1e9), next_hello = start;
+    uint64_t start = sim_live_now_ns(), end = start + (uint64_t)(timeout_s * 1e9), next_hello = start;
     uint64_t first = 0, last = 0, n = 0;
     size_t kept = 0;
     while (count == 0 || n < count) {
-        uint64_t t = now_ns();
+        uint64_t t = sim_live_now_ns();
         if (t >= end)
             break;
         if (hello_to && n == 0 && t >= next_hello) {
@@ -228,7 +190,7 @@ static int do_recv(int fd, const struct sockaddr_in *hello_to, uint64_t count, d
         ssize_t len = recv(fd, p, sizeof p, MSG_DONTWAIT);
         if (len < 16)
             continue;
-        uint64_t at = now_ns(), sent;
+        uint64_t at = sim_live_now_ns(), sent;
         memcpy(&sent, p + 8, 8);
         if (!n)
             first = at;
@@ -237,7 +199,7 @@ static int do_recv(int fd, const struct sockaddr_in *hello_to, uint64_t count, d
         if (kept < cap)
             owd[kept++] = at > sent ? at - sent : 0;
     }
-    qsort(owd, kept, sizeof *owd, cmp_u64);
+    qsort(owd, kept, sizeof *owd, sim_live_cmp_u64);
 #define RANK(q) (kept ? (double)owd[(size_t)((q) * (double)(kept - 1) + 0.5)] / 1e6 : 0.0)
     printf("received %" PRIu64 "\nexpected %" PRIu64 "\n", n, count);
     if (count)
@@ -277,7 +239,7 @@ int sim_live_probe_main(int argc, char **argv)
         if ((m = sim_opt_value(argc, argv, &i, send ? "--to" : "--hello", &v)) != 0) {
             if (m < 0)
                 return 2;
-            if (!parse_addr(v, &peer))
+            if (!sim_live_parse_addr(v, &peer))
                 return sim_usage_error("%s: expected IPv4:PORT, got '%s'",
                                        send ? "--to" : "--hello", v);
             has_peer = true;
@@ -348,11 +310,11 @@ int sim_live_probe_main(int argc, char **argv)
     int rc;
     if (send) {
         if (!has_peer) { /* wait for the receiver's hello; answer where it came from */
-            uint64_t end = now_ns() + (uint64_t)(timeout * 1e9);
+            uint64_t end = sim_live_now_ns() + (uint64_t)(timeout * 1e9);
             socklen_t sl = sizeof peer;
             char buf[64];
             for (;;) {
-                uint64_t t = now_ns();
+                uint64_t t = sim_live_now_ns();
                 if (t >= end) {
                     fprintf(stderr, "%s: no hello on port %" PRIu64 " within %.0f s\n",
                             sim_cmd_name, port, timeout);

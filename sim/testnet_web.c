@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "testnet_util.h"
 
 #define MAX_CONN    64
 #define MAX_OBJECTS 100000
@@ -59,43 +60,6 @@ static const char usage_web[] =
     "         a key's completion is its echo.\n"
     "         Prints 'key value' lines: objects, bytes, completion_p50_ms,\n"
     "         completion_p95_ms (nearest rank), failed.\n";
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* splitmix64: the fetcher's draws */
-static uint64_t next_u64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-static double uniform01(uint64_t *s) /* (0, 1) */
-{
-    return ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static bool parse_addr(const char *v, struct sockaddr_in *sa)
-{
-    char ip[INET_ADDRSTRLEN];
-    const char *colon = strrchr(v, ':');
-    uint64_t port;
-    if (!colon || (size_t)(colon - v) >= sizeof ip ||
-        !sim_parse_u64(colon + 1, 1, 65535, false, &port))
-        return false;
-    memcpy(ip, v, (size_t)(colon - v));
-    ip[colon - v] = '\0';
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    return inet_pton(AF_INET, ip, &sa->sin_addr) == 1;
-}
 
 /* ---------------------------------------------------------------- serve */
 
@@ -178,9 +142,9 @@ static int serve(uint16_t port, double timeout_s)
     for (size_t i = 0; i < MAX_CONN; i++)
         c[i].fd = -1;
     memset(buf, 'x', sizeof buf);
-    uint64_t end = now_ns() + (uint64_t)(timeout_s * 1e9), served = 0;
+    uint64_t end = sim_live_now_ns() + (uint64_t)(timeout_s * 1e9), served = 0;
     for (;;) {
-        uint64_t t = now_ns();
+        uint64_t t = sim_live_now_ns();
         if (t >= end)
             break;
         struct pollfd p[MAX_CONN + 1];
@@ -296,17 +260,11 @@ static int serve(uint16_t port, double timeout_s)
 
 /* ---------------------------------------------------------------- fetch */
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Wait until fd is ready for ev or the deadline passes; false on timeout. */
 static bool wait_fd(int fd, short ev, uint64_t deadline)
 {
     for (;;) {
-        uint64_t t = now_ns();
+        uint64_t t = sim_live_now_ns();
         if (t >= deadline)
             return false;
         struct pollfd p = {fd, ev, 0};
@@ -323,7 +281,7 @@ static bool wait_fd(int fd, short ev, uint64_t deadline)
 static uint64_t one_object(const struct sockaddr_in *to, uint64_t size, bool up, uint64_t deadline)
 {
     static char buf[65536];
-    uint64_t t0 = now_ns(), got = 0;
+    uint64_t t0 = sim_live_now_ns(), got = 0;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return 0;
@@ -369,13 +327,13 @@ static uint64_t one_object(const struct sockaddr_in *to, uint64_t size, bool up,
     ok = got >= (up ? SMALL_BYTES : size); /* the head comes on top */
 out:
     close(fd);
-    uint64_t dt = now_ns() - t0;
+    uint64_t dt = sim_live_now_ns() - t0;
     return ok ? (dt ? dt : 1) : 0;
 }
 
 static void print_result(uint64_t *done, size_t n, uint64_t bytes, uint64_t failed)
 {
-    qsort(done, n, sizeof *done, cmp_u64);
+    qsort(done, n, sizeof *done, sim_live_cmp_u64);
 #define RANK(q) (n ? (double)done[(size_t)((q) * (double)(n - 1) + 0.5)] / 1e6 : 0.0)
     printf("objects %zu\nbytes %" PRIu64 "\nfailed %" PRIu64 "\n", n, bytes, failed);
     if (n)
@@ -395,7 +353,7 @@ static int keys(const struct sockaddr_in *to, uint64_t size, double think_ms, do
         return 1;
     }
     memset(key, 'k', sizeof key);
-    uint64_t s = seed, failed = 0, end = now_ns() + (uint64_t)(duration_s * 1e9);
+    uint64_t s = seed, failed = 0, end = sim_live_now_ns() + (uint64_t)(duration_s * 1e9);
     size_t n = 0;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
     if (fd < 0)
@@ -413,8 +371,8 @@ static int keys(const struct sockaddr_in *to, uint64_t size, double think_ms, do
     int hl = snprintf(head, sizeof head, "KEYS /%" PRIu64 " HTTP/1.0\r\n\r\n", size);
     if (write(fd, head, (size_t)hl) != hl)
         goto out;
-    while (now_ns() < end && n < MAX_OBJECTS) {
-        uint64_t t0 = now_ns(), off = 0, got = 0;
+    while (sim_live_now_ns() < end && n < MAX_OBJECTS) {
+        uint64_t t0 = sim_live_now_ns(), off = 0, got = 0;
         while (off < size) {
             if (!wait_fd(fd, POLLOUT, deadline))
                 goto out;
@@ -433,9 +391,9 @@ static int keys(const struct sockaddr_in *to, uint64_t size, double think_ms, do
             if (r > 0)
                 got += (uint64_t)r;
         }
-        uint64_t dt = now_ns() - t0;
+        uint64_t dt = sim_live_now_ns() - t0;
         done[n++] = dt ? dt : 1;
-        uint64_t wake = now_ns() + (uint64_t)(-think_ms * log(uniform01(&s)) * 1e6);
+        uint64_t wake = sim_live_now_ns() + (uint64_t)(-think_ms * log(sim_live_uniform01(&s)) * 1e6);
         if (wake >= end)
             break;
         struct timespec ts = {(time_t)(wake / 1000000000u), (long)(wake % 1000000000u)};
@@ -460,10 +418,10 @@ static int fetch(const struct sockaddr_in *to, uint64_t mean, double think_ms, d
         return 1;
     uint64_t s = seed, bytes = 0, failed = 0;
     size_t n = 0;
-    uint64_t end = now_ns() + (uint64_t)(duration_s * 1e9);
-    while (now_ns() < end && n < MAX_OBJECTS) {
+    uint64_t end = sim_live_now_ns() + (uint64_t)(duration_s * 1e9);
+    while (sim_live_now_ns() < end && n < MAX_OBJECTS) {
         double v = exp(log((double)mean) - WEB_SIGMA * WEB_SIGMA / 2 +
-                       WEB_SIGMA * sqrt(-2 * log(uniform01(&s))) * cos(2 * M_PI * uniform01(&s)));
+                       WEB_SIGMA * sqrt(-2 * log(sim_live_uniform01(&s))) * cos(2 * M_PI * sim_live_uniform01(&s)));
         uint64_t size = v < 1 ? 1 : v > (double)MAX_SIZE ? MAX_SIZE : (uint64_t)llround(v);
         uint64_t dt = one_object(to, size, up, end + 30000000000u); /* may finish after the end */
         if (dt) {
@@ -472,8 +430,8 @@ static int fetch(const struct sockaddr_in *to, uint64_t mean, double think_ms, d
         } else {
             failed++;
         }
-        double think = -think_ms * log(uniform01(&s));
-        uint64_t wake = now_ns() + (uint64_t)(think * 1e6);
+        double think = -think_ms * log(sim_live_uniform01(&s));
+        uint64_t wake = sim_live_now_ns() + (uint64_t)(think * 1e6);
         if (wake >= end)
             break;
         struct timespec ts = {(time_t)(wake / 1000000000u), (long)(wake % 1000000000u)};
@@ -519,7 +477,7 @@ int sim_live_web_main(int argc, char **argv)
         } else if (!is_serve && (m = sim_opt_value(argc, argv, &i, "--to", &v)) != 0) {
             if (m < 0)
                 return 2;
-            if (!parse_addr(v, &to))
+            if (!sim_live_parse_addr(v, &to))
                 return sim_usage_error("--to: expected IPv4:PORT, got '%s'", v);
             has_to = true;
         } else if (!is_serve && (m = sim_opt_value(argc, argv, &i, "--size", &v)) != 0) {
