@@ -175,36 +175,9 @@ static int bind_text(sqlite3_stmt *st, int i, const char *s)
 #define MS        1e-3
 #define SEC       1e-6
 
-static const char *flow_kind_name(enum sim_flow_kind k)
-{
-    switch (k) {
-    case SIM_FLOW_TCP:
-        return "tcp";
-    case SIM_FLOW_VOICE:
-        return "voice";
-    case SIM_FLOW_VIDEO:
-        return "video";
-    case SIM_FLOW_KEYS:
-        return "keys";
-    case SIM_FLOW_WEB:
-        return "web";
-    }
-    return "invalid";
-}
-
 static const char *cc_name(enum sim_flow_kind k, enum sim_cc cc)
 {
-    if (k != SIM_FLOW_TCP && k != SIM_FLOW_WEB)
-        return NULL;
-    switch (cc) {
-    case SIM_CC_CUBIC:
-        return "cubic";
-    case SIM_CC_RENO:
-        return "reno";
-    case SIM_CC_BBR:
-        return "bbr";
-    }
-    return "invalid";
+    return k == SIM_FLOW_TCP || k == SIM_FLOW_WEB ? sim_cc_name(cc) : NULL;
 }
 
 static const char *dir_name(enum sim_dir d)
@@ -599,7 +572,7 @@ static int insert_children(struct sim_db *db, int64_t run_id, const struct sim_r
         const struct sim_flow_result *f = &r->flows[i];
         sqlite3_bind_int64(st, 1, run_id);
         sqlite3_bind_int64(st, 2, f->id);
-        bind_text(st, 3, flow_kind_name(f->kind));
+        bind_text(st, 3, sim_flow_kind_name(f->kind));
         bind_text(st, 4, cc_name(f->kind, f->cc));
         bind_text(st, 5, dir_name(f->dir));
         bind_u64(st, 6, f->bytes_delivered);

@@ -68,36 +68,6 @@ const char sim_usage_live[] =
     "\n"
     "exit status: 0 done; 1 a scenario, database or --from file error; 2 bad usage\n";
 
-static const char *kind_name(enum sim_flow_kind k)
-{
-    switch (k) {
-    case SIM_FLOW_TCP:
-        return "tcp";
-    case SIM_FLOW_VOICE:
-        return "voice";
-    case SIM_FLOW_VIDEO:
-        return "video";
-    case SIM_FLOW_KEYS:
-        return "keys";
-    case SIM_FLOW_WEB:
-        return "web";
-    }
-    return "invalid";
-}
-
-static const char *cc_name(enum sim_cc cc)
-{
-    switch (cc) {
-    case SIM_CC_CUBIC:
-        return "cubic";
-    case SIM_CC_RENO:
-        return "reno";
-    case SIM_CC_BBR:
-        return "bbr";
-    }
-    return "invalid";
-}
-
 /* The measurements record takes, by index: option, key in a --from file,
  * largest value. */
 enum { M_DURATION, M_GOODPUT, M_P50, M_P95, M_P99, M_LOSS, M_SESSION_UP, M_COUNT };
@@ -382,8 +352,8 @@ static int cmd_plan(int argc, char **argv)
     for (size_t i = 0; i < sc->n_flows; i++) {
         const struct sim_flow_config *c = &sc->flows[i].cfg;
         bool tcp = c->kind == SIM_FLOW_TCP || c->kind == SIM_FLOW_WEB;
-        printf("flow %zu %s %s %s %" PRIu32 " %.3f ", i, kind_name(c->kind),
-               c->dir == SIM_DIR_UP ? "up" : "down", tcp ? cc_name(c->cc) : "-", sc->flows[i].count,
+        printf("flow %zu %s %s %s %" PRIu32 " %.3f ", i, sim_flow_kind_name(c->kind),
+               c->dir == SIM_DIR_UP ? "up" : "down", tcp ? sim_cc_name(c->cc) : "-", sc->flows[i].count,
                (double)c->start_us / 1e6);
         if (c->stop_us == TG_TIME_NEVER)
             printf("-");

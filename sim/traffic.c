@@ -272,6 +272,36 @@ static int parse(const uint8_t *p, size_t len, struct parsed *o)
     return 0;
 }
 
+const char *sim_flow_kind_name(enum sim_flow_kind k)
+{
+    switch (k) {
+    case SIM_FLOW_TCP:
+        return "tcp";
+    case SIM_FLOW_VOICE:
+        return "voice";
+    case SIM_FLOW_VIDEO:
+        return "video";
+    case SIM_FLOW_KEYS:
+        return "keys";
+    case SIM_FLOW_WEB:
+        return "web";
+    }
+    return "invalid";
+}
+
+const char *sim_cc_name(enum sim_cc cc)
+{
+    switch (cc) {
+    case SIM_CC_CUBIC:
+        return "cubic";
+    case SIM_CC_RENO:
+        return "reno";
+    case SIM_CC_BBR:
+        return "bbr";
+    }
+    return "invalid";
+}
+
 int sim_flow_demux(const uint8_t *pkt, size_t len)
 {
     struct parsed o;

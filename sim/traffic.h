@@ -54,6 +54,11 @@ enum sim_flow_kind { SIM_FLOW_TCP = 1, SIM_FLOW_VOICE, SIM_FLOW_VIDEO, SIM_FLOW_
 enum sim_cc { SIM_CC_CUBIC = 0, SIM_CC_RENO, SIM_CC_BBR };
 enum sim_dir { SIM_DIR_DOWN = 0, SIM_DIR_UP }; /* down: outside host -> laptop */
 
+/* Names as scenario files spell them ("tcp", "voice", ...; "cubic", "reno",
+ * "bbr"); "invalid" outside the enums. */
+const char *sim_flow_kind_name(enum sim_flow_kind k);
+const char *sim_cc_name(enum sim_cc cc);
+
 /* Flow `id` uses port SIM_FLOW_PORT_BASE + id on both sides. */
 #define SIM_FLOW_PORT_BASE 10000
 
