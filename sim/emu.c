@@ -198,13 +198,15 @@ static void drain(struct emu_link *l, int from, uint8_t bufs[][FRAME_MAX])
             return;
         for (int i = 0; i < n; i++) {
             size_t len = msgs[i].msg_len > sizeof vh[i] ? msgs[i].msg_len - sizeof vh[i] : 0;
-            if (vh[i].gso_type != VIRTIO_NET_HDR_GSO_NONE && !(msgs[i].msg_hdr.msg_flags & MSG_TRUNC) &&
+            bool trunc = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+            bool gso = vh[i].gso_type != VIRTIO_NET_HDR_GSO_NONE;
+            if (gso && !trunc &&
                 sim_gso_segment(&vh[i], bufs[i], len, seg, sizeof seg, send_segment,
                                 l->link[from]) >= 0) {
                 l->gso_cut[from]++;
                 continue;
             }
-            if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || vh[i].gso_type != VIRTIO_NET_HDR_GSO_NONE)
+            if (trunc || gso)
                 len = SIM_PKT_MAX + 1; /* cannot be cut: counted as a queue drop by the link */
             else
                 finish_csum(&vh[i], bufs[i], len);
