@@ -67,6 +67,29 @@ int sim_opt_value(int argc, char **argv, int *i, const char *name, const char **
     return 1;
 }
 
+int sim_opt_seed(int argc, char **argv, int *i, uint64_t *out)
+{
+    const char *v;
+    int m = sim_opt_value(argc, argv, i, "--seed", &v);
+    if (m == 1 && !sim_parse_u64(v, 0, UINT64_MAX, true, out)) {
+        sim_usage_error("--seed: expected a whole number (decimal or 0x-hex, 64 bits), got '%s'",
+                        v);
+        return -1;
+    }
+    return m;
+}
+
+int sim_opt_iteration(int argc, char **argv, int *i, uint64_t *out)
+{
+    const char *v;
+    int m = sim_opt_value(argc, argv, i, "--iteration", &v);
+    if (m == 1 && !sim_parse_u64(v, 0, UINT32_MAX, false, out)) {
+        sim_usage_error("--iteration: expected a whole number from 0, got '%s'", v);
+        return -1;
+    }
+    return m;
+}
+
 int sim_opt_share_dir(int argc, char **argv, int *i)
 {
     const char *v;

@@ -27,6 +27,12 @@ int sim_opt_value(int argc, char **argv, int *i, const char *name, const char **
  * no spaces. False when it is not one. */
 bool sim_parse_u64(const char *s, uint64_t min, uint64_t max, bool hex, uint64_t *out);
 
+/* If argv[*i] is --seed S (decimal or 0x-hex, 64 bits), or --iteration I
+ * (from 0, 32 bits), parse it into *out and advance *i. Returns 1 matched,
+ * 0 not this option, -1 missing or bad value (after saying so). */
+int sim_opt_seed(int argc, char **argv, int *i, uint64_t *out);
+int sim_opt_iteration(int argc, char **argv, int *i, uint64_t *out);
+
 /* If argv[*i] is --share-dir DIR (share.h), check DIR is a folder, make it
  * the share folder and advance *i. Returns 1 matched, 0 not this option, -1
  * missing value or not a folder (after saying so). */

@@ -106,17 +106,12 @@ int sim_emulate_main(int argc, char **argv)
                 return sim_usage_error("--link: expected NAME=IF_A,IF_B (uplink name, two "
                                        "interface names), got '%s'", v);
             spec.n++;
-        } else if ((m = sim_opt_value(argc, argv, &i, "--iteration", &v)) != 0) {
+        } else if ((m = sim_opt_iteration(argc, argv, &i, &iteration)) != 0) {
             if (m < 0)
                 return 2;
-            if (!sim_parse_u64(v, 0, UINT32_MAX, false, &iteration))
-                return sim_usage_error("--iteration: expected a whole number from 0, got '%s'", v);
-        } else if ((m = sim_opt_value(argc, argv, &i, "--seed", &v)) != 0) {
+        } else if ((m = sim_opt_seed(argc, argv, &i, &seed)) != 0) {
             if (m < 0)
                 return 2;
-            if (!sim_parse_u64(v, 0, UINT64_MAX, true, &seed))
-                return sim_usage_error("--seed: expected a whole number (decimal or 0x-hex, "
-                                       "64 bits), got '%s'", v);
             has_seed = true;
         } else if ((m = sim_opt_value(argc, argv, &i, "--duration", &v)) != 0) {
             if (m < 0)

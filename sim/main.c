@@ -348,15 +348,9 @@ static int cmd_run(int argc, char **argv)
                 goto out;
             }
             o.iterations = (uint32_t)x;
-        } else if ((m = sim_opt_value(argc, argv, &i, "--seed", &v)) != 0) {
+        } else if ((m = sim_opt_seed(argc, argv, &i, &o.seed)) != 0) {
             if (m < 0)
                 goto out;
-            if (!sim_parse_u64(v, 0, UINT64_MAX, true, &o.seed)) {
-                sim_usage_error("--seed: expected a whole number (decimal or 0x-hex, 64 bits), "
-                            "got '%s'",
-                            v);
-                goto out;
-            }
             o.has_seed = true;
         } else if ((m = sim_opt_value(argc, argv, &i, "--strategy", &v)) != 0) {
             if (m < 0 || !parse_strategies(v, strategies, &o.n_strategies))

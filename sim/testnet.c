@@ -207,20 +207,14 @@ static int parse_args(int argc, char **argv, bool measurements, struct live_args
             a->data_dir = v;
             continue;
         }
-        if ((m = sim_opt_value(argc, argv, &i, "--iteration", &v)) != 0) {
+        if ((m = sim_opt_iteration(argc, argv, &i, &a->iteration)) != 0) {
             if (m < 0)
                 return 2;
-            if (!sim_parse_u64(v, 0, UINT32_MAX, false, &a->iteration))
-                return sim_usage_error("--iteration: expected a whole number from 0, got '%s'", v);
             continue;
         }
-        if ((m = sim_opt_value(argc, argv, &i, "--seed", &v)) != 0) {
+        if ((m = sim_opt_seed(argc, argv, &i, &a->seed)) != 0) {
             if (m < 0)
                 return 2;
-            if (!sim_parse_u64(v, 0, UINT64_MAX, true, &a->seed))
-                return sim_usage_error("--seed: expected a whole number (decimal or 0x-hex, "
-                                       "64 bits), got '%s'",
-                                       v);
             a->has_seed = true;
             continue;
         }
@@ -309,18 +303,12 @@ static int cmd_plan(int argc, char **argv)
         } else if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
             fputs(sim_usage_live, stdout);
             return 0;
-        } else if ((m = sim_opt_value(argc, argv, &i, "--iteration", &v)) != 0) {
+        } else if ((m = sim_opt_iteration(argc, argv, &i, &iteration)) != 0) {
             if (m < 0)
                 return 2;
-            if (!sim_parse_u64(v, 0, UINT32_MAX, false, &iteration))
-                return sim_usage_error("--iteration: expected a whole number from 0, got '%s'", v);
-        } else if ((m = sim_opt_value(argc, argv, &i, "--seed", &v)) != 0) {
+        } else if ((m = sim_opt_seed(argc, argv, &i, &seed)) != 0) {
             if (m < 0)
                 return 2;
-            if (!sim_parse_u64(v, 0, UINT64_MAX, true, &seed))
-                return sim_usage_error("--seed: expected a whole number (decimal or 0x-hex, "
-                                       "64 bits), got '%s'",
-                                       v);
             has_seed = true;
         } else if ((m = sim_opt_value(argc, argv, &i, "--data-dir", &v)) != 0) {
             if (m < 0)
