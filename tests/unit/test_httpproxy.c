@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "splits.h"
 #include "httpproxy.h"
 
 static const struct rt_httpproxy_config open_cfg = {.require_auth = false};
@@ -74,30 +75,30 @@ static bool same_result(const struct result *a, const struct result *b)
            memcmp(a->fwd, b->fwd, a->fwd_len) == 0;
 }
 
+struct split_ctx {
+    const struct rt_httpproxy_config *cfg;
+    const char *in;
+    size_t len;
+    const struct result *whole;
+};
+
+static void try_split(void *ctx, const size_t *cuts, size_t n)
+{
+    const struct split_ctx *x = ctx;
+    static struct result r;
+    run(x->cfg, x->in, x->len, cuts, n, &r);
+    CHECK(same_result(x->whole, &r));
+}
+
 /* Every split of in gives what the whole gives; returns the whole's result. */
 static struct result splits(const struct rt_httpproxy_config *cfg, const char *in, size_t len)
 {
-    static struct result whole, r;
+    static struct result whole;
     static size_t cuts[RT_HTTPPROXY_HEAD_MAX + 64];
     run(cfg, in, len, NULL, 0, &whole);
-    for (size_t i = 0; i < len && i < sizeof cuts / sizeof cuts[0]; i++)
-        cuts[i] = i + 1;
-    run(cfg, in, len, cuts, len, &r); /* byte by byte */
-    CHECK(same_result(&whole, &r));
-    size_t step = len > 600 ? len / 97 : 1;
-    for (size_t i = 1; i < len; i += step) { /* one cut anywhere */
-        run(cfg, in, len, &i, 1, &r);
-        CHECK(same_result(&whole, &r));
-    }
-    for (int round = 0; round < 10; round++) { /* random chunks */
-        size_t n = 0, at = 0;
-        while (n < 64 && at < len) {
-            at += 1 + (size_t)rand() % 50;
-            cuts[n++] = at;
-        }
-        run(cfg, in, len, cuts, n, &r);
-        CHECK(same_result(&whole, &r));
-    }
+    struct split_ctx x = {cfg, in, len, &whole};
+    split_plans(len, len > 600 ? len / 97 : 1, 10, 50, 64, cuts, sizeof cuts / sizeof cuts[0],
+                try_split, &x);
     return whole;
 }
 

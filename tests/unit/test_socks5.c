@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "splits.h"
 #include "socks5.h"
 
 #define BYTES(...) (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})
@@ -71,29 +72,29 @@ static int same_result(const struct result *a, const struct result *b)
            a->cmd == b->cmd && memcmp(&a->dst, &b->dst, sizeof a->dst) == 0;
 }
 
+struct split_ctx {
+    const struct rt_socks5_config *cfg;
+    const uint8_t *in;
+    size_t len;
+    const struct result *whole;
+};
+
+static void try_split(void *ctx, const size_t *cuts, size_t n)
+{
+    const struct split_ctx *x = ctx;
+    struct result r;
+    run(x->cfg, x->in, x->len, cuts, n, &r);
+    CHECK(same_result(x->whole, &r));
+}
+
 /* Every split of in gives what the whole gives; returns the whole's result. */
 static struct result splits(const struct rt_socks5_config *cfg, const uint8_t *in, size_t len)
 {
-    struct result whole, r;
-    run(cfg, in, len, NULL, 0, &whole);
+    struct result whole;
     size_t cuts[600];
-    for (size_t i = 0; i < len && i < 600; i++)
-        cuts[i] = i + 1;
-    run(cfg, in, len, cuts, len < 600 ? len : 600, &r); /* byte by byte */
-    CHECK(same_result(&whole, &r));
-    for (size_t i = 1; i < len; i++) { /* one cut anywhere */
-        run(cfg, in, len, &i, 1, &r);
-        CHECK(same_result(&whole, &r));
-    }
-    for (int round = 0; round < 20; round++) { /* random chunks */
-        size_t n = 0, at = 0;
-        while (n < 32 && at < len) {
-            at += 1 + (size_t)rand() % 7;
-            cuts[n++] = at;
-        }
-        run(cfg, in, len, cuts, n, &r);
-        CHECK(same_result(&whole, &r));
-    }
+    run(cfg, in, len, NULL, 0, &whole);
+    struct split_ctx x = {cfg, in, len, &whole};
+    split_plans(len, 1, 20, 7, 32, cuts, sizeof cuts / sizeof cuts[0], try_split, &x);
     return whole;
 }
 
