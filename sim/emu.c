@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/ip.h"
 #include "emu_gso.h"
 #include "evq.h"
 
@@ -100,14 +101,7 @@ static void finish_csum(const struct virtio_net_hdr *vh, uint8_t *f, size_t len)
     size_t start = vh->csum_start, at = start + vh->csum_offset;
     if (at + 2 > len)
         return;
-    uint32_t sum = 0;
-    for (size_t i = start; i + 1 < len; i += 2)
-        sum += (uint32_t)(f[i] << 8 | f[i + 1]);
-    if ((len - start) & 1)
-        sum += (uint32_t)(f[len - 1] << 8);
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    uint16_t c = (uint16_t)~sum;
+    uint16_t c = tg_ip_fold(tg_ip_sum(f + start, len - start, 0));
     f[at] = (uint8_t)(c >> 8);
     f[at + 1] = (uint8_t)c;
 }

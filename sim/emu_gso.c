@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/ip.h"
+
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4
 #define VIRTIO_NET_HDR_GSO_UDP_L4 5 /* Linux 6.2 uapi; older headers lack it */
 #endif
@@ -34,32 +36,15 @@ static void put32(uint8_t *p, uint32_t v)
     put16(p + 2, (uint16_t)v);
 }
 
-/* One's-complement sum of 16-bit big-endian words, not yet folded. */
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        sum += get16(p + i);
-    if (n & 1)
-        sum += (uint32_t)p[n - 1] << 8;
-    return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
 /* The L4 checksum of seg[l4 .. len) with the pseudo-header of its IP
  * header at seg[ETH_LEN]. */
 static uint16_t l4_sum(const uint8_t *seg, size_t l4, size_t len, bool v6, uint8_t proto)
 {
     const uint8_t *ip = seg + ETH_LEN;
     uint32_t l4_len = (uint32_t)(len - l4);
-    uint32_t sum = v6 ? sum16(ip + 8, 32, 0) : sum16(ip + 12, 8, 0);
+    uint32_t sum = v6 ? tg_ip_sum(ip + 8, 32, 0) : tg_ip_sum(ip + 12, 8, 0);
     sum += proto + (l4_len >> 16) + (l4_len & 0xffff);
-    return fold(sum16(seg + l4, len - l4, sum));
+    return tg_ip_fold(tg_ip_sum(seg + l4, len - l4, sum));
 }
 
 int sim_gso_segment(const struct virtio_net_hdr *vh, const uint8_t *f, size_t len,
@@ -122,7 +107,7 @@ int sim_gso_segment(const struct virtio_net_hdr *vh, const uint8_t *f, size_t le
             put16(sip + 2, (uint16_t)(out - ETH_LEN));
             put16(sip + 4, (uint16_t)(id + k));
             put16(sip + 10, 0);
-            put16(sip + 10, fold(sum16(sip, l4 - ETH_LEN, 0)));
+            put16(sip + 10, tg_ip_fold(tg_ip_sum(sip, l4 - ETH_LEN, 0)));
         }
         if (tcp) {
             put32(s4 + 4, seq + (uint32_t)(k * seg));
