@@ -5,23 +5,24 @@
 # slow uplink 40 ms more each way; the emulator shapes rate too, no tbf).
 #   laptop l1 -- [emu: ea1 | eb1] -- r1 (br1) router
 #   laptop l2 -- [emu: ea2 | eb2] -- r2 (br2) router
-# Two CUBIC downloads through the tunnel in one run: the fast uplink alone
-# (the single-path baseline), then both uplinks. Printed: goodput, fraction
+# Two downloads (CUBIC, or BBR with CC=bbr) through the tunnel in one run:
+# the fast uplink alone (the single-path baseline), then both uplinks. Printed: goodput, fraction
 # of the two-path ceiling (60 Mbit/s of frames, 1376 payload bytes per
 # 1514-byte frame), and the share of the bytes the slow uplink received
 # during the aggregated download. Asserted: both transfers arrive whole;
 # aggregation is never below AGG_MIN (default 0.9) x the single-path
 # baseline; the goal (>= 0.90 of the ceiling) is printed beside it.
-# Measured on 2026-12-05 (ASan build, 3 runs): the fast uplink alone 36.3
-# Mbit/s, both uplinks 36.3 (1.00 of it, 0.67 of the ceiling), the slow
-# uplink carrying 0.001 of the bytes. The simulator agrees: in
-# scenarios/live_skew.scn the slow uplink carries nothing for the first
-# 4.5 s either (the inner CUBIC leaves slow start on the fast path's queue
-# delay, long before that queue reaches the 40 ms that would make the slow
-# uplink the earlier arrival) and 0.16 of the bytes over 10 s. Before the
-# core widened a DATA frame's send time against the peer's clock, live
-# striping was at random (0.38-0.46 of the bytes on the slow uplink) and
-# reached only 9-18 Mbit/s.
+# The downloads set their congestion control on the socket: a namespace
+# starts with the host's default, which is BBR on some machines, and the
+# figures this test printed before it did so were BBR's.
+# Measured on 2026-12-05 (ASan build), the fast uplink alone 35.4-36.3 Mbit/s:
+#   CUBIC, 4 runs: both uplinks 0.96, 0.98, 0.93 and 0.63 of the ceiling,
+#     the slow uplink carrying 0.24-0.27 of the bytes, except 0.001 in the
+#     slow run;
+#   BBR, 4 runs: 0.67 of the ceiling every time, the slow uplink carrying
+#     0.001 of the bytes: BBR keeps in flight about twice what the fast
+#     uplink's 1 ms round trip holds, never the 40 ms of queue that makes
+#     the slow uplink the earlier arrival.
 # The veths keep GSO on: the emulator cuts the tunnel's UDP_SEGMENT batches
 # (and what the router's GRO merged) into wire frames; asserted through its
 # gso-cut counters.
@@ -30,6 +31,9 @@
 SIM=${1:?usage: skew.sh TRIGLAV_SIM}
 SCN="$(cd "$(dirname "$0")/../.." && pwd)/scenarios/live_skew.scn"
 AGG_MIN=${AGG_MIN:-0.9}
+# CC: the downloads' congestion control (cubic, or bbr), set on the sending
+# socket: a namespace's default is the host's, which may be either
+CC=${CC:-cubic}
 BYTES=${BYTES:-$((25 * 1000 * 1000))}
 EMU="${P}emu"
 EMU_PID=""
@@ -66,14 +70,16 @@ EMU_PID=$!
 for _ in $(seq 500); do [ -s "$WORK/ready" ] && break; sleep 0.01; done
 [ -s "$WORK/ready" ] || { cat "$WORK/emu.err" >&2; fail "emulator not ready"; finish; }
 
+log "skew: $CC downloads"
 ceiling=$(awk 'BEGIN { printf "%.1f", 60 * 1376 / 1514 }')
 start_server
 # download LABEL PORT: sets mbit
 download() {
-    bg "$OUT" "$WORK/serve.$1.log" "$NETTOOL" tcp-serve "$2" "$BYTES" 30
+    bg "$OUT" "$WORK/serve.$1.log" env TG_CC="$CC" "$NETTOOL" tcp-serve "$2" "$BYTES" 30
     wait_for "$WORK/serve.$1.log" listening 5 || fail "$1: cannot listen"
     lap "$NETTOOL" tcp-fetch 203.0.113.2 "$2" 30 > "$WORK/fetch.$1.log" 2>&1
     check_transfer "$1" "$BYTES"
+    grep -qx "cc $CC" "$WORK/serve.$1.log" || fail "$1: the download did not use $CC"
     [ "$FAILED" -eq 0 ] || { tail -n 5 "$WORK/fetch.$1.log" "$WORK/emu.err" >&2; kill -TERM "$EMU_PID"; wait "$EMU_PID"; EMU_PID=""; cat "$WORK/emu.out" >&2; finish; }
     mbit=$(sed -n 's/^mbit_after_1s //p' "$WORK/fetch.$1.log")
     mbit=${mbit:-0}

@@ -2,7 +2,8 @@
  * tg_nettool: the small network programs the netns tests need, so they
  * depend on nothing beyond iproute2 and nftables. Every wait is bounded.
  *   tcp-serve PORT BYTES TIMEOUT_S     send BYTES of a fixed pseudo-random stream to the
- *                                       first client; prints "peer IP" and "sha256 HEX"
+ *                                       first client; prints "peer IP", "cc NAME" and
+ *                                       "sha256 HEX"; TG_CC=NAME sets the congestion control
  *   http-serve PORT BYTES TIMEOUT_S    the same stream as the body of an HTTP 200 answer to the
  *                                       first request; prints "request LINE" too
  *   socks-dns PORT USER PASS DNS_IP NAME TIMEOUT_S   an A query through SOCKS5 UDP
@@ -22,6 +23,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -106,6 +108,16 @@ static int serve(char **a, bool http)
         die("accept");
     char ip[INET_ADDRSTRLEN];
     printf("peer %s\n", inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip));
+    /* TG_CC: the congestion control of the transfer (the namespace's default
+     * is the host's, which need not be the one a test means) */
+    const char *cc = getenv("TG_CC");
+    if (cc != NULL && *cc != '\0' &&
+        setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, (socklen_t)strlen(cc)) != 0)
+        die("TCP_CONGESTION");
+    char used[32] = "";
+    socklen_t ul = sizeof used - 1;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, used, &ul) == 0)
+        printf("cc %s\n", used);
     struct timeval tv = {.tv_sec = 5};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (http) { /* read the request head, answer 200 with the stream as the body */
