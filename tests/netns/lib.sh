@@ -16,6 +16,10 @@
 # Needs: TRIGLAV (the binary), NETTOOL (tg_nettool). Exit 77 = skip.
 set -u
 : "${TRIGLAV:?set TRIGLAV to the triglav binary}" "${NETTOOL:?set NETTOOL to tg_nettool}"
+# TCP transfers (tg_nettool's servers) use CUBIC whatever the host's default
+# (a namespace starts with the host's, BBR on some machines), so results do
+# not depend on the machine; TG_CC=bbr measures BBR.
+export TG_CC="${TG_CC:-cubic}"
 
 P="tg$$"
 LAP="${P}lap" RTR="${P}rtr" SRV="${P}srv" OUT="${P}out"

@@ -5,7 +5,7 @@
 # slow uplink 40 ms more each way; the emulator shapes rate too, no tbf).
 #   laptop l1 -- [emu: ea1 | eb1] -- r1 (br1) router
 #   laptop l2 -- [emu: ea2 | eb2] -- r2 (br2) router
-# Two downloads (CUBIC, or BBR with CC=bbr) through the tunnel in one run:
+# Two downloads (CUBIC, or BBR with TG_CC=bbr) through the tunnel in one run:
 # the fast uplink alone (the single-path baseline), then both uplinks. Printed: goodput, fraction
 # of the two-path ceiling (60 Mbit/s of frames, 1376 payload bytes per
 # 1514-byte frame), and the share of the bytes the slow uplink received
@@ -31,9 +31,6 @@
 SIM=${1:?usage: skew.sh TRIGLAV_SIM}
 SCN="$(cd "$(dirname "$0")/../.." && pwd)/scenarios/live_skew.scn"
 AGG_MIN=${AGG_MIN:-0.9}
-# CC: the downloads' congestion control (cubic, or bbr), set on the sending
-# socket: a namespace's default is the host's, which may be either
-CC=${CC:-cubic}
 BYTES=${BYTES:-$((25 * 1000 * 1000))}
 EMU="${P}emu"
 EMU_PID=""
@@ -70,16 +67,16 @@ EMU_PID=$!
 for _ in $(seq 500); do [ -s "$WORK/ready" ] && break; sleep 0.01; done
 [ -s "$WORK/ready" ] || { cat "$WORK/emu.err" >&2; fail "emulator not ready"; finish; }
 
-log "skew: $CC downloads"
+log "skew: $TG_CC downloads"
 ceiling=$(awk 'BEGIN { printf "%.1f", 60 * 1376 / 1514 }')
 start_server
 # download LABEL PORT: sets mbit
 download() {
-    bg "$OUT" "$WORK/serve.$1.log" env TG_CC="$CC" "$NETTOOL" tcp-serve "$2" "$BYTES" 30
+    bg "$OUT" "$WORK/serve.$1.log" "$NETTOOL" tcp-serve "$2" "$BYTES" 30
     wait_for "$WORK/serve.$1.log" listening 5 || fail "$1: cannot listen"
     lap "$NETTOOL" tcp-fetch 203.0.113.2 "$2" 30 > "$WORK/fetch.$1.log" 2>&1
     check_transfer "$1" "$BYTES"
-    grep -qx "cc $CC" "$WORK/serve.$1.log" || fail "$1: the download did not use $CC"
+    grep -qx "cc $TG_CC" "$WORK/serve.$1.log" || fail "$1: the download did not use $TG_CC"
     [ "$FAILED" -eq 0 ] || { tail -n 5 "$WORK/fetch.$1.log" "$WORK/emu.err" >&2; kill -TERM "$EMU_PID"; wait "$EMU_PID"; EMU_PID=""; cat "$WORK/emu.out" >&2; finish; }
     mbit=$(sed -n 's/^mbit_after_1s //p' "$WORK/fetch.$1.log")
     mbit=${mbit:-0}
