@@ -270,6 +270,8 @@ static void owd_sample(struct tg_uplink_est *u, int64_t owd, tg_time now)
     if (2 * u->rttvar_us > thresh)
         thresh = 2 * u->rttvar_us;
     u->congested = u->queue_delay_us > thresh;
+    if (u->congested)
+        u->congested_at = now;
 }
 
 /* ------------------------------------------------------- delivery rate */
@@ -309,7 +311,10 @@ void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedb
     uint32_t delivered = fb->received < expected ? fb->received : expected;
     if (expected == 0)
         return;
-    if (u->congested) {
+    /* losses learned shortly after the queue was seen full are its overflow */
+    bool overflow =
+        u->congested || (u->congested_at != 0 && now - u->congested_at <= 2 * u->srtt_us);
+    if (overflow) {
         u->congestion_lost += expected - delivered;
         loss_record(u, delivered, 0);
     } else {

@@ -6,19 +6,17 @@
 #   laptop l1 -- [emu: ea1 | eb1] -- r1 (br1) router
 #   laptop l2 -- [emu: ea2 | eb2] -- r2 (br2) router
 # Two downloads (CUBIC, or BBR with TG_CC=bbr) through the tunnel in one run:
-# the fast uplink alone (the single-path baseline), then both uplinks. Printed: goodput, fraction
-# of the two-path ceiling (60 Mbit/s of frames, 1376 payload bytes per
+# the fast uplink alone (the single-path baseline), then both uplinks.
+# Printed: goodput, fraction of the two-path ceiling (60 Mbit/s of frames, 1376 payload bytes per
 # 1514-byte frame), and the share of the bytes the slow uplink received
 # during the aggregated download. Asserted: both transfers arrive whole;
 # aggregation is never below AGG_MIN (default 0.9) x the single-path
 # baseline; the goal (>= 0.90 of the ceiling) is printed beside it.
-# The downloads set their congestion control on the socket: a namespace
-# starts with the host's default, which is BBR on some machines, and the
-# figures this test printed before it did so were BBR's.
+# The downloads set their congestion control on the socket (TG_CC, lib.sh):
+# a namespace starts with the host's default, BBR on some machines.
 # Measured on 2026-12-05 (ASan build), the fast uplink alone 35.4-36.3 Mbit/s:
-#   CUBIC, 4 runs: both uplinks 0.96, 0.98, 0.93 and 0.63 of the ceiling,
-#     the slow uplink carrying 0.24-0.27 of the bytes, except 0.001 in the
-#     slow run;
+#   CUBIC, 20 runs: both uplinks 0.89-0.99 of the ceiling in 19 (median
+#     0.94), the slow uplink carrying 0.23-0.30 of the bytes; 0.63 in one;
 #   BBR, 4 runs: 0.67 of the ceiling every time, the slow uplink carrying
 #     0.001 of the bytes: BBR keeps in flight about twice what the fast
 #     uplink's 1 ms round trip holds, never the 40 ms of queue that makes
