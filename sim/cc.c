@@ -53,6 +53,11 @@ static void cubic_avoid(struct sim_cc_state *cc, double acked, tg_time srtt, tg_
     } else {
         cc->cwnd += mss * 0.01 * segs / w;
     }
+    /* Linux: until a loss has set a maximum (w_max 0: none yet, or reset by a
+     * timeout) the window grows at least 5% per round trip (cnt <= 20), as
+     * the cubic curve from the window where slow start ended is flat */
+    if (cc->cubic.w_max == 0 && cc->cwnd < (w + segs / 20) * mss)
+        cc->cwnd = (w + segs / 20) * mss;
 }
 
 /* Linux CUBIC's HyStart (delay increase): leave slow start when the first
@@ -272,6 +277,8 @@ void sim_cc_on_rto(struct sim_cc_state *cc, bool new_episode)
     if (new_episode)
         sim_cc_on_loss(cc);
     cc->cwnd = cc->mss;
+    if (cc->algo == SIM_CC_CUBIC)
+        cc->cubic.w_max = 0; /* Linux resets CUBIC on a timeout (TCP_CA_Loss) */
 }
 
 void sim_cc_undo(struct sim_cc_state *cc, const struct sim_cc_state *prior)

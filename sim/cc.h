@@ -5,7 +5,9 @@
  * losses and calls these; this module never sees a packet.
  *
  *  - CUBIC (RFC 8312: C 0.4, beta 0.7, fast convergence, TCP-friendly
- *    region) with Linux's HyStart delay detection in slow start;
+ *    region) with Linux's HyStart delay detection in slow start, and
+ *    Linux's growth of at least 5% per round trip until a loss sets a
+ *    maximum (again after a timeout);
  *  - Reno (RFC 5681: halve on loss, one segment per window per round trip);
  *  - BBR-like: bandwidth = max delivery rate over the last 10 rounds,
  *    min RTT over 10 s, startup at gain 2.89 until the bandwidth stops
