@@ -65,6 +65,9 @@ struct tg_mp_config {
     uint32_t max_datagram;          /* UDP payload a path carries unfragmented (1472, for
                                        IPv4 over 1500): a feedback frame rides on a DATA
                                        datagram only below it */
+    tg_time playout_max_us;         /* striped packets reach the host with the delay of the
+                                       slowest uplink when the uplinks' delays differ by up
+                                       to this (0, the default: as they arrive; playout.h) */
 };
 
 /* Why a datagram or packet was dropped; counted, never fatal. */

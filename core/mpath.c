@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "playout.h"
 #include "recover.h"
 
 void tg_mp_config_default(struct tg_mp_config *c)
@@ -26,6 +27,7 @@ void tg_mp_config_default(struct tg_mp_config *c)
     c->max_datagram = 1472;
     c->retransmit_slots = 1024;
     c->retransmit_budget = 0.1;
+    c->playout_max_us = 0;
 }
 
 const char *tg_drop_name(enum tg_drop d)
@@ -500,6 +502,7 @@ static void set_alive(struct tg_mp *mp, tg_time now)
     }
     if (mp->reorder != NULL)
         tg_reorder_set_alive(mp->reorder, alive);
+    tg_playout_update(mp, alive);
 }
 
 /* Ready packets leave the buffer only while the TUN queue has room: a gap
@@ -629,7 +632,7 @@ static void path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordere
 
 /* A striped packet: into the reorder buffer, created on first use. */
 static void ordered_push(struct tg_mp *mp, unsigned slot, uint64_t seq, const uint8_t *pkt,
-                         size_t len, tg_time now)
+                         size_t len, tg_time now, tg_time not_before)
 {
     mp->ordered_at = now;
     if (mp->reorder == NULL) {
@@ -644,7 +647,7 @@ static void ordered_push(struct tg_mp *mp, unsigned slot, uint64_t seq, const ui
                 reorder_mark(mp, slot, s, now);
         set_alive(mp, now);
     }
-    int rc = tg_reorder_push(mp->reorder, seq, slot, pkt, len, now);
+    int rc = tg_reorder_push_at(mp->reorder, seq, slot, pkt, len, now, not_before);
     if (rc != TG_OK)
         tg_io_drop(mp->io, rc == TG_ERR_NOBUF ? TG_DROP_TOO_BIG : TG_DROP_LATE);
 }
@@ -706,7 +709,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             }
             uint8_t *pkt = (uint8_t *)(uintptr_t)f.u.data.packet;
             if (f.u.data.flags & TG_DATA_FLAG_ORDERED) {
-                ordered_push(mp, slot, seq, pkt, f.u.data.len, now);
+                ordered_push(mp, slot, seq, pkt, f.u.data.len, now, tg_playout_at(mp, now));
             } else {
                 /* deliver now; leave an empty mark so ordered packets after it
                  * do not wait for this sequence number */
@@ -723,6 +726,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
              * uplink that carries only probes stays fresh: its one-way delay
              * is the probe's, the delay of an idle uplink */
             p->rx_owd_us = (int64_t)(now - f.u.ping.send_time_us);
+            tg_playout_owd_sample(p, now);
             if (!mp->peer_time_known || f.u.ping.send_time_us > mp->peer_time) {
                 mp->peer_time = f.u.ping.send_time_us;
                 mp->peer_time_known = true;

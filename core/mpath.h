@@ -150,6 +150,9 @@ struct tg_mp {
     uint64_t next_seq;
     uint64_t peer_time;           /* the peer's clock (us) in its newest DATA frame or PING */
     bool peer_time_known;         /* anchored by a PING's full 64-bit send time */
+    int64_t playout_owd;          /* receiver: striped packets leave at their send time
+                                     plus this (the slowest uplink's one-way delay) ... */
+    bool playout_on;              /* ... when this is set (playout.h) */
     uint8_t flow_key[16];
     bool server;                  /* datagrams carry a destination */
     uint32_t id;                  /* server: the session's slot */

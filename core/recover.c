@@ -1,6 +1,8 @@
 /* Loss recovery of striped packets inside the tunnel (see recover.h). */
 #include "recover.h"
 
+#include "playout.h"
+
 #include <string.h>
 
 struct rtx_slot {
@@ -147,7 +149,7 @@ static bool rx_at_top(const struct tg_path *p)
 {
     if (!p->rx_owd_seen)
         return false;
-    int64_t base = p->rx_owd_min[0] < p->rx_owd_min[1] ? p->rx_owd_min[0] : p->rx_owd_min[1];
+    int64_t base = tg_playout_owd_floor(p);
     int64_t qmax = p->rx_queue_max[0] > p->rx_queue_max[1] ? p->rx_queue_max[0]
                                                             : p->rx_queue_max[1];
     return qmax > 2000 && 4 * (p->rx_owd_us - base) >= 3 * qmax;
@@ -161,20 +163,14 @@ static bool rx_at_top(const struct tg_path *p)
 void tg_rtx_rx_sample(struct tg_path *p, tg_time now)
 {
     int64_t owd = p->rx_owd_us;
-    if (!p->rx_owd_seen || now - p->rx_owd_bucket >= TG_SEC(5)) {
-        p->rx_owd_min[1] = p->rx_owd_seen ? p->rx_owd_min[0] : owd;
-        p->rx_owd_min[0] = owd;
-        p->rx_owd_bucket = now;
-    } else if (owd < p->rx_owd_min[0]) {
-        p->rx_owd_min[0] = owd;
-    }
-    if (!p->rx_owd_seen || now - p->rx_queue_bucket >= TG_SEC(10)) {
-        p->rx_queue_max[1] = p->rx_owd_seen ? p->rx_queue_max[0] : 0;
+    bool first = !p->rx_owd_seen;
+    tg_playout_owd_sample(p, now);
+    if (first || now - p->rx_queue_bucket >= TG_SEC(10)) {
+        p->rx_queue_max[1] = first ? 0 : p->rx_queue_max[0];
         p->rx_queue_max[0] = 0;
         p->rx_queue_bucket = now;
     }
-    p->rx_owd_seen = true;
-    int64_t base = p->rx_owd_min[0] < p->rx_owd_min[1] ? p->rx_owd_min[0] : p->rx_owd_min[1];
+    int64_t base = tg_playout_owd_floor(p);
     if (owd - base > p->rx_queue_max[0])
         p->rx_queue_max[0] = owd - base;
     bool top = rx_at_top(p);

@@ -34,6 +34,7 @@
 struct node {
     uint64_t seq;
     tg_time arrival;
+    tg_time not_before; /* released no sooner (playout); 0: at once */
     uint32_t len;
     uint32_t prev, next; /* arrival list; NONE at the ends */
     uint8_t gapless;     /* nothing was missing before it when it arrived */
@@ -225,6 +226,12 @@ static void evict_from_slot(struct tg_reorder *r, uint32_t i)
 int tg_reorder_push(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt,
                     size_t len, tg_time now)
 {
+    return tg_reorder_push_at(r, seq, uplink, pkt, len, now, 0);
+}
+
+int tg_reorder_push_at(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt,
+                       size_t len, tg_time now, tg_time not_before)
+{
     if (uplink >= TG_REORDER_MAX_UPLINKS || seq == NO_SEQ || (pkt == NULL && len > 0))
         return TG_ERR_INVAL;
     r->st.pushed++;
@@ -269,6 +276,7 @@ int tg_reorder_push(struct tg_reorder *r, uint64_t seq, unsigned uplink, const u
     struct node *x = &r->nodes[n];
     x->seq = seq;
     x->arrival = now;
+    x->not_before = not_before;
     x->len = (uint32_t)len;
     x->gapless = seq == r->contig;
     x->prev = r->tail;
@@ -371,6 +379,8 @@ int tg_reorder_pop(struct tg_reorder *r, tg_time now, const uint8_t **pkt, size_
 
     uint32_t n = find(r, low);
     const struct node *x = &r->nodes[n];
+    if (now < x->not_before && low >= r->base)
+        return 0; /* plays out later; a slide forces it out at once */
     r->st.released++;
     if (x->gapless)
         r->st.in_order++;
@@ -444,8 +454,10 @@ static tg_time deadline(const struct tg_reorder *r)
     if (r->st.occupancy == 0)
         return TG_TIME_NEVER;
     uint64_t low = r->lowest;
-    if (r->next == low || r->next < r->base)
+    if (r->next < r->base)
         return 0; /* ready already: the caller has not drained pop */
+    if (r->next == low) /* ready at its playout time, or forced out by a slide */
+        return low < r->base ? 0 : r->nodes[find(r, low)].not_before;
 
     /* The whole run [next, low) goes at once when the oldest packet expires,
      * or when every uplink still behind `low` has fallen silent. */

@@ -92,6 +92,14 @@ void tg_reorder_free(struct tg_reorder *r); /* NULL is fine */
  * a second one before a drain drops the lower of the two (a skipped number). */
 int tg_reorder_push(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt,
                     size_t len, tg_time now) TG_MUST_CHECK;
+/* The same, for a packet that is not to leave before `not_before` (0: no
+ * such time), though every number before it is released or given up on:
+ * playout, so packets striped over uplinks of different delays all reach
+ * the host with the delay of the slowest. Release stays in sequence order,
+ * so a later packet waits for an earlier one's time too. A packet a slide
+ * forces out leaves at once. */
+int tg_reorder_push_at(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt,
+                       size_t len, tg_time now, tg_time not_before) TG_MUST_CHECK;
 
 /* Take the next packet that may be delivered at `now`. Returns 1 and sets
  * *pkt (valid until the next push or pop), *len and *seq; 0 when nothing is
@@ -102,8 +110,10 @@ int tg_reorder_pop(struct tg_reorder *r, tg_time now, const uint8_t **pkt, size_
 
 /* The earliest time at which pop returns a packet, if nothing is pushed
  * before: after draining pop at `now`, pop at any t < deadline returns 0 and
- * pop at the deadline returns 1. 0 when a packet is ready regardless of time
- * (pop was not drained); TG_TIME_NEVER when the buffer is empty. */
+ * pop at the deadline returns 1, or gives up on gaps and leaves the packet
+ * after them to its playout time (the next deadline). 0 when a packet is
+ * ready regardless of time (pop was not drained); TG_TIME_NEVER when the
+ * buffer is empty. */
 tg_time tg_reorder_next_deadline(const struct tg_reorder *r);
 
 /* The gap `seq` is being filled again (the sender was asked to send it once

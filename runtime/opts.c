@@ -333,6 +333,10 @@ const struct rt_opt rt_opts[] = {
     {R, "reorder-hold-ms", 0, "multipath.aggregator", "reorder_timeout", NULL, RT_OPT_DURATION,
      RT_OF_MS, CO(mp.reorder.max_hold_us), .min = MSEC(1), .max = SEC(10), .arg = "N",
      .help = "longest a striped packet waits for an earlier one (a bare number is ms)"},
+    {R, NULL, 0, "multipath.aggregator", "playout_max", NULL, RT_OPT_DURATION, RT_OF_MS,
+     CO(mp.playout_max_us), .max = SEC(1), .arg = "N",
+     .help = "striped packets reach the host with the slowest uplink's delay when the uplinks' "
+             "delays differ by up to this (0: off; a bare number is ms)"},
     /* [multipath.scheduler] */
     {R, "strategy", 0, "multipath.scheduler", "strategy", "multipath.strategy client.strategy",
      RT_OPT_CHOICE, 0, CO(mp.sched.strategy), .choice = &strategies, .arg = "S",

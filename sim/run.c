@@ -1055,6 +1055,7 @@ static int make_cores(struct run *r)
     scfg.pool_prefix = 24;
     scfg.mp.sched.strategy = sp->strategy;
     scfg.mp.sched.aggregation = sp->aggregation;
+    scfg.mp.playout_max_us = r->sc->playout_us;
     if (tg_server_new(&scfg, &srng, NULL, 0, &r->server) != TG_OK)
         return -1;
     struct tg_client_config ccfg;
@@ -1062,6 +1063,7 @@ static int make_cores(struct run *r)
     tg_noise_public_key(scfg.static_private, ccfg.server_public);
     ccfg.mp.sched.strategy = sp->strategy;
     ccfg.mp.sched.aggregation = sp->aggregation;
+    ccfg.mp.playout_max_us = r->sc->playout_us;
     ccfg.nat = false;
     if (tg_client_new(&ccfg, &crng, NULL, 0, &r->client) != TG_OK)
         return -1;

@@ -410,6 +410,12 @@ static int scenario_table(struct ld *c, const struct tg_conf_section *s, uint32_
                 return -1;
             for (size_t j = 0; j < sc->n_aggregations; j++)
                 sc->aggregations[j] = (enum tg_aggregation)idx[j];
+        } else if (strcmp(e->key, "playout") == 0) {
+            if (scalar(c, v, U_DURATION, &x))
+                return -1;
+            if (x < 0 || x > (double)TG_SEC(1))
+                return failat(c, v->line, v->col, "playout must be from 0 to 1s");
+            sc->playout_us = (tg_time)x;
         } else if (strcmp(e->key, "defining") == 0) {
             if (string(c, v, sc->defining, sizeof sc->defining))
                 return -1;
@@ -418,7 +424,7 @@ static int scenario_table(struct ld *c, const struct tg_conf_section *s, uint32_
         } else {
             return unknown_key(c, e, "scenario",
                                "name, description, duration, iterations, seed, strategies, "
-                               "aggregation, defining");
+                               "aggregation, defining, playout");
         }
     }
     if (!have_desc)

@@ -25,6 +25,7 @@ static void h_fill(void *ctx, uint8_t *buf, size_t len)
 static uint64_t client_seed = 1, server_seed = 2;
 tg_time h_rekey_after_us;
 uint32_t h_client_max_packet;
+tg_time h_playout_max_us;
 
 uint16_t h_packet(uint8_t *buf, const uint8_t src[4], const uint8_t dst[4], uint64_t seq,
                   uint16_t len)
@@ -196,6 +197,7 @@ int h_net_init(struct h_net *n, unsigned uplinks, const tg_time *delay_us,
     sc.pool_prefix = 24;
     sc.mp.sched.strategy = strategy;
     sc.mp.sched.aggregation = agg;
+    sc.mp.playout_max_us = h_playout_max_us;
     int rc = tg_server_new(&sc, &srng, a, 0, &n->server);
     if (rc != TG_OK)
         return rc;
@@ -205,6 +207,7 @@ int h_net_init(struct h_net *n, unsigned uplinks, const tg_time *delay_us,
     memcpy(cc.server_public, n->server_public, 32);
     cc.mp.sched.strategy = strategy;
     cc.mp.sched.aggregation = agg;
+    cc.mp.playout_max_us = h_playout_max_us;
     if (h_rekey_after_us)
         cc.mp.rekey_after_us = h_rekey_after_us;
     if (h_client_max_packet)

@@ -64,6 +64,8 @@ struct h_net {
 extern tg_time h_rekey_after_us;
 /* Client max_packet for networks built after setting it (0: default). */
 extern uint32_t h_client_max_packet;
+/* Both ends' playout_max_us for networks built after setting it (0: off). */
+extern tg_time h_playout_max_us;
 
 /* Build a network with `n` uplinks of the given one-way delays (both
  * directions), a client and a server with default configs except the

@@ -163,6 +163,54 @@ static void test_owd_past_2_32(void)
     h_net_free(&n);
 }
 
+/* Playout: with it on, every striped packet reaches the host with the
+ * slowest uplink's delay, whichever uplink carried it; off, a light flow
+ * that earliest arrival keeps on the fast uplink mostly arrives with that
+ * one's delay. */
+static void test_playout(void)
+{
+    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(50)};
+    enum { N = 2000 };
+    tg_time *sent = calloc(N, sizeof *sent);
+    for (int on = 0; on < 2 && sent != NULL; on++) {
+        struct h_net n;
+        h_playout_max_us = on ? TG_MSEC(100) : 0;
+        CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
+        CHECK(h_net_connect(&n, TG_SEC(2)));
+        h_net_run(&n, n.now + TG_SEC(1)); /* PINGs measure both uplinks */
+        uint32_t first = n.n_rx_server;
+        for (uint64_t s = 0; s < N; s++) {
+            sent[s] = n.now;
+            h_net_send(&n, s, 500, false);
+            h_net_run(&n, n.now + TG_MSEC(1));
+        }
+        h_net_run(&n, n.now + TG_SEC(1));
+        tg_time lo = TG_TIME_NEVER, hi = 0;
+        uint32_t got = 0, quick = 0; /* quick: within the fast uplink's delay + 10 ms */
+        for (uint32_t i = first; i < n.n_rx_server; i++) {
+            uint64_t s = n.rx_at_server[i];
+            CHECK(s < N);
+            if (s >= N)
+                continue;
+            tg_time late = n.rx_time_at_server[i] - sent[s];
+            lo = late < lo ? late : lo;
+            hi = late > hi ? late : hi;
+            quick += late < d[0] + TG_MSEC(10);
+            got++;
+        }
+        printf("playout %s: %u of %d delivered, %.1f-%.1f ms after they were sent, %u quick\n",
+               on ? "on" : "off", got, N, (double)lo / 1e3, (double)hi / 1e3, quick);
+        CHECK_EQ(got, N);
+        if (on)
+            CHECK(lo >= d[1] && hi <= d[1] + TG_MSEC(5));
+        else
+            CHECK(quick >= N * 9 / 10);
+        h_net_free(&n);
+    }
+    h_playout_max_us = 0;
+    free(sent);
+}
+
 /* The active uplink goes silent mid-stream (both directions, no error):
  * traffic resumes on the other within the detection time, nothing arrives
  * twice, and the uplink comes back when the link does. */
@@ -505,6 +553,7 @@ int main(void)
     test_connect();
     test_full_striping();
     test_owd_past_2_32();
+    test_playout();
     test_release_burst(true);
     test_release_burst(false);
     test_failover();

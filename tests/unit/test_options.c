@@ -328,7 +328,8 @@ static void other_value(const struct rt_opt *op, const void *def, char *out, siz
     case RT_OPT_DURATION: /* the ends of its range, in microseconds */
         snprintf(ta, sizeof ta, "\"%lluus\"", (unsigned long long)op->min);
         snprintf(tb, sizeof tb, "\"%lluus\"", (unsigned long long)op->max);
-        a = ta, b = tb;
+        a = op->min == 0 && strcmp(d, "\"0s\"") == 0 ? tb : ta; /* a default of 0 reads "0s" */
+        b = tb;
         break;
     case RT_OPT_SIZE:
         snprintf(ta, sizeof ta, "%llu", (unsigned long long)op->min);

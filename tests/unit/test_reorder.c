@@ -66,6 +66,8 @@ struct step {
 #define P(s, u, tm)          {PUSH, (s), (u), (tm), AUTO, TG_OK, {END}, 0, 0, __LINE__}
 #define PR(s, u, tm, w)      {PUSH, (s), (u), (tm), AUTO, (w), {END}, 0, 0, __LINE__}
 #define PL(s, u, tm, l, w)   {PUSH, (s), (u), (tm), (l), (w), {END}, 0, 0, __LINE__}
+/* A push that is not to leave before `nb` (tg_reorder_push_at; the field slot carries it). */
+#define PA(s, u, tm, nb)     {PUSH, (s), (u), (tm), AUTO, TG_OK, {END}, (nb), 0, __LINE__}
 #define POP(tm, ...)         {POP, 0, 0, (tm), 0, 0, {__VA_ARGS__, END}, 0, 0, __LINE__}
 #define NOPOP(tm)            {POP, 0, 0, (tm), 0, 0, {END}, 0, 0, __LINE__}
 #define DL(d)                {DEADLINE, (d), 0, 0, 0, 0, {END}, 0, 0, __LINE__}
@@ -303,6 +305,18 @@ static const struct step s_peak[] = {
     P(6, 0, 3), POP(3, 6), STAT(peak_occupancy, 5), STAT(in_order, 3),
 };
 
+/* Playout: a packet leaves no sooner than its time and in sequence order (an
+ * earlier time waits behind a later one); a gap given up on still leaves the
+ * packet after it to its time; a packet a slide forces out leaves at once. */
+static const struct step s_playout[] = {
+    PA(0, 0, 10, 50), NOPOP(10), DL(50), NOPOP(49), POP(50, 0), DL(NEVER),
+    PA(2, 0, 60, 100), PA(1, 1, 70, 120), NOPOP(100), DL(120), NOPOP(119), POP(120, 1, 2),
+    PA(3, 0, 200, 900), DL(900), P(7, 0, 201), POP(201, 3), NEXT(4), /* 7 slid the window */
+    STAT(skipped_by_overflow, 0), DL(1070), POP(1070, 7), NEXT(8), /* uplink 1 quiet since 70 */
+    PA(9, 0, 1300, 2000), NOPOP(1300), NEXT(9), DL(2000), NOPOP(1999), POP(2000, 9),
+    STAT(skipped_by_deadline, 0), STAT(skipped_by_uplinks, 4), STAT(released, 6),
+};
+
 struct scenario {
     const char *name;
     uint32_t capacity;
@@ -322,7 +336,7 @@ static const struct scenario scenarios[] = {
     SCEN(s_late_dup, 8, 0),       SCEN(s_slide, 8, 0),
     SCEN(s_slide_undrained, 4, 0), SCEN(s_undrained_contig, 4, 0), SCEN(s_top, 4, M - 6),
     SCEN(s_bottom, 4, 0),         SCEN(s_size, 8, 0),
-    SCEN(s_peak, 8, 0),
+    SCEN(s_peak, 8, 0),           SCEN(s_playout, 4, 0),
 };
 
 /* What holds after every drain: each number below next_seq was released or
@@ -373,7 +387,8 @@ static void run_scenario(const struct scenario *sc)
         case PUSH: {
             size_t len = s->len == AUTO ? auto_len(s->seq) : s->len;
             fill(pkt, s->seq, len);
-            CHECK_EQ(tg_reorder_push(r, s->seq, s->uplink, pkt, len, s->t), s->want);
+            CHECK_EQ(tg_reorder_push_at(r, s->seq, s->uplink, pkt, len, s->t, (tg_time)s->field),
+                     s->want);
             break;
         }
         case POP: {
