@@ -21,6 +21,9 @@
 #     0.001 of the bytes: BBR keeps in flight about twice what the fast
 #     uplink's 1 ms round trip holds, never the 40 ms of queue that makes
 #     the slow uplink the earlier arrival.
+# PLAYOUT=100ms runs both ends with that playout_max (runtime/README.md) and
+# asserts PLAYOUT_MIN (0.8) of the ceiling: BBR then reaches 0.98-1.01 of it,
+# CUBIC 0.99-1.00 (three runs and three; netns_skew_playout runs BBR so).
 # The veths keep GSO on: the emulator cuts the tunnel's UDP_SEGMENT batches
 # (and what the router's GRO merged) into wire frames; asserted through its
 # gso-cut counters.
@@ -29,6 +32,7 @@
 SIM=${1:?usage: skew.sh TRIGLAV_SIM}
 SCN="$(cd "$(dirname "$0")/../.." && pwd)/scenarios/live_skew.scn"
 AGG_MIN=${AGG_MIN:-0.9}
+PLAYOUT_MIN=${PLAYOUT_MIN:-0.8}
 BYTES=${BYTES:-$((25 * 1000 * 1000))}
 EMU="${P}emu"
 EMU_PID=""
@@ -65,9 +69,14 @@ EMU_PID=$!
 for _ in $(seq 500); do [ -s "$WORK/ready" ] && break; sleep 0.01; done
 [ -s "$WORK/ready" ] || { cat "$WORK/emu.err" >&2; fail "emulator not ready"; finish; }
 
-log "skew: $TG_CC downloads"
+CONF=()
+if [ -n "${PLAYOUT:-}" ]; then
+    printf '[multipath.aggregator]\nplayout_max = "%s"\n' "$PLAYOUT" >"$WORK/playout.toml"
+    CONF=(--config "$WORK/playout.toml")
+fi
+log "skew: $TG_CC downloads, playout ${PLAYOUT:-off}"
 ceiling=$(awk 'BEGIN { printf "%.1f", 60 * 1376 / 1514 }')
-start_server
+start_server "${CONF[@]}"
 # download LABEL PORT: sets mbit
 download() {
     bg "$OUT" "$WORK/serve.$1.log" "$NETTOOL" tcp-serve "$2" "$BYTES" 30
@@ -79,12 +88,12 @@ download() {
     mbit=$(sed -n 's/^mbit_after_1s //p' "$WORK/fetch.$1.log")
     mbit=${mbit:-0}
 }
-start_client -i l1 --full-tunnel
+start_client -i l1 --full-tunnel "${CONF[@]}"
 download single 8080
 single=$mbit
 stop "$CLIENT_PID" client
 rxb() { lap cat "/sys/class/net/$1/statistics/rx_bytes"; }
-start_client -i l1 -i l2 --full-tunnel
+start_client -i l1 -i l2 --full-tunnel "${CONF[@]}"
 f0=$(rxb l1) s0=$(rxb l2)
 ( for k in $(seq 60); do out ss -tin state established "( sport = :8081 )" > "$WORK/ss.$k.txt" 2>/dev/null; sleep 0.1; done ) &
 download agg 8081
@@ -106,4 +115,8 @@ log "skew_gso_cut: $cut super-frames cut, $qdrop queue drops"
 check "the emulator cut the GSO super-frames it was handed ($cut)" test "$cut" -gt 0
 check "aggregation $agg Mbit/s >= $AGG_MIN x the fast uplink alone ($single)" \
     awk -v a="$agg" -v s="$single" -v k="$AGG_MIN" 'BEGIN { exit !(s > 0 && a >= k * s) }'
+if [ -n "${PLAYOUT:-}" ]; then
+    check "with playout: $agg Mbit/s >= $PLAYOUT_MIN of the $ceiling Mbit/s ceiling" \
+        awk -v a="$agg" -v c="$ceiling" -v k="$PLAYOUT_MIN" 'BEGIN { exit !(a >= k * c) }'
+fi
 finish
