@@ -22,8 +22,8 @@
 #     uplink's 1 ms round trip holds, never the 40 ms of queue that makes
 #     the slow uplink the earlier arrival.
 # PLAYOUT=100ms runs both ends with that playout_max (runtime/README.md) and
-# asserts PLAYOUT_MIN (0.8) of the ceiling: BBR then reaches 0.98-1.01 of it,
-# CUBIC 0.99-1.00 (three runs and three; netns_skew_playout runs BBR so).
+# asserts PLAYOUT_MIN (0.8) of the ceiling: BBR then reaches 0.98-1.01 of it
+# in 4 runs, CUBIC 0.99-1.01 in 3 (netns_skew_playout runs BBR so).
 # The veths keep GSO on: the emulator cuts the tunnel's UDP_SEGMENT batches
 # (and what the router's GRO merged) into wire frames; asserted through its
 # gso-cut counters.
