@@ -255,7 +255,7 @@ static void check_reach(struct report *r, const struct tg_key_addr *dst, int n_d
     char a[RT_ADDRSTRLEN], what[40], fix[400];
     for (int k = 0; k < n_up; k++) {
         struct rt_diag_uplink *u = &up[k];
-        snprintf(what, sizeof what, "%s reachability", u->ifname);
+        snprintf(what, sizeof what, "%.15s reachability", u->ifname);
         if (u->open_err != 0) {
             say(r, L_FAIL, what, "run it as root (or with CAP_NET_ADMIN), like the tunnel", "%s",
                 u->err);
@@ -276,17 +276,17 @@ static void check_reach(struct report *r, const struct tg_key_addr *dst, int n_d
             } else if (u->icmp_type == 3 && (u->icmp_code == 9 || u->icmp_code == 10 ||
                                              u->icmp_code == 13)) {
                 why = "a firewall refuses it (ICMP administratively prohibited)";
-                snprintf(fix, sizeof fix, "open UDP %u towards the server on the network of %s",
+                snprintf(fix, sizeof fix, "open UDP %u towards the server on the network of %.15s",
                          dst[d].port, u->ifname);
             } else if (u->icmp_type == 3) {
                 why = "a router says it is unreachable";
                 snprintf(fix, sizeof fix,
-                         "check the routes of the network behind %s (`ip route get %s oif %s`)",
+                         "check the routes of the network behind %.15s (`ip route get %s oif %.15s`)",
                          u->ifname, a, u->ifname);
             } else {
                 snprintf(fix, sizeof fix,
                          "check that `triglav server` runs at %s, that UDP %u is not blocked on the "
-                         "network of %s (a captive portal or firewall; try another uplink), and "
+                         "network of %.15s (a captive portal or firewall; try another uplink), and "
                          "that the key is the one that server printed (a wrong key gets no "
                          "answer)",
                          a, dst[d].port, u->ifname);
@@ -353,7 +353,7 @@ static void check_mtu(struct report *r, const struct tg_key_addr *server, unsign
         if (u->open_err != 0)
             continue;
         struct rt_diag_mtu m;
-        snprintf(what, sizeof what, "%s path MTU", u->ifname);
+        snprintf(what, sizeof what, "%.15s path MTU", u->ifname);
         rt_diag_pmtu(u->ifname, mark, server->addr, &m);
         if (m.err[0] != '\0') {
             say(r, L_WARN, what, "run it as root (or with CAP_NET_RAW) to probe", "%s", m.err);
@@ -390,13 +390,13 @@ static void check_kernel(struct report *r, const struct rt_diag_uplink *up, int 
     char path[128], v[16], all[16] = "0", what[40], fix[200];
     rt_sysctl_get("/proc/sys/net/ipv4/conf/all/rp_filter", all, sizeof all);
     for (int k = 0; k < n_up && n_up > 1; k++) {
-        snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/rp_filter", up[k].ifname);
+        snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%.15s/rp_filter", up[k].ifname);
         if (rt_sysctl_get(path, v, sizeof v) != 0)
             continue;
         int eff = atoi(v) > atoi(all) ? atoi(v) : atoi(all);
-        snprintf(what, sizeof what, "%s rp_filter", up[k].ifname);
+        snprintf(what, sizeof what, "%.15s rp_filter", up[k].ifname);
         snprintf(fix, sizeof fix,
-                 "loose mode: sudo sysctl -w net.ipv4.conf.%s.rp_filter=2 "
+                 "loose mode: sudo sysctl -w net.ipv4.conf.%.15s.rp_filter=2 "
                  "net.ipv4.conf.all.rp_filter=2",
                  up[k].ifname);
         bool lost = up[k].open_err == 0 && !up[k].keyed[0] && up[k].hs_sent[0] > 0;
@@ -431,7 +431,7 @@ static void check_running(struct report *r, const char *tun, const char *dir)
         return;
     }
     int s = rt_json_get(&j, 0, "session"), ups = rt_json_get(&j, 0, "uplinks");
-    char name[32], st[16], h[16], fix[120];
+    char name[32], st[16], h[16], fix[160];
     if (!rt_json_bool(&j, rt_json_get(&j, s, "up"), false))
         say(r, L_FAIL, "running tunnel", "see its log; `triglav status` shows its uplinks",
             "%s has no session", sock);

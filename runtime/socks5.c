@@ -30,7 +30,7 @@ static size_t put_addr(uint8_t *out, size_t cap, const struct rt_socks5_addr *a)
         return 0;
     if (a->atyp == RT_SOCKS5_NAME && (alen == 0 || alen > 255))
         return 0;
-    size_t total = 1 + (a->atyp == RT_SOCKS5_NAME) + alen + 2;
+    size_t total = 1 + (size_t)(a->atyp == RT_SOCKS5_NAME) + alen + 2;
     if (cap < total)
         return 0;
     out[n++] = a->atyp;

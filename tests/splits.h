@@ -18,8 +18,8 @@ static inline void split_plans(size_t len, size_t step, int rounds, size_t max_p
                                void (*try)(void *ctx, const size_t *cuts, size_t n), void *ctx)
 {
     size_t n = len < cap ? len : cap;
-    for (size_t i = 0; i < n; i++)
-        cuts[i] = i + 1;
+    for (size_t i = 0; i < cap; i++) /* all of it: no cutting reads an unset entry */
+        cuts[i] = i < n ? i + 1 : len;
     try(ctx, cuts, n); /* byte by byte */
     for (size_t i = 1; i < len; i += step) /* one cut anywhere */
         try(ctx, &i, 1);

@@ -24,7 +24,9 @@ struct out {
 static void put(struct out *o, const char *s)
 {
     size_t k = strlen(s);
-    if (o->n + k >= sizeof o->buf)
+    if (o->n >= sizeof o->buf - 1)
+        return; /* full */
+    if (k > sizeof o->buf - 1 - o->n)
         k = sizeof o->buf - 1 - o->n;
     memcpy(o->buf + o->n, s, k);
     o->n += k;
