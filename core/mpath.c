@@ -726,7 +726,8 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
              * uplink that carries only probes stays fresh: its one-way delay
              * is the probe's, the delay of an idle uplink */
             p->rx_owd_us = (int64_t)(now - f.u.ping.send_time_us);
-            tg_playout_owd_sample(p, now);
+            if (mp->cfg->playout_max_us > 0) /* playout needs idle uplinks' delays too */
+                tg_playout_owd_sample(p, now);
             if (!mp->peer_time_known || f.u.ping.send_time_us > mp->peer_time) {
                 mp->peer_time = f.u.ping.send_time_us;
                 mp->peer_time_known = true;

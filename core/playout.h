@@ -11,10 +11,11 @@
  *
  * The receiver therefore releases every striped packet no sooner than its
  * send time plus the slowest striping uplink's base delay: the windowed
- * minimum one-way delay (DATA and PINGs, 5-10 s) of every uplink that can
- * still deliver. The inner flow meets that delay from its first packet, and
- * the fast uplink's queue up to the difference is hidden from it, so it
- * grows to what both paths carry. The cost is that difference, paid by every
+ * minimum one-way delay (5-10 s; of DATA, and of PINGs while playout is on,
+ * so an idle uplink is known) of every uplink that can still deliver. The
+ * inner flow meets that delay from its first packet, and the fast uplink's
+ * queue up to the difference is hidden from it, so it grows to what both
+ * paths carry. The cost is that difference, paid by every
  * striped packet. Uplinks further apart than playout_max_us are not
  * equalised (the sender does not stripe over them either), and no packet is
  * held longer than that.
