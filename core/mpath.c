@@ -27,7 +27,6 @@ void tg_mp_config_default(struct tg_mp_config *c)
     c->max_datagram = 1472;
     c->retransmit_slots = 1024;
     c->retransmit_budget = 0.1;
-    c->playout_max_us = 0;
 }
 
 const char *tg_drop_name(enum tg_drop d)

@@ -25,6 +25,8 @@ int64_t tg_playout_owd_floor(const struct tg_path *p)
 
 void tg_playout_update(struct tg_mp *mp, uint32_t alive)
 {
+    if (mp->cfg->playout_max_us == 0)
+        return; /* off: playout_on stays false, and every datagram skips the loop */
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     unsigned n = 0;
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
@@ -38,7 +40,7 @@ void tg_playout_update(struct tg_mp *mp, uint32_t alive)
         n++;
     }
     /* one-way delays carry the clocks' offset: only differences are delays */
-    mp->playout_on = n >= 2 && mp->cfg->playout_max_us > 0 && hi > lo &&
+    mp->playout_on = n >= 2 && hi > lo &&
                      (uint64_t)hi - (uint64_t)lo <= mp->cfg->playout_max_us;
     mp->playout_owd = hi;
 }
