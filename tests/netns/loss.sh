@@ -10,9 +10,10 @@
 # and reaches SHARE_MIN (0.3) of the 54.5 Mbit/s ceiling (60 Mbit/s of
 # frames, 1376 payload bytes per 1514-byte frame); the server reports
 # packets sent again.
-# Measured on 2026-12-05 (shared 2-core machine, ASan build, 8 runs): 20.5-
-# 50.3 Mbit/s with recovery (0.38-0.92 of the ceiling) against 13.7-16.6
-# without (gain 1.29-3.1). The spread is the scheduler, not the recovery:
+# Measured on 2026-12-05 (shared 2-core machine, ASan build, CUBIC, 2 runs):
+# 38.1 and 54.2 Mbit/s with recovery (0.70 and 0.995 of the ceiling) against
+# 14.2 and 11.3 without (gain 2.7 and 4.8); earlier runs of 8, with the
+# host's BBR, gave 0.38-0.92. The spread is the scheduler, not the recovery:
 # one uplink is at times left out of striping for seconds on a chance high
 # reading of its loss (adaptive_candidates in core/sched.c), and its
 # simulator twin, scenarios/live_loss.scn, shows the same (0.78 of the 60
