@@ -597,8 +597,11 @@ static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
  * Refused below the window or when already there, which is as good. */
 static void reorder_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time now)
 {
-    /* without a buffer nothing waits at all */
-    if (mp->reorder != NULL && tg_reorder_push(mp->reorder, seq, slot, NULL, 0, now) != TG_OK) {
+    /* without a buffer nothing waits at all; the datagram that told of it
+     * was sent after it, so its send time bounds the mark's */
+    tg_time sent = mp->peer_time_known ? mp->peer_time : 0;
+    if (mp->reorder != NULL &&
+        tg_reorder_push_at(mp->reorder, seq, slot, NULL, 0, now, 0, sent) != TG_OK) {
         /* refused: nothing waits for it either way */
     }
 }
@@ -612,7 +615,7 @@ static void path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordere
         return;
     bool congested = tg_rtx_congested(mp->paths[slot]);
     if (ordered && mp->reorder != NULL && mp->cfg->retransmit_slots > 0 &&
-        seq >= tg_reorder_next_seq(mp->reorder) && !congested) {
+        seq >= tg_reorder_next_seq(mp->reorder) && !congested && tg_rtx_may_ask(mp)) {
         tg_reorder_hold(mp->reorder, seq, tg_time_add(now, tg_rtx_recover_wait(mp)));
         if (mp->n_nack == TG_NACK_MAX)
             tg_rtx_send_nack(mp, now);
@@ -628,6 +631,14 @@ static void path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordere
 /* A buffer that has been empty this long is given back (an idle session
  * keeps no megabytes). */
 #define REORDER_IDLE_US TG_SEC(10)
+
+/* Path `slot` measured a one-way delay: how long the reorder buffer may
+ * wait for it. */
+static void note_reach(struct tg_mp *mp, unsigned slot)
+{
+    if (mp->reorder != NULL)
+        tg_reorder_set_reach(mp->reorder, slot, tg_rtx_reach(mp->paths[slot]));
+}
 
 /* A striped packet: into the reorder buffer, created on first use. */
 static void ordered_push(struct tg_mp *mp, unsigned slot, uint64_t seq, const uint8_t *pkt,
@@ -645,8 +656,13 @@ static void ordered_push(struct tg_mp *mp, unsigned slot, uint64_t seq, const ui
             if (tg_replay_check(&mp->dedup, s) != TG_OK)
                 reorder_mark(mp, slot, s, now);
         set_alive(mp, now);
+        for (unsigned i = 0; i < TG_MAX_UPLINKS; i++)
+            if (mp->paths[i] != NULL)
+                note_reach(mp, i);
     }
-    int rc = tg_reorder_push_at(mp->reorder, seq, slot, pkt, len, now, not_before);
+    tg_rtx_rx_striped(mp);
+    tg_time sent = mp->peer_time_known ? mp->peer_time : 0;
+    int rc = tg_reorder_push_at(mp->reorder, seq, slot, pkt, len, now, not_before, sent);
     if (rc != TG_OK)
         tg_io_drop(mp->io, rc == TG_ERR_NOBUF ? TG_DROP_TOO_BIG : TG_DROP_LATE);
 }
@@ -694,6 +710,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
                 mp->peer_time = tg_widen32(f.u.data.send_time_us, mp->peer_time);
                 p->rx_owd_us = (int64_t)(now - mp->peer_time);
                 tg_rtx_rx_sample(p, now);
+                note_reach(mp, slot);
             }
             if ((f.u.data.flags & TG_DATA_FLAG_PREV) && f.u.data.prev_delta <= seq)
                 path_lost(mp, slot, seq - f.u.data.prev_delta,
@@ -727,6 +744,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             p->rx_owd_us = (int64_t)(now - f.u.ping.send_time_us);
             if (mp->cfg->playout_max_us > 0) /* playout needs idle uplinks' delays too */
                 tg_playout_owd_sample(p, now);
+            note_reach(mp, slot);
             if (!mp->peer_time_known || f.u.ping.send_time_us > mp->peer_time) {
                 mp->peer_time = f.u.ping.send_time_us;
                 mp->peer_time_known = true;

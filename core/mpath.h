@@ -144,6 +144,8 @@ struct tg_mp {
                                      allocated and given back like the reorder buffer */
     tg_time striped_at;           /* sender: the last striped packet went then */
     double rtx_tokens;            /* sender: retransmissions allowed now */
+    double ask_tokens;            /* receiver: the same budget, counted on what arrives, so
+                                     it never waits for a packet the sender will not send */
     uint64_t nack[TG_NACK_MAX];   /* receiver: lost packets to ask for */
     uint8_t n_nack;
     struct tg_replay dedup;       /* over multipath sequence numbers */

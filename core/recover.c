@@ -19,6 +19,14 @@ struct tg_rtx {
     uint8_t *bytes;
 };
 
+/* The retransmission budget after one more striped packet. */
+static double earn(const struct tg_mp *mp, double tokens)
+{
+    double cap = (double)TG_NACK_MAX * 2;
+    tokens += mp->cfg->retransmit_budget;
+    return tokens > cap ? cap : tokens;
+}
+
 void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len,
                   unsigned uplink, tg_time now)
 {
@@ -49,10 +57,20 @@ void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len
                            .len = (uint16_t)len,
                            .uplink = (uint8_t)uplink};
     memcpy(r->bytes + (size_t)(seq & r->mask) * r->slot_bytes, pkt, len);
-    double cap = (double)TG_NACK_MAX * 2;
-    mp->rtx_tokens += mp->cfg->retransmit_budget;
-    if (mp->rtx_tokens > cap)
-        mp->rtx_tokens = cap;
+    mp->rtx_tokens = earn(mp, mp->rtx_tokens);
+}
+
+void tg_rtx_rx_striped(struct tg_mp *mp)
+{
+    mp->ask_tokens = earn(mp, mp->ask_tokens);
+}
+
+bool tg_rtx_may_ask(struct tg_mp *mp)
+{
+    if (mp->ask_tokens < 1)
+        return false;
+    mp->ask_tokens -= 1;
+    return true;
 }
 
 /* How long the receiver holds a lost packet's gap: a round trip on its
@@ -81,6 +99,16 @@ static double queue_us(const struct tg_mp *mp, const struct tg_path *p, tg_time 
     return (double)tg_mp_queued(mp, p, now) * 8e6 / p->est.rate_bps;
 }
 
+/* When a packet sent on p now should arrive, relative to the other paths:
+ * its one-way delay plus its backlog, an overdue one last of all. */
+static double arrival_us(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
+{
+    double us = (p->est.has_owd ? (double)p->est.owd_base_us : 0) + queue_us(mp, p, now);
+    if (now >= tg_mp_overdue_at(mp, p))
+        us += 1e9; /* last resort: it may be dead */
+    return us;
+}
+
 /* The usable uplink where a packet sent now should arrive first (relative
  * one-way delay plus its backlog; an overdue one only when no other is left),
  * avoiding `avoid` when another will do; -1 when none. */
@@ -96,9 +124,7 @@ static int earliest_path(const struct tg_mp *mp, int avoid, tg_time now)
             fallback = (int)i;
             continue;
         }
-        double us = (p->est.has_owd ? (double)p->est.owd_base_us : 0) + queue_us(mp, p, now);
-        if (now >= tg_mp_overdue_at(mp, p))
-            us += 1e9; /* last resort: it may be dead */
+        double us = arrival_us(mp, p, now);
         if (best < 0 || us < best_us) {
             best = (int)i;
             best_us = us;
@@ -184,6 +210,21 @@ void tg_rtx_rx_sample(struct tg_path *p, tg_time now)
     }
 }
 
+/* Beyond the largest queue seen: half of it again, and a few ms of jitter. */
+#define REACH_SLACK_US ((int64_t)TG_MSEC(5))
+
+int64_t tg_rtx_reach(const struct tg_path *p)
+{
+    if (p->rx_owd_us == TG_OWD_UNKNOWN)
+        return INT64_MAX;
+    int64_t last = p->rx_owd_us + 2 * REACH_SLACK_US; /* of a PING, when no DATA came */
+    if (!p->rx_owd_seen)
+        return last;
+    int64_t q = p->rx_queue_max[0] > p->rx_queue_max[1] ? p->rx_queue_max[0] : p->rx_queue_max[1];
+    int64_t reach = tg_playout_owd_floor(p) + q + q / 2 + REACH_SLACK_US;
+    return reach > last ? reach : last;
+}
+
 /* A loss is the queue overflowing (the inner flow must see it) when it
  * comes near the top of the queue and losses there are clearly more
  * frequent than below it: a drop-tail queue drops only when full, random
@@ -215,6 +256,8 @@ void tg_rtx_ask_again(struct tg_mp *mp, tg_time now)
         return;
     tg_time until = tg_time_add(now, tg_rtx_recover_wait(mp));
     for (size_t k = 0; k < n; k++) {
+        if (!tg_rtx_may_ask(mp))
+            break; /* the sender would not answer: the rest are given up on */
         tg_reorder_hold(mp->reorder, again[k], until);
         mp->nack[mp->n_nack++] = again[k];
         if (mp->n_nack == TG_NACK_MAX)
@@ -294,6 +337,15 @@ void tg_rtx_on_nack(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
         int i = earliest_path(mp, s->uplink, now);
         if (i < 0)
             continue;
+        /* Another uplink, as a loss may be the first of an outage; but not
+         * one much slower than a healthy uplink that lost it: that copy
+         * would come after the receiver stopped waiting for it. */
+        const struct tg_path *lost_on = mp->paths[s->uplink];
+        if (i != s->uplink && tg_mp_usable(mp, lost_on, now) &&
+            lost_on->est.health <= TG_HEALTH_HEALTHY &&
+            arrival_us(mp, mp->paths[i], now) - arrival_us(mp, lost_on, now) >
+                (double)lost_on->est.srtt_us / 2)
+            i = s->uplink;
         int rc = resend(mp, s, seq, i, now);
         if (rc < 0)
             return;

@@ -11,7 +11,10 @@
  * retransmit_slots striped packets (allocated at the first one, given back
  * with the reorder buffer's idle rule), sends each named one again once, on
  * the uplink where it should arrive first, within a budget of
- * retransmit_budget per striped packet sent. A packet sent again can be lost
+ * retransmit_budget per striped packet sent. The receiver keeps the same
+ * budget over the striped packets it received, and asks only while it has
+ * some: a gap the sender will not fill is given up on at once, not held
+ * round trip after round trip. A packet sent again can be lost
  * too, and so can the NACK: when the gap is still empty once its hold runs
  * out, the receiver asks again and holds it again, up to TG_RTX_TRIES times
  * in all, and the sender answers each (a double loss on a lossy uplink would
@@ -54,6 +57,18 @@ void tg_rtx_rx_sample(struct tg_path *p, tg_time now);
  * overflowing (the inner flow must see it), false for a random loss (asked
  * for again). Counts the loss. */
 bool tg_rtx_congested(struct tg_path *p);
+/* Receiver: a striped packet arrived; it earns the sender's budget, which
+ * the receiver mirrors from what arrives (never more than the sender has). */
+void tg_rtx_rx_striped(struct tg_mp *mp);
+/* Receiver: whether the sender has budget to answer one more request (which
+ * it then spends); without it a lost packet is given up on at once rather
+ * than waited for. */
+bool tg_rtx_may_ask(struct tg_mp *mp);
+/* Receiver: how long after its send time a packet on path p still arrives,
+ * with the clocks' offset (tg_reorder_set_reach): the path's base delay, the
+ * largest queue its DATA met lately and a margin; INT64_MAX before any
+ * one-way delay. */
+int64_t tg_rtx_reach(const struct tg_path *p);
 /* Receiver: before the reorder buffer gives up on a gap, ask for the lost
  * packets once more and hold their gaps (see the top of this file). */
 void tg_rtx_ask_again(struct tg_mp *mp, tg_time now);

@@ -35,6 +35,7 @@ struct node {
     uint64_t seq;
     tg_time arrival;
     tg_time not_before; /* released no sooner (playout); 0: at once */
+    tg_time sent;       /* send time on the peer's clock; 0: unknown */
     uint32_t len;
     uint32_t prev, next; /* arrival list; NONE at the ends */
     uint8_t gapless;     /* nothing was missing before it when it arrived */
@@ -43,6 +44,8 @@ struct node {
 struct uplink {
     uint64_t highest; /* highest sequence number delivered */
     tg_time last;     /* time of the latest delivery */
+    int64_t reach;    /* what is sent at s arrives by s + reach or never
+                         (tg_reorder_set_reach); INT64_MAX: unknown */
     uint8_t seen;     /* delivered anything yet */
 };
 
@@ -131,6 +134,8 @@ int tg_reorder_new(const struct tg_reorder_config *c, const struct tg_allocator 
     r->nspare = c->capacity + 1;
     r->extra = NONE;
     r->head = r->tail = NONE;
+    for (unsigned i = 0; i < TG_REORDER_MAX_UPLINKS; i++)
+        r->up[i].reach = INT64_MAX;
     *out = r;
     return TG_OK;
 }
@@ -226,11 +231,11 @@ static void evict_from_slot(struct tg_reorder *r, uint32_t i)
 int tg_reorder_push(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt,
                     size_t len, tg_time now)
 {
-    return tg_reorder_push_at(r, seq, uplink, pkt, len, now, 0);
+    return tg_reorder_push_at(r, seq, uplink, pkt, len, now, 0, 0);
 }
 
 int tg_reorder_push_at(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt,
-                       size_t len, tg_time now, tg_time not_before)
+                       size_t len, tg_time now, tg_time not_before, tg_time sent)
 {
     if (uplink >= TG_REORDER_MAX_UPLINKS || seq == NO_SEQ || (pkt == NULL && len > 0))
         return TG_ERR_INVAL;
@@ -277,6 +282,7 @@ int tg_reorder_push_at(struct tg_reorder *r, uint64_t seq, unsigned uplink, cons
     x->seq = seq;
     x->arrival = now;
     x->not_before = not_before;
+    x->sent = sent;
     x->len = (uint32_t)len;
     x->gapless = seq == r->contig;
     x->prev = r->tail;
@@ -329,20 +335,40 @@ static uint64_t lowest_hold(struct tg_reorder *r, uint64_t from, uint64_t below,
     return low;
 }
 
-/* Lowest sequence number delivered by an uplink that is still active at
- * `now`; every gap below it is one that no active uplink can still fill.
- * UINT64_MAX when no uplink is active. */
-static uint64_t active_floor(const struct tg_reorder *r, tg_time now)
+/* When uplink u can no longer deliver a packet sent no later than `sent`
+ * (peer clock; 0: unknown): TG_TIME_NEVER when that is not known. Only an
+ * uplink that has delivered nothing for max_hold_us / 2 is judged so: one
+ * that was carrying the stream and fell silent may be late rather than
+ * idle (a route's delay that jumps), and is waited for as before. */
+static tg_time reach_end(const struct tg_reorder *r, const struct uplink *u, tg_time sent)
+{
+    if (sent == 0 || u->reach == INT64_MAX)
+        return TG_TIME_NEVER;
+    tg_time end = (tg_time)(sent + (uint64_t)u->reach); /* reach carries the clocks' offset */
+    if (u->seen) {
+        tg_time idle = tg_time_add(u->last, r->cfg.max_hold_us / 2);
+        end = end > idle ? end : idle;
+    }
+    return end;
+}
+
+/* Lowest sequence number delivered by an uplink that may still fill the gaps
+ * below the packet sent at `sent`; every gap below it is one that no such
+ * uplink can still fill. UINT64_MAX when there is none. */
+static uint64_t active_floor(const struct tg_reorder *r, tg_time now, tg_time sent)
 {
     uint64_t h = UINT64_MAX;
     for (unsigned i = 0; i < TG_REORDER_MAX_UPLINKS; i++) {
         const struct uplink *u = &r->up[i];
         bool alive = (r->alive >> i) & 1u;
+        if (!alive && !u->seen)
+            continue;
+        if (now >= reach_end(r, u, sent))
+            continue; /* whatever it still carries was sent later */
         if (alive && !u->seen)
             return 0; /* it may still deliver anything */
-        if (u->seen && (alive || now < tg_time_add(u->last, r->cfg.max_hold_us)) &&
-            u->highest < h)
-            h = u->highest;
+        if (alive || now < tg_time_add(u->last, r->cfg.max_hold_us))
+            h = u->highest < h ? u->highest : h;
     }
     return h;
 }
@@ -363,7 +389,7 @@ int tg_reorder_pop(struct tg_reorder *r, tg_time now, const uint8_t **pkt, size_
         if (now >= tg_time_add(oldest->arrival, r->cfg.max_hold_us)) {
             skip(r, low, &r->st.skipped_by_deadline);
         } else {
-            uint64_t h = active_floor(r, now);
+            uint64_t h = active_floor(r, now, r->nodes[find(r, low)].sent);
             tg_time until;
             uint64_t held = lowest_hold(r, r->next, low, now, &until);
             if (held < h)
@@ -460,20 +486,28 @@ static tg_time deadline(const struct tg_reorder *r)
         return low < r->base ? 0 : r->nodes[find(r, low)].not_before;
 
     /* The whole run [next, low) goes at once when the oldest packet expires,
-     * or when every uplink still behind `low` has fallen silent. */
+     * or when every uplink still behind `low` has fallen silent or can no
+     * longer bring anything sent before it. */
     tg_time t_hold = tg_time_add(r->nodes[r->head].arrival, r->cfg.max_hold_us);
+    tg_time sent = r->nodes[find(r, low)].sent;
     tg_time t_up = 0;
     for (unsigned i = 0; i < TG_REORDER_MAX_UPLINKS; i++) {
         const struct uplink *u = &r->up[i];
-        if (((r->alive >> i) & 1u) && (!u->seen || u->highest < low))
-            return t_hold; /* waits for this uplink or the hold time */
-        if (u->seen && u->highest < low) {
-            tg_time quiet = tg_time_add(u->last, r->cfg.max_hold_us);
-            if (quiet > t_up)
-                t_up = quiet;
-        }
+        bool alive = (r->alive >> i) & 1u;
+        if (!(alive && !u->seen) && !(u->seen && u->highest < low))
+            continue; /* not behind low */
+        tg_time t = alive ? TG_TIME_NEVER : tg_time_add(u->last, r->cfg.max_hold_us);
+        t = tg_time_min(t, reach_end(r, u, sent));
+        if (t > t_up)
+            t_up = t;
     }
     return tg_time_min(t_hold, t_up);
+}
+
+void tg_reorder_set_reach(struct tg_reorder *r, unsigned uplink, int64_t reach)
+{
+    if (uplink < TG_REORDER_MAX_UPLINKS)
+        r->up[uplink].reach = reach;
 }
 
 void tg_reorder_set_alive(struct tg_reorder *r, uint32_t mask)

@@ -19,6 +19,13 @@
  *     delivered a sequence number above the gap, the gap's packet is lost.
  *     Every packet offered on a valid uplink counts as a delivery for this
  *     rule, including the ones dropped below. With one uplink, a gap is lost.
+ *     An idle uplink (nothing delivered for max_hold_us / 2, or never)
+ *     whose reach is known (tg_reorder_set_reach) also stops counting for
+ *     a gap once the packet above the gap was sent longer ago than that
+ *     reach: whatever it still carries was sent after it. So a burst lost
+ *     on the uplink that carries the flow does not wait max_hold_us for an
+ *     idle one, while one that carried the flow and fell silent (late, not
+ *     idle: a delay that jumped) is still waited for.
  *     A gap the host holds (tg_reorder_hold: its packet was asked for again)
  *     is exempt from this rule until the hold ends.
  * Packets older than the next expected number (late, or duplicates of
@@ -97,9 +104,11 @@ int tg_reorder_push(struct tg_reorder *r, uint64_t seq, unsigned uplink, const u
  * playout, so packets striped over uplinks of different delays all reach
  * the host with the delay of the slowest. Release stays in sequence order,
  * so a later packet waits for an earlier one's time too. A packet a slide
- * forces out leaves at once. */
+ * forces out leaves at once. `sent` is its send time on the peer's clock
+ * (0: unknown), for the uplinks' reach. */
 int tg_reorder_push_at(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt,
-                       size_t len, tg_time now, tg_time not_before) TG_MUST_CHECK;
+                       size_t len, tg_time now, tg_time not_before,
+                       tg_time sent) TG_MUST_CHECK;
 
 /* Take the next packet that may be delivered at `now`. Returns 1 and sets
  * *pkt (valid until the next push or pop), *len and *seq; 0 when nothing is
@@ -137,6 +146,11 @@ size_t tg_reorder_expired_holds(const struct tg_reorder *r, tg_time now, unsigne
  * striped packet). Uplinks outside the mask count only while they delivered
  * within max_hold_us. Default 0. */
 void tg_reorder_set_alive(struct tg_reorder *r, uint32_t mask);
+
+/* A packet sent on `uplink` at time s of the peer's clock arrives by local
+ * time s + reach or not at all (so reach carries the clocks' offset);
+ * INT64_MAX (the default): not known. Ignored for an uplink out of range. */
+void tg_reorder_set_reach(struct tg_reorder *r, unsigned uplink, int64_t reach);
 
 /* The next sequence number the buffer waits for: the lowest one neither
  * released nor skipped. */

@@ -48,7 +48,7 @@ static size_t auto_len(uint64_t seq)
 
 /* ---------------------------------------------------------------- tables */
 
-enum op { PUSH, POP, DEADLINE, NEXT, STAT, LOST, HOLD, ASKED };
+enum op { PUSH, POP, DEADLINE, NEXT, STAT, LOST, HOLD, ASKED, ALIVE, REACH };
 
 struct step {
     enum op op;
@@ -61,26 +61,32 @@ struct step {
     size_t field;     /* STAT: offset in tg_reorder_stats */
     size_t size;      /* STAT: 4 or 8 */
     int line;
+    uint64_t sent;    /* PUSH: the send time on the peer's clock (0: unknown) */
 };
 
-#define P(s, u, tm)          {PUSH, (s), (u), (tm), AUTO, TG_OK, {END}, 0, 0, __LINE__}
-#define PR(s, u, tm, w)      {PUSH, (s), (u), (tm), AUTO, (w), {END}, 0, 0, __LINE__}
-#define PL(s, u, tm, l, w)   {PUSH, (s), (u), (tm), (l), (w), {END}, 0, 0, __LINE__}
+#define P(s, u, tm)          {PUSH, (s), (u), (tm), AUTO, TG_OK, {END}, 0, 0, __LINE__, 0}
+#define PR(s, u, tm, w)      {PUSH, (s), (u), (tm), AUTO, (w), {END}, 0, 0, __LINE__, 0}
+#define PL(s, u, tm, l, w)   {PUSH, (s), (u), (tm), (l), (w), {END}, 0, 0, __LINE__, 0}
 /* A push that is not to leave before `nb` (tg_reorder_push_at; the field slot carries it). */
-#define PA(s, u, tm, nb)     {PUSH, (s), (u), (tm), AUTO, TG_OK, {END}, (nb), 0, __LINE__}
-#define POP(tm, ...)         {POP, 0, 0, (tm), 0, 0, {__VA_ARGS__, END}, 0, 0, __LINE__}
-#define NOPOP(tm)            {POP, 0, 0, (tm), 0, 0, {END}, 0, 0, __LINE__}
-#define DL(d)                {DEADLINE, (d), 0, 0, 0, 0, {END}, 0, 0, __LINE__}
-#define NEXT(s)              {NEXT, (s), 0, 0, 0, 0, {END}, 0, 0, __LINE__}
+#define PA(s, u, tm, nb)     {PUSH, (s), (u), (tm), AUTO, TG_OK, {END}, (nb), 0, __LINE__, 0}
+/* A push of a packet sent at `snt` on the peer's clock. */
+#define PS(s, u, tm, snt)    {PUSH, (s), (u), (tm), AUTO, TG_OK, {END}, 0, 0, __LINE__, (snt)}
+/* tg_reorder_set_alive(mask) and tg_reorder_set_reach(u, reach). */
+#define ALV(mask)            {ALIVE, (mask), 0, 0, 0, 0, {END}, 0, 0, __LINE__, 0}
+#define RCH(u, reach)        {REACH, (uint64_t)(int64_t)(reach), (u), 0, 0, 0, {END}, 0, 0, __LINE__, 0}
+#define POP(tm, ...)         {POP, 0, 0, (tm), 0, 0, {__VA_ARGS__, END}, 0, 0, __LINE__, 0}
+#define NOPOP(tm)            {POP, 0, 0, (tm), 0, 0, {END}, 0, 0, __LINE__, 0}
+#define DL(d)                {DEADLINE, (d), 0, 0, 0, 0, {END}, 0, 0, __LINE__, 0}
+#define NEXT(s)              {NEXT, (s), 0, 0, 0, 0, {END}, 0, 0, __LINE__, 0}
 #define STAT(f, v)                                                                           \
     {STAT, (v), 0, 0, 0, 0, {END}, offsetof(struct tg_reorder_stats, f),                     \
-     sizeof(((struct tg_reorder_stats *)0)->f), __LINE__}
+     sizeof(((struct tg_reorder_stats *)0)->f), __LINE__, 0}
 /* Packets dropped by the documented misuse path so far (for the invariants). */
-#define LOSTN(n)             {LOST, (n), 0, 0, 0, 0, {END}, 0, 0, __LINE__}
+#define LOSTN(n)             {LOST, (n), 0, 0, 0, 0, {END}, 0, 0, __LINE__, 0}
 /* The host holds gap `s` until `until` (its packet was asked for again). */
-#define HLD(s, until)        {HOLD, (s), 0, (until), 0, 0, {END}, 0, 0, __LINE__}
+#define HLD(s, until)        {HOLD, (s), 0, (until), 0, 0, {END}, 0, 0, __LINE__, 0}
 /* tg_reorder_expired_holds at `tm` with max_tries `n`: the numbers, then END. */
-#define ASK(tm, n, ...)      {ASKED, 0, (n), (tm), 0, 0, {__VA_ARGS__, END}, 0, 0, __LINE__}
+#define ASK(tm, n, ...)      {ASKED, 0, (n), (tm), 0, 0, {__VA_ARGS__, END}, 0, 0, __LINE__, 0}
 
 #define H 1000 /* max_hold_us of every table */
 #define NEVER TG_TIME_NEVER
@@ -197,6 +203,25 @@ static const struct step s_silent[] = {
     /* uplink 1 comes back behind: it blocks again */
     PR(1, 1, 6000, REPLAY), P(6, 0, 6001), NOPOP(6001), DL(7000),
     NOPOP(6999), POP(7000, 6), STAT(skipped_by_uplinks, 3),
+};
+
+/* An idle uplink behind a gap (nothing delivered for H/2) stops counting
+ * once the packet above the gap was sent longer ago than its reach: a burst
+ * lost on the busy uplink does not wait max_hold for an idle one. One that
+ * delivered lately is waited for until it is idle; without a send time or a
+ * reach it counts as before. The reach carries the clocks' offset, so it
+ * may be negative. */
+static const struct step s_reach[] = {
+    ALV(3), P(0, 0, 0), P(1, 1, 0), POP(0, 0, 1),
+    PS(3, 0, 610, 605), NOPOP(610), DL(1610), /* uplink 1 may bring 2 */
+    RCH(1, 100), DL(705), NOPOP(704), POP(705, 3), STAT(skipped_by_uplinks, 1),
+    P(4, 1, 710), POP(710, 4), /* uplink 1 delivers: idle again from 1210 */
+    PS(6, 0, 720, 715), DL(1210), NOPOP(1209), POP(1210, 6),
+    P(8, 0, 1300), NOPOP(1300), DL(2300), /* no send time: waits */
+    P(7, 1, 1310), POP(1310, 7, 8),
+    RCH(1, -50), PS(10, 0, 2000, 2100), DL(2050), NOPOP(2049), POP(2050, 10),
+    RCH(1, INT64_MAX), PS(12, 0, 2100, 2200), DL(3100), NOPOP(3099), POP(3100, 12),
+    STAT(skipped_by_uplinks, 3), STAT(skipped_by_deadline, 1),
 };
 
 /* One uplink delivers in send order: a gap on it is a loss at once. */
@@ -337,6 +362,7 @@ static const struct scenario scenarios[] = {
     SCEN(s_slide_undrained, 4, 0), SCEN(s_undrained_contig, 4, 0), SCEN(s_top, 4, M - 6),
     SCEN(s_bottom, 4, 0),         SCEN(s_size, 8, 0),
     SCEN(s_peak, 8, 0),           SCEN(s_playout, 4, 0),
+    SCEN(s_reach, 16, 0),
 };
 
 /* What holds after every drain: each number below next_seq was released or
@@ -387,7 +413,8 @@ static void run_scenario(const struct scenario *sc)
         case PUSH: {
             size_t len = s->len == AUTO ? auto_len(s->seq) : s->len;
             fill(pkt, s->seq, len);
-            CHECK_EQ(tg_reorder_push_at(r, s->seq, s->uplink, pkt, len, s->t, (tg_time)s->field),
+            CHECK_EQ(tg_reorder_push_at(r, s->seq, s->uplink, pkt, len, s->t, (tg_time)s->field,
+                                       s->sent),
                      s->want);
             break;
         }
@@ -436,6 +463,12 @@ static void run_scenario(const struct scenario *sc)
         }
         case LOST:
             lost = s->seq;
+            break;
+        case ALIVE:
+            tg_reorder_set_alive(r, (uint32_t)s->seq);
+            break;
+        case REACH:
+            tg_reorder_set_reach(r, s->uplink, (int64_t)s->seq);
             break;
         }
         if (check_failures != before)
