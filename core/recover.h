@@ -10,12 +10,14 @@
  * NACK on its fastest uplink. The sender, which keeps the last
  * retransmit_slots striped packets (allocated at the first one, given back
  * with the reorder buffer's idle rule), sends each named one again once, on
- * the uplink where it should arrive first, within a budget of
+ * the other uplink where it should arrive first (a loss may be the first of
+ * an outage), or on the one that lost it when that one is healthy and every
+ * other would deliver it more than srtt/2 later, within a budget of
  * retransmit_budget per striped packet sent. The receiver keeps the same
  * budget over the striped packets it received, and asks only while it has
  * some: a gap the sender will not fill is given up on at once, not held
- * round trip after round trip. A packet sent again can be lost
- * too, and so can the NACK: when the gap is still empty once its hold runs
+ * round trip after round trip. A packet sent again can be lost too, and so
+ * can the NACK: when the gap is still empty once its hold runs
  * out, the receiver asks again and holds it again, up to TG_RTX_TRIES times
  * in all, and the sender answers each (a double loss on a lossy uplink would
  * otherwise reach the inner TCP as a loss, often as a timeout).
