@@ -597,6 +597,7 @@ static void test_config(void)
 struct opkt {
     uint64_t seq;
     tg_time arrival;
+    tg_time sent; /* 0: unknown */
     size_t len;
     int gapless;
     uint8_t bytes[OSLOT];
@@ -613,6 +614,7 @@ struct naive {
         int seen;
         uint64_t highest;
         tg_time last;
+        int64_t reach; /* INT64_MAX: unknown */
     } up[TG_REORDER_MAX_UPLINKS];
     struct tg_reorder_stats st;
     uint8_t out[OSLOT]; /* the packet last popped */
@@ -627,7 +629,7 @@ static int naive_find(const struct naive *o, uint64_t seq)
 }
 
 static int naive_push(struct naive *o, uint64_t seq, unsigned uplink, const uint8_t *pkt,
-                      size_t len, tg_time now)
+                      size_t len, tg_time now, tg_time sent)
 {
     if (uplink >= TG_REORDER_MAX_UPLINKS || seq == UINT64_MAX || (pkt == NULL && len > 0))
         return TG_ERR_INVAL;
@@ -665,6 +667,7 @@ static int naive_push(struct naive *o, uint64_t seq, unsigned uplink, const uint
     struct opkt *x = &o->pk[o->n++];
     x->seq = seq;
     x->arrival = now;
+    x->sent = sent;
     x->len = len;
     x->gapless = gapless;
     memcpy(x->bytes, pkt, len);
@@ -700,9 +703,24 @@ static int naive_pop(struct naive *o, tg_time now, const uint8_t **pkt, size_t *
         for (size_t k = 0; k < o->n; k++)
             if (now >= o->pk[k].arrival && now - o->pk[k].arrival >= o->hold)
                 expired = 1;
+        /* the lowest packet buffered above the gap, and its send time */
+        uint64_t low = UINT64_MAX;
+        tg_time low_sent = 0;
+        for (size_t k = 0; k < o->n; k++)
+            if (o->pk[k].seq > o->next && o->pk[k].seq < low) {
+                low = o->pk[k].seq;
+                low_sent = o->pk[k].sent;
+            }
         int fillable = 0;
         for (unsigned u = 0; u < TG_REORDER_MAX_UPLINKS; u++) {
             int active = o->up[u].seen && now - o->up[u].last < o->hold;
+            if (active && low_sent != 0 && o->up[u].reach != INT64_MAX) {
+                /* idle for hold / 2 and past its reach: it cannot bring it */
+                tg_time end = (tg_time)(low_sent + (uint64_t)o->up[u].reach);
+                tg_time idle = o->up[u].last + o->hold / 2;
+                if (now >= (end > idle ? end : idle))
+                    active = 0;
+            }
             if (active && o->up[u].highest <= o->next)
                 fillable = 1;
         }
@@ -729,6 +747,7 @@ static int naive_pop(struct naive *o, tg_time now, const uint8_t **pkt, size_t *
 struct flight {
     uint64_t seq;
     tg_time at;
+    tg_time sent;
 };
 
 /* One uplink of the simulated network: a queue sorted by arrival time. */
@@ -775,6 +794,7 @@ static void send_on(struct sim *s, struct link *l, uint64_t seq)
     }
     l->q[i].seq = seq;
     l->q[i].at = at;
+    l->q[i].sent = s->now + 1; /* never 0, which means unknown */
 }
 
 static void new_phase(struct sim *s)
@@ -806,6 +826,17 @@ static void new_phase(struct sim *s)
         }
     }
     s->links[xs_below(&s->rng, NUP)].enabled = 1;
+    /* what each uplink's reach is said to be: unknown, about right, or too
+     * short (its late packets are then given up on, in both buffers) */
+    for (size_t i = 0; i < NUP; i++) {
+        struct link *l = &s->links[i];
+        uint64_t k = xs_below(&s->rng, 3);
+        int64_t reach = k == 0 ? INT64_MAX
+                        : k == 1 ? (int64_t)(l->delay + l->jitter) + 1
+                                 : (int64_t)xs_below(&s->rng, l->delay + 1);
+        tg_reorder_set_reach(s->r, l->id, reach);
+        s->o.up[l->id].reach = reach;
+    }
     if (profile == 4 || profile == 5)
         s->links[xs_below(&s->rng, NUP)].delay = h / 2 + xs_below(&s->rng, 2 * h);
     s->burst = 1;
@@ -873,12 +904,12 @@ static int drain_both(struct sim *s, tg_time t)
     return k;
 }
 
-static void push_both(struct sim *s, uint64_t seq, unsigned uplink, size_t len)
+static void push_both(struct sim *s, uint64_t seq, unsigned uplink, size_t len, tg_time sent)
 {
     static uint8_t pkt[OSLOT + 64];
     fill(pkt, seq, len);
-    int a = tg_reorder_push(s->r, seq, uplink, pkt, len, s->now);
-    int b = naive_push(&s->o, seq, uplink, pkt, len, s->now);
+    int a = tg_reorder_push_at(s->r, seq, uplink, pkt, len, s->now, 0, sent);
+    int b = naive_push(&s->o, seq, uplink, pkt, len, s->now, sent);
     s->ops++;
     if (a != b)
         diverged(s, "push's return", (uint64_t)(int64_t)a, (uint64_t)(int64_t)b);
@@ -921,6 +952,8 @@ static void run_random(uint64_t seed, uint32_t capacity, uint64_t first, long op
     s->o.capacity = capacity;
     s->o.hold = s->hold;
     s->o.next = s->o.floor = first;
+    for (unsigned i = 0; i < TG_REORDER_MAX_UPLINKS; i++)
+        s->o.up[i].reach = INT64_MAX;
     s->o.pk = calloc((size_t)capacity + 2, sizeof *s->o.pk);
     CHECK(s->o.pk != NULL);
     if (s->o.pk == NULL) {
@@ -991,6 +1024,7 @@ static void run_random(uint64_t seed, uint32_t capacity, uint64_t first, long op
 
         s->now = arrival;
         uint64_t seq = next->q[0].seq;
+        tg_time sent = next->q[0].sent;
         unsigned id = next->id;
         memmove(next->q, next->q + 1, (next->n - 1) * sizeof next->q[0]);
         next->n--;
@@ -998,17 +1032,17 @@ static void run_random(uint64_t seed, uint32_t capacity, uint64_t first, long op
         uint64_t w = xs_below(&s->rng, 1000);
         if (w < 5)
             len = OSLOT + 1 + (size_t)xs_below(&s->rng, 64); /* too big */
-        push_both(s, seq, id, len);
+        push_both(s, seq, id, len, w < 500 ? sent : 0);
         drain_both(s, s->now);
         if (w >= 5 && w < 15) {
             /* a stray: an old number, a recent one or a duplicate */
             uint64_t back = xs_below(&s->rng, 3 * (uint64_t)capacity);
             uint64_t stray = seq > first + back ? seq - back : first;
-            push_both(s, stray, s->links[xs_below(&s->rng, NUP)].id, len_of(stray));
+            push_both(s, stray, s->links[xs_below(&s->rng, NUP)].id, len_of(stray), 0);
             drain_both(s, s->now);
         }
         if (w >= 15 && w < 17)
-            push_both(s, seq, TG_REORDER_MAX_UPLINKS + (unsigned)xs_below(&s->rng, 8), 1);
+            push_both(s, seq, TG_REORDER_MAX_UPLINKS + (unsigned)xs_below(&s->rng, 8), 1, sent);
     }
 
     const struct tg_reorder_stats *st = tg_reorder_stats(s->r);
