@@ -593,15 +593,21 @@ static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
     health_event(mp, slot, before, now);
 }
 
+/* The send time of the DATA frame (or PING) being read, on the peer's
+ * clock, for the reorder buffer; 0 while that clock is not anchored. */
+static tg_time peer_sent(const struct tg_mp *mp)
+{
+    return mp->peer_time_known ? mp->peer_time : 0;
+}
+
 /* An empty entry in the reorder buffer: nothing waits for `seq` any more.
  * Refused below the window or when already there, which is as good. */
 static void reorder_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time now)
 {
     /* without a buffer nothing waits at all; the datagram that told of it
      * was sent after it, so its send time bounds the mark's */
-    tg_time sent = mp->peer_time_known ? mp->peer_time : 0;
     if (mp->reorder != NULL &&
-        tg_reorder_push_at(mp->reorder, seq, slot, NULL, 0, now, 0, sent) != TG_OK) {
+        tg_reorder_push_at(mp->reorder, seq, slot, NULL, 0, now, 0, peer_sent(mp)) != TG_OK) {
         /* refused: nothing waits for it either way */
     }
 }
@@ -661,8 +667,7 @@ static void ordered_push(struct tg_mp *mp, unsigned slot, uint64_t seq, const ui
                 note_reach(mp, i);
     }
     tg_rtx_rx_striped(mp);
-    tg_time sent = mp->peer_time_known ? mp->peer_time : 0;
-    int rc = tg_reorder_push_at(mp->reorder, seq, slot, pkt, len, now, not_before, sent);
+    int rc = tg_reorder_push_at(mp->reorder, seq, slot, pkt, len, now, not_before, peer_sent(mp));
     if (rc != TG_OK)
         tg_io_drop(mp->io, rc == TG_ERR_NOBUF ? TG_DROP_TOO_BIG : TG_DROP_LATE);
 }

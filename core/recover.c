@@ -111,8 +111,9 @@ static double arrival_us(const struct tg_mp *mp, const struct tg_path *p, tg_tim
 
 /* The usable uplink where a packet sent now should arrive first (relative
  * one-way delay plus its backlog; an overdue one only when no other is left),
- * avoiding `avoid` when another will do; -1 when none. */
-static int earliest_path(const struct tg_mp *mp, int avoid, tg_time now)
+ * avoiding `avoid` when another will do; -1 when none. *at_us (when not
+ * NULL) gets the chosen one's arrival_us, unless `avoid` was the only one. */
+static int earliest_path(const struct tg_mp *mp, int avoid, tg_time now, double *at_us)
 {
     int best = -1, fallback = -1;
     double best_us = 0;
@@ -130,7 +131,11 @@ static int earliest_path(const struct tg_mp *mp, int avoid, tg_time now)
             best_us = us;
         }
     }
-    return best >= 0 ? best : fallback;
+    if (best < 0)
+        return fallback;
+    if (at_us != NULL)
+        *at_us = best_us;
+    return best;
 }
 
 /* Ask the peer for the packets in mp->nack, on the uplink with the shortest
@@ -169,6 +174,12 @@ void tg_rtx_send_nack(struct tg_mp *mp, tg_time now)
 #define LOSS_TOP_MIN 4
 #define LOSS_WINDOW 8192
 
+/* The largest queueing delay the path's DATA met in the last 10-20 s. */
+static int64_t rx_queue_top(const struct tg_path *p)
+{
+    return p->rx_queue_max[0] > p->rx_queue_max[1] ? p->rx_queue_max[0] : p->rx_queue_max[1];
+}
+
 /* The queue the last DATA met is near the largest of late, where a
  * drop-tail queue overflows. */
 static bool rx_at_top(const struct tg_path *p)
@@ -176,8 +187,7 @@ static bool rx_at_top(const struct tg_path *p)
     if (!p->rx_owd_seen)
         return false;
     int64_t base = tg_playout_owd_floor(p);
-    int64_t qmax = p->rx_queue_max[0] > p->rx_queue_max[1] ? p->rx_queue_max[0]
-                                                            : p->rx_queue_max[1];
+    int64_t qmax = rx_queue_top(p);
     return qmax > 2000 && 4 * (p->rx_owd_us - base) >= 3 * qmax;
 }
 
@@ -220,7 +230,7 @@ int64_t tg_rtx_reach(const struct tg_path *p)
     int64_t last = p->rx_owd_us + 2 * REACH_SLACK_US; /* of a PING, when no DATA came */
     if (!p->rx_owd_seen)
         return last;
-    int64_t q = p->rx_queue_max[0] > p->rx_queue_max[1] ? p->rx_queue_max[0] : p->rx_queue_max[1];
+    int64_t q = rx_queue_top(p);
     int64_t reach = tg_playout_owd_floor(p) + q + q / 2 + REACH_SLACK_US;
     return reach > last ? reach : last;
 }
@@ -308,7 +318,7 @@ void tg_rtx_reinject(struct tg_mp *mp, unsigned slot, tg_time now)
         struct rtx_slot *s = &r->slots[seq & r->mask];
         if (s->seq != seq || s->again || s->uplink != slot || s->counter <= p->fb_highest)
             continue;
-        int i = earliest_path(mp, (int)slot, now);
+        int i = earliest_path(mp, (int)slot, now, NULL);
         if (i < 0 || i == (int)slot)
             continue; /* no other uplink to take it */
         if (queue_us(mp, mp->paths[i], now) > REINJECT_QUEUE_US) {
@@ -334,7 +344,8 @@ void tg_rtx_on_nack(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
         struct rtx_slot *s = &r->slots[seq & r->mask];
         if (seq >= mp->next_seq || s->seq != seq || s->again >= TG_RTX_TRIES || mp->rtx_tokens < 1)
             continue;
-        int i = earliest_path(mp, s->uplink, now);
+        double other_us = 0;
+        int i = earliest_path(mp, s->uplink, now, &other_us);
         if (i < 0)
             continue;
         /* Another uplink, as a loss may be the first of an outage; but not
@@ -343,8 +354,7 @@ void tg_rtx_on_nack(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
         const struct tg_path *lost_on = mp->paths[s->uplink];
         if (i != s->uplink && tg_mp_usable(mp, lost_on, now) &&
             lost_on->est.health <= TG_HEALTH_HEALTHY &&
-            arrival_us(mp, mp->paths[i], now) - arrival_us(mp, lost_on, now) >
-                (double)lost_on->est.srtt_us / 2)
+            other_us - arrival_us(mp, lost_on, now) > (double)lost_on->est.srtt_us / 2)
             i = s->uplink;
         int rc = resend(mp, s, seq, i, now);
         if (rc < 0)
