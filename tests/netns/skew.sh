@@ -95,7 +95,6 @@ stop "$CLIENT_PID" client
 rxb() { lap cat "/sys/class/net/$1/statistics/rx_bytes"; }
 start_client -i l1 -i l2 --full-tunnel "${CONF[@]}"
 f0=$(rxb l1) s0=$(rxb l2)
-( for k in $(seq 60); do out ss -tin state established "( sport = :8081 )" > "$WORK/ss.$k.txt" 2>/dev/null; sleep 0.1; done ) &
 download agg 8081
 fast=$(( $(rxb l1) - f0 )) slow=$(( $(rxb l2) - s0 ))
 agg=$mbit
@@ -103,7 +102,6 @@ stop "$CLIENT_PID" client
 stop "$SERVER_PID" server
 kill -TERM "$EMU_PID"; wait "$EMU_PID"; EMU_PID=""
 cat "$WORK/emu.out" >&2
-cp "$WORK"/ss.*.txt /tmp/skewst/ 2>/dev/null
 log "skew_single_mbit: $single"
 log "skew_agg_mbit: $agg ($(awk -v m="$agg" -v c="$ceiling" 'BEGIN { printf "%.3f", m / c }') of the $ceiling ceiling; goal >= 0.90)"
 log "skew_agg_over_single: $(awk -v a="$agg" -v s="$single" 'BEGIN { printf "%.2f", (s > 0) ? a / s : 0 }')"
