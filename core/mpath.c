@@ -593,11 +593,13 @@ static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
     health_event(mp, slot, before, now);
 }
 
-/* The send time of the DATA frame (or PING) being read, on the peer's
- * clock, for the reorder buffer; 0 while that clock is not anchored. */
+/* The send time of the datagram being read, on the peer's clock, for the
+ * reorder buffer; 0 until a DATA frame or PING in it said (a frame before
+ * them must not borrow a time from another uplink's datagram: the buffer
+ * takes it for how far this uplink has delivered). */
 static tg_time peer_sent(const struct tg_mp *mp)
 {
-    return mp->peer_time_known ? mp->peer_time : 0;
+    return mp->dgram_sent;
 }
 
 /* An empty entry in the reorder buffer: nothing waits for `seq` any more.
@@ -694,6 +696,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
     mp->last_activity = now;
 
     set_alive(mp, now);
+    mp->dgram_sent = 0;
     const uint8_t *plain = dgram + TG_DATA_HEADER_LEN;
     size_t off = 0;
     struct tg_frame f;
@@ -714,6 +717,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             if (mp->peer_time_known) {
                 mp->peer_time = tg_widen32(f.u.data.send_time_us, mp->peer_time);
                 p->rx_owd_us = (int64_t)(now - mp->peer_time);
+                mp->dgram_sent = mp->peer_time;
                 tg_rtx_rx_sample(p, now);
                 note_reach(mp, slot);
             }
@@ -750,6 +754,9 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             if (mp->cfg->playout_max_us > 0) /* playout needs idle uplinks' delays too */
                 tg_playout_owd_sample(p, now);
             note_reach(mp, slot);
+            mp->dgram_sent = f.u.ping.send_time_us;
+            if (mp->reorder != NULL) /* everything sent on it before the probe is in */
+                tg_reorder_cleared(mp->reorder, slot, mp->dgram_sent);
             if (!mp->peer_time_known || f.u.ping.send_time_us > mp->peer_time) {
                 mp->peer_time = f.u.ping.send_time_us;
                 mp->peer_time_known = true;

@@ -46,6 +46,8 @@ struct uplink {
     tg_time last;     /* time of the latest delivery */
     int64_t reach;    /* what is sent at s arrives by s + reach or never
                          (tg_reorder_set_reach); INT64_MAX: unknown */
+    tg_time clear;    /* peer send time of the newest datagram it delivered:
+                         what it carried that was sent before is in */
     uint8_t seen;     /* delivered anything yet */
 };
 
@@ -248,6 +250,8 @@ int tg_reorder_push_at(struct tg_reorder *r, uint64_t seq, unsigned uplink, cons
         u->highest = seq;
     u->last = now;
     u->seen = 1;
+    if (sent > u->clear)
+        u->clear = sent;
 
     if (len > r->cfg.slot_bytes) {
         r->st.too_big++;
@@ -363,6 +367,8 @@ static uint64_t active_floor(const struct tg_reorder *r, tg_time now, tg_time se
         bool alive = (r->alive >> i) & 1u;
         if (!alive && !u->seen)
             continue;
+        if (sent != 0 && u->clear > sent)
+            continue; /* it delivered something sent later, and delivers in order */
         if (now >= reach_end(r, u, sent))
             continue; /* whatever it still carries was sent later */
         if (alive && !u->seen)
@@ -496,6 +502,8 @@ static tg_time deadline(const struct tg_reorder *r)
         bool alive = (r->alive >> i) & 1u;
         if (!(alive && !u->seen) && !(u->seen && u->highest < low))
             continue; /* not behind low */
+        if (sent != 0 && u->clear > sent)
+            continue; /* delivered something sent after low: nothing older to come */
         tg_time t = alive ? TG_TIME_NEVER : tg_time_add(u->last, r->cfg.max_hold_us);
         t = tg_time_min(t, reach_end(r, u, sent));
         if (t > t_up)
@@ -508,6 +516,12 @@ void tg_reorder_set_reach(struct tg_reorder *r, unsigned uplink, int64_t reach)
 {
     if (uplink < TG_REORDER_MAX_UPLINKS)
         r->up[uplink].reach = reach;
+}
+
+void tg_reorder_cleared(struct tg_reorder *r, unsigned uplink, tg_time sent)
+{
+    if (uplink < TG_REORDER_MAX_UPLINKS && sent > r->up[uplink].clear)
+        r->up[uplink].clear = sent;
 }
 
 void tg_reorder_set_alive(struct tg_reorder *r, uint32_t mask)

@@ -26,6 +26,9 @@
  *     on the uplink that carries the flow does not wait max_hold_us for an
  *     idle one, while one that carried the flow and fell silent (late, not
  *     idle: a delay that jumped) is still waited for.
+ *     Nor does an uplink count for a gap once it delivered a datagram sent
+ *     after the packet above the gap (a later packet, or a probe named in
+ *     tg_reorder_cleared): what it still carries was sent later too.
  *     A gap the host holds (tg_reorder_hold: its packet was asked for again)
  *     is exempt from this rule until the hold ends.
  * Packets older than the next expected number (late, or duplicates of
@@ -151,6 +154,13 @@ void tg_reorder_set_alive(struct tg_reorder *r, uint32_t mask);
  * time s + reach or not at all (so reach carries the clocks' offset);
  * INT64_MAX (the default): not known. Ignored for an uplink out of range. */
 void tg_reorder_set_reach(struct tg_reorder *r, unsigned uplink, int64_t reach);
+
+/* Uplink `uplink` delivered a datagram sent at `sent` (the peer's clock,
+ * as in tg_reorder_push_at), one that carried no packet for the buffer (a
+ * probe): uplinks deliver in send order, so it can no longer fill a gap
+ * below a packet sent before that. A push with its `sent` says the same.
+ * Ignored for an uplink out of range or sent 0. */
+void tg_reorder_cleared(struct tg_reorder *r, unsigned uplink, tg_time sent);
 
 /* The next sequence number the buffer waits for: the lowest one neither
  * released nor skipped. */

@@ -48,7 +48,7 @@ static size_t auto_len(uint64_t seq)
 
 /* ---------------------------------------------------------------- tables */
 
-enum op { PUSH, POP, DEADLINE, NEXT, STAT, LOST, HOLD, ASKED, ALIVE, REACH };
+enum op { PUSH, POP, DEADLINE, NEXT, STAT, LOST, HOLD, ASKED, ALIVE, REACH, CLEAR };
 
 struct step {
     enum op op;
@@ -74,6 +74,10 @@ struct step {
 /* tg_reorder_set_alive(mask) and tg_reorder_set_reach(u, reach). */
 #define ALV(mask)            {ALIVE, (mask), 0, 0, 0, 0, {END}, 0, 0, __LINE__, 0}
 #define RCH(u, reach)        {REACH, (uint64_t)(int64_t)(reach), (u), 0, 0, 0, {END}, 0, 0, __LINE__, 0}
+/* tg_reorder_cleared(u, snt): a probe sent at `snt` arrived on uplink u. */
+#define CLR(u, snt)          {CLEAR, 0, (u), 0, 0, 0, {END}, 0, 0, __LINE__, (snt)}
+/* A push sent at `snt` that returns `w`. */
+#define PSR(s, u, tm, snt, w) {PUSH, (s), (u), (tm), AUTO, (w), {END}, 0, 0, __LINE__, (snt)}
 #define POP(tm, ...)         {POP, 0, 0, (tm), 0, 0, {__VA_ARGS__, END}, 0, 0, __LINE__, 0}
 #define NOPOP(tm)            {POP, 0, 0, (tm), 0, 0, {END}, 0, 0, __LINE__, 0}
 #define DL(d)                {DEADLINE, (d), 0, 0, 0, 0, {END}, 0, 0, __LINE__, 0}
@@ -224,6 +228,20 @@ static const struct step s_reach[] = {
     STAT(skipped_by_uplinks, 3), STAT(skipped_by_deadline, 1),
 };
 
+/* An uplink that delivered something sent after the packet above a gap (a
+ * probe, or a late packet) can no longer fill it, however recently it
+ * delivered and whatever its highest number: it delivers in send order. */
+static const struct step s_clear[] = {
+    ALV(3), P(0, 0, 0), P(1, 1, 0), POP(0, 0, 1),
+    PS(3, 0, 100, 95), NOPOP(100), DL(1100), /* uplink 1 may bring 2 */
+    CLR(1, 95), NOPOP(101), DL(1100),        /* sent with 3, maybe before it */
+    CLR(1, 96), DL(0), POP(102, 3), STAT(skipped_by_uplinks, 1),
+    PS(5, 0, 200, 190), NOPOP(200),
+    PSR(1, 1, 210, 191, TG_ERR_REPLAY), POP(210, 5), /* a late one says the same */
+    PS(7, 0, 300, 290), NOPOP(300), CLR(1, 0), CLR(1, 250), NOPOP(301), DL(1300),
+    STAT(skipped_by_uplinks, 2), STAT(skipped_by_deadline, 0),
+};
+
 /* One uplink delivers in send order: a gap on it is a loss at once. */
 static const struct step s_one_uplink[] = {
     P(0, 5, 0), POP(0, 0), P(2, 5, 1), POP(1, 2), P(10, 5, 2), POP(2, 10),
@@ -362,7 +380,7 @@ static const struct scenario scenarios[] = {
     SCEN(s_slide_undrained, 4, 0), SCEN(s_undrained_contig, 4, 0), SCEN(s_top, 4, M - 6),
     SCEN(s_bottom, 4, 0),         SCEN(s_size, 8, 0),
     SCEN(s_peak, 8, 0),           SCEN(s_playout, 4, 0),
-    SCEN(s_reach, 16, 0),
+    SCEN(s_reach, 16, 0),         SCEN(s_clear, 16, 0),
 };
 
 /* What holds after every drain: each number below next_seq was released or
@@ -469,6 +487,9 @@ static void run_scenario(const struct scenario *sc)
             break;
         case REACH:
             tg_reorder_set_reach(r, s->uplink, (int64_t)s->seq);
+            break;
+        case CLEAR:
+            tg_reorder_cleared(r, s->uplink, s->sent);
             break;
         }
         if (check_failures != before)
@@ -615,6 +636,7 @@ struct naive {
         uint64_t highest;
         tg_time last;
         int64_t reach; /* INT64_MAX: unknown */
+        tg_time clear; /* send time of the newest datagram it delivered */
     } up[TG_REORDER_MAX_UPLINKS];
     struct tg_reorder_stats st;
     uint8_t out[OSLOT]; /* the packet last popped */
@@ -638,6 +660,8 @@ static int naive_push(struct naive *o, uint64_t seq, unsigned uplink, const uint
         o->up[uplink].highest = seq;
     o->up[uplink].seen = 1;
     o->up[uplink].last = now;
+    if (sent > o->up[uplink].clear)
+        o->up[uplink].clear = sent;
     if (len > OSLOT) {
         o->st.too_big++;
         return TG_ERR_NOBUF;
@@ -721,6 +745,8 @@ static int naive_pop(struct naive *o, tg_time now, const uint8_t **pkt, size_t *
                 if (now >= (end > idle ? end : idle))
                     active = 0;
             }
+            if (low_sent != 0 && o->up[u].clear > low_sent)
+                active = 0; /* it delivered something sent after low */
             if (active && o->up[u].highest <= o->next)
                 fillable = 1;
         }
@@ -920,8 +946,19 @@ static size_t len_of(uint64_t seq)
     return (size_t)((seq * 2654435761u) >> 7) % (OSLOT + 1);
 }
 
-/* The sender: one new number, maybe lost, maybe sent twice, now and then
- * after a jump. */
+/* A probe on an uplink: no number, only its send time (tg_reorder_cleared). */
+#define PROBE UINT64_MAX
+
+static void cleared_both(struct sim *s, unsigned uplink, tg_time sent)
+{
+    tg_reorder_cleared(s->r, uplink, sent);
+    if (sent > s->o.up[uplink].clear)
+        s->o.up[uplink].clear = sent;
+    s->ops++;
+}
+
+/* The sender: one new number or a probe, maybe lost, maybe sent twice, now
+ * and then after a jump. */
 static void send_one(struct sim *s)
 {
     uint64_t v = xs_below(&s->rng, 1000);
@@ -930,6 +967,10 @@ static void send_one(struct sim *s)
     struct link *l = &s->links[xs_below(&s->rng, NUP)];
     if (!l->enabled)
         return;
+    if (v >= 30 && v < 60) {
+        send_on(s, l, PROBE);
+        return;
+    }
     uint64_t seq = s->sent++;
     if (v < 30)
         return; /* lost */
@@ -1028,6 +1069,11 @@ static void run_random(uint64_t seed, uint32_t capacity, uint64_t first, long op
         unsigned id = next->id;
         memmove(next->q, next->q + 1, (next->n - 1) * sizeof next->q[0]);
         next->n--;
+        if (seq == PROBE) {
+            cleared_both(s, id, sent);
+            drain_both(s, s->now);
+            continue;
+        }
         size_t len = len_of(seq);
         uint64_t w = xs_below(&s->rng, 1000);
         if (w < 5)
