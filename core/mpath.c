@@ -25,7 +25,7 @@ void tg_mp_config_default(struct tg_mp_config *c)
     c->queue_slots = 256;
     c->max_packet = 1500;
     c->max_datagram = 1472;
-    c->retransmit_slots = 1024;
+    c->retransmit_slots = 2048;
     c->retransmit_budget = 0.1;
 }
 

@@ -74,7 +74,8 @@ bool tg_rtx_may_ask(struct tg_mp *mp)
 }
 
 /* How long the receiver holds a lost packet's gap: a round trip on its
- * fastest uplink (NACK out, packet back) with room for variance. */
+ * fastest uplink (NACK out, packet back) with room for variance, capped
+ * (recover.h). */
 tg_time tg_rtx_recover_wait(const struct tg_mp *mp)
 {
     tg_time best = TG_TIME_NEVER;
@@ -84,7 +85,7 @@ tg_time tg_rtx_recover_wait(const struct tg_mp *mp)
             continue;
         best = tg_time_min(best, p->est.srtt_us + 4 * p->est.rttvar_us);
     }
-    tg_time cap = mp->cfg->reorder.max_hold_us / 2;
+    tg_time cap = mp->cfg->reorder.max_hold_us / 4;
     if (best == TG_TIME_NEVER)
         return cap;
     best += TG_MSEC(10);

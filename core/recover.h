@@ -48,7 +48,11 @@ void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len
                   unsigned uplink, tg_time now);
 /* Sender: the peer's NACK frame: send what it names once more. */
 void tg_rtx_on_nack(struct tg_mp *mp, const struct tg_frame *f, tg_time now);
-/* Receiver: how long a lost packet's gap is held. */
+/* Receiver: how long a lost packet's gap is held: a round trip on the
+ * fastest healthy uplink (srtt + 4 rttvar + 10 ms), at most a quarter of
+ * the reorder timeout. Behind a bloated queue a round trip is long, and the
+ * whole stream waits behind the gap meanwhile: it is asked for again (up to
+ * TG_RTX_TRIES) sooner rather than held up to half a second. */
 tg_time tg_rtx_recover_wait(const struct tg_mp *mp);
 /* Receiver: send the NACK for mp->nack[0 .. n_nack) now and empty the list. */
 void tg_rtx_send_nack(struct tg_mp *mp, tg_time now);

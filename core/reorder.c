@@ -82,7 +82,7 @@ struct tg_reorder {
 
 void tg_reorder_config_default(struct tg_reorder_config *c)
 {
-    c->capacity = 1024;
+    c->capacity = 2048;
     c->slot_bytes = 2048;
     c->max_hold_us = TG_MSEC(500);
 }

@@ -56,7 +56,7 @@
 #define TG_REORDER_HOLDS 32 /* gaps held at once (tg_reorder_hold) */
 
 struct tg_reorder_config {
-    uint32_t capacity;   /* packets; power of two >= 2 (default 1024) */
+    uint32_t capacity;   /* packets; power of two >= 2 (default 2048) */
     uint32_t slot_bytes; /* largest packet stored (default 2048) */
     tg_time max_hold_us; /* default 500 ms */
 };

@@ -93,7 +93,7 @@ run config_both 2 "$TRIGLAV" config --server --client
 sed -e 's/^mtu = 1428$/mtu = 1350/' -e 's/^connect_timeout = "15s"$/connect_timeout = "2m"/' \
     -e 's|^include_routes = \[\]$|include_routes = ["203.0.113.0/24", "198.51.100.0/24"]|' \
     -e 's/^buffer_size = "4MiB"$/buffer_size = "2MB"/' \
-    -e 's/^reorder_buffer_size = 1024$/reorder_buffer_size = 4096/' \
+    -e 's/^reorder_buffer_size = 2048$/reorder_buffer_size = 4096/' \
     -e 's/^rtt_weight = 0.35$/rtt_weight = 0.5/' \
     "$WORK/client.toml" > "$WORK/edited.toml"
 run edited 0 "$TRIGLAV" tun --config "$WORK/edited.toml" --print-config

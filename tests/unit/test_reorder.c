@@ -532,7 +532,7 @@ static void test_config(void)
 {
     struct tg_reorder_config d, c;
     tg_reorder_config_default(&d);
-    CHECK_EQ(d.capacity, 1024);
+    CHECK_EQ(d.capacity, 2048);
     CHECK_EQ(d.slot_bytes, 2048);
     CHECK_EQ(d.max_hold_us, TG_MSEC(500));
 
