@@ -82,6 +82,7 @@ struct tg_path {
     bool last_data_solo;     /* ... valid, and sent on this uplink only (PATH_SEQ) */
     bool last_data_ordered;  /* ... and striped (the receiver asks for it if it is lost) */
     bool probe_out;
+    uint32_t late_probes[4];  /* ids of probes timed out whose answers may still come (0: none) */
     tg_time probe_sent, next_probe;
     uint64_t probes_sent, probes_lost;
     /* receiver side: what arrived on this path, reported by feedback */

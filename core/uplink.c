@@ -103,6 +103,21 @@ static void loss_push(struct tg_uplink_est *u, bool lost)
     u->loss_pos = slot + 1 == u->cfg.loss_window ? 0 : slot + 1;
 }
 
+/* Take back up to `n` recorded losses, the newest first: those packets
+ * came late, not never. */
+static void loss_unmark(struct tg_uplink_est *u, uint32_t n)
+{
+    uint32_t w = u->cfg.loss_window, slot = u->loss_pos;
+    for (uint32_t k = 0; k < u->loss_count && n > 0 && u->loss_lost > 0; k++) {
+        slot = slot == 0 ? w - 1 : slot - 1;
+        if (loss_bit(u, slot)) {
+            u->loss_bits[slot / 64] &= ~((uint64_t)1 << (slot % 64));
+            u->loss_lost--;
+            n--;
+        }
+    }
+}
+
 /* `n` outcomes of which `lost` lost (lost <= n). The lost ones are spread
  * evenly (outcome i is lost when floor((i+1) lost / n) steps up), so a later
  * partial eviction removes a fair share of them. */
@@ -238,6 +253,12 @@ void tg_uplink_on_probe_timeout(struct tg_uplink_est *u, tg_time now)
     update_health(u, now);
 }
 
+void tg_uplink_on_late_answer(struct tg_uplink_est *u, tg_time now)
+{
+    loss_unmark(u, 1);
+    update_health(u, now);
+}
+
 /* ------------------------------------------------- one-way delay, queue */
 
 static void owd_sample(struct tg_uplink_est *u, int64_t owd, tg_time now)
@@ -307,6 +328,8 @@ void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedb
         owd_sample(u, fb->owd_us, now);
     if (u->congested && now - u->owd_at > 2 * u->srtt_us + TG_MSEC(100))
         u->congested = false; /* that queue is old news */
+    if (fb->late > 0)
+        loss_unmark(u, fb->late);
     uint32_t expected = fb->expected;
     uint32_t delivered = fb->received < expected ? fb->received : expected;
     if (expected == 0)

@@ -641,6 +641,46 @@ static void test_overflow_learned_late(void)
     CHECK_EQ(u.loss_lost, 5);
 }
 
+/* Late is not lost. A probe answered after its timeout (a cellular link
+ * that pauses longer than srtt + 4 rttvar) takes its lost outcome back;
+ * packets reported after a newer one (reordered on the way) take back as
+ * many losses. Without this, three late probes read 1.2% loss and cut a
+ * live LTE uplink from striping for the rest of the session. */
+static void test_late_not_lost(void)
+{
+    struct tg_uplink_config c;
+    tg_uplink_config_default(&c);
+    struct tg_uplink_est u;
+    tg_uplink_init(&u, &c, 0);
+    tg_time now = MS(1);
+    for (int i = 0; i < 20; i++)
+        tg_uplink_on_rtt(&u, MS(60), now += MS(100));
+    tg_time rto = u.rto_us;
+    tg_uplink_on_probe_timeout(&u, now += rto);
+    tg_uplink_on_probe_timeout(&u, now += 2 * rto);
+    CHECK_EQ(u.loss_lost, 2);
+    tg_uplink_on_late_answer(&u, now += MS(10));
+    CHECK_EQ(u.loss_lost, 1);
+    CHECK_EQ(u.loss_count, 22); /* outcomes stay: one of them is no longer a loss */
+    tg_uplink_on_late_answer(&u, now += MS(10));
+    CHECK_EQ(u.loss_lost, 0);
+    tg_uplink_on_late_answer(&u, now += MS(10)); /* nothing left to take back */
+    CHECK_EQ(u.loss_lost, 0);
+    CHECK(tg_uplink_loss(&u) == 0.0);
+
+    /* data: 10 expected, 8 reported (2 overtaken), then the 2 come late */
+    struct tg_uplink_feedback fb = {.expected = 10, .received = 8};
+    tg_uplink_on_feedback(&u, &fb, now += MS(20));
+    CHECK_EQ(u.loss_lost, 2);
+    fb = (struct tg_uplink_feedback){.expected = 10, .received = 10, .late = 2};
+    tg_uplink_on_feedback(&u, &fb, now += MS(20));
+    CHECK_EQ(u.loss_lost, 0);
+    fb = (struct tg_uplink_feedback){.expected = 0, .received = 0, .late = 5};
+    tg_uplink_on_feedback(&u, &fb, now += MS(20)); /* more than was lost: no harm */
+    CHECK_EQ(u.loss_lost, 0);
+    CHECK_EQ(u.loss_count, 42);
+}
+
 static void test_names(void)
 {
     CHECK(strcmp(tg_health_name(TG_HEALTH_UNKNOWN), "unknown") == 0);
@@ -683,6 +723,7 @@ int main(void)
     test_owd_queue();
     test_congestion_loss();
     test_overflow_learned_late();
+    test_late_not_lost();
     test_names();
     test_counters();
     return check_exit("test_uplink");
