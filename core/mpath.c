@@ -344,7 +344,7 @@ void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
 static void late_pong(struct tg_mp *mp, unsigned slot, uint32_t id, tg_time now)
 {
     struct tg_path *p = mp->paths[slot];
-    for (unsigned k = 0; k < 4; k++) {
+    for (unsigned k = 0; k < TG_LATE_PROBES; k++) {
         if (p->late_probes[k] != id)
             continue;
         p->late_probes[k] = 0;
@@ -897,7 +897,7 @@ void tg_mp_on_timeout(struct tg_mp *mp, tg_time now)
             enum tg_health before = p->est.health;
             p->probe_out = false;
             p->probes_lost++;
-            p->late_probes[p->probes_lost % 4] = p->probe_id;
+            p->late_probes[p->probes_lost % TG_LATE_PROBES] = p->probe_id;
             tg_uplink_on_probe_timeout(&p->est, now);
             health_event(mp, i, before, now);
         }

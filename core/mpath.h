@@ -56,6 +56,7 @@ void tg_io_push_out(struct tg_io *io, const struct tg_datagram *meta, size_t len
 /* Take the oldest packet for the TUN side; false when there is none. */
 bool tg_io_pop_tun(struct tg_io *io, const uint8_t **pkt, size_t *len);
 
+#define TG_LATE_PROBES 4 /* timed-out probes remembered per path, for a late answer */
 #define TG_TX_RING 512 /* recent (counter -> bytes sent so far, when) per path */
 
 struct tg_tx_mark {
@@ -82,7 +83,8 @@ struct tg_path {
     bool last_data_solo;     /* ... valid, and sent on this uplink only (PATH_SEQ) */
     bool last_data_ordered;  /* ... and striped (the receiver asks for it if it is lost) */
     bool probe_out;
-    uint32_t late_probes[4];  /* ids of probes timed out whose answers may still come (0: none) */
+    uint32_t late_probes[TG_LATE_PROBES]; /* probes timed out whose answers may still come
+                                             (ids; 0: none) */
     tg_time probe_sent, next_probe;
     uint64_t probes_sent, probes_lost;
     /* receiver side: what arrived on this path, reported by feedback */
