@@ -615,15 +615,6 @@ static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
     health_event(mp, slot, before, now);
 }
 
-/* The send time of the datagram being read, on the peer's clock, for the
- * reorder buffer; 0 until a DATA frame or PING in it said (a frame before
- * them must not borrow a time from another uplink's datagram: the buffer
- * takes it for how far this uplink has delivered). */
-static tg_time peer_sent(const struct tg_mp *mp)
-{
-    return mp->dgram_sent;
-}
-
 /* An empty entry in the reorder buffer: nothing waits for `seq` any more.
  * Refused below the window or when already there, which is as good. */
 static void reorder_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time now)
@@ -631,7 +622,7 @@ static void reorder_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time 
     /* without a buffer nothing waits at all; the datagram that told of it
      * was sent after it, so its send time bounds the mark's */
     if (mp->reorder != NULL &&
-        tg_reorder_push_at(mp->reorder, seq, slot, NULL, 0, now, 0, peer_sent(mp)) != TG_OK) {
+        tg_reorder_push_at(mp->reorder, seq, slot, NULL, 0, now, 0, mp->dgram_sent) != TG_OK) {
         /* refused: nothing waits for it either way */
     }
 }
@@ -691,7 +682,7 @@ static void ordered_push(struct tg_mp *mp, unsigned slot, uint64_t seq, const ui
                 note_reach(mp, i);
     }
     tg_rtx_rx_striped(mp);
-    int rc = tg_reorder_push_at(mp->reorder, seq, slot, pkt, len, now, not_before, peer_sent(mp));
+    int rc = tg_reorder_push_at(mp->reorder, seq, slot, pkt, len, now, not_before, mp->dgram_sent);
     if (rc != TG_OK)
         tg_io_drop(mp->io, rc == TG_ERR_NOBUF ? TG_DROP_TOO_BIG : TG_DROP_LATE);
 }

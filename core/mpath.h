@@ -156,7 +156,10 @@ struct tg_mp {
     uint64_t peer_time;           /* the peer's clock (us) in its newest DATA frame or PING */
     bool peer_time_known;         /* anchored by a PING's full 64-bit send time */
     uint64_t dgram_sent;          /* the datagram being read: its send time on the peer's
-                                     clock, once a DATA frame or PING in it told (else 0) */
+                                     clock, once a DATA frame or PING in it told (else 0),
+                                     for the reorder buffer; never a time borrowed from
+                                     another uplink's datagram, which the buffer would take
+                                     for how far this uplink has delivered */
     int64_t playout_owd;          /* receiver: striped packets leave at their send time
                                      plus this (the slowest uplink's one-way delay) ... */
     bool playout_on;              /* ... when this is set (playout.h) */

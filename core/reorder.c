@@ -340,12 +340,16 @@ static uint64_t lowest_hold(struct tg_reorder *r, uint64_t from, uint64_t below,
 }
 
 /* When uplink u can no longer deliver a packet sent no later than `sent`
- * (peer clock; 0: unknown): TG_TIME_NEVER when that is not known. Only an
- * uplink that has delivered nothing for max_hold_us / 2 is judged so: one
- * that was carrying the stream and fell silent may be late rather than
- * idle (a route's delay that jumps), and is waited for as before. */
+ * (peer clock; 0: unknown): TG_TIME_NEVER when that is not known. At once
+ * (0) when it delivered a datagram sent after it: it delivers in send
+ * order. Otherwise from its reach, and only once it has delivered nothing
+ * for max_hold_us / 2: one that was carrying the stream and fell silent
+ * may be late rather than idle (a route's delay that jumps), and is waited
+ * for as before. */
 static tg_time reach_end(const struct tg_reorder *r, const struct uplink *u, tg_time sent)
 {
+    if (sent != 0 && u->clear > sent)
+        return 0;
     if (sent == 0 || u->reach == INT64_MAX)
         return TG_TIME_NEVER;
     tg_time end = (tg_time)(sent + (uint64_t)u->reach); /* reach carries the clocks' offset */
@@ -367,8 +371,6 @@ static uint64_t active_floor(const struct tg_reorder *r, tg_time now, tg_time se
         bool alive = (r->alive >> i) & 1u;
         if (!alive && !u->seen)
             continue;
-        if (sent != 0 && u->clear > sent)
-            continue; /* it delivered something sent later, and delivers in order */
         if (now >= reach_end(r, u, sent))
             continue; /* whatever it still carries was sent later */
         if (alive && !u->seen)
@@ -502,8 +504,6 @@ static tg_time deadline(const struct tg_reorder *r)
         bool alive = (r->alive >> i) & 1u;
         if (!(alive && !u->seen) && !(u->seen && u->highest < low))
             continue; /* not behind low */
-        if (sent != 0 && u->clear > sent)
-            continue; /* delivered something sent after low: nothing older to come */
         tg_time t = alive ? TG_TIME_NEVER : tg_time_add(u->last, r->cfg.max_hold_us);
         t = tg_time_min(t, reach_end(r, u, sent));
         if (t > t_up)
