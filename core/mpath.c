@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "pace.h"
 #include "playout.h"
 #include "recover.h"
 
@@ -27,6 +28,8 @@ void tg_mp_config_default(struct tg_mp_config *c)
     c->max_datagram = 1472;
     c->retransmit_slots = 2048;
     c->retransmit_budget = 0.1;
+    c->uplink_queue_limit = 48 * 1024;
+    c->pace_slots = 1024;
 }
 
 const char *tg_drop_name(enum tg_drop d)
@@ -70,6 +73,7 @@ void tg_mp_clear(struct tg_mp *mp, const struct tg_allocator *a)
     tg_sched_free(mp->sched);
     tg_reorder_free(mp->reorder);
     tg_rtx_free(mp);
+    tg_pace_free(mp);
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         if (mp->paths[i] != NULL)
             sodium_memzero(mp->paths[i], sizeof *mp->paths[i]);
@@ -147,6 +151,7 @@ void tg_mp_path_drop(struct tg_mp *mp, unsigned slot, tg_time now)
     tg_transport_clear(&p->prev);
     p->keyed = p->has_prev = p->confirmed = false;
     p->probe_out = p->fb_pending = false;
+    tg_pace_forget(mp, slot);
     tg_uplink_set_down(&p->est, now);
     health_event(mp, slot, before, now);
     struct tg_event ev = {.type = TG_EV_UPLINK_DOWN, .uplink = slot, .session = mp->ev_session, .at = now};
@@ -203,10 +208,14 @@ uint64_t tg_mp_queued(const struct tg_mp *mp, const struct tg_path *p, tg_time n
     uint64_t sent_after = p->tx_bytes - p->reported.cum;
     if (!p->anchor_valid || !p->est.has_rate)
         return sent_after;
-    double per_us = p->est.rate_bps / 8e6;
+    double per_us = tg_mp_drain_per_us(p);
     double work = per_us * (double)p->est.queue_delay_us + (double)sent_after;
     if (now >= tg_mp_overdue_at(mp, p))
         return (uint64_t)work;
+    if (p->q_valid) {
+        double q = p->q_bytes - per_us * (double)(now > p->q_at ? now - p->q_at : 0);
+        return q > 0 ? (uint64_t)q : 0;
+    }
     if (now > p->reported.at)
         work -= per_us * (double)(now - p->reported.at);
     return work > 0 ? (uint64_t)work : 0;
@@ -247,7 +256,16 @@ void tg_mp_finish(struct tg_mp *mp, unsigned slot, uint8_t *buf, size_t plain_le
     tg_io_push_out(mp->io, &d, len);
     p->tx_packets++;
     p->tx_bytes += len;
-    p->tx[counter % TG_TX_RING] = (struct tg_tx_mark){.cum = p->tx_bytes, .at = now};
+    double q = 0;
+    if (p->q_valid) {
+        q = p->q_bytes - tg_mp_drain_per_us(p) * (double)(now - p->q_at);
+        q = q > 0 ? q : 0;
+        p->q_bytes = q + (double)len;
+        p->q_at = now;
+    }
+    p->tx[counter % TG_TX_RING] =
+        (struct tg_tx_mark){.cum = p->tx_bytes, .at = now, .held = p->held_us, .q = q};
+    p->held_us = 0;
 }
 
 size_t tg_mp_plain_cap(const struct tg_mp *mp)
@@ -326,8 +344,10 @@ void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
     tg_mp_add_feedback(mp, slot, plain, tg_mp_plain_cap(mp), &off);
     add_path_seq(p, plain, tg_mp_plain_cap(mp), &off);
     p->probe_id++;
-    if (tg_frame_put_ping(plain, tg_mp_plain_cap(mp), &off, TG_FRAME_PING, p->probe_id, now) != TG_OK)
+    tg_time stamp = tg_pace_stamp(mp, p, now);
+    if (tg_frame_put_ping(plain, tg_mp_plain_cap(mp), &off, TG_FRAME_PING, p->probe_id, stamp) != TG_OK)
         return;
+    p->probe_backdate = p->held_us = now - stamp;
     p->probe_out = true;
     p->probe_sent = now;
     p->probes_sent++;
@@ -455,7 +475,7 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
             .rate_bps = p->est.has_rate ? p->est.rate_bps : 0,
             .owd_us = p->est.owd_base_us, /* the queue is in queued_bytes */
             .has_owd = p->est.has_owd,
-            .queued_bytes = tg_mp_queued(mp, p, now),
+            .queued_bytes = tg_mp_queued(mp, p, now) + p->pace_bytes,
             .weight = 1.0,
             .priority = i,
         };
@@ -478,34 +498,48 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
     data_seen(mp, now);
     if (flags & TG_DATA_FLAG_ORDERED)
         tg_rtx_store(mp, seq, pkt, len, (unsigned)first, now);
+    io->counters.data_bytes += len;
+    io->counters.data_copy_bytes += len * (uint64_t)__builtin_popcount(mask);
+    bool solo = (mask & (mask - 1)) == 0;
+    if (solo && tg_pace_wants(mp, mp->paths[first], len, now)) {
+        if (tg_pace_hold(mp, (unsigned)first, seq, flags, pkt, len, now) != TG_OK) {
+            tg_io_drop(io, TG_DROP_QUEUE_FULL);
+            return TG_ERR_NOBUF;
+        }
+        tg_pace_drain(mp, now);
+        return TG_OK;
+    }
+    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++)
+        if (mask & (1u << i))
+            tg_mp_send_data(mp, i, seq, flags, solo, pkt, len, tg_pace_stamp(mp, mp->paths[i], now), now);
+    return TG_OK;
+}
+
+void tg_mp_send_data(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flags, bool solo,
+                     const uint8_t *pkt, size_t len, tg_time stamp, tg_time now)
+{
     /* feedback rides along only while the datagram stays unfragmented */
     size_t data_len = TG_FRAME_DATA_MAX_HEADER_LEN + len;
     size_t fb_cap = mp->cfg->max_datagram > TG_DATA_OVERHEAD + data_len
                         ? mp->cfg->max_datagram - TG_DATA_OVERHEAD - data_len
                         : 0;
-    io->counters.data_bytes += len;
-    io->counters.data_copy_bytes += len * (uint64_t)__builtin_popcount(mask);
-    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
-        if (!(mask & (1u << i)))
-            continue;
-        uint8_t *buf = tg_io_reserve_out(mp->io);
-        if (buf == NULL)
-            return TG_ERR_NOBUF;
-        uint8_t *plain = buf + TG_DATA_HEADER_LEN;
-        size_t off = 0;
-        tg_mp_add_feedback(mp, i, plain, fb_cap, &off);
-        struct tg_path *p = mp->paths[i];
-        uint8_t f = flags | (p->last_data_ordered ? TG_DATA_FLAG_PREV_ORDERED : 0);
-        if (tg_frame_put_data(plain, tg_mp_plain_cap(mp), &off, f, seq, now, prev_delta(p, seq), pkt,
-                              (uint16_t)len) != TG_OK)
-            continue;
-        p->last_data_seq = seq;
-        p->last_data_solo = (mask & (mask - 1)) == 0;
-        p->last_data_ordered = (flags & TG_DATA_FLAG_ORDERED) != 0;
-        tg_mp_finish(mp, i, buf, off, now);
-        tg_mp_elicit(p, now);
-    }
-    return TG_OK;
+    uint8_t *buf = tg_io_reserve_out(mp->io);
+    if (buf == NULL)
+        return;
+    uint8_t *plain = buf + TG_DATA_HEADER_LEN;
+    size_t off = 0;
+    tg_mp_add_feedback(mp, slot, plain, fb_cap, &off);
+    struct tg_path *p = mp->paths[slot];
+    uint8_t f = flags | (p->last_data_ordered ? TG_DATA_FLAG_PREV_ORDERED : 0);
+    if (tg_frame_put_data(plain, tg_mp_plain_cap(mp), &off, f, seq, stamp, prev_delta(p, seq), pkt,
+                          (uint16_t)len) != TG_OK)
+        return;
+    p->held_us = now - stamp;
+    p->last_data_seq = seq;
+    p->last_data_solo = solo;
+    p->last_data_ordered = (flags & TG_DATA_FLAG_ORDERED) != 0;
+    tg_mp_finish(mp, slot, buf, off, now);
+    tg_mp_elicit(p, now);
 }
 
 /* Uplinks that carried anything authenticated within the reorder hold time
@@ -553,6 +587,33 @@ void tg_mp_release(struct tg_mp *mp)
     drain_reorder(mp, mp->drained_at);
 }
 
+/* The bottleneck's queue as the newest report saw it (the queueing delay of
+ * datagram `hi` at the delivery rate), carried forward over every datagram
+ * sent since: each adds its bytes, the rate drains the queue in between, never
+ * below empty. (Drained as one sum from the report on, an idle spell would
+ * count as room for the whole burst after it.) */
+static void queue_replay(struct tg_path *p, uint64_t hi, uint64_t sent_counter)
+{
+    bool was_valid = p->q_valid;
+    p->q_valid = p->est.has_rate && p->est.rate_bps > 0;
+    if (!p->q_valid)
+        return;
+    double q = p->est.rate_bps / 8e6 * (double)p->est.queue_delay_us;
+    double predicted = p->tx[hi % TG_TX_RING].q;
+    if (was_valid)
+        p->underfed = predicted >= 16384 && q < predicted / 2;
+    double per_us = tg_mp_drain_per_us(p);
+    struct tg_tx_mark prev = p->tx[hi % TG_TX_RING];
+    for (uint64_t c = hi + 1; c < sent_counter; c++) {
+        const struct tg_tx_mark *m = &p->tx[c % TG_TX_RING];
+        q -= per_us * (double)(m->at - prev.at);
+        q = (q > 0 ? q : 0) + (double)(m->cum - prev.cum);
+        prev = *m;
+    }
+    p->q_bytes = q;
+    p->q_at = prev.at;
+}
+
 static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
 {
     unsigned slot = f->u.feedback.uplink;
@@ -571,6 +632,8 @@ static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
     struct tg_uplink_feedback fb = {.has_owd = rxb > (p->fb_seen ? p->fb_rx_bytes : 0) &&
                                                f->u.feedback.owd_us != TG_OWD_UNKNOWN,
                                     .owd_us = f->u.feedback.owd_us};
+    if (fb.has_owd && hi_known) /* a packet held in the tunnel carried its older time */
+        fb.owd_us -= (int64_t)p->tx[hi % TG_TX_RING].held;
     if (p->fb_seen) {
         uint64_t expected = hi - p->fb_highest, received = rxp - p->fb_rx_packets;
         if (received > expected) { /* late arrivals below the old highest */
@@ -612,6 +675,10 @@ static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
         p->reported = p->tx[sent_counter % TG_TX_RING];
     else
         p->reported.cum = p->tx_bytes;
+    if (hi_known)
+        queue_replay(p, hi, sent_counter);
+    else
+        p->q_valid = false;
     health_event(mp, slot, before, now);
 }
 
@@ -790,13 +857,13 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
                  * packets met (a slow start's), looks longer than it is, and
                  * may never be chosen again. */
                 if (pong_owd_valid)
-                    tg_uplink_on_owd(&p->est, pong_owd, now);
+                    tg_uplink_on_owd(&p->est, pong_owd - (int64_t)p->probe_backdate, now);
                 if (before == TG_HEALTH_DOWN) { /* back from an outage: start afresh */
                     tg_uplink_forget_loss(&p->est);
                     p->fb_seen = false;
                 }
                 p->probe_out = false;
-                tg_uplink_on_rtt(&p->est, now - f.u.ping.send_time_us, now);
+                tg_uplink_on_rtt(&p->est, now - f.u.ping.send_time_us - p->probe_backdate, now);
                 health_event(mp, slot, before, now);
                 /* a Down uplink that answers is asked again at once, so the
                  * successes that bring it back take round trips, not seconds */
@@ -837,6 +904,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
     if (mp->n_nack > 0)
         tg_rtx_send_nack(mp, now);
     drain_reorder(mp, now);
+    tg_pace_drain(mp, now);
     return TG_OK;
 }
 
@@ -853,6 +921,7 @@ tg_time tg_mp_next_deadline(const struct tg_mp *mp)
     }
     if (mp->rtx != NULL)
         t = tg_time_min(t, tg_time_add(mp->striped_at, REORDER_IDLE_US));
+    t = tg_time_min(t, tg_pace_next_deadline(mp));
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         const struct tg_path *p = mp->paths[i];
         if (p == NULL || !p->keyed)
@@ -901,6 +970,7 @@ void tg_mp_on_timeout(struct tg_mp *mp, tg_time now)
     }
     set_alive(mp, now);
     drain_reorder(mp, now);
+    tg_pace_drain(mp, now);
     if (mp->reorder != NULL && now - mp->ordered_at >= REORDER_IDLE_US &&
         tg_reorder_next_deadline(mp->reorder) == TG_TIME_NEVER) {
         tg_reorder_free(mp->reorder);

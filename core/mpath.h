@@ -62,6 +62,8 @@ bool tg_io_pop_tun(struct tg_io *io, const uint8_t **pkt, size_t *len);
 struct tg_tx_mark {
     uint64_t cum; /* bytes sent on the path up to and including this counter */
     tg_time at;   /* when this counter was sent */
+    tg_time held; /* ... this long after the time it carries (pace.h) */
+    double q;     /* bytes the queue model put ahead of it at its bottleneck */
 };
 
 struct tg_path {
@@ -112,6 +114,10 @@ struct tg_path {
     struct tg_tx_mark reported;  /* the mark of the newest packet the receiver reported
                                     (fb_highest); cum only, if it had left the ring */
     bool anchor_valid;           /* reported is that packet's own mark (see queued_now) */
+    bool q_valid;                /* the queue model below holds (a rate and an anchor) */
+    double q_bytes;              /* the bottleneck's queue after the datagram sent at q_at */
+    tg_time q_at;
+    bool underfed;               /* the model saw a queue the receiver did not (below) */
     tg_time fb_advanced_at;      /* a feedback last reported a higher counter then */
     uint64_t elicit_counter;     /* the last DATA or PING (what a receiver reports) */
     bool unreported;             /* one of those is not reported yet ... */
@@ -120,9 +126,15 @@ struct tg_path {
                                     again on the others while it was overdue (recover.h) */
     tg_time reinject_at;         /* ... and the others are looked at no sooner than this */
     tg_time last_rx;
+    /* sender: packets held for this uplink until its bottleneck has room (pace.h) */
+    uint32_t pace_head, pace_tail, pace_n;
+    uint64_t pace_bytes;
+    tg_time held_us;             /* the next datagram carries a time this much older */
+    tg_time probe_backdate;      /* the probe out carried a time this much older */
 };
 
 struct tg_rtx;
+struct tg_pace;
 struct tg_mp;
 /* Host of the session: what to do with an authenticated IP packet. */
 typedef void (*tg_mp_deliver_fn)(void *owner, struct tg_mp *mp, uint8_t *pkt, size_t len,
@@ -143,6 +155,8 @@ struct tg_mp {
     tg_time ordered_at;           /* the last striped packet arrived then */
     tg_time drained_at;           /* the reorder buffer was last drained then */
     /* loss recovery of striped packets */
+    struct tg_pace *pace;         /* sender: packets held until their uplink has room
+                                     (pace.h), allocated like the retransmit store */
     struct tg_rtx *rtx;           /* sender: the last retransmit_slots striped packets,
                                      allocated and given back like the reorder buffer */
     tg_time striped_at;           /* sender: the last striped packet went then */
@@ -207,6 +221,17 @@ void tg_mp_close(struct tg_mp *mp, uint8_t reason, tg_time now);
 /* Between the session's files (mpath.c, recover.c): */
 /* keys present and not too old to send with */
 bool tg_mp_usable(const struct tg_mp *mp, const struct tg_path *p, tg_time now);
+/* Bytes per microsecond the queue model drains: the delivery rate, a quarter
+ * more while the newest report found less than half the queue the model had
+ * put ahead of that datagram. A rate measured while the tunnel held packets
+ * back (pace.h) is the rate it let through, not what the uplink can carry;
+ * drained at that rate alone, the model would keep seeing a queue the uplink
+ * does not have and never send faster. */
+static inline double tg_mp_drain_per_us(const struct tg_path *p)
+{
+    double r = p->est.rate_bps / 8e6;
+    return p->underfed ? r * 1.25 : r;
+}
 /* bytes the path's bottleneck still has to carry (a queue model, mpath.c) */
 uint64_t tg_mp_queued(const struct tg_mp *mp, const struct tg_path *p, tg_time now);
 /* when the path may be dead: the oldest DATA or PING the receiver has not
@@ -225,6 +250,11 @@ void tg_mp_add_feedback(struct tg_mp *mp, unsigned slot, uint8_t *plain, size_t 
 size_t tg_mp_plain_cap(const struct tg_mp *mp);
 /* seal the plaintext written after the DATA header of `buf` and queue it on `slot` */
 void tg_mp_finish(struct tg_mp *mp, unsigned slot, uint8_t *buf, size_t plain_len, tg_time now);
+
+/* Put DATA frame `seq` (with feedback when it fits) on path `slot` now; `solo`:
+ * on no other uplink. */
+void tg_mp_send_data(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flags, bool solo,
+                     const uint8_t *pkt, size_t len, tg_time stamp, tg_time now);
 
 /* Send one IP packet of the TUN side. */
 int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now);

@@ -1,6 +1,7 @@
 /* Loss recovery of striped packets inside the tunnel (see recover.h). */
 #include "recover.h"
 
+#include "pace.h"
 #include "playout.h"
 
 #include <string.h>
@@ -289,9 +290,11 @@ static int resend(struct tg_mp *mp, struct rtx_slot *s, uint64_t seq, int i, tg_
     size_t off = 0;
     const uint8_t *pkt = r->bytes + (size_t)(seq & r->mask) * r->slot_bytes;
     /* no PREV: a packet sent again is not part of its uplink's chain */
+    tg_time stamp = tg_pace_stamp(mp, mp->paths[i], now);
     if (tg_frame_put_data(buf + TG_DATA_HEADER_LEN, tg_mp_plain_cap(mp), &off,
-                          TG_DATA_FLAG_ORDERED, seq, now, 0, pkt, s->len) != TG_OK)
+                          TG_DATA_FLAG_ORDERED, seq, stamp, 0, pkt, s->len) != TG_OK)
         return 0;
+    mp->paths[i]->held_us = now - stamp;
     tg_mp_finish(mp, (unsigned)i, buf, off, now);
     tg_mp_elicit(mp->paths[i], now);
     s->again++;

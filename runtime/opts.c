@@ -326,6 +326,14 @@ const struct rt_opt rt_opts[] = {
              "two; 0: no loss recovery in the tunnel)"},
     {R, NULL, 0, "multipath", "retransmit_budget", NULL, RT_OPT_NUMBER, 0, CO(mp.retransmit_budget),
      .max = 1, .help = "at most this many resends per striped packet sent, over time"},
+    {R, NULL, 0, "multipath", "uplink_queue_limit", NULL, RT_OPT_SIZE, 0, CO(mp.uplink_queue_limit),
+     .max = 1 << 30,
+     .help = "bytes kept at most in an uplink's bottleneck queue, by the tunnel's estimate; the "
+             "rest waits in the tunnel, where a burst costs delay rather than a loss (0: every "
+             "packet goes at once)"},
+    {R, NULL, 0, "multipath", "pace_slots", NULL, RT_OPT_INT, 0, CO(mp.pace_slots), .max = 65536,
+     .help = "packets the tunnel holds at most while its uplinks' queues are at the limit (0: "
+             "none held)"},
     /* [multipath.aggregator] */
     {R, NULL, 0, "multipath.aggregator", "reorder_buffer_size", NULL, RT_OPT_INT, RT_OF_POW2,
      CO(mp.reorder.capacity), .min = 2, .max = 16384,

@@ -26,6 +26,7 @@ static uint64_t client_seed = 1, server_seed = 2;
 tg_time h_rekey_after_us;
 uint32_t h_client_max_packet;
 tg_time h_playout_max_us;
+uint32_t h_uplink_queue_limit;
 
 uint16_t h_packet(uint8_t *buf, const uint8_t src[4], const uint8_t dst[4], uint64_t seq,
                   uint16_t len)
@@ -125,6 +126,10 @@ static void transmit(struct h_net *n, struct h_link *l, bool to_server, unsigned
     if ((n->now >= l->down_from && n->now < l->down_until) || len > sizeof n->flights[0].data)
         return;
     tg_time start = n->now > l->busy_until ? n->now : l->busy_until;
+    if (l->rate_bps && l->queue_bytes && (start - n->now) * l->rate_bps / 8000000u > l->queue_bytes) {
+        l->dropped++;
+        return;
+    }
     tg_time ser = l->rate_bps ? (tg_time)(len * 8 * 1000000u / l->rate_bps) : 0;
     l->busy_until = start + ser;
     struct h_flight f = {.at = start + ser + l->delay_us, .order = n->order++,
@@ -198,6 +203,8 @@ int h_net_init(struct h_net *n, unsigned uplinks, const tg_time *delay_us,
     sc.mp.sched.strategy = strategy;
     sc.mp.sched.aggregation = agg;
     sc.mp.playout_max_us = h_playout_max_us;
+    if (h_uplink_queue_limit != 0)
+        sc.mp.uplink_queue_limit = h_uplink_queue_limit == UINT32_MAX ? 0 : h_uplink_queue_limit;
     int rc = tg_server_new(&sc, &srng, a, 0, &n->server);
     if (rc != TG_OK)
         return rc;
@@ -208,6 +215,8 @@ int h_net_init(struct h_net *n, unsigned uplinks, const tg_time *delay_us,
     cc.mp.sched.strategy = strategy;
     cc.mp.sched.aggregation = agg;
     cc.mp.playout_max_us = h_playout_max_us;
+    if (h_uplink_queue_limit != 0)
+        cc.mp.uplink_queue_limit = h_uplink_queue_limit == UINT32_MAX ? 0 : h_uplink_queue_limit;
     if (h_rekey_after_us)
         cc.mp.rekey_after_us = h_rekey_after_us;
     if (h_client_max_packet)

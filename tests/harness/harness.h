@@ -20,6 +20,8 @@ struct h_link {
     tg_time delay_us;
     uint64_t rate_bps;        /* 0 = infinite */
     tg_time busy_until;       /* serialisation */
+    uint64_t queue_bytes;     /* with a rate: drop what finds this much queued (0 = no limit) */
+    uint64_t dropped;         /* ... counted */
     tg_time down_from, down_until; /* drops everything in [from, until) */
 };
 
@@ -66,6 +68,9 @@ extern tg_time h_rekey_after_us;
 extern uint32_t h_client_max_packet;
 /* Both ends' playout_max_us for networks built after setting it (0: off). */
 extern tg_time h_playout_max_us;
+/* Both ends' uplink_queue_limit for networks built after setting it (0: the
+ * default; UINT32_MAX: 0, every packet sent at once). */
+extern uint32_t h_uplink_queue_limit;
 
 /* Build a network with `n` uplinks of the given one-way delays (both
  * directions), a client and a server with default configs except the

@@ -1,0 +1,176 @@
+/* The tunnel's own queue in front of each uplink: see pace.h. */
+#include "pace.h"
+
+#include <string.h>
+
+#define NONE UINT32_MAX
+#define PACE_IDLE_US TG_SEC(2) /* the pool is given back once empty this long */
+
+struct pace_slot {
+    uint64_t seq;
+    tg_time at; /* held then: the time the DATA frame carries */
+    uint32_t next; /* the next packet of the same uplink, or of the free list */
+    uint16_t len;
+    uint8_t flags;
+};
+
+struct tg_pace {
+    uint32_t slots, slot_bytes, free;
+    tg_time used_at; /* a packet was held or sent from here then */
+    struct pace_slot *s;
+    uint8_t *bytes;
+};
+
+static uint64_t limit(const struct tg_mp *mp)
+{
+    return mp->cfg->uplink_queue_limit;
+}
+
+/* paths whose queue the model knows; the others are never held for */
+static bool modelled(const struct tg_path *p)
+{
+    return p->anchor_valid && p->q_valid && p->est.has_rate && p->est.rate_bps > 0;
+}
+
+bool tg_pace_wants(const struct tg_mp *mp, const struct tg_path *p, size_t len, tg_time now)
+{
+    if (limit(mp) == 0 || mp->cfg->pace_slots == 0)
+        return false;
+    if (p->pace_n > 0)
+        return true; /* behind what it already holds */
+    return modelled(p) && tg_mp_queued(mp, p, now) + len > limit(mp);
+}
+
+static struct tg_pace *pool(struct tg_mp *mp)
+{
+    if (mp->pace != NULL)
+        return mp->pace;
+    uint32_t n = mp->cfg->pace_slots;
+    size_t sb = mp->cfg->max_packet;
+    struct tg_pace *q = tg_alloc_zeroed(&mp->alloc, sizeof *q + n * sizeof *q->s + (size_t)n * sb);
+    if (q == NULL)
+        return NULL;
+    q->slots = n;
+    q->slot_bytes = (uint32_t)sb;
+    q->s = (struct pace_slot *)(q + 1);
+    q->bytes = (uint8_t *)(q->s + n);
+    for (uint32_t i = 0; i < n; i++)
+        q->s[i].next = i + 1 < n ? i + 1 : NONE;
+    q->free = 0;
+    mp->pace = q;
+    return q;
+}
+
+int tg_pace_hold(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flags,
+                 const uint8_t *pkt, size_t len, tg_time now)
+{
+    struct tg_pace *q = pool(mp);
+    if (q == NULL || q->free == NONE || len > q->slot_bytes)
+        return TG_ERR_NOBUF;
+    uint32_t i = q->free;
+    q->free = q->s[i].next;
+    q->s[i] = (struct pace_slot){.seq = seq, .at = now, .next = NONE, .len = (uint16_t)len, .flags = flags};
+    memcpy(q->bytes + (size_t)i * q->slot_bytes, pkt, len);
+    struct tg_path *p = mp->paths[slot];
+    if (p->pace_n == 0)
+        p->pace_head = i;
+    else
+        q->s[p->pace_tail].next = i;
+    p->pace_tail = i;
+    p->pace_n++;
+    p->pace_bytes += len;
+    q->used_at = now;
+    return TG_OK;
+}
+
+/* take path p's oldest held packet off its list into the free list */
+static uint32_t pop(struct tg_pace *q, struct tg_path *p)
+{
+    uint32_t i = p->pace_head;
+    p->pace_head = q->s[i].next;
+    p->pace_n--;
+    p->pace_bytes -= q->s[i].len;
+    q->s[i].next = q->free;
+    q->free = i;
+    return i;
+}
+
+void tg_pace_drain(struct tg_mp *mp, tg_time now)
+{
+    struct tg_pace *q = mp->pace;
+    if (q == NULL)
+        return;
+    bool held = false;
+    for (unsigned k = 0; k < TG_MAX_UPLINKS; k++) {
+        struct tg_path *p = mp->paths[k];
+        if (p == NULL || p->pace_n == 0)
+            continue;
+        bool flush = !tg_mp_usable(mp, p, now) || now >= tg_mp_overdue_at(mp, p) || !modelled(p);
+        while (p->pace_n > 0 && tg_queue_room(&mp->io->out) > 0) {
+            const struct pace_slot *s = &q->s[p->pace_head];
+            if (!flush && tg_mp_queued(mp, p, now) + s->len > limit(mp))
+                break;
+            uint32_t i = pop(q, p);
+            /* the slot is free again but nothing reuses it before this returns */
+            tg_mp_send_data(mp, k, q->s[i].seq, q->s[i].flags, true,
+                            q->bytes + (size_t)i * q->slot_bytes, q->s[i].len, q->s[i].at, now);
+            q->used_at = now;
+        }
+        held |= p->pace_n > 0;
+    }
+    if (!held && now - q->used_at >= PACE_IDLE_US)
+        tg_pace_free(mp);
+}
+
+tg_time tg_pace_next_deadline(const struct tg_mp *mp)
+{
+    const struct tg_pace *q = mp->pace;
+    if (q == NULL)
+        return TG_TIME_NEVER;
+    tg_time t = TG_TIME_NEVER;
+    bool held = false;
+    for (unsigned k = 0; k < TG_MAX_UPLINKS; k++) {
+        const struct tg_path *p = mp->paths[k];
+        if (p == NULL || p->pace_n == 0)
+            continue;
+        held = true;
+        t = tg_time_min(t, tg_mp_overdue_at(mp, p));
+        if (!modelled(p))
+            return 0; /* flush now */
+        /* the model drains linearly from the last report on: when will the
+         * oldest held packet fit? */
+        double per_us = tg_mp_drain_per_us(p);
+        double room = (double)limit(mp) - (double)q->s[p->pace_head].len;
+        tg_time at = p->q_at;
+        if (p->q_bytes > room)
+            at = tg_time_add(at, (tg_time)((p->q_bytes - room) / per_us) + 1);
+        t = tg_time_min(t, at);
+    }
+    return held ? t : tg_time_add(q->used_at, PACE_IDLE_US);
+}
+
+tg_time tg_pace_stamp(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
+{
+    if (mp->pace == NULL || p->pace_n == 0)
+        return now;
+    tg_time at = mp->pace->s[p->pace_head].at;
+    return at < now ? at : now;
+}
+
+void tg_pace_forget(struct tg_mp *mp, unsigned slot)
+{
+    struct tg_path *p = mp->paths[slot];
+    while (mp->pace != NULL && p != NULL && p->pace_n > 0)
+        pop(mp->pace, p);
+}
+
+void tg_pace_free(struct tg_mp *mp)
+{
+    for (unsigned k = 0; k < TG_MAX_UPLINKS; k++)
+        if (mp->paths[k] != NULL) {
+            mp->paths[k]->pace_n = 0;
+            mp->paths[k]->pace_bytes = 0;
+        }
+    tg_alloc_free(&mp->alloc, mp->pace);
+    mp->pace = NULL;
+}

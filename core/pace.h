@@ -1,0 +1,55 @@
+/*
+ * pace.h: the tunnel's own queue in front of each uplink (internal).
+ *
+ * A bulk TCP flow inside the tunnel sends in bursts: a window's worth at
+ * once when a held gap is released, or acknowledgements arrive bunched. Sent
+ * at once, such a burst overflows a small queue at the uplink's bottleneck
+ * (64 KB is common), and the inner flow halves its window for a loss the
+ * tunnel caused. So the sender keeps at most `uplink_queue_limit` bytes in
+ * an uplink's bottleneck queue, by the queue model (tg_mp_queued: the queue
+ * delay the receiver last reported at the uplink's delivery rate, plus what
+ * went since, less what the rate drained since), and holds the rest here,
+ * in the uplink's own first-in first-out list, until the model says there is
+ * room. A burst then costs the inner flow delay, not a loss.
+ *
+ * The scheduler picks before the hold, seeing an uplink's held bytes as
+ * queued on it, so the earliest-arrival choice between uplinks is the same
+ * as if everything had been sent; a packet only waits for the uplink it was
+ * given. Only uplinks whose rate and queue are known are held for; an uplink
+ * whose datagrams are overdue, or that is no longer usable, gets what it
+ * holds at once (what happens to it then is what happens to any datagram in
+ * flight on it: recover.h). Copies sent on several uplinks at once
+ * (redundant) and retransmissions are never held.
+ *
+ * The held packets live in one pool of `pace_slots` packets per session,
+ * allocated at the first hold and given back when it has been empty for the
+ * reorder buffer's idle time. A full pool drops the packet (counted as
+ * queue_full): the inner flow must slow down.
+ */
+#ifndef TG_PACE_H
+#define TG_PACE_H
+
+#include "mpath.h"
+
+/* Should a packet of `len` bytes for path `p` be held rather than sent? */
+bool tg_pace_wants(const struct tg_mp *mp, const struct tg_path *p, size_t len, tg_time now);
+/* Hold it (a copy). TG_ERR_NOBUF when the pool is full or cannot be allocated. */
+int tg_pace_hold(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flags,
+                 const uint8_t *pkt, size_t len, tg_time now);
+/* Send what the uplinks have room for now (and all that an overdue or
+ * unusable uplink holds); give the pool back when it has been idle. */
+void tg_pace_drain(struct tg_mp *mp, tg_time now);
+/* When tg_pace_drain has something to do next, or TG_TIME_NEVER. */
+tg_time tg_pace_next_deadline(const struct tg_mp *mp);
+/* The time a datagram sent on p now carries: that of the oldest packet p
+ * holds, when it holds any, so that nothing sent past the held packets claims
+ * to have been sent after them (the receiver's reorder buffer takes an
+ * uplink that delivered a datagram sent after a gap's packet for one that
+ * will not deliver the gap; recover.h), else now. The sender takes the
+ * difference back out of the delays the receiver reports. */
+tg_time tg_pace_stamp(const struct tg_mp *mp, const struct tg_path *p, tg_time now);
+/* Forget what path `slot` holds (its keys are gone). */
+void tg_pace_forget(struct tg_mp *mp, unsigned slot);
+void tg_pace_free(struct tg_mp *mp);
+
+#endif
