@@ -108,7 +108,8 @@ void tg_pace_drain(struct tg_mp *mp, tg_time now)
         bool flush = !tg_mp_usable(mp, p, now) || now >= tg_mp_overdue_at(mp, p) || !modelled(p);
         while (p->pace_n > 0 && tg_queue_room(&mp->io->out) > 0) {
             const struct pace_slot *s = &q->s[p->pace_head];
-            if (!flush && tg_mp_queued(mp, p, now) + s->len > limit(mp))
+            if (!flush && now - s->at < TG_PACE_MAX_WAIT_US &&
+                tg_mp_queued(mp, p, now) + s->len > limit(mp))
                 break;
             uint32_t i = pop(q, p);
             /* the slot is free again but nothing reuses it before this returns */
@@ -144,7 +145,7 @@ tg_time tg_pace_next_deadline(const struct tg_mp *mp)
         tg_time at = p->q_at;
         if (p->q_bytes > room)
             at = tg_time_add(at, (tg_time)((p->q_bytes - room) / per_us) + 1);
-        t = tg_time_min(t, at);
+        t = tg_time_min(t, tg_time_min(at, tg_time_add(q->s[p->pace_head].at, TG_PACE_MAX_WAIT_US)));
     }
     return held ? t : tg_time_add(q->used_at, PACE_IDLE_US);
 }

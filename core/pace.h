@@ -10,7 +10,8 @@
  * delay the receiver last reported at the uplink's delivery rate, plus what
  * went since, less what the rate drained since), and holds the rest here,
  * in the uplink's own first-in first-out list, until the model says there is
- * room. A burst then costs the inner flow delay, not a loss.
+ * room or it has waited TG_PACE_MAX_WAIT_US. A burst then costs the inner
+ * flow delay, not a loss.
  *
  * The scheduler picks before the hold, seeing an uplink's held bytes as
  * queued on it, so the earliest-arrival choice between uplinks is the same
@@ -30,6 +31,11 @@
 #define TG_PACE_H
 
 #include "mpath.h"
+
+/* A packet held this long goes out whatever the model says: the model can
+ * be wrong (a rate estimate far below what the uplink carries now), and a
+ * tunnel that holds packets for seconds is worse than a lost packet. */
+#define TG_PACE_MAX_WAIT_US TG_MSEC(100)
 
 /* Should a packet of `len` bytes for path `p` be held rather than sent? */
 bool tg_pace_wants(const struct tg_mp *mp, const struct tg_path *p, size_t len, tg_time now);
