@@ -492,6 +492,14 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
         (failing(mp->paths[mp->last_best]->est.health) || !(usable & (1u << mp->last_best))))
         io->counters.failovers++;
     mp->last_best = first;
+    bool solo = (mask & (mask - 1)) == 0;
+    bool hold = solo && tg_pace_wants(mp, mp->paths[first], len, now);
+    /* dropped before it takes a sequence number: a number never sent would
+     * leave the receiver a gap to wait for */
+    if (hold && !tg_pace_room(mp)) {
+        tg_io_drop(io, TG_DROP_QUEUE_FULL);
+        return TG_ERR_NOBUF;
+    }
 
     uint64_t seq = mp->next_seq++;
     mp->last_activity = now;
@@ -500,12 +508,8 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
         tg_rtx_store(mp, seq, pkt, len, (unsigned)first, now);
     io->counters.data_bytes += len;
     io->counters.data_copy_bytes += len * (uint64_t)__builtin_popcount(mask);
-    bool solo = (mask & (mask - 1)) == 0;
-    if (solo && tg_pace_wants(mp, mp->paths[first], len, now)) {
-        if (tg_pace_hold(mp, (unsigned)first, seq, flags, pkt, len, now) != TG_OK) {
-            tg_io_drop(io, TG_DROP_QUEUE_FULL);
-            return TG_ERR_NOBUF;
-        }
+    if (hold) {
+        tg_pace_hold(mp, (unsigned)first, seq, flags, pkt, len, now);
         tg_pace_drain(mp, now);
         return TG_OK;
     }

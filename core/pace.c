@@ -61,12 +61,16 @@ static struct tg_pace *pool(struct tg_mp *mp)
     return q;
 }
 
-int tg_pace_hold(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flags,
-                 const uint8_t *pkt, size_t len, tg_time now)
+bool tg_pace_room(struct tg_mp *mp)
 {
-    struct tg_pace *q = pool(mp);
-    if (q == NULL || q->free == NONE || len > q->slot_bytes)
-        return TG_ERR_NOBUF;
+    const struct tg_pace *q = pool(mp);
+    return q != NULL && q->free != NONE;
+}
+
+void tg_pace_hold(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flags,
+                  const uint8_t *pkt, size_t len, tg_time now)
+{
+    struct tg_pace *q = mp->pace;
     uint32_t i = q->free;
     q->free = q->s[i].next;
     q->s[i] = (struct pace_slot){.seq = seq, .at = now, .next = NONE, .len = (uint16_t)len, .flags = flags};
@@ -80,7 +84,6 @@ int tg_pace_hold(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flags,
     p->pace_n++;
     p->pace_bytes += len;
     q->used_at = now;
-    return TG_OK;
 }
 
 /* take path p's oldest held packet off its list into the free list */
@@ -138,8 +141,8 @@ tg_time tg_pace_next_deadline(const struct tg_mp *mp)
         t = tg_time_min(t, tg_mp_overdue_at(mp, p));
         if (!modelled(p))
             return 0; /* flush now */
-        /* the model drains linearly from the last report on: when will the
-         * oldest held packet fit? */
+        /* the model drains from its last datagram on: when will the oldest
+         * held packet fit? */
         double per_us = tg_mp_drain_per_us(p);
         double room = (double)limit(mp) - (double)q->s[p->pace_head].len;
         tg_time at = p->q_at;
@@ -161,8 +164,10 @@ tg_time tg_pace_stamp(const struct tg_mp *mp, const struct tg_path *p, tg_time n
 void tg_pace_forget(struct tg_mp *mp, unsigned slot)
 {
     struct tg_path *p = mp->paths[slot];
-    while (mp->pace != NULL && p != NULL && p->pace_n > 0)
+    while (mp->pace != NULL && p != NULL && p->pace_n > 0) {
         pop(mp->pace, p);
+        tg_io_drop(mp->io, TG_DROP_NO_UPLINK);
+    }
 }
 
 void tg_pace_free(struct tg_mp *mp)

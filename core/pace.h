@@ -7,8 +7,9 @@
  * (64 KB is common), and the inner flow halves its window for a loss the
  * tunnel caused. So the sender keeps at most `uplink_queue_limit` bytes in
  * an uplink's bottleneck queue, by the queue model (tg_mp_queued: the queue
- * delay the receiver last reported at the uplink's delivery rate, plus what
- * went since, less what the rate drained since), and holds the rest here,
+ * delay the receiver last reported at the uplink's delivery rate, carried
+ * forward over every datagram sent since; tg_mp_drain_per_us), and holds the
+ * rest here,
  * in the uplink's own first-in first-out list, until the model says there is
  * room or it has waited TG_PACE_MAX_WAIT_US. A burst then costs the inner
  * flow delay, not a loss.
@@ -20,12 +21,13 @@
  * whose datagrams are overdue, or that is no longer usable, gets what it
  * holds at once (what happens to it then is what happens to any datagram in
  * flight on it: recover.h). Copies sent on several uplinks at once
- * (redundant) and retransmissions are never held.
+ * (redundant) and retransmissions are never held. A held packet carries
+ * the time it was scheduled, not sent (tg_pace_stamp says why).
  *
  * The held packets live in one pool of `pace_slots` packets per session,
- * allocated at the first hold and given back when it has been empty for the
- * reorder buffer's idle time. A full pool drops the packet (counted as
- * queue_full): the inner flow must slow down.
+ * allocated at the first hold and given back when it has been empty for 2 s.
+ * A full pool drops the packet, before it takes a sequence number (counted
+ * as queue_full): the inner flow must slow down.
  */
 #ifndef TG_PACE_H
 #define TG_PACE_H
@@ -39,9 +41,11 @@
 
 /* Should a packet of `len` bytes for path `p` be held rather than sent? */
 bool tg_pace_wants(const struct tg_mp *mp, const struct tg_path *p, size_t len, tg_time now);
-/* Hold it (a copy). TG_ERR_NOBUF when the pool is full or cannot be allocated. */
-int tg_pace_hold(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flags,
-                 const uint8_t *pkt, size_t len, tg_time now);
+/* Is there room to hold one more (allocating the pool at the first)? */
+bool tg_pace_room(struct tg_mp *mp);
+/* Hold it (a copy), after tg_pace_room said yes; len <= max_packet. */
+void tg_pace_hold(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flags,
+                  const uint8_t *pkt, size_t len, tg_time now);
 /* Send what the uplinks have room for now (and all that an overdue or
  * unusable uplink holds); give the pool back when it has been idle. */
 void tg_pace_drain(struct tg_mp *mp, tg_time now);
@@ -54,7 +58,7 @@ tg_time tg_pace_next_deadline(const struct tg_mp *mp);
  * will not deliver the gap; recover.h), else now. The sender takes the
  * difference back out of the delays the receiver reports. */
 tg_time tg_pace_stamp(const struct tg_mp *mp, const struct tg_path *p, tg_time now);
-/* Forget what path `slot` holds (its keys are gone). */
+/* Forget what path `slot` holds (its keys are gone; counted as no_uplink). */
 void tg_pace_forget(struct tg_mp *mp, unsigned slot);
 void tg_pace_free(struct tg_mp *mp);
 
