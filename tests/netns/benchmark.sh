@@ -43,8 +43,12 @@ check "the server's discard count agrees with the goodput (within 25 %)" \
     test $(( (d1 - d0) * 100 )) -ge $(( got * 100 )) -a $(( (d1 - d0) * 100 )) -le $(( got * 125 ))
 check "it went through the tunnel (local address 198.18.0.x, server 198.18.0.1)" \
     jqb '(.local_address | startswith("198.18.0.")) and .server_tunnel_address == "198.18.0.1" and .streams == 4 and .duration_us == 6000000'
+# "both deliver": more than 100 kbit/s each. How much the slower uplink carries is not what
+# this test measures (netns_aggregation and netns_skew do): after a few losses at its 50 KB
+# queue, adaptive may leave it out of striping for a while (runtime/README.md, known limits),
+# and it then carries 0.4-4 Mbit/s from run to run.
 check "per uplink: l1 and l2 both deliver, each within its own rate, shares summing to 1" \
-    jqb '([.uplinks[].interface] == ["l1","l2"]) and .uplinks[0].delivered_bps <= 8e6 and .uplinks[1].delivered_bps <= 4e6 and ([.uplinks[].delivered_bps > 5e5] | all) and (([.uplinks[].share_ratio] | add) - 1 | fabs) < 0.01'
+    jqb '([.uplinks[].interface] == ["l1","l2"]) and .uplinks[0].delivered_bps <= 8e6 and .uplinks[1].delivered_bps <= 4e6 and ([.uplinks[].delivered_bps > 1e5] | all) and (([.uplinks[].share_ratio] | add) - 1 | fabs) < 0.01'
 check "idle echoes come back" jqb '.latency.idle.received >= 8 and .latency.idle.min_us > 0'
 check "round trips grow under load (queues fill)" jqb '.latency.loaded.received >= 10 and .latency.loaded.avg_us > .latency.idle.avg_us'
 check "the server discarded what was sent" sh -c "grep -q 'benchmark services on 198.18.0.1' '$WORK/server.log'"
