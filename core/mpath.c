@@ -212,10 +212,8 @@ uint64_t tg_mp_queued(const struct tg_mp *mp, const struct tg_path *p, tg_time n
     double work = per_us * (double)p->est.queue_delay_us + (double)sent_after;
     if (now >= tg_mp_overdue_at(mp, p))
         return (uint64_t)work;
-    if (p->q_valid) {
-        double q = p->q_bytes - per_us * (double)(now > p->q_at ? now - p->q_at : 0);
-        return q > 0 ? (uint64_t)q : 0;
-    }
+    if (p->q_valid)
+        return (uint64_t)tg_mp_drained(p, p->q_bytes, now > p->q_at ? now - p->q_at : 0);
     if (now > p->reported.at)
         work -= per_us * (double)(now - p->reported.at);
     return work > 0 ? (uint64_t)work : 0;
@@ -258,8 +256,7 @@ void tg_mp_finish(struct tg_mp *mp, unsigned slot, uint8_t *buf, size_t plain_le
     p->tx_bytes += len;
     double q = 0;
     if (p->q_valid) {
-        q = p->q_bytes - tg_mp_drain_per_us(p) * (double)(now - p->q_at);
-        q = q > 0 ? q : 0;
+        q = tg_mp_drained(p, p->q_bytes, now - p->q_at);
         p->q_bytes = q + (double)len;
         p->q_at = now;
     }
@@ -606,12 +603,10 @@ static void queue_replay(struct tg_path *p, uint64_t hi, uint64_t sent_counter)
     double predicted = p->tx[hi % TG_TX_RING].q;
     if (was_valid)
         p->underfed = predicted >= 16384 && q < predicted / 2;
-    double per_us = tg_mp_drain_per_us(p);
     struct tg_tx_mark prev = p->tx[hi % TG_TX_RING];
     for (uint64_t c = hi + 1; c < sent_counter; c++) {
         const struct tg_tx_mark *m = &p->tx[c % TG_TX_RING];
-        q -= per_us * (double)(m->at - prev.at);
-        q = (q > 0 ? q : 0) + (double)(m->cum - prev.cum);
+        q = tg_mp_drained(p, q, m->at - prev.at) + (double)(m->cum - prev.cum);
         prev = *m;
     }
     p->q_bytes = q;

@@ -232,6 +232,12 @@ static inline double tg_mp_drain_per_us(const struct tg_path *p)
     double r = p->est.rate_bps / 8e6;
     return p->underfed ? r * 1.25 : r;
 }
+/* The model's queue `q` bytes after `dt` more of draining (never below empty). */
+static inline double tg_mp_drained(const struct tg_path *p, double q, tg_time dt)
+{
+    q -= tg_mp_drain_per_us(p) * (double)dt;
+    return q > 0 ? q : 0;
+}
 /* bytes the path's bottleneck still has to carry (a queue model, mpath.c) */
 uint64_t tg_mp_queued(const struct tg_mp *mp, const struct tg_path *p, tg_time now);
 /* when the path may be dead: the oldest DATA or PING the receiver has not
