@@ -469,6 +469,7 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
             .health = p->est.health,
             .srtt_us = p->est.has_rtt ? p->est.srtt_us : 0,
             .loss = tg_uplink_loss(&p->est),
+            .loss_samples = p->est.loss_count,
             .rate_bps = p->est.has_rate ? p->est.rate_bps : 0,
             .owd_us = p->est.owd_base_us, /* the queue is in queued_bytes */
             .has_owd = p->est.has_owd,

@@ -295,13 +295,23 @@ static size_t adaptive_scores(const struct tg_sched *s, const struct tg_sched_vi
     return best;
 }
 
+/* Whether `loss` measured over n outcomes is above `limit` beyond chance:
+ * the lost count exceeds the count expected at `limit` by more than two
+ * binomial standard deviations (one-sided, about 2% by chance when the
+ * uplink loses exactly `limit`, far less when it loses less). */
+static bool loses_beyond(double loss, uint32_t n, double limit)
+{
+    double excess = (loss - limit) * n, expected = limit * n;
+    return excess > 0 && excess * excess > 4.0 * expected * (1.0 - limit);
+}
+
 /* Striping candidates of the adaptive strategy: the best health class, less
  * the uplinks that lose clearly more than the best of it (more than twice
- * its loss plus stripe_loss_margin, one point). The margin is a trade: a
- * loss window of 256 datagrams at 0.5% random loss reads 0-2% from chance
- * alone, and an uplink left out carries no data to correct its estimate for
- * seconds (scenarios/live_loss.scn: 0.72 of the capacity, 0.89 with 3
- * points); with 3 points the cafe's WiFi is striped onto during its loss
+ * its loss plus stripe_loss_margin, one point, beyond what chance explains
+ * over the outcomes measured). Chance matters: a loss window of 256
+ * datagrams at 0.5% random loss reads 0-2% from chance alone, and an uplink
+ * left out carries no data to correct its estimate for seconds. The margin
+ * is a trade: with 3 points the cafe's WiFi is striped onto during its loss
  * bursts and the cafe loses 16% of its goodput. Latency and rate are not
  * judged here: earliest arrival weighs them packet by packet, so a longer or
  * slower uplink still carries what reaches the receiver in time. A score
@@ -318,7 +328,7 @@ static set_t adaptive_candidates(const struct tg_sched *s, const struct tg_sched
     double limit = 2.0 * min_loss + s->cfg.stripe_loss_margin;
     set_t set = 0;
     for (size_t i = 0; i < n; i++)
-        if (in(pool, i) && clean_loss(v[i].loss) <= limit)
+        if (in(pool, i) && !loses_beyond(clean_loss(v[i].loss), v[i].loss_samples, limit))
             set |= (set_t)1 << i;
     return set;
 }
@@ -445,30 +455,33 @@ static size_t earliest_arrival(const struct tg_sched *s, const struct tg_sched_v
     return best;
 }
 
-/* Are the candidates' latencies close enough to stripe? */
-static bool latencies_close(const struct tg_sched *s, const struct tg_sched_view *v, size_t n,
-                            set_t cand)
+/* Adaptive aggregation's stripe set: the candidates whose latency (owd when
+ * every candidate has one, else srtt) is within adaptive_spread_us of the
+ * lowest; one whose latency is unknown yet stays in. */
+static set_t near_fastest(const struct tg_sched *s, const struct tg_sched_view *v, size_t n,
+                          set_t cand)
 {
     bool owd = all_have_owd(v, n, cand);
-    uint64_t lo = 0, hi = 0; /* latencies as offset-binary, so int64 owd compares unsigned */
-    unsigned known = 0;
+    uint64_t key[TG_SCHED_MAX_UPLINKS], lo = UINT64_MAX; /* owd as offset-binary */
+    set_t known = 0;
     for (size_t i = 0; i < n; i++) {
         if (!in(cand, i))
             continue;
-        uint64_t x;
         if (owd)
-            x = (uint64_t)v[i].owd_us ^ ((uint64_t)1 << 63);
+            key[i] = (uint64_t)v[i].owd_us ^ ((uint64_t)1 << 63);
         else if (v[i].srtt_us > 0)
-            x = v[i].srtt_us;
+            key[i] = v[i].srtt_us;
         else
             continue;
-        if (known == 0 || x < lo)
-            lo = x;
-        if (known == 0 || x > hi)
-            hi = x;
-        known++;
+        known |= (set_t)1 << i;
+        if (key[i] < lo)
+            lo = key[i];
     }
-    return known < 2 || hi - lo <= s->cfg.adaptive_spread_us;
+    set_t set = cand;
+    for (size_t i = 0; i < n; i++)
+        if (in(known, i) && key[i] - lo > s->cfg.adaptive_spread_us)
+            set &= ~((set_t)1 << i);
+    return set;
 }
 
 /* One choice by the strategy alone, for a new flow (aggregation none). */
@@ -538,8 +551,10 @@ int tg_sched_pick(struct tg_sched *s, const struct tg_sched_view *v, size_t n, u
         set_t cand =
             s->cfg.strategy == TG_STRATEGY_ADAPTIVE ? adaptive_candidates(s, v, n, best) : spread;
         enum tg_aggregation agg = s->cfg.aggregation;
-        if (agg == TG_AGG_ADAPTIVE)
-            agg = latencies_close(s, v, n, cand) ? TG_AGG_FULL : TG_AGG_NONE;
+        if (agg == TG_AGG_ADAPTIVE) {
+            cand = near_fastest(s, v, n, cand);
+            agg = TG_AGG_FULL;
+        }
         s->striped = agg == TG_AGG_FULL;
         if (agg == TG_AGG_FULL)
             i = earliest_arrival(s, v, n, cand, len);

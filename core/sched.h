@@ -18,8 +18,9 @@
  *             which the packet is expected to ARRIVE first (one-way delay +
  *             queued bytes / delivery rate), so the receiver sees little
  *             reordering;
- *   adaptive  full while the candidates' latencies are within
- *             `adaptive_spread_us` (100 ms) of each other, none otherwise.
+ *   adaptive  full among the candidates whose latency is within
+ *             `adaptive_spread_us` (100 ms) of the lowest: a much slower
+ *             uplink carries nothing while a faster one is a candidate.
  * Usable: present and not Down. Two candidate pools, by strategy kind:
  *   spread pool (weighted_round_robin, bandwidth_proportional, ecmp_aware,
  *     redundant): every Healthy, Unknown and Degraded uplink; the Unhealthy
@@ -51,10 +52,12 @@
  * bandwidth_proportional, ecmp_aware; the others pick the same way every
  * packet, redundant sends on the whole spread pool):
  *   candidates for full: adaptive: the best class, less the uplinks whose
- *     loss is above 2 x the class's lowest loss + stripe_loss_margin (latency and
- *     rate are left to earliest arrival, which weighs them per packet); the
- *     others: the whole spread pool (their weights then do not matter:
- *     arrival time does).
+ *     loss is above 2 x the class's lowest loss + stripe_loss_margin beyond
+ *     chance (the lost count exceeds the count expected at that limit over
+ *     `loss_samples` outcomes by more than two binomial standard
+ *     deviations; latency and rate are left to earliest arrival, which
+ *     weighs them per packet); the others: the whole spread pool (their
+ *     weights then do not matter: arrival time does).
  *   earliest arrival: delay + (queued_bytes + len) * 8 / rate, where delay is
  *     owd - min owd when every candidate has an owd, else srtt/2 for all (an
  *     unknown srtt takes the mean of the known ones, 0 if none), and an
@@ -70,10 +73,10 @@
  *     choice (adaptive: best score; WRR/bandwidth: next WRR turn;
  *     ecmp: the hash) and overwrites the slot. An entry used at t is expired
  *     from t + flow_idle_us on (exactly then, not one microsecond later).
- *   adaptive: latency = owd when every candidate has one, else srtt (unknown
- *     srtt ignored); full when max - min <= adaptive_spread_us (fewer than
- *     two known latencies count as 0), else none. Full picks do not touch
- *     the flow table.
+ *   adaptive: latency = owd when every candidate has one, else srtt; full
+ *     among the candidates whose latency is at most the lowest +
+ *     adaptive_spread_us (an unknown srtt stays a candidate). It never
+ *     touches the flow table.
  *
  * The scheduler sees only views (numbers), never the session. Its state
  * (round-robin credit, flow table) is fixed-size: picking never allocates.
@@ -127,6 +130,7 @@ struct tg_sched_view {
     enum tg_health health;
     tg_time srtt_us; /* 0 = unknown */
     double loss;     /* 0..1 */
+    uint32_t loss_samples; /* outcomes the loss was measured over (0 = none) */
     double rate_bps; /* delivery rate, bits per second; 0 = unknown */
     int64_t owd_us;  /* receiver-reported one-way delay; only differences matter */
     bool has_owd;

@@ -310,7 +310,7 @@ const struct rt_opt rt_opts[] = {
      "multipath.aggregation client.aggregation", RT_OPT_CHOICE, 0, CO(mp.sched.aggregation),
      .choice = &aggregations, .arg = "A",
      .help = "none (each flow on one uplink), full (stripe every packet) or adaptive (stripe "
-             "while the uplinks' latencies are close)"},
+             "over the uplinks whose latency is close to the lowest)"},
     {R, NULL, 0, "multipath", "probe_interval", NULL, RT_OPT_DURATION, 0, CO(mp.probe_interval_us),
      .min = MSEC(10), .max = SEC(60), .help = "a probe on each live uplink this often"},
     {R, NULL, 0, "multipath", "down_probe_interval", NULL, RT_OPT_DURATION, 0,
@@ -359,7 +359,8 @@ const struct rt_opt rt_opts[] = {
      CO(mp.sched.w_nat), .max = 1, .help = "adaptive: penalty of an uplink behind NAT"},
     {R, NULL, 0, "multipath.scheduler", "adaptive_spread", NULL, RT_OPT_DURATION, 0,
      CO(mp.sched.adaptive_spread_us), .max = SEC(10),
-     .help = "aggregation adaptive: stripe only while the uplinks' latencies are this close"},
+     .help = "aggregation adaptive: stripe over the uplinks at most this much slower than the "
+             "fastest"},
     {R, NULL, 0, "multipath.scheduler", "flow_timeout", "multipath.scheduler.sticky_timeout",
      RT_OPT_DURATION, 0, CO(mp.sched.flow_idle_us), .min = SEC(1), .max = SEC(86400),
      .help = "aggregation none: a flow keeps its uplink until idle this long"},

@@ -76,6 +76,7 @@ for r in $(seq 1 $ROUNDS); do
     done
 done
 srv "$TRIGLAV" status --json --tun-name tgs --state-dir "$STATE" > "$WORK/status.json" 2>&1
+lap "$TRIGLAV" status --json --tun-name tgc --state-dir "$STATE" > "$WORK/client-status.json" 2>&1
 stop "$CLIENT_PID" client
 stop "$SERVER_PID" server
 DOWN_MIN_UPLINKS=${DOWN_MIN_UPLINKS:-2}
@@ -94,5 +95,6 @@ for dir in down up; do
     check "$dir: in each of the last 4 rounds >= $want uplinks carry >= 10% of the bytes (fewest: $used)" \
         test "$used" -ge "$want"
 done
-[ "$FAILED" -eq 0 ] || { log "--- server status"; cat "$WORK/status.json" >&2; }
+[ "$FAILED" -eq 0 ] || { log "--- server status"; cat "$WORK/status.json" >&2
+    log "--- client status"; cat "$WORK/client-status.json" >&2; }
 finish

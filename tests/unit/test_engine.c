@@ -683,7 +683,9 @@ static void test_pace_striped_in_order(void)
 {
     const tg_time d[2] = {TG_MSEC(10), TG_MSEC(30)};
     struct h_net n;
+    h_uplink_queue_limit = 16384; /* under the fast uplink's 32 KB queue */
     CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
+    h_uplink_queue_limit = 0;
     n.up[0].rate_bps = 20000000;
     n.up[0].queue_bytes = 32768;
     n.up[1].rate_bps = 10000000;

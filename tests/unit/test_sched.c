@@ -221,16 +221,29 @@ static const struct row earliest[] = {
 };
 
 /* adaptive + full: candidates are the best class, less the uplinks losing
- * more than 2 x the lowest loss + stripe_loss_margin (0.01); then earliest
- * arrival. */
+ * more than 2 x the lowest loss + stripe_loss_margin (0.01) beyond chance;
+ * then earliest arrival. */
 static const struct row adaptive_full[] = {
     /* 20 ms vs 200 ms: both candidates; 1 MB queued at 10 Mbit/s is 800 ms */
     ROW(2, 0x2, VX(OK_, 20, 0, 10, .queued_bytes = 1000000), VW(OK_, 200, 0, 10)),
     ROW(2, 0x1, VX(OK_, 20, 0, 10, .queued_bytes = 100000), VW(OK_, 200, 0, 10)),
-    /* 5% loss against 1%: more than 0.03, no candidate even though the
-     * other has 1 MB queued; 2.5% is within the limit */
-    ROW(2, 0x1, VX(OK_, 20, 0.01, 10, .queued_bytes = 1000000), VW(OK_, 20, 0.05, 10)),
-    ROW(2, 0x2, VX(OK_, 20, 0.01, 10, .queued_bytes = 1000000), VW(OK_, 20, 0.025, 10)),
+    /* 5% loss against 1% over 1024 outcomes: more than 0.03 beyond chance,
+     * no candidate even though the other has 1 MB queued; 2.5% is within the
+     * limit; over 256 outcomes 5% could be chance (12.8 lost, 7.7 expected
+     * at 3%, sd 2.7) */
+    ROW(2, 0x1, VX(OK_, 20, 0.01, 10, .queued_bytes = 1000000),
+        VX(OK_, 20, 0.05, 10, .loss_samples = 1024)),
+    ROW(2, 0x2, VX(OK_, 20, 0.01, 10, .queued_bytes = 1000000),
+        VX(OK_, 20, 0.025, 10, .loss_samples = 1024)),
+    ROW(2, 0x2, VX(OK_, 20, 0.01, 10, .queued_bytes = 1000000),
+        VX(OK_, 20, 0.05, 10, .loss_samples = 256)),
+    /* 2% against none: 5 of 256 is chance at the 1% limit, 20 of 1024 is
+     * not; an uplink with no outcomes yet is never cut */
+    ROW(2, 0x2, VX(OK_, 20, 0, 10, .queued_bytes = 1000000),
+        VX(OK_, 20, 0.02, 10, .loss_samples = 256)),
+    ROW(2, 0x1, VX(OK_, 20, 0, 10, .queued_bytes = 1000000),
+        VX(OK_, 20, 0.02, 10, .loss_samples = 1024)),
+    ROW(2, 0x2, VX(OK_, 20, 0, 10, .queued_bytes = 1000000), VX(OK_, 20, 1.0, 10)),
     /* 40 ms vs 50 ms: both candidates: earliest arrival */
     ROW(2, 0x2, VX(OK_, 40, 0, 10, .queued_bytes = 1000000), VW(OK_, 50, 0, 10)),
     ROW(2, 0x1, VW(OK_, 40, 0, 10), VW(OK_, 50, 0, 10)),
@@ -543,9 +556,9 @@ static void test_striping(void)
     tg_sched_free(s);
 }
 
-/* `adaptive` aggregation: full while the spread is <= 100 ms, else none.
- * Uplink 0 has a long queue, so full picks 1 (earlier arrival) while a fresh
- * WRR under none picks 0 (first turn). */
+/* `adaptive` aggregation: full among the uplinks within 100 ms of the
+ * lowest latency. Uplink 0 has a long queue, so uplink 1 is picked (earlier
+ * arrival) while it is within the spread, never beyond it. */
 static void test_adaptive_aggregation(void)
 {
     static const struct {
@@ -555,13 +568,11 @@ static void test_adaptive_aggregation(void)
         int want;
         int line;
     } rows[] = {
-        {110000, false, 0, 1, __LINE__},     /* srtt 10 ms vs 110 ms: spread 100 ms: full */
-        {110001, false, 0, 0, __LINE__},     /* 100 ms + 1 us: none */
-        {10000, false, 0, 1, __LINE__},      /* equal: full */
+        {110000, false, 0, 1, __LINE__},     /* srtt 10 ms vs 110 ms: spread 100 ms: in */
+        {110001, false, 0, 0, __LINE__},     /* 100 ms + 1 us: left out */
+        {10000, false, 0, 1, __LINE__},      /* equal: in */
         {300000, true, 100000, 1, __LINE__}, /* owd decides when both have one */
         {300000, true, 100001, 0, __LINE__},
-        {10000, true, -100001, 0, __LINE__}, /* spread counts either way */
-        {10000, true, -100000, 1, __LINE__},
     };
     for (size_t i = 0; i < COUNT(rows); i++) {
         struct tg_sched *s = make(TG_STRATEGY_WEIGHTED_ROUND_ROBIN, TG_AGG_ADAPTIVE);
@@ -581,6 +592,20 @@ static void test_adaptive_aggregation(void)
         tg_sched_free(s);
     }
 
+    /* the spread counts from the lowest latency, whichever uplink has it:
+     * uplink 1 is 100 ms faster and has the long queue */
+    for (int64_t d = 100000; d <= 100001; d++) {
+        struct tg_sched *s = make(TG_STRATEGY_WEIGHTED_ROUND_ROBIN, TG_AGG_ADAPTIVE);
+        struct tg_sched_view v[2];
+        view(&v[0], OK_, 10000, 10e6);
+        view(&v[1], OK_, 10000, 10e6);
+        v[0].has_owd = v[1].has_owd = true;
+        v[1].owd_us = -d;
+        v[1].queued_bytes = 1000000;
+        CHECK_EQ(pick1(s, v, 2, 9, 1), d == 100000 ? 0 : 1);
+        tg_sched_free(s);
+    }
+
     /* a single candidate with a known latency: no spread, full */
     struct tg_sched *s = make(TG_STRATEGY_WEIGHTED_ROUND_ROBIN, TG_AGG_ADAPTIVE);
     struct tg_sched_view v[2];
@@ -590,17 +615,24 @@ static void test_adaptive_aggregation(void)
     CHECK_EQ(pick1(s, v, 2, 9, 1), 1);
     tg_sched_free(s);
 
-    /* switching from none to full and back: full picks leave the flow table
-     * alone, so the flow returns to its sticky uplink */
+    /* three uplinks: the one 200 ms slower is left out, the other two share
+     * by arrival time; the flow table is never used (a flow moves freely) */
     s = make(TG_STRATEGY_WEIGHTED_ROUND_ROBIN, TG_AGG_ADAPTIVE);
-    view(&v[0], OK_, 10000, 10e6);
-    view(&v[1], OK_, 200000, 10e6);
-    v[0].queued_bytes = 1000000;
-    CHECK_EQ(pick1(s, v, 2, 9, 1), 0); /* none: WRR's first turn */
-    v[1].srtt_us = 20000;
-    CHECK_EQ(pick1(s, v, 2, 9, 2), 1); /* full: earliest arrival */
-    v[1].srtt_us = 200000;
-    CHECK_EQ(pick1(s, v, 2, 9, 3), 0); /* none again: still sticky */
+    struct tg_sched_view w[3];
+    view(&w[0], OK_, 10000, 10e6);
+    view(&w[1], OK_, 60000, 10e6);
+    view(&w[2], OK_, 210000, 100e6);
+    unsigned count[3] = {0, 0, 0};
+    for (tg_time p = 0; p < 1000; p++) {
+        int k = pick1(s, w, 3, 9, p);
+        if (k < 0)
+            break;
+        count[k]++;
+        w[k].queued_bytes += 1500;
+    }
+    CHECK_EQ(count[2], 0);
+    CHECK(count[0] > 400 && count[1] > 400);
+    CHECK_EQ(count[0] + count[1], 1000);
     tg_sched_free(s);
 }
 
