@@ -545,13 +545,19 @@ void tg_mp_send_data(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flag
 }
 
 /* Uplinks that carried anything authenticated within the reorder hold time
- * may still deliver a striped packet: the reorder buffer waits for them. */
+ * may still deliver a striped packet: the reorder buffer waits for them.
+ * The handshake that keyed an uplink counts: the peer may send on it at
+ * once, and its first packets, on a slower uplink, must not find their gaps
+ * given up on because nothing else has come over it yet. */
 static void set_alive(struct tg_mp *mp, tg_time now)
 {
     uint32_t alive = 0;
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         const struct tg_path *p = mp->paths[i];
-        if (p != NULL && p->keyed && now - p->last_rx < mp->cfg->reorder.max_hold_us)
+        if (p == NULL || !p->keyed)
+            continue;
+        tg_time heard = p->keys_at > p->last_rx ? p->keys_at : p->last_rx;
+        if (now - heard < mp->cfg->reorder.max_hold_us)
             alive |= 1u << i;
     }
     if (mp->reorder != NULL)

@@ -22,19 +22,19 @@ static const struct {
     double bound; /* efficiency at least */
     double goal;  /* what the case should reach */
 } rows[] = {
-    /* Two cases reach their goal (4 x 50, BBR over 50 + 50): the bound is the
-     * goal. The others are short of it: bound = the 5 s figure measured on
+    /* Three cases reach their goal (4 x 50, BBR over 50 + 50, random loss): the
+     * bound is the goal. The others are short of it: bound = the 5 s figure measured on
      * 2026-12-06 (the runs are deterministic: the same in the Release and the
      * sanitizer builds) minus about 20 %, so a regression fails and an
      * improvement lets the bound rise. "now": that figure.
      *  case           strategy              aggregation      bound goal   now */
-    {"agg_skew_cubic", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.35, 0.93}, /* 0.440 */
-    {"agg_skew_bbr", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.48, 0.90},   /* 0.598 */
-    {"agg_skew_q64", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.35, 0.85},   /* 0.441 */
-    {"agg_4x50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.90, 0.90},       /* 0.913 */
-    {"agg_8x50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.68, 0.90},       /* 0.855 */
+    {"agg_skew_cubic", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.61, 0.93}, /* 0.765 */
+    {"agg_skew_bbr", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.48, 0.90},   /* 0.595 */
+    {"agg_skew_q64", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.47, 0.85},   /* 0.591 */
+    {"agg_4x50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.90, 0.90},       /* 0.912 */
+    {"agg_8x50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.70, 0.90},       /* 0.881 */
     {"agg_bbr_50_50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.90, 0.90},  /* 0.913 */
-    {"agg_loss", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.60, 0.80},       /* 0.750 */
+    {"agg_loss", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.80, 0.80},       /* 0.840 */
     /* never below the best single path (100 of 150 Mbit/s at 0.9) */
     {"agg_lowest_latency", TG_STRATEGY_LOWEST_LATENCY, TG_AGG_NONE, 0.34, 0.60}, /* 0.423 */
 };
