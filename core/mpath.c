@@ -158,6 +158,16 @@ void tg_mp_path_drop(struct tg_mp *mp, unsigned slot, tg_time now)
     tg_io_event(mp->io, &ev);
 }
 
+static void set_alive(struct tg_mp *mp, tg_time now);
+
+void tg_mp_expect(struct tg_mp *mp, unsigned slot, tg_time now)
+{
+    if (slot < TG_MAX_UPLINKS) {
+        mp->expect_at[slot] = now;
+        set_alive(mp, now);
+    }
+}
+
 /* srtt + 4 rttvar, or the initial RTO before any sample: how long an answer
  * may take on this path. */
 static tg_time rtt_bound(const struct tg_path *p)
@@ -546,18 +556,21 @@ void tg_mp_send_data(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flag
 
 /* Uplinks that carried anything authenticated within the reorder hold time
  * may still deliver a striped packet: the reorder buffer waits for them.
- * The handshake that keyed an uplink counts: the peer may send on it at
- * once, and its first packets, on a slower uplink, must not find their gaps
- * given up on because nothing else has come over it yet. */
+ * The handshake that keyed an uplink counts, and one on its way
+ * (tg_mp_expect): the peer may send on it at once, and its first packets,
+ * on a slower uplink, must not find their gaps given up on because nothing
+ * else has come over it yet. */
 static void set_alive(struct tg_mp *mp, tg_time now)
 {
     uint32_t alive = 0;
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         const struct tg_path *p = mp->paths[i];
-        if (p == NULL || !p->keyed)
-            continue;
-        tg_time heard = p->keys_at > p->last_rx ? p->keys_at : p->last_rx;
-        if (now - heard < mp->cfg->reorder.max_hold_us)
+        tg_time heard = mp->expect_at[i];
+        if (p != NULL && p->keyed) {
+            heard = p->keys_at > heard ? p->keys_at : heard;
+            heard = p->last_rx > heard ? p->last_rx : heard;
+        }
+        if (heard != 0 && now - heard < mp->cfg->reorder.max_hold_us)
             alive |= 1u << i;
     }
     if (mp->reorder != NULL)

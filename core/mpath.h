@@ -153,6 +153,7 @@ struct tg_mp {
     struct tg_reorder *reorder;   /* allocated at the first striped packet, freed when
                                      it has been empty for reorder_idle_us */
     tg_time ordered_at;           /* the last striped packet arrived then */
+    tg_time expect_at[TG_MAX_UPLINKS]; /* tg_mp_expect was called then */
     tg_time drained_at;           /* the reorder buffer was last drained then */
     /* loss recovery of striped packets */
     struct tg_pace *pace;         /* sender: packets held until their uplink has room
@@ -205,6 +206,13 @@ int tg_mp_path_keys(struct tg_mp *mp, unsigned slot, struct tg_noise_cipher *sen
                      tg_time now) TG_MUST_CHECK;
 /* Forget path `slot`'s keys. */
 void tg_mp_path_drop(struct tg_mp *mp, unsigned slot, tg_time now);
+/* The peer may start sending on uplink `slot` within a round trip: the
+ * server answered a join on it, and binds the keys only when the first
+ * message under them arrives. The reorder buffer counts the uplink alive
+ * from now (for the hold time), so the first packets the client stripes
+ * onto it, on a slower uplink, do not find their gaps given up on before
+ * the keys are even bound here. */
+void tg_mp_expect(struct tg_mp *mp, unsigned slot, tg_time now);
 /* Path `slot`, or NULL when it never had keys. */
 static inline struct tg_path *tg_mp_path(const struct tg_mp *mp, unsigned slot)
 {

@@ -575,6 +575,9 @@ static int on_handshake(struct tg_server *s, unsigned listen, const struct tg_ke
     pe->resp_len = sizeof resp;
     if (!join)
         memcpy(pe->join_key, extra, sizeof extra);
+    else /* the client may stripe onto this uplink as soon as it has our answer; it
+          * named the session's token, which only its client was ever told */
+        tg_mp_expect(&s->sessions[session]->mp, hello[1], now);
     pending_commit(s);
     s->io.counters.handshakes_done++;
 out:
