@@ -29,7 +29,7 @@ void tg_mp_config_default(struct tg_mp_config *c)
     c->retransmit_slots = 2048;
     c->retransmit_budget = 0.1;
     c->uplink_queue_limit = 48 * 1024;
-    c->pace_slots = 1024;
+    c->pace_slots = 2048;
 }
 
 const char *tg_drop_name(enum tg_drop d)
