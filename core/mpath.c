@@ -224,9 +224,7 @@ uint64_t tg_mp_queued(const struct tg_mp *mp, const struct tg_path *p, tg_time n
         return (uint64_t)work;
     if (p->q_valid)
         return (uint64_t)tg_mp_drained(p, p->q_bytes, now > p->q_at ? now - p->q_at : 0);
-    if (now > p->reported.at)
-        work -= per_us * (double)(now - p->reported.at);
-    return work > 0 ? (uint64_t)work : 0;
+    return (uint64_t)tg_mp_drained(p, work, now > p->reported.at ? now - p->reported.at : 0);
 }
 
 void tg_mp_elicit(struct tg_path *p, tg_time now)

@@ -32,13 +32,19 @@ static bool modelled(const struct tg_path *p)
     return p->anchor_valid && p->q_valid && p->est.has_rate && p->est.rate_bps > 0;
 }
 
+/* would `len` more bytes put p's modelled queue over the limit? */
+static bool over_limit(const struct tg_mp *mp, const struct tg_path *p, size_t len, tg_time now)
+{
+    return tg_mp_queued(mp, p, now) + len > limit(mp);
+}
+
 bool tg_pace_wants(const struct tg_mp *mp, const struct tg_path *p, size_t len, tg_time now)
 {
     if (limit(mp) == 0 || mp->cfg->pace_slots == 0)
         return false;
     if (p->pace_n > 0)
         return true; /* behind what it already holds */
-    return modelled(p) && tg_mp_queued(mp, p, now) + len > limit(mp);
+    return modelled(p) && over_limit(mp, p, len, now);
 }
 
 static struct tg_pace *pool(struct tg_mp *mp)
@@ -111,8 +117,7 @@ void tg_pace_drain(struct tg_mp *mp, tg_time now)
         bool flush = !tg_mp_usable(mp, p, now) || now >= tg_mp_overdue_at(mp, p) || !modelled(p);
         while (p->pace_n > 0 && tg_queue_room(&mp->io->out) > 0) {
             const struct pace_slot *s = &q->s[p->pace_head];
-            if (!flush && now - s->at < TG_PACE_MAX_WAIT_US &&
-                tg_mp_queued(mp, p, now) + s->len > limit(mp))
+            if (!flush && now - s->at < TG_PACE_MAX_WAIT_US && over_limit(mp, p, s->len, now))
                 break;
             uint32_t i = pop(q, p);
             /* the slot is free again but nothing reuses it before this returns */
@@ -157,8 +162,7 @@ tg_time tg_pace_stamp(const struct tg_mp *mp, const struct tg_path *p, tg_time n
 {
     if (mp->pace == NULL || p->pace_n == 0)
         return now;
-    tg_time at = mp->pace->s[p->pace_head].at;
-    return at < now ? at : now;
+    return tg_time_min(mp->pace->s[p->pace_head].at, now);
 }
 
 void tg_pace_forget(struct tg_mp *mp, unsigned slot)
