@@ -545,6 +545,8 @@ void tg_mp_send_data(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flag
                           (uint16_t)len) != TG_OK)
         return;
     p->held_us = now - stamp;
+    if ((flags & TG_DATA_FLAG_ORDERED) && solo)
+        tg_rtx_sent(mp, seq, slot, p->cur.send_counter);
     p->last_data_seq = seq;
     p->last_data_solo = solo;
     p->last_data_ordered = (flags & TG_DATA_FLAG_ORDERED) != 0;
@@ -711,17 +713,44 @@ static void reorder_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time 
     }
 }
 
+/* More datagrams than the one that carried `seq` went missing on uplink
+ * `slot` after the one with counter `after`: the sender alone knows which
+ * DATA frames they carried; it is asked for them (LOST_RUN), and the gaps
+ * since the newest DATA the uplink delivered are held meanwhile. */
+static void lost_run(struct tg_mp *mp, unsigned slot, uint64_t seq, uint64_t after, tg_time until,
+                     tg_time now)
+{
+    uint64_t from = mp->paths[slot]->rx_data_seq + 1;
+    if (from > seq || seq - from > TG_LOST_RUN_SPAN)
+        from = seq > TG_LOST_RUN_SPAN ? seq - TG_LOST_RUN_SPAN : 0;
+    tg_reorder_hold_run(mp->reorder, from, seq, until);
+    if (mp->n_runs == TG_LOST_RUNS)
+        tg_rtx_send_nack(mp, now);
+    mp->runs[mp->n_runs].seq = seq;
+    mp->runs[mp->n_runs].after = after;
+    mp->n_runs++;
+}
+
 /* `seq` went before this datagram on uplink `slot`: if it never arrived it
  * was lost on the way (uplinks deliver in order). A striped one is asked
- * for again and its gap held meanwhile; for any other nothing waits. */
-static void path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordered, tg_time now)
+ * for again and its gap held meanwhile; for any other nothing waits.
+ * When `missing` (0: none) more datagrams than the one that carried it went
+ * missing too, since the one with counter `after`, they are asked for as
+ * a run. */
+static void path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordered, uint64_t after,
+                      uint32_t missing, tg_time now)
 {
     if (tg_replay_check(&mp->dedup, seq) != TG_OK)
         return;
-    bool congested = tg_rtx_congested(mp->paths[slot]);
+    bool congested = tg_rtx_congested(mp->paths[slot], 1 + missing);
     if (ordered && mp->reorder != NULL && mp->cfg->retransmit_slots > 0 &&
         seq >= tg_reorder_next_seq(mp->reorder) && !congested && tg_rtx_may_ask(mp)) {
-        tg_reorder_hold(mp->reorder, seq, tg_time_add(now, tg_rtx_recover_wait(mp)));
+        tg_time until = tg_time_add(now, tg_rtx_recover_wait(mp));
+        tg_reorder_hold(mp->reorder, seq, until);
+        if (missing > 0 && mp->ask_tokens >= missing) {
+            mp->ask_tokens -= missing;
+            lost_run(mp, slot, seq, after, until, now);
+        }
         if (mp->n_nack == TG_NACK_MAX)
             tg_rtx_send_nack(mp, now);
         mp->nack[mp->n_nack++] = seq;
@@ -782,9 +811,15 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
         return rc;
     }
     struct tg_path *p = mp->paths[slot];
+    uint32_t run = 0; /* datagrams missing just before this one, beyond one, ... */
+    uint64_t run_after = p->rx_highest; /* ... since the one with this counter */
     if (t == &p->cur) {
-        /* counters of the previous keys are a different space */
+        /* counters of the previous keys are a different space; a longer run
+         * is an outage or an overflow, not worth holding the stream for */
         p->confirmed = true;
+        if (p->rx_packets > 0 && m->counter > p->rx_highest + 2 &&
+            m->counter - p->rx_highest - 2 <= TG_LOST_RUN_MAX)
+            run = (uint32_t)(m->counter - p->rx_highest - 2);
         p->rx_packets++;
         if (m->counter > p->rx_highest)
             p->rx_highest = m->counter;
@@ -820,7 +855,9 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             }
             if ((f.u.data.flags & TG_DATA_FLAG_PREV) && f.u.data.prev_delta <= seq)
                 path_lost(mp, slot, seq - f.u.data.prev_delta,
-                          (f.u.data.flags & TG_DATA_FLAG_PREV_ORDERED) != 0, now);
+                          (f.u.data.flags & TG_DATA_FLAG_PREV_ORDERED) != 0, run_after, run, now);
+            if (seq > p->rx_data_seq)
+                p->rx_data_seq = seq;
             if (!p->fb_pending) {
                 p->fb_pending = true;
                 p->fb_due = tg_time_add(now, mp->cfg->feedback_interval_us);
@@ -841,7 +878,8 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             break;
         }
         case TG_FRAME_PATH_SEQ:
-            path_lost(mp, slot, tg_widen32(f.u.path_seq.prev_seq, mp->dedup.next), true, now);
+            path_lost(mp, slot, tg_widen32(f.u.path_seq.prev_seq, mp->dedup.next), true, run_after,
+                      run, now);
             break;
         case TG_FRAME_PING:
             /* the PONG carries a feedback too, so the sender's picture of an
@@ -899,6 +937,9 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             break;
         case TG_FRAME_NACK:
             tg_rtx_on_nack(mp, &f, now);
+            break;
+        case TG_FRAME_LOST_RUN:
+            tg_rtx_on_lost_run(mp, &f, now);
             break;
         case TG_FRAME_OBSERVED:
             if (!mp->server)

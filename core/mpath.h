@@ -58,6 +58,7 @@ bool tg_io_pop_tun(struct tg_io *io, const uint8_t **pkt, size_t *len);
 
 #define TG_LATE_PROBES 4 /* timed-out probes remembered per path, for a late answer */
 #define TG_TX_RING 512 /* recent (counter -> bytes sent so far, when) per path */
+#define TG_LOST_RUNS 8 /* runs of lost datagrams named in one NACK datagram (LOST_RUN) */
 
 struct tg_tx_mark {
     uint64_t cum; /* bytes sent on the path up to and including this counter */
@@ -91,6 +92,7 @@ struct tg_path {
     uint64_t probes_sent, probes_lost;
     /* receiver side: what arrived on this path, reported by feedback */
     uint64_t rx_packets, rx_bytes, rx_highest;
+    uint64_t rx_data_seq;    /* the multipath seq of the newest DATA frame received on it */
     int64_t rx_owd_us;       /* TG_OWD_UNKNOWN until the peer's clock is anchored */
     /* receiver: the queue this uplink's DATA met, to tell an overflowing queue
      * (congestion: the inner flow must see it) from a random loss (recovered) */
@@ -166,6 +168,10 @@ struct tg_mp {
                                      it never waits for a packet the sender will not send */
     uint64_t nack[TG_NACK_MAX];   /* receiver: lost packets to ask for */
     uint8_t n_nack;
+    struct {
+        uint64_t seq, after;
+    } runs[TG_LOST_RUNS];         /* receiver: ... and the runs lost before them (LOST_RUN) */
+    uint8_t n_runs;
     struct tg_replay dedup;       /* over multipath sequence numbers */
     uint64_t next_seq;
     uint64_t peer_time;           /* the peer's clock (us) in its newest DATA frame or PING */

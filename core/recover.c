@@ -61,6 +61,18 @@ void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len
     mp->rtx_tokens = earn(mp, mp->rtx_tokens);
 }
 
+void tg_rtx_sent(struct tg_mp *mp, uint64_t seq, unsigned uplink, uint64_t counter)
+{
+    struct tg_rtx *r = mp->rtx;
+    if (r == NULL)
+        return;
+    struct rtx_slot *s = &r->slots[seq & r->mask];
+    if (s->seq == seq && s->again == 0) {
+        s->uplink = (uint8_t)uplink;
+        s->counter = counter;
+    }
+}
+
 void tg_rtx_rx_striped(struct tg_mp *mp)
 {
     mp->ask_tokens = earn(mp, mp->ask_tokens);
@@ -140,8 +152,8 @@ static int earliest_path(const struct tg_mp *mp, int avoid, tg_time now, double 
     return best;
 }
 
-/* Ask the peer for the packets in mp->nack, on the uplink with the shortest
- * round trip. */
+/* Ask the peer for the packets in mp->nack and the runs in mp->runs, on the
+ * uplink with the shortest round trip. */
 void tg_rtx_send_nack(struct tg_mp *mp, tg_time now)
 {
     int slot = -1;
@@ -159,14 +171,22 @@ void tg_rtx_send_nack(struct tg_mp *mp, tg_time now)
     uint8_t *buf = slot >= 0 ? tg_io_reserve_out(mp->io) : NULL;
     if (buf != NULL) {
         uint8_t *plain = buf + TG_DATA_HEADER_LEN;
-        size_t off = 0;
-        tg_mp_add_feedback(mp, (unsigned)slot, plain, tg_mp_plain_cap(mp), &off);
-        if (tg_frame_put_nack(plain, tg_mp_plain_cap(mp), &off, mp->nack, mp->n_nack) == TG_OK) {
+        size_t cap = tg_mp_plain_cap(mp), off = 0;
+        tg_mp_add_feedback(mp, (unsigned)slot, plain, cap, &off);
+        /* the runs first: their packets are older than the ones named */
+        bool ok = true;
+        for (uint8_t k = 0; ok && k < mp->n_runs; k++)
+            ok = tg_frame_put_lost_run(plain, cap, &off, mp->runs[k].seq, mp->runs[k].after) ==
+                 TG_OK;
+        if (ok && mp->n_nack > 0)
+            ok = tg_frame_put_nack(plain, cap, &off, mp->nack, mp->n_nack) == TG_OK;
+        if (ok) {
             tg_mp_finish(mp, (unsigned)slot, buf, off, now);
             mp->io->counters.nacks_sent++;
         }
     }
     mp->n_nack = 0;
+    mp->n_runs = 0;
 }
 
 /* Loss near the top of the queue is an overflow when it is this many times
@@ -242,12 +262,12 @@ int64_t tg_rtx_reach(const struct tg_path *p)
  * frequent than below it: a drop-tail queue drops only when full, random
  * loss strikes at any level. Taking every loss near the top for an
  * overflow held the inner flow at whatever level it had reached when a
- * random loss came, and it never grew past it. Counts the loss. */
-bool tg_rtx_congested(struct tg_path *p)
+ * random loss came, and it never grew past it. Counts the n losses. */
+bool tg_rtx_congested(struct tg_path *p, uint32_t n)
 {
     bool top = rx_at_top(p);
-    p->lc_loss++;
-    p->lc_top_loss += top;
+    p->lc_loss += n;
+    p->lc_top_loss += top ? n : 0;
     if (!top)
         return false;
     uint64_t rest_n = (uint64_t)(p->lc_n - p->lc_top_n) + 1;
@@ -337,6 +357,28 @@ void tg_rtx_reinject(struct tg_mp *mp, unsigned slot, tg_time now)
     p->reinject_seq = seq;
 }
 
+/* The peer lost stored packet `seq`: send it once more where it arrives
+ * first. Returns as resend. */
+static int answer(struct tg_mp *mp, struct rtx_slot *s, uint64_t seq, tg_time now)
+{
+    double other_us = 0;
+    int i = earliest_path(mp, s->uplink, now, &other_us);
+    if (i < 0)
+        return 0;
+    /* Another uplink, as a loss may be the first of an outage; but not
+     * one much slower than a healthy uplink that lost it: that copy
+     * would come after the receiver stopped waiting for it. */
+    const struct tg_path *lost_on = mp->paths[s->uplink];
+    if (i != s->uplink && tg_mp_usable(mp, lost_on, now) &&
+        lost_on->est.health <= TG_HEALTH_HEALTHY &&
+        other_us - arrival_us(mp, lost_on, now) > (double)lost_on->est.srtt_us / 2)
+        i = s->uplink;
+    int rc = resend(mp, s, seq, i, now);
+    if (rc > 0)
+        mp->rtx_tokens -= 1;
+    return rc;
+}
+
 /* The peer lost these: send each once more where it arrives first. */
 void tg_rtx_on_nack(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
 {
@@ -348,24 +390,42 @@ void tg_rtx_on_nack(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
         struct rtx_slot *s = &r->slots[seq & r->mask];
         if (seq >= mp->next_seq || s->seq != seq || s->again >= TG_RTX_TRIES || mp->rtx_tokens < 1)
             continue;
-        double other_us = 0;
-        int i = earliest_path(mp, s->uplink, now, &other_us);
-        if (i < 0)
-            continue;
-        /* Another uplink, as a loss may be the first of an outage; but not
-         * one much slower than a healthy uplink that lost it: that copy
-         * would come after the receiver stopped waiting for it. */
-        const struct tg_path *lost_on = mp->paths[s->uplink];
-        if (i != s->uplink && tg_mp_usable(mp, lost_on, now) &&
-            lost_on->est.health <= TG_HEALTH_HEALTHY &&
-            other_us - arrival_us(mp, lost_on, now) > (double)lost_on->est.srtt_us / 2)
-            i = s->uplink;
-        int rc = resend(mp, s, seq, i, now);
-        if (rc < 0)
+        if (answer(mp, s, seq, now) < 0)
             return;
-        if (rc == 0)
+    }
+}
+
+void tg_rtx_on_lost_run(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
+{
+    struct tg_rtx *r = mp->rtx;
+    if (r == NULL || mp->next_seq == 0 || mp->rtx_tokens < 1)
+        return;
+    uint64_t top = tg_widen32(f->u.lost_run.seq, mp->next_seq - 1);
+    const struct rtx_slot *named = &r->slots[top & r->mask];
+    if (top >= mp->next_seq || named->seq != top)
+        return;
+    uint64_t after = tg_widen32(f->u.lost_run.after, named->counter);
+    /* back from the named packet to the datagram named, within the span and
+     * what the store still holds; then sent again oldest first */
+    uint64_t lost[TG_NACK_MAX];
+    size_t n = 0;
+    uint64_t span = (uint64_t)r->mask < TG_LOST_RUN_SPAN ? r->mask : TG_LOST_RUN_SPAN;
+    uint64_t floor = top > span ? top - span : 0;
+    for (uint64_t seq = top; seq-- > floor && n < TG_NACK_MAX;) {
+        const struct rtx_slot *s = &r->slots[seq & r->mask];
+        if (s->seq != seq || s->uplink != named->uplink)
             continue;
+        if (s->counter <= after)
+            break;
+        if (s->again == 0)
+            lost[n++] = seq;
+    }
+    if (n == 0)
         mp->rtx_tokens -= 1;
+    while (n > 0 && mp->rtx_tokens >= 1) {
+        uint64_t seq = lost[--n];
+        if (answer(mp, &r->slots[seq & r->mask], seq, now) < 0)
+            return;
     }
 }
 

@@ -16,11 +16,17 @@
  * retransmit_budget per striped packet sent. The receiver keeps the same
  * budget over the striped packets it received, and asks only while it has
  * some: a gap the sender will not fill is given up on at once, not held
- * round trip after round trip. A packet sent again can be lost too, and so
- * can the NACK: when the gap is still empty once its hold runs
- * out, the receiver asks again and holds it again, up to TG_RTX_TRIES times
- * in all, and the sender answers each (a double loss on a lossy uplink would
- * otherwise reach the inner TCP as a loss, often as a timeout).
+ * round trip after round trip. PREV names one frame only: when the uplink's
+ * counters show that more datagrams than that one went missing at once (a
+ * burst, or an overflowing queue), the receiver names the run as well
+ * (LOST_RUN: after which datagram it began), holds the gaps since the last
+ * DATA the uplink delivered, and the sender, which records the datagram
+ * counter each striped packet left in, sends the run's packets again too.
+ * A packet sent again can be lost too, and so can the NACK: when the gap
+ * is still empty once its hold runs out, the receiver asks again and holds
+ * it again, up to TG_RTX_TRIES times in all, and the sender answers each (a
+ * double loss on a lossy uplink would otherwise reach the inner TCP as a
+ * loss, often as a timeout).
  *
  * Not every loss is recovered: a queue that overflows must slow the inner
  * flow down. A loss near the top of the queue the uplink's DATA met of late
@@ -42,27 +48,43 @@
 
 /* Times a lost striped packet is asked for (and sent again), in all. */
 #define TG_RTX_TRIES 3
+/* A run of lost datagrams (LOST_RUN) is asked for when at most this many
+ * went missing beyond the one named; the sender looks back at most
+ * TG_LOST_RUN_SPAN sequence numbers for them. */
+#define TG_LOST_RUN_MAX TG_NACK_MAX
+#define TG_LOST_RUN_SPAN 256
 
 /* Sender: keep striped packet `seq` (first sent on `uplink`). */
 void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len,
                   unsigned uplink, tg_time now);
+/* Sender: striped packet `seq` went on `uplink` alone, in the datagram
+ * with counter `counter` (a packet held by pace.h goes later than it was
+ * stored): what a LOST_RUN names it by. */
+void tg_rtx_sent(struct tg_mp *mp, uint64_t seq, unsigned uplink, uint64_t counter);
 /* Sender: the peer's NACK frame: send what it names once more. */
 void tg_rtx_on_nack(struct tg_mp *mp, const struct tg_frame *f, tg_time now);
+/* Sender: the peer's LOST_RUN frame: send once more the striped packets
+ * that went on the named packet's uplink after the datagram it names and
+ * before the named packet (at most TG_LOST_RUN_SPAN back). A frame that
+ * finds none costs a unit of the budget, so a peer cannot make the sender
+ * scan for nothing without end. */
+void tg_rtx_on_lost_run(struct tg_mp *mp, const struct tg_frame *f, tg_time now);
 /* Receiver: how long a lost packet's gap is held: a round trip on the
  * fastest healthy uplink (srtt + 4 rttvar + 10 ms), at most a quarter of
  * the reorder timeout. Behind a bloated queue a round trip is long, and the
  * whole stream waits behind the gap meanwhile: it is asked for again (up to
  * TG_RTX_TRIES) sooner rather than held up to half a second. */
 tg_time tg_rtx_recover_wait(const struct tg_mp *mp);
-/* Receiver: send the NACK for mp->nack[0 .. n_nack) now and empty the list. */
+/* Receiver: send the NACK for mp->nack[0 .. n_nack) and the LOST_RUNs for
+ * mp->runs[0 .. n_runs) now, and empty both lists. */
 void tg_rtx_send_nack(struct tg_mp *mp, tg_time now);
 /* Receiver: a DATA frame arrived on path p (its one-way delay in
  * p->rx_owd_us): track the queue it met. */
 void tg_rtx_rx_sample(struct tg_path *p, tg_time now);
-/* Receiver: a datagram on path p was lost. True when it is the queue
- * overflowing (the inner flow must see it), false for a random loss (asked
- * for again). Counts the loss. */
-bool tg_rtx_congested(struct tg_path *p);
+/* Receiver: n datagrams in a row on path p were lost. True when it is the
+ * queue overflowing (the inner flow must see it), false for a random loss
+ * (asked for again). Counts the losses. */
+bool tg_rtx_congested(struct tg_path *p, uint32_t n);
 /* Receiver: a striped packet arrived; it earns the sender's budget, which
  * the receiver mirrors from what arrives (never more than the sender has). */
 void tg_rtx_rx_striped(struct tg_mp *mp);

@@ -72,9 +72,9 @@ struct tg_reorder {
     struct uplink up[TG_REORDER_MAX_UPLINKS];
     uint32_t alive; /* uplinks the host says can still deliver (tg_reorder_set_alive) */
     struct hold {
-        uint64_t seq;  /* a gap whose packet is being sent again ... */
-        tg_time until; /* ... which the uplinks rule leaves alone until then */
-        uint32_t tries; /* times it was held */
+        uint64_t seq, end; /* gaps [seq, end) whose packets are being sent again ... */
+        tg_time until;     /* ... which the uplinks rule leaves alone until then */
+        uint32_t tries;    /* times it was held (a run: 0, never asked for again) */
     } holds[TG_REORDER_HOLDS];
     uint32_t n_holds;
     struct tg_reorder_stats st;
@@ -326,13 +326,14 @@ static uint64_t lowest_hold(struct tg_reorder *r, uint64_t from, uint64_t below,
     *until = 0;
     for (uint32_t i = 0; i < r->n_holds;) {
         struct hold *h = &r->holds[i];
-        if (h->seq < from || now >= h->until) {
+        if (h->end <= from || now >= h->until) {
             *h = r->holds[--r->n_holds];
             continue;
         }
-        if (h->seq < low)
-            low = h->seq;
-        if (h->seq < below && h->until > *until)
+        uint64_t gap = h->seq < from ? from : h->seq;
+        if (gap < low)
+            low = gap;
+        if (gap < below && h->until > *until)
             *until = h->until;
         i++;
     }
@@ -440,25 +441,18 @@ tg_time tg_reorder_next_deadline(const struct tg_reorder *r)
      * rule may skip it */
     tg_time until = 0;
     for (uint32_t i = 0; i < r->n_holds; i++)
-        if (r->holds[i].seq >= r->next && r->holds[i].seq < r->lowest &&
+        if (r->holds[i].end > r->next && r->holds[i].seq < r->lowest &&
             r->holds[i].until > until)
             until = r->holds[i].until;
     tg_time t_hold = tg_time_add(r->nodes[r->head].arrival, r->cfg.max_hold_us);
     return t < until ? tg_time_min(until, t_hold) : t;
 }
 
-void tg_reorder_hold(struct tg_reorder *r, uint64_t seq, tg_time until)
+/* A free hold entry: when all are taken, the one that ends first. */
+static struct hold *new_hold(struct tg_reorder *r)
 {
-    if (seq < r->next || seq == NO_SEQ || find(r, seq) != NONE)
-        return;
-    for (uint32_t i = 0; i < r->n_holds; i++)
-        if (r->holds[i].seq == seq) {
-            r->holds[i].until = until;
-            r->holds[i].tries++;
-            return;
-        }
     uint32_t i = r->n_holds;
-    if (i == TG_REORDER_HOLDS) { /* full: the one that ends first makes room */
+    if (i == TG_REORDER_HOLDS) {
         i = 0;
         for (uint32_t k = 1; k < TG_REORDER_HOLDS; k++)
             if (r->holds[k].until < r->holds[i].until)
@@ -466,8 +460,30 @@ void tg_reorder_hold(struct tg_reorder *r, uint64_t seq, tg_time until)
     } else {
         r->n_holds++;
     }
-    r->holds[i] = (struct hold){.seq = seq, .until = until, .tries = 1};
+    return &r->holds[i];
+}
+
+void tg_reorder_hold(struct tg_reorder *r, uint64_t seq, tg_time until)
+{
+    if (seq < r->next || seq == NO_SEQ || find(r, seq) != NONE)
+        return;
+    for (uint32_t i = 0; i < r->n_holds; i++)
+        if (r->holds[i].seq == seq && r->holds[i].tries > 0) {
+            r->holds[i].until = until;
+            r->holds[i].tries++;
+            return;
+        }
+    *new_hold(r) = (struct hold){.seq = seq, .end = seq + 1, .until = until, .tries = 1};
     r->st.held++;
+}
+
+void tg_reorder_hold_run(struct tg_reorder *r, uint64_t from, uint64_t to, tg_time until)
+{
+    if (from < r->next)
+        from = r->next;
+    if (from >= to || to == NO_SEQ)
+        return;
+    *new_hold(r) = (struct hold){.seq = from, .end = to, .until = until, .tries = 0};
 }
 
 size_t tg_reorder_expired_holds(const struct tg_reorder *r, tg_time now, unsigned max_tries,
@@ -476,7 +492,7 @@ size_t tg_reorder_expired_holds(const struct tg_reorder *r, tg_time now, unsigne
     size_t n = 0;
     for (uint32_t i = 0; i < r->n_holds && n < max; i++) {
         const struct hold *h = &r->holds[i];
-        if (now >= h->until && h->tries < max_tries && h->seq >= r->next &&
+        if (now >= h->until && h->tries > 0 && h->tries < max_tries && h->seq >= r->next &&
             find(r, h->seq) == NONE)
             seqs[n++] = h->seq;
     }

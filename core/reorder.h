@@ -136,6 +136,12 @@ tg_time tg_reorder_next_deadline(const struct tg_reorder *r);
  * counts one more try (see tg_reorder_expired_holds). */
 void tg_reorder_hold(struct tg_reorder *r, uint64_t seq, tg_time until);
 
+/* The gaps in [from, to) may be on their way again too (a run of lost
+ * datagrams whose packets only the sender can name): the uplinks rule
+ * leaves them alone until `until`, as tg_reorder_hold, but they are never
+ * handed back by tg_reorder_expired_holds. Takes one hold entry. */
+void tg_reorder_hold_run(struct tg_reorder *r, uint64_t from, uint64_t to, tg_time until);
+
 /* Held gaps whose time ran out at `now` with their packet still missing,
  * held fewer than `max_tries` times: up to `max` of their numbers into
  * `seqs`, returns how many. The host may ask for them once more and hold

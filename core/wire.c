@@ -108,6 +108,7 @@ static size_t frame_fixed_len(uint8_t type)
     case TG_FRAME_SESSION: return TG_FRAME_SESSION_LEN;
     case TG_FRAME_NACK: return TG_FRAME_NACK_HEADER_LEN;
     case TG_FRAME_OBSERVED: return TG_FRAME_OBSERVED_HEADER_LEN;
+    case TG_FRAME_LOST_RUN: return TG_FRAME_LOST_RUN_LEN;
     default: return 0;
     }
 }
@@ -159,6 +160,10 @@ int tg_frame_next(const uint8_t *plaintext, size_t len, size_t *off, struct tg_f
         break;
     case TG_FRAME_PATH_SEQ:
         out->u.path_seq.prev_seq = tg_get_u32(p + 1);
+        break;
+    case TG_FRAME_LOST_RUN:
+        out->u.lost_run.seq = tg_get_u32(p + 1);
+        out->u.lost_run.after = tg_get_u32(p + 5);
         break;
     case TG_FRAME_NACK:
         if (p[1] == 0 || p[1] > TG_NACK_MAX)
@@ -294,6 +299,18 @@ int tg_frame_put_nack(uint8_t *out, size_t cap, size_t *off, const uint64_t *seq
     for (uint8_t i = 0; i < count; i++)
         tg_put_u32(p + 2 + 4 * i, (uint32_t)seqs[i]);
     *off += need;
+    return TG_OK;
+}
+
+int tg_frame_put_lost_run(uint8_t *out, size_t cap, size_t *off, uint64_t seq, uint64_t after)
+{
+    if (*off > cap || cap - *off < TG_FRAME_LOST_RUN_LEN)
+        return TG_ERR_NOBUF;
+    uint8_t *p = out + *off;
+    p[0] = TG_FRAME_LOST_RUN;
+    tg_put_u32(p + 1, (uint32_t)seq);
+    tg_put_u32(p + 5, (uint32_t)after);
+    *off += TG_FRAME_LOST_RUN_LEN;
     return TG_OK;
 }
 

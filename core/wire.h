@@ -47,6 +47,13 @@
  *               striped DATA frames the receiver found lost (the uplink that
  *               carried them delivered a later one); the sender sends each
  *               again once, on the uplink where it arrives first
+ *   LOST_RUN 10 seq u32, after u32: the receiver found more than one
+ *               datagram missing before the one that named seq lost: the
+ *               DATA frames sent on seq's uplink after the datagram whose
+ *               counter's low 32 bits are `after`, and before seq's, were
+ *               lost too (the uplink's counters tell how many, only the sender
+ *               knows which); the sender sends again the striped ones it
+ *               still keeps and has not sent again, like a NACK's
  *   SESSION  7  token[8], tunnel IPv4[4], prefix u8: server to client, on
  *               the PONGs of a new session: the session exists (it is created
  *               only once the client's first transport message decrypted)
@@ -107,6 +114,7 @@ enum tg_frame_type {
     TG_FRAME_SESSION = 7,  /* the new session's token and tunnel address */
     TG_FRAME_NACK = 8,     /* striped packets the receiver found lost: send them again */
     TG_FRAME_OBSERVED = 9, /* server to client: the uplink's source address as seen */
+    TG_FRAME_LOST_RUN = 10, /* the frames sent before a NACKed one on its uplink were lost too */
 };
 
 enum { TG_DATA_FLAG_ORDERED = 1, TG_DATA_FLAG_PREV = 2, TG_DATA_FLAG_PREV_ORDERED = 4 };
@@ -124,6 +132,7 @@ enum tg_frame_sizes {
     TG_FRAME_NACK_HEADER_LEN = 1 + 1, /* then count x u32 */
     TG_NACK_MAX = 32,
     TG_FRAME_OBSERVED_HEADER_LEN = 1 + 1 + 2, /* then 4 or 16 bytes of address */
+    TG_FRAME_LOST_RUN_LEN = 1 + 4 + 4,
 };
 
 /* One parsed outer message. Pointers alias the datagram. */
@@ -192,6 +201,10 @@ struct tg_frame {
             uint8_t addr[4];
             uint8_t prefix;
         } session;
+        struct {
+            uint32_t seq;          /* low 32 bits of a lost striped packet's seq */
+            uint32_t after;        /* low 32 bits of the last counter received before it */
+        } lost_run;
         struct tg_key_addr observed; /* OBSERVED */
         struct {
             uint32_t prev_seq;     /* low 32 bits of the multipath seq of the DATA frame sent on this uplink
@@ -227,6 +240,8 @@ int tg_frame_put_close(uint8_t *out, size_t cap, size_t *off, uint8_t reason) TG
 int tg_frame_put_path_seq(uint8_t *out, size_t cap, size_t *off, uint64_t prev_seq) TG_MUST_CHECK;
 int tg_frame_put_nack(uint8_t *out, size_t cap, size_t *off, const uint64_t *seqs,
                       uint8_t count) TG_MUST_CHECK;
+int tg_frame_put_lost_run(uint8_t *out, size_t cap, size_t *off, uint64_t seq,
+                          uint64_t after) TG_MUST_CHECK;
 /* OBSERVED: TG_ERR_INVAL when a->type is neither TG_ADDR_IPV4 nor TG_ADDR_IPV6. */
 int tg_frame_put_observed(uint8_t *out, size_t cap, size_t *off,
                           const struct tg_key_addr *a) TG_MUST_CHECK;

@@ -19,7 +19,7 @@
  * Then up to MAX_OPS operations; o is the op byte, "L bytes" a 16-bit
  * little-endian length (capped by what is left) and that many bytes:
  *   0 L bytes  `bytes` sealed as plaintext (any frames: DATA, PING, PONG,
- *              FEEDBACK, CLOSE, PATH_SEQ, SESSION, NACK, OBSERVED) under the
+ *              FEEDBACK, CLOSE, PATH_SEQ, SESSION, NACK, LOST_RUN, OBSERVED) under the
  *              fake client's keys of slot o>>3&3, to the server; o&0x20: from
  *              its other (IPv6) address
  *   1 L bytes  the same under the fake server's keys of uplink o>>3&3, to the

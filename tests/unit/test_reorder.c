@@ -48,7 +48,7 @@ static size_t auto_len(uint64_t seq)
 
 /* ---------------------------------------------------------------- tables */
 
-enum op { PUSH, POP, DEADLINE, NEXT, STAT, LOST, HOLD, ASKED, ALIVE, REACH, CLEAR };
+enum op { PUSH, POP, DEADLINE, NEXT, STAT, LOST, HOLD, HOLD_RUN, ASKED, ALIVE, REACH, CLEAR };
 
 struct step {
     enum op op;
@@ -89,6 +89,8 @@ struct step {
 #define LOSTN(n)             {LOST, (n), 0, 0, 0, 0, {END}, 0, 0, __LINE__, 0}
 /* The host holds gap `s` until `until` (its packet was asked for again). */
 #define HLD(s, until)        {HOLD, (s), 0, (until), 0, 0, {END}, 0, 0, __LINE__, 0}
+/* The host holds the gaps in [s, e) until `until` (a run asked for again). */
+#define HRUN(s, e, until)    {HOLD_RUN, (s), 0, (until), 0, 0, {END}, 0, 0, __LINE__, (e)}
 /* tg_reorder_expired_holds at `tm` with max_tries `n`: the numbers, then END. */
 #define ASK(tm, n, ...)      {ASKED, 0, (n), (tm), 0, 0, {__VA_ARGS__, END}, 0, 0, __LINE__, 0}
 
@@ -180,6 +182,20 @@ static const struct step s_hold[] = {
     POP(1400, 9, 10), STAT(skipped_by_deadline, 1),
     HLD(3, 9000), HLD(11, 1500), PR(11, 0, 1500, TG_OK), POP(1500, 11), DL(NEVER),
     STAT(held, 4), /* 3 was released already: not held */
+};
+
+/* A held run: every gap in it waits, each filled as its packet comes
+ * again; the ones never sent again go when the hold ends, and a run is
+ * never handed back to be asked for again. */
+static const struct step s_hold_run[] = {
+    P(0, 0, 0), P(1, 1, 0), POP(0, 0, 1),
+    HRUN(2, 5, 300), P(5, 0, 10), P(6, 1, 20), NOPOP(20), /* both uplinks passed 2-4 */
+    P(3, 0, 30), NOPOP(30), P(2, 0, 40), POP(40, 2, 3), /* 4 still held */
+    DL(300), NOPOP(299), ASK(300, 3, END), POP(300, 5, 6),
+    STAT(skipped_by_uplinks, 1), STAT(held, 0), DL(NEVER),
+    HRUN(7, 9, 400), HLD(8, 400), P(9, 0, 310), P(10, 1, 315), NOPOP(315), /* a NACK in a run */
+    P(7, 0, 320), POP(320, 7), DL(400), ASK(400, 3, 8), POP(400, 9, 10),
+    STAT(skipped_by_uplinks, 2), STAT(held, 1),
 };
 
 /* The host asks again. A hold that ran out with its gap still empty is
@@ -376,6 +392,7 @@ static const struct scenario scenarios[] = {
     SCEN(s_deadline, 8, 0),       SCEN(s_uplinks, 8, 0),
     SCEN(s_silent, 8, 0),         SCEN(s_one_uplink, 8, 0),
     SCEN(s_hold, 8, 0),           SCEN(s_ask, 16, 0),
+    SCEN(s_hold_run, 16, 0),
     SCEN(s_late_dup, 8, 0),       SCEN(s_slide, 8, 0),
     SCEN(s_slide_undrained, 4, 0), SCEN(s_undrained_contig, 4, 0), SCEN(s_top, 4, M - 6),
     SCEN(s_bottom, 4, 0),         SCEN(s_size, 8, 0),
@@ -467,6 +484,9 @@ static void run_scenario(const struct scenario *sc)
             break;
         case HOLD:
             tg_reorder_hold(r, s->seq, s->t);
+            break;
+        case HOLD_RUN:
+            tg_reorder_hold_run(r, s->seq, s->sent, s->t);
             break;
         case ASKED: {
             uint64_t got[12];

@@ -201,7 +201,7 @@ static void test_frame_errors(void)
     r = 0;
     CHECK_EQ(tg_frame_next(big, sizeof big - 1, &r, &f), 1);
 
-    const uint8_t unknown[] = {0x0a, 0, 0};
+    const uint8_t unknown[] = {0x0b, 0, 0};
     r = 0;
     CHECK_EQ(tg_frame_next(unknown, sizeof unknown, &r, &f), TG_ERR_UNKNOWN_TYPE);
     /* PATH_SEQ: round trip, truncated, no room */
@@ -260,6 +260,22 @@ static void test_frame_errors(void)
     CHECK_EQ(tg_frame_next(nk0, sizeof nk0, &r, &f), TG_ERR_MALFORMED);
     r = 0;
     CHECK_EQ(tg_frame_next(nk33, sizeof nk33, &r, &f), TG_ERR_MALFORMED);
+    /* LOST_RUN: round trip (low 32 bits of each), truncated, no room */
+    uint8_t lr[TG_FRAME_LOST_RUN_LEN];
+    po = 0;
+    CHECK_EQ(tg_frame_put_lost_run(lr, sizeof lr, &po, 0x100000007u, 0x2000000ffu), TG_OK);
+    CHECK_EQ(po, sizeof lr);
+    r = 0;
+    CHECK_EQ(tg_frame_next(lr, sizeof lr, &r, &f), 1);
+    CHECK_EQ(f.type, TG_FRAME_LOST_RUN);
+    CHECK_EQ(f.u.lost_run.seq, 7);
+    CHECK_EQ(f.u.lost_run.after, 0xff);
+    CHECK_EQ(r, sizeof lr);
+    r = 0;
+    CHECK_EQ(tg_frame_next(lr, sizeof lr - 1, &r, &f), TG_ERR_TRUNCATED);
+    po = 1;
+    CHECK_EQ(tg_frame_put_lost_run(lr, sizeof lr, &po, 1, 2), TG_ERR_NOBUF);
+    CHECK_EQ(po, 1);
     const uint8_t short_ping[] = {TG_FRAME_PING, 0, 0, 0};
     r = 0;
     CHECK_EQ(tg_frame_next(short_ping, sizeof short_ping, &r, &f), TG_ERR_TRUNCATED);
