@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "inorder.h"
 #include "pace.h"
 #include "playout.h"
 #include "recover.h"
@@ -84,7 +85,7 @@ void tg_mp_clear(struct tg_mp *mp, const struct tg_allocator *a)
     mp->reorder = NULL;
 }
 
-static void health_event(struct tg_mp *mp, unsigned slot, enum tg_health before, tg_time now)
+void tg_mp_health_event(struct tg_mp *mp, unsigned slot, enum tg_health before, tg_time now)
 {
     enum tg_health after = mp->paths[slot]->est.health;
     if (after == before)
@@ -153,24 +154,23 @@ void tg_mp_path_drop(struct tg_mp *mp, unsigned slot, tg_time now)
     p->probe_out = p->fb_pending = false;
     tg_pace_forget(mp, slot);
     tg_uplink_set_down(&p->est, now);
-    health_event(mp, slot, before, now);
+    tg_mp_health_event(mp, slot, before, now);
     struct tg_event ev = {.type = TG_EV_UPLINK_DOWN, .uplink = slot, .session = mp->ev_session, .at = now};
     tg_io_event(mp->io, &ev);
 }
 
-static void set_alive(struct tg_mp *mp, tg_time now);
 
 void tg_mp_expect(struct tg_mp *mp, unsigned slot, tg_time now)
 {
     if (slot < TG_MAX_UPLINKS) {
         mp->expect_at[slot] = now;
-        set_alive(mp, now);
+        tg_mp_set_alive(mp, now);
     }
 }
 
 /* srtt + 4 rttvar, or the initial RTO before any sample: how long an answer
  * may take on this path. */
-static tg_time rtt_bound(const struct tg_path *p)
+tg_time tg_mp_rtt_bound(const struct tg_path *p)
 {
     return p->est.has_rtt ? p->est.srtt_us + 4 * p->est.rttvar_us : p->est.cfg.initial_rto_us;
 }
@@ -181,7 +181,7 @@ static tg_time rtt_bound(const struct tg_path *p)
 static tg_time probe_timeout(const struct tg_path *p)
 {
     const struct tg_uplink_config *c = &p->est.cfg;
-    tg_time rto = rtt_bound(p);
+    tg_time rto = tg_mp_rtt_bound(p);
     return rto < c->rto_min_us ? c->rto_min_us : rto > c->rto_max_us ? c->rto_max_us : rto;
 }
 
@@ -190,60 +190,6 @@ bool tg_mp_usable(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
     return p != NULL && p->keyed && now - p->keys_at < mp->cfg->reject_after_us;
 }
 
-
-void tg_mp_add_feedback(struct tg_mp *mp, unsigned slot, uint8_t *plain, size_t cap, size_t *off)
-{
-    struct tg_path *p = mp->paths[slot];
-    if (!p->fb_pending)
-        return;
-    if (tg_frame_put_feedback(plain, cap, off, (uint8_t)slot, p->rx_packets, p->rx_bytes,
-                              p->rx_highest, p->rx_owd_us) == TG_OK) {
-        p->fb_pending = false;
-        p->rx_unreported = 0;
-    }
-}
-
-/* Bytes the path's bottleneck still has to carry, as of `now`: a queue
- * model anchored at the newest packet the receiver reported (fb_highest).
- * That packet met the estimator's queue_delay_us at the rate estimate;
- * everything sent since joined it, and the bottleneck has drained at the
- * rate since it was sent. But once the oldest packet sent after it is
- * overdue (unreported for srtt + 4 rttvar + two feedback intervals), the
- * path may be dead: nothing counts as drained, so a path that swallowed a
- * window stops attracting packets (a TCP retransmission above all) before
- * the probes declare it down. Before a rate is known, or when that packet
- * has left the ring: the bytes sent after it. */
-uint64_t tg_mp_queued(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
-{
-    uint64_t sent_after = p->tx_bytes - p->reported.cum;
-    if (!p->anchor_valid || !p->est.has_rate)
-        return sent_after;
-    double per_us = tg_mp_drain_per_us(p);
-    double work = per_us * (double)p->est.queue_delay_us + (double)sent_after;
-    if (now >= tg_mp_overdue_at(mp, p))
-        return (uint64_t)work;
-    if (p->q_valid)
-        return (uint64_t)tg_mp_drained(p, p->q_bytes, now > p->q_at ? now - p->q_at : 0);
-    return (uint64_t)tg_mp_drained(p, work, now > p->reported.at ? now - p->reported.at : 0);
-}
-
-void tg_mp_elicit(struct tg_path *p, tg_time now)
-{
-    p->elicit_counter = p->cur.send_counter - 1;
-    if (!p->unreported) {
-        p->unreported = true;
-        p->unreported_at = now;
-    }
-}
-
-tg_time tg_mp_overdue_at(const struct tg_mp *mp, const struct tg_path *p)
-{
-    if (!p->unreported)
-        return TG_TIME_NEVER;
-    tg_time bound = rtt_bound(p) + 2 * mp->cfg->feedback_interval_us;
-    tg_time since = p->unreported_at > p->fb_advanced_at ? p->unreported_at : p->fb_advanced_at;
-    return tg_time_add(since, bound);
-}
 
 
 /* Seal the plaintext already written and queue the datagram. */
@@ -375,7 +321,7 @@ static void late_pong(struct tg_mp *mp, unsigned slot, uint32_t id, tg_time now)
         p->late_probes[k] = 0;
         enum tg_health before = p->est.health;
         tg_uplink_on_late_answer(&p->est, now);
-        health_event(mp, slot, before, now);
+        tg_mp_health_event(mp, slot, before, now);
         return;
     }
 }
@@ -399,16 +345,6 @@ static void send_pong(struct tg_mp *mp, unsigned slot, uint32_t id, uint64_t t, 
         return;
     if (tg_frame_put_ping(plain, tg_mp_plain_cap(mp), &off, TG_FRAME_PONG, id, t) == TG_OK)
         tg_mp_finish(mp, slot, buf, off, now);
-}
-
-static void send_feedback(struct tg_mp *mp, unsigned slot, tg_time now)
-{
-    uint8_t *buf = tg_io_reserve_out(mp->io);
-    if (buf == NULL)
-        return;
-    size_t off = 0;
-    tg_mp_add_feedback(mp, slot, buf + TG_DATA_HEADER_LEN, tg_mp_plain_cap(mp), &off);
-    tg_mp_finish(mp, slot, buf, off, now);
 }
 
 /* DATA went or came: after an idle spell the probes that were slowed down
@@ -554,251 +490,9 @@ void tg_mp_send_data(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flag
     tg_mp_elicit(p, now);
 }
 
-/* Uplinks that carried anything authenticated within the reorder hold time
- * may still deliver a striped packet: the reorder buffer waits for them.
- * The handshake that keyed an uplink counts, and one on its way
- * (tg_mp_expect): the peer may send on it at once, and its first packets,
- * on a slower uplink, must not find their gaps given up on because nothing
- * else has come over it yet. */
-static void set_alive(struct tg_mp *mp, tg_time now)
-{
-    uint32_t alive = 0;
-    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
-        const struct tg_path *p = mp->paths[i];
-        tg_time heard = mp->expect_at[i];
-        if (p != NULL && p->keyed) {
-            heard = p->keys_at > heard ? p->keys_at : heard;
-            heard = p->last_rx > heard ? p->last_rx : heard;
-        }
-        if (heard != 0 && now - heard < mp->cfg->reorder.max_hold_us)
-            alive |= 1u << i;
-    }
-    if (mp->reorder != NULL)
-        tg_reorder_set_alive(mp->reorder, alive);
-    tg_playout_update(mp, alive);
-}
-
-/* Ready packets leave the buffer only while the TUN queue has room: a gap
- * filled late (a slow uplink's packet, a retransmission) can release hundreds
- * at once, more than the queue holds, and dropping them would hand the inner
- * flow the very loss the buffer exists to hide. The rest stay; the buffer's
- * deadline is then "now", so the next timeout or tg_mp_release moves them. */
-static void drain_reorder(struct tg_mp *mp, tg_time now)
-{
-    if (mp->reorder == NULL)
-        return;
-    mp->drained_at = now;
-    const uint8_t *pkt;
-    size_t len;
-    uint64_t seq;
-    /* before pop gives up on a held gap; holds end only with time, so once */
-    tg_rtx_ask_again(mp, now);
-    while (tg_queue_room(&mp->io->tun) > 0 &&
-           tg_reorder_pop(mp->reorder, now, &pkt, &len, &seq) == 1) {
-        if (len > 0) /* zero length: the mark of a packet delivered unordered */
-            mp->deliver(mp->owner, mp, (uint8_t *)(uintptr_t)pkt, len, now);
-    }
-    uint64_t occ = tg_reorder_stats(mp->reorder)->peak_occupancy;
-    if (occ > mp->io->counters.reorder_peak)
-        mp->io->counters.reorder_peak = occ;
-}
-
-void tg_mp_release(struct tg_mp *mp)
-{
-    drain_reorder(mp, mp->drained_at);
-}
-
-/* The bottleneck's queue as the newest report saw it (the queueing delay of
- * datagram `hi` at the delivery rate), carried forward over every datagram
- * sent since: each adds its bytes, the rate drains the queue in between, never
- * below empty. (Drained as one sum from the report on, an idle spell would
- * count as room for the whole burst after it.) */
-static void queue_replay(struct tg_path *p, uint64_t hi, uint64_t sent_counter)
-{
-    bool was_valid = p->q_valid;
-    p->q_valid = p->est.has_rate && p->est.rate_bps > 0;
-    if (!p->q_valid)
-        return;
-    double q = p->est.rate_bps / 8e6 * (double)p->est.queue_delay_us;
-    double predicted = p->tx[hi % TG_TX_RING].q;
-    if (was_valid)
-        p->underfed = predicted >= 16384 && q < predicted / 2;
-    struct tg_tx_mark prev = p->tx[hi % TG_TX_RING];
-    for (uint64_t c = hi + 1; c < sent_counter; c++) {
-        const struct tg_tx_mark *m = &p->tx[c % TG_TX_RING];
-        q = tg_mp_drained(p, q, m->at - prev.at) + (double)(m->cum - prev.cum);
-        prev = *m;
-    }
-    p->q_bytes = q;
-    p->q_at = prev.at;
-}
-
-static void on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
-{
-    unsigned slot = f->u.feedback.uplink;
-    if (!tg_mp_keyed(mp, slot))
-        return;
-    struct tg_path *p = mp->paths[slot];
-    uint64_t rxp = f->u.feedback.rx_packets, rxb = f->u.feedback.rx_bytes;
-    uint64_t hi = f->u.feedback.highest_seq;
-    if (p->fb_seen && (rxp < p->fb_rx_packets || hi < p->fb_highest))
-        return; /* an older feedback overtaken by a newer one */
-    enum tg_health before = p->est.health;
-    /* the newest counter reported was sent within the ring: its mark is valid */
-    uint64_t sent_counter = p->cur.send_counter;
-    bool hi_known = sent_counter > hi && sent_counter - hi <= TG_TX_RING;
-    /* the one-way delay is of the newest DATA frame: news only with new data */
-    struct tg_uplink_feedback fb = {.has_owd = rxb > (p->fb_seen ? p->fb_rx_bytes : 0) &&
-                                               f->u.feedback.owd_us != TG_OWD_UNKNOWN,
-                                    .owd_us = f->u.feedback.owd_us};
-    if (fb.has_owd && hi_known) /* a packet held in the tunnel carried its older time */
-        fb.owd_us -= (int64_t)p->tx[hi % TG_TX_RING].held;
-    if (p->fb_seen) {
-        uint64_t expected = hi - p->fb_highest, received = rxp - p->fb_rx_packets;
-        if (received > expected) { /* late arrivals below the old highest */
-            uint64_t late = received - expected;
-            fb.late = late < UINT32_MAX ? (uint32_t)late : UINT32_MAX;
-            received = expected;
-        }
-        if (expected > 0 && expected < UINT32_MAX) {
-            fb.expected = (uint32_t)expected;
-            fb.received = (uint32_t)received;
-            fb.bytes = rxb - p->fb_rx_bytes;
-            fb.ack_interval_us = now - p->fb_at;
-            if (hi_known && sent_counter - p->fb_highest <= TG_TX_RING)
-                fb.send_interval_us =
-                    p->tx[hi % TG_TX_RING].at - p->tx[p->fb_highest % TG_TX_RING].at;
-        }
-    }
-    tg_uplink_on_feedback(&p->est, &fb, now);
-    bool advanced = !p->fb_seen || hi > p->fb_highest;
-    p->fb_seen = true;
-    p->fb_rx_packets = rxp;
-    p->fb_rx_bytes = rxb;
-    if (advanced) {
-        p->fb_advanced_at = now;
-        /* still unreported: a DATA or PING sent after the newest one reported
-         * (about when the datagram after that one went) */
-        p->unreported = p->elicit_counter > hi;
-        if (p->unreported && sent_counter - hi <= TG_TX_RING)
-            p->unreported_at = p->tx[(hi + 1) % TG_TX_RING].at;
-    }
-    p->fb_highest = hi;
-    p->fb_at = now;
-    /* the mark of the highest counter the receiver has seen (when it has
-     * left the ring, the oldest mark: fewer bytes count as sent after it) */
-    p->anchor_valid = hi_known;
-    if (hi_known)
-        p->reported = p->tx[hi % TG_TX_RING];
-    else if (sent_counter > hi)
-        p->reported = p->tx[sent_counter % TG_TX_RING];
-    else
-        p->reported.cum = p->tx_bytes;
-    if (hi_known)
-        queue_replay(p, hi, sent_counter);
-    else
-        p->q_valid = false;
-    health_event(mp, slot, before, now);
-}
-
-/* An empty entry in the reorder buffer: nothing waits for `seq` any more.
- * Refused below the window or when already there, which is as good. */
-static void reorder_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time now)
-{
-    /* without a buffer nothing waits at all; the datagram that told of it
-     * was sent after it, so its send time bounds the mark's */
-    if (mp->reorder != NULL &&
-        tg_reorder_push_at(mp->reorder, seq, slot, NULL, 0, now, 0, mp->dgram_sent) != TG_OK) {
-        /* refused: nothing waits for it either way */
-    }
-}
-
-/* More datagrams than the one that carried `seq` went missing on uplink
- * `slot` after the one with counter `after`: the sender alone knows which
- * DATA frames they carried; it is asked for them (LOST_RUN), and the gaps
- * since the newest DATA the uplink delivered are held meanwhile. */
-static void lost_run(struct tg_mp *mp, unsigned slot, uint64_t seq, uint64_t after, tg_time until,
-                     tg_time now)
-{
-    uint64_t from = mp->paths[slot]->rx_data_seq + 1;
-    if (from > seq || seq - from > TG_LOST_RUN_SPAN)
-        from = seq > TG_LOST_RUN_SPAN ? seq - TG_LOST_RUN_SPAN : 0;
-    tg_reorder_hold_run(mp->reorder, from, seq, until);
-    if (mp->n_runs == TG_LOST_RUNS)
-        tg_rtx_send_nack(mp, now);
-    mp->runs[mp->n_runs].seq = seq;
-    mp->runs[mp->n_runs].after = after;
-    mp->n_runs++;
-}
-
-/* `seq` went before this datagram on uplink `slot`: if it never arrived it
- * was lost on the way (uplinks deliver in order). A striped one is asked
- * for again and its gap held meanwhile; for any other nothing waits.
- * When `missing` (0: none) more datagrams than the one that carried it went
- * missing too, since the one with counter `after`, they are asked for as
- * a run. */
-static void path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordered, uint64_t after,
-                      uint32_t missing, tg_time now)
-{
-    if (tg_replay_check(&mp->dedup, seq) != TG_OK)
-        return;
-    bool congested = tg_rtx_congested(mp->paths[slot], 1 + missing);
-    if (ordered && mp->reorder != NULL && mp->cfg->retransmit_slots > 0 &&
-        seq >= tg_reorder_next_seq(mp->reorder) && !congested && tg_rtx_may_ask(mp)) {
-        tg_time until = tg_time_add(now, tg_rtx_recover_wait(mp));
-        tg_reorder_hold(mp->reorder, seq, until);
-        if (missing > 0 && mp->ask_tokens >= missing) {
-            mp->ask_tokens -= missing;
-            lost_run(mp, slot, seq, after, until, now);
-        }
-        if (mp->n_nack == TG_NACK_MAX)
-            tg_rtx_send_nack(mp, now);
-        mp->nack[mp->n_nack++] = seq;
-        return;
-    }
-    reorder_mark(mp, slot, seq, now);
-}
-
-/* How far back a buffer created at sequence number S looks: numbers below S
- * not yet seen may still arrive, numbers seen were delivered unordered. */
-#define REORDER_LOOKBACK 64
 /* A buffer that has been empty this long is given back (an idle session
  * keeps no megabytes). */
 #define REORDER_IDLE_US TG_SEC(10)
-
-/* Path `slot` measured a one-way delay: how long the reorder buffer may
- * wait for it. */
-static void note_reach(struct tg_mp *mp, unsigned slot)
-{
-    if (mp->reorder != NULL)
-        tg_reorder_set_reach(mp->reorder, slot, tg_rtx_reach(mp->paths[slot]));
-}
-
-/* A striped packet: into the reorder buffer, created on first use. */
-static void ordered_push(struct tg_mp *mp, unsigned slot, uint64_t seq, const uint8_t *pkt,
-                         size_t len, tg_time now, tg_time not_before)
-{
-    mp->ordered_at = now;
-    if (mp->reorder == NULL) {
-        uint64_t first = seq > REORDER_LOOKBACK ? seq - REORDER_LOOKBACK : 0;
-        if (tg_reorder_new(&mp->cfg->reorder, &mp->alloc, first, &mp->reorder) != TG_OK) {
-            mp->reorder = NULL;
-            mp->deliver(mp->owner, mp, (uint8_t *)(uintptr_t)pkt, len, now); /* unordered */
-            return;
-        }
-        for (uint64_t s = first; s < seq; s++)
-            if (tg_replay_check(&mp->dedup, s) != TG_OK)
-                reorder_mark(mp, slot, s, now);
-        set_alive(mp, now);
-        for (unsigned i = 0; i < TG_MAX_UPLINKS; i++)
-            if (mp->paths[i] != NULL)
-                note_reach(mp, i);
-    }
-    tg_rtx_rx_striped(mp);
-    int rc = tg_reorder_push_at(mp->reorder, seq, slot, pkt, len, now, not_before, mp->dgram_sent);
-    if (rc != TG_OK)
-        tg_io_drop(mp->io, rc == TG_ERR_NOBUF ? TG_DROP_TOO_BIG : TG_DROP_LATE);
-}
 
 int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
                   const struct tg_wire_msg *m, uint8_t *dgram, tg_time now)
@@ -827,7 +521,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
     p->last_rx = now;
     mp->last_activity = now;
 
-    set_alive(mp, now);
+    tg_mp_set_alive(mp, now);
     mp->dgram_sent = 0;
     const uint8_t *plain = dgram + TG_DATA_HEADER_LEN;
     size_t off = 0;
@@ -851,11 +545,12 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
                 p->rx_owd_us = (int64_t)(now - mp->peer_time);
                 mp->dgram_sent = mp->peer_time;
                 tg_rtx_rx_sample(p, now);
-                note_reach(mp, slot);
+                tg_mp_note_reach(mp, slot);
             }
             if ((f.u.data.flags & TG_DATA_FLAG_PREV) && f.u.data.prev_delta <= seq)
-                path_lost(mp, slot, seq - f.u.data.prev_delta,
-                          (f.u.data.flags & TG_DATA_FLAG_PREV_ORDERED) != 0, run_after, run, now);
+                tg_mp_path_lost(mp, slot, seq - f.u.data.prev_delta,
+                                (f.u.data.flags & TG_DATA_FLAG_PREV_ORDERED) != 0, run_after,
+                                run, now);
             if (seq > p->rx_data_seq)
                 p->rx_data_seq = seq;
             if (!p->fb_pending) {
@@ -868,18 +563,19 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             }
             uint8_t *pkt = (uint8_t *)(uintptr_t)f.u.data.packet;
             if (f.u.data.flags & TG_DATA_FLAG_ORDERED) {
-                ordered_push(mp, slot, seq, pkt, f.u.data.len, now, tg_playout_at(mp, now));
+                tg_mp_ordered_push(mp, slot, seq, pkt, f.u.data.len, now,
+                                   tg_playout_at(mp, now));
             } else {
                 /* deliver now; leave an empty mark so ordered packets after it
                  * do not wait for this sequence number */
-                reorder_mark(mp, slot, seq, now);
+                tg_mp_mark(mp, slot, seq, now);
                 mp->deliver(mp->owner, mp, pkt, f.u.data.len, now);
             }
             break;
         }
         case TG_FRAME_PATH_SEQ:
-            path_lost(mp, slot, tg_widen32(f.u.path_seq.prev_seq, mp->dedup.next), true, run_after,
-                      run, now);
+            tg_mp_path_lost(mp, slot, tg_widen32(f.u.path_seq.prev_seq, mp->dedup.next), true,
+                            run_after, run, now);
             break;
         case TG_FRAME_PING:
             /* the PONG carries a feedback too, so the sender's picture of an
@@ -888,7 +584,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             p->rx_owd_us = (int64_t)(now - f.u.ping.send_time_us);
             if (mp->cfg->playout_max_us > 0) /* playout needs idle uplinks' delays too */
                 tg_playout_owd_sample(p, now);
-            note_reach(mp, slot);
+            tg_mp_note_reach(mp, slot);
             mp->dgram_sent = f.u.ping.send_time_us;
             if (mp->reorder != NULL) /* everything sent on it before the probe is in */
                 tg_reorder_cleared(mp->reorder, slot, mp->dgram_sent);
@@ -919,7 +615,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
                 }
                 p->probe_out = false;
                 tg_uplink_on_rtt(&p->est, now - f.u.ping.send_time_us - p->probe_backdate, now);
-                health_event(mp, slot, before, now);
+                tg_mp_health_event(mp, slot, before, now);
                 /* a Down uplink that answers is asked again at once, so the
                  * successes that bring it back take round trips, not seconds */
                 if (p->est.health == TG_HEALTH_DOWN)
@@ -929,7 +625,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             }
             break;
         case TG_FRAME_FEEDBACK:
-            on_feedback(mp, &f, now);
+            tg_mp_on_feedback(mp, &f, now);
             if (f.u.feedback.uplink == slot && f.u.feedback.owd_us != TG_OWD_UNKNOWN) {
                 pong_owd = f.u.feedback.owd_us;
                 pong_owd_valid = true;
@@ -958,10 +654,10 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
         tg_io_drop(io, TG_DROP_BAD_FRAME);
     /* full-size data leaves no room to piggyback: report every so many */
     if (p->fb_pending && p->rx_unreported >= mp->cfg->feedback_packets)
-        send_feedback(mp, slot, now);
+        tg_mp_send_feedback(mp, slot, now);
     if (mp->n_nack > 0)
         tg_rtx_send_nack(mp, now);
-    drain_reorder(mp, now);
+    tg_mp_drain_reorder(mp, now);
     tg_pace_drain(mp, now);
     return TG_OK;
 }
@@ -1017,17 +713,17 @@ void tg_mp_on_timeout(struct tg_mp *mp, tg_time now)
             p->probes_lost++;
             p->late_probes[p->probes_lost % TG_LATE_PROBES] = p->probe_id;
             tg_uplink_on_probe_timeout(&p->est, now);
-            health_event(mp, i, before, now);
+            tg_mp_health_event(mp, i, before, now);
         }
         if (p->fb_pending && now >= p->fb_due)
-            send_feedback(mp, i, now);
+            tg_mp_send_feedback(mp, i, now);
         if (!p->probe_out && now >= p->next_probe)
             tg_mp_ping(mp, i, now);
         if (mp->rtx != NULL && now >= tg_mp_overdue_at(mp, p))
             tg_rtx_reinject(mp, i, now);
     }
-    set_alive(mp, now);
-    drain_reorder(mp, now);
+    tg_mp_set_alive(mp, now);
+    tg_mp_drain_reorder(mp, now);
     tg_pace_drain(mp, now);
     if (mp->reorder != NULL && now - mp->ordered_at >= REORDER_IDLE_US &&
         tg_reorder_next_deadline(mp->reorder) == TG_TIME_NEVER) {

@@ -252,7 +252,16 @@ static inline double tg_mp_drained(const struct tg_path *p, double q, tg_time dt
     q -= tg_mp_drain_per_us(p) * (double)dt;
     return q > 0 ? q : 0;
 }
-/* bytes the path's bottleneck still has to carry (a queue model, mpath.c) */
+/* a health change of path `slot` since `before`, as an event */
+void tg_mp_health_event(struct tg_mp *mp, unsigned slot, enum tg_health before, tg_time now);
+/* srtt + 4 rttvar, or the initial RTO before any sample: how long an answer
+ * may take on this path */
+tg_time tg_mp_rtt_bound(const struct tg_path *p);
+/* a datagram with only the path's FEEDBACK (feedback.c) */
+void tg_mp_send_feedback(struct tg_mp *mp, unsigned slot, tg_time now);
+/* the peer's FEEDBACK frame: the estimator and the queue model (feedback.c) */
+void tg_mp_on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now);
+/* bytes the path's bottleneck still has to carry (a queue model, feedback.c) */
 uint64_t tg_mp_queued(const struct tg_mp *mp, const struct tg_path *p, tg_time now);
 /* when the path may be dead: the oldest DATA or PING the receiver has not
  * reported on it, and the last feedback that reported progress, are both
