@@ -26,15 +26,18 @@ static const struct {
      * bound is the goal. The others are short of it: bound = the 5 s figure measured on
      * 2026-12-06 (the runs are deterministic: the same in the Release and the
      * sanitizer builds) minus about 20 %, so a regression fails and an
-     * improvement lets the bound rise. "now": that figure.
+     * improvement lets the bound rise. "now": the figure as of the last
+     * change (a run of lost datagrams asked for as a whole moved the first
+     * 5 s of the skewed cases: CUBIC 0.765 -> 0.649, BBR 0.595 -> 0.505,
+     * while over 20 s and 8 iterations CUBIC's mean moved -4%, BBR's not).
      *  case           strategy              aggregation      bound goal   now */
-    {"agg_skew_cubic", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.61, 0.93}, /* 0.765 */
-    {"agg_skew_bbr", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.48, 0.90},   /* 0.595 */
-    {"agg_skew_q64", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.47, 0.85},   /* 0.591 */
-    {"agg_4x50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.90, 0.90},       /* 0.912 */
+    {"agg_skew_cubic", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.61, 0.93}, /* 0.649 */
+    {"agg_skew_bbr", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.48, 0.90},   /* 0.505 */
+    {"agg_skew_q64", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.47, 0.85},   /* 0.595 */
+    {"agg_4x50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.90, 0.90},       /* 0.909 */
     {"agg_8x50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.70, 0.90},       /* 0.878 */
     {"agg_bbr_50_50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.90, 0.90},  /* 0.913 */
-    {"agg_loss", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.80, 0.80},       /* 0.840 */
+    {"agg_loss", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.80, 0.80},       /* 0.816 */
     /* never below the best single path (100 of 150 Mbit/s at 0.9) */
     {"agg_lowest_latency", TG_STRATEGY_LOWEST_LATENCY, TG_AGG_NONE, 0.34, 0.60}, /* 0.423 */
 };
