@@ -29,7 +29,7 @@ static const struct {
      * improvement lets the bound rise. "now": the figure as of the last
      * change (a run of lost datagrams asked for as a whole moved the first
      * 5 s of the skewed cases: CUBIC 0.765 -> 0.649, BBR 0.595 -> 0.505,
-     * while over 20 s and 8 iterations CUBIC's mean moved -4%, BBR's not).
+     * while over 20 s CUBIC's mean moved -4% (8 iterations), BBR's not (4)).
      *  case           strategy              aggregation      bound goal   now */
     {"agg_skew_cubic", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.61, 0.93}, /* 0.649 */
     {"agg_skew_bbr", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.48, 0.90},   /* 0.505 */
