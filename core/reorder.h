@@ -29,8 +29,9 @@
  *     Nor does an uplink count for a gap once it delivered a datagram sent
  *     after the packet above the gap (a later packet, or a probe named in
  *     tg_reorder_cleared): what it still carries was sent later too.
- *     A gap the host holds (tg_reorder_hold: its packet was asked for again)
- *     is exempt from this rule until the hold ends.
+ *     A gap the host holds (tg_reorder_hold: its packet was asked for again;
+ *     tg_reorder_hold_run: a run of them) is exempt from this rule until the
+ *     hold ends.
  * Packets older than the next expected number (late, or duplicates of
  * released ones, or numbers a slide gave up on) are dropped and counted, as
  * are duplicates still buffered.
@@ -131,9 +132,9 @@ tg_time tg_reorder_next_deadline(const struct tg_reorder *r);
 /* The gap `seq` is being filled again (the sender was asked to send it once
  * more): the uplinks rule leaves it alone until `until`; the deadline rule
  * (max_hold_us) still applies. Ignored for a number already released or
- * buffered. At most TG_REORDER_HOLDS gaps are held; a new one displaces the
- * hold that ends first. Holding a gap that is held already moves its end and
- * counts one more try (see tg_reorder_expired_holds). */
+ * buffered. At most TG_REORDER_HOLDS holds are kept (a run is one); a new
+ * one displaces the hold that ends first. Holding a gap that is held already
+ * moves its end and counts one more try (see tg_reorder_expired_holds). */
 void tg_reorder_hold(struct tg_reorder *r, uint64_t seq, tg_time until);
 
 /* The gaps in [from, to) may be on their way again too (a run of lost
