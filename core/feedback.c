@@ -3,7 +3,6 @@
  * input and the queue model of the uplink's bottleneck (mpath.h). */
 #include "mpath.h"
 
-
 void tg_mp_add_feedback(struct tg_mp *mp, unsigned slot, uint8_t *plain, size_t cap, size_t *off)
 {
     struct tg_path *p = mp->paths[slot];
