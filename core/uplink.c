@@ -286,13 +286,13 @@ static void owd_sample(struct tg_uplink_est *u, int64_t owd, tg_time now)
     u->queue_delay_us = q > RTT_SAMPLE_MAX ? RTT_SAMPLE_MAX : q;
 
     tg_time thresh = u->cfg.congestion_delay_us;
-    if (u->min_rtt_us / 4 > thresh)
-        thresh = u->min_rtt_us / 4;
     if (2 * u->rttvar_us > thresh)
         thresh = 2 * u->rttvar_us;
+    if (u->queue_delay_us > thresh)
+        u->congested_at = now; /* a queue: losses soon after are its overflow */
+    if (u->min_rtt_us / 4 > thresh)
+        thresh = u->min_rtt_us / 4;
     u->congested = u->queue_delay_us > thresh;
-    if (u->congested)
-        u->congested_at = now;
 }
 
 /* ------------------------------------------------------- delivery rate */

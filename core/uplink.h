@@ -25,12 +25,14 @@
  *     uplink is "congested" while that excess is above the largest of
  *     `congestion_delay_us`, min_rtt / 4 and 2 rttvar (jitter is not a queue).
  *   - congestion: packets lost while the uplink is congested, or reported
- *     within 2 srtt of its last congested sample, were dropped by a full
- *     queue the tunnel itself filled, not by the link: they are counted in
- *     `congestion_lost` and kept out of the loss window, so an uplink that a
- *     TCP slow start overran is not marked unhealthy. (A receiver learns of
+ *     within 2 srtt of the last sample that found a queue, were dropped by a
+ *     full queue the tunnel itself filled, not by the link: they are counted
+ *     in `congestion_lost` and kept out of the loss window, so an uplink that
+ *     a TCP slow start overran is not marked unhealthy. (A receiver learns of
  *     an overflow from the packets after it, which often meet a queue the
- *     sender has already let drain.)
+ *     sender has already let drain.) A queue here needs more than
+ *     `congestion_delay_us` and 2 rttvar but not min_rtt / 4: on a 100 ms
+ *     path a 64 KB buffer at 50 Mbit/s overflows at 10 ms.
  *   - delivery rate in bits per second, an EMA (alpha `rate_alpha`, 0.2) of
  *     samples bytes * 8 / interval, each gathered over feedbacks until the
  *     interval reaches `rate_interval_us`. The interval is the longer of the
@@ -140,7 +142,9 @@ struct tg_uplink_est {
     int64_t owd_base_us;                  /* the windowed minimum */
     tg_time queue_delay_us;               /* owd_us - owd_base_us */
     bool congested;
-    tg_time congested_at;                 /* the last sample that found it congested */
+    tg_time congested_at;                 /* the last sample that found a queue (more than
+                                             congestion_delay_us and 2 rttvar, however long
+                                             the path): losses soon after are its overflow */
     tg_time owd_at;                       /* when the latest one-way delay came */
     /* health */
     enum tg_health health;

@@ -27,13 +27,14 @@ static const struct {
      * 2026-12-06 (the runs are deterministic: the same in the Release and the
      * sanitizer builds) minus about 20 %, so a regression fails and an
      * improvement lets the bound rise. "now": the figure as of the last
-     * change (a run of lost datagrams asked for as a whole: CUBIC with skew
+     * changes (a run of lost datagrams asked for as a whole: CUBIC with skew
      * 0.734 -> 0.649, the 64 KB queues 0.549 -> 0.595, random loss 0.840 ->
-     * 0.816; over 20 s CUBIC's mean moved -4% over 8 iterations).
+     * 0.816, over 20 s CUBIC's mean moved -4% over 8 iterations; a queue's
+     * overflow recognised below min_rtt / 4: the 64 KB queues 0.701).
      *  case           strategy              aggregation      bound goal   now */
     {"agg_skew_cubic", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.61, 0.93}, /* 0.649 */
     {"agg_skew_bbr", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.48, 0.90},   /* 0.505 */
-    {"agg_skew_q64", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.47, 0.85},   /* 0.595 */
+    {"agg_skew_q64", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.56, 0.85},   /* 0.701 */
     {"agg_4x50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.90, 0.90},       /* 0.909 */
     {"agg_8x50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.70, 0.90},       /* 0.878 */
     {"agg_bbr_50_50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.90, 0.90},  /* 0.913 */

@@ -641,6 +641,32 @@ static void test_overflow_learned_late(void)
     CHECK_EQ(u.loss_lost, 5);
 }
 
+/* On a long path a small buffer overflows below the congestion threshold
+ * (min_rtt / 4): 64 KB at 50 Mbit/s is 10 ms of queue on a 100 ms path.
+ * The queue it showed still makes the losses after it an overflow, or the
+ * uplink reads their loss and adaptive leaves it out of striping (it then
+ * carries nothing to correct the estimate but probes). */
+static void test_overflow_long_path(void)
+{
+    struct tg_uplink_config c;
+    tg_uplink_config_default(&c);
+    struct tg_uplink_est u;
+    tg_uplink_init(&u, &c, 0);
+    tg_time now = MS(1);
+    for (int i = 0; i < 20; i++)
+        tg_uplink_on_rtt(&u, MS(100), now += MS(100));
+    struct tg_uplink_feedback fb = {.expected = 10, .received = 10, .has_owd = true,
+                                    .owd_us = MS(50)};
+    tg_uplink_on_feedback(&u, &fb, now += MS(10));
+    fb.owd_us = MS(60); /* a 10 ms queue: not congestion on a 100 ms path */
+    tg_uplink_on_feedback(&u, &fb, now += MS(10));
+    CHECK(!u.congested);
+    fb.received = 5; /* 5 of 10 lost as it overflowed */
+    tg_uplink_on_feedback(&u, &fb, now += MS(20));
+    CHECK_EQ(u.congestion_lost, 5);
+    CHECK_EQ(u.loss_lost, 0);
+}
+
 /* Late is not lost. A probe answered after its timeout (a cellular link
  * that pauses longer than srtt + 4 rttvar) takes its lost outcome back;
  * packets reported after a newer one (reordered on the way) take back as
@@ -723,6 +749,7 @@ int main(void)
     test_owd_queue();
     test_congestion_loss();
     test_overflow_learned_late();
+    test_overflow_long_path();
     test_late_not_lost();
     test_names();
     test_counters();
