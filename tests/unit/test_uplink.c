@@ -641,6 +641,19 @@ static void test_overflow_learned_late(void)
     CHECK_EQ(u.loss_lost, 5);
 }
 
+/* A default estimator after 20 probes answered in `rtt_us` each, 100 ms
+ * apart; returns the time of the last. */
+static tg_time settled(struct tg_uplink_est *u, tg_time rtt_us)
+{
+    struct tg_uplink_config c;
+    tg_uplink_config_default(&c);
+    tg_uplink_init(u, &c, 0);
+    tg_time now = MS(1);
+    for (int i = 0; i < 20; i++)
+        tg_uplink_on_rtt(u, rtt_us, now += MS(100));
+    return now;
+}
+
 /* On a long path a small buffer overflows below the congestion threshold
  * (min_rtt / 4): 64 KB at 50 Mbit/s is 10 ms of queue on a 100 ms path.
  * The queue it showed still makes the losses after it an overflow, or the
@@ -648,13 +661,8 @@ static void test_overflow_learned_late(void)
  * carries nothing to correct the estimate but probes). */
 static void test_overflow_long_path(void)
 {
-    struct tg_uplink_config c;
-    tg_uplink_config_default(&c);
     struct tg_uplink_est u;
-    tg_uplink_init(&u, &c, 0);
-    tg_time now = MS(1);
-    for (int i = 0; i < 20; i++)
-        tg_uplink_on_rtt(&u, MS(100), now += MS(100));
+    tg_time now = settled(&u, MS(100));
     struct tg_uplink_feedback fb = {.expected = 10, .received = 10, .has_owd = true,
                                     .owd_us = MS(50)};
     tg_uplink_on_feedback(&u, &fb, now += MS(10));
@@ -674,13 +682,8 @@ static void test_overflow_long_path(void)
  * live LTE uplink from striping for the rest of the session. */
 static void test_late_not_lost(void)
 {
-    struct tg_uplink_config c;
-    tg_uplink_config_default(&c);
     struct tg_uplink_est u;
-    tg_uplink_init(&u, &c, 0);
-    tg_time now = MS(1);
-    for (int i = 0; i < 20; i++)
-        tg_uplink_on_rtt(&u, MS(60), now += MS(100));
+    tg_time now = settled(&u, MS(60));
     tg_time rto = u.rto_us;
     tg_uplink_on_probe_timeout(&u, now += rto);
     tg_uplink_on_probe_timeout(&u, now += 2 * rto);
