@@ -445,6 +445,12 @@ static size_t earliest_arrival(const struct tg_sched *s, const struct tg_sched_v
         else
             delay_us = v[i].srtt_us > 0 ? (double)v[i].srtt_us / 2.0 : half_srtt_fill;
         double rate = known_rate(v[i].rate_bps) ? v[i].rate_bps : rate_fill;
+        /* an uplink that only ever carried a trickle (acknowledgements), a
+         * sixteenth of the mean or less, is judged at the others' mean until
+         * a queue shows what it can carry: judged at its trickle it would
+         * never carry more */
+        if (v[i].rate_floor && rate * 16 < rate_fill)
+            rate = rate_fill;
         double bits = ((double)v[i].queued_bytes + (double)len) * 8.0;
         double at_us = delay_us + bits * 1e6 / rate;
         if (best == n || at_us < best_us) {

@@ -132,6 +132,8 @@ struct tg_sched_view {
     double loss;     /* 0..1 */
     uint32_t loss_samples; /* outcomes the loss was measured over (0 = none) */
     double rate_bps; /* delivery rate, bits per second; 0 = unknown */
+    bool rate_floor; /* rate_bps is only the most the uplink carried so far: no
+                        queue on it has shown its capacity yet */
     int64_t owd_us;  /* receiver-reported one-way delay; only differences matter */
     bool has_owd;
     uint64_t queued_bytes; /* sent but not yet reported received (estimate) */

@@ -556,6 +556,30 @@ static void test_striping(void)
     tg_sched_free(s);
 }
 
+/* An uplink that only ever carried acknowledgements reads a rate of a
+ * trickle (0.1 of 25 Mbit/s, live): judged at it, a 1000-byte packet
+ * would take 80 ms there and it would never be picked again, so its rate
+ * would never grow. Until a queue has shown its capacity (rate_floor) it
+ * is judged at the others' mean; once one has, at its own rate. */
+static void test_rate_floor(void)
+{
+    struct tg_sched *s = make(TG_STRATEGY_ADAPTIVE, TG_AGG_FULL);
+    struct tg_sched_view v[3];
+    view(&v[0], OK_, 20000, 0.1e6);
+    view(&v[1], OK_, 20000, 25e6);
+    view(&v[2], OK_, 20000, 25e6);
+    v[1].queued_bytes = v[2].queued_bytes = 20000; /* 6.4 ms each */
+    v[0].rate_floor = true;
+    CHECK_EQ(pick1(s, v, 3, 1, 1), 0);
+    v[0].rate_floor = false; /* a queue showed it: 80 ms for the packet */
+    CHECK(pick1(s, v, 3, 1, 2) != 0);
+    v[0].rate_floor = true;
+    v[0].rate_bps = 10e6; /* carried real traffic: its own rate */
+    v[0].queued_bytes = 20000;
+    CHECK(pick1(s, v, 3, 1, 3) != 0);
+    tg_sched_free(s);
+}
+
 /* `adaptive` aggregation: full among the uplinks within 100 ms of the
  * lowest latency. Uplink 0 has a long queue, so uplink 1 is picked (earlier
  * arrival) while it is within the spread, never beyond it. */
@@ -753,6 +777,7 @@ int main(void)
     test_sticky();
     test_expiry();
     test_striping();
+    test_rate_floor();
     test_adaptive_aggregation();
     return check_exit("test_sched");
 }
