@@ -244,14 +244,20 @@ void tg_rtx_rx_sample(struct tg_path *p, tg_time now)
 
 /* Beyond the largest queue seen: half of it again, and a few ms of jitter. */
 #define REACH_SLACK_US ((int64_t)TG_MSEC(5))
+/* Before an uplink's first DATA: its PINGs' delay and this. A PING is small
+ * and goes alone; the first DATA it carries may be one of a burst striped
+ * onto it, or wait for a cellular link's next delivery slot. Given up 10 ms
+ * after the PINGs' delay, such a burst arrived late and was dropped, and the
+ * inner flow ended its slow start for losses the tunnel made. */
+#define REACH_FIRST_US ((int64_t)TG_MSEC(50))
 
 int64_t tg_rtx_reach(const struct tg_path *p)
 {
     if (p->rx_owd_us == TG_OWD_UNKNOWN)
         return INT64_MAX;
-    int64_t last = p->rx_owd_us + 2 * REACH_SLACK_US; /* of a PING, when no DATA came */
-    if (!p->rx_owd_seen)
-        return last;
+    if (!p->rx_owd_seen) /* a PING's delay: DATA may meet a queue it did not */
+        return p->rx_owd_us + REACH_FIRST_US;
+    int64_t last = p->rx_owd_us + 2 * REACH_SLACK_US;
     int64_t q = rx_queue_top(p);
     int64_t reach = tg_playout_owd_floor(p) + q + q / 2 + REACH_SLACK_US;
     return reach > last ? reach : last;

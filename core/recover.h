@@ -94,8 +94,8 @@ void tg_rtx_rx_striped(struct tg_mp *mp);
 bool tg_rtx_may_ask(struct tg_mp *mp);
 /* Receiver: how long after its send time a packet on path p still arrives,
  * with the clocks' offset (tg_reorder_set_reach): the path's base delay, the
- * largest queue its DATA met lately and a margin; INT64_MAX before any
- * one-way delay. */
+ * largest queue its DATA met lately and a margin; before its first DATA, its
+ * PINGs' delay and 50 ms; INT64_MAX before any one-way delay. */
 int64_t tg_rtx_reach(const struct tg_path *p);
 /* Receiver: before the reorder buffer gives up on a gap, ask for the lost
  * packets once more and hold their gaps (see the top of this file). */
