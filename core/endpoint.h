@@ -66,8 +66,9 @@ struct tg_mp_config {
                                        IPv4 over 1500): a feedback frame rides on a DATA
                                        datagram only below it */
     uint32_t uplink_queue_limit;    /* bytes the sender keeps at most in an uplink's
-                                       bottleneck queue; the rest waits in the tunnel
-                                       (48 KB; 0: everything is sent at once; pace.h) */
+                                       bottleneck queue, or 2 ms of its rate if more;
+                                       the rest waits in the tunnel (48 KB; 0:
+                                       everything is sent at once; pace.h) */
     uint32_t pace_slots;            /* packets the tunnel holds at most meanwhile (2048) */
     tg_time playout_max_us;         /* striped packets reach the host with the delay of the
                                        slowest uplink when the uplinks' delays differ by up

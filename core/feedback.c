@@ -27,7 +27,7 @@ void tg_mp_add_feedback(struct tg_mp *mp, unsigned slot, uint8_t *plain, size_t 
  * has left the ring: the bytes sent after it. */
 uint64_t tg_mp_queued(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
 {
-    uint64_t sent_after = p->tx_bytes - p->reported.cum;
+    uint32_t sent_after = (uint32_t)p->tx_bytes - p->reported.cum;
     if (!p->anchor_valid || !p->est.has_rate)
         return sent_after;
     double per_us = tg_mp_drain_per_us(p);
@@ -36,7 +36,7 @@ uint64_t tg_mp_queued(const struct tg_mp *mp, const struct tg_path *p, tg_time n
         return (uint64_t)work;
     if (p->q_valid)
         return (uint64_t)tg_mp_drained(p, p->q_bytes, now > p->q_at ? now - p->q_at : 0);
-    return (uint64_t)tg_mp_drained(p, work, now > p->reported.at ? now - p->reported.at : 0);
+    return (uint64_t)tg_mp_drained(p, work, now - tg_mark_time(p->reported.at, now));
 }
 
 void tg_mp_elicit(struct tg_path *p, tg_time now)
@@ -72,7 +72,7 @@ void tg_mp_send_feedback(struct tg_mp *mp, unsigned slot, tg_time now)
  * sent since: each adds its bytes, the rate drains the queue in between, never
  * below empty. (Drained as one sum from the report on, an idle spell would
  * count as room for the whole burst after it.) */
-static void queue_replay(struct tg_path *p, uint64_t hi, uint64_t sent_counter)
+static void queue_replay(struct tg_path *p, uint64_t hi, uint64_t sent_counter, tg_time now)
 {
     bool was_valid = p->q_valid;
     p->q_valid = p->est.has_rate && p->est.rate_bps > 0;
@@ -85,11 +85,11 @@ static void queue_replay(struct tg_path *p, uint64_t hi, uint64_t sent_counter)
     struct tg_tx_mark prev = p->tx[hi % TG_TX_RING];
     for (uint64_t c = hi + 1; c < sent_counter; c++) {
         const struct tg_tx_mark *m = &p->tx[c % TG_TX_RING];
-        q = tg_mp_drained(p, q, m->at - prev.at) + (double)(m->cum - prev.cum);
+        q = tg_mp_drained(p, q, tg_mark_span(&prev, m)) + (double)(uint32_t)(m->cum - prev.cum);
         prev = *m;
     }
     p->q_bytes = q;
-    p->q_at = prev.at;
+    p->q_at = tg_mark_time(prev.at, now);
 }
 
 void tg_mp_on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
@@ -125,8 +125,8 @@ void tg_mp_on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
             fb.bytes = rxb - p->fb_rx_bytes;
             fb.ack_interval_us = now - p->fb_at;
             if (hi_known && sent_counter - p->fb_highest <= TG_TX_RING)
-                fb.send_interval_us =
-                    p->tx[hi % TG_TX_RING].at - p->tx[p->fb_highest % TG_TX_RING].at;
+                fb.send_interval_us = tg_mark_span(&p->tx[p->fb_highest % TG_TX_RING],
+                                                   &p->tx[hi % TG_TX_RING]);
         }
     }
     tg_uplink_on_feedback(&p->est, &fb, now);
@@ -140,7 +140,7 @@ void tg_mp_on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
          * (about when the datagram after that one went) */
         p->unreported = p->elicit_counter > hi;
         if (p->unreported && sent_counter - hi <= TG_TX_RING)
-            p->unreported_at = p->tx[(hi + 1) % TG_TX_RING].at;
+            p->unreported_at = tg_mark_time(p->tx[(hi + 1) % TG_TX_RING].at, now);
     }
     p->fb_highest = hi;
     p->fb_at = now;
@@ -152,9 +152,9 @@ void tg_mp_on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
     else if (sent_counter > hi)
         p->reported = p->tx[sent_counter % TG_TX_RING];
     else
-        p->reported.cum = p->tx_bytes;
+        p->reported.cum = (uint32_t)p->tx_bytes;
     if (hi_known)
-        queue_replay(p, hi, sent_counter);
+        queue_replay(p, hi, sent_counter, now);
     else
         p->q_valid = false;
     tg_mp_health_event(mp, slot, before, now);

@@ -214,8 +214,11 @@ void tg_mp_finish(struct tg_mp *mp, unsigned slot, uint8_t *buf, size_t plain_le
         p->q_bytes = q + (double)len;
         p->q_at = now;
     }
-    p->tx[counter % TG_TX_RING] =
-        (struct tg_tx_mark){.cum = p->tx_bytes, .at = now, .held = p->held_us, .q = q};
+    p->tx[counter % TG_TX_RING] = (struct tg_tx_mark){
+        .cum = (uint32_t)p->tx_bytes,
+        .at = (uint32_t)now,
+        .held = p->held_us < UINT32_MAX ? (uint32_t)p->held_us : UINT32_MAX,
+        .q = (float)q};
     p->held_us = 0;
 }
 

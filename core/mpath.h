@@ -57,15 +57,29 @@ void tg_io_push_out(struct tg_io *io, const struct tg_datagram *meta, size_t len
 bool tg_io_pop_tun(struct tg_io *io, const uint8_t **pkt, size_t *len);
 
 #define TG_LATE_PROBES 4 /* timed-out probes remembered per path, for a late answer */
-#define TG_TX_RING 512 /* recent (counter -> bytes sent so far, when) per path */
+#define TG_TX_RING 1024 /* recent (counter -> bytes sent so far, when) per path */
 #define TG_LOST_RUNS 8 /* runs of lost datagrams named in one NACK datagram (LOST_RUN) */
 
+/* Low 32 bits only (16 bytes a mark, so the ring covers 1024 datagrams, a
+ * 1 MB queue at full size, in 16 KB): only differences between marks, and
+ * between a mark and now, are ever taken, and those stay far below 2^32
+ * (4 GB, 71 minutes). */
 struct tg_tx_mark {
-    uint64_t cum; /* bytes sent on the path up to and including this counter */
-    tg_time at;   /* when this counter was sent */
-    tg_time held; /* ... this long after the time it carries (pace.h) */
-    double q;     /* bytes the queue model put ahead of it at its bottleneck */
+    uint32_t cum;  /* bytes sent on the path up to and including this counter */
+    uint32_t at;   /* when this counter was sent (us) */
+    uint32_t held; /* ... this long after the time it carries (pace.h) */
+    float q;       /* bytes the queue model put ahead of it at its bottleneck */
 };
+/* A mark's time `at` as a full time, the latest not after `now`. */
+static inline tg_time tg_mark_time(uint32_t at, tg_time now)
+{
+    return now - (uint32_t)((uint32_t)now - at);
+}
+/* Microseconds from mark a to mark b (b sent later). */
+static inline tg_time tg_mark_span(const struct tg_tx_mark *a, const struct tg_tx_mark *b)
+{
+    return (uint32_t)(b->at - a->at);
+}
 
 struct tg_path {
     bool keyed;                  /* has current keys */

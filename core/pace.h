@@ -5,8 +5,9 @@
  * once when a held gap is released, or acknowledgements arrive bunched. Sent
  * at once, such a burst overflows a small queue at the uplink's bottleneck
  * (64 KB is common), and the inner flow halves its window for a loss the
- * tunnel caused. So the sender keeps at most `uplink_queue_limit` bytes in
- * an uplink's bottleneck queue, by the queue model (tg_mp_queued: the queue
+ * tunnel caused. So the sender keeps at most `uplink_queue_limit` bytes
+ * (or what the uplink carries in 2 ms, if that is more) in an uplink's
+ * bottleneck queue, by the queue model (tg_mp_queued: the queue
  * delay the receiver last reported at the uplink's delivery rate, carried
  * forward over every datagram sent since; tg_mp_drain_per_us), and holds the
  * rest here,

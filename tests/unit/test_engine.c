@@ -831,6 +831,40 @@ static void test_pace_striped_in_order(void)
     h_net_free(&n);
 }
 
+/* A long uplink: 50 Mbit/s, 50 ms each way, a 1 MB queue, offered bursts
+ * of 160 KB every 30 ms (43 Mbit/s). About 600 datagrams are in flight
+ * before the receiver reports the first of them; the queue model must still
+ * know where it stands (a mark for each of them), or it lets go of what the
+ * tunnel holds and each burst lands in the link's queue at once. The link's
+ * queue stays near the tunnel's limit (48 KB, 8 ms), not a burst's 26 ms. */
+static void test_pace_long_flight(void)
+{
+    const tg_time d[1] = {TG_MSEC(50)};
+    struct h_net n;
+    CHECK_EQ(h_net_init(&n, 1, d, TG_STRATEGY_ADAPTIVE, TG_AGG_NONE, NULL), TG_OK);
+    n.up[0].rate_bps = 50000000;
+    n.up[0].queue_bytes = 1 << 20;
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    tg_time worst = 0;
+    uint64_t seq = 0;
+    for (int b = 0; b < 100; b++) { /* 3 s */
+        for (int k = 0; k < 160; k++)
+            h_net_send(&n, seq++, 1000, false);
+        for (int t = 0; t < 30; t++) {
+            h_net_run(&n, n.now + TG_MSEC(1));
+            tg_time q = n.up[0].busy_until > n.now ? n.up[0].busy_until - n.now : 0;
+            if (b >= 50 && q > worst) /* once the rate is known */
+                worst = q;
+        }
+    }
+    printf("bursts over a 50 Mbit/s uplink, 50 ms each way: its queue at most %.1f ms, %llu dropped by "
+           "the tunnel's queue\n",
+           (double)worst / 1e3,
+           (unsigned long long)tg_client_counters(n.client)->drops[TG_DROP_QUEUE_FULL]);
+    CHECK(worst <= TG_MSEC(20));
+    h_net_free(&n);
+}
+
 /* The model can be far off: an uplink of 20 Mbit/s drops to 1 Mbit/s under
  * 10 Mbit/s offered. Whatever the model says, no packet waits in the tunnel
  * longer than TG_PACE_MAX_WAIT_US (100 ms), so none arrives later than that
@@ -915,6 +949,7 @@ int main(void)
     test_pace_small_queue();
     test_pace_rate_rises();
     test_pace_max_wait();
+    test_pace_long_flight();
     test_pace_striped_in_order();
     test_join_mid_stream();
     test_late_probe_not_lost();
