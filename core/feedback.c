@@ -36,7 +36,7 @@ uint64_t tg_mp_queued(const struct tg_mp *mp, const struct tg_path *p, tg_time n
         return (uint64_t)work;
     if (p->q_valid)
         return (uint64_t)tg_mp_drained(p, p->q_bytes, now > p->q_at ? now - p->q_at : 0);
-    return (uint64_t)tg_mp_drained(p, work, now - tg_mark_time(p->reported.at, now));
+    return (uint64_t)tg_mp_drained(p, work, tg_mark_age(p->reported.at, now));
 }
 
 void tg_mp_elicit(struct tg_path *p, tg_time now)
@@ -89,7 +89,7 @@ static void queue_replay(struct tg_path *p, uint64_t hi, uint64_t sent_counter, 
         prev = *m;
     }
     p->q_bytes = q;
-    p->q_at = tg_mark_time(prev.at, now);
+    p->q_at = now - tg_mark_age(prev.at, now);
 }
 
 void tg_mp_on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
@@ -140,7 +140,7 @@ void tg_mp_on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
          * (about when the datagram after that one went) */
         p->unreported = p->elicit_counter > hi;
         if (p->unreported && sent_counter - hi <= TG_TX_RING)
-            p->unreported_at = tg_mark_time(p->tx[(hi + 1) % TG_TX_RING].at, now);
+            p->unreported_at = now - tg_mark_age(p->tx[(hi + 1) % TG_TX_RING].at, now);
     }
     p->fb_highest = hi;
     p->fb_at = now;

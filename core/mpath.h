@@ -70,10 +70,10 @@ struct tg_tx_mark {
     uint32_t held; /* ... this long after the time it carries (pace.h) */
     float q;       /* bytes the queue model put ahead of it at its bottleneck */
 };
-/* A mark's time `at` as a full time, the latest not after `now`. */
-static inline tg_time tg_mark_time(uint32_t at, tg_time now)
+/* Microseconds from a mark's time `at` to `now`. */
+static inline tg_time tg_mark_age(uint32_t at, tg_time now)
 {
-    return now - (uint32_t)((uint32_t)now - at);
+    return (uint32_t)((uint32_t)now - at);
 }
 /* Microseconds from mark a to mark b (b sent later). */
 static inline tg_time tg_mark_span(const struct tg_tx_mark *a, const struct tg_tx_mark *b)
