@@ -152,8 +152,13 @@ void tg_mp_ordered_push(struct tg_mp *mp, unsigned slot, uint64_t seq, const uin
                 tg_mp_note_reach(mp, i);
     }
     tg_rtx_rx_striped(mp);
-    int rc = tg_reorder_push_at(mp->reorder, seq, slot, pkt, len, now, not_before, mp->dgram_sent);
-    if (rc != TG_OK)
+    int rc = tg_queue_room(&mp->io->tun) > 0
+                 ? tg_reorder_offer(mp->reorder, seq, slot, pkt, len, now, not_before, mp->dgram_sent)
+                 : tg_reorder_push_at(mp->reorder, seq, slot, pkt, len, now, not_before,
+                                      mp->dgram_sent);
+    if (rc == TG_REORDER_NOW)
+        mp->deliver(mp->owner, mp, (uint8_t *)(uintptr_t)pkt, len, now);
+    else if (rc != TG_OK)
         tg_io_drop(mp->io, rc == TG_ERR_NOBUF ? TG_DROP_TOO_BIG : TG_DROP_LATE);
 }
 

@@ -33,6 +33,8 @@ uint8_t *tg_queue_reserve(struct tg_queue *q)
 {
     if (q->count == q->slots)
         return NULL;
+    if (q->count == 0)
+        q->head = 0; /* the slot used last: still in the cache */
     uint32_t i = (q->head + q->count) % q->slots;
     return q->buf + (size_t)i * q->slot_bytes;
 }

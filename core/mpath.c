@@ -386,7 +386,7 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
     /* the scheduler reads nothing but `present` of an absent uplink; an
      * uplink whose datagrams are overdue gets nothing new while another
      * one answers (what it had in flight goes out again: recover.h) */
-    struct tg_sched_view v[TG_MAX_UPLINKS] = {0};
+    struct tg_sched_view v[TG_MAX_UPLINKS];
     uint32_t usable = 0, answering = 0;
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         const struct tg_path *p = mp->paths[i];
@@ -407,10 +407,13 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
             if ((usable & (1u << i)) && mp->paths[i]->fb_advanced_at < last)
                 usable &= ~(1u << i);
     }
-    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
+    unsigned n = usable ? 32u - (unsigned)__builtin_clz(usable) : 0; /* slots past the last: none */
+    for (unsigned i = 0; i < n; i++) {
         const struct tg_path *p = mp->paths[i];
-        if (!(usable & (1u << i)))
+        if (!(usable & (1u << i))) {
+            v[i] = (struct tg_sched_view){0};
             continue;
+        }
         v[i] = (struct tg_sched_view){
             .present = true,
             .health = p->est.health,
@@ -427,8 +430,7 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
         };
     }
     uint32_t mask = 0;
-    if (tg_sched_pick(mp->sched, v, TG_MAX_UPLINKS, flow, len, now, &mask) != TG_OK ||
-        mask == 0) {
+    if (tg_sched_pick(mp->sched, v, n, flow, len, now, &mask) != TG_OK || mask == 0) {
         tg_io_drop(io, TG_DROP_NO_UPLINK);
         return TG_ERR_STATE;
     }

@@ -236,8 +236,8 @@ int tg_reorder_push(struct tg_reorder *r, uint64_t seq, unsigned uplink, const u
     return tg_reorder_push_at(r, seq, uplink, pkt, len, now, 0, 0);
 }
 
-int tg_reorder_push_at(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt,
-                       size_t len, tg_time now, tg_time not_before, tg_time sent)
+static int push(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt, size_t len,
+                tg_time now, tg_time not_before, tg_time sent, bool may_pass)
 {
     if (uplink >= TG_REORDER_MAX_UPLINKS || seq == NO_SEQ || (pkt == NULL && len > 0))
         return TG_ERR_INVAL;
@@ -268,6 +268,17 @@ int tg_reorder_push_at(struct tg_reorder *r, uint64_t seq, unsigned uplink, cons
     if (seq < r->base) {
         r->st.late++; /* given up on by a slide */
         return TG_ERR_REPLAY;
+    }
+    if (may_pass && r->st.occupancy == 0 && seq == r->next && now >= not_before) {
+        /* next in line with nothing waiting: what pop would do at once */
+        r->st.released++;
+        r->st.in_order++;
+        if (r->st.peak_occupancy == 0)
+            r->st.peak_occupancy = 1; /* as held for that instant */
+        r->next = seq + 1;
+        r->base = r->next;
+        r->contig = r->next;
+        return TG_REORDER_NOW;
     }
 
     if (seq - r->base >= r->cfg.capacity)
@@ -305,6 +316,18 @@ int tg_reorder_push_at(struct tg_reorder *r, uint64_t seq, unsigned uplink, cons
     if (++r->st.occupancy > r->st.peak_occupancy)
         r->st.peak_occupancy = r->st.occupancy;
     return TG_OK;
+}
+
+int tg_reorder_push_at(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt,
+                       size_t len, tg_time now, tg_time not_before, tg_time sent)
+{
+    return push(r, seq, uplink, pkt, len, now, not_before, sent, false);
+}
+
+int tg_reorder_offer(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt,
+                     size_t len, tg_time now, tg_time not_before, tg_time sent)
+{
+    return push(r, seq, uplink, pkt, len, now, not_before, sent, true);
 }
 
 /* Give up on the numbers [next, to). */

@@ -114,6 +114,14 @@ int tg_reorder_push_at(struct tg_reorder *r, uint64_t seq, unsigned uplink, cons
                        size_t len, tg_time now, tg_time not_before,
                        tg_time sent) TG_MUST_CHECK;
 
+/* The same, except that a packet next in line with nothing buffered and no
+ * playout wait is not stored: it returns TG_REORDER_NOW, counted as released,
+ * and the caller hands `pkt` on at once, as the pop that follows would have
+ * (one copy less for packets that arrive in order). */
+#define TG_REORDER_NOW 1
+int tg_reorder_offer(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt,
+                     size_t len, tg_time now, tg_time not_before, tg_time sent) TG_MUST_CHECK;
+
 /* Take the next packet that may be delivered at `now`. Returns 1 and sets
  * *pkt (valid until the next push or pop), *len and *seq; 0 when nothing is
  * ready. Call until it returns 0 after every push and every timeout. A call

@@ -4,7 +4,8 @@
  * 4 uplinks and 1400-byte packets, beside raw AEAD encrypt + decrypt of the
  * same packets measured in the same run. For each uplink count it prints
  * `ratio` = engine time per packet / (raw encrypt + raw decrypt time per
- * packet); the target for 2 uplinks is <= 1.5. Medians over rounds.
+ * packet); the target for 2 uplinks is <= 1.3 (loss recovery on: every
+ * striped packet is kept for resending). Medians over rounds.
  *
  * Usage: bench_engine [rounds]   (default 31 rounds of 20000 packets)
  */
@@ -106,7 +107,7 @@ int main(int argc, char **argv)
         printf("uplinks %u: engine %.1f ns/packet, %.0f packets/s, raw seal+open %.1f ns/packet, "
                "ratio %.3f%s\n",
                counts[c], me, 1e9 / me, mr, me / mr,
-               counts[c] == 2 ? (me / mr <= 1.5 ? " (target <= 1.5: met)" : " (target <= 1.5: NOT met)")
+               counts[c] == 2 ? (me / mr <= 1.3 ? " (target <= 1.3: met)" : " (target <= 1.3: NOT met)")
                               : "");
         free(eng);
         h_net_free(&n);

@@ -823,7 +823,7 @@ struct sim {
     long ops;         /* calls into the buffer */
     int failed;
     /* what the run went through, to show it covers the rules */
-    uint64_t deadline_pops, early_checks;
+    uint64_t deadline_pops, early_checks, passed;
 };
 
 static void send_on(struct sim *s, struct link *l, uint64_t seq)
@@ -954,11 +954,23 @@ static void push_both(struct sim *s, uint64_t seq, unsigned uplink, size_t len, 
 {
     static uint8_t pkt[OSLOT + 64];
     fill(pkt, seq, len);
-    int a = tg_reorder_push_at(s->r, seq, uplink, pkt, len, s->now, 0, sent);
+    /* half of them offered: one that skips the buffer is what pop gives next */
+    bool offer = xs_below(&s->rng, 2) == 0;
+    int a = offer ? tg_reorder_offer(s->r, seq, uplink, pkt, len, s->now, 0, sent)
+                  : tg_reorder_push_at(s->r, seq, uplink, pkt, len, s->now, 0, sent);
     int b = naive_push(&s->o, seq, uplink, pkt, len, s->now, sent);
     s->ops++;
-    if (a != b)
+    if (a == TG_REORDER_NOW) {
+        const uint8_t *p2;
+        size_t l2 = 0;
+        uint64_t q2 = 0;
+        s->passed++;
+        if (b != TG_OK || naive_pop(&s->o, s->now, &p2, &l2, &q2) != 1 || q2 != seq ||
+            l2 != len || memcmp(p2, pkt, len) != 0)
+            diverged(s, "a packet past the buffer", seq, q2);
+    } else if (a != b) {
         diverged(s, "push's return", (uint64_t)(int64_t)a, (uint64_t)(int64_t)b);
+    }
 }
 
 static size_t len_of(uint64_t seq)
@@ -1116,11 +1128,14 @@ static void run_random(uint64_t seed, uint32_t capacity, uint64_t first, long op
            " us: %ld operations, %" PRIu64 " released (%" PRIu64 " in order), skipped %" PRIu64
            " by deadline, %" PRIu64 " by uplinks, %" PRIu64 " by overflow; %" PRIu64
            " late, %" PRIu64 " duplicate, %" PRIu64 " too big; %" PRIu64
-           " deadline pops (%" PRIu64 " checked at deadline-1); peak %" PRIu32 "\n",
+           " deadline pops (%" PRIu64 " checked at deadline-1); %" PRIu64
+           " past the buffer; peak %" PRIu32 "\n",
            capacity, first, s->hold, s->ops, st->released, st->in_order,
            st->skipped_by_deadline, st->skipped_by_uplinks, st->skipped_by_overflow, st->late,
-           st->duplicate, st->too_big, s->deadline_pops, s->early_checks, st->peak_occupancy);
+           st->duplicate, st->too_big, s->deadline_pops, s->early_checks, s->passed,
+           st->peak_occupancy);
     /* every rule must have had its turn */
+    CHECK(s->passed > 0);
     CHECK(st->skipped_by_deadline > 0);
     CHECK(st->skipped_by_uplinks > 0);
     CHECK(st->skipped_by_overflow > 0);
