@@ -145,6 +145,7 @@ struct tg_path {
     /* sender: packets held for this uplink until its bottleneck has room (pace.h) */
     uint32_t pace_head, pace_tail, pace_n;
     uint64_t pace_bytes;
+    tg_time valve_drop_at; /* the last packet dropped at the valve */
     tg_time held_us;             /* the next datagram carries a time this much older */
     tg_time probe_backdate;      /* the probe out carried a time this much older */
 };

@@ -1,11 +1,15 @@
 /* The tunnel's own queue in front of each uplink: see pace.h. */
 #include "pace.h"
 
+#include "recover.h"
+
 #include <string.h>
 
 #define NONE UINT32_MAX
 #define PACE_IDLE_US TG_SEC(2) /* the pool is given back once empty this long */
 #define LIMIT_SPAN_US 2000     /* a fast uplink's queue is kept at least this long (limit) */
+#define VALVE_DROP_LIMITS 8    /* the valve drops when the queue is this many limits ... */
+#define VALVE_DROP_GAP_US TG_SEC(1) /* ... at most once this often per uplink */
 
 struct pace_slot {
     uint64_t seq;
@@ -39,6 +43,23 @@ static uint64_t limit(const struct tg_mp *mp, const struct tg_path *p)
 static bool modelled(const struct tg_path *p)
 {
     return p->anchor_valid && p->q_valid && p->est.has_rate && p->est.rate_bps > 0;
+}
+
+/* The valve (a packet that waited TG_PACE_MAX_WAIT_US) drops it rather
+ * than sending it when p's bottleneck queue is already many times the limit,
+ * by the model and by the delay the receiver measured both: the inner flows
+ * have filled the tunnel's queue and the link's too, and the link would
+ * soon drop a whole burst of what the valve sends (an inner TCP that loses
+ * a thousand packets at once waits for its timeout). One packet dropped
+ * here, at most once a second, tells them to slow down at the cost of one
+ * loss. A model that is wrong (bytes counted that a slow or stalled link
+ * never queued) does not drop: the measured delay is small then. */
+static bool valve_drops(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
+{
+    double full = VALVE_DROP_LIMITS * (double)limit(mp, p);
+    double measured = (double)p->est.queue_delay_us * p->est.rate_bps / 8e6;
+    return now - p->valve_drop_at >= VALVE_DROP_GAP_US && measured > full &&
+           (double)tg_mp_queued(mp, p, now) > full;
 }
 
 /* would `len` more bytes put p's modelled queue over the limit? */
@@ -128,6 +149,13 @@ void tg_pace_drain(struct tg_mp *mp, tg_time now)
             const struct pace_slot *s = &q->s[p->pace_head];
             if (!flush && now - s->at < TG_PACE_MAX_WAIT_US && over_limit(mp, p, s->len, now))
                 break;
+            if (!flush && now - s->at >= TG_PACE_MAX_WAIT_US && valve_drops(mp, p, now)) {
+                uint32_t i = pop(q, p);
+                tg_rtx_forget(mp, q->s[i].seq); /* the receiver skips its number */
+                tg_io_drop(mp->io, TG_DROP_QUEUE_FULL);
+                p->valve_drop_at = now;
+                continue;
+            }
             uint32_t i = pop(q, p);
             /* the slot is free again but nothing reuses it before this returns */
             tg_mp_send_data(mp, k, q->s[i].seq, q->s[i].flags, true,

@@ -29,6 +29,13 @@
  * allocated at the first hold and given back when it has been empty for 2 s.
  * A full pool drops the packet, before it takes a sequence number (counted
  * as queue_full): the inner flow must slow down.
+ *
+ * The valve drops rather than sends (one packet, at most once a second per
+ * uplink, also counted as queue_full) when the uplink's bottleneck queue is
+ * already more than 8 limits by the model and by the delay the receiver
+ * measures: the inner flows have filled both queues, and the link would soon
+ * drop a burst of what the valve sends. The dropped packet's number is
+ * skipped by the receiver like a lost one, and never sent again.
  */
 #ifndef TG_PACE_H
 #define TG_PACE_H

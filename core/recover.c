@@ -464,3 +464,10 @@ void tg_rtx_free(struct tg_mp *mp)
     tg_alloc_free(&mp->alloc, mp->rtx);
     mp->rtx = NULL;
 }
+
+void tg_rtx_forget(struct tg_mp *mp, uint64_t seq)
+{
+    struct tg_rtx *r = mp->rtx;
+    if (r != NULL && r->slots[seq & r->mask].seq == seq)
+        r->slots[seq & r->mask].seq = UINT64_MAX;
+}

@@ -61,6 +61,8 @@ void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len
  * with counter `counter` (a packet held by pace.h goes later than it was
  * stored): what a LOST_RUN names it by. */
 void tg_rtx_sent(struct tg_mp *mp, uint64_t seq, unsigned uplink, uint64_t counter);
+/* Packet `seq` will never be sent: nothing resends it. */
+void tg_rtx_forget(struct tg_mp *mp, uint64_t seq);
 /* Sender: the peer's NACK frame: send what it names once more. */
 void tg_rtx_on_nack(struct tg_mp *mp, const struct tg_frame *f, tg_time now);
 /* Sender: the peer's LOST_RUN frame: send once more the striped packets

@@ -900,6 +900,46 @@ static void test_pace_max_wait(void)
     free(sent);
 }
 
+/* Offered 30 Mbit/s over a 20 Mbit/s uplink for 4 s, with nothing slowing
+ * the sender: the tunnel's queue reaches TG_PACE_MAX_WAIT_US and the valve
+ * sends into the link. Where the link's queue (1 MB) then fills far past the
+ * limit, the valve drops a packet instead, at most once a second: what tells
+ * an inner flow to slow down before the link drops a burst. Where it cannot
+ * (a 64 KB queue: the link drops what does not fit), the valve never drops. */
+static uint64_t valve_drops_over(uint32_t queue_bytes, uint64_t *link_drops)
+{
+    const tg_time d[1] = {TG_MSEC(10)};
+    struct h_net n;
+    CHECK_EQ(h_net_init(&n, 1, d, TG_STRATEGY_ADAPTIVE, TG_AGG_NONE, NULL), TG_OK);
+    n.up[0].rate_bps = 20000000;
+    n.up[0].queue_bytes = queue_bytes;
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    const uint64_t *drops = tg_client_counters(n.client)->drops;
+    uint64_t before = drops[TG_DROP_QUEUE_FULL];
+    for (uint64_t s = 0; s < 15000; s++) { /* 1000 B every 267 us */
+        h_net_send(&n, s, 1000, false);
+        h_net_run(&n, n.now + 267);
+    }
+    uint64_t dropped = drops[TG_DROP_QUEUE_FULL] - before;
+    *link_drops = n.up[0].dropped;
+    h_net_free(&n);
+    return dropped;
+}
+
+static void test_valve_drop(void)
+{
+    uint64_t link_big, link_small;
+    uint64_t big = valve_drops_over(1 << 20, &link_big);
+    uint64_t small = valve_drops_over(65536, &link_small);
+    printf("30 Mbit/s offered to 20 Mbit/s for 4 s: the valve dropped %llu with a 1 MB link queue "
+           "(the link %llu), %llu with 64 KB (the link %llu)\n",
+           (unsigned long long)big, (unsigned long long)link_big, (unsigned long long)small,
+           (unsigned long long)link_small);
+    CHECK(big >= 1 && big <= 4);
+    CHECK_EQ(small, 0);
+    CHECK(link_small > 0); /* overloaded all the same */
+}
+
 /* One striped uplink's packets are suddenly 200 ms late, so the reorder
  * buffer holds the other uplink's packets behind the gap: hundreds of them,
  * more than the TUN queue (256). When the late ones arrive the whole run
@@ -950,6 +990,7 @@ int main(void)
     test_pace_rate_rises();
     test_pace_max_wait();
     test_pace_long_flight();
+    test_valve_drop();
     test_pace_striped_in_order();
     test_join_mid_stream();
     test_late_probe_not_lost();
