@@ -383,8 +383,8 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
         tg_io_drop(io, TG_DROP_BAD_PACKET);
         return TG_ERR_MALFORMED;
     }
-    /* the scheduler reads nothing but `present` of an absent uplink; an
-     * uplink whose datagrams are overdue gets nothing new while another
+    /* views up to the last usable slot, the others below it zeroed (absent);
+     * an uplink whose datagrams are overdue gets nothing new while another
      * one answers (what it had in flight goes out again: recover.h) */
     struct tg_sched_view v[TG_MAX_UPLINKS];
     uint32_t usable = 0, answering = 0;

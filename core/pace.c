@@ -56,10 +56,11 @@ static bool modelled(const struct tg_path *p)
  * never queued) does not drop: the measured delay is small then. */
 static bool valve_drops(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
 {
+    if (now - p->valve_drop_at < VALVE_DROP_GAP_US)
+        return false;
     double full = VALVE_DROP_LIMITS * (double)limit(mp, p);
     double measured = (double)p->est.queue_delay_us * p->est.rate_bps / 8e6;
-    return now - p->valve_drop_at >= VALVE_DROP_GAP_US && measured > full &&
-           (double)tg_mp_queued(mp, p, now) > full;
+    return measured > full && (double)tg_mp_queued(mp, p, now) > full;
 }
 
 /* would `len` more bytes put p's modelled queue over the limit? */
@@ -147,9 +148,10 @@ void tg_pace_drain(struct tg_mp *mp, tg_time now)
         bool flush = !tg_mp_usable(mp, p, now) || now >= tg_mp_overdue_at(mp, p) || !modelled(p);
         while (p->pace_n > 0 && tg_queue_room(&mp->io->out) > 0) {
             const struct pace_slot *s = &q->s[p->pace_head];
-            if (!flush && now - s->at < TG_PACE_MAX_WAIT_US && over_limit(mp, p, s->len, now))
+            bool waited = now - s->at >= TG_PACE_MAX_WAIT_US; /* the valve */
+            if (!flush && !waited && over_limit(mp, p, s->len, now))
                 break;
-            if (!flush && now - s->at >= TG_PACE_MAX_WAIT_US && valve_drops(mp, p, now)) {
+            if (!flush && waited && valve_drops(mp, p, now)) {
                 uint32_t i = pop(q, p);
                 tg_rtx_forget(mp, q->s[i].seq); /* the receiver skips its number */
                 tg_io_drop(mp->io, TG_DROP_QUEUE_FULL);
