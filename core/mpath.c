@@ -219,7 +219,6 @@ void tg_mp_finish(struct tg_mp *mp, unsigned slot, uint8_t *buf, size_t plain_le
         .at = (uint32_t)now,
         .held = p->held_us < UINT32_MAX ? (uint32_t)p->held_us : UINT32_MAX,
         .q = (float)q};
-    p->held_us = 0;
 }
 
 size_t tg_mp_plain_cap(const struct tg_mp *mp)

@@ -146,7 +146,11 @@ struct tg_path {
     uint32_t pace_head, pace_tail, pace_n;
     uint64_t pace_bytes;
     tg_time valve_drop_at; /* the last packet dropped at the valve */
-    tg_time held_us;             /* the next datagram carries a time this much older */
+    tg_time held_us;             /* the newest DATA or PING carried a time this much older
+                                    than its sending; a datagram without one (a feedback
+                                    or NACK alone) is marked with it too, since the delay
+                                    a receiver reports beside that datagram's counter is
+                                    of the DATA or PING before it */
     tg_time probe_backdate;      /* the probe out carried a time this much older */
 };
 

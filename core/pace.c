@@ -46,21 +46,25 @@ static bool modelled(const struct tg_path *p)
 }
 
 /* The valve (a packet that waited TG_PACE_MAX_WAIT_US) drops it rather
- * than sending it when p's bottleneck queue is already many times the limit,
- * by the model and by the delay the receiver measured both: the inner flows
- * have filled the tunnel's queue and the link's too, and the link would
- * soon drop a whole burst of what the valve sends (an inner TCP that loses
- * a thousand packets at once waits for its timeout). One packet dropped
- * here, at most once a second, tells them to slow down at the cost of one
- * loss. A model that is wrong (bytes counted that a slow or stalled link
- * never queued) does not drop: the measured delay is small then. */
+ * than sending it when the queue the inner flows have built for p is many
+ * times the limit: what the tunnel holds for p and what p's bottleneck
+ * holds, by the model and by the delay the receiver measured both. They
+ * have filled the tunnel's queue for 100 ms; sent, the packets would only
+ * move that queue into the link's (which, full, would soon drop a whole
+ * burst: an inner TCP that loses a thousand packets at once waits for its
+ * timeout). One packet dropped here, at most once a second, tells them to
+ * slow down at the cost of one loss. The tunnel holds nothing longer than
+ * 100 ms, so it holds for p at most what the inner flows sent to p in 100
+ * ms: for a slow uplink far below the bound, and a model that is wrong
+ * there (an estimate below what the link carries) does not drop. */
 static bool valve_drops(const struct tg_mp *mp, const struct tg_path *p, tg_time now)
 {
     if (now - p->valve_drop_at < VALVE_DROP_GAP_US)
         return false;
     double full = VALVE_DROP_LIMITS * (double)limit(mp, p);
+    double held = (double)p->pace_bytes;
     double measured = (double)p->est.queue_delay_us * p->est.rate_bps / 8e6;
-    return measured > full && (double)tg_mp_queued(mp, p, now) > full;
+    return held + measured > full && held + (double)tg_mp_queued(mp, p, now) > full;
 }
 
 /* would `len` more bytes put p's modelled queue over the limit? */
