@@ -31,11 +31,12 @@
  * as queue_full): the inner flow must slow down.
  *
  * The valve drops rather than sends (one packet, at most once a second per
- * uplink, also counted as queue_full) when the uplink's bottleneck queue is
- * already more than 8 limits by the model and by the delay the receiver
- * measures: the inner flows have filled both queues, and the link would soon
- * drop a burst of what the valve sends. The dropped packet's number is
- * skipped by the receiver like a lost one, and never sent again.
+ * uplink, also counted as queue_full) when the queue the inner flows have
+ * built for the uplink, what the tunnel holds for it and what its
+ * bottleneck holds (by the model and by the delay the receiver measures),
+ * is more than 8 limits: sent, the packets would only move that queue into
+ * the link's, which would soon drop a burst of them. The dropped packet's
+ * number is skipped by the receiver like a lost one, and never sent again.
  */
 #ifndef TG_PACE_H
 #define TG_PACE_H

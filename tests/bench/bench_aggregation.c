@@ -3,10 +3,14 @@
  * through the simulator. Per case: the efficiency (bulk goodput / sum of the
  * uplinks' capacities) of the default combination (adaptive strategy,
  * adaptive aggregation) and of the best combination the scenario lists;
- * last, the worst default efficiency. Each combination runs once (iteration
- * 0) for the scenario's duration (20 s), or SECONDS from the command line.
- * Release build: ./tests/bench/bench_aggregation [SECONDS] from the build
- * tree (about two minutes at 20 s). */
+ * last, the worst default efficiency. Each combination runs ITERATIONS times
+ * (iterations 0 .. ITERATIONS-1 with the scenario's seeds, 1 unless given;
+ * the efficiency is their mean) for the scenario's duration (20 s), or
+ * SECONDS from the command line. Some cases are chaotic (one window cut
+ * more or less in 20 s moves the 64 KB-queue case by a fifth): compare
+ * code with several iterations. Release build:
+ * ./tests/bench/bench_aggregation [SECONDS [ITERATIONS]] from the build tree
+ * (about two minutes per iteration at 20 s). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,22 +24,29 @@ static const char *const cases[] = {
     "agg_8x50",       "agg_bbr_50_50", "agg_loss",     "agg_lowest_latency",
 };
 
+/* The mean efficiency of iterations 0 .. iterations-1. */
 static int run_one(const struct sim_scenario *sc, enum tg_strategy s, enum tg_aggregation a,
-                   double *eff)
+                   unsigned iterations, double *eff)
 {
-    struct sim_run_spec spec = {.sc = sc,
-                                .strategy = s,
-                                .aggregation = a,
-                                .iteration = 0,
-                                .seed = sim_iteration_seed(sc->seed, sc, 0)};
     struct sim_run_result *res = calloc(1, sizeof *res);
     char err[300];
     if (!res)
         return -1;
-    int rc = sim_run(&spec, res, err, sizeof err);
-    if (rc)
-        fprintf(stderr, "%s: %s\n", sc->name, err);
-    *eff = res->efficiency;
+    double sum = 0;
+    int rc = 0;
+    for (unsigned i = 0; i < iterations && rc == 0; i++) {
+        struct sim_run_spec spec = {.sc = sc,
+                                    .strategy = s,
+                                    .aggregation = a,
+                                    .iteration = i,
+                                    .seed = sim_iteration_seed(sc->seed, sc, i)};
+        memset(res, 0, sizeof *res);
+        rc = sim_run(&spec, res, err, sizeof err);
+        if (rc)
+            fprintf(stderr, "%s: %s\n", sc->name, err);
+        sum += res->efficiency;
+    }
+    *eff = sum / iterations;
     free(res);
     return rc;
 }
@@ -43,10 +54,16 @@ static int run_one(const struct sim_scenario *sc, enum tg_strategy s, enum tg_ag
 int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 0;
-    if (argc > 2 || (argc > 1 && !(seconds > 0 && seconds <= 600))) {
-        fprintf(stderr, "usage: bench_aggregation [SECONDS]  (0 < SECONDS <= 600)\n");
+    long its = argc > 2 ? strtol(argv[2], NULL, 10) : 1;
+    if (argc > 3 || (argc > 1 && !(seconds > 0 && seconds <= 600)) || its < 1 || its > 100) {
+        fprintf(stderr, "usage: bench_aggregation [SECONDS [ITERATIONS]]  (0 < SECONDS <= 600, "
+                        "1 <= ITERATIONS <= 100)\n");
         return 2;
     }
+    unsigned n = (unsigned)its;
+    printf("bench_aggregation: efficiency = bulk goodput / sum of the uplinks' capacities, the "
+           "mean of %u iteration%s per combination\n",
+           n, n == 1 ? "" : "s");
     double worst = 2;
     const char *worst_case = "";
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
@@ -62,7 +79,7 @@ int main(int argc, char **argv)
         double def = 0, best = -1;
         enum tg_strategy bs = TG_STRATEGY_ADAPTIVE;
         enum tg_aggregation ba = TG_AGG_ADAPTIVE;
-        if (run_one(sc, TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, &def))
+        if (run_one(sc, TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, n, &def))
             return 1;
         for (size_t i = 0; i < sc->n_strategies; i++)
             for (size_t j = 0; j < sc->n_aggregations; j++) {
@@ -70,7 +87,7 @@ int main(int argc, char **argv)
                 enum tg_strategy s = sc->strategies[i];
                 enum tg_aggregation a = sc->aggregations[j];
                 bool is_def = s == TG_STRATEGY_ADAPTIVE && a == TG_AGG_ADAPTIVE;
-                if (!is_def && run_one(sc, s, a, &e))
+                if (!is_def && run_one(sc, s, a, n, &e))
                     return 1;
                 if (e > best) {
                     best = e;
