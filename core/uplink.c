@@ -336,7 +336,7 @@ void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedb
         return;
     /* losses learned shortly after the queue was seen full are its overflow */
     bool overflow =
-        u->congested || (u->congested_at != 0 && now - u->congested_at <= 2 * u->srtt_us);
+        u->congested || (u->congested_at != 0 && now - u->congested_at <= 4 * u->srtt_us);
     if (overflow) {
         u->congestion_lost += expected - delivered;
         loss_record(u, delivered, 0);

@@ -612,7 +612,7 @@ static void test_congestion_loss(void)
 }
 
 /* An overflow is learned from the packets after it, which often meet a queue
- * the sender already let drain: losses reported within 2 srtt of the last
+ * the sender already let drain: losses reported within 4 srtt of the last
  * congested sample are still the overflow (an uplink that read 8.6% loss
  * from one slow-start burst was left out of striping for seconds, live);
  * losses later than that count as the link's. */
@@ -636,8 +636,11 @@ static void test_overflow_learned_late(void)
     CHECK(!u.congested);
     CHECK_EQ(u.congestion_lost, 5);
     CHECK_EQ(u.loss_lost, 0);
-    tg_uplink_on_feedback(&u, &fb, now += 2 * u.srtt_us); /* long after: the link's */
-    CHECK_EQ(u.congestion_lost, 5);
+    tg_uplink_on_feedback(&u, &fb, now += 2 * u.srtt_us); /* a feedback later: still it */
+    CHECK_EQ(u.congestion_lost, 10);
+    CHECK_EQ(u.loss_lost, 0);
+    tg_uplink_on_feedback(&u, &fb, now += 4 * u.srtt_us); /* long after: the link's */
+    CHECK_EQ(u.congestion_lost, 10);
     CHECK_EQ(u.loss_lost, 5);
 }
 
