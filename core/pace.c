@@ -62,9 +62,10 @@ static bool valve_drops(const struct tg_mp *mp, const struct tg_path *p, tg_time
     if (now - p->valve_drop_at < VALVE_DROP_GAP_US)
         return false;
     double full = VALVE_DROP_LIMITS * (double)limit(mp, p);
-    double held = (double)p->pace_bytes;
     double measured = (double)p->est.queue_delay_us * p->est.rate_bps / 8e6;
-    return held + measured > full && held + (double)tg_mp_queued(mp, p, now) > full;
+    double modelled_q = (double)tg_mp_queued(mp, p, now);
+    double link = measured < modelled_q ? measured : modelled_q; /* both must say so */
+    return (double)p->pace_bytes + link > full;
 }
 
 /* would `len` more bytes put p's modelled queue over the limit? */

@@ -30,10 +30,9 @@
  *     in `congestion_lost` and kept out of the loss window, so an uplink that
  *     a TCP slow start overran is not marked unhealthy. (A receiver learns of
  *     an overflow from the packets after it, which often meet a queue the
- *     sender has already let drain, and reports it a feedback later: within
- *     2 srtt, part of a burst's losses on the cellular links of a train
- *     counted against their health, and the trains lost 3-6% of their
- *     goodput.) A queue here needs more than
+ *     sender has already let drain, and reports it a feedback later; a
+ *     shorter window counted part of a burst's losses on a train's cellular
+ *     links against their health.) A queue here needs more than
  *     `congestion_delay_us` and 2 rttvar but not min_rtt / 4: on a 100 ms
  *     path a 64 KB buffer at 50 Mbit/s overflows at 10 ms.
  *   - delivery rate in bits per second, an EMA (alpha `rate_alpha`, 0.2) of

@@ -900,16 +900,10 @@ static void test_pace_max_wait(void)
     free(sent);
 }
 
-/* Offered 30 Mbit/s over a 20 Mbit/s uplink for 4 s, with nothing slowing
- * the sender: the tunnel's queue reaches TG_PACE_MAX_WAIT_US and the valve
- * sends into the link. Where the link's queue (1 MB) then fills far past the
- * limit, the valve drops a packet instead, at most once a second: what tells
- * an inner flow to slow down before the link drops a burst. Where it cannot
- * (a 64 KB queue: the link drops what does not fit), the valve never drops. */
 /* Half as much again as an uplink of `rate_bps` carries, for 4 s, from the
- * client, and a quarter of the packets back: packets the valve dropped,
- * packets the link dropped, and the spread of the one-way delays the client
- * learned (largest - smallest). */
+ * client, with nothing slowing the sender, and a quarter of the packets back:
+ * packets the valve dropped, packets the link dropped, and the spread of the
+ * one-way delays the client learned (largest - smallest). */
 struct valve_run {
     uint64_t valve, link;
     int64_t owd_spread_us;
