@@ -74,14 +74,10 @@ void tg_mp_send_feedback(struct tg_mp *mp, unsigned slot, tg_time now)
  * count as room for the whole burst after it.) */
 static void queue_replay(struct tg_path *p, uint64_t hi, uint64_t sent_counter, tg_time now)
 {
-    bool was_valid = p->q_valid;
     p->q_valid = p->est.has_rate && p->est.rate_bps > 0;
     if (!p->q_valid)
         return;
     double q = p->est.rate_bps / 8e6 * (double)p->est.queue_delay_us;
-    double predicted = p->tx[hi % TG_TX_RING].q;
-    if (was_valid)
-        p->underfed = predicted >= 16384 && q < predicted / 2;
     struct tg_tx_mark prev = p->tx[hi % TG_TX_RING];
     for (uint64_t c = hi + 1; c < sent_counter; c++) {
         const struct tg_tx_mark *m = &p->tx[c % TG_TX_RING];
@@ -90,6 +86,24 @@ static void queue_replay(struct tg_path *p, uint64_t hi, uint64_t sent_counter, 
     }
     p->q_bytes = q;
     p->q_at = now - tg_mark_age(prev.at, now);
+}
+
+/* How far back from the newest counter reported its DATA or PING is looked
+ * for: further back, the delay reported is too old to pair. */
+#define TIMED_LOOKBACK 32
+
+/* The mark of the datagram whose one-way delay a feedback reports: the newest
+ * DATA or PING up to counter `hi` whose mark is still in the ring, or NULL. */
+static const struct tg_tx_mark *timed_mark(const struct tg_path *p, uint64_t hi)
+{
+    uint64_t sent = p->cur.send_counter;
+    for (uint64_t c = hi; c + TIMED_LOOKBACK > hi && sent - c <= TG_TX_RING; c--) {
+        if (p->tx[c % TG_TX_RING].held != TG_MARK_UNTIMED)
+            return &p->tx[c % TG_TX_RING];
+        if (c == 0)
+            break;
+    }
+    return NULL;
 }
 
 void tg_mp_on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
@@ -110,8 +124,16 @@ void tg_mp_on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
     struct tg_uplink_feedback fb = {.has_owd = rxb > (p->fb_seen ? p->fb_rx_bytes : 0) &&
                                                f->u.feedback.owd_us != TG_OWD_UNKNOWN,
                                     .owd_us = f->u.feedback.owd_us};
-    if (fb.has_owd && hi_known) /* a packet held in the tunnel carried its older time */
-        fb.owd_us -= (int64_t)p->tx[hi % TG_TX_RING].held;
+    /* the delay's datagram, paired by its mark: a packet held in the tunnel
+     * carried its older time, and its arrival at the receiver is when it
+     * was sent plus that delay (in the sender's clock, offset by the fixed
+     * difference of the two clocks, which intervals cancel) */
+    const struct tg_tx_mark *tm = fb.has_owd && hi_known ? timed_mark(p, hi) : NULL;
+    if (tm != NULL)
+        fb.owd_us -= (int64_t)tm->held;
+    else
+        fb.has_owd = false;
+    tg_time arrival = tm != NULL ? now - tg_mark_age(tm->at, now) + (tg_time)fb.owd_us : 0;
     if (p->fb_seen) {
         uint64_t expected = hi - p->fb_highest, received = rxp - p->fb_rx_packets;
         if (received > expected) { /* late arrivals below the old highest */
@@ -123,7 +145,14 @@ void tg_mp_on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
             fb.expected = (uint32_t)expected;
             fb.received = (uint32_t)received;
             fb.bytes = rxb - p->fb_rx_bytes;
+            /* the receiver's own spacing once it is known: the feedbacks'
+             * arrivals here add the jitter of the way back. A feedback
+             * without a delay adds none; the next with one spans its time. */
             fb.ack_interval_us = now - p->fb_at;
+            if (p->fb_arrival_valid) {
+                int64_t spacing = tm != NULL ? (int64_t)(arrival - p->fb_arrival) : 0;
+                fb.ack_interval_us = spacing > 0 ? (tg_time)spacing : 0;
+            }
             if (hi_known && sent_counter - p->fb_highest <= TG_TX_RING)
                 fb.send_interval_us = tg_mark_span(&p->tx[p->fb_highest % TG_TX_RING],
                                                    &p->tx[hi % TG_TX_RING]);
@@ -144,6 +173,10 @@ void tg_mp_on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
     }
     p->fb_highest = hi;
     p->fb_at = now;
+    if (tm != NULL) {
+        p->fb_arrival = arrival;
+        p->fb_arrival_valid = true;
+    }
     /* the mark of the highest counter the receiver has seen (when it has
      * left the ring, the oldest mark: fewer bytes count as sent after it) */
     p->anchor_valid = hi_known;

@@ -96,13 +96,21 @@ static void lost_run(struct tg_mp *mp, unsigned slot, uint64_t seq, uint64_t aft
  * for again and its gap held meanwhile; for any other nothing waits.
  * When `missing` (0: none) more datagrams than the one that carried it went
  * missing too, since the one with counter `after`, they are asked for as
- * a run. */
+ * a run.
+ * A loss the inner flows must see (tg_rtx_congested) is not asked for, save
+ * a run before a DATA the sender held: it fed that uplink by its queue model
+ * (pace.h), so a whole burst dropped at the uplink's buffer is the model's
+ * error, not the inner flows' excess (that is in the tunnel's own queue, and
+ * its valve tells them). Passed on, each such burst cut the inner window on
+ * a long path whose small buffer the model can miss by a few packets (100 +
+ * 50 Mbit/s, 40 ms of skew, 64 KB queues). A single loss keeps its rule:
+ * near the top of the queue it tells the inner flows of the queue they build. */
 void tg_mp_path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordered,
-                     uint64_t after, uint32_t missing, tg_time now)
+                     uint64_t after, uint32_t missing, bool held, tg_time now)
 {
     if (tg_replay_check(&mp->dedup, seq) != TG_OK)
         return;
-    bool congested = tg_rtx_congested(mp->paths[slot], 1 + missing);
+    bool congested = tg_rtx_congested(mp->paths[slot], 1 + missing) && !(held && missing > 0);
     if (ordered && mp->reorder != NULL && mp->cfg->retransmit_slots > 0 &&
         seq >= tg_reorder_next_seq(mp->reorder) && !congested && tg_rtx_may_ask(mp)) {
         tg_time until = tg_time_add(now, tg_rtx_recover_wait(mp));

@@ -20,9 +20,10 @@ void tg_mp_drain_reorder(struct tg_mp *mp, tg_time now);
 void tg_mp_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time now);
 /* `seq` was sent on uplink `slot` before the datagram being read and has
  * not arrived: lost. `missing` (0: none) more datagrams went missing since
- * the one with counter `after` (a run, LOST_RUN). */
+ * the one with counter `after` (a run, LOST_RUN). `held`: the datagram being
+ * read was a DATA its sender had held for the uplink (TG_DATA_FLAG_HELD). */
 void tg_mp_path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordered,
-                     uint64_t after, uint32_t missing, tg_time now);
+                     uint64_t after, uint32_t missing, bool held, tg_time now);
 /* Uplink `slot` measured a one-way delay: how late it may still deliver. */
 void tg_mp_note_reach(struct tg_mp *mp, unsigned slot);
 /* A striped packet into the reorder buffer (created at the first). */

@@ -208,17 +208,16 @@ void tg_mp_finish(struct tg_mp *mp, unsigned slot, uint8_t *buf, size_t plain_le
     tg_io_push_out(mp->io, &d, len);
     p->tx_packets++;
     p->tx_bytes += len;
-    double q = 0;
     if (p->q_valid) {
-        q = tg_mp_drained(p, p->q_bytes, now - p->q_at);
-        p->q_bytes = q + (double)len;
+        p->q_bytes = tg_mp_drained(p, p->q_bytes, now - p->q_at) + (double)len;
         p->q_at = now;
     }
-    p->tx[counter % TG_TX_RING] = (struct tg_tx_mark){
-        .cum = (uint32_t)p->tx_bytes,
-        .at = (uint32_t)now,
-        .held = p->held_us < UINT32_MAX ? (uint32_t)p->held_us : UINT32_MAX,
-        .q = (float)q};
+    uint32_t held = TG_MARK_UNTIMED;
+    if (p->timed)
+        held = p->held_us < TG_MARK_UNTIMED ? (uint32_t)p->held_us : TG_MARK_UNTIMED - 1;
+    p->tx[counter % TG_TX_RING] =
+        (struct tg_tx_mark){.cum = (uint32_t)p->tx_bytes, .at = (uint32_t)now, .held = held};
+    p->timed = false;
 }
 
 size_t tg_mp_plain_cap(const struct tg_mp *mp)
@@ -301,6 +300,7 @@ void tg_mp_ping(struct tg_mp *mp, unsigned slot, tg_time now)
     if (tg_frame_put_ping(plain, tg_mp_plain_cap(mp), &off, TG_FRAME_PING, p->probe_id, stamp) != TG_OK)
         return;
     p->probe_backdate = p->held_us = now - stamp;
+    p->timed = true;
     p->probe_out = true;
     p->probe_sent = now;
     p->probes_sent++;
@@ -486,6 +486,7 @@ void tg_mp_send_data(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flag
                           (uint16_t)len) != TG_OK)
         return;
     p->held_us = now - stamp;
+    p->timed = true;
     if ((flags & TG_DATA_FLAG_ORDERED) && solo)
         tg_rtx_sent(mp, seq, slot, p->cur.send_counter);
     p->last_data_seq = seq;
@@ -555,7 +556,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             if ((f.u.data.flags & TG_DATA_FLAG_PREV) && f.u.data.prev_delta <= seq)
                 tg_mp_path_lost(mp, slot, seq - f.u.data.prev_delta,
                                 (f.u.data.flags & TG_DATA_FLAG_PREV_ORDERED) != 0, run_after,
-                                run, now);
+                                run, (f.u.data.flags & TG_DATA_FLAG_HELD) != 0, now);
             if (seq > p->rx_data_seq)
                 p->rx_data_seq = seq;
             if (!p->fb_pending) {
@@ -580,7 +581,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
         }
         case TG_FRAME_PATH_SEQ:
             tg_mp_path_lost(mp, slot, tg_widen32(f.u.path_seq.prev_seq, mp->dedup.next), true,
-                            run_after, run, now);
+                            run_after, run, false, now);
             break;
         case TG_FRAME_PING:
             /* the PONG carries a feedback too, so the sender's picture of an

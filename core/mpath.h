@@ -60,16 +60,19 @@ bool tg_io_pop_tun(struct tg_io *io, const uint8_t **pkt, size_t *len);
 #define TG_TX_RING 1024 /* recent (counter -> bytes sent so far, when) per path */
 #define TG_LOST_RUNS 8 /* runs of lost datagrams named in one NACK datagram (LOST_RUN) */
 
-/* Low 32 bits only (16 bytes a mark, so the ring covers 1024 datagrams, a
- * 1 MB queue at full size, in 16 KB): only differences between marks, and
+/* Low 32 bits only (12 bytes a mark, so the ring covers 1024 datagrams, a
+ * 1 MB queue at full size, in 12 KB): only differences between marks, and
  * between a mark and now, are ever taken, and those stay far below 2^32
  * (4 GB, 71 minutes). */
 struct tg_tx_mark {
     uint32_t cum;  /* bytes sent on the path up to and including this counter */
     uint32_t at;   /* when this counter was sent (us) */
-    uint32_t held; /* ... this long after the time it carries (pace.h) */
-    float q;       /* bytes the queue model put ahead of it at its bottleneck */
+    uint32_t held; /* ... this long after the time it carries (pace.h), or
+                      TG_MARK_UNTIMED: it carried none (a feedback, NACK or PONG
+                      alone), and a delay reported beside its counter is of the
+                      DATA or PING before it */
 };
+#define TG_MARK_UNTIMED UINT32_MAX
 /* Microseconds from a mark's time `at` to `now`. */
 static inline tg_time tg_mark_age(uint32_t at, tg_time now)
 {
@@ -133,7 +136,9 @@ struct tg_path {
     bool q_valid;                /* the queue model below holds (a rate and an anchor) */
     double q_bytes;              /* the bottleneck's queue after the datagram sent at q_at */
     tg_time q_at;
-    bool underfed;               /* the model saw a queue the receiver did not (below) */
+    tg_time fb_arrival;          /* when the newest DATA or PING the last feedback reported
+                                    reached the receiver (the sender's clock; valid below) */
+    bool fb_arrival_valid;
     tg_time fb_advanced_at;      /* a feedback last reported a higher counter then */
     uint64_t elicit_counter;     /* the last DATA or PING (what a receiver reports) */
     bool unreported;             /* one of those is not reported yet ... */
@@ -146,11 +151,9 @@ struct tg_path {
     uint32_t pace_head, pace_tail, pace_n;
     uint64_t pace_bytes;
     tg_time valve_drop_at; /* the last packet dropped at the valve */
-    tg_time held_us;             /* the newest DATA or PING carried a time this much older
-                                    than its sending; a datagram without one (a feedback
-                                    or NACK alone) is marked with it too, since the delay
-                                    a receiver reports beside that datagram's counter is
-                                    of the DATA or PING before it */
+    tg_time held_us;             /* the DATA or PING being sent carries a time this much
+                                    older than its sending ... */
+    bool timed;                  /* ... and one is being sent (its mark keeps held_us) */
     tg_time probe_backdate;      /* the probe out carried a time this much older */
 };
 
@@ -254,16 +257,17 @@ void tg_mp_close(struct tg_mp *mp, uint8_t reason, tg_time now);
 /* Between the session's files (mpath.c, recover.c): */
 /* keys present and not too old to send with */
 bool tg_mp_usable(const struct tg_mp *mp, const struct tg_path *p, tg_time now);
-/* Bytes per microsecond the queue model drains: the delivery rate, a quarter
- * more while the newest report found less than half the queue the model had
- * put ahead of that datagram. A rate measured while the tunnel held packets
- * back (pace.h) is the rate it let through, not what the uplink can carry;
- * drained at that rate alone, the model would keep seeing a queue the uplink
- * does not have and never send faster. */
+/* Bytes per microsecond the queue model drains: the delivery rate. A rate
+ * measured while the tunnel held packets back (pace.h) may be below what the
+ * uplink can carry; the model then sees a queue the receiver does not, every
+ * report re-anchors it at the queue measured (empty), and the limit's worth
+ * sent beyond the rate each time lets the estimate rise. Draining faster than
+ * the rate on such a report instead overfilled a long path's small buffer:
+ * the error grows with the time since the report, and the buffer overflowed
+ * again and again (100 + 50 Mbit/s, 40 ms of skew, 64 KB queues). */
 static inline double tg_mp_drain_per_us(const struct tg_path *p)
 {
-    double r = p->est.rate_bps / 8e6;
-    return p->underfed ? r * 1.25 : r;
+    return p->est.rate_bps / 8e6;
 }
 /* The model's queue `q` bytes after `dt` more of draining (never below empty). */
 static inline double tg_mp_drained(const struct tg_path *p, double q, tg_time dt)

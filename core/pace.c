@@ -165,7 +165,7 @@ void tg_pace_drain(struct tg_mp *mp, tg_time now)
             }
             uint32_t i = pop(q, p);
             /* the slot is free again but nothing reuses it before this returns */
-            tg_mp_send_data(mp, k, q->s[i].seq, q->s[i].flags, true,
+            tg_mp_send_data(mp, k, q->s[i].seq, q->s[i].flags | TG_DATA_FLAG_HELD, true,
                             q->bytes + (size_t)i * q->slot_bytes, q->s[i].len, q->s[i].at, now);
             q->used_at = now;
         }

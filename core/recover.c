@@ -345,6 +345,7 @@ static int resend(struct tg_mp *mp, struct rtx_slot *s, uint64_t seq, int i, tg_
                           TG_DATA_FLAG_ORDERED, seq, stamp, 0, pkt, s->len) != TG_OK)
         return 0;
     mp->paths[i]->held_us = now - stamp;
+    mp->paths[i]->timed = true;
     tg_mp_finish(mp, (unsigned)i, buf, off, now);
     tg_mp_elicit(mp->paths[i], now);
     s->again++;

@@ -38,9 +38,13 @@
  *   - delivery rate in bits per second, an EMA (alpha `rate_alpha`, 0.2) of
  *     samples bytes * 8 / interval, each gathered over feedbacks until the
  *     interval reaches `rate_interval_us`. The interval is the longer of the
- *     time between the feedbacks' arrivals and the time between the sends
- *     of the packets they report (as BBR does: acknowledgements bunched on
- *     the way back cannot make an uplink look faster than it was fed). A
+ *     time between the arrivals, at the receiver, of the packets the
+ *     feedbacks report (their send times plus the one-way delays reported;
+ *     when either is unknown, the time between the feedbacks' own arrivals,
+ *     which the way back jitters: over 10 ms a millisecond of it is 10%,
+ *     and samples that high raised the estimate for good) and the time
+ *     between their sends (as BBR does: acknowledgements bunched on the way
+ *     back cannot make an uplink look faster than it was fed). A
  *     sample above the estimate replaces it (the uplink carried at least
  *     that much); one below lowers it, by the EMA, only while the uplink is
  *     congested: a sample taken while the sender kept the uplink idle
@@ -181,7 +185,8 @@ struct tg_uplink_feedback {
     uint32_t late;             /* arrivals beyond `expected`: packets below the previous
                                   feedback's highest counter, which it counted lost */
     uint64_t bytes;            /* bytes that arrived */
-    tg_time ack_interval_us;   /* between the arrivals of the two feedbacks */
+    tg_time ack_interval_us;   /* between the arrivals at the receiver of the packets the
+                                  two feedbacks report (or of the feedbacks here) */
     tg_time send_interval_us;  /* between the sends of the newest packets they report
                                   (0 when unknown) */
     bool has_owd;

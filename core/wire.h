@@ -34,6 +34,10 @@
  *               sequence number seq - prev_delta (see PATH_SEQ).
  *               flags bit 2 PREV_ORDERED: that earlier frame was striped
  *               (if it never arrives, the receiver asks for it: NACK).
+ *               flags bit 3 HELD: the sender held this frame in its own
+ *               queue until the uplink's bottleneck had room by its model;
+ *               a run of datagrams lost before it is that model's error,
+ *               asked for again even near the top of the queue.
  *   PING     2  id u32, send_time_us u64
  *   PONG     3  id u32, send_time_us u64 (echoed from the PING)
  *   FEEDBACK 4  uplink u8, rx_packets u64, rx_bytes u64, highest_seq u64, owd_us i64
@@ -117,7 +121,8 @@ enum tg_frame_type {
     TG_FRAME_LOST_RUN = 10, /* the frames sent before a NACKed one on its uplink were lost too */
 };
 
-enum { TG_DATA_FLAG_ORDERED = 1, TG_DATA_FLAG_PREV = 2, TG_DATA_FLAG_PREV_ORDERED = 4 };
+enum { TG_DATA_FLAG_ORDERED = 1, TG_DATA_FLAG_PREV = 2, TG_DATA_FLAG_PREV_ORDERED = 4,
+       TG_DATA_FLAG_HELD = 8 };
 enum { TG_CLOSE_UPLINK = 0, TG_CLOSE_SESSION = 1 };
 enum { TG_SESSION_TOKEN_LEN = 8 };
 
