@@ -23,7 +23,10 @@
  * holds at once (what happens to it then is what happens to any datagram in
  * flight on it: recover.h). Copies sent on several uplinks at once
  * (redundant) and retransmissions are never held. A held packet carries
- * the time it was scheduled, not sent (tg_pace_stamp says why).
+ * the time it was scheduled, not sent (tg_pace_stamp says why), and says it
+ * was held (TG_DATA_FLAG_HELD): a run lost before it is the model's error,
+ * which the receiver asks for again rather than leave to the inner flows
+ * (recover.h).
  *
  * The held packets live in one pool of `pace_slots` packets per session,
  * allocated at the first hold and given back when it has been empty for 2 s.

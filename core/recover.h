@@ -32,7 +32,10 @@
  * flow down. A loss near the top of the queue the uplink's DATA met of late
  * is taken for an overflow, and left to the inner flow, once losses there
  * are clearly more frequent than below it (random loss strikes at any
- * level, a drop-tail queue only when full).
+ * level, a drop-tail queue only when full). Save a run lost before a DATA
+ * the sender held in its own queue (TG_DATA_FLAG_HELD): the sender fed that
+ * uplink by its queue model, so the overflow is the model's error and the
+ * inner flows' excess waits in the tunnel, where the valve tells them.
  *
  * An uplink that goes silent loses what was in flight on it, and no later
  * packet on it will name the gap. When the oldest datagram it has not
