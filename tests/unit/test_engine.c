@@ -972,8 +972,8 @@ static void test_valve_drop(void)
 
 /* The way back jitters (0-3 ms each datagram, as a cellular uplink's
  * scheduler or a busy router does): the feedbacks about an uplink arrive
- * bunched and spread, and measured by their arrivals a 10 ms sample of a
- * 20 Mbit/s uplink read up to a quarter more. The estimate keeps the highest
+ * bunched and spread, and timed by their arrivals the 10 ms samples of a
+ * 20 Mbit/s uplink read up to 22.2 Mbit/s. The estimate keeps the highest
  * sample while the uplink has no queue, so it stayed that high, and the
  * queue model drained the bottleneck faster than it drains: a long path's
  * small buffer overflowed again and again. The receiver's own spacing of the
