@@ -85,7 +85,7 @@ static void queue_replay(struct tg_path *p, uint64_t hi, uint64_t sent_counter, 
         prev = *m;
     }
     p->q_bytes = q;
-    p->q_at = now - tg_mark_age(prev.at, now);
+    p->q_at = tg_mark_time(prev.at, now);
 }
 
 /* How far back from the newest counter reported its DATA or PING is looked
@@ -133,7 +133,7 @@ void tg_mp_on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
         fb.owd_us -= (int64_t)tm->held;
     else
         fb.has_owd = false;
-    tg_time arrival = tm != NULL ? now - tg_mark_age(tm->at, now) + (tg_time)fb.owd_us : 0;
+    tg_time arrival = tm != NULL ? tg_mark_time(tm->at, now) + (tg_time)fb.owd_us : 0;
     if (p->fb_seen) {
         uint64_t expected = hi - p->fb_highest, received = rxp - p->fb_rx_packets;
         if (received > expected) { /* late arrivals below the old highest */
@@ -169,7 +169,7 @@ void tg_mp_on_feedback(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
          * (about when the datagram after that one went) */
         p->unreported = p->elicit_counter > hi;
         if (p->unreported && sent_counter - hi <= TG_TX_RING)
-            p->unreported_at = now - tg_mark_age(p->tx[(hi + 1) % TG_TX_RING].at, now);
+            p->unreported_at = tg_mark_time(p->tx[(hi + 1) % TG_TX_RING].at, now);
     }
     p->fb_highest = hi;
     p->fb_at = now;

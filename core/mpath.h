@@ -78,6 +78,11 @@ static inline tg_time tg_mark_age(uint32_t at, tg_time now)
 {
     return (uint32_t)((uint32_t)now - at);
 }
+/* A mark's time `at` in full, as of `now` (the mark is older). */
+static inline tg_time tg_mark_time(uint32_t at, tg_time now)
+{
+    return now - tg_mark_age(at, now);
+}
 /* Microseconds from mark a to mark b (b sent later). */
 static inline tg_time tg_mark_span(const struct tg_tx_mark *a, const struct tg_tx_mark *b)
 {

@@ -39,10 +39,11 @@
  *     samples bytes * 8 / interval, each gathered over feedbacks until the
  *     interval reaches `rate_interval_us`. The interval is the longer of the
  *     time between the arrivals, at the receiver, of the packets the
- *     feedbacks report (their send times plus the one-way delays reported;
- *     when either is unknown, the time between the feedbacks' own arrivals,
- *     which the way back jitters: over 10 ms a millisecond of it is 10%,
- *     and samples that high raised the estimate for good) and the time
+ *     feedbacks report (their send times plus the one-way delays reported; a
+ *     feedback without a delay adds no time, the next with one spans it;
+ *     before the first, the time between the feedbacks' own arrivals, which
+ *     the way back jitters: over 10 ms a millisecond of it is 10%, and
+ *     samples that high raised the estimate for good) and the time
  *     between their sends (as BBR does: acknowledgements bunched on the way
  *     back cannot make an uplink look faster than it was fed). A
  *     sample above the estimate replaces it (the uplink carried at least
