@@ -1,10 +1,10 @@
 /* test_aggregation: the aggregation cases (scenarios/agg_*.scn) with a bound
- * each, run in process for 5 s, iteration 0, the default strategy and
+ * each, run in process for 10 s, iteration 0, the default strategy and
  * aggregation (adaptive, adaptive; lowest_latency for its own case). Where
  * the engine reaches the goal (the efficiency kernel MPTCP shows, issue
  * table), the bound is the goal; where it does not yet, the bound is the
  * figure measured now minus a margin, a regression guard, and the row names
- * both so the gap stays visible. Figures are for 5 s; the full 20 s runs
+ * both so the gap stays visible. Figures are for 10 s; the full 20 s runs
  * are tests/bench/bench_aggregation. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,21 +24,21 @@ static const struct {
 } rows[] = {
     /* Three cases reach their goal (4 x 50, BBR over 50 + 50, random loss): the
      * bound is the goal. The others are short of it: bound = the figure of a
-     * 5 s run minus about 20 %, so a regression fails and an improvement lets
-     * the bound rise. The runs last 10 s: the first seconds, while the rate
+     * 10 s run minus about 20 %, so a regression fails and an improvement lets
+     * the bound rise. The runs last 10 s, not 5: the first seconds, while the rate
      * estimates rise, weigh less (measured by the receiver's own spacing of
      * the packets, the estimates rise more slowly than they did by the
      * feedbacks' bunched arrivals: 8 x 50 in 5 s 0.876 -> 0.851, over 20 s
      * unchanged). The runs are deterministic: the same in the Release and the
-     * sanitizer builds. "now": the 10 s figure on 2026-12-06.
+     * sanitizer builds. "now": the 10 s figure on 2026-12-07.
      *  case           strategy              aggregation      bound goal   now */
     {"agg_skew_cubic", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.61, 0.93}, /* 0.855 */
     {"agg_skew_bbr", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.48, 0.90},   /* 0.598 */
-    {"agg_skew_q64", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.56, 0.85},   /* 0.837 */
-    {"agg_4x50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.90, 0.90},       /* 0.916 */
-    {"agg_8x50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.70, 0.90},       /* 0.881 */
+    {"agg_skew_q64", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.68, 0.85},   /* 0.845 */
+    {"agg_4x50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.90, 0.90},       /* 0.917 */
+    {"agg_8x50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.70, 0.90},       /* 0.884 */
     {"agg_bbr_50_50", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.90, 0.90},  /* 0.921 */
-    {"agg_loss", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.80, 0.80},       /* 0.887 */
+    {"agg_loss", TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, 0.80, 0.80},       /* 0.890 */
     /* never below the best single path (100 of 150 Mbit/s at 0.9) */
     {"agg_lowest_latency", TG_STRATEGY_LOWEST_LATENCY, TG_AGG_NONE, 0.34, 0.60}, /* 0.403 */
 };
