@@ -307,8 +307,6 @@ static void rate_sample(struct tg_uplink_est *u, const struct tg_uplink_feedback
         return;
     double sample = (double)u->acc_bytes * 8.0 * 1e6 / (double)interval;
     bool data = u->acc_bytes > 0;
-    bool overflow = u->acc_overflow;
-    u->acc_overflow = false;
     u->acc_bytes = 0;
     u->acc_ack_us = u->acc_send_us = 0;
     if (!data)
@@ -316,7 +314,7 @@ static void rate_sample(struct tg_uplink_est *u, const struct tg_uplink_feedback
     if (!u->has_rate) {
         u->has_rate = true;
         u->rate_bps = sample;
-    } else if (u->congested || overflow) {
+    } else if (u->congested) {
         u->rate_bps += u->cfg.rate_alpha * (sample - u->rate_bps);
     } else if (sample > u->rate_bps) {
         u->rate_bps = sample; /* the uplink carried at least this */
@@ -341,8 +339,6 @@ void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedb
         u->congested || (u->congested_at != 0 && now - u->congested_at <= 4 * u->srtt_us);
     if (overflow) {
         u->congestion_lost += expected - delivered;
-        if (delivered < expected)
-            u->acc_overflow = true;
         loss_record(u, delivered, 0);
     } else {
         loss_record(u, expected, expected - delivered);

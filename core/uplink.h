@@ -48,20 +48,16 @@
  *     back cannot make an uplink look faster than it was fed). A
  *     sample above the estimate replaces it (the uplink carried at least
  *     that much); one below lowers it, by the EMA, only while the uplink is
- *     congested or when the sample spans losses counted as the queue's
- *     overflow (on a long path a small buffer overflows below the congestion
- *     threshold, and what it carries as it overflows is its rate: kept at the
- *     highest sample instead, 10% high, the tunnel overfilled a 64 KB buffer
- *     for seconds): a sample taken while the sender kept the uplink idle
+ *     congested: a sample taken while the sender kept the uplink idle
  *     measures the sender, not the uplink, and an uplink the scheduler
  *     stopped using would otherwise look slower and slower and never be
- *     used again. While congested or across an overflow, every sample goes
- *     through the EMA. The first sample initialises. A gathered interval
- *     that carried no data is no sample at all (probes keep feedback
- *     flowing on an idle uplink), and "congested" ends when no one-way
- *     delay has come for 2 srtt + 100 ms: a queue seen at the end of a
- *     download says nothing about the uplink a while later, and kept as it
- *     was it let idle samples pull the estimate down to 0 for good.
+ *     used again. While congested, every sample goes through the EMA. The
+ *     first sample initialises. A gathered interval that carried no data
+ *     is no sample at all (probes keep feedback flowing on an idle
+ *     uplink), and "congested" ends when no one-way delay has come for
+ *     2 srtt + 100 ms: a queue seen at the end of a download says nothing
+ *     about the uplink a while later, and kept as it was it let idle
+ *     samples pull the estimate down to 0 for good.
  *   - health, one explicit state machine:
  *       target from failures:  >= 10 consecutive -> Down, >= 6 Unhealthy,
  *                              >= 3 Degraded, else Healthy;
@@ -144,7 +140,6 @@ struct tg_uplink_est {
     bool has_rate;
     uint64_t acc_bytes;                   /* the sample being gathered */
     tg_time acc_ack_us, acc_send_us;
-    bool acc_overflow;                    /* it spans a loss to the queue's overflow */
     /* one-way delay */
     bool has_owd;
     int64_t owd_us;                       /* latest receiver-reported one-way delay */
