@@ -25,15 +25,17 @@ static const char *const cases[] = {
     "agg_8x50",       "agg_bbr_50_50", "agg_loss",     "agg_lowest_latency",
 };
 
-/* The mean efficiency of iterations 0 .. iterations-1. */
+/* The mean efficiency of iterations 0 .. iterations-1; with `flow`, also the
+ * means of the first flow's goodput over its active time / capacity and of
+ * its packets' one-way delay p50 and p95 in ms. */
 static int run_one(const struct sim_scenario *sc, enum tg_strategy s, enum tg_aggregation a,
-                   unsigned iterations, double *eff)
+                   unsigned iterations, double *eff, double flow[3])
 {
     struct sim_run_result *res = calloc(1, sizeof *res);
     char err[300];
     if (!res)
         return -1;
-    double sum = 0;
+    double sum = 0, f[3] = {0, 0, 0};
     int rc = 0;
     for (unsigned i = 0; i < iterations && rc == 0; i++) {
         struct sim_run_spec spec = {.sc = sc,
@@ -46,10 +48,33 @@ static int run_one(const struct sim_scenario *sc, enum tg_strategy s, enum tg_ag
         if (rc)
             fprintf(stderr, "%s: %s\n", sc->name, err);
         sum += res->efficiency;
+        if (res->n_flows > 0 && res->capacity_bps > 0) {
+            f[0] += res->flows[0].goodput_bps / res->capacity_bps;
+            f[1] += res->flows[0].owd_p50_us / 1e3;
+            f[2] += res->flows[0].owd_p95_us / 1e3;
+        }
     }
     *eff = sum / iterations;
+    for (int k = 0; flow && k < 3; k++)
+        flow[k] = f[k] / iterations;
     free(res);
     return rc;
+}
+
+/* scenarios/NAME.scn, run for SECONDS when given (> 0); NULL when it fails
+ * to load (said on stderr). */
+static struct sim_scenario *load_case(const char *name, double seconds)
+{
+    char path[1024], err[600];
+    snprintf(path, sizeof path, "%s/scenarios/%s.scn", TG_SOURCE_DIR, name);
+    struct sim_scenario *sc = NULL;
+    if (sim_scenario_load(path, NULL, &sc, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        return NULL;
+    }
+    if (seconds > 0)
+        sc->duration_us = (tg_time)(seconds * 1e6);
+    return sc;
 }
 
 /* What the tunnel can do for one BBR download over the skewed pair: playout
@@ -59,43 +84,20 @@ static int run_one(const struct sim_scenario *sc, enum tg_strategy s, enum tg_ag
  * one-way delay (means of the iterations). */
 static int playout_row(double seconds, unsigned iterations)
 {
-    char path[1024], err[600];
-    snprintf(path, sizeof path, "%s/scenarios/agg_skew_bbr.scn", TG_SOURCE_DIR);
-    struct sim_scenario *sc = NULL;
-    if (sim_scenario_load(path, NULL, &sc, err, sizeof err)) {
-        fprintf(stderr, "%s\n", err);
+    struct sim_scenario *sc = load_case("agg_skew_bbr", seconds);
+    if (!sc)
         return -1;
-    }
-    if (seconds > 0)
-        sc->duration_us = (tg_time)(seconds * 1e6);
     sc->flows[0].cfg.start_us = TG_SEC(1);
-    struct sim_run_result *res = calloc(1, sizeof *res);
-    int rc = res ? 0 : -1;
+    int rc = 0;
     for (int on = 0; on <= 1 && rc == 0; on++) {
         sc->playout_us = on ? TG_MSEC(100) : 0;
-        double eff = 0, p50 = 0, p95 = 0;
-        for (unsigned i = 0; i < iterations && rc == 0; i++) {
-            struct sim_run_spec spec = {.sc = sc,
-                                        .strategy = TG_STRATEGY_ADAPTIVE,
-                                        .aggregation = TG_AGG_ADAPTIVE,
-                                        .iteration = i,
-                                        .seed = sim_iteration_seed(sc->seed, sc, i)};
-            memset(res, 0, sizeof *res);
-            rc = sim_run(&spec, res, err, sizeof err);
-            if (rc)
-                fprintf(stderr, "%s: %s\n", sc->name, err);
-            else if (res->n_flows > 0 && res->capacity_bps > 0) {
-                eff += res->flows[0].goodput_bps / res->capacity_bps / iterations;
-                p50 += res->flows[0].owd_p50_us / 1e3 / iterations;
-                p95 += res->flows[0].owd_p95_us / 1e3 / iterations;
-            }
-        }
+        double eff, f[3];
+        rc = run_one(sc, TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, iterations, &eff, f);
         if (rc == 0)
             printf("agg_skew_bbr from 1 s, playout_max %s: %.3f over the download's time, "
                    "one-way delay p50 %.1f ms, p95 %.1f ms\n",
-                   on ? "100 ms" : "off", eff, p50, p95);
+                   on ? "100 ms" : "off", f[0], f[1], f[2]);
     }
-    free(res);
     sim_scenario_free(sc);
     return rc;
 }
@@ -116,19 +118,13 @@ int main(int argc, char **argv)
     double worst = 2;
     const char *worst_case = "";
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        char path[1024], err[600];
-        snprintf(path, sizeof path, "%s/scenarios/%s.scn", TG_SOURCE_DIR, cases[k]);
-        struct sim_scenario *sc = NULL;
-        if (sim_scenario_load(path, NULL, &sc, err, sizeof err)) {
-            fprintf(stderr, "%s\n", err);
+        struct sim_scenario *sc = load_case(cases[k], seconds);
+        if (!sc)
             return 1;
-        }
-        if (seconds > 0)
-            sc->duration_us = (tg_time)(seconds * 1e6);
         double def = 0, best = -1;
         enum tg_strategy bs = TG_STRATEGY_ADAPTIVE;
         enum tg_aggregation ba = TG_AGG_ADAPTIVE;
-        if (run_one(sc, TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, n, &def))
+        if (run_one(sc, TG_STRATEGY_ADAPTIVE, TG_AGG_ADAPTIVE, n, &def, NULL))
             return 1;
         for (size_t i = 0; i < sc->n_strategies; i++)
             for (size_t j = 0; j < sc->n_aggregations; j++) {
@@ -136,7 +132,7 @@ int main(int argc, char **argv)
                 enum tg_strategy s = sc->strategies[i];
                 enum tg_aggregation a = sc->aggregations[j];
                 bool is_def = s == TG_STRATEGY_ADAPTIVE && a == TG_AGG_ADAPTIVE;
-                if (!is_def && run_one(sc, s, a, n, &e))
+                if (!is_def && run_one(sc, s, a, n, &e, NULL))
                     return 1;
                 if (e > best) {
                     best = e;
