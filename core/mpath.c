@@ -420,7 +420,7 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
             .loss = tg_uplink_loss(&p->est),
             .loss_samples = p->est.loss_count,
             .rate_bps = p->est.has_rate ? p->est.rate_bps : 0,
-            .rate_floor = p->est.congested_at == 0,
+            .rate_floor = !p->est.rate_queued,
             .owd_us = p->est.owd_base_us, /* the queue is in queued_bytes */
             .has_owd = p->est.has_owd,
             .queued_bytes = tg_mp_queued(mp, p, now) + p->pace_bytes,

@@ -4,6 +4,7 @@
 
 /* 2^40 us: 8 * srtt and 4 * rttvar stay far from overflow. */
 #define RTT_SAMPLE_MAX ((tg_time)1 << 40)
+#define RATE_QUEUED_MIN_BYTES 1200 /* about a full-size packet */
 
 void tg_uplink_config_default(struct tg_uplink_config *c)
 {
@@ -297,20 +298,21 @@ static void owd_sample(struct tg_uplink_est *u, int64_t owd, tg_time now)
 
 /* ------------------------------------------------------- delivery rate */
 
-static void rate_sample(struct tg_uplink_est *u, const struct tg_uplink_feedback *fb)
+/* Returns the bytes of the sample taken (0: none, or one without data). */
+static uint64_t rate_sample(struct tg_uplink_est *u, const struct tg_uplink_feedback *fb)
 {
     u->acc_bytes += fb->bytes;
     u->acc_ack_us += fb->ack_interval_us;
     u->acc_send_us += fb->send_interval_us;
     tg_time interval = u->acc_ack_us > u->acc_send_us ? u->acc_ack_us : u->acc_send_us;
     if (interval == 0 || interval < u->cfg.rate_interval_us)
-        return;
+        return 0;
     double sample = (double)u->acc_bytes * 8.0 * 1e6 / (double)interval;
-    bool data = u->acc_bytes > 0;
+    uint64_t bytes = u->acc_bytes;
     u->acc_bytes = 0;
     u->acc_ack_us = u->acc_send_us = 0;
-    if (!data)
-        return; /* probes only: the sender kept it idle */
+    if (bytes == 0)
+        return 0; /* probes only: the sender kept it idle */
     if (!u->has_rate) {
         u->has_rate = true;
         u->rate_bps = sample;
@@ -319,6 +321,7 @@ static void rate_sample(struct tg_uplink_est *u, const struct tg_uplink_feedback
     } else if (sample > u->rate_bps) {
         u->rate_bps = sample; /* the uplink carried at least this */
     }
+    return bytes;
 }
 
 void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedback *fb,
@@ -343,7 +346,11 @@ void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedb
     } else {
         loss_record(u, expected, expected - delivered);
     }
-    rate_sample(u, fb);
+    /* a queue the uplink showed while it carried a full packet or more: its
+     * estimate is what it carries (a trickle of acknowledgements under the
+     * delay swings of a cellular link shows nothing of its capacity) */
+    if (rate_sample(u, fb) >= RATE_QUEUED_MIN_BYTES && overflow)
+        u->rate_queued = true;
 
     if (delivered > 0)
         success(u);

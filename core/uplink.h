@@ -58,6 +58,13 @@
  *     2 srtt + 100 ms: a queue seen at the end of a download says nothing
  *     about the uplink a while later, and kept as it was it let idle
  *     samples pull the estimate down to 0 for good.
+ *     `rate_queued` says a sample of a full packet or more came while the
+ *     uplink showed a queue (losses would count as its overflow): until
+ *     then the estimate is only the most the sender fed it, and the
+ *     scheduler does not judge the uplink by it when it is a trickle
+ *     (sched.h, rate_floor). A queue seen on probes and acknowledgements
+ *     alone does not count: a cellular link's delay swings by tens of ms
+ *     unloaded, and judged at its trickle an uplink is never used again.
  *   - health, one explicit state machine:
  *       target from failures:  >= 10 consecutive -> Down, >= 6 Unhealthy,
  *                              >= 3 Degraded, else Healthy;
@@ -140,6 +147,9 @@ struct tg_uplink_est {
     bool has_rate;
     uint64_t acc_bytes;                   /* the sample being gathered */
     tg_time acc_ack_us, acc_send_us;
+    bool rate_queued;                     /* a sample with data came while a queue showed:
+                                             rate_bps is what the uplink carries, not only
+                                             the most it was fed */
     /* one-way delay */
     bool has_owd;
     int64_t owd_us;                       /* latest receiver-reported one-way delay */
