@@ -147,7 +147,7 @@ struct tg_uplink_est {
     bool has_rate;
     uint64_t acc_bytes;                   /* the sample being gathered */
     tg_time acc_ack_us, acc_send_us;
-    bool rate_queued;                     /* a sample with data came while a queue showed:
+    bool rate_queued;                     /* a sample of a full packet came while a queue showed:
                                              rate_bps is what the uplink carries, not only
                                              the most it was fed */
     /* one-way delay */
