@@ -309,14 +309,21 @@ static uint64_t rate_sample(struct tg_uplink_est *u, const struct tg_uplink_feed
         return 0;
     double sample = (double)u->acc_bytes * 8.0 * 1e6 / (double)interval;
     uint64_t bytes = u->acc_bytes;
+    /* a sample spanning losses counted as the queue's overflow measures the
+     * uplink while it carried at least half its estimate (a queue that
+     * overflows drains at the link's rate); far below, the sender fed it
+     * less: an inner flow backing off from a burst of a cellular link's own
+     * losses, which a delay swing just before made look like overflow */
+    bool overflowed = u->acc_overflow && sample >= u->rate_bps / 2;
     u->acc_bytes = 0;
     u->acc_ack_us = u->acc_send_us = 0;
+    u->acc_overflow = false;
     if (bytes == 0)
         return 0; /* probes only: the sender kept it idle */
     if (!u->has_rate) {
         u->has_rate = true;
         u->rate_bps = sample;
-    } else if (u->congested) {
+    } else if (u->congested || overflowed) {
         u->rate_bps += u->cfg.rate_alpha * (sample - u->rate_bps);
     } else if (sample > u->rate_bps) {
         u->rate_bps = sample; /* the uplink carried at least this */
@@ -343,6 +350,8 @@ void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedb
     if (overflow) {
         u->congestion_lost += expected - delivered;
         loss_record(u, delivered, 0);
+        if (delivered < expected)
+            u->acc_overflow = true; /* the sample spans the queue's overflow */
     } else {
         loss_record(u, expected, expected - delivered);
     }

@@ -51,7 +51,11 @@
  *     congested: a sample taken while the sender kept the uplink idle
  *     measures the sender, not the uplink, and an uplink the scheduler
  *     stopped using would otherwise look slower and slower and never be
- *     used again. While congested, every sample goes through the EMA. The
+ *     used again. While congested, every sample goes through the EMA, and so
+ *     does one of at least half the estimate that spans losses counted as
+ *     the queue's overflow (a short queue on a long path overflows below
+ *     the congestion threshold, and jitter had raised the estimate above
+ *     what the uplink carries). The
  *     first sample initialises. A gathered interval that carried no data
  *     is no sample at all (probes keep feedback flowing on an idle
  *     uplink), and "congested" ends when no one-way delay has come for
@@ -147,6 +151,7 @@ struct tg_uplink_est {
     bool has_rate;
     uint64_t acc_bytes;                   /* the sample being gathered */
     tg_time acc_ack_us, acc_send_us;
+    bool acc_overflow;                    /* the sample spans losses counted as overflow */
     bool rate_queued;                     /* a sample of a full packet came while a queue showed:
                                              rate_bps is what the uplink carries, not only
                                              the most it was fed */

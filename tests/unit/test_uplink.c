@@ -678,6 +678,37 @@ static void test_overflow_long_path(void)
     CHECK_EQ(u.loss_lost, 0);
 }
 
+/* 64 KB at 50 Mbit/s overflows at 10 ms of queue, below a 100 ms path's
+ * congestion threshold: the uplink is never "congested", yet it carries less
+ * than its estimate (the best of samples a millisecond of jitter raised). A
+ * sample of at least half the estimate that spans losses counted as the
+ * queue's overflow goes through the EMA; one without losses does not (the
+ * sender may have fed it less), nor does one far below the estimate: the
+ * sender's (an inner flow that backed off). Without this the scheduler fed
+ * the uplink more than it carried, and it overflowed again and again
+ * (agg_skew_q64: 100 + 50 Mbit/s, +40 ms, 64 KB queues). */
+static void test_rate_overflow(void)
+{
+    struct tg_uplink_est u;
+    tg_time now = settled(&u, MS(100));
+    rate_fb(&u, 62500, 10, 10, 50, now += MS(10)); /* 50 Mbit/s, the base delay 50 ms */
+    rate_fb(&u, 62500, 10, 10, 60, now += MS(10)); /* a 10 ms queue */
+    CHECK(!u.congested);
+    CHECK(near(u.rate_bps, 50e6));
+    struct tg_uplink_feedback lossy = {.expected = 10, .received = 8, .bytes = 50000,
+                                       .ack_interval_us = MS(10), .send_interval_us = MS(10),
+                                       .has_owd = true, .owd_us = MS(60)};
+    tg_uplink_on_feedback(&u, &lossy, now += MS(10)); /* 40 Mbit/s, 2 lost in the overflow */
+    CHECK_EQ(u.congestion_lost, 2);
+    CHECK(near(u.rate_bps, 48e6)); /* 50 + 0.2 * (40 - 50) */
+    rate_fb(&u, 25000, 10, 10, 50, now += MS(10)); /* 20 Mbit/s, nothing lost: kept */
+    CHECK(near(u.rate_bps, 48e6));
+    lossy.bytes = 12500; /* 10 Mbit/s across overflow losses: the sender's */
+    tg_uplink_on_feedback(&u, &lossy, now += MS(10));
+    CHECK_EQ(u.congestion_lost, 4);
+    CHECK(near(u.rate_bps, 48e6));
+}
+
 /* An uplink that has carried only a trickle (acknowledgements, 64 bytes per
  * sample) keeps rate_queued false however its delay swings: on a cellular
  * trace the delay of its probes rose 40 ms, that counted as a queue, and the
@@ -777,6 +808,7 @@ int main(void)
     test_congestion_loss();
     test_overflow_learned_late();
     test_overflow_long_path();
+    test_rate_overflow();
     test_rate_queued();
     test_late_not_lost();
     test_names();
