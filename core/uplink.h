@@ -55,10 +55,9 @@
  *     does one of at least half the estimate that spans losses counted as
  *     the queue's overflow (a short queue on a long path overflows below
  *     the congestion threshold, and jitter had raised the estimate above
- *     what the uplink carries). The
- *     first sample initialises. A gathered interval that carried no data
- *     is no sample at all (probes keep feedback flowing on an idle
- *     uplink), and "congested" ends when no one-way delay has come for
+ *     what the uplink carries). The first sample initialises. A gathered
+ *     interval that carried no data is no sample at all (probes keep
+ *     feedback flowing on an idle uplink), and "congested" ends when no one-way delay has come for
  *     2 srtt + 100 ms: a queue seen at the end of a download says nothing
  *     about the uplink a while later, and kept as it was it let idle
  *     samples pull the estimate down to 0 for good.
