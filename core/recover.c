@@ -287,6 +287,37 @@ int64_t tg_rtx_reach(const struct tg_path *p)
     return reach > last ? reach : last;
 }
 
+/* With no loss below the top yet, losses all near it are an overflow when
+ * they are dense there (at least 1 DATA in 25 near the top lost: more than
+ * the random loss of a usable path), when chance would rarely put k of them
+ * there (share^k below 1/1000, the share in 1/65536), when nearly all DATA
+ * meets the top (a standing queue: what is lost there is the flows'
+ * excess), or when the queue is long in itself (at least 100 ms and a round
+ * trip: a buffer the flows fill, where backing off costs nothing but
+ * delay). Random losses early in an inner flow's slow start come near a top
+ * that is still rising and is short; taken for overflows, they ended the
+ * slow start at a fraction of the path's rate. */
+#define LOSS_DENSE_PER 25
+#define LOSS_CHANCE_Q16 66
+#define LOSS_STANDING_PCT 90
+#define LOSS_LONG_QUEUE_US ((int64_t)TG_MSEC(100))
+
+static bool top_losses_overflow(const struct tg_path *p)
+{
+    if (LOSS_DENSE_PER * (uint64_t)p->lc_top_loss >= p->lc_top_n)
+        return true;
+    uint64_t share = ((uint64_t)p->lc_top_n << 16) / (p->lc_n ? p->lc_n : 1);
+    if (100 * (uint64_t)p->lc_top_n >= LOSS_STANDING_PCT * (uint64_t)p->lc_n)
+        return true;
+    int64_t q = p->rx_owd_us - tg_playout_owd_floor(p);
+    if (q >= LOSS_LONG_QUEUE_US && q >= (int64_t)p->est.min_rtt_us)
+        return true;
+    uint64_t chance = 1u << 16;
+    for (uint32_t k = 0; k < p->lc_top_loss && chance >= LOSS_CHANCE_Q16; k++)
+        chance = (chance * share) >> 16;
+    return chance < LOSS_CHANCE_Q16;
+}
+
 /* A loss is the queue overflowing (the inner flow must see it) when it
  * comes near the top of the queue and losses there are clearly more
  * frequent than below it: a drop-tail queue drops only when full, random
@@ -302,8 +333,10 @@ bool tg_rtx_congested(struct tg_path *p, uint32_t n)
         return false;
     uint64_t rest_n = (uint64_t)(p->lc_n - p->lc_top_n) + 1;
     uint64_t rest_loss = p->lc_loss - p->lc_top_loss;
-    return (uint64_t)p->lc_top_loss * rest_n >
-           LOSS_TOP_RATIO * (uint64_t)p->lc_top_n * rest_loss + LOSS_TOP_MIN * rest_n;
+    if ((uint64_t)p->lc_top_loss * rest_n <=
+        LOSS_TOP_RATIO * (uint64_t)p->lc_top_n * rest_loss + LOSS_TOP_MIN * rest_n)
+        return false;
+    return rest_loss > 0 || top_losses_overflow(p);
 }
 
 /* A gap still empty when its hold ran out: the NACK or the packet sent
