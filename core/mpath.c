@@ -56,6 +56,7 @@ int tg_mp_init(struct tg_mp *mp, const struct tg_mp_config *cfg, struct tg_io *i
     mp->io = io;
     mp->server = server;
     mp->last_best = -1;
+    mp->rtx_tokens = mp->ask_tokens = TG_RTX_BUDGET_CAP;
     mp->last_activity = now;
     mp->data_at = now;
     tg_rng_fill(rng, mp->flow_key, sizeof mp->flow_key);

@@ -46,9 +46,8 @@ static void store_bytes(uint8_t *dst, const uint8_t *src, size_t len)
 /* The retransmission budget after one more striped packet. */
 static double earn(const struct tg_mp *mp, double tokens)
 {
-    double cap = (double)TG_NACK_MAX * 2;
     tokens += mp->cfg->retransmit_budget;
-    return tokens > cap ? cap : tokens;
+    return tokens > TG_RTX_BUDGET_CAP ? TG_RTX_BUDGET_CAP : tokens;
 }
 
 void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len,

@@ -13,10 +13,10 @@
  * the other uplink where it should arrive first (a loss may be the first of
  * an outage), or on the one that lost it when that one is healthy and every
  * other would deliver it more than srtt/2 later, within a budget of
- * retransmit_budget per striped packet sent. The receiver keeps the same
- * budget over the striped packets it received, and asks only while it has
- * some: a gap the sender will not fill is given up on at once, not held
- * round trip after round trip. PREV names one frame only: when the uplink's
+ * retransmit_budget per striped packet sent (TG_RTX_BUDGET_CAP at most, and
+ * at first). The receiver keeps the same budget over the striped packets it
+ * received, and asks only while it has some: a gap the sender will not fill
+ * is given up on at once, not held round trip after round trip. PREV names one frame only: when the uplink's
  * counters show that more datagrams than that one went missing at once (a
  * burst, or an overflowing queue), the receiver names the run as well
  * (LOST_RUN: after which datagram it began), holds the gaps since the last
@@ -51,6 +51,12 @@
 
 /* Times a lost striped packet is asked for (and sent again), in all. */
 #define TG_RTX_TRIES 3
+/* The budget's cap, and what a session starts with on both sides: a loss
+ * among the first striped packets (a download's slow start after an idle
+ * start) is recovered like any later one. Starting at 0, the first ten or
+ * so could not be, and one such loss ended the inner flow's slow start at
+ * a fraction of the path's rate. */
+#define TG_RTX_BUDGET_CAP ((double)TG_NACK_MAX * 2)
 /* A run of lost datagrams (LOST_RUN) is asked for when at most this many
  * went missing beyond the one named; the sender looks back at most
  * TG_LOST_RUN_SPAN sequence numbers for them. */

@@ -303,6 +303,40 @@ static void test_burst_recovered(void)
     h_net_free(&n);
 }
 
+/* A striped packet lost among the session's very first ones (a download
+ * that starts as the tunnel comes up): recovered like any later one. The
+ * retransmission budget starts full on both sides; started empty, it let
+ * nothing be sent again before ten striped packets had gone, and one such
+ * loss ended the inner flow's slow start at a fraction of the path's rate. */
+static void test_first_loss_recovered(void)
+{
+    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(12)};
+    enum { N = 40, LOST_AT = 2 };
+    struct h_net n;
+    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    uint32_t from = n.n_rx_server;
+    for (uint64_t s = 0; s < N; s++) {
+        if (s == LOST_AT) {
+            n.up[0].down_from = n.now;
+            n.up[1].down_from = n.now;
+            n.up[0].down_until = n.up[1].down_until = n.now + TG_USEC(500);
+        }
+        h_net_send(&n, s, 500, false);
+        h_net_run(&n, n.now + TG_MSEC(1));
+    }
+    h_net_run(&n, n.now + TG_SEC(1));
+    const struct tg_endpoint_counters *c = tg_client_counters(n.client);
+    long disorder = check_exactly_once(n.rx_at_server + from, n.n_rx_server - from, N);
+    printf("the third striped packet of the session lost: %u of %d delivered, %ld out of "
+           "order, %llu sent again\n",
+           n.n_rx_server - from, N, disorder, (unsigned long long)c->retransmitted);
+    CHECK_EQ(n.n_rx_server - from, N);
+    CHECK_EQ(disorder, 0);
+    CHECK(c->retransmitted >= 1);
+    h_net_free(&n);
+}
+
 /* An uplink that pauses longer than the probe timeout (a cellular link's
  * scheduler does) answers late: the probe counts lost when it times out,
  * and the late answer takes the loss back, so the uplink is not left with
@@ -730,6 +764,7 @@ int main(void)
     test_playout();
     test_burst_loss_idle_uplink();
     test_burst_recovered();
+    test_first_loss_recovered();
     test_first_data_queued();
     test_release_burst(true);
     test_release_burst(false);
