@@ -287,7 +287,7 @@ int64_t tg_rtx_reach(const struct tg_path *p)
 }
 
 /* With no loss below the top yet, losses all near it are an overflow when
- * they are dense there (at least 1 DATA in 25 near the top lost: more than
+ * they are frequent there (at least 1 DATA in 25 near the top lost: more than
  * the random loss of a usable path), when chance would rarely put k of them
  * there (share^k below 1/1000, the share in 1/65536), when nearly all DATA
  * meets the top (a standing queue: what is lost there is the flows'
@@ -305,12 +305,12 @@ static bool top_losses_overflow(const struct tg_path *p)
 {
     if (LOSS_DENSE_PER * (uint64_t)p->lc_top_loss >= p->lc_top_n)
         return true;
-    uint64_t share = ((uint64_t)p->lc_top_n << 16) / (p->lc_n ? p->lc_n : 1);
     if (100 * (uint64_t)p->lc_top_n >= LOSS_STANDING_PCT * (uint64_t)p->lc_n)
         return true;
     int64_t q = p->rx_owd_us - tg_playout_owd_floor(p);
     if (q >= LOSS_LONG_QUEUE_US && q >= (int64_t)p->est.min_rtt_us)
         return true;
+    uint64_t share = ((uint64_t)p->lc_top_n << 16) / (p->lc_n ? p->lc_n : 1);
     uint64_t chance = 1u << 16;
     for (uint32_t k = 0; k < p->lc_top_loss && chance >= LOSS_CHANCE_Q16; k++)
         chance = (chance * share) >> 16;

@@ -16,9 +16,10 @@
  * retransmit_budget per striped packet sent (TG_RTX_BUDGET_CAP at most, and
  * at first). The receiver keeps the same budget over the striped packets it
  * received, and asks only while it has some: a gap the sender will not fill
- * is given up on at once, not held round trip after round trip. PREV names one frame only: when the uplink's
- * counters show that more datagrams than that one went missing at once (a
- * burst, or an overflowing queue), the receiver names the run as well
+ * is given up on at once, not held round trip after round trip. PREV names
+ * one frame only: when the uplink's counters show that more datagrams than
+ * that one went missing at once (a burst, or an overflowing queue), the
+ * receiver names the run as well
  * (LOST_RUN: after which datagram it began), holds the gaps since the last
  * DATA the uplink delivered, and the sender, which records the datagram
  * counter each striped packet left in, sends the run's packets again too.
@@ -32,10 +33,12 @@
  * flow down. A loss near the top of the queue the uplink's DATA met of late
  * is taken for an overflow, and left to the inner flow, once losses there
  * are clearly more frequent than below it (random loss strikes at any
- * level, a drop-tail queue only when full). Save a run lost before a DATA
- * the sender held in its own queue (TG_DATA_FLAG_HELD): the sender fed that
- * uplink by its queue model, so the overflow is the model's error and the
- * inner flows' excess waits in the tunnel, where the valve tells them.
+ * level, a drop-tail queue only when full); before any loss below it, once
+ * they are frequent there or the queue stands or is long (recover.c). Save
+ * a run lost before a DATA the sender held in its own queue
+ * (TG_DATA_FLAG_HELD): the sender fed that uplink by its queue model, so
+ * the overflow is the model's error and the inner flows' excess waits in
+ * the tunnel, where the valve tells them.
  *
  * An uplink that goes silent loses what was in flight on it, and no later
  * packet on it will name the gap. When the oldest datagram it has not
