@@ -267,6 +267,28 @@ static void test_first_data_queued(void)
     h_net_free(&n);
 }
 
+/* Sends packets 0 .. n-1 from the client, 1 ms apart; as packet `at` goes,
+ * the uplinks in `mask` go silent for `len`. One second later, returns how
+ * far what the server delivered is from 0 .. n-1 once each, in order
+ * (check_exactly_once), and in *delivered how many it delivered. */
+static long send_across_outage(struct h_net *n, uint64_t count, uint64_t at, unsigned mask,
+                               tg_time len, uint32_t *delivered)
+{
+    uint32_t from = n->n_rx_server;
+    for (uint64_t s = 0; s < count; s++) {
+        for (unsigned i = 0; s == at && i < 2; i++)
+            if (mask & (1u << i)) {
+                n->up[i].down_from = n->now;
+                n->up[i].down_until = n->now + len;
+            }
+        h_net_send(n, s, 500, false);
+        h_net_run(n, n->now + TG_MSEC(1));
+    }
+    h_net_run(n, n->now + TG_SEC(1));
+    *delivered = n->n_rx_server - from;
+    return check_exactly_once(n->rx_at_server + from, *delivered, count);
+}
+
 /* Six datagrams in a row lost on the uplink carrying a striped stream: the
  * datagram after the burst names only the last of them (PREV), but its
  * counter tells the receiver five more went missing; it asks for the run
@@ -281,21 +303,12 @@ static void test_burst_recovered(void)
     CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
     CHECK(h_net_connect(&n, TG_SEC(2)));
     h_net_run(&n, n.now + TG_SEC(1));
-    uint32_t from = n.n_rx_server;
-    for (uint64_t s = 0; s < N; s++) {
-        if (s == BURST_AT) {
-            n.up[0].down_from = n.now;
-            n.up[0].down_until = n.now + TG_MSEC(6);
-        }
-        h_net_send(&n, s, 500, false);
-        h_net_run(&n, n.now + TG_MSEC(1));
-    }
-    h_net_run(&n, n.now + TG_SEC(1));
+    uint32_t delivered;
+    long disorder = send_across_outage(&n, N, BURST_AT, 0x1, TG_MSEC(6), &delivered);
     const struct tg_endpoint_counters *c = tg_client_counters(n.client);
-    long disorder = check_exactly_once(n.rx_at_server + from, n.n_rx_server - from, N);
     printf("six in a row lost on the busy uplink: %u of %d delivered, %ld out of order, "
            "%llu sent again, %llu late\n",
-           n.n_rx_server - from, N, disorder, (unsigned long long)c->retransmitted,
+           delivered, N, disorder, (unsigned long long)c->retransmitted,
            (unsigned long long)tg_server_counters(n.server)->drops[TG_DROP_LATE]);
     CHECK_EQ(disorder, 0);
     CHECK(c->retransmitted >= 6);
@@ -315,23 +328,13 @@ static void test_first_loss_recovered(void)
     struct h_net n;
     CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
     CHECK(h_net_connect(&n, TG_SEC(2)));
-    uint32_t from = n.n_rx_server;
-    for (uint64_t s = 0; s < N; s++) {
-        if (s == LOST_AT) {
-            n.up[0].down_from = n.now;
-            n.up[1].down_from = n.now;
-            n.up[0].down_until = n.up[1].down_until = n.now + TG_USEC(500);
-        }
-        h_net_send(&n, s, 500, false);
-        h_net_run(&n, n.now + TG_MSEC(1));
-    }
-    h_net_run(&n, n.now + TG_SEC(1));
+    uint32_t delivered;
+    long disorder = send_across_outage(&n, N, LOST_AT, 0x3, TG_USEC(500), &delivered);
     const struct tg_endpoint_counters *c = tg_client_counters(n.client);
-    long disorder = check_exactly_once(n.rx_at_server + from, n.n_rx_server - from, N);
     printf("the third striped packet of the session lost: %u of %d delivered, %ld out of "
            "order, %llu sent again\n",
-           n.n_rx_server - from, N, disorder, (unsigned long long)c->retransmitted);
-    CHECK_EQ(n.n_rx_server - from, N);
+           delivered, N, disorder, (unsigned long long)c->retransmitted);
+    CHECK_EQ(delivered, N);
     CHECK_EQ(disorder, 0);
     CHECK(c->retransmitted >= 1);
     h_net_free(&n);
