@@ -225,15 +225,21 @@ static int64_t rx_queue_top(const struct tg_path *p)
     return p->rx_queue_max[0] > p->rx_queue_max[1] ? p->rx_queue_max[0] : p->rx_queue_max[1];
 }
 
+/* The queueing delay the last DATA met: its one-way delay over the
+ * windowed minimum. */
+static int64_t rx_queue_now(const struct tg_path *p)
+{
+    return p->rx_owd_us - tg_playout_owd_floor(p);
+}
+
 /* The queue the last DATA met is near the largest of late, where a
  * drop-tail queue overflows. */
 static bool rx_at_top(const struct tg_path *p)
 {
     if (!p->rx_owd_seen)
         return false;
-    int64_t base = tg_playout_owd_floor(p);
     int64_t qmax = rx_queue_top(p);
-    return qmax > 2000 && 4 * (p->rx_owd_us - base) >= 3 * qmax;
+    return qmax > 2000 && 4 * rx_queue_now(p) >= 3 * qmax;
 }
 
 /* Track the queueing delay the uplink's DATA meets: one-way delay over its
@@ -243,7 +249,6 @@ static bool rx_at_top(const struct tg_path *p)
  * and random losses near that level were taken for overflows. */
 void tg_rtx_rx_sample(struct tg_path *p, tg_time now)
 {
-    int64_t owd = p->rx_owd_us;
     bool first = !p->rx_owd_seen;
     tg_playout_owd_sample(p, now);
     if (first || now - p->rx_queue_bucket >= TG_SEC(10)) {
@@ -251,9 +256,9 @@ void tg_rtx_rx_sample(struct tg_path *p, tg_time now)
         p->rx_queue_max[0] = 0;
         p->rx_queue_bucket = now;
     }
-    int64_t base = tg_playout_owd_floor(p);
-    if (owd - base > p->rx_queue_max[0])
-        p->rx_queue_max[0] = owd - base;
+    int64_t q = rx_queue_now(p);
+    if (q > p->rx_queue_max[0])
+        p->rx_queue_max[0] = q;
     bool top = rx_at_top(p);
     p->lc_n++;
     p->lc_top_n += top;
@@ -296,18 +301,18 @@ int64_t tg_rtx_reach(const struct tg_path *p)
  * delay). Random losses early in an inner flow's slow start come near a top
  * that is still rising and is short; taken for overflows, they ended the
  * slow start at a fraction of the path's rate. */
-#define LOSS_DENSE_PER 25
+#define LOSS_FREQUENT_PER 25
 #define LOSS_CHANCE_Q16 66
 #define LOSS_STANDING_PCT 90
 #define LOSS_LONG_QUEUE_US ((int64_t)TG_MSEC(100))
 
 static bool top_losses_overflow(const struct tg_path *p)
 {
-    if (LOSS_DENSE_PER * (uint64_t)p->lc_top_loss >= p->lc_top_n)
+    if (LOSS_FREQUENT_PER * (uint64_t)p->lc_top_loss >= p->lc_top_n)
         return true;
     if (100 * (uint64_t)p->lc_top_n >= LOSS_STANDING_PCT * (uint64_t)p->lc_n)
         return true;
-    int64_t q = p->rx_owd_us - tg_playout_owd_floor(p);
+    int64_t q = rx_queue_now(p);
     if (q >= LOSS_LONG_QUEUE_US && q >= (int64_t)p->est.min_rtt_us)
         return true;
     uint64_t share = ((uint64_t)p->lc_top_n << 16) / (p->lc_n ? p->lc_n : 1);

@@ -19,10 +19,10 @@
  * is given up on at once, not held round trip after round trip. PREV names
  * one frame only: when the uplink's counters show that more datagrams than
  * that one went missing at once (a burst, or an overflowing queue), the
- * receiver names the run as well
- * (LOST_RUN: after which datagram it began), holds the gaps since the last
- * DATA the uplink delivered, and the sender, which records the datagram
- * counter each striped packet left in, sends the run's packets again too.
+ * receiver names the run as well (LOST_RUN: after which datagram it began),
+ * holds the gaps since the last DATA the uplink delivered, and the sender,
+ * which records the datagram counter each striped packet left in, sends
+ * the run's packets again too.
  * A packet sent again can be lost too, and so can the NACK: when the gap
  * is still empty once its hold runs out, the receiver asks again and holds
  * it again, up to TG_RTX_TRIES times in all, and the sender answers each (a

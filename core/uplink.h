@@ -57,10 +57,10 @@
  *     the congestion threshold, and jitter had raised the estimate above
  *     what the uplink carries). The first sample initialises. A gathered
  *     interval that carried no data is no sample at all (probes keep
- *     feedback flowing on an idle uplink), and "congested" ends when no one-way delay has come for
- *     2 srtt + 100 ms: a queue seen at the end of a download says nothing
- *     about the uplink a while later, and kept as it was it let idle
- *     samples pull the estimate down to 0 for good.
+ *     feedback flowing on an idle uplink), and "congested" ends when no
+ *     one-way delay has come for 2 srtt + 100 ms: a queue seen at the end
+ *     of a download says nothing about the uplink a while later, and kept
+ *     as it was it let idle samples pull the estimate down to 0 for good.
  *     `rate_queued` says a sample of a full packet or more came while the
  *     uplink showed a queue (losses would count as its overflow): until
  *     then the estimate is only the most the sender fed it, and the

@@ -69,63 +69,47 @@ static bool every_peak(unsigned i, unsigned period)
     return i >= 3 * period && i < 9 * period && i % period == period - 1;
 }
 
-/* An inner flow's slow start over a 20 Mbit/s path with 1% random loss:
- * six random losses come near the top of a queue of up to 36 ms (a real
- * run's fifth and sixth came at 31-33 ms, where 44% of the DATA had been),
- * with none below it. None is an overflow: each is asked for again and the
- * inner flow keeps growing. */
-static void test_slow_start_random(void)
-{
-    struct saw s = {.lo_ms = 0, .hi_ms = 36, .period = 50, .n = 650};
-    unsigned losses, top;
-    unsigned over = play(&s, six_at_peaks, TG_MSEC(20), &losses, &top);
-    CHECK_EQ(losses, 6);
-    CHECK_EQ(top, 6);
-    CHECK_EQ(over, 0);
-}
-
-/* A queue whose teeth each lose a DATA at the top: 1 in 10 of those that
- * reach it, more than any usable path loses at random. The fifth and sixth
- * are overflows (the first four are never: too few to tell). */
-static void test_frequent_at_top(void)
-{
-    struct saw s = {.lo_ms = 40, .hi_ms = 90, .period = 20, .n = 200};
-    unsigned losses, top;
-    CHECK_EQ(play(&s, every_peak, TG_MSEC(20), &losses, &top), 2);
-    CHECK_EQ(losses, 6);
-    CHECK_EQ(top, 6);
-}
-
-/* A 64 KB queue on a 100 ms path: nearly every DATA meets a queue of 8-10 ms
- * (the inner flow holds it full) and losses are rare. A standing queue's
- * losses are its excess: the fifth and sixth are overflows. */
-static void test_standing_queue(void)
-{
-    struct saw s = {.lo_ms = 8, .hi_ms = 10, .period = 50, .n = 650};
-    unsigned losses, top;
-    CHECK_EQ(play(&s, six_at_peaks, TG_MSEC(200), &losses, &top), 2);
-    CHECK_EQ(top, 6);
-}
-
-/* A WiFi queue of half a second after its rate collapsed: sparse losses near
- * a top of 520 ms, but the queue is long in itself. Overflows from the
- * fifth, unless the path's round trip is longer still (a satellite path's
- * queue of the same length). */
-static void test_long_queue(void)
-{
-    struct saw s = {.lo_ms = 220, .hi_ms = 520, .period = 50, .n = 650};
-    unsigned losses, top;
-    CHECK_EQ(play(&s, six_at_peaks, TG_MSEC(30), &losses, &top), 2);
-    CHECK_EQ(top, 6);
-    CHECK_EQ(play(&s, six_at_peaks, TG_MSEC(600), &losses, &top), 0);
-    CHECK_EQ(top, 6);
-}
+/* The cases, each six losses near the top of its queue (every one a loss
+ * the rule judges), and how many of them are overflows. */
+static const struct {
+    const char *what;
+    struct saw saw;
+    bool (*loss_at)(unsigned i, unsigned period);
+    tg_time min_rtt;
+    unsigned overflows;
+} cases[] = {
+    /* An inner flow's slow start over a 20 Mbit/s path with 1% random loss:
+     * six random losses near the top of a queue of up to 36 ms (a real
+     * run's fifth and sixth came at 31-33 ms, where 44% of the DATA had
+     * been), none below it. None is an overflow: each is asked for again
+     * and the inner flow keeps growing. */
+    {"slow start, random losses", {0, 36, 50, 650}, six_at_peaks, TG_MSEC(20), 0},
+    /* Each tooth loses a DATA at the top: 1 in 10 of those that reach it,
+     * more than any usable path loses at random. The fifth and sixth are
+     * overflows (the first four are never: too few to tell). */
+    {"frequent at the top", {40, 90, 20, 200}, every_peak, TG_MSEC(20), 2},
+    /* A 64 KB queue on a 100 ms path: nearly every DATA meets a queue of
+     * 8-10 ms (the inner flow holds it full) and losses are rare. A
+     * standing queue's losses are its excess. */
+    {"standing queue", {8, 10, 50, 650}, six_at_peaks, TG_MSEC(200), 2},
+    /* A WiFi queue of half a second after its rate collapsed: sparse losses
+     * near a top of 520 ms, but the queue is long in itself. */
+    {"long queue", {220, 520, 50, 650}, six_at_peaks, TG_MSEC(30), 2},
+    /* ... unless the path's round trip is longer still (a satellite path's
+     * queue of the same length). */
+    {"long queue, longer round trip", {220, 520, 50, 650}, six_at_peaks, TG_MSEC(600), 0},
+};
 
 int main(void)
 {
-    test_slow_start_random();
-    test_frequent_at_top();
-    test_standing_queue();
-    test_long_queue();
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        unsigned losses, top;
+        unsigned over = play(&cases[k].saw, cases[k].loss_at, cases[k].min_rtt, &losses, &top);
+        printf("%s: %u of %u losses near the top, %u overflows\n", cases[k].what, top, losses,
+               over);
+        CHECK_EQ(losses, 6);
+        CHECK_EQ(top, 6);
+        CHECK_EQ(over, cases[k].overflows);
+    }
     return check_exit("test_recover");
 }
