@@ -70,6 +70,9 @@ struct tg_mp_config {
                                        the rest waits in the tunnel (48 KB; 0:
                                        everything is sent at once; pace.h) */
     uint32_t pace_slots;            /* packets the tunnel holds at most meanwhile (2048) */
+    uint32_t light_flow_rate;       /* a flow sending at most this many bytes a second
+                                       passes that queue and is delivered unordered
+                                       (64 KB/s; 0: none does; light.h) */
     tg_time playout_max_us;         /* striped packets reach the host with the delay of the
                                        slowest uplink when the uplinks' delays differ by up
                                        to this (0, the default: as they arrive; playout.h) */

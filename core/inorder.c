@@ -73,6 +73,19 @@ void tg_mp_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time now)
     }
 }
 
+/* An unordered packet, delivered as it came. A light flow's passes the
+ * packets held for its uplink (light.h), numbered before it, so it is no
+ * sign of where that uplink is; its send time is its own (not the held
+ * ones'), so it still bounds the gaps below it on the other uplinks. */
+void tg_mp_mark_passed(struct tg_mp *mp, uint64_t seq, tg_time now)
+{
+    if (mp->reorder != NULL &&
+        tg_reorder_push_at(mp->reorder, seq, TG_REORDER_NO_UPLINK, NULL, 0, now, 0,
+                           mp->dgram_sent) != TG_OK) {
+        /* refused: nothing waits for it either way */
+    }
+}
+
 /* More datagrams than the one that carried `seq` went missing on uplink
  * `slot` after the one with counter `after`: the sender alone knows which
  * DATA frames they carried; it is asked for them (LOST_RUN), and the gaps

@@ -31,6 +31,7 @@ void tg_mp_config_default(struct tg_mp_config *c)
     c->retransmit_budget = 0.1;
     c->uplink_queue_limit = 48 * 1024;
     c->pace_slots = 2048;
+    c->light_flow_rate = 64 * 1024;
 }
 
 const char *tg_drop_name(enum tg_drop d)
@@ -383,6 +384,8 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
         tg_io_drop(io, TG_DROP_BAD_PACKET);
         return TG_ERR_MALFORMED;
     }
+    /* a light flow goes at once on the uplink with the least delay (light.h) */
+    bool light = tg_light_pass(&mp->light, mp->cfg->light_flow_rate, flow, len, now);
     /* views up to the last usable slot, the others below it zeroed (absent);
      * an uplink whose datagrams are overdue gets nothing new while another
      * one answers (what it had in flight goes out again: recover.h) */
@@ -424,7 +427,7 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
             .rate_floor = !p->est.rate_queued,
             .owd_us = p->est.owd_base_us, /* the queue is in queued_bytes */
             .has_owd = p->est.has_owd,
-            .queued_bytes = tg_mp_queued(mp, p, now) + p->pace_bytes,
+            .queued_bytes = light ? 0 : tg_mp_queued(mp, p, now) + p->pace_bytes,
             .weight = 1.0,
             .priority = i,
         };
@@ -434,14 +437,14 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
         tg_io_drop(io, TG_DROP_NO_UPLINK);
         return TG_ERR_STATE;
     }
-    uint8_t flags = tg_sched_last_striped(mp->sched) ? TG_DATA_FLAG_ORDERED : 0;
+    uint8_t flags = tg_sched_last_striped(mp->sched) && !light ? TG_DATA_FLAG_ORDERED : 0;
     int first = __builtin_ctz(mask);
     if (mp->last_best >= 0 && first != mp->last_best && mp->paths[mp->last_best] != NULL &&
         (failing(mp->paths[mp->last_best]->est.health) || !(usable & (1u << mp->last_best))))
         io->counters.failovers++;
     mp->last_best = first;
     bool solo = (mask & (mask - 1)) == 0;
-    bool hold = solo && tg_pace_wants(mp, mp->paths[first], len, now);
+    bool hold = solo && !light && tg_pace_wants(mp, mp->paths[first], len, now);
     /* dropped before it takes a sequence number: a number never sent would
      * leave the receiver a gap to wait for */
     if (hold && !tg_pace_room(mp)) {
@@ -463,7 +466,8 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
     }
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++)
         if (mask & (1u << i))
-            tg_mp_send_data(mp, i, seq, flags, solo, pkt, len, tg_pace_stamp(mp, mp->paths[i], now), now);
+            tg_mp_send_data(mp, i, seq, flags, solo, pkt, len,
+                            light ? now : tg_pace_stamp(mp, mp->paths[i], now), now);
     return TG_OK;
 }
 
@@ -482,17 +486,22 @@ void tg_mp_send_data(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flag
     size_t off = 0;
     tg_mp_add_feedback(mp, slot, plain, fb_cap, &off);
     struct tg_path *p = mp->paths[slot];
-    uint8_t f = flags | (p->last_data_ordered ? TG_DATA_FLAG_PREV_ORDERED : 0);
-    if (tg_frame_put_data(plain, tg_mp_plain_cap(mp), &off, f, seq, stamp, prev_delta(p, seq), pkt,
-                          (uint16_t)len) != TG_OK)
+    /* one that passes packets held for this uplink (a light flow's, a copy)
+     * is not part of its chain: the held ones, numbered before it, follow */
+    bool chained = p->pace_n == 0 || (flags & TG_DATA_FLAG_HELD);
+    uint8_t f = flags | (chained && p->last_data_ordered ? TG_DATA_FLAG_PREV_ORDERED : 0);
+    if (tg_frame_put_data(plain, tg_mp_plain_cap(mp), &off, f, seq, stamp,
+                          chained ? prev_delta(p, seq) : 0, pkt, (uint16_t)len) != TG_OK)
         return;
     p->held_us = now - stamp;
     p->timed = true;
     if ((flags & TG_DATA_FLAG_ORDERED) && solo)
         tg_rtx_sent(mp, seq, slot, p->cur.send_counter);
-    p->last_data_seq = seq;
-    p->last_data_solo = solo;
-    p->last_data_ordered = (flags & TG_DATA_FLAG_ORDERED) != 0;
+    if (chained) {
+        p->last_data_seq = seq;
+        p->last_data_solo = solo;
+        p->last_data_ordered = (flags & TG_DATA_FLAG_ORDERED) != 0;
+    }
     tg_mp_finish(mp, slot, buf, off, now);
     tg_mp_elicit(p, now);
 }
@@ -575,7 +584,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
             } else {
                 /* deliver now; leave an empty mark so ordered packets after it
                  * do not wait for this sequence number */
-                tg_mp_mark(mp, slot, seq, now);
+                tg_mp_mark_passed(mp, seq, now);
                 mp->deliver(mp->owner, mp, pkt, f.u.data.len, now);
             }
             break;

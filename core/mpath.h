@@ -11,6 +11,7 @@
 #define TG_MPATH_H
 
 #include "endpoint.h"
+#include "light.h"
 #include "noise.h"
 #include "transport.h"
 
@@ -212,6 +213,7 @@ struct tg_mp {
                                      plus this (the slowest uplink's one-way delay) ... */
     bool playout_on;              /* ... when this is set (playout.h) */
     uint8_t flow_key[16];
+    struct tg_light light;        /* sender: flows that pass the tunnel's queue */
     bool server;                  /* datagrams carry a destination */
     uint32_t id;                  /* server: the session's slot */
     uint32_t ev_session;          /* server: the session number its events carry */

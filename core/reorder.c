@@ -239,19 +239,23 @@ int tg_reorder_push(struct tg_reorder *r, uint64_t seq, unsigned uplink, const u
 static int push(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt, size_t len,
                 tg_time now, tg_time not_before, tg_time sent, bool may_pass)
 {
-    if (uplink >= TG_REORDER_MAX_UPLINKS || seq == NO_SEQ || (pkt == NULL && len > 0))
+    bool anywhere = uplink == TG_REORDER_NO_UPLINK && pkt == NULL;
+    if ((uplink >= TG_REORDER_MAX_UPLINKS && !anywhere) || seq == NO_SEQ ||
+        (pkt == NULL && len > 0))
         return TG_ERR_INVAL;
     r->st.pushed++;
 
     /* Every delivery counts for the uplink rule, kept or not: the uplink has
      * shown where in the sequence it is. */
-    struct uplink *u = &r->up[uplink];
-    if (!u->seen || seq > u->highest)
-        u->highest = seq;
-    u->last = now;
-    u->seen = 1;
-    if (sent > u->clear)
-        u->clear = sent;
+    if (!anywhere) {
+        struct uplink *u = &r->up[uplink];
+        if (!u->seen || seq > u->highest)
+            u->highest = seq;
+        u->last = now;
+        u->seen = 1;
+        if (sent > u->clear)
+            u->clear = sent;
+    }
 
     if (len > r->cfg.slot_bytes) {
         r->st.too_big++;

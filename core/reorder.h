@@ -103,6 +103,10 @@ void tg_reorder_free(struct tg_reorder *r); /* NULL is fine */
  * a second one before a drain drops the lower of the two (a skipped number). */
 int tg_reorder_push(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8_t *pkt,
                     size_t len, tg_time now) TG_MUST_CHECK;
+/* A mark (pkt NULL, len 0) pushed with this uplink fills its number and
+ * says nothing of any uplink: a packet delivered unordered, which may have
+ * passed packets numbered before it on its own uplink. */
+#define TG_REORDER_NO_UPLINK TG_REORDER_MAX_UPLINKS
 /* The same, for a packet that is not to leave before `not_before` (0: no
  * such time), though every number before it is released or given up on:
  * playout, so packets striped over uplinks of different delays all reach

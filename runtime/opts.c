@@ -334,6 +334,11 @@ const struct rt_opt rt_opts[] = {
     {R, NULL, 0, "multipath", "pace_slots", NULL, RT_OPT_INT, 0, CO(mp.pace_slots), .max = 65536,
      .help = "packets the tunnel holds at most while its uplinks' queues are at the limit (0: "
              "none held)"},
+    {R, NULL, 0, "multipath", "light_flow_rate", NULL, RT_OPT_SIZE, 0, CO(mp.light_flow_rate),
+     .max = 1 << 30,
+     .help = "bytes a second under which a flow (a call, an SSH session) passes the tunnel's "
+             "queue and is delivered as it comes, beside downloads that wait there (0: none "
+             "does)"},
     /* [multipath.aggregator] */
     {R, NULL, 0, "multipath.aggregator", "reorder_buffer_size", NULL, RT_OPT_INT, RT_OF_POW2,
      CO(mp.reorder.capacity), .min = 2, .max = 16384,

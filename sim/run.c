@@ -1056,6 +1056,8 @@ static int make_cores(struct run *r)
     scfg.mp.sched.strategy = sp->strategy;
     scfg.mp.sched.aggregation = sp->aggregation;
     scfg.mp.playout_max_us = r->sc->playout_us;
+    if (r->sc->light_flow_rate >= 0)
+        scfg.mp.light_flow_rate = (uint32_t)r->sc->light_flow_rate;
     if (tg_server_new(&scfg, &srng, NULL, 0, &r->server) != TG_OK)
         return -1;
     struct tg_client_config ccfg;
@@ -1064,6 +1066,8 @@ static int make_cores(struct run *r)
     ccfg.mp.sched.strategy = sp->strategy;
     ccfg.mp.sched.aggregation = sp->aggregation;
     ccfg.mp.playout_max_us = r->sc->playout_us;
+    if (r->sc->light_flow_rate >= 0)
+        ccfg.mp.light_flow_rate = (uint32_t)r->sc->light_flow_rate;
     ccfg.nat = false;
     if (tg_client_new(&ccfg, &crng, NULL, 0, &r->client) != TG_OK)
         return -1;

@@ -416,6 +416,12 @@ static int scenario_table(struct ld *c, const struct tg_conf_section *s, uint32_
             if (x < 0 || x > (double)TG_SEC(1))
                 return failat(c, v->line, v->col, "playout must be from 0 to 1s");
             sc->playout_us = (tg_time)x;
+        } else if (strcmp(e->key, "light_flows") == 0) {
+            if (scalar(c, v, U_RATE, &x))
+                return -1;
+            if (x < 0 || x > 8e9)
+                return failat(c, v->line, v->col, "light_flows must be from 0 to 8Gbit");
+            sc->light_flow_rate = (int64_t)(x / 8);
         } else if (strcmp(e->key, "defining") == 0) {
             if (string(c, v, sc->defining, sizeof sc->defining))
                 return -1;
@@ -424,7 +430,7 @@ static int scenario_table(struct ld *c, const struct tg_conf_section *s, uint32_
         } else {
             return unknown_key(c, e, "scenario",
                                "name, description, duration, iterations, seed, strategies, "
-                               "aggregation, defining, playout");
+                               "aggregation, defining, playout, light_flows");
         }
     }
     if (!have_desc)
@@ -994,6 +1000,7 @@ int sim_scenario_load_text(const char *path, const char *text, size_t len, const
     snprintf(sc->path, sizeof sc->path, "%s", path);
     sc->iterations = 100;
     sc->seed = 1;
+    sc->light_flow_rate = -1;
     sc->strategies[0] = TG_STRATEGY_ADAPTIVE;
     sc->n_strategies = 1;
     sc->aggregations[0] = TG_AGG_ADAPTIVE;

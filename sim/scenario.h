@@ -127,6 +127,7 @@ struct sim_scenario {
     size_t n_aggregations;
     char defining[SIM_NAME_MAX];      /* the event whose occurrences define the scenario ("" none) */
     tg_time playout_us;               /* both ends' playout_max_us (0: off, the default) */
+    int64_t light_flow_rate;          /* both ends' light_flow_rate, bytes/s (-1: the core's) */
     struct sim_uplink_spec uplinks[SIM_MAX_UPLINKS];
     size_t n_uplinks;
     struct sim_event_spec events[SIM_MAX_EVENTS];

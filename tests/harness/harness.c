@@ -27,6 +27,7 @@ tg_time h_rekey_after_us;
 uint32_t h_client_max_packet;
 tg_time h_playout_max_us;
 uint32_t h_uplink_queue_limit;
+uint32_t h_light_flow_rate;
 
 uint16_t h_packet(uint8_t *buf, const uint8_t src[4], const uint8_t dst[4], uint64_t seq,
                   uint16_t len)
@@ -205,6 +206,8 @@ int h_net_init(struct h_net *n, unsigned uplinks, const tg_time *delay_us,
     sc.mp.playout_max_us = h_playout_max_us;
     if (h_uplink_queue_limit != 0)
         sc.mp.uplink_queue_limit = h_uplink_queue_limit == UINT32_MAX ? 0 : h_uplink_queue_limit;
+    if (h_light_flow_rate != 0)
+        sc.mp.light_flow_rate = h_light_flow_rate == UINT32_MAX ? 0 : h_light_flow_rate;
     int rc = tg_server_new(&sc, &srng, a, 0, &n->server);
     if (rc != TG_OK)
         return rc;
@@ -217,6 +220,8 @@ int h_net_init(struct h_net *n, unsigned uplinks, const tg_time *delay_us,
     cc.mp.playout_max_us = h_playout_max_us;
     if (h_uplink_queue_limit != 0)
         cc.mp.uplink_queue_limit = h_uplink_queue_limit == UINT32_MAX ? 0 : h_uplink_queue_limit;
+    if (h_light_flow_rate != 0)
+        cc.mp.light_flow_rate = h_light_flow_rate == UINT32_MAX ? 0 : h_light_flow_rate;
     if (h_rekey_after_us)
         cc.mp.rekey_after_us = h_rekey_after_us;
     if (h_client_max_packet)

@@ -71,6 +71,9 @@ extern tg_time h_playout_max_us;
 /* Both ends' uplink_queue_limit for networks built after setting it (0: the
  * default; UINT32_MAX: 0, every packet sent at once). */
 extern uint32_t h_uplink_queue_limit;
+/* Both ends' light_flow_rate for networks built after setting it (0: the
+ * default; UINT32_MAX: 0, no flow is light). */
+extern uint32_t h_light_flow_rate;
 
 /* Build a network with `n` uplinks of the given one-way delays (both
  * directions), a client and a server with default configs except the

@@ -1,0 +1,46 @@
+/* Light flows pass the tunnel's queue: see light.h. */
+#include "light.h"
+
+/* Start a new window at `now` once the current one is over; what it counted
+ * is the previous window's, unless a whole window went by in between. */
+static void roll(tg_time *win_at, uint32_t *bytes, uint32_t *prev, tg_time now)
+{
+    if (now - *win_at < TG_LIGHT_WINDOW_US)
+        return;
+    if (prev != NULL)
+        *prev = now - *win_at < 2 * TG_LIGHT_WINDOW_US ? *bytes : 0;
+    *bytes = 0;
+    *win_at = now;
+}
+
+bool tg_light_pass(struct tg_light *l, uint32_t rate, uint64_t hash, size_t len, tg_time now)
+{
+    if (rate == 0)
+        return false;
+    uint64_t per_window = (uint64_t)rate * TG_LIGHT_WINDOW_US / TG_SEC(1);
+    struct tg_light_flow *f = &l->flow[hash % TG_LIGHT_SLOTS];
+    if (!f->used || f->hash != hash) {
+        if (f->used && now - f->win_at < 2 * TG_LIGHT_WINDOW_US)
+            return false; /* another flow's, and it is active */
+        *f = (struct tg_light_flow){.hash = hash, .win_at = now, .used = true};
+    }
+    roll(&f->win_at, &f->bytes, &f->prev, now);
+    if (!l->used) {
+        l->win_at = now;
+        l->used = true;
+    }
+    roll(&l->win_at, &l->bytes, NULL, now);
+
+    uint64_t sum = (uint64_t)f->bytes + len;
+    bool pass = f->prev <= per_window && sum <= per_window &&
+                (uint64_t)l->bytes + len <= TG_LIGHT_ALL * per_window &&
+                !(f->heavy && now - f->heavy_at < TG_LIGHT_WINDOW_US);
+    f->bytes = sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+    if (pass) {
+        l->bytes += (uint32_t)len;
+    } else {
+        f->heavy = true;
+        f->heavy_at = now;
+    }
+    return pass;
+}

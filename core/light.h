@@ -1,0 +1,56 @@
+/*
+ * light.h: light flows pass the tunnel's queue (internal).
+ *
+ * A bulk download fills the tunnel's own queue in front of each uplink
+ * (pace.h: up to 100 ms) and the receiver's reorder buffer releases striped
+ * packets in one global order, so a voice call or an SSH session beside it
+ * would wait as long as the download's packets do. A flow that sends little
+ * (at most `light_flow_rate` bytes a second, 64 KB/s by default, over the
+ * last two 250 ms windows, and the light flows together at most four times
+ * that) does not: its packets go at once, on the uplink where they arrive
+ * first by the uplinks' own queues, and the receiver delivers them as they
+ * come (unordered, like a flow-sticky packet). They are neither held nor
+ * sent again after a loss (a resent voice packet comes too late to play).
+ *
+ * A flow that was not light in the last window does not become light again
+ * until a whole window has passed, so its light packets cannot overtake its
+ * own packets still held or reordered. Flows are kept in a small table per
+ * session, by their keyed hash (flow.h); a flow that finds its entry taken by
+ * another one active in the last two windows is not light, so a collision
+ * costs delay, never order. Fixed size: nothing is allocated.
+ */
+#ifndef TG_LIGHT_H
+#define TG_LIGHT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "time.h"
+
+#define TG_LIGHT_SLOTS     32
+#define TG_LIGHT_WINDOW_US TG_MSEC(250)
+#define TG_LIGHT_ALL       4 /* all light flows together: this many times one flow's rate */
+
+struct tg_light_flow {
+    uint64_t hash;    /* the flow's (flow.h) */
+    tg_time win_at;   /* its current window started then */
+    uint32_t bytes;   /* it sent this much in the current window ... */
+    uint32_t prev;    /* ... and in the one before (0: it was quiet in between) */
+    tg_time heavy_at; /* the last of its packets that did not pass went then ... */
+    bool heavy;       /* ... if any did not */
+    bool used;        /* the entry holds a flow */
+};
+
+struct tg_light {
+    struct tg_light_flow flow[TG_LIGHT_SLOTS];
+    tg_time win_at;
+    uint32_t bytes; /* light bytes of all flows in the current window */
+    bool used;
+};
+
+/* Does this packet of `len` bytes of flow `hash` pass the queue? Counts it
+ * either way. `rate` is light_flow_rate (0: no flow is light). */
+bool tg_light_pass(struct tg_light *l, uint32_t rate, uint64_t hash, size_t len, tg_time now);
+
+#endif
