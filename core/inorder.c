@@ -124,8 +124,9 @@ void tg_mp_path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordered
     if (tg_replay_check(&mp->dedup, seq) != TG_OK)
         return;
     bool congested = tg_rtx_congested(mp->paths[slot], 1 + missing) && !(held && missing > 0);
-    if (ordered && mp->reorder != NULL && mp->cfg->retransmit_slots > 0 &&
-        seq >= tg_reorder_next_seq(mp->reorder) && !congested && tg_rtx_may_ask(mp)) {
+    bool asks = mp->reorder != NULL && mp->cfg->retransmit_slots > 0 &&
+                seq >= tg_reorder_next_seq(mp->reorder) && !congested;
+    if (ordered && asks && tg_rtx_may_ask(mp)) {
         tg_time until = tg_time_add(now, tg_rtx_recover_wait(mp));
         tg_reorder_hold(mp->reorder, seq, until);
         if (missing > 0 && mp->ask_tokens >= missing) {
@@ -136,6 +137,13 @@ void tg_mp_path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordered
             tg_rtx_send_nack(mp, now);
         mp->nack[mp->n_nack++] = seq;
         return;
+    }
+    /* an unordered packet (a light flow's) is not sent again, but the striped
+     * ones lost in the same burst before it are (the sender knows where it
+     * went: tg_rtx_note) */
+    if (!ordered && asks && missing > 0 && mp->ask_tokens >= missing) {
+        mp->ask_tokens -= missing;
+        lost_run(mp, slot, seq, after, tg_time_add(now, tg_rtx_recover_wait(mp)), now);
     }
     tg_mp_mark(mp, slot, seq, now);
 }

@@ -13,6 +13,12 @@ static void roll(tg_time *win_at, uint32_t *bytes, uint32_t *prev, tg_time now)
     *win_at = now;
 }
 
+uint32_t tg_light_rate(uint32_t cfg, double rates_bps)
+{
+    double share = rates_bps / 8 / TG_LIGHT_SHARE;
+    return rates_bps > 0 && share < (double)cfg ? (uint32_t)share : cfg;
+}
+
 bool tg_light_pass(struct tg_light *l, uint32_t rate, uint64_t hash, size_t len, tg_time now)
 {
     if (rate == 0)
@@ -22,7 +28,8 @@ bool tg_light_pass(struct tg_light *l, uint32_t rate, uint64_t hash, size_t len,
     if (!f->used || f->hash != hash) {
         if (f->used && now - f->win_at < 2 * TG_LIGHT_WINDOW_US)
             return false; /* another flow's, and it is active */
-        *f = (struct tg_light_flow){.hash = hash, .win_at = now, .used = true};
+        /* a new flow has yet to show it is light: a whole window first */
+        *f = (struct tg_light_flow){.hash = hash, .win_at = now, .prev = UINT32_MAX, .used = true};
     }
     roll(&f->win_at, &f->bytes, &f->prev, now);
     if (!l->used) {
@@ -32,15 +39,16 @@ bool tg_light_pass(struct tg_light *l, uint32_t rate, uint64_t hash, size_t len,
     roll(&l->win_at, &l->bytes, NULL, now);
 
     uint64_t sum = (uint64_t)f->bytes + len;
-    bool pass = f->prev <= per_window && sum <= per_window &&
-                (uint64_t)l->bytes + len <= TG_LIGHT_ALL * per_window &&
-                !(f->heavy && now - f->heavy_at < TG_LIGHT_WINDOW_US);
+    bool little = f->prev <= per_window && sum <= per_window &&
+                  (uint64_t)l->bytes + len <= TG_LIGHT_ALL * per_window;
     f->bytes = sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
-    if (pass) {
-        l->bytes += (uint32_t)len;
-    } else {
+    if (!little) {
         f->heavy = true;
         f->heavy_at = now;
+        return false;
     }
-    return pass;
+    if (f->heavy && now - f->heavy_at < TG_LIGHT_WINDOW_US)
+        return false; /* its last heavy packets may still be held or reordered */
+    l->bytes += (uint32_t)len;
+    return true;
 }

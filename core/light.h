@@ -30,13 +30,15 @@
 
 #define TG_LIGHT_SLOTS     32
 #define TG_LIGHT_WINDOW_US TG_MSEC(250)
-#define TG_LIGHT_ALL       4 /* all light flows together: this many times one flow's rate */
+#define TG_LIGHT_ALL       4  /* all light flows together: this many times one flow's rate */
+#define TG_LIGHT_SHARE     32 /* one light flow: at most this part of the uplinks' rates */
 
 struct tg_light_flow {
     uint64_t hash;    /* the flow's (flow.h) */
     tg_time win_at;   /* its current window started then */
     uint32_t bytes;   /* it sent this much in the current window ... */
-    uint32_t prev;    /* ... and in the one before (0: it was quiet in between) */
+    uint32_t prev;    /* ... and in the one before (0: it was quiet in between;
+                         UINT32_MAX: the flow is new) */
     tg_time heavy_at; /* the last of its packets that did not pass went then ... */
     bool heavy;       /* ... if any did not */
     bool used;        /* the entry holds a flow */
@@ -49,8 +51,12 @@ struct tg_light {
     bool used;
 };
 
+/* The rate under which a flow is light: light_flow_rate `cfg`, but at most
+ * 1/TG_LIGHT_SHARE of what the usable uplinks carry together (`rates_bps`,
+ * their delivery-rate estimates; 0: none known yet). */
+uint32_t tg_light_rate(uint32_t cfg, double rates_bps);
 /* Does this packet of `len` bytes of flow `hash` pass the queue? Counts it
- * either way. `rate` is light_flow_rate (0: no flow is light). */
+ * either way. `rate` is tg_light_rate's (0: no flow is light). */
 bool tg_light_pass(struct tg_light *l, uint32_t rate, uint64_t hash, size_t len, tg_time now);
 
 #endif

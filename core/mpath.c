@@ -384,18 +384,18 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
         tg_io_drop(io, TG_DROP_BAD_PACKET);
         return TG_ERR_MALFORMED;
     }
-    /* a light flow goes at once on the uplink with the least delay (light.h) */
-    bool light = tg_light_pass(&mp->light, mp->cfg->light_flow_rate, flow, len, now);
     /* views up to the last usable slot, the others below it zeroed (absent);
      * an uplink whose datagrams are overdue gets nothing new while another
      * one answers (what it had in flight goes out again: recover.h) */
     struct tg_sched_view v[TG_MAX_UPLINKS];
     uint32_t usable = 0, answering = 0;
+    double rates = 0;
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         const struct tg_path *p = mp->paths[i];
         if (!tg_mp_usable(mp, p, now))
             continue;
         usable |= 1u << i;
+        rates += p->est.has_rate ? p->est.rate_bps : 0;
         if (now < tg_mp_overdue_at(mp, p))
             answering |= 1u << i;
     }
@@ -410,6 +410,11 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
             if ((usable & (1u << i)) && mp->paths[i]->fb_advanced_at < last)
                 usable &= ~(1u << i);
     }
+    /* a light flow goes at once, on the uplink whose delay was measured the
+     * least: its own packets since do not count, so a burst of it stays on
+     * one uplink, in order (light.h) */
+    bool light = tg_light_pass(&mp->light, tg_light_rate(mp->cfg->light_flow_rate, rates), flow,
+                               len, now);
     unsigned n = usable ? 32u - (unsigned)__builtin_clz(usable) : 0; /* slots past the last: none */
     for (unsigned i = 0; i < n; i++) {
         const struct tg_path *p = mp->paths[i];
@@ -427,7 +432,8 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
             .rate_floor = !p->est.rate_queued,
             .owd_us = p->est.owd_base_us, /* the queue is in queued_bytes */
             .has_owd = p->est.has_owd,
-            .queued_bytes = light ? 0 : tg_mp_queued(mp, p, now) + p->pace_bytes,
+            .queued_bytes = light ? (uint64_t)tg_mp_measured_queue(p)
+                                  : tg_mp_queued(mp, p, now) + p->pace_bytes,
             .weight = 1.0,
             .priority = i,
         };
@@ -497,6 +503,8 @@ void tg_mp_send_data(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flag
     p->timed = true;
     if ((flags & TG_DATA_FLAG_ORDERED) && solo)
         tg_rtx_sent(mp, seq, slot, p->cur.send_counter);
+    else if (solo && chained)
+        tg_rtx_note(mp, seq, slot, p->cur.send_counter);
     if (chained) {
         p->last_data_seq = seq;
         p->last_data_solo = solo;
@@ -671,7 +679,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
     /* full-size data leaves no room to piggyback: report every so many */
     if (p->fb_pending && p->rx_unreported >= mp->cfg->feedback_packets)
         tg_mp_send_feedback(mp, slot, now);
-    if (mp->n_nack > 0)
+    if (mp->n_nack > 0 || mp->n_runs > 0)
         tg_rtx_send_nack(mp, now);
     tg_mp_drain_reorder(mp, now);
     tg_pace_drain(mp, now);

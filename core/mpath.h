@@ -276,6 +276,12 @@ static inline double tg_mp_drain_per_us(const struct tg_path *p)
 {
     return p->est.rate_bps / 8e6;
 }
+/* The queue the receiver last measured on the path, in bytes at its rate
+ * (0 before a rate is known): not what was sent since. */
+static inline double tg_mp_measured_queue(const struct tg_path *p)
+{
+    return p->est.has_rate ? (double)p->est.queue_delay_us * tg_mp_drain_per_us(p) : 0;
+}
 /* The model's queue `q` bytes after `dt` more of draining (never below empty). */
 static inline double tg_mp_drained(const struct tg_path *p, double q, tg_time dt)
 {

@@ -62,7 +62,7 @@ static bool valve_drops(const struct tg_mp *mp, const struct tg_path *p, tg_time
     if (now - p->valve_drop_at < VALVE_DROP_GAP_US)
         return false;
     double full = VALVE_DROP_LIMITS * (double)limit(mp, p);
-    double measured = (double)p->est.queue_delay_us * p->est.rate_bps / 8e6;
+    double measured = tg_mp_measured_queue(p);
     double modelled_q = (double)tg_mp_queued(mp, p, now);
     double link = measured < modelled_q ? measured : modelled_q; /* both must say so */
     return (double)p->pace_bytes + link > full;

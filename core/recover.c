@@ -96,6 +96,14 @@ void tg_rtx_sent(struct tg_mp *mp, uint64_t seq, unsigned uplink, uint64_t count
     }
 }
 
+void tg_rtx_note(struct tg_mp *mp, uint64_t seq, unsigned uplink, uint64_t counter)
+{
+    struct tg_rtx *r = mp->rtx;
+    if (r != NULL) /* no store: nothing striped that a run could find */
+        r->slots[seq & r->mask] = (struct rtx_slot){
+            .seq = seq, .counter = counter, .uplink = (uint8_t)uplink, .again = TG_RTX_TRIES};
+}
+
 void tg_rtx_rx_striped(struct tg_mp *mp)
 {
     mp->ask_tokens = earn(mp, mp->ask_tokens);

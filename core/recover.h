@@ -73,6 +73,11 @@ void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len
  * with counter `counter` (a packet held by pace.h goes later than it was
  * stored): what a LOST_RUN names it by. */
 void tg_rtx_sent(struct tg_mp *mp, uint64_t seq, unsigned uplink, uint64_t counter);
+/* Sender: unordered packet `seq` (a light flow's) went on `uplink` alone,
+ * in the datagram with counter `counter`. Not kept, never sent again; but
+ * a LOST_RUN may name it as the newest of a burst lost on that uplink, and
+ * the striped packets of the burst are found from it. */
+void tg_rtx_note(struct tg_mp *mp, uint64_t seq, unsigned uplink, uint64_t counter);
 /* Packet `seq` will never be sent: nothing resends it. */
 void tg_rtx_forget(struct tg_mp *mp, uint64_t seq);
 /* Sender: the peer's NACK frame: send what it names once more. */

@@ -23,9 +23,11 @@
  * steps, which those steps pay for. Gap runs are skipped as whole
  * intervals, so a jump of 2^40 costs what a jump of 2 does.
  *
- * The arrival list is a doubly linked list of live nodes in arrival order
- * (arrival times never decrease), so its head is the oldest packet for the
- * max_hold rule and removal from the middle is O(1).
+ * The arrival lists are doubly linked lists of live nodes in arrival order
+ * (arrival times never decrease), one of packets and one of marks (numbers
+ * pushed without a packet), so the packets' head is the oldest packet for
+ * the max_hold rule (a mark holds nothing back: nothing waits in it) and
+ * removal from the middle is O(1).
  */
 
 #define NONE   UINT32_MAX
@@ -39,6 +41,7 @@ struct node {
     uint32_t len;
     uint32_t prev, next; /* arrival list; NONE at the ends */
     uint8_t gapless;     /* nothing was missing before it when it arrived */
+    uint8_t mark;        /* pushed without a packet: on the marks' list */
 };
 
 struct uplink {
@@ -65,7 +68,7 @@ struct tg_reorder {
     uint32_t *spare; /* stack of free node indexes */
     uint32_t nspare;
     uint32_t extra;      /* node of a forced-out packet outside the ring, or NONE */
-    uint32_t head, tail; /* arrival list */
+    uint32_t head[2], tail[2]; /* arrival lists: packets, marks */
     struct node *nodes;  /* capacity + 1 */
     uint8_t *bytes;      /* (capacity + 1) * slot_bytes */
 
@@ -135,7 +138,7 @@ int tg_reorder_new(const struct tg_reorder_config *c, const struct tg_allocator 
         r->spare[i] = c->capacity - i; /* node 0 on top: nothing depends on it */
     r->nspare = c->capacity + 1;
     r->extra = NONE;
-    r->head = r->tail = NONE;
+    r->head[0] = r->tail[0] = r->head[1] = r->tail[1] = NONE;
     for (unsigned i = 0; i < TG_REORDER_MAX_UPLINKS; i++)
         r->up[i].reach = INT64_MAX;
     *out = r;
@@ -164,11 +167,11 @@ static void unlink_node(struct tg_reorder *r, uint32_t n)
     if (x->prev != NONE)
         r->nodes[x->prev].next = x->next;
     else
-        r->head = x->next;
+        r->head[x->mark] = x->next;
     if (x->next != NONE)
         r->nodes[x->next].prev = x->prev;
     else
-        r->tail = x->prev;
+        r->tail[x->mark] = x->prev;
 }
 
 /* Take node n out of the ring or extra, the arrival list and the count. */
@@ -196,9 +199,10 @@ static uint64_t lowest_from(const struct tg_reorder *r, uint64_t from)
         if (find(r, from + k) != NONE)
             return from + k;
     uint64_t low = NO_SEQ;
-    for (uint32_t n = r->head; n != NONE; n = r->nodes[n].next)
-        if (r->nodes[n].seq < low)
-            low = r->nodes[n].seq;
+    for (int l = 0; l < 2; l++)
+        for (uint32_t n = r->head[l]; n != NONE; n = r->nodes[n].next)
+            if (r->nodes[n].seq < low)
+                low = r->nodes[n].seq;
     return low;
 }
 
@@ -304,13 +308,14 @@ static int push(struct tg_reorder *r, uint64_t seq, unsigned uplink, const uint8
     x->sent = sent;
     x->len = (uint32_t)len;
     x->gapless = seq == r->contig;
-    x->prev = r->tail;
+    x->mark = pkt == NULL;
+    x->prev = r->tail[x->mark];
     x->next = NONE;
-    if (r->tail != NONE)
-        r->nodes[r->tail].next = n;
+    if (x->prev != NONE)
+        r->nodes[x->prev].next = n;
     else
-        r->head = n;
-    r->tail = n;
+        r->head[x->mark] = n;
+    r->tail[x->mark] = n;
     if (len > 0)
         memcpy(node_bytes(r, n), pkt, len);
     r->ring[i] = n;
@@ -332,6 +337,14 @@ int tg_reorder_offer(struct tg_reorder *r, uint64_t seq, unsigned uplink, const 
                      size_t len, tg_time now, tg_time not_before, tg_time sent)
 {
     return push(r, seq, uplink, pkt, len, now, not_before, sent, true);
+}
+
+/* When the oldest packet has waited max_hold_us (TG_TIME_NEVER: only
+ * marks are buffered). */
+static tg_time hold_end(const struct tg_reorder *r)
+{
+    uint32_t n = r->head[0];
+    return n == NONE ? TG_TIME_NEVER : tg_time_add(r->nodes[n].arrival, r->cfg.max_hold_us);
 }
 
 /* Give up on the numbers [next, to). */
@@ -421,8 +434,7 @@ int tg_reorder_pop(struct tg_reorder *r, tg_time now, const uint8_t **pkt, size_
     if (r->next < r->base)
         skip(r, r->base < low ? r->base : low, &r->st.skipped_by_overflow);
     if (r->next < low) {
-        const struct node *oldest = &r->nodes[r->head];
-        if (now >= tg_time_add(oldest->arrival, r->cfg.max_hold_us)) {
+        if (now >= hold_end(r)) {
             skip(r, low, &r->st.skipped_by_deadline);
         } else {
             uint64_t h = active_floor(r, now, r->nodes[find(r, low)].sent);
@@ -471,8 +483,7 @@ tg_time tg_reorder_next_deadline(const struct tg_reorder *r)
         if (r->holds[i].end > r->next && r->holds[i].seq < r->lowest &&
             r->holds[i].until > until)
             until = r->holds[i].until;
-    tg_time t_hold = tg_time_add(r->nodes[r->head].arrival, r->cfg.max_hold_us);
-    return t < until ? tg_time_min(until, t_hold) : t;
+    return t < until ? tg_time_min(until, hold_end(r)) : t;
 }
 
 /* A free hold entry: when all are taken, the one that ends first. */
@@ -539,7 +550,7 @@ static tg_time deadline(const struct tg_reorder *r)
     /* The whole run [next, low) goes at once when the oldest packet expires,
      * or when every uplink still behind `low` has fallen silent or can no
      * longer bring anything sent before it. */
-    tg_time t_hold = tg_time_add(r->nodes[r->head].arrival, r->cfg.max_hold_us);
+    tg_time t_hold = hold_end(r);
     tg_time sent = r->nodes[find(r, low)].sent;
     tg_time t_up = 0;
     for (unsigned i = 0; i < TG_REORDER_MAX_UPLINKS; i++) {

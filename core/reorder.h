@@ -12,7 +12,8 @@
  *   - deadline: every packet is held at most `max_hold_us` after its own
  *     arrival; when the oldest-arrived buffered packet reaches that age
  *     (now >= arrival + max_hold_us), everything up to it is released and the
- *     gaps before it are skipped;
+ *     gaps before it are skipped (a mark, a number pushed without a packet,
+ *     holds nothing back and starts no such clock);
  *   - uplinks: a gap is skipped at once when it can no longer be filled: each
  *     uplink delivers in send order, so once every uplink that delivered within
  *     the last `max_hold_us` (now < its last delivery + max_hold_us) has
