@@ -13,6 +13,27 @@ static void roll(tg_time *win_at, uint32_t *bytes, uint32_t *prev, tg_time now)
     *win_at = now;
 }
 
+static bool taken(const struct tg_light_flow *f, tg_time now)
+{
+    return f->used && now - f->win_at < 2 * TG_LIGHT_WINDOW_US;
+}
+
+/* The flow's entry: one of two, by two parts of its hash (two flows seldom
+ * share both), or a free one; NULL when both are other flows', active. */
+static struct tg_light_flow *entry(struct tg_light *l, uint64_t hash, tg_time now)
+{
+    struct tg_light_flow *a = &l->flow[hash % TG_LIGHT_SLOTS];
+    struct tg_light_flow *b = &l->flow[(hash >> 32) % TG_LIGHT_SLOTS];
+    if (a->used && a->hash == hash)
+        return a;
+    if (b->used && b->hash == hash)
+        return b;
+    struct tg_light_flow *f = !taken(a, now) ? a : !taken(b, now) ? b : NULL;
+    if (f != NULL) /* a new flow has yet to show it is light: a whole window first */
+        *f = (struct tg_light_flow){.hash = hash, .win_at = now, .prev = UINT32_MAX, .used = true};
+    return f;
+}
+
 uint32_t tg_light_rate(uint32_t cfg, double rates_bps)
 {
     double share = rates_bps / 8 / TG_LIGHT_SHARE;
@@ -24,13 +45,9 @@ bool tg_light_pass(struct tg_light *l, uint32_t rate, uint64_t hash, size_t len,
     if (rate == 0)
         return false;
     uint64_t per_window = (uint64_t)rate * TG_LIGHT_WINDOW_US / TG_SEC(1);
-    struct tg_light_flow *f = &l->flow[hash % TG_LIGHT_SLOTS];
-    if (!f->used || f->hash != hash) {
-        if (f->used && now - f->win_at < 2 * TG_LIGHT_WINDOW_US)
-            return false; /* another flow's, and it is active */
-        /* a new flow has yet to show it is light: a whole window first */
-        *f = (struct tg_light_flow){.hash = hash, .win_at = now, .prev = UINT32_MAX, .used = true};
-    }
+    struct tg_light_flow *f = entry(l, hash, now);
+    if (f == NULL)
+        return false; /* both its entries are other flows', active */
     roll(&f->win_at, &f->bytes, &f->prev, now);
     if (!l->used) {
         l->win_at = now;

@@ -5,19 +5,27 @@
  * (pace.h: up to 100 ms) and the receiver's reorder buffer releases striped
  * packets in one global order, so a voice call or an SSH session beside it
  * would wait as long as the download's packets do. A flow that sends little
- * (at most `light_flow_rate` bytes a second, 64 KB/s by default, over the
- * last two 250 ms windows, and the light flows together at most four times
- * that) does not: its packets go at once, on the uplink where they arrive
- * first by the uplinks' own queues, and the receiver delivers them as they
- * come (unordered, like a flow-sticky packet). They are neither held nor
- * sent again after a loss (a resent voice packet comes too late to play).
+ * does not: at most `light_flow_rate` bytes a second (64 KB/s by default, but
+ * at most 1/TG_LIGHT_SHARE of what the usable uplinks carry) in its current
+ * 250 ms window and the one before, the light flows together at most
+ * TG_LIGHT_ALL times that. Its packets go at once, on the uplink whose
+ * one-way delay was last measured the least (its queue as the receiver
+ * reported it: the flow's own packets since do not count, so a burst of it
+ * stays on one uplink, in order), carry their own send time, and are
+ * delivered as they come (unordered, like a flow-sticky packet); the
+ * receiver's mark for one says nothing of its uplink (it may have passed
+ * packets held for it). They are neither held nor sent again after a loss
+ * (a resent voice packet comes too late to play), but the striped packets
+ * lost in a burst before one still are (recover.h, tg_rtx_note).
  *
- * A flow that was not light in the last window does not become light again
- * until a whole window has passed, so its light packets cannot overtake its
- * own packets still held or reordered. Flows are kept in a small table per
- * session, by their keyed hash (flow.h); a flow that finds its entry taken by
- * another one active in the last two windows is not light, so a collision
- * costs delay, never order. Fixed size: nothing is allocated.
+ * A new flow is light only after a whole window has shown it (a download's
+ * first packets stay striped and in order), and a flow that was not light
+ * is not again until a whole window has passed since, so its light packets
+ * cannot overtake its own packets still held or reordered. Flows are kept in
+ * a small table per session, each in one of two entries picked by its keyed
+ * hash (flow.h); a flow that finds both taken by others active in the last
+ * two windows is not light, so a collision costs delay, never order. Fixed
+ * size: nothing is allocated.
  */
 #ifndef TG_LIGHT_H
 #define TG_LIGHT_H

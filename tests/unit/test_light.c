@@ -55,14 +55,24 @@ static void test_light_rules(void)
     CHECK(!tg_light_pass(&l, RATE, 9, 100, t0 + TG_MSEC(840)));
     CHECK(tg_light_pass(&l, RATE, 9, 100, t0 + TG_MSEC(1400)));
 
-    /* another flow in the same slot while the first is active: not light
-     * (a collision costs delay, never order); once the first has been quiet
-     * two windows, the slot is the newcomer's, as a new flow */
+    /* a flow whose two entries are both other flows', active: not light (a
+     * collision costs delay, never order); one that shares only one entry
+     * takes the other; once the others have been quiet two windows, the
+     * entry is the newcomer's, as a new flow */
+    const uint64_t a = 5, both = 7 + ((uint64_t)5 << 32); /* entries 5, 0 and 7, 5 */
+    const uint64_t one = 5 + ((uint64_t)9 << 32);         /* 5, 9: shares one */
+    const uint64_t b = 5 + ((uint64_t)7 << 32);           /* 5, 7: shares both */
     memset(&l, 0, sizeof l);
-    run_flow(&l, 5, 160, TG_MSEC(20), t0, t0 + TG_SEC(1), t0, &held);
-    CHECK(tg_light_pass(&l, RATE, 5, 160, t0 + TG_SEC(1)));
-    CHECK(!tg_light_pass(&l, RATE, 5 + TG_LIGHT_SLOTS, 160, t0 + TG_SEC(1) + TG_MSEC(100)));
-    pass = run_flow(&l, 5 + TG_LIGHT_SLOTS, 160, TG_MSEC(20), t0 + TG_SEC(2), t0 + TG_SEC(3),
+    unsigned late = 0;
+    for (tg_time t = t0; t < t0 + TG_SEC(1); t += TG_MSEC(20)) {
+        bool settled = t >= t0 + 2 * w + TG_MSEC(20);
+        late += !tg_light_pass(&l, RATE, a, 160, t) && settled;
+        late += !tg_light_pass(&l, RATE, both, 160, t) && settled;
+        late += !tg_light_pass(&l, RATE, one, 160, t) && settled;
+    }
+    CHECK_EQ(late, 0);
+    CHECK(!tg_light_pass(&l, RATE, b, 160, t0 + TG_SEC(1)));
+    pass = run_flow(&l, b, 160, TG_MSEC(20), t0 + TG_SEC(2), t0 + TG_SEC(3),
                     t0 + TG_SEC(2) + 2 * w + TG_MSEC(20), &held);
     CHECK(pass > 0);
     CHECK_EQ(held, 0);
