@@ -79,9 +79,8 @@ void tg_mp_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time now)
  * ones'), so it still bounds the gaps below it on the other uplinks. */
 void tg_mp_mark_passed(struct tg_mp *mp, uint64_t seq, tg_time now)
 {
-    if (mp->reorder != NULL &&
-        tg_reorder_push_at(mp->reorder, seq, TG_REORDER_NO_UPLINK, NULL, 0, now, 0,
-                           mp->dgram_sent) != TG_OK) {
+    if (mp->reorder != NULL && tg_reorder_push_at(mp->reorder, seq, TG_REORDER_NO_UPLINK, NULL, 0,
+                                                  now, 0, mp->dgram_sent) != TG_OK) {
         /* refused: nothing waits for it either way */
     }
 }

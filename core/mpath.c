@@ -413,8 +413,8 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
     /* a light flow goes at once, on the uplink whose delay was measured the
      * least: its own packets since do not count, so a burst of it stays on
      * one uplink, in order (light.h) */
-    bool light = tg_light_pass(&mp->light, tg_light_rate(mp->cfg->light_flow_rate, rates), flow,
-                               len, now);
+    bool light =
+        tg_light_pass(&mp->light, tg_light_rate(mp->cfg->light_flow_rate, rates), flow, len, now);
     unsigned n = usable ? 32u - (unsigned)__builtin_clz(usable) : 0; /* slots past the last: none */
     for (unsigned i = 0; i < n; i++) {
         const struct tg_path *p = mp->paths[i];

@@ -121,6 +121,10 @@ enum unit { U_DURATION, U_RATE, U_BYTES, U_FRACTION, U_NUMBER };
 
 static int scalar(struct ld *c, const struct tg_conf_value *v, enum unit u, double *out)
 {
+    static const char *const what[] = {"a duration (e.g. 20ms)", "a rate (e.g. 50Mbit)",
+                                       "a size (e.g. 64KB)", "a fraction (e.g. 1%)", "a number"};
+    if (v->type == TG_CONF_STRING) /* the conf library's message would quote it */
+        return failat(c, v->line, v->col, "expected %s, found a string", what[u]);
     struct tg_conf_error e;
     int rc = TG_OK;
     switch (u) {
