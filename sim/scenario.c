@@ -123,6 +123,7 @@ static int scalar(struct ld *c, const struct tg_conf_value *v, enum unit u, doub
 {
     static const char *const what[] = {"a duration (e.g. 20ms)", "a rate (e.g. 50Mbit)",
                                        "a size (e.g. 64KB)", "a fraction (e.g. 1%)", "a number"};
+    *out = 0;
     if (v->type == TG_CONF_STRING) /* the conf library's message would quote it */
         return failat(c, v->line, v->col, "expected %s, found a string", what[u]);
     struct tg_conf_error e;
