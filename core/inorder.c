@@ -62,25 +62,14 @@ void tg_mp_release(struct tg_mp *mp)
 }
 
 /* An empty entry in the reorder buffer: nothing waits for `seq` any more.
- * Refused below the window or when already there, which is as good. */
+ * Refused below the window or when already there, which is as good.
+ * `slot` TG_REORDER_NO_UPLINK: it tells nothing of any uplink. */
 void tg_mp_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time now)
 {
     /* without a buffer nothing waits at all; the datagram that told of it
      * was sent after it, so its send time bounds the mark's */
     if (mp->reorder != NULL &&
         tg_reorder_push_at(mp->reorder, seq, slot, NULL, 0, now, 0, mp->dgram_sent) != TG_OK) {
-        /* refused: nothing waits for it either way */
-    }
-}
-
-/* An unordered packet, delivered as it came. A light flow's passes the
- * packets held for its uplink (light.h), numbered before it, so it is no
- * sign of where that uplink is; its send time is its own (not the held
- * ones'), so it still bounds the gaps below it on the other uplinks. */
-void tg_mp_mark_passed(struct tg_mp *mp, uint64_t seq, tg_time now)
-{
-    if (mp->reorder != NULL && tg_reorder_push_at(mp->reorder, seq, TG_REORDER_NO_UPLINK, NULL, 0,
-                                                  now, 0, mp->dgram_sent) != TG_OK) {
         /* refused: nothing waits for it either way */
     }
 }

@@ -17,10 +17,8 @@ void tg_mp_set_alive(struct tg_mp *mp, tg_time now);
 /* Deliver what the reorder buffer releases while the TUN queue has room. */
 void tg_mp_drain_reorder(struct tg_mp *mp, tg_time now);
 /* Nothing waits for `seq` any more: lost for good (told by a datagram on
- * uplink `slot`), or delivered unordered (passed: it tells nothing of its
- * uplink, as it may have passed packets held for it). */
+ * uplink `slot`), or delivered unordered (slot TG_REORDER_NO_UPLINK). */
 void tg_mp_mark(struct tg_mp *mp, unsigned slot, uint64_t seq, tg_time now);
-void tg_mp_mark_passed(struct tg_mp *mp, uint64_t seq, tg_time now);
 /* `seq` was sent on uplink `slot` before the datagram being read and has
  * not arrived: lost. `missing` (0: none) more datagrams went missing since
  * the one with counter `after` (a run, LOST_RUN). `held`: the datagram being

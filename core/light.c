@@ -49,10 +49,6 @@ bool tg_light_pass(struct tg_light *l, uint32_t rate, uint64_t hash, size_t len,
     if (f == NULL)
         return false; /* both its entries are other flows', active */
     roll(&f->win_at, &f->bytes, &f->prev, now);
-    if (!l->used) {
-        l->win_at = now;
-        l->used = true;
-    }
     roll(&l->win_at, &l->bytes, NULL, now);
 
     uint64_t sum = (uint64_t)f->bytes + len;

@@ -56,7 +56,6 @@ struct tg_light {
     struct tg_light_flow flow[TG_LIGHT_SLOTS];
     tg_time win_at;
     uint32_t bytes; /* light bytes of all flows in the current window */
-    bool used;
 };
 
 /* The rate under which a flow is light: light_flow_rate `cfg`, but at most

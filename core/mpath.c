@@ -591,8 +591,12 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
                                    tg_playout_at(mp, now));
             } else {
                 /* deliver now; leave an empty mark so ordered packets after it
-                 * do not wait for this sequence number */
-                tg_mp_mark_passed(mp, seq, now);
+                 * do not wait for this sequence number. A light flow's packet
+                 * passes the packets held for its uplink (light.h), numbered
+                 * before it, so it is no sign of where that uplink is; its
+                 * send time is its own, so it still bounds the gaps below it
+                 * on the other uplinks */
+                tg_mp_mark(mp, TG_REORDER_NO_UPLINK, seq, now);
                 mp->deliver(mp->owner, mp, pkt, f.u.data.len, now);
             }
             break;

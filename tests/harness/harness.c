@@ -273,6 +273,24 @@ void h_net_run(struct h_net *n, tg_time until)
     n->now = until;
 }
 
+bool h_net_paced_pair(struct h_net *n)
+{
+    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(30)};
+    uint32_t limit = h_uplink_queue_limit;
+    h_uplink_queue_limit = 16384; /* under the fast uplink's 32 KB queue */
+    int rc = h_net_init(n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL);
+    h_uplink_queue_limit = limit;
+    if (rc != TG_OK)
+        return false;
+    n->up[0].rate_bps = 20000000;
+    n->up[0].queue_bytes = 32768;
+    n->up[1].rate_bps = 10000000;
+    if (!h_net_connect(n, TG_SEC(2)))
+        return false;
+    h_net_run(n, n->now + TG_SEC(1));
+    return true;
+}
+
 bool h_net_connect(struct h_net *n, tg_time limit_us)
 {
     /* connected = the client has keys on every uplink and the server has

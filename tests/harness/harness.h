@@ -84,6 +84,11 @@ void h_net_free(struct h_net *n);
 /* Bring all uplinks up and run until the client has a session and every
  * uplink is keyed, or `limit_us` passes. Returns true on success. */
 bool h_net_connect(struct h_net *n, tg_time limit_us);
+/* The paced pair: uplinks of 20 Mbit/s (10 ms, a 32 KB queue) and 10
+ * Mbit/s (30 ms), the tunnel keeping at most 16 KB in an uplink's queue,
+ * striped (adaptive, full), connected and run 1 s so the PINGs measure
+ * both. Other knobs (h_light_flow_rate...) as set. Returns h_net_connect's. */
+bool h_net_paced_pair(struct h_net *n);
 /* Run the network until `until` (absolute). */
 void h_net_run(struct h_net *n, tg_time until);
 /* Move what the cores queued (datagrams onto links, packets, events) now. */

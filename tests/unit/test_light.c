@@ -116,18 +116,10 @@ static int cmp_time(const void *a, const void *b)
  * second; checks that everything arrived once and the bulk flow in order. */
 static tg_time call_beside_bulk(bool light)
 {
-    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(30)};
     struct h_net n;
-    h_uplink_queue_limit = 16384;
     h_light_flow_rate = light ? RATE : UINT32_MAX;
-    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
-    h_uplink_queue_limit = 0;
+    CHECK(h_net_paced_pair(&n));
     h_light_flow_rate = 0;
-    n.up[0].rate_bps = 20000000;
-    n.up[0].queue_bytes = 32768;
-    n.up[1].rate_bps = 10000000;
-    CHECK(h_net_connect(&n, TG_SEC(2)));
-    h_net_run(&n, n.now + TG_SEC(1));
     /* a call packet every 20 ms, a 240 KB burst every 100 ms before it */
     enum { STEPS = 300, EVERY = 5, PER = 240, BULK = STEPS / EVERY * PER, CALL = 1u << 20 };
     tg_time sent_at[BULK], call_at[STEPS];

@@ -94,16 +94,8 @@ static void test_pace_rate_rises(void)
  * arrives once, in order, none given up on as late. */
 static void test_pace_striped_in_order(void)
 {
-    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(30)};
     struct h_net n;
-    h_uplink_queue_limit = 16384; /* under the fast uplink's 32 KB queue */
-    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
-    h_uplink_queue_limit = 0;
-    n.up[0].rate_bps = 20000000;
-    n.up[0].queue_bytes = 32768;
-    n.up[1].rate_bps = 10000000;
-    CHECK(h_net_connect(&n, TG_SEC(2)));
-    h_net_run(&n, n.now + TG_SEC(1));
+    CHECK(h_net_paced_pair(&n));
     enum { N = 6000, WARM = 2000 };
     uint32_t from = 0;
     uint64_t link_drops = 0;
