@@ -126,9 +126,9 @@ void tg_mp_path_lost(struct tg_mp *mp, unsigned slot, uint64_t seq, bool ordered
         mp->nack[mp->n_nack++] = seq;
         return;
     }
-    /* an unordered packet (a light flow's) is not sent again, but the striped
-     * ones lost in the same burst before it are (the sender knows where it
-     * went: tg_rtx_note) */
+    /* an unordered packet (a light flow's) is not asked for, but the striped
+     * ones lost in the same burst before it are (the sender kept where it
+     * went: tg_rtx_store) */
     if (!ordered && asks && missing > 0 && mp->ask_tokens >= missing) {
         mp->ask_tokens -= missing;
         lost_run(mp, slot, seq, after, tg_time_add(now, tg_rtx_recover_wait(mp)), now);

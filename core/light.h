@@ -14,9 +14,10 @@
  * stays on one uplink, in order), carry their own send time, and are
  * delivered as they come (unordered, like a flow-sticky packet); the
  * receiver's mark for one says nothing of its uplink (it may have passed
- * packets held for it). They are neither held nor sent again after a loss
+ * packets held for it). They are neither held nor asked for again after a loss
  * (a resent voice packet comes too late to play), but the striped packets
- * lost in a burst before one still are (recover.h, tg_rtx_note).
+ * lost in a burst before one still are, and one lost with an uplink that
+ * went silent is reinjected like a striped one (recover.h, tg_rtx_store).
  *
  * A new flow is light only after a whole window has shown it (a download's
  * first packets stay striped and in order), and a flow that was not light

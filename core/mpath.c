@@ -461,8 +461,8 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
     uint64_t seq = mp->next_seq++;
     mp->last_activity = now;
     data_seen(mp, now);
-    if (flags & TG_DATA_FLAG_ORDERED)
-        tg_rtx_store(mp, seq, pkt, len, (unsigned)first, now);
+    if ((flags & TG_DATA_FLAG_ORDERED) || solo)
+        tg_rtx_store(mp, seq, pkt, len, (unsigned)first, (flags & TG_DATA_FLAG_ORDERED) != 0, now);
     io->counters.data_bytes += len;
     io->counters.data_copy_bytes += len * (uint64_t)__builtin_popcount(mask);
     if (hold) {
@@ -501,10 +501,8 @@ void tg_mp_send_data(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flag
         return;
     p->held_us = now - stamp;
     p->timed = true;
-    if ((flags & TG_DATA_FLAG_ORDERED) && solo)
+    if (solo)
         tg_rtx_sent(mp, seq, slot, p->cur.send_counter);
-    else if (solo && chained)
-        tg_rtx_note(mp, seq, slot, p->cur.send_counter);
     if (chained) {
         p->last_data_seq = seq;
         p->last_data_solo = solo;
@@ -702,7 +700,7 @@ tg_time tg_mp_next_deadline(const struct tg_mp *mp)
             t = tg_time_add(mp->ordered_at, REORDER_IDLE_US);
     }
     if (mp->rtx != NULL)
-        t = tg_time_min(t, tg_time_add(mp->striped_at, REORDER_IDLE_US));
+        t = tg_time_min(t, tg_time_add(mp->kept_at, REORDER_IDLE_US));
     t = tg_time_min(t, tg_pace_next_deadline(mp));
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         const struct tg_path *p = mp->paths[i];
@@ -758,7 +756,7 @@ void tg_mp_on_timeout(struct tg_mp *mp, tg_time now)
         tg_reorder_free(mp->reorder);
         mp->reorder = NULL;
     }
-    if (mp->rtx != NULL && now - mp->striped_at >= REORDER_IDLE_US) {
+    if (mp->rtx != NULL && now - mp->kept_at >= REORDER_IDLE_US) {
         tg_alloc_free(&mp->alloc, mp->rtx);
         mp->rtx = NULL;
     }

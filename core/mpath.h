@@ -190,7 +190,7 @@ struct tg_mp {
                                      (pace.h), allocated like the retransmit store */
     struct tg_rtx *rtx;           /* sender: the last retransmit_slots striped packets,
                                      allocated and given back like the reorder buffer */
-    tg_time striped_at;           /* sender: the last striped packet went then */
+    tg_time kept_at;              /* sender: the last packet kept (recover.h) went then */
     double rtx_tokens;            /* sender: retransmissions allowed now */
     double ask_tokens;            /* receiver: the same budget, counted on what arrives, so
                                      it never waits for a packet the sender will not send */

@@ -10,11 +10,12 @@
 #endif
 
 struct rtx_slot {
-    uint64_t seq;   /* UINT64_MAX: empty */
+    uint64_t seq;     /* UINT64_MAX: empty */
     uint64_t counter; /* its datagram's counter on the uplink it went first */
     uint16_t len;
     uint8_t uplink; /* where it went first */
     uint8_t again;  /* times sent again */
+    bool unordered; /* delivered as it comes: only ever reinjected */
 };
 
 struct tg_rtx {
@@ -50,13 +51,13 @@ static double earn(const struct tg_mp *mp, double tokens)
     return tokens > TG_RTX_BUDGET_CAP ? TG_RTX_BUDGET_CAP : tokens;
 }
 
-void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len,
-                  unsigned uplink, tg_time now)
+void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len, unsigned uplink,
+                  bool ordered, tg_time now)
 {
     uint32_t n = mp->cfg->retransmit_slots;
     if (n == 0 || (n & (n - 1)) != 0)
         return;
-    mp->striped_at = now;
+    mp->kept_at = now;
     if (mp->rtx == NULL) {
         /* the bytes 16-byte aligned, as the allocation is */
         size_t slot_bytes = (mp->cfg->max_packet + 15u) & ~(size_t)15;
@@ -79,9 +80,11 @@ void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len
     *s = (struct rtx_slot){.seq = seq,
                            .counter = mp->paths[uplink]->cur.send_counter, /* sealed next */
                            .len = (uint16_t)len,
-                           .uplink = (uint8_t)uplink};
+                           .uplink = (uint8_t)uplink,
+                           .unordered = !ordered};
     store_bytes(r->bytes + (size_t)(seq & r->mask) * r->slot_bytes, pkt, len);
-    mp->rtx_tokens = earn(mp, mp->rtx_tokens);
+    if (ordered)
+        mp->rtx_tokens = earn(mp, mp->rtx_tokens);
 }
 
 void tg_rtx_sent(struct tg_mp *mp, uint64_t seq, unsigned uplink, uint64_t counter)
@@ -94,14 +97,6 @@ void tg_rtx_sent(struct tg_mp *mp, uint64_t seq, unsigned uplink, uint64_t count
         s->uplink = (uint8_t)uplink;
         s->counter = counter;
     }
-}
-
-void tg_rtx_note(struct tg_mp *mp, uint64_t seq, unsigned uplink, uint64_t counter)
-{
-    struct tg_rtx *r = mp->rtx;
-    if (r != NULL) /* no store: nothing striped that a run could find */
-        r->slots[seq & r->mask] = (struct rtx_slot){
-            .seq = seq, .counter = counter, .uplink = (uint8_t)uplink, .again = TG_RTX_TRIES};
 }
 
 void tg_rtx_rx_striped(struct tg_mp *mp)
@@ -384,10 +379,12 @@ static int resend(struct tg_mp *mp, struct rtx_slot *s, uint64_t seq, int i, tg_
         return -1;
     size_t off = 0;
     const uint8_t *pkt = r->bytes + (size_t)(seq & r->mask) * r->slot_bytes;
-    /* no PREV: a packet sent again is not part of its uplink's chain */
-    tg_time stamp = tg_pace_stamp(mp, mp->paths[i], now);
+    /* no PREV: a packet sent again is not part of its uplink's chain; an
+     * unordered one carries its own send time, as it did the first time */
+    tg_time stamp = s->unordered ? now : tg_pace_stamp(mp, mp->paths[i], now);
     if (tg_frame_put_data(buf + TG_DATA_HEADER_LEN, tg_mp_plain_cap(mp), &off,
-                          TG_DATA_FLAG_ORDERED, seq, stamp, 0, pkt, s->len) != TG_OK)
+                          s->unordered ? 0 : TG_DATA_FLAG_ORDERED, seq, stamp, 0, pkt,
+                          s->len) != TG_OK)
         return 0;
     mp->paths[i]->held_us = now - stamp;
     mp->paths[i]->timed = true;
@@ -464,7 +461,8 @@ void tg_rtx_on_nack(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
     for (uint8_t k = 0; k < f->u.nack.count; k++) {
         uint64_t seq = tg_widen32(tg_get_u32(f->u.nack.seqs + 4 * k), mp->next_seq - 1);
         struct rtx_slot *s = &r->slots[seq & r->mask];
-        if (seq >= mp->next_seq || s->seq != seq || s->again >= TG_RTX_TRIES || mp->rtx_tokens < 1)
+        if (seq >= mp->next_seq || s->seq != seq || s->unordered || s->again >= TG_RTX_TRIES ||
+            mp->rtx_tokens < 1)
             continue;
         if (answer(mp, s, seq, now) < 0)
             return;
@@ -489,7 +487,9 @@ void tg_rtx_on_lost_run(struct tg_mp *mp, const struct tg_frame *f, tg_time now)
     uint64_t floor = top > span ? top - span : 0;
     for (uint64_t seq = top; seq-- > floor && n < TG_NACK_MAX;) {
         const struct rtx_slot *s = &r->slots[seq & r->mask];
-        if (s->seq != seq || s->uplink != named->uplink)
+        /* unordered ones are not asked for, and one that passed packets
+         * held for its uplink went before them (its counter is lower) */
+        if (s->seq != seq || s->uplink != named->uplink || s->unordered)
             continue;
         if (s->counter <= after)
             break;

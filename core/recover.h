@@ -8,13 +8,13 @@
  * in order, so a named frame it has not seen was lost. It holds that gap in
  * the reorder buffer for about a round trip (tg_reorder_hold) and sends a
  * NACK on its fastest uplink. The sender, which keeps the last
- * retransmit_slots striped packets (allocated at the first one, given back
- * with the reorder buffer's idle rule), sends each named one again once, on
- * the other uplink where it should arrive first (a loss may be the first of
- * an outage), or on the one that lost it when that one is healthy and every
- * other would deliver it more than srtt/2 later, within a budget of
- * retransmit_budget per striped packet sent (TG_RTX_BUDGET_CAP at most, and
- * at first). The receiver keeps the same budget over the striped packets it
+ * retransmit_slots packets sent on one uplink (allocated at the first one,
+ * given back with the reorder buffer's idle rule), sends each named one
+ * again once, on the other uplink where it should arrive first (a loss may
+ * be the first of an outage), or on the one that lost it when that one is
+ * healthy and every other would deliver it more than srtt/2 later, within a
+ * budget of retransmit_budget per striped packet sent (TG_RTX_BUDGET_CAP at
+ * most, and at first). The receiver keeps the same budget over the striped packets it
  * received, and asks only while it has some: a gap the sender will not fill
  * is given up on at once, not held round trip after round trip. PREV names
  * one frame only: when the uplink's counters show that more datagrams than
@@ -42,8 +42,8 @@
  *
  * An uplink that goes silent loses what was in flight on it, and no later
  * packet on it will name the gap. When the oldest datagram it has not
- * reported is overdue, the sender sends its unreported striped packets
- * again on the other uplinks at once (MPTCP's opportunistic reinjection),
+ * reported is overdue, the sender sends its unreported packets (striped or
+ * not) again on the other uplinks at once (MPTCP's opportunistic reinjection),
  * so the receiver's reorder buffer fills the gaps within a round trip
  * instead of waiting for the uplink to be given up on.
  */
@@ -66,18 +66,21 @@
 #define TG_LOST_RUN_MAX TG_NACK_MAX
 #define TG_LOST_RUN_SPAN 256
 
-/* Sender: keep striped packet `seq` (first sent on `uplink`). */
+/* Sender: keep packet `seq` (first sent on `uplink`): a striped one
+ * (`ordered`), or one sent on one uplink and delivered as it comes (a light
+ * flow's, a flow-sticky one). An unordered one is never asked for (the
+ * receiver cannot tell it is missing), but it is reinjected when its uplink
+ * goes silent (tg_rtx_reinject): an inner flow's retransmission after a
+ * timeout is one, and lost with an uplink that just died it would cost the
+ * flow a doubled timeout; and a LOST_RUN may name it as the newest of a
+ * burst lost on its uplink, the striped packets of the burst found from it.
+ * Only striped ones earn the budget. */
 void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len,
-                  unsigned uplink, tg_time now);
-/* Sender: striped packet `seq` went on `uplink` alone, in the datagram
- * with counter `counter` (a packet held by pace.h goes later than it was
+                  unsigned uplink, bool ordered, tg_time now);
+/* Sender: kept packet `seq` went on `uplink` alone, in the datagram with
+ * counter `counter` (a packet held by pace.h goes later than it was
  * stored): what a LOST_RUN names it by. */
 void tg_rtx_sent(struct tg_mp *mp, uint64_t seq, unsigned uplink, uint64_t counter);
-/* Sender: unordered packet `seq` (a light flow's) went on `uplink` alone,
- * in the datagram with counter `counter`. Not kept, never sent again; but
- * a LOST_RUN may name it as the newest of a burst lost on that uplink, and
- * the striped packets of the burst are found from it. */
-void tg_rtx_note(struct tg_mp *mp, uint64_t seq, unsigned uplink, uint64_t counter);
 /* Packet `seq` will never be sent: nothing resends it. */
 void tg_rtx_forget(struct tg_mp *mp, uint64_t seq);
 /* Sender: the peer's NACK frame: send what it names once more. */
@@ -119,8 +122,8 @@ int64_t tg_rtx_reach(const struct tg_path *p);
 /* Receiver: before the reorder buffer gives up on a gap, ask for the lost
  * packets once more and hold their gaps (see the top of this file). */
 void tg_rtx_ask_again(struct tg_mp *mp, tg_time now);
-/* Sender: uplink `slot` is overdue (tg_mp_overdue_at): send its striped
- * packets the receiver has not reported once more, each on the uplink where
+/* Sender: uplink `slot` is overdue (tg_mp_overdue_at): send its kept
+ * packets the receiver has not reported once more (unordered ones as such), each on the uplink where
  * it arrives first, outside the budget. Each packet is looked at once; what
  * the output queue had no room for is looked at on the next call. */
 void tg_rtx_reinject(struct tg_mp *mp, unsigned slot, tg_time now);

@@ -109,6 +109,7 @@ log "chaos_resume_after_all_down_s: longest $resume; each (waited, after): $(awk
 log "chaos_first_ping_after_all_down_s: $pingback"
 log "chaos_download_mbit: $(sed -n 's/^mbit //p' "$WORK/recv.log")"
 log "chaos_pings_answered_while_up: $pings (answered, sent, share)"
+log "chaos_sender_timeouts (time/backoff): $(awk '/^rto / { printf "%s/%s ", $2, $3 }' "$WORK/serve.log")"
 check "failover stall (some uplink up throughout) $stall s <= $STALL_MAX s" \
     awk -v s="$stall" -v m="$STALL_MAX" 'BEGIN { exit !(s <= m) }'
 check "after every all-down period the download resumed within 3 s + the time it had waited ($late late)" \

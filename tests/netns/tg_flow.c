@@ -8,7 +8,9 @@
  *   send-serve PORT SECONDS BYTES TIMEOUT_S
  *                                       accept one client and send to it a fixed
  *                                       pseudo-random stream for SECONDS, or BYTES
- *                                       of it if BYTES > 0; prints sent, sha256
+ *                                       of it if BYTES > 0; prints sent, sha256,
+ *                                       and "rto TIME BACKOFF RTO_MS RETRANS_TOTAL"
+ *                                       each time its timeout backoff changes
  *   send IP PORT SECONDS TIMEOUT_S      connect and send for SECONDS (an upload)
  *   recv-serve PORT TIMEOUT_S           accept one client, read to EOF (the receiver
  *                                       of an upload); prints what recv prints
@@ -24,6 +26,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sodium.h>
 #include <stdint.h>
@@ -54,6 +57,35 @@ static int wait_fd(int fd, short ev, double deadline)
         return 0;
     struct pollfd p = {.fd = fd, .events = ev};
     return poll(&p, 1, (int)(left * 1000) + 1) > 0;
+}
+
+/* The sender's timeouts, as they happen: "rto T BACKOFF RTO_MS RETRANS_TOTAL" each
+ * time the socket's backoff changes (TCP_INFO sampled every 20 ms while the
+ * sender waits), so a stall can be lined up with what the links did. */
+static void watch_rto(int fd)
+{
+    static int last_backoff = -1;
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 || ti.tcpi_backoff == last_backoff)
+        return;
+    last_backoff = ti.tcpi_backoff;
+    printf("rto %.3f %u %u %u\n", now_s(), ti.tcpi_backoff, ti.tcpi_rto / 1000, ti.tcpi_total_retrans);
+}
+
+/* wait_fd for a sender: the same, watching its timeouts meanwhile */
+static int wait_send(int fd, short ev, double deadline)
+{
+    for (;;) {
+        double left = deadline - now_s();
+        watch_rto(fd);
+        if (left <= 0)
+            return 0;
+        struct pollfd p = {.fd = fd, .events = ev};
+        int r = poll(&p, 1, left < 0.02 ? (int)(left * 1000) + 1 : 20);
+        if (r != 0)
+            return r > 0;
+    }
 }
 
 static void fill(uint64_t *state, uint8_t *buf, size_t len)
@@ -132,7 +164,7 @@ static int send_for(int fd, double secs, uint64_t bytes, double deadline)
         fill(&st, buf, sizeof buf);
         size_t off = 0;
         while (off < n) {
-            if (!wait_fd(fd, POLLOUT, deadline)) {
+            if (!wait_send(fd, POLLOUT, deadline)) {
                 ok = 0;
                 break;
             }
@@ -150,7 +182,7 @@ static int send_for(int fd, double secs, uint64_t bytes, double deadline)
     print_sha(&h);
     shutdown(fd, SHUT_WR);
     char tmp[256]; /* the peer closes once it has read everything */
-    while (wait_fd(fd, POLLIN, deadline) && read(fd, tmp, sizeof tmp) > 0) {
+    while (wait_send(fd, POLLIN, deadline) && read(fd, tmp, sizeof tmp) > 0) {
     }
     close(fd);
     return ok && (bytes == 0 || sent == bytes) ? 0 : 1;
