@@ -379,22 +379,25 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
         tg_io_drop(io, TG_DROP_TOO_BIG);
         return TG_ERR_NOBUF;
     }
-    uint64_t flow;
-    if (tg_flow_hash_packet(mp->flow_key, pkt, len, &flow) != TG_OK) {
+    struct tg_ip_info ip;
+    if (tg_ip_parse(pkt, len, &ip) != TG_OK) {
         tg_io_drop(io, TG_DROP_BAD_PACKET);
         return TG_ERR_MALFORMED;
     }
+    uint64_t flow = tg_flow_hash(mp->flow_key, &ip);
     /* views up to the last usable slot, the others below it zeroed (absent);
      * an uplink whose datagrams are overdue gets nothing new while another
      * one answers (what it had in flight goes out again: recover.h) */
     struct tg_sched_view v[TG_MAX_UPLINKS];
     uint32_t usable = 0, answering = 0;
     double rates = 0;
+    bool alive = false; /* some usable uplink's probes still answer */
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         const struct tg_path *p = mp->paths[i];
         if (!tg_mp_usable(mp, p, now))
             continue;
         usable |= 1u << i;
+        alive |= p->est.health < TG_HEALTH_UNHEALTHY;
         rates += p->est.has_rate ? p->est.rate_bps : 0;
         if (now < tg_mp_overdue_at(mp, p))
             answering |= 1u << i;
@@ -440,6 +443,9 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
     }
     uint32_t mask = 0;
     if (tg_sched_pick(mp->sched, v, n, flow, len, now, &mask) != TG_OK || mask == 0) {
+        /* every uplink down: a TCP packet waits for one to come back */
+        if (usable != 0 && ip.proto == TG_PROTO_TCP && tg_rtx_hold(mp, pkt, len, now))
+            return TG_OK;
         tg_io_drop(io, TG_DROP_NO_UPLINK);
         return TG_ERR_STATE;
     }
@@ -474,6 +480,9 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
         if (mask & (1u << i))
             tg_mp_send_data(mp, i, seq, flags, solo, pkt, len,
                             light ? now : tg_pace_stamp(mp, mp->paths[i], now), now);
+    /* every uplink silent and failing its probes: an outage (recover.h) */
+    if (answering == 0 && !alive && ip.proto == TG_PROTO_TCP)
+        tg_rtx_blind(mp, seq);
     return TG_OK;
 }
 
@@ -683,6 +692,7 @@ int tg_mp_receive(struct tg_mp *mp, unsigned slot, struct tg_transport *t,
         tg_mp_send_feedback(mp, slot, now);
     if (mp->n_nack > 0 || mp->n_runs > 0)
         tg_rtx_send_nack(mp, now);
+    tg_rtx_replay(mp, now);
     tg_mp_drain_reorder(mp, now);
     tg_pace_drain(mp, now);
     return TG_OK;
@@ -701,6 +711,8 @@ tg_time tg_mp_next_deadline(const struct tg_mp *mp)
     }
     if (mp->rtx != NULL)
         t = tg_time_min(t, tg_time_add(mp->kept_at, REORDER_IDLE_US));
+    if (mp->blind && mp->replay_at != 0)
+        t = tg_time_min(t, mp->replay_at);
     t = tg_time_min(t, tg_pace_next_deadline(mp));
     for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
         const struct tg_path *p = mp->paths[i];
@@ -749,6 +761,7 @@ void tg_mp_on_timeout(struct tg_mp *mp, tg_time now)
             tg_rtx_reinject(mp, i, now);
     }
     tg_mp_set_alive(mp, now);
+    tg_rtx_replay(mp, now);
     tg_mp_drain_reorder(mp, now);
     tg_pace_drain(mp, now);
     if (mp->reorder != NULL && now - mp->ordered_at >= REORDER_IDLE_US &&
@@ -756,10 +769,8 @@ void tg_mp_on_timeout(struct tg_mp *mp, tg_time now)
         tg_reorder_free(mp->reorder);
         mp->reorder = NULL;
     }
-    if (mp->rtx != NULL && now - mp->kept_at >= REORDER_IDLE_US) {
-        tg_alloc_free(&mp->alloc, mp->rtx);
-        mp->rtx = NULL;
-    }
+    if (mp->rtx != NULL && now - mp->kept_at >= REORDER_IDLE_US)
+        tg_rtx_free(mp);
 }
 
 void tg_mp_snapshot(const struct tg_mp *mp, unsigned slot, tg_time now,

@@ -191,6 +191,9 @@ struct tg_mp {
     struct tg_rtx *rtx;           /* sender: the last retransmit_slots striped packets,
                                      allocated and given back like the reorder buffer */
     tg_time kept_at;              /* sender: the last packet kept (recover.h) went then */
+    bool blind;                   /* sender: kept packets went while no uplink answered, */
+    uint64_t blind_from;          /* ... the oldest of them not sent again yet is this seq; */
+    tg_time replay_at;            /* ... the rest go no sooner than this (0: on a datagram) */
     double rtx_tokens;            /* sender: retransmissions allowed now */
     double ask_tokens;            /* receiver: the same budget, counted on what arrives, so
                                      it never waits for a packet the sender will not send */

@@ -16,6 +16,7 @@ struct rtx_slot {
     uint8_t uplink; /* where it went first */
     uint8_t again;  /* times sent again */
     bool unordered; /* delivered as it comes: only ever reinjected */
+    bool blind;     /* went while no uplink answered: sent again once one does */
 };
 
 struct tg_rtx {
@@ -51,12 +52,12 @@ static double earn(const struct tg_mp *mp, double tokens)
     return tokens > TG_RTX_BUDGET_CAP ? TG_RTX_BUDGET_CAP : tokens;
 }
 
-void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len, unsigned uplink,
+bool tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len, unsigned uplink,
                   bool ordered, tg_time now)
 {
     uint32_t n = mp->cfg->retransmit_slots;
     if (n == 0 || (n & (n - 1)) != 0)
-        return;
+        return false;
     mp->kept_at = now;
     if (mp->rtx == NULL) {
         /* the bytes 16-byte aligned, as the allocation is */
@@ -64,7 +65,7 @@ void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len
         size_t head = (sizeof(struct tg_rtx) + n * sizeof(struct rtx_slot) + 15u) & ~(size_t)15;
         struct tg_rtx *r = tg_alloc_zeroed(&mp->alloc, head + (size_t)n * slot_bytes);
         if (r == NULL)
-            return; /* no recovery rather than no traffic */
+            return false; /* no recovery rather than no traffic */
         r->mask = n - 1;
         r->slot_bytes = (uint32_t)slot_bytes;
         r->slots = (struct rtx_slot *)(r + 1);
@@ -75,16 +76,18 @@ void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len
     }
     struct tg_rtx *r = mp->rtx;
     if (len > r->slot_bytes)
-        return;
+        return false;
     struct rtx_slot *s = &r->slots[seq & r->mask];
     *s = (struct rtx_slot){.seq = seq,
-                           .counter = mp->paths[uplink]->cur.send_counter, /* sealed next */
+                           /* sealed next */
+                           .counter = uplink < TG_MAX_UPLINKS ? mp->paths[uplink]->cur.send_counter : 0,
                            .len = (uint16_t)len,
                            .uplink = (uint8_t)uplink,
                            .unordered = !ordered};
     store_bytes(r->bytes + (size_t)(seq & r->mask) * r->slot_bytes, pkt, len);
     if (ordered)
         mp->rtx_tokens = earn(mp, mp->rtx_tokens);
+    return true;
 }
 
 void tg_rtx_sent(struct tg_mp *mp, uint64_t seq, unsigned uplink, uint64_t counter)
@@ -371,7 +374,8 @@ void tg_rtx_ask_again(struct tg_mp *mp, tg_time now)
 
 /* Send stored packet `seq` once more on uplink i. Returns 1 sent, 0 not
  * sent, -1 the output queue is full. */
-static int resend(struct tg_mp *mp, struct rtx_slot *s, uint64_t seq, int i, tg_time now)
+static int resend(struct tg_mp *mp, struct rtx_slot *s, uint64_t seq, int i, bool ordered,
+                  tg_time now)
 {
     struct tg_rtx *r = mp->rtx;
     uint8_t *buf = tg_io_reserve_out(mp->io);
@@ -381,10 +385,9 @@ static int resend(struct tg_mp *mp, struct rtx_slot *s, uint64_t seq, int i, tg_
     const uint8_t *pkt = r->bytes + (size_t)(seq & r->mask) * r->slot_bytes;
     /* no PREV: a packet sent again is not part of its uplink's chain; an
      * unordered one carries its own send time, as it did the first time */
-    tg_time stamp = s->unordered ? now : tg_pace_stamp(mp, mp->paths[i], now);
+    tg_time stamp = ordered ? tg_pace_stamp(mp, mp->paths[i], now) : now;
     if (tg_frame_put_data(buf + TG_DATA_HEADER_LEN, tg_mp_plain_cap(mp), &off,
-                          s->unordered ? 0 : TG_DATA_FLAG_ORDERED, seq, stamp, 0, pkt,
-                          s->len) != TG_OK)
+                          ordered ? TG_DATA_FLAG_ORDERED : 0, seq, stamp, 0, pkt, s->len) != TG_OK)
         return 0;
     mp->paths[i]->held_us = now - stamp;
     mp->paths[i]->timed = true;
@@ -422,12 +425,65 @@ void tg_rtx_reinject(struct tg_mp *mp, unsigned slot, tg_time now)
             p->reinject_at = tg_time_add(now, REINJECT_RETRY_US);
             break;
         }
-        if (resend(mp, s, seq, i, now) < 0) {
+        if (resend(mp, s, seq, i, !s->unordered, now) < 0) {
             p->reinject_at = tg_time_add(now, REINJECT_RETRY_US);
             break; /* the rest on the next call */
         }
     }
     p->reinject_seq = seq;
+}
+
+void tg_rtx_blind(struct tg_mp *mp, uint64_t seq)
+{
+    struct tg_rtx *r = mp->rtx;
+    if (r == NULL || r->slots[seq & r->mask].seq != seq)
+        return;
+    r->slots[seq & r->mask].blind = true;
+    if (!mp->blind) {
+        mp->blind = true;
+        mp->blind_from = seq;
+    }
+}
+
+bool tg_rtx_hold(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
+{
+    uint64_t seq = mp->next_seq;
+    if (!tg_rtx_store(mp, seq, pkt, len, TG_MAX_UPLINKS, false, now))
+        return false;
+    mp->next_seq++;
+    tg_rtx_blind(mp, seq);
+    return true;
+}
+
+void tg_rtx_replay(struct tg_mp *mp, tg_time now)
+{
+    struct tg_rtx *r = mp->rtx;
+    if (!mp->blind || now < mp->replay_at)
+        return;
+    mp->replay_at = 0; /* again on the next datagram, unless set below */
+    mp->blind = r != NULL;
+    if (r == NULL)
+        return;
+    uint64_t n = (uint64_t)r->mask + 1;
+    uint64_t seq = mp->next_seq > n ? mp->next_seq - n : 0;
+    if (mp->blind_from > seq)
+        seq = mp->blind_from;
+    for (; seq < mp->next_seq; seq++) {
+        struct rtx_slot *s = &r->slots[seq & r->mask];
+        if (s->seq != seq || !s->blind)
+            continue;
+        int i = earliest_path(mp, -1, now, NULL);
+        if (i < 0 || now >= tg_mp_overdue_at(mp, mp->paths[i]))
+            break; /* none answers yet */
+        if (queue_us(mp, mp->paths[i], now) > REINJECT_QUEUE_US ||
+            resend(mp, s, seq, i, false, now) < 0) {
+            mp->replay_at = tg_time_add(now, REINJECT_RETRY_US);
+            break;
+        }
+        s->blind = false;
+    }
+    mp->blind_from = seq;
+    mp->blind = seq < mp->next_seq;
 }
 
 /* The peer lost stored packet `seq`: send it once more where it arrives
@@ -446,7 +502,7 @@ static int answer(struct tg_mp *mp, struct rtx_slot *s, uint64_t seq, tg_time no
         lost_on->est.health <= TG_HEALTH_HEALTHY &&
         other_us - arrival_us(mp, lost_on, now) > (double)lost_on->est.srtt_us / 2)
         i = s->uplink;
-    int rc = resend(mp, s, seq, i, now);
+    int rc = resend(mp, s, seq, i, !s->unordered, now);
     if (rc > 0)
         mp->rtx_tokens -= 1;
     return rc;

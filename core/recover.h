@@ -75,7 +75,7 @@
  * flow a doubled timeout; and a LOST_RUN may name it as the newest of a
  * burst lost on its uplink, the striped packets of the burst found from it.
  * Only striped ones earn the budget. */
-void tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len,
+bool tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len,
                   unsigned uplink, bool ordered, tg_time now);
 /* Sender: kept packet `seq` went on `uplink` alone, in the datagram with
  * counter `counter` (a packet held by pace.h goes later than it was
@@ -127,6 +127,24 @@ void tg_rtx_ask_again(struct tg_mp *mp, tg_time now);
  * it arrives first, outside the budget. Each packet is looked at once; what
  * the output queue had no room for is looked at on the next call. */
 void tg_rtx_reinject(struct tg_mp *mp, unsigned slot, tg_time now);
+/* Sender: kept TCP packet `seq` went while no uplink answered (every one
+ * had datagrams overdue and had failed its probes of late: an outage, not
+ * a delay spike, whose packets arrive late but arrive). */
+void tg_rtx_blind(struct tg_mp *mp, uint64_t seq);
+/* Sender: every uplink is down (none to send on): keep TCP packet `pkt`
+ * under the next sequence number, as if it went blind, for the replay.
+ * False when it cannot be kept (no store). At most the store's slots are
+ * kept: the newest, which are what an inner TCP retransmits last. */
+bool tg_rtx_hold(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now);
+/* Sender: once an uplink answers again, send the packets that went blind
+ * once more, unordered, each where it arrives first, paced like a
+ * reinjection (called on every datagram and at mp->replay_at). Every
+ * uplink down, an inner TCP's retransmissions go nowhere and its timeout
+ * doubles each time (and stays doubled until a round trip is measured), so
+ * it would resume seconds after an uplink is back; its retransmissions sent
+ * again as soon as one answers bring it back within a round trip. TCP
+ * only: a voice packet that late is of no use to anyone. */
+void tg_rtx_replay(struct tg_mp *mp, tg_time now);
 /* Give back the sender's store (idle, or the session ends). */
 void tg_rtx_free(struct tg_mp *mp);
 

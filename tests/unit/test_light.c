@@ -192,58 +192,9 @@ static void test_light_call_beside_bulk(void)
     CHECK(off >= TG_MSEC(50));
 }
 
-/* A light flow's uplink goes silent (both directions, no error) beside a
- * bulk flow: what the call had in flight there is sent again on the other
- * uplink once the silence is overdue, like the striped packets, so none of
- * it is lost. An inner TCP's retransmission after a timeout can be such a
- * packet: lost with the uplink, it would cost the flow a doubled timeout. */
-static void test_light_silent_uplink(void)
-{
-    struct h_net n;
-    h_light_flow_rate = RATE;
-    CHECK(h_net_paced_pair(&n));
-    h_light_flow_rate = 0;
-    /* 4 Mbit/s of bulk, a call packet every 20 ms; uplink 0 (the one with
-     * the least delay, where the call goes) silent from 2 s on */
-    enum { STEPS = 200, CALL = 1u << 20 };
-    static const uint8_t outside[4] = {203, 0, 113, 7};
-    tg_time fail_at = n.now + TG_SEC(2);
-    n.up[0].down_from = n.down[0].down_from = fail_at;
-    n.up[0].down_until = n.down[0].down_until = TG_TIME_NEVER;
-    uint32_t from = n.n_rx_server;
-    uint64_t bulk = 0;
-    for (unsigned b = 0; b < STEPS; b++) {
-        for (unsigned k = 0; k < 10; k++)
-            h_net_send(&n, bulk++, 1000, false);
-        uint8_t pkt[256];
-        uint16_t l = h_packet(pkt, n.client_addr, outside, CALL + b, 200);
-        pkt[21] = 0x41; /* port 40001: another flow */
-        CHECK_EQ(tg_client_tun_input(n.client, pkt, l, n.now), TG_OK);
-        h_net_drain(&n);
-        h_net_run(&n, n.now + TG_MSEC(20));
-    }
-    h_net_run(&n, n.now + TG_SEC(2));
-    uint32_t m = n.n_rx_server - from, n_call = 0;
-    uint64_t *call = calloc(m + 1, sizeof *call);
-    CHECK(call != NULL);
-    for (uint32_t i = from; call != NULL && i < n.n_rx_server; i++)
-        if (n.rx_at_server[i] >= CALL && n.rx_at_server[i] < CALL + STEPS)
-            call[n_call++] = n.rx_at_server[i] - CALL;
-    long dup, lost;
-    tally_delivery(call, n_call, STEPS, &dup, &lost);
-    const struct tg_endpoint_counters *c = tg_client_counters(n.client);
-    printf("a light flow's uplink goes silent: call %u of %d, %ld twice; %llu packets sent again\n",
-           n_call, STEPS, dup, (unsigned long long)c->retransmitted);
-    CHECK_EQ(dup, 0);
-    CHECK_EQ(lost, 0);
-    free(call);
-    h_net_free(&n);
-}
-
 int main(void)
 {
     test_light_rules();
     test_light_call_beside_bulk();
-    test_light_silent_uplink();
     return check_exit("test_light");
 }
