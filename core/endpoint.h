@@ -58,7 +58,7 @@ struct tg_mp_config {
     tg_time reject_after_us;        /* keys older than this are not used any more (180 s) */
     uint32_t queue_slots;           /* datagram and TUN output queue length (256 each) */
     uint32_t max_packet;            /* largest IP packet carried (1500) */
-    uint32_t retransmit_slots;      /* striped packets kept to send again on a NACK (1024;
+    uint32_t retransmit_slots;      /* packets kept to send again (recover.h; 2048;
                                        0: no loss recovery in the tunnel) */
     double retransmit_budget;       /* at most this many retransmissions per striped
                                        packet sent, over time (0.1) */

@@ -322,8 +322,9 @@ const struct rt_opt rt_opts[] = {
      .help = "the receiver reports what arrived at most this late"},
     {R, NULL, 0, "multipath", "retransmit_slots", NULL, RT_OPT_INT, RT_OF_POW2,
      CO(mp.retransmit_slots), .max = 65536,
-     .help = "striped packets kept to send again when the peer reports them lost (a power of "
-             "two; 0: no loss recovery in the tunnel)"},
+     .help = "packets kept to send again when the peer reports them lost or their uplink goes "
+             "silent, and TCP packets kept through an outage of every uplink (a power of two; 0: "
+             "no loss recovery in the tunnel)"},
     {R, NULL, 0, "multipath", "retransmit_budget", NULL, RT_OPT_NUMBER, 0, CO(mp.retransmit_budget),
      .max = 1, .help = "at most this many resends per striped packet sent, over time"},
     {R, NULL, 0, "multipath", "uplink_queue_limit", NULL, RT_OPT_SIZE, 0, CO(mp.uplink_queue_limit),

@@ -7,23 +7,25 @@
 #   - the sha256 of what arrived equals that of what was sent;
 #   - failover stall: the longest gap in the download during which some
 #     uplink stayed up the whole time is <= STALL_MAX (1 s, the goal);
-#   - after every uplink was down, the download resumes within 3 s plus as
-#     long as it had already waited when an uplink came back: the inner
-#     TCP's retransmission timer doubles while nothing gets through, so its
-#     next try can come that late whatever the tunnel does; the time from
-#     that return to the download's resumption is printed;
+#   - after every uplink was down, the download resumes within RESUME_MAX
+#     (2.5 s) of an uplink's return: the inner TCP's retransmission timer
+#     doubles while nothing gets through (and stays doubled until it
+#     measures a round trip), but what it sent meanwhile is kept by the
+#     tunnel and sent the moment an uplink answers (core/recover.h);
 #   - the first ping answered after every uplink was down was sent <=
 #     PING_BACK_MAX after an uplink came back (the tunnel's own recovery);
 #   - of the pings sent while some uplink was up, >= PING_MIN answered.
-# Measured on 2026-12-05 (shared 2-core machine, 5 runs, medians): failover
-# stall (some uplink up throughout) 0.20 s (0.19-0.49); resumption after an
-# all-down period: longest per run 1.5 s (1.2-2.4), so the issue's "longest
-# stall <= 1 s while any uplink is up" does not hold once every uplink has
-# been down: mostly the inner TCP's backoff (each resumption is printed
-# beside how long TCP had waited); the tunnel itself answers its first ping
-# 0.21 s (0.19-0.25) after an uplink returns, since a Down uplink is probed
-# every 200 ms while the session carries data; pings answered while some
-# uplink was up 0.98 (0.97-0.98); sha256 intact in every run.
+# Measured on 2026-12-07 (shared 2-core machine, ASan build, 14 runs with
+# packet captures beside): resumption after an all-down period, the longest
+# per run: median 0.80 s (0.20-1.35); before the tunnel kept what TCP sent
+# during the outage, median 2.5 s over 27 runs, 28.5 s at worst (38.8 s in
+# one CI run: TCP's timeout had grown to 30 s, its tries falling into
+# outages one after another); the rest is TCP's own timer after outages too
+# short for the uplinks to be judged down (under ~1.2 s). Failover stall
+# (some uplink up throughout) 0-0.37 s; first ping answered 0.10-0.26 s
+# after a return (a Down uplink is probed every 200 ms while the session
+# carries data); download 30.5-38.5 Mbit/s (median 33.8; 27.5 before);
+# sha256 intact in every run.
 # Argument: the tg_flow binary.
 . "$(dirname "$0")/lib.sh" || exit 1
 FLOW="${1:?usage: chaos.sh TG_FLOW}"
@@ -34,6 +36,7 @@ shape "$RTR" r2 40mbit
 start_server ${SRV_ARGS:-}
 start_client -i l1 -i l2 --full-tunnel ${CLI_ARGS:-}
 STALL_MAX=${STALL_MAX:-1.0} PING_MIN=${PING_MIN:-0.85} PING_BACK_MAX=${PING_BACK_MAX:-1.0} DURATION=60
+RESUME_MAX=${RESUME_MAX:-2.5}
 SEED=${SEED:-$(( $(date +%s%N) % 32768 ))}
 log "chaos seed: $SEED (SEED=$SEED repeats this schedule)"
 
@@ -94,7 +97,7 @@ awk 'NR == FNR { a[n + 0] = $1; b[n + 0] = $2; n++; next }
     "$WORK/alldown" "$WORK/recv.log" > "$WORK/stalls"
 stall=$(awk '$1 == "failover" && $2 > m { m = $2 } END { printf "%.3f", m }' "$WORK/stalls")
 resume=$(awk '$1 == "resume" && $3 > m { m = $3 } END { printf "%.3f", m }' "$WORK/stalls")
-late=$(awk '$1 == "resume" && $3 > $2 + 3.0 { k++ } END { print k + 0 }' "$WORK/stalls")
+late=$(awk -v m="$RESUME_MAX" '$1 == "resume" && $3 > m { k++ } END { print k + 0 }' "$WORK/stalls")
 # for each return from all-down: when the first answered ping was sent after it
 pingback=$(awk 'NR == FNR { b[n++] = $2; next }
     /^ping [0-9]/ && $4 == 1 { for (i = 0; i < n; i++) if (!(i in f) && $3 >= b[i]) { f[i] = $3 - b[i]; if (f[i] > m) m = f[i] } }
@@ -112,7 +115,7 @@ log "chaos_pings_answered_while_up: $pings (answered, sent, share)"
 log "chaos_sender_timeouts (time/backoff): $(awk '/^rto / { printf "%s/%s ", $2, $3 }' "$WORK/serve.log")"
 check "failover stall (some uplink up throughout) $stall s <= $STALL_MAX s" \
     awk -v s="$stall" -v m="$STALL_MAX" 'BEGIN { exit !(s <= m) }'
-check "after every all-down period the download resumed within 3 s + the time it had waited ($late late)" \
+check "after every all-down period the download resumed within $RESUME_MAX s of an uplink's return ($late late)" \
     test "$late" -eq 0
 check "the first ping answered after an all-down period was sent <= $PING_BACK_MAX s after the return ($pingback)" \
     awk -v s="$pingback" -v m="$PING_BACK_MAX" 'BEGIN { exit !(s <= m) }'
