@@ -404,16 +404,32 @@ static int resend(struct tg_mp *mp, struct rtx_slot *s, uint64_t seq, int i, boo
 #define REINJECT_QUEUE_US TG_MSEC(20)
 #define REINJECT_RETRY_US TG_MSEC(5)
 
+/* Where a scan of the store resumes: at `cursor`, or the oldest packet the
+ * store still holds. */
+static uint64_t scan_from(const struct tg_mp *mp, const struct tg_rtx *r, uint64_t cursor)
+{
+    uint64_t n = (uint64_t)r->mask + 1;
+    uint64_t oldest = mp->next_seq > n ? mp->next_seq - n : 0;
+    return cursor > oldest ? cursor : oldest;
+}
+
+/* resend, unless uplink i's queue is already REINJECT_QUEUE_US deep (then
+ * -1, as for a full output queue: the rest waits). */
+static int paced(struct tg_mp *mp, struct rtx_slot *s, uint64_t seq, int i, bool ordered,
+                 tg_time now)
+{
+    if (queue_us(mp, mp->paths[i], now) > REINJECT_QUEUE_US)
+        return -1;
+    return resend(mp, s, seq, i, ordered, now);
+}
+
 void tg_rtx_reinject(struct tg_mp *mp, unsigned slot, tg_time now)
 {
     struct tg_rtx *r = mp->rtx;
     struct tg_path *p = mp->paths[slot];
     if (r == NULL || p == NULL || now < p->reinject_at)
         return;
-    uint64_t n = (uint64_t)r->mask + 1;
-    uint64_t seq = mp->next_seq > n ? mp->next_seq - n : 0;
-    if (p->reinject_seq > seq)
-        seq = p->reinject_seq;
+    uint64_t seq = scan_from(mp, r, p->reinject_seq);
     for (; seq < mp->next_seq; seq++) {
         struct rtx_slot *s = &r->slots[seq & r->mask];
         if (s->seq != seq || s->again || s->uplink != slot || s->counter <= p->fb_highest)
@@ -421,11 +437,7 @@ void tg_rtx_reinject(struct tg_mp *mp, unsigned slot, tg_time now)
         int i = earliest_path(mp, (int)slot, now, NULL);
         if (i < 0 || i == (int)slot)
             continue; /* no other uplink to take it */
-        if (queue_us(mp, mp->paths[i], now) > REINJECT_QUEUE_US) {
-            p->reinject_at = tg_time_add(now, REINJECT_RETRY_US);
-            break;
-        }
-        if (resend(mp, s, seq, i, !s->unordered, now) < 0) {
+        if (paced(mp, s, seq, i, !s->unordered, now) < 0) {
             p->reinject_at = tg_time_add(now, REINJECT_RETRY_US);
             break; /* the rest on the next call */
         }
@@ -464,10 +476,7 @@ void tg_rtx_replay(struct tg_mp *mp, tg_time now)
     mp->blind = r != NULL;
     if (r == NULL)
         return;
-    uint64_t n = (uint64_t)r->mask + 1;
-    uint64_t seq = mp->next_seq > n ? mp->next_seq - n : 0;
-    if (mp->blind_from > seq)
-        seq = mp->blind_from;
+    uint64_t seq = scan_from(mp, r, mp->blind_from);
     for (; seq < mp->next_seq; seq++) {
         struct rtx_slot *s = &r->slots[seq & r->mask];
         if (s->seq != seq || !s->blind)
@@ -475,8 +484,7 @@ void tg_rtx_replay(struct tg_mp *mp, tg_time now)
         int i = earliest_path(mp, -1, now, NULL);
         if (i < 0 || now >= tg_mp_overdue_at(mp, mp->paths[i]))
             break; /* none answers yet */
-        if (queue_us(mp, mp->paths[i], now) > REINJECT_QUEUE_US ||
-            resend(mp, s, seq, i, false, now) < 0) {
+        if (paced(mp, s, seq, i, false, now) < 0) {
             mp->replay_at = tg_time_add(now, REINJECT_RETRY_US);
             break;
         }
