@@ -188,8 +188,9 @@ struct tg_mp {
     /* loss recovery of striped packets */
     struct tg_pace *pace;         /* sender: packets held until their uplink has room
                                      (pace.h), allocated like the retransmit store */
-    struct tg_rtx *rtx;           /* sender: the last retransmit_slots striped packets,
-                                     allocated and given back like the reorder buffer */
+    struct tg_rtx *rtx;           /* sender: the last retransmit_slots packets kept
+                                     (recover.h), allocated and given back like the
+                                     reorder buffer */
     tg_time kept_at;              /* sender: the last packet kept (recover.h) went then */
     bool blind;                   /* sender: kept packets went while no uplink answered, */
     uint64_t blind_from;          /* ... the oldest of them not sent again yet is this seq; */

@@ -78,9 +78,10 @@ bool tg_rtx_store(struct tg_mp *mp, uint64_t seq, const uint8_t *pkt, size_t len
     if (len > r->slot_bytes)
         return false;
     struct rtx_slot *s = &r->slots[seq & r->mask];
+    /* its datagram's counter: the one sealed next (none when kept for no uplink) */
+    uint64_t counter = uplink < TG_MAX_UPLINKS ? mp->paths[uplink]->cur.send_counter : 0;
     *s = (struct rtx_slot){.seq = seq,
-                           /* sealed next */
-                           .counter = uplink < TG_MAX_UPLINKS ? mp->paths[uplink]->cur.send_counter : 0,
+                           .counter = counter,
                            .len = (uint16_t)len,
                            .uplink = (uint8_t)uplink,
                            .unordered = !ordered};

@@ -14,9 +14,10 @@
  * be the first of an outage), or on the one that lost it when that one is
  * healthy and every other would deliver it more than srtt/2 later, within a
  * budget of retransmit_budget per striped packet sent (TG_RTX_BUDGET_CAP at
- * most, and at first). The receiver keeps the same budget over the striped packets it
- * received, and asks only while it has some: a gap the sender will not fill
- * is given up on at once, not held round trip after round trip. PREV names
+ * most, and at first). The receiver keeps the same budget over the striped
+ * packets it received, and asks only while it has some: a gap the sender
+ * will not fill is given up on at once, not held round trip after round
+ * trip. PREV names
  * one frame only: when the uplink's counters show that more datagrams than
  * that one went missing at once (a burst, or an overflowing queue), the
  * receiver names the run as well (LOST_RUN: after which datagram it began),
@@ -43,9 +44,9 @@
  * An uplink that goes silent loses what was in flight on it, and no later
  * packet on it will name the gap. When the oldest datagram it has not
  * reported is overdue, the sender sends its unreported packets (striped or
- * not) again on the other uplinks at once (MPTCP's opportunistic reinjection),
- * so the receiver's reorder buffer fills the gaps within a round trip
- * instead of waiting for the uplink to be given up on.
+ * not) again on the other uplinks at once (MPTCP's opportunistic
+ * reinjection), so the receiver's reorder buffer fills the gaps within a
+ * round trip instead of waiting for the uplink to be given up on.
  */
 #ifndef TG_RECOVER_H
 #define TG_RECOVER_H
