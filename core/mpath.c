@@ -444,8 +444,10 @@ int tg_mp_send(struct tg_mp *mp, const uint8_t *pkt, size_t len, tg_time now)
     uint32_t mask = 0;
     if (tg_sched_pick(mp->sched, v, n, flow, len, now, &mask) != TG_OK || mask == 0) {
         /* every uplink down: a TCP packet waits for one to come back */
-        if (usable != 0 && ip.proto == TG_PROTO_TCP && tg_rtx_hold(mp, pkt, len, now))
+        if (usable != 0 && ip.proto == TG_PROTO_TCP && tg_rtx_hold(mp, pkt, len, now)) {
+            data_seen(mp, now); /* the Down uplinks stay probed at a busy pace */
             return TG_OK;
+        }
         tg_io_drop(io, TG_DROP_NO_UPLINK);
         return TG_ERR_STATE;
     }

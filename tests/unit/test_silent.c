@@ -87,14 +87,14 @@ static tg_time arrived(const struct h_net *n, uint64_t seq)
     return TG_TIME_NEVER;
 }
 
-/* Every uplink silent for 5 s from now; `seq` sent `at` into it as
+/* Every uplink silent for `len` from now; `seq` sent `at` into it as
  * `proto`. Returns when it arrived at the server's TUN (TG_TIME_NEVER:
  * never) and sets *back to when the uplinks came back. */
 static tg_time through_outage(struct h_net *n, uint64_t seq, uint8_t proto, tg_time at,
-                              tg_time *back)
+                              tg_time len, tg_time *back)
 {
     tg_time down = n->now;
-    *back = down + TG_SEC(5);
+    *back = down + len;
     for (unsigned i = 0; i < 2; i++) {
         n->up[i].down_from = n->down[i].down_from = down;
         n->up[i].down_until = n->down[i].down_until = *back;
@@ -125,11 +125,11 @@ static void test_blind_replay(void)
         h_net_run(&n, n.now + TG_MSEC(50));
     }
     tg_time back[4], got[4];
-    got[0] = through_outage(&n, 1000, TG_PROTO_TCP, TG_SEC(2), &back[0]);
-    got[1] = through_outage(&n, 1001, TG_PROTO_TCP, TG_SEC(4), &back[1]);
+    got[0] = through_outage(&n, 1000, TG_PROTO_TCP, TG_SEC(2), TG_SEC(5), &back[0]);
+    got[1] = through_outage(&n, 1001, TG_PROTO_TCP, TG_SEC(4), TG_SEC(5), &back[1]);
     uint64_t again = tg_client_counters(n.client)->retransmitted;
-    got[2] = through_outage(&n, 2000, TG_PROTO_UDP, TG_SEC(2), &back[2]);
-    got[3] = through_outage(&n, 2001, TG_PROTO_UDP, TG_SEC(4), &back[3]);
+    got[2] = through_outage(&n, 2000, TG_PROTO_UDP, TG_SEC(2), TG_SEC(5), &back[2]);
+    got[3] = through_outage(&n, 2001, TG_PROTO_UDP, TG_SEC(4), TG_SEC(5), &back[3]);
     for (unsigned i = 0; i < 4; i++)
         if (got[i] == TG_TIME_NEVER)
             printf("every uplink silent for 5 s: a %s packet sent %d s into it never came\n",
@@ -149,9 +149,87 @@ static void test_blind_replay(void)
     h_net_free(&n);
 }
 
+
+
+/* A TCP packet sent into a silence of every uplink too short for them to be
+ * judged failing (1 s) is lost with its uplink; the first datagram on it
+ * after the return names it, and it is sent again: it arrives a round trip
+ * after the return, not at the inner TCP's next timeout (seconds, backed
+ * off). */
+static void test_short_outage(void)
+{
+    struct h_net n;
+    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(20)};
+    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    for (uint64_t s = 0; s < 50; s++) {
+        CHECK_EQ(send_proto(&n, s, TG_PROTO_TCP), TG_OK);
+        h_net_run(&n, n.now + TG_MSEC(50));
+    }
+    tg_time back;
+    tg_time got = through_outage(&n, 4000, TG_PROTO_TCP, TG_MSEC(500), TG_SEC(1), &back);
+    if (got == TG_TIME_NEVER)
+        printf("every uplink silent for 1 s: a TCP packet sent 0.5 s into it never came\n");
+    else
+        printf("every uplink silent for 1 s: a TCP packet sent 0.5 s into it came %.3f s after "
+               "they were back\n", (double)(got - back) / 1e6);
+    CHECK(got != TG_TIME_NEVER && got >= back && got - back <= TG_MSEC(300));
+    h_net_free(&n);
+}
+
+/* An inner TCP backing off through a silence of every uplink of 20 s and
+ * `extra`: its retries 1, 3, 7 and 15 s into it are kept. Returns how long
+ * after the uplinks' return the last one arrived (TG_TIME_NEVER: never). */
+static tg_time long_outage(tg_time extra)
+{
+    struct h_net n;
+    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(20)};
+    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    for (uint64_t s = 0; s < 50; s++) {
+        CHECK_EQ(send_proto(&n, s, TG_PROTO_TCP), TG_OK);
+        h_net_run(&n, n.now + TG_MSEC(50));
+    }
+    tg_time down = n.now, back = down + TG_SEC(20) + extra;
+    for (unsigned i = 0; i < 2; i++) {
+        n.up[i].down_from = n.down[i].down_from = down;
+        n.up[i].down_until = n.down[i].down_until = back;
+    }
+    static const unsigned retry_s[] = {1, 3, 7, 15};
+    for (unsigned i = 0; i < 4; i++) {
+        h_net_run(&n, down + TG_SEC(retry_s[i]));
+        CHECK_EQ(send_proto(&n, 3000 + i, TG_PROTO_TCP), TG_OK);
+    }
+    h_net_run(&n, back + TG_SEC(3));
+    tg_time got = arrived(&n, 3003);
+    h_net_free(&n);
+    return got == TG_TIME_NEVER || got < back ? TG_TIME_NEVER : got - back;
+}
+
+/* The kept retries count as the session carrying data: the uplinks are
+ * probed at a busy session's pace through the outage, not once a second
+ * as an idle one's, so the last retry arrives within a fifth of a second
+ * of their return (plus a round trip) wherever the return falls. */
+static void test_long_outage(void)
+{
+    tg_time worst = 0;
+    for (unsigned k = 0; k < 4; k++) {
+        tg_time t = long_outage(TG_MSEC(250) * k);
+        worst = t > worst ? t : worst;
+    }
+    if (worst == TG_TIME_NEVER)
+        printf("every uplink silent for 20 s: a retry sent 15 s into it never came\n");
+    else
+        printf("every uplink silent for 20 s: a retry sent 15 s into it came at worst %.3f s "
+               "after they were back\n", (double)worst / 1e6);
+    CHECK(worst <= TG_MSEC(400));
+}
+
 int main(void)
 {
     test_light_silent_uplink();
     test_blind_replay();
+    test_long_outage();
+    test_short_outage();
     return check_exit("test_silent");
 }
