@@ -734,21 +734,6 @@ tg_time tg_mp_next_deadline(const struct tg_mp *mp)
     return t;
 }
 
-/* Some uplink is usable and every usable one is failing its probes. */
-static bool failing_all(const struct tg_mp *mp, tg_time now)
-{
-    bool any = false;
-    for (unsigned i = 0; i < TG_MAX_UPLINKS; i++) {
-        const struct tg_path *p = mp->paths[i];
-        if (!tg_mp_usable(mp, p, now))
-            continue;
-        if (p->est.health < TG_HEALTH_UNHEALTHY)
-            return false;
-        any = true;
-    }
-    return any;
-}
-
 void tg_mp_on_timeout(struct tg_mp *mp, tg_time now)
 {
     probe_down_now(mp, now);
@@ -777,10 +762,6 @@ void tg_mp_on_timeout(struct tg_mp *mp, tg_time now)
         if (mp->rtx != NULL && now >= tg_mp_overdue_at(mp, p))
             tg_rtx_reinject(mp, i, now);
     }
-    bool outage = failing_all(mp, now);
-    if (outage && !mp->outage)
-        tg_rtx_outage(mp);
-    mp->outage = outage;
     tg_mp_set_alive(mp, now);
     tg_rtx_replay(mp, now);
     tg_mp_drain_reorder(mp, now);

@@ -195,8 +195,6 @@ struct tg_mp {
     bool blind;                   /* sender: kept packets went while no uplink answered, */
     uint64_t blind_from;          /* ... the oldest of them not sent again yet is this seq; */
     tg_time replay_at;            /* ... the rest go no sooner than this (0: on a datagram) */
-    bool outage;                  /* sender: every usable uplink was failing its probes at
-                                     the last timeout (tg_rtx_outage ran when it began) */
     double rtx_tokens;            /* sender: retransmissions allowed now */
     double ask_tokens;            /* receiver: the same budget, counted on what arrives, so
                                      it never waits for a packet the sender will not send */

@@ -1,7 +1,6 @@
 /* Loss recovery of striped packets inside the tunnel (see recover.h). */
 #include "recover.h"
 
-#include "ip.h"
 #include "pace.h"
 #include "playout.h"
 
@@ -441,7 +440,7 @@ void tg_rtx_reinject(struct tg_mp *mp, unsigned slot, tg_time now)
             continue;
         int i = earliest_path(mp, (int)slot, now, NULL);
         if (i < 0)
-            continue; /* every uplink failing: tg_rtx_outage keeps it for a return */
+            continue; /* every uplink failing: what an inner TCP sends next is kept */
         if (i == (int)slot || now >= tg_mp_overdue_at(mp, mp->paths[i])) {
             /* no other uplink answers yet: the first that does takes it */
             p->reinject_at = tg_time_add(now, REINJECT_WAIT_US);
@@ -461,41 +460,9 @@ void tg_rtx_blind(struct tg_mp *mp, uint64_t seq)
     if (r == NULL || r->slots[seq & r->mask].seq != seq)
         return;
     r->slots[seq & r->mask].blind = true;
-    if (!mp->blind || seq < mp->blind_from) {
+    if (!mp->blind) {
         mp->blind = true;
         mp->blind_from = seq;
-    }
-}
-
-/* The newest unreported TCP packets of each uplink kept through an outage
- * (tg_rtx_outage). */
-#define OUTAGE_TAIL 4
-
-/* Whether kept packet `seq` carries TCP (the store keeps no protocol: read
- * once per outage). */
-static bool kept_tcp(const struct tg_rtx *r, const struct rtx_slot *s, uint64_t seq)
-{
-    struct tg_ip_info ip;
-    return tg_ip_parse(r->bytes + (size_t)(seq & r->mask) * r->slot_bytes, s->len, &ip) == TG_OK &&
-           ip.proto == TG_PROTO_TCP;
-}
-
-void tg_rtx_outage(struct tg_mp *mp)
-{
-    struct tg_rtx *r = mp->rtx;
-    if (r == NULL)
-        return;
-    uint8_t tail[TG_MAX_UPLINKS] = {0};
-    for (uint64_t seq = mp->next_seq, low = scan_from(mp, r, 0); seq-- > low;) {
-        const struct rtx_slot *s = &r->slots[seq & r->mask];
-        if (s->seq != seq || s->blind || s->uplink >= TG_MAX_UPLINKS ||
-            tail[s->uplink] >= OUTAGE_TAIL)
-            continue;
-        const struct tg_path *p = mp->paths[s->uplink];
-        if ((p == NULL || s->counter > p->fb_highest) && kept_tcp(r, s, seq)) {
-            tg_rtx_blind(mp, seq);
-            tail[s->uplink]++;
-        }
     }
 }
 

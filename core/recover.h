@@ -50,9 +50,7 @@
  * no other uplink answers either, they wait for the first that does: sent
  * on an uplink as silent, they were lost twice and never sent again, and
  * an inner TCP whose acknowledgements were among them waited for its
- * timeout after the other uplink came back. When every uplink is failing
- * its probes (an outage), the newest TCP packets each one had in flight are
- * kept for the return like what is sent meanwhile (tg_rtx_outage).
+ * timeout after the other uplink came back.
  */
 #ifndef TG_RECOVER_H
 #define TG_RECOVER_H
@@ -139,16 +137,6 @@ void tg_rtx_reinject(struct tg_mp *mp, unsigned slot, tg_time now);
  * had datagrams overdue and had failed its probes of late: an outage, not
  * a delay spike, whose packets arrive late but arrive). */
 void tg_rtx_blind(struct tg_mp *mp, uint64_t seq);
-/* Sender: every usable uplink has just come to be failing its probes: the
- * newest TCP packets (4) each uplink had in flight when it fell silent (not
- * reported by the receiver) go blind too. Without it the tail of a download
- * in flight when the outage began stayed lost after the return, and the
- * inner TCP, its timeout undone by the duplicate its own retransmission
- * met, waited for its tail probe (live: a second, with a round trip the
- * outage inflated). The tail is enough: its arrival lets the inner TCP
- * recover the rest from its SACKs; all of the window sent again cost a
- * train's download (ice.scn) 6%. */
-void tg_rtx_outage(struct tg_mp *mp);
 /* Sender: every uplink is down (none to send on): keep TCP packet `pkt`
  * under the next sequence number, as if it went blind, for the replay.
  * False when it cannot be kept (no store). At most the store's slots are

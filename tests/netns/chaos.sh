@@ -15,17 +15,22 @@
 #   - the first ping answered after every uplink was down was sent <=
 #     PING_BACK_MAX after an uplink came back (the tunnel's own recovery);
 #   - of the pings sent while some uplink was up, >= PING_MIN answered.
-# Measured on 2026-12-07 (shared 2-core machine, ASan build, 14 runs with
-# packet captures beside): resumption after an all-down period, the longest
-# per run: median 0.80 s (0.20-1.35); before the tunnel kept what TCP sent
-# during the outage, median 2.5 s over 27 runs, 28.5 s at worst (38.8 s in
-# one CI run: TCP's timeout had grown to 30 s, its tries falling into
-# outages one after another); the rest is TCP's own timer after outages too
-# short for the uplinks to be judged down (under ~1.2 s). Failover stall
-# (some uplink up throughout) 0-0.37 s; first ping answered 0.10-0.26 s
-# after a return (a Down uplink is probed every 200 ms while the session
-# carries data); download 30.5-38.5 Mbit/s (median 33.8; 27.5 before);
-# sha256 intact in every run.
+# Measured on 2026-12-07 (shared 2-core machine, ASan build, random seeds):
+# resumption after an all-down period, the longest per run 0.16-1.23 s
+# (median 0.34, 4 runs) now that an uplink's packets in flight wait for the
+# first other uplink that answers, against 0.20-1.35 s (median 0.80, 14
+# runs) when they were sent onto another as silent or skipped when no other
+# answered (traced: the laptop's acknowledgements lost so, the download
+# waited for the inner TCP's next timeout after the other uplink returned).
+# Before the tunnel kept what TCP sends during an outage: median 2.5 s over
+# 27 runs, 28.5 s at worst (38.8 s in one CI run: TCP's timeout had grown
+# to 30 s, its tries falling into outages one after another). What remains
+# above a few tenths of a second is the tail of the download in flight when
+# every uplink fell silent: the inner TCP's first acknowledgement after the
+# return undoes its timeout (its timestamp shows the original got through)
+# and it waits for its tail probe, a second later. Failover stall (some
+# uplink up throughout) 0-0.27 s; download 31.7-35.2 Mbit/s; sha256
+# intact in every run.
 # Argument: the tg_flow binary.
 . "$(dirname "$0")/lib.sh" || exit 1
 FLOW="${1:?usage: chaos.sh TG_FLOW}"

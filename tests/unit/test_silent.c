@@ -224,43 +224,6 @@ static void test_staggered_outage(void)
     CHECK(worst <= TG_MSEC(500));
 }
 
-/* A TCP packet in flight when every uplink falls silent for 3 s, then the
- * inner TCP's retransmissions of an earlier one, kept for the return: the
- * packet lost in flight goes again with them once an uplink answers, though
- * the receiver, with the retransmissions delivered, no longer waits for it
- * (without that, live, the download's tail lost at the outage's start
- * waited for the inner TCP's tail probe, a second after the return). */
-static void test_in_flight(void)
-{
-    struct h_net n;
-    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(20)};
-    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
-    CHECK(h_net_connect(&n, TG_SEC(2)));
-    for (uint64_t s = 0; s < 50; s++) {
-        CHECK_EQ(send_proto(&n, s, TG_PROTO_TCP), TG_OK);
-        h_net_run(&n, n.now + TG_MSEC(50));
-    }
-    tg_time down = n.now, back = down + TG_SEC(3);
-    for (unsigned i = 0; i < 2; i++) {
-        n.up[i].down_from = n.down[i].down_from = down;
-        n.up[i].down_until = n.down[i].down_until = back;
-    }
-    CHECK_EQ(send_proto(&n, 6000, TG_PROTO_TCP), TG_OK);
-    for (unsigned k = 1; k <= 2; k++) { /* the inner TCP's timeouts: kept, sent on return */
-        h_net_run(&n, down + TG_SEC(k));
-        CHECK_EQ(send_proto(&n, 6001 + k, TG_PROTO_TCP), TG_OK);
-    }
-    h_net_run(&n, back + TG_SEC(2));
-    tg_time got = arrived(&n, 6000);
-    if (got == TG_TIME_NEVER)
-        printf("in flight when every uplink fell silent for 3 s: the TCP packet never came\n");
-    else
-        printf("in flight when every uplink fell silent for 3 s: the TCP packet came %.3f s after "
-               "they were back\n", (double)(got - back) / 1e6);
-    CHECK(got != TG_TIME_NEVER && got >= back && got - back <= TG_MSEC(300));
-    h_net_free(&n);
-}
-
 /* An inner TCP backing off through a silence of every uplink of 20 s and
  * `extra`: its retries 1, 3, 7 and 15 s into it are kept. Returns how long
  * after the uplinks' return the last one arrived (TG_TIME_NEVER: never). */
@@ -316,6 +279,5 @@ int main(void)
     test_long_outage();
     test_short_outage();
     test_staggered_outage();
-    test_in_flight();
     return check_exit("test_silent");
 }
