@@ -107,6 +107,19 @@ static tg_time through_outage(struct h_net *n, uint64_t seq, uint8_t proto, tg_t
     return arrived(n, seq);
 }
 
+/* Two uplinks (10 and 20 ms) and a TCP flow of 20 packets a second over
+ * them for 2.5 s: a session carrying data when the silences below begin. */
+static void tcp_session(struct h_net *n)
+{
+    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(20)};
+    CHECK_EQ(h_net_init(n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
+    CHECK(h_net_connect(n, TG_SEC(2)));
+    for (uint64_t s = 0; s < 50; s++) {
+        CHECK_EQ(send_proto(n, s, TG_PROTO_TCP), TG_OK);
+        h_net_run(n, n->now + TG_MSEC(50));
+    }
+}
+
 /* A TCP packet sent while every uplink is silent (an inner TCP's
  * retransmission after its timeout: nothing else is sent until its next
  * one, seconds later) arrives soon after the uplinks are back, once: one
@@ -117,13 +130,7 @@ static tg_time through_outage(struct h_net *n, uint64_t seq, uint8_t proto, tg_t
 static void test_blind_replay(void)
 {
     struct h_net n;
-    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(20)};
-    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
-    CHECK(h_net_connect(&n, TG_SEC(2)));
-    for (uint64_t s = 0; s < 50; s++) { /* a TCP flow, 20 packets a second */
-        CHECK_EQ(send_proto(&n, s, TG_PROTO_TCP), TG_OK);
-        h_net_run(&n, n.now + TG_MSEC(50));
-    }
+    tcp_session(&n);
     tg_time back[4], got[4];
     got[0] = through_outage(&n, 1000, TG_PROTO_TCP, TG_SEC(2), TG_SEC(5), &back[0]);
     got[1] = through_outage(&n, 1001, TG_PROTO_TCP, TG_SEC(4), TG_SEC(5), &back[1]);
@@ -159,13 +166,7 @@ static void test_blind_replay(void)
 static void test_short_outage(void)
 {
     struct h_net n;
-    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(20)};
-    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
-    CHECK(h_net_connect(&n, TG_SEC(2)));
-    for (uint64_t s = 0; s < 50; s++) {
-        CHECK_EQ(send_proto(&n, s, TG_PROTO_TCP), TG_OK);
-        h_net_run(&n, n.now + TG_MSEC(50));
-    }
+    tcp_session(&n);
     tg_time back;
     tg_time got = through_outage(&n, 4000, TG_PROTO_TCP, TG_MSEC(500), TG_SEC(1), &back);
     if (got == TG_TIME_NEVER)
@@ -185,13 +186,7 @@ static void test_short_outage(void)
 static tg_time staggered(tg_time from, tg_time len)
 {
     struct h_net n;
-    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(20)};
-    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
-    CHECK(h_net_connect(&n, TG_SEC(2)));
-    for (uint64_t s = 0; s < 50; s++) {
-        CHECK_EQ(send_proto(&n, s, TG_PROTO_TCP), TG_OK);
-        h_net_run(&n, n.now + TG_MSEC(50));
-    }
+    tcp_session(&n);
     tg_time t0 = n.now, back = t0 + from + len;
     n.up[0].down_from = n.down[0].down_from = t0;
     n.up[0].down_until = n.down[0].down_until = t0 + TG_SEC(6);
@@ -230,13 +225,7 @@ static void test_staggered_outage(void)
 static tg_time long_outage(tg_time extra)
 {
     struct h_net n;
-    const tg_time d[2] = {TG_MSEC(10), TG_MSEC(20)};
-    CHECK_EQ(h_net_init(&n, 2, d, TG_STRATEGY_ADAPTIVE, TG_AGG_FULL, NULL), TG_OK);
-    CHECK(h_net_connect(&n, TG_SEC(2)));
-    for (uint64_t s = 0; s < 50; s++) {
-        CHECK_EQ(send_proto(&n, s, TG_PROTO_TCP), TG_OK);
-        h_net_run(&n, n.now + TG_MSEC(50));
-    }
+    tcp_session(&n);
     tg_time down = n.now, back = down + TG_SEC(20) + extra;
     for (unsigned i = 0; i < 2; i++) {
         n.up[i].down_from = n.down[i].down_from = down;
