@@ -16,8 +16,8 @@
 #     PING_BACK_MAX after an uplink came back (the tunnel's own recovery);
 #   - of the pings sent while some uplink was up, >= PING_MIN answered.
 # Measured on 2026-12-07 (shared 2-core machine, ASan build, random seeds):
-# resumption after an all-down period, the longest per run 0.16-1.23 s
-# (median 0.34, 4 runs) now that an uplink's packets in flight wait for the
+# resumption after an all-down period, the longest per run 0.14-1.23 s
+# (median 0.33, 10 runs) now that an uplink's packets in flight wait for the
 # first other uplink that answers, against 0.20-1.35 s (median 0.80, 14
 # runs) when they were sent onto another as silent or skipped when no other
 # answered (traced: the laptop's acknowledgements lost so, the download
@@ -29,8 +29,8 @@
 # every uplink fell silent: the inner TCP's first acknowledgement after the
 # return undoes its timeout (its timestamp shows the original got through)
 # and it waits for its tail probe, a second later. Failover stall (some
-# uplink up throughout) 0-0.27 s; download 31.7-35.2 Mbit/s; sha256
-# intact in every run.
+# uplink up throughout) 0-0.27 s; download 30.3-38.3 Mbit/s (median
+# 35.2); sha256 intact in every run.
 # Argument: the tg_flow binary.
 . "$(dirname "$0")/lib.sh" || exit 1
 FLOW="${1:?usage: chaos.sh TG_FLOW}"
