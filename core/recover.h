@@ -128,10 +128,11 @@ int64_t tg_rtx_reach(const struct tg_path *p);
  * packets once more and hold their gaps (see the top of this file). */
 void tg_rtx_ask_again(struct tg_mp *mp, tg_time now);
 /* Sender: uplink `slot` is overdue (tg_mp_overdue_at): send its kept
- * packets the receiver has not reported once more (unordered ones as such), each on the uplink where
- * it arrives first, outside the budget. Each packet is looked at once; what
- * the output queue had no room for is looked at on the next call, and while
- * no other uplink answers they wait for one (looked at every 10 ms). */
+ * packets the receiver has not reported once more (unordered ones as
+ * such), each on the uplink where it arrives first, outside the budget.
+ * Each packet is looked at once; what the output queue had no room for is
+ * looked at on the next call, and while no other uplink answers they wait
+ * for one (looked at every 10 ms). */
 void tg_rtx_reinject(struct tg_mp *mp, unsigned slot, tg_time now);
 /* Sender: kept TCP packet `seq` went while no uplink answered (every one
  * had datagrams overdue and had failed its probes of late: an outage, not

@@ -87,6 +87,31 @@ static tg_time arrived(const struct h_net *n, uint64_t seq)
     return TG_TIME_NEVER;
 }
 
+/* How long after `back` packet `seq` reached the server's TUN
+ * (TG_TIME_NEVER: never, or before). */
+static tg_time after_return(const struct h_net *n, uint64_t seq, tg_time back)
+{
+    tg_time got = arrived(n, seq);
+    return got == TG_TIME_NEVER || got < back ? TG_TIME_NEVER : got - back;
+}
+
+/* Uplink i (both directions) passes nothing from `from` until `until`. */
+static void silence(struct h_net *n, unsigned i, tg_time from, tg_time until)
+{
+    n->up[i].down_from = n->down[i].down_from = from;
+    n->up[i].down_until = n->down[i].down_until = until;
+}
+
+/* Prints how long after a return `what` arrived: `after` (TG_TIME_NEVER:
+ * never). */
+static void print_after(const char *what, tg_time after)
+{
+    if (after == TG_TIME_NEVER)
+        printf("%s: never came\n", what);
+    else
+        printf("%s: came %.3f s after the return\n", what, (double)after / 1e6);
+}
+
 /* Every uplink silent for `len` from now; `seq` sent `at` into it as
  * `proto`. Returns when it arrived at the server's TUN (TG_TIME_NEVER:
  * never) and sets *back to when the uplinks came back. */
@@ -95,10 +120,8 @@ static tg_time through_outage(struct h_net *n, uint64_t seq, uint8_t proto, tg_t
 {
     tg_time down = n->now;
     *back = down + len;
-    for (unsigned i = 0; i < 2; i++) {
-        n->up[i].down_from = n->down[i].down_from = down;
-        n->up[i].down_until = n->down[i].down_until = *back;
-    }
+    for (unsigned i = 0; i < 2; i++)
+        silence(n, i, down, *back);
     h_net_run(n, down + at);
     int rc = send_proto(n, seq, proto);
     if (proto == TG_PROTO_TCP)
@@ -156,8 +179,6 @@ static void test_blind_replay(void)
     h_net_free(&n);
 }
 
-
-
 /* A TCP packet sent into a silence of every uplink too short for them to be
  * judged failing (1 s) is lost with its uplink; the first datagram on it
  * after the return names it, and it is sent again: it arrives a round trip
@@ -169,11 +190,8 @@ static void test_short_outage(void)
     tcp_session(&n);
     tg_time back;
     tg_time got = through_outage(&n, 4000, TG_PROTO_TCP, TG_MSEC(500), TG_SEC(1), &back);
-    if (got == TG_TIME_NEVER)
-        printf("every uplink silent for 1 s: a TCP packet sent 0.5 s into it never came\n");
-    else
-        printf("every uplink silent for 1 s: a TCP packet sent 0.5 s into it came %.3f s after "
-               "they were back\n", (double)(got - back) / 1e6);
+    print_after("every uplink silent for 1 s, a TCP packet sent 0.5 s into it",
+                got == TG_TIME_NEVER ? TG_TIME_NEVER : got - back);
     CHECK(got != TG_TIME_NEVER && got >= back && got - back <= TG_MSEC(300));
     h_net_free(&n);
 }
@@ -188,16 +206,14 @@ static tg_time staggered(tg_time from, tg_time len)
     struct h_net n;
     tcp_session(&n);
     tg_time t0 = n.now, back = t0 + from + len;
-    n.up[0].down_from = n.down[0].down_from = t0;
-    n.up[0].down_until = n.down[0].down_until = t0 + TG_SEC(6);
-    n.up[1].down_from = n.down[1].down_from = t0 + from;
-    n.up[1].down_until = n.down[1].down_until = back;
+    silence(&n, 0, t0, t0 + TG_SEC(6));
+    silence(&n, 1, t0 + from, back);
     h_net_run(&n, t0 + from + len / 2);
     CHECK_EQ(send_proto(&n, 5000, TG_PROTO_TCP), TG_OK);
     h_net_run(&n, t0 + TG_SEC(7));
-    tg_time got = arrived(&n, 5000);
+    tg_time after = after_return(&n, 5000, back);
     h_net_free(&n);
-    return got == TG_TIME_NEVER || got < back ? TG_TIME_NEVER : got - back;
+    return after;
 }
 
 /* Every uplink silent, one for long, the other briefly: what the inner TCP
@@ -211,11 +227,8 @@ static void test_staggered_outage(void)
             tg_time t = staggered(TG_MSEC(from), TG_MSEC(len));
             worst = t > worst ? t : worst;
         }
-    if (worst == TG_TIME_NEVER)
-        printf("one uplink back alone after a brief silence: a TCP packet lost in it never came\n");
-    else
-        printf("one uplink back alone after a brief silence: a TCP packet lost in it came at worst "
-               "%.3f s after\n", (double)worst / 1e6);
+    print_after("one uplink back alone after a brief silence, a TCP packet lost in it (worst)",
+                worst);
     CHECK(worst <= TG_MSEC(500));
 }
 
@@ -227,19 +240,17 @@ static tg_time long_outage(tg_time extra)
     struct h_net n;
     tcp_session(&n);
     tg_time down = n.now, back = down + TG_SEC(20) + extra;
-    for (unsigned i = 0; i < 2; i++) {
-        n.up[i].down_from = n.down[i].down_from = down;
-        n.up[i].down_until = n.down[i].down_until = back;
-    }
+    for (unsigned i = 0; i < 2; i++)
+        silence(&n, i, down, back);
     static const unsigned retry_s[] = {1, 3, 7, 15};
     for (unsigned i = 0; i < 4; i++) {
         h_net_run(&n, down + TG_SEC(retry_s[i]));
         CHECK_EQ(send_proto(&n, 3000 + i, TG_PROTO_TCP), TG_OK);
     }
     h_net_run(&n, back + TG_SEC(3));
-    tg_time got = arrived(&n, 3003);
+    tg_time after = after_return(&n, 3003, back);
     h_net_free(&n);
-    return got == TG_TIME_NEVER || got < back ? TG_TIME_NEVER : got - back;
+    return after;
 }
 
 /* The kept retries count as the session carrying data: the uplinks are
@@ -253,11 +264,7 @@ static void test_long_outage(void)
         tg_time t = long_outage(TG_MSEC(250) * k);
         worst = t > worst ? t : worst;
     }
-    if (worst == TG_TIME_NEVER)
-        printf("every uplink silent for 20 s: a retry sent 15 s into it never came\n");
-    else
-        printf("every uplink silent for 20 s: a retry sent 15 s into it came at worst %.3f s "
-               "after they were back\n", (double)worst / 1e6);
+    print_after("every uplink silent for 20 s, a retry sent 15 s into it (worst)", worst);
     CHECK(worst <= TG_MSEC(400));
 }
 
