@@ -376,9 +376,9 @@ play_iteration() {
                 local n=$(awk -v p="$pps" -v s="$secs" 'BEGIN { printf "%d", p * s }')
                 if [ "$dir" = down ]; then
                     voice_send="$OUT $start live probe send --hello-port $vport --count $n --pps $pps --size $size --timeout 60"
-                    voice_recv="$LAP live probe recv --hello 203.0.113.2:$vport --count $n --timeout $((secs + 60))"
+                    voice_recv="$LAP live probe recv --hello 203.0.113.2:$vport --count $n --span $secs --timeout $((secs + 60))"
                 else
-                    voice_recv="$OUT live probe recv --port $vport --count $n --timeout $((secs + 60))"
+                    voice_recv="$OUT live probe recv --port $vport --count $n --span $secs --timeout $((secs + 60))"
                     voice_send="$LAP $start live probe send --to 203.0.113.2:$vport --count $n --pps $pps --size $size"
                 fi
                 played="$played voice$2/$dir" ;;
@@ -396,10 +396,10 @@ play_iteration() {
                 for ((k = 0; k < count; k++)); do
                     local frames=$((30 * secs)) vs="--video $vbps --mss $mss"
                     vlabel+=("video$2.$k/down")
-                    vrecv+=("$LAP live probe recv --hello 203.0.113.2:$viport --timeout $((secs + 60)) --idle-ms 2000")
+                    vrecv+=("$LAP live probe recv --hello 203.0.113.2:$viport --span $secs --timeout $((secs + 60)) --idle-ms 2000")
                     vsend+=("$OUT $start live probe send --hello-port $viport --count $frames $vs --seed $((1000 * it + 10 * $2 + k)) --timeout 60")
                     vlabel+=("video$2.$k/up")
-                    vrecv+=("$OUT live probe recv --port $((viport + 1)) --timeout $((secs + 60)) --idle-ms 2000")
+                    vrecv+=("$OUT live probe recv --port $((viport + 1)) --span $secs --timeout $((secs + 60)) --idle-ms 2000")
                     vsend+=("$LAP $start live probe send --to 203.0.113.2:$((viport + 1)) --count $frames $vs --seed $((1000 * it + 10 * $2 + k + 5))")
                     viport=$((viport + 2))
                 done

@@ -41,10 +41,11 @@ static const char usage_probe[] =
     "                                   [--size BYTES] [--pps R] [--timeout S]\n"
     "                                   [--video BPS [--mss BYTES] [--seed N]]\n"
     "       triglav-sim live probe recv (--port PORT | --hello IP:PORT) [--count N]\n"
-    "                                   [--timeout S] [--idle-ms MS]\n"
+    "                                   [--span S] [--timeout S] [--idle-ms MS]\n"
     "\n"
-    "A constant-rate UDP flow (IPv4) whose datagrams carry their send time\n"
-    "(CLOCK_MONOTONIC, which network namespaces of one machine share).\n"
+    "A constant-rate UDP flow (IPv4) whose datagrams carry a sequence number and\n"
+    "their send time (CLOCK_MONOTONIC, which network namespaces of one machine\n"
+    "share).\n"
     "  send  COUNT datagrams of SIZE bytes of UDP payload (default 160, at least 16)\n"
     "        at PPS per second (default 50), to IP:PORT, or to whoever sends a hello\n"
     "        to PORT (waits at most --timeout seconds for it, default 30); with\n"
@@ -53,11 +54,16 @@ static const char usage_probe[] =
     "        every 2 s, each sent at once in datagrams of at most --mss bytes\n"
     "        (default 1360), sizes drawn from --seed (as the simulator's model)\n"
     "  recv  on PORT, or from a socket that says hello to IP:PORT every 100 ms until\n"
-    "        the first datagram arrives; stops --idle-ms (default 1000) after the\n"
-    "        last datagram, or after --timeout seconds (default 120), or once COUNT\n"
-    "        have arrived. Prints 'key value' lines: received, expected (COUNT, 0 if\n"
-    "        not given), loss (1 - received/COUNT), owd_p50_ms, owd_p95_ms,\n"
-    "        owd_p99_ms, owd_min_ms, owd_max_ms (nearest rank), first_s, last_s.\n";
+    "        the first datagram arrives; stops once COUNT distinct datagrams have\n"
+    "        arrived, or after --timeout seconds (default 120), or --idle-ms\n"
+    "        (default 1000) after the last datagram but not before the sender is\n"
+    "        done: --span seconds (default 0) after the earliest send time seen, so\n"
+    "        an outage longer than --idle-ms inside the flow does not end it.\n"
+    "        A datagram whose sequence number was seen is a duplicate, not counted.\n"
+    "        Prints 'key value' lines: received, expected (COUNT, 0 if not given),\n"
+    "        duplicates, out_of_range (sequence numbers >= COUNT), loss\n"
+    "        (1 - received/COUNT), owd_p50_ms, owd_p95_ms, owd_p99_ms, owd_min_ms,\n"
+    "        owd_max_ms (nearest rank), first_s, last_s.\n";
 
 static int bound_socket(uint16_t port)
 {
@@ -152,18 +158,30 @@ static int do_video(int fd, const struct sockaddr_in *to, double bps, uint64_t m
     return 0;
 }
 
-static int do_recv(int fd, const struct sockaddr_in *hello_to, uint64_t count, double timeout_s,
-                   int idle_ms)
+/* How long the receiver waits: until COUNT distinct datagrams have arrived,
+ * or the timeout, or idle_ms without a datagram once the sender's schedule is
+ * over (span_s after the earliest send time seen: an outage in the middle of
+ * the flow is not its end). Datagrams are counted once per sequence number. */
+struct recv_plan {
+    uint64_t count, span_ns, idle_ns;
+    double timeout_s;
+};
+
+static int do_recv(int fd, const struct sockaddr_in *hello_to, const struct recv_plan *plan)
 {
-    size_t cap = count ? (size_t)count : 1000000;
+    size_t cap = plan->count ? (size_t)plan->count : 1000000;
     uint64_t *owd = malloc(cap * sizeof *owd);
-    if (!owd)
+    uint8_t *seen = calloc((cap + 7) / 8, 1);
+    if (!owd || !seen) {
+        free(owd);
+        free(seen);
         return 1;
+    }
     uint8_t p[65536];
-    uint64_t start = sim_live_now_ns(), end = start + (uint64_t)(timeout_s * 1e9), next_hello = start;
-    uint64_t first = 0, last = 0, n = 0;
+    uint64_t start = sim_live_now_ns(), end = start + (uint64_t)(plan->timeout_s * 1e9);
+    uint64_t next_hello = start, first = 0, last = 0, n = 0, dups = 0, beyond = 0, sent_min = 0;
     size_t kept = 0;
-    while (count == 0 || n < count) {
+    while (plan->count == 0 || n < plan->count) {
         uint64_t t = sim_live_now_ns();
         if (t >= end)
             break;
@@ -173,11 +191,15 @@ static int do_recv(int fd, const struct sockaddr_in *hello_to, uint64_t count, d
             next_hello = t + 100000000u;
         }
         uint64_t until = end;
-        if (n)
-            until = last + (uint64_t)idle_ms * 1000000u < end ? last + (uint64_t)idle_ms * 1000000u
-                                                              : end;
-        else if (hello_to && next_hello < until)
+        if (n) {
+            uint64_t quiet = last + plan->idle_ns, over = sent_min + plan->span_ns + plan->idle_ns;
+            if (quiet < over)
+                quiet = over;
+            if (quiet < until)
+                until = quiet;
+        } else if (hello_to && next_hello < until) {
             until = next_hello;
+        }
         if (until <= t) {
             if (n)
                 break;
@@ -190,26 +212,40 @@ static int do_recv(int fd, const struct sockaddr_in *hello_to, uint64_t count, d
         ssize_t len = recv(fd, p, sizeof p, MSG_DONTWAIT);
         if (len < 16)
             continue;
-        uint64_t at = sim_live_now_ns(), sent;
+        uint64_t at = sim_live_now_ns(), seq, sent;
+        memcpy(&seq, p, 8);
         memcpy(&sent, p + 8, 8);
+        if (seq >= cap) {
+            beyond++;
+            continue;
+        }
+        if (seen[seq / 8] & (1u << (seq % 8))) {
+            dups++;
+            continue;
+        }
+        seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
+        if (!n || sent < sent_min)
+            sent_min = sent;
         if (!n)
             first = at;
         last = at;
         n++;
-        if (kept < cap)
-            owd[kept++] = at > sent ? at - sent : 0;
+        owd[kept++] = at > sent ? at - sent : 0;
     }
     qsort(owd, kept, sizeof *owd, sim_live_cmp_u64);
 #define RANK(q) (kept ? (double)owd[(size_t)((q) * (double)(kept - 1) + 0.5)] / 1e6 : 0.0)
-    printf("received %" PRIu64 "\nexpected %" PRIu64 "\n", n, count);
-    if (count)
-        printf("loss %.6f\n", n >= count ? 0.0 : 1.0 - (double)n / (double)count);
+    printf("received %" PRIu64 "\nexpected %" PRIu64 "\nduplicates %" PRIu64
+           "\nout_of_range %" PRIu64 "\n",
+           n, plan->count, dups, beyond);
+    if (plan->count)
+        printf("loss %.6f\n", n >= plan->count ? 0.0 : 1.0 - (double)n / (double)plan->count);
     if (kept)
         printf("owd_p50_ms %.3f\nowd_p95_ms %.3f\nowd_p99_ms %.3f\nowd_min_ms %.3f\n"
                "owd_max_ms %.3f\nfirst_s %.6f\nlast_s %.6f\n",
                RANK(0.50), RANK(0.95), RANK(0.99), RANK(0.0), RANK(1.0), (double)first / 1e9,
                (double)last / 1e9);
 #undef RANK
+    free(seen);
     free(owd);
     return 0;
 }
@@ -228,7 +264,7 @@ int sim_live_probe_main(int argc, char **argv)
     bool has_peer = false;
     uint64_t port = 0, count = 0, size = 160, idle_ms = 1000, mss = 1360, seed = 1;
     double video_bps = 0;
-    double pps = 50, timeout = send ? 30 : 120;
+    double pps = 50, timeout = send ? 30 : 120, span = 0;
     for (int i = 2; i < argc; i++) {
         const char *v;
         int m;
@@ -295,6 +331,14 @@ int sim_live_probe_main(int argc, char **argv)
                 return 2;
             if (!sim_parse_u64(v, 1, 600000, false, &idle_ms))
                 return sim_usage_error("--idle-ms: expected 1 to 600000, got '%s'", v);
+        } else if (!send && (m = sim_opt_value(argc, argv, &i, "--span", &v)) != 0) {
+            char *end;
+            if (m < 0)
+                return 2;
+            span = strtod(v, &end);
+            if (!*v || *end || !(span >= 0 && span <= MAX_TIMEOUT))
+                return sim_usage_error("--span: expected 0 to %u seconds, got '%s'", MAX_TIMEOUT,
+                                       v);
         } else {
             return sim_usage_error("unknown option '%s'", argv[i]);
         }
@@ -334,7 +378,8 @@ int sim_live_probe_main(int argc, char **argv)
         rc = video_bps > 0 ? do_video(fd, &peer, video_bps, mss, count, seed)
                            : do_send(fd, &peer, size, pps, count);
     } else {
-        rc = do_recv(fd, has_peer ? &peer : NULL, count, timeout, (int)idle_ms);
+        struct recv_plan plan = {count, (uint64_t)(span * 1e9), idle_ms * 1000000u, timeout};
+        rc = do_recv(fd, has_peer ? &peer : NULL, &plan);
     }
     close(fd);
     return rc == 0 && fflush(stdout) == 0 ? 0 : 1;
