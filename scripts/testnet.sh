@@ -66,6 +66,10 @@ options:
                       what was measured is printed, never stored (the links were
                       not the scenario's), and no simulated twins are run
   --no-sim            do not run the simulated twins (`triglav-sim run`)
+  --emu-series DIR    keep the emulator's time series of each iteration in
+                      DIR/SCENARIO.itI.emu (`triglav-sim emulate --series`: per
+                      uplink and direction every 100 ms, the bit rate, the queue,
+                      the drops), beside `triglav-sim run --series`' series_uplinks
   --prometheus DIR    run Prometheus (Debian's `prometheus`) in the laptop's
                       namespace, scraping the client and the server every second
                       (--metrics-addr), its data kept in DIR/data after the run
@@ -82,20 +86,20 @@ skip() { printf 'testnet: SKIP: %s\n' "$*" >&2; exit 77; }
 log() { printf 'testnet: %s\n' "$*" >&2; }
 bad_usage() { printf 'testnet: %s\nTry scripts/testnet.sh --help.\n' "$*" >&2; exit 2; }
 
-SCN="" ITERS=1 FIRST=0 DB=results/triglav.db STRATEGY="" AGG="" SEED="" REPLACE=0 NO_SIM=0 PROM_DIR="" CHAOS=""
+SCN="" ITERS=1 FIRST=0 DB=results/triglav.db STRATEGY="" AGG="" SEED="" REPLACE=0 NO_SIM=0 PROM_DIR="" CHAOS="" SERIES_DIR=""
 SIM=${TRIGLAV_SIM:-$(command -v triglav-sim || true)}
 TRIGLAV=${TRIGLAV:-$(command -v triglav || true)}
 DATA_DIR=""
 while [ $# -gt 0 ]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
-        --iterations|--first|--db|--strategy|--aggregation|--seed|--sim|--triglav|--data-dir|--prometheus|--chaos)
+        --iterations|--first|--db|--strategy|--aggregation|--seed|--sim|--triglav|--data-dir|--prometheus|--chaos|--emu-series)
             [ $# -ge 2 ] || bad_usage "$1: missing value"
             case "$1" in
                 --iterations) ITERS=$2 ;; --first) FIRST=$2 ;; --db) DB=$2 ;;
                 --strategy) STRATEGY=$2 ;; --aggregation) AGG=$2 ;; --seed) SEED=$2 ;;
                 --sim) SIM=$2 ;; --triglav) TRIGLAV=$2 ;; --data-dir) DATA_DIR=$2 ;;
-                --prometheus) PROM_DIR=$2 ;; --chaos) CHAOS=$2 ;;
+                --prometheus) PROM_DIR=$2 ;; --chaos) CHAOS=$2 ;; --emu-series) SERIES_DIR=$2 ;;
             esac
             shift 2 ;;
         --replace) REPLACE=1; shift ;;
@@ -145,6 +149,11 @@ for f in "${FLOWS[@]}"; do
     grep -qw -- "$5" "$avail" 2>/dev/null ||
         skip "flow $2 needs TCP $5, which this kernel does not offer ($avail: $(cat "$avail" 2>/dev/null))"
 done
+
+if [ -n "$SERIES_DIR" ]; then
+    mkdir -p "$SERIES_DIR" || die "--emu-series: cannot create $SERIES_DIR"
+    SERIES_DIR=$(cd "$SERIES_DIR" && pwd)
+fi
 
 # --prometheus DIR: the client's and the server's metrics endpoints, and a
 # Prometheus in the laptop's namespace that scrapes both every second (the
@@ -322,7 +331,7 @@ play_iteration() {
     for ((i = 0; i < N_UP; i++)); do links+=(--link "${UPLINKS[$i]}=ea$i,eb$i"); done
     rm -f "$d/ready"
     bg "$EMU" "$d/emu.log" "$SIM" emulate "$SCN" "${KEYOPTS[@]}" --iteration "$it" "${links[@]}" \
-        --duration 0 --ready-file "$d/ready"
+        --duration 0 --ready-file "$d/ready" ${SERIES_DIR:+--series "$SERIES_DIR/$NAME.it$it.emu"}
     local emu_pid=$LAST_PID
     for i in $(seq 100); do [ -s "$d/ready" ] && break; sleep 0.05; done
     [ -s "$d/ready" ] || { cat "$d/emu.log" >&2; die "iteration $it: the emulator is not ready after 5 s"; }

@@ -10,6 +10,7 @@
 #include "emu.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
@@ -211,11 +212,42 @@ static void drain(struct emu_link *l, int from, uint8_t bufs[][FRAME_MAX])
     }
 }
 
+/* --series: every SAMPLE_US of the links' time, per link and direction, the
+ * bit rate delivered in the interval, the queue and the drops so far. An
+ * event on the links' own queue, so a sample is taken at its time, not when
+ * the loop happens to wake. */
+#define SAMPLE_US 100000
+struct sampler {
+    FILE *f;
+    struct emu_link *links;
+    const struct sim_emu_spec *spec;
+    struct sim_evq *q;
+    uint64_t last_bytes[SIM_MAX_UPLINKS][2];
+};
+
+static void sample(void *ctx, uint64_t arg, tg_time now)
+{
+    (void)arg;
+    struct sampler *s = ctx;
+    for (size_t i = 0; i < s->spec->n; i++)
+        for (int d = 0; d < 2; d++) {
+            const struct sim_link_stats *st = sim_link_stats(s->links[i].link[d]);
+            uint64_t b = st->delivered_bytes - s->last_bytes[i][d];
+            s->last_bytes[i][d] = st->delivered_bytes;
+            fprintf(s->f, "%.1f %s %s %.3f %" PRIu64 " %" PRIu64 "\n", (double)now / 1000.0,
+                    s->spec->link[i].name, d ? "down" : "up", (double)b * 8 / SAMPLE_US,
+                    st->queued_bytes, st->drop_queue + st->drop_loss + st->drop_down);
+        }
+    (void)sim_evq_push(s->q, now + SAMPLE_US, sample, s, 0);
+}
+
+
 int sim_emu_run(const struct sim_emu_spec *spec)
 {
     static struct emu_link links[SIM_MAX_UPLINKS];
     static struct out_ctx outs[SIM_MAX_UPLINKS][2];
     static uint8_t bufs[BATCH][FRAME_MAX];
+    static struct sampler smp;
     struct sim_evq q;
     int rc = -1, ep = -1, tfd = -1;
     if (sim_evq_init(&q, 1024))
@@ -269,6 +301,16 @@ int sim_emu_run(const struct sim_emu_spec *spec)
             goto out;
         }
     }
+    smp = (struct sampler){.links = links, .spec = spec, .q = &q};
+    if (spec->series_file) {
+        smp.f = fopen(spec->series_file, "w");
+        if (!smp.f || fprintf(smp.f, "t_ms uplink dir mbps queue_bytes drops\n") < 0 ||
+            sim_evq_push(&q, SAMPLE_US, sample, &smp, 0) != 0) {
+            fprintf(stderr, "triglav-sim emulate: cannot write %s\n", spec->series_file);
+            errno = 0;
+            goto out;
+        }
+    }
     uint64_t end = spec->duration_s > 0 ? start + (uint64_t)(spec->duration_s * 1e9) : 0;
     while (!stop_flag) {
         bool spin = arm(tfd, &q, start);
@@ -316,6 +358,11 @@ out:
     if (rc && errno)
         fprintf(stderr, "triglav-sim emulate: %s\n", strerror(errno));
     sim_evq_clear(&q);
+    if (smp.f && fclose(smp.f) != 0 && rc == 0) {
+        fprintf(stderr, "triglav-sim emulate: cannot write %s\n", spec->series_file);
+        rc = -1;
+    }
+    smp.f = NULL;
     for (size_t i = 0; i < spec->n; i++)
         for (int d = 0; d < 2; d++) {
             sim_link_free(links[i].link[d]);

@@ -38,6 +38,7 @@ struct sim_emu_spec {
     size_t n;
     double duration_s;                  /* 0: until SIGINT/SIGTERM */
     const char *ready_file;             /* written once every socket is open, or NULL */
+    const char *series_file;            /* per-link samples every 100 ms, or NULL */
 };
 
 /* Run until the duration ends or SIGINT/SIGTERM; print per-link counters to

@@ -51,6 +51,10 @@ const char sim_usage_emulate[] =
     "  --ready-file PATH   once every interface is open, write to PATH the time 0 of\n"
     "                      the links (CLOCK_MONOTONIC seconds, e.g. 8123.456789)\n"
     "  --data-dir DIR      where `data:` trace paths resolve\n"
+    "  --series PATH       every 100 ms of the links' time, one line per uplink and\n"
+    "                      direction: t_ms uplink dir mbps queue_bytes drops (outer\n"
+    "                      bit rate delivered in the interval, the queue then, frames\n"
+    "                      dropped so far), the simulator's series_uplinks measured live\n"
     "  -h, --help          this text\n"
     "\n"
     "exit status: 0 done; 1 an interface, permission or scenario error; 2 bad usage\n"
@@ -125,6 +129,10 @@ int sim_emulate_main(int argc, char **argv)
             if (m < 0)
                 return 2;
             spec.ready_file = v;
+        } else if ((m = sim_opt_value(argc, argv, &i, "--series", &v)) != 0) {
+            if (m < 0)
+                return 2;
+            spec.series_file = v;
         } else if ((m = sim_opt_value(argc, argv, &i, "--data-dir", &v)) != 0) {
             if (m < 0)
                 return 2;

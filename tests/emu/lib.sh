@@ -55,11 +55,12 @@ emu_setup() {
 }
 
 # emu_start SCN DURATION_S: start the emulator on uplink "u" between the
-# two veth ends; sets EMU_PID and T0 (the links' time 0, monotonic seconds).
+# two veth ends (with EMU_SERIES set, its --series goes to that file);
+# sets EMU_PID and T0 (the links' time 0, monotonic seconds).
 emu_start() {
     rm -f "$WORK/ready"
     ip netns exec "$NS_E" "$SIM" emulate "$1" --link u="$IF_EA,$IF_EB" --duration "$2" \
-        --ready-file "$WORK/ready" >"$WORK/emu.out" 2>"$WORK/emu.err" &
+        --ready-file "$WORK/ready" ${EMU_SERIES:+--series "$EMU_SERIES"} >"$WORK/emu.out" 2>"$WORK/emu.err" &
     EMU_PID=$!
     local i
     for i in $(seq 500); do

@@ -74,15 +74,29 @@ delay)
     [ "$added" -ge 9800 ] && [ "$added" -le 10200 ] || fail "added ${added} us not within 0.2 ms of 10 ms"
     ;;
 rate)
-    emu_start "$HERE/rate.scn" 20
+    EMU_SERIES=$WORK/series emu_start "$HERE/rate.scn" 20
     # 1458-byte datagrams are 1500-byte frames; 2083/s offers 25 Mbit/s
     probe_flow 1458 2083 8000 15
     emu_stop
     r=$(val frame_rate_bps)
     echo "rate: ${r} bit/s of frames (configured 20000000)"
-    [ "$(emu_counter up drop-queue)" -gt 0 ] || fail "the queue never overflowed: not saturated"
+    dq=$(emu_counter up drop-queue)
+    [ "$dq" -gt 0 ] || fail "the queue never overflowed: not saturated"
     awk -v r="$r" 'BEGIN { exit !(r >= 19600000 && r <= 20400000) }' ||
         fail "rate ${r} not within 2% of 20 Mbit/s"
+    # --series: the median of the busy 100 ms samples is the rate, the queue
+    # reaches its 256 KB while it overflows, the last drops are the table's
+    sort -k4,4n <(awk '$2 == "u" && $3 == "up" && $4 > 1' "$WORK/series") >"$WORK/busy"
+    n=$(wc -l <"$WORK/busy")
+    med=$(awk -v n="$n" 'NR == int((n + 1) / 2) { print $4 }' "$WORK/busy")
+    qmax=$(awk '$3 == "up" { if ($5 > m) m = $5 } END { print m + 0 }' "$WORK/series")
+    last=$(awk '$3 == "up" { d = $6 } END { print d + 0 }' "$WORK/series")
+    echo "series: $n busy samples, median ${med} Mbit/s, queue up to ${qmax} bytes, ${last} drops"
+    [ "$n" -ge 30 ] || fail "only $n busy samples in the series"
+    awk -v m="$med" 'BEGIN { exit !(m >= 19.6 && m <= 20.4) }' ||
+        fail "series median ${med} Mbit/s not within 2% of 20"
+    [ "$qmax" -ge 240000 ] && [ "$qmax" -le 262144 ] || fail "series queue peak ${qmax}, expected ~256 KB"
+    [ "$last" = "$dq" ] || fail "series drops ${last}, the table's ${dq}"
     ;;
 loss | geloss)
     emu_start "$HERE/$CHECK.scn" 20
