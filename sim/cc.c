@@ -25,7 +25,11 @@ static const double bbr_gains[SIM_CC_BBR_CYCLE] = {1.25, 0.75, 1, 1, 1, 1, 1, 1}
 
 /* ---- CUBIC and Reno ---- */
 
-static void cubic_avoid(struct sim_cc_state *cc, double acked, tg_time srtt, tg_time now)
+/* The cubic curve is read one round trip ahead, W_cubic(t + RTT), with the
+ * connection's minimum RTT as Linux does (delay_min), not the smoothed one:
+ * with a bloated queue the smoothed RTT is several times the minimum and would
+ * run the curve that much further ahead of the clock. */
+static void cubic_avoid(struct sim_cc_state *cc, double acked, tg_time rtt, tg_time now)
 {
     double mss = cc->mss, w = cc->cwnd / mss;
     if (cc->cubic.epoch == TG_TIME_NEVER) {
@@ -39,7 +43,7 @@ static void cubic_avoid(struct sim_cc_state *cc, double acked, tg_time srtt, tg_
         }
         cc->cubic.w_est = w;
     }
-    double t = (double)(now - cc->cubic.epoch + srtt) / 1e6 - cc->cubic.k; /* W_cubic(t + RTT) */
+    double t = (double)(now - cc->cubic.epoch + rtt) / 1e6 - cc->cubic.k; /* W_cubic(t + RTT) */
     double target = CUBIC_C * t * t * t + cc->cubic.origin;
     if (target > 1.5 * w)
         target = 1.5 * w;
@@ -100,7 +104,7 @@ static void grow(struct sim_cc_state *cc, const struct sim_cc_ack *a, tg_time no
     if (cc->algo == SIM_CC_RENO)
         cc->cwnd += cc->mss * acked / cc->cwnd;
     else
-        cubic_avoid(cc, acked, a->srtt_us, now);
+        cubic_avoid(cc, acked, a->min_rtt_us != TG_TIME_NEVER ? a->min_rtt_us : a->srtt_us, now);
 }
 
 /* ---- BBR ---- */
