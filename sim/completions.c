@@ -69,6 +69,7 @@ static const struct comp_opt emulate_opts[] = {
     {"--seed", 0, TEXT, "base seed"},
     {"--duration", 0, TEXT, "seconds to run (0: until SIGINT/SIGTERM)"},
     {"--ready-file", 0, FILE_ARG, "write the links' time 0 here once ready"},
+    {"--series", 0, FILE_ARG, "write per-link samples every 100 ms here"},
     DATA_DIR,
 };
 static const struct comp_opt live_opts[] = {

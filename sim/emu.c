@@ -241,7 +241,6 @@ static void sample(void *ctx, uint64_t arg, tg_time now)
     (void)sim_evq_push(s->q, now + SAMPLE_US, sample, s, 0);
 }
 
-
 int sim_emu_run(const struct sim_emu_spec *spec)
 {
     static struct emu_link links[SIM_MAX_UPLINKS];
