@@ -13,18 +13,24 @@
 #include "dbread.h"
 #include "stats.h"
 
-enum { F_GOODPUT, F_P50, F_P95, F_COUNT };
-static const char *const metric_name[F_COUNT] = {"goodput_mbps", "owd_p50_ms", "owd_p95_ms"};
+enum { F_GOODPUT, F_P50, F_P95, F_LOSS, F_COUNT };
+static const char *const metric_name[F_COUNT] = {"goodput_mbps", "owd_p50_ms", "owd_p95_ms",
+                                                 "voice_loss"};
+/* F_LOSS is compared as a difference, live - simulated (a loss of 0 has no
+ * ratio), and not held to the bound: it shows whether the two calls are the
+ * same call (a live probe that stopped early would show here first). */
 
 /* One live run beside its simulated twin. Columns 0-4 the key, 5-7 live,
- * 8-10 simulated, 11 the simulated run's id (NULL: none), 12 the file. */
+ * 8-10 simulated, 11 the simulated run's id (NULL: none), 12 the file, 13
+ * and 14 the voice loss live and simulated. */
 static const char pairs_sql[] =
     "SELECT l.scenario, l.strategy, l.aggregation, l.iteration, printf('%016x', l.seed), "
     "l.goodput_mbps, l.owd_p50_ms, l.owd_p95_ms, "
     "(SELECT sum(f.goodput_mbps) FROM flow_results f WHERE f.run_id = r.id AND f.kind = 'tcp'), "
     "(SELECT avg(f.owd_p50_ms) FROM flow_results f WHERE f.run_id = r.id AND f.kind = 'voice'), "
     "(SELECT avg(f.owd_p95_ms) FROM flow_results f WHERE f.run_id = r.id AND f.kind = 'voice'), "
-    "r.id, l.scenario_file "
+    "r.id, l.scenario_file, l.loss, "
+    "(SELECT avg(f.loss) FROM flow_results f WHERE f.run_id = r.id AND f.kind = 'voice') "
     "FROM live_runs l LEFT JOIN runs r ON r.scenario_hash = l.scenario_hash AND "
     "r.strategy = l.strategy AND r.aggregation = l.aggregation AND r.iteration = l.iteration AND "
     "r.seed = l.seed "
@@ -79,6 +85,13 @@ static void print_summary(FILE *out, struct group *g)
         }
         double lo = s.mean - s.ci_half, hi = s.mean + s.ci_half;
         char ci[64] = "-";
+        if (m == F_LOSS) {
+            if (s.n >= 2)
+                snprintf(ci, sizeof ci, "[%+.3f, %+.3f]", lo, hi);
+            fprintf(out, "    %-14s %5zu %+7.3f  %-17s %s\n", metric_name[m], s.n, s.mean, ci,
+                    "difference live - sim (not held to the bound)");
+            continue;
+        }
         const char *verdict;
         bool inside = fabs(s.mean - 1) <= AN_FIDELITY_BOUND;
         if (s.n < 2) {
@@ -175,7 +188,8 @@ int an_fidelity_print(FILE *out, const char *db_path, char *err, size_t errlen)
     fprintf(out,
             "Fidelity of %s: each live run beside the simulated run of the same\n"
             "(scenario, strategy, aggregation, iteration, seed); ratio = live / simulated.\n"
-            "goodput_mbps: bulk TCP flows together; owd: the voice flow's one-way delay.\n",
+            "goodput_mbps: bulk TCP flows together; owd: the voice flow's one-way delay;\n"
+            "voice_loss: its datagrams lost, compared as live - simulated.\n",
             db_path);
     int n = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -196,19 +210,21 @@ int an_fidelity_print(FILE *out, const char *db_path, char *err, size_t errlen)
         }
         fprintf(out, " (simulated run %lld)\n", (long long)sqlite3_column_int64(st, 11));
         for (int m = 0; m < F_COUNT; m++) {
-            double l = col(st, 5 + m), s = col(st, 8 + m);
+            double l = col(st, m == F_LOSS ? 13 : 5 + m), s = col(st, m == F_LOSS ? 14 : 8 + m);
             char lt[32] = "-", stx[32] = "-";
             if (!isnan(l))
                 snprintf(lt, sizeof lt, "%.3f", l);
             if (!isnan(s))
                 snprintf(stx, sizeof stx, "%.3f", s);
             fprintf(out, "    %-14s live %9s  sim %9s", metric_name[m], lt, stx);
-            if (isnan(l) || isnan(s) || !(s > 0)) {
-                fprintf(out, "  ratio -\n");
+            bool diff = m == F_LOSS;
+            if (isnan(l) || isnan(s) || (!diff && !(s > 0))) {
+                fprintf(out, diff ? "  diff -\n" : "  ratio -\n");
                 continue;
             }
-            fprintf(out, "  ratio %.3f\n", l / s);
-            if (!push(&g, m, l / s)) {
+            double v = diff ? l - s : l / s;
+            fprintf(out, diff ? "  diff %+.3f\n" : "  ratio %.3f\n", v);
+            if (!push(&g, m, v)) {
                 an_errf(err, errlen, "out of memory");
                 goto out;
             }

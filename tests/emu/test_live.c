@@ -157,8 +157,10 @@ int main(int argc, char **argv)
                                     "ON r.id = f.run_id WHERE r.iteration = 0 AND f.kind = 'tcp'");
     double sim_p50 = db_real(h, "SELECT f.owd_p50_ms FROM flow_results f JOIN runs r ON "
                                 "r.id = f.run_id WHERE r.iteration = 0 AND f.kind = 'voice'");
+    double sim_loss = db_real(h, "SELECT f.loss FROM flow_results f JOIN runs r ON "
+                                 "r.id = f.run_id WHERE r.iteration = 0 AND f.kind = 'voice'");
     sqlite3_close(h);
-    CHECK(sim_goodput > 1 && sim_p50 > 10);
+    CHECK(sim_goodput > 1 && sim_p50 > 10 && sim_loss >= 0 && sim_loss < 0.9);
 
     /* ---- has / record / has, keep, replace */
     const char *key[] = {"--db",       db,         "--scenario",    scn,
@@ -171,8 +173,10 @@ int main(int argc, char **argv)
     char goodput[32], p50[32];
     snprintf(goodput, sizeof goodput, "%.6f", sim_goodput * 0.9);
     snprintf(p50, sizeof p50, "%.6f", sim_p50 * 1.25);
+    char loss[32];
+    snprintf(loss, sizeof loss, "%.6f", sim_loss + 0.1);
     CHECK_EQ(LIVE("record", "--duration-s", "2", "--goodput-mbps", goodput, "--owd-p50-ms", p50,
-                  "--method", "test"),
+                  "--loss", loss, "--method", "test"),
              0);
     CHECK(strstr(text, "stored") != NULL);
     CHECK_EQ(LIVE("has", "--iteration", "0"), 0);
@@ -264,6 +268,10 @@ int main(int argc, char **argv)
     CHECK(strstr(text, "    owd_p95_ms     live         -") != NULL);
     CHECK(strstr(text, "summary: 2 pairs") != NULL);
     CHECK(strstr(text, "    owd_p50_ms         1   1.250") != NULL);
+    /* the voice loss as a difference, live - sim, not a ratio */
+    const char *vl = strstr(text, "    voice_loss     live ");
+    CHECK(vl != NULL && strstr(vl, "diff +0.100\n") != NULL);
+    CHECK(strstr(text, "    voice_loss         1  +0.100") != NULL);
     CHECK_EQ(run((const char *[]){"report", db, "--fidelity", "--sweep", NULL}), 2);
     CHECK_EQ(run((const char *[]){"query", db, "--saved", "fidelity", "--csv", NULL}), 0);
     CHECK(strstr(text, "live-test,adaptive,full,0,") != NULL);
