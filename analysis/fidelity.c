@@ -20,17 +20,18 @@ static const char *const metric_name[F_COUNT] = {"goodput_mbps", "owd_p50_ms", "
  * ratio), and not held to the bound: it shows whether the two calls are the
  * same call (a live probe that stopped early would show here first). */
 
-/* One live run beside its simulated twin. Columns 0-4 the key, 5-7 live,
- * 8-10 simulated, 11 the simulated run's id (NULL: none), 12 the file, 13
- * and 14 the voice loss live and simulated. */
+/* One live run beside its simulated twin. Columns 0-4 the key, 5-8 live and
+ * 9-12 simulated (metric_name's order), 13 the simulated run's id (NULL:
+ * none), 14 the file. */
+enum { COL_LIVE = 5, COL_SIM = COL_LIVE + F_COUNT, COL_RUN = COL_SIM + F_COUNT, COL_FILE };
 static const char pairs_sql[] =
     "SELECT l.scenario, l.strategy, l.aggregation, l.iteration, printf('%016x', l.seed), "
-    "l.goodput_mbps, l.owd_p50_ms, l.owd_p95_ms, "
+    "l.goodput_mbps, l.owd_p50_ms, l.owd_p95_ms, l.loss, "
     "(SELECT sum(f.goodput_mbps) FROM flow_results f WHERE f.run_id = r.id AND f.kind = 'tcp'), "
     "(SELECT avg(f.owd_p50_ms) FROM flow_results f WHERE f.run_id = r.id AND f.kind = 'voice'), "
     "(SELECT avg(f.owd_p95_ms) FROM flow_results f WHERE f.run_id = r.id AND f.kind = 'voice'), "
-    "r.id, l.scenario_file, l.loss, "
-    "(SELECT avg(f.loss) FROM flow_results f WHERE f.run_id = r.id AND f.kind = 'voice') "
+    "(SELECT avg(f.loss) FROM flow_results f WHERE f.run_id = r.id AND f.kind = 'voice'), "
+    "r.id, l.scenario_file "
     "FROM live_runs l LEFT JOIN runs r ON r.scenario_hash = l.scenario_hash AND "
     "r.strategy = l.strategy AND r.aggregation = l.aggregation AND r.iteration = l.iteration AND "
     "r.seed = l.seed "
@@ -199,18 +200,18 @@ int an_fidelity_print(FILE *out, const char *db_path, char *err, size_t errlen)
         }
         fprintf(out, "  iteration %lld seed 0x%s", (long long)sqlite3_column_int64(st, 3),
                 text(st, 4));
-        if (sqlite3_column_type(st, 11) == SQLITE_NULL) {
+        if (sqlite3_column_type(st, COL_RUN) == SQLITE_NULL) {
             fprintf(out,
                     ": no simulated run of this key (triglav-sim run %s --strategy %s "
                     "--aggregation %s --iterations %lld, same seed)\n",
-                    text(st, 12), g.strategy, g.aggregation,
+                    text(st, COL_FILE), g.strategy, g.aggregation,
                     (long long)sqlite3_column_int64(st, 3) + 1);
             g.unpaired++;
             continue;
         }
-        fprintf(out, " (simulated run %lld)\n", (long long)sqlite3_column_int64(st, 11));
+        fprintf(out, " (simulated run %lld)\n", (long long)sqlite3_column_int64(st, COL_RUN));
         for (int m = 0; m < F_COUNT; m++) {
-            double l = col(st, m == F_LOSS ? 13 : 5 + m), s = col(st, m == F_LOSS ? 14 : 8 + m);
+            double l = col(st, COL_LIVE + m), s = col(st, COL_SIM + m);
             char lt[32] = "-", stx[32] = "-";
             if (!isnan(l))
                 snprintf(lt, sizeof lt, "%.3f", l);

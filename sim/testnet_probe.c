@@ -159,8 +159,8 @@ static int do_video(int fd, const struct sockaddr_in *to, double bps, uint64_t m
 }
 
 /* How long the receiver waits: until COUNT distinct datagrams have arrived,
- * or the timeout, or idle_ms without a datagram once the sender's schedule is
- * over (span_s after the earliest send time seen: an outage in the middle of
+ * or the timeout, or idle_ns without a datagram once the sender's schedule is
+ * over (span_ns after the earliest send time seen: an outage in the middle of
  * the flow is not its end). Datagrams are counted once per sequence number. */
 struct recv_plan {
     uint64_t count, span_ns, idle_ns;
@@ -180,7 +180,6 @@ static int do_recv(int fd, const struct sockaddr_in *hello_to, const struct recv
     uint8_t p[65536];
     uint64_t start = sim_live_now_ns(), end = start + (uint64_t)(plan->timeout_s * 1e9);
     uint64_t next_hello = start, first = 0, last = 0, n = 0, dups = 0, beyond = 0, sent_min = 0;
-    size_t kept = 0;
     while (plan->count == 0 || n < plan->count) {
         uint64_t t = sim_live_now_ns();
         if (t >= end)
@@ -229,17 +228,16 @@ static int do_recv(int fd, const struct sockaddr_in *hello_to, const struct recv
         if (!n)
             first = at;
         last = at;
-        n++;
-        owd[kept++] = at > sent ? at - sent : 0;
+        owd[n++] = at > sent ? at - sent : 0; /* n <= cap: seq < cap, each once */
     }
-    qsort(owd, kept, sizeof *owd, sim_live_cmp_u64);
-#define RANK(q) (kept ? (double)owd[(size_t)((q) * (double)(kept - 1) + 0.5)] / 1e6 : 0.0)
+    qsort(owd, (size_t)n, sizeof *owd, sim_live_cmp_u64);
+#define RANK(q) (n ? (double)owd[(size_t)((q) * (double)(n - 1) + 0.5)] / 1e6 : 0.0)
     printf("received %" PRIu64 "\nexpected %" PRIu64 "\nduplicates %" PRIu64
            "\nout_of_range %" PRIu64 "\n",
            n, plan->count, dups, beyond);
     if (plan->count)
         printf("loss %.6f\n", n >= plan->count ? 0.0 : 1.0 - (double)n / (double)plan->count);
-    if (kept)
+    if (n)
         printf("owd_p50_ms %.3f\nowd_p95_ms %.3f\nowd_p99_ms %.3f\nowd_min_ms %.3f\n"
                "owd_max_ms %.3f\nfirst_s %.6f\nlast_s %.6f\n",
                RANK(0.50), RANK(0.95), RANK(0.99), RANK(0.0), RANK(1.0), (double)first / 1e9,
