@@ -126,6 +126,7 @@ void tg_pace_hold(struct tg_mp *mp, unsigned slot, uint64_t seq, uint8_t flags,
     p->pace_n++;
     p->pace_bytes += len;
     q->used_at = now;
+    tg_uplink_on_hold(&p->est, now);
 }
 
 /* take path p's oldest held packet off its list into the free list */

@@ -254,6 +254,11 @@ void tg_uplink_on_probe_timeout(struct tg_uplink_est *u, tg_time now)
     update_health(u, now);
 }
 
+void tg_uplink_on_hold(struct tg_uplink_est *u, tg_time now)
+{
+    u->held_at = now;
+}
+
 void tg_uplink_on_late_answer(struct tg_uplink_est *u, tg_time now)
 {
     loss_unmark(u, 1);
@@ -344,9 +349,11 @@ void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedb
     uint32_t delivered = fb->received < expected ? fb->received : expected;
     if (expected == 0)
         return;
-    /* losses learned shortly after the queue was seen full are its overflow */
-    bool overflow =
+    /* losses learned shortly after the queue was seen full, or after the
+     * sender filled it to its limit, are its overflow */
+    bool queue_seen =
         u->congested || (u->congested_at != 0 && now - u->congested_at <= 4 * u->srtt_us);
+    bool overflow = queue_seen || (u->held_at != 0 && now - u->held_at <= 4 * u->srtt_us);
     if (overflow) {
         u->congestion_lost += expected - delivered;
         loss_record(u, delivered, 0);
@@ -358,7 +365,7 @@ void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedb
     /* a queue the uplink showed while it carried a full packet or more: its
      * estimate is what it carries (a trickle of acknowledgements under the
      * delay swings of a cellular link shows nothing of its capacity) */
-    if (rate_sample(u, fb) >= RATE_QUEUED_MIN_BYTES && overflow)
+    if (rate_sample(u, fb) >= RATE_QUEUED_MIN_BYTES && queue_seen)
         u->rate_queued = true;
 
     if (delivered > 0)

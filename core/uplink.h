@@ -25,8 +25,10 @@
  *     uplink is "congested" while that excess is above the largest of
  *     `congestion_delay_us`, min_rtt / 4 and 2 rttvar (jitter is not a queue).
  *   - congestion: packets lost while the uplink is congested, or reported
- *     within 4 srtt of the last sample that found a queue, were dropped by a
- *     full queue the tunnel itself filled, not by the link: they are counted
+ *     within 4 srtt of the last sample that found a queue or of the last
+ *     packet the sender held back for it (pace.h: by its model the queue
+ *     was then at the tunnel's limit), were dropped by a full queue the
+ *     tunnel itself filled, not by the link: they are counted
  *     in `congestion_lost` and kept out of the loss window, so an uplink that
  *     a TCP slow start overran is not marked unhealthy. (A receiver learns of
  *     an overflow from the packets after it, which often meet a queue the
@@ -166,6 +168,9 @@ struct tg_uplink_est {
     tg_time congested_at;                 /* the last sample that found a queue (more than
                                              congestion_delay_us and 2 rttvar, however long
                                              the path): losses soon after are its overflow */
+    tg_time held_at;                      /* the sender last held packets back for it (pace.h):
+                                             its bottleneck was as full as the tunnel lets it
+                                             be, so losses soon after are its overflow too */
     tg_time owd_at;                       /* when the latest one-way delay came */
     /* health */
     enum tg_health health;
@@ -192,6 +197,12 @@ void tg_uplink_on_probe_timeout(struct tg_uplink_est *u, tg_time now);
  * would be slow to see an outage (sampling it cost tgv 21% of its goodput
  * and hotel 19% in simulation). The failure it counted stays. */
 void tg_uplink_on_late_answer(struct tg_uplink_est *u, tg_time now);
+/* The sender held packets back for this uplink (pace.h): by its queue model
+ * the bottleneck holds what the tunnel allows. Losses reported within 4
+ * srtt count as that queue's overflow, as after a queue the receiver saw:
+ * the model can be wrong by a burst, and a 64 KB queue at 100 Mbit/s
+ * overflows at 5 ms, before its delay reads as a queue. */
+void tg_uplink_on_hold(struct tg_uplink_est *u, tg_time now);
 /* What one receiver feedback says about the packets sent on the uplink
  * since the previous one. */
 struct tg_uplink_feedback {

@@ -678,6 +678,34 @@ static void test_overflow_long_path(void)
     CHECK_EQ(u.loss_lost, 0);
 }
 
+/* A 64 KB queue at 100 Mbit/s overflows at 5 ms, about where a 20 ms path's
+ * delay starts to read as a queue, and the receiver learns of the overflow
+ * from packets that met a drained queue: the losses look like the link's.
+ * Losses reported within 4 srtt of a packet the sender held back for the
+ * uplink (its model said the queue was at the tunnel's limit) are the
+ * overflow; later ones count as the link's. A hold alone does not make the
+ * rate estimate "queued". Without it, 12 losses in one burst read 4.7% and
+ * adaptive left the fast uplink of agg_skew_q64 out of striping for 2 s. */
+static void test_overflow_after_hold(void)
+{
+    struct tg_uplink_est u;
+    tg_time now = settled(&u, MS(20));
+    struct tg_uplink_feedback fb = {.expected = 10, .received = 10, .has_owd = true,
+                                    .owd_us = MS(10)};
+    tg_uplink_on_feedback(&u, &fb, now += MS(10));
+    tg_uplink_on_hold(&u, now += MS(1));
+    fb.received = 4; /* 6 of 10 lost, no queue seen */
+    fb.owd_us = MS(11);
+    tg_uplink_on_feedback(&u, &fb, now += MS(20));
+    CHECK(!u.congested);
+    CHECK_EQ(u.congestion_lost, 6);
+    CHECK_EQ(u.loss_lost, 0);
+    CHECK(!u.rate_queued);
+    tg_uplink_on_feedback(&u, &fb, now += 5 * u.srtt_us); /* long after the hold: the link's */
+    CHECK_EQ(u.congestion_lost, 6);
+    CHECK_EQ(u.loss_lost, 6);
+}
+
 /* 64 KB at 50 Mbit/s overflows at 10 ms of queue, below a 100 ms path's
  * congestion threshold: the uplink is never "congested", yet it carries less
  * than its estimate (the best of samples a millisecond of jitter raised). A
@@ -808,6 +836,7 @@ int main(void)
     test_congestion_loss();
     test_overflow_learned_late();
     test_overflow_long_path();
+    test_overflow_after_hold();
     test_rate_overflow();
     test_rate_queued();
     test_late_not_lost();
