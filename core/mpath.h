@@ -157,6 +157,8 @@ struct tg_path {
     uint32_t pace_head, pace_tail, pace_n;
     uint64_t pace_bytes;
     tg_time valve_drop_at; /* the last packet dropped at the valve */
+    tg_time drain_at, drain_until; /* the last drain of its bottleneck's queue began and
+                                      ends then (pace.h) */
     tg_time held_us;             /* the DATA or PING being sent carries a time this much
                                     older than its sending ... */
     bool timed;                  /* ... and one is being sent (its mark keeps held_us) */

@@ -341,6 +341,54 @@ static void test_held_run_recovered(void)
     h_net_free(&n);
 }
 
+/* An uplink held at the tunnel's limit all along never empties by itself,
+ * and once the 5 s bucket in which it last did has passed (its one-way
+ * delay's floor is the least of two: uplink.h), the standing queue would
+ * read as the floor: the model would see the limit's worth less than is
+ * queued, and the link would overflow. The tunnel lets the queue empty
+ * briefly when the floor has not been met in the current bucket (pace.h).
+ * 20 Mbit/s, 20 ms each way, a 64 KB queue of which the tunnel keeps 16 KB,
+ * a sender that keeps 200 KB in flight (as a TCP flow would: the rest waits
+ * in the tunnel) for 16 s: the least one-way delay the client learns from
+ * 10 s on is within a millisecond of the path's 20 ms (without the drain:
+ * 26 ms, the standing queue), and the link drops nothing after the first
+ * second. */
+static void test_pace_floor_kept(void)
+{
+    const tg_time d[1] = {TG_MSEC(20)};
+    struct h_net n;
+    h_uplink_queue_limit = 16384;
+    CHECK_EQ(h_net_init(&n, 1, d, TG_STRATEGY_ADAPTIVE, TG_AGG_NONE, NULL), TG_OK);
+    h_uplink_queue_limit = 0;
+    n.up[0].rate_bps = 20000000;
+    n.up[0].queue_bytes = 65536;
+    CHECK(h_net_connect(&n, TG_SEC(2)));
+    uint64_t k = 0, early = 0;
+    int64_t lo = INT64_MAX; /* the least one-way delay from 10 s on */
+    uint32_t rx0 = n.n_rx_server;
+    for (tg_time t = 0; t < TG_SEC(16); t += TG_USEC(500)) {
+        if (t < TG_SEC(1))
+            early = n.up[0].dropped;
+        while (k - (n.n_rx_server - rx0) < 200) { /* 200 x 1000 B in flight */
+            h_net_send(&n, k, 1000, false);
+            if (k++ % 4 == 0) /* and a little the other way, which the client reports on */
+                h_net_send(&n, k, 1000, true);
+        }
+        h_net_run(&n, n.now + TG_USEC(500));
+        struct tg_uplink_snapshot s;
+        if (t >= TG_SEC(10) && tg_client_snapshot(n.client, &s, 1) == 1 && s.owd_us != 0 &&
+            s.owd_us < lo)
+            lo = s.owd_us;
+    }
+    uint64_t late = n.up[0].dropped - early;
+    printf("200 KB in flight for 16 s over 20 Mbit/s, 20 ms: the least one-way delay from 10 s on "
+           "%.2f ms; the link dropped %llu after the first second\n",
+           (double)lo / 1e3, (unsigned long long)late);
+    CHECK(lo <= (int64_t)(d[0] + TG_MSEC(1))); /* the queue emptied: the floor was met again */
+    CHECK_EQ(late, 0);
+    h_net_free(&n);
+}
+
 int main(void)
 {
     test_pace_small_queue();
@@ -351,5 +399,6 @@ int main(void)
     test_rate_jittered_feedback();
     test_held_run_recovered();
     test_pace_striped_in_order();
+    test_pace_floor_kept();
     return check_exit("test_pace");
 }
