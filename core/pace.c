@@ -10,9 +10,9 @@
 #define LIMIT_SPAN_US 2000     /* a fast uplink's queue is kept at least this long (limit) */
 #define VALVE_DROP_LIMITS 8    /* the valve drops when the queue is this many limits ... */
 #define VALVE_DROP_GAP_US TG_SEC(1) /* ... at most once this often per uplink */
-#define DRAIN_EVERY_US TG_SEC(2)   /* a held-for uplink's queue is let empty at most this often ... */
-#define DRAIN_SLACK_US TG_MSEC(5)  /* ... for its drain time, a feedback interval and this */
-#define DRAIN_FLOOR_US 1000        /* a delay this close to the floor found the queue empty */
+#define DRAIN_EVERY_US TG_SEC(2)  /* a held-for queue is let empty at most this often ... */
+#define DRAIN_SLACK_US TG_MSEC(5) /* ... for its drain time, a feedback interval and this */
+#define DRAIN_FLOOR_US 1000       /* a delay this close to the floor found the queue empty */
 
 struct pace_slot {
     uint64_t seq;

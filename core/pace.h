@@ -37,12 +37,12 @@
  * itself; its one-way delay's floor (the least in two buckets of 5 s:
  * uplink.h) would then rise to the standing queue, and the model would count
  * that much less than is queued (agg_skew_q64 overflowed its 64 KB queues
- * 10 s into a download, every run). So when the current bucket has not come
- * within 1 ms of the last one's floor, the sender lets the queue empty, at
- * most every 2 s: for the limit's drain time, a feedback interval and 5 ms it
- * keeps about one packet in it, so that a report meets the floor. The link
- * stays fed at the rate estimate meanwhile; the inner flows see the limit's
- * worth of delay moved into the tunnel.
+ * 10 s into the download in 17 runs of 31). So when the current bucket has
+ * not come within 1 ms of the last one's floor, the sender lets the queue
+ * empty, at most every 2 s: for the limit's drain time, a feedback interval
+ * and 5 ms it keeps about one packet in it, so that a report meets the
+ * floor. The link stays fed at the rate estimate meanwhile; the inner flows
+ * see the limit's worth of delay moved into the tunnel.
  *
  * The valve drops rather than sends (one packet, at most once a second per
  * uplink, also counted as queue_full) when the queue the inner flows have
