@@ -71,17 +71,18 @@ static bool valve_drops(const struct tg_mp *mp, const struct tg_path *p, tg_time
     return (double)p->pace_bytes + link > full;
 }
 
-/* What p's bottleneck may hold now: the limit, or while it drains about
- * one more packet (one of `len` bytes when it is empty). */
-static uint64_t room_for(const struct tg_mp *mp, const struct tg_path *p, size_t len, tg_time now)
+/* What p's bottleneck may hold: the limit, or while it drains about one
+ * more packet (one of `len` bytes when it is empty). */
+static uint64_t room_for(const struct tg_mp *mp, const struct tg_path *p, size_t len,
+                         bool draining)
 {
-    return now < p->drain_until ? 2 * (uint64_t)len : limit(mp, p);
+    return draining ? 2 * (uint64_t)len : limit(mp, p);
 }
 
 /* would `len` more bytes put p's modelled queue over what it may hold? */
 static bool over_limit(const struct tg_mp *mp, const struct tg_path *p, size_t len, tg_time now)
 {
-    return tg_mp_queued(mp, p, now) + len > room_for(mp, p, len, now);
+    return tg_mp_queued(mp, p, now) + len > room_for(mp, p, len, now < p->drain_until);
 }
 
 bool tg_pace_wants(const struct tg_mp *mp, const struct tg_path *p, size_t len, tg_time now)
@@ -224,7 +225,8 @@ tg_time tg_pace_next_deadline(const struct tg_mp *mp)
          * held packet fit? */
         double per_us = tg_mp_drain_per_us(p);
         size_t len = q->s[p->pace_head].len;
-        double room = (double)(p->drain_until != 0 ? 2 * len : limit(mp, p)) - (double)len;
+        /* (tg_pace_drain clears drain_until once it has passed) */
+        double room = (double)room_for(mp, p, len, p->drain_until != 0) - (double)len;
         if (p->drain_until != 0)
             t = tg_time_min(t, p->drain_until); /* the limit is back then */
         tg_time at = p->q_at;

@@ -336,6 +336,12 @@ static uint64_t rate_sample(struct tg_uplink_est *u, const struct tg_uplink_feed
     return bytes;
 }
 
+/* Did `at` (0: never) happen within 4 srtt before `now`? */
+static bool within_4_srtt(const struct tg_uplink_est *u, tg_time at, tg_time now)
+{
+    return at != 0 && now - at <= 4 * u->srtt_us;
+}
+
 void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedback *fb,
                            tg_time now)
 {
@@ -351,9 +357,8 @@ void tg_uplink_on_feedback(struct tg_uplink_est *u, const struct tg_uplink_feedb
         return;
     /* losses learned shortly after the queue was seen full, or after the
      * sender filled it to its limit, are its overflow */
-    bool queue_seen =
-        u->congested || (u->congested_at != 0 && now - u->congested_at <= 4 * u->srtt_us);
-    bool overflow = queue_seen || (u->held_at != 0 && now - u->held_at <= 4 * u->srtt_us);
+    bool queue_seen = u->congested || within_4_srtt(u, u->congested_at, now);
+    bool overflow = queue_seen || within_4_srtt(u, u->held_at, now);
     if (overflow) {
         u->congestion_lost += expected - delivered;
         loss_record(u, delivered, 0);
