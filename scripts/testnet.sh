@@ -509,6 +509,8 @@ play_iteration() {
     wait_pid "$emu_pid" 10 || log "iteration $it: the emulator exited with status $?"
     log "iteration $it: emulator counters (uplink dir passed drop-queue drop-loss drop-down send-err rx-drop):"
     grep -v '^$' "$d/emu.log" >&2
+    log "iteration $it: the tunnel's counters at exit (client, then server):"
+    grep -h -E ': (client|server): tun in ' "$d/client.log" "$d/server.log" >&2
 
     # what was measured
     local m="$d/measured.txt" g=0 have_g=0 retrans=0

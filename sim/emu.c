@@ -268,7 +268,9 @@ int sim_emu_run(const struct sim_emu_spec *spec)
             goto out;
         for (int d = 0; d < 2; d++) {
             outs[i][d] = (struct out_ctx){l, 1 - d};
-            l->link[d] = sim_link_new(&eu->cfg[d], &q, eu->loss_rng[d], eu->jitter_rng[d],
+            struct sim_link_config cfg = eu->cfg[d];
+            cfg.header_bytes = -SIM_ETH_HEADER; /* frames: charge their IP packets */
+            l->link[d] = sim_link_new(&cfg, &q, eu->loss_rng[d], eu->jitter_rng[d],
                                       deliver, &outs[i][d]);
             if (!l->link[d]) {
                 fprintf(stderr, "triglav-sim emulate: uplink '%s': invalid link config\n",

@@ -15,6 +15,12 @@
  * outage starts the queue is flushed (counted as DOWN) and packets already in
  * flight still arrive. While down, nothing is serialised.
  *
+ * What a packet costs is its IP packet: the simulator hands the link UDP
+ * payloads (header_bytes = SIM_UDP4_HEADERS, which every datagram carries on
+ * a real uplink), the emulator Ethernet frames (header_bytes =
+ * -SIM_ETH_HEADER), so a scenario's rate, queue and trace mean the same on both sides
+ * (Mahimahi's traces count IP packets too). At least 1 byte is charged.
+ *
  * Randomness comes from two GSL streams owned by the caller (loss, jitter),
  * so each random process of a run has its own stream. Packets are copied
  * into buffers from the link's own pool, which grows in chunks of 64 and
@@ -51,6 +57,8 @@
 #include "trace.h"
 
 #define SIM_PKT_MAX 1600
+#define SIM_UDP4_HEADERS 28 /* IPv4 + UDP: a datagram's cost beyond its payload */
+#define SIM_ETH_HEADER   14 /* what an Ethernet frame carries beyond its IP packet */
 
 enum sim_loss_model { SIM_LOSS_NONE = 0, SIM_LOSS_BERNOULLI, SIM_LOSS_GE };
 
@@ -78,6 +86,9 @@ struct sim_link_config {
     double loss_p;                      /* Bernoulli */
     struct sim_ge ge;                   /* Gilbert-Elliott */
     uint64_t queue_bytes;               /* drop-tail limit (0 = 64 KB) */
+    int32_t header_bytes;               /* what a packet costs beyond the bytes handed to
+                                           sim_link_send (queue, serialisation, trace
+                                           opportunities, byte counts): see below */
     const struct sim_interval *down;    /* sorted, non-overlapping; copied */
     size_t n_down;
 };

@@ -375,6 +375,7 @@ static int build_env(struct run *r)
             c->loss_p = loss < 0 ? 0 : loss > 1 ? 1 : loss;
             c->ge = s->ge;
             c->queue_bytes = queue >= 1500 ? (uint64_t)queue : 1500;
+            c->header_bytes = SIM_UDP4_HEADERS; /* the tunnel's datagrams are payloads */
         }
         gsl_rng_free(g);
     }

@@ -30,7 +30,6 @@
 #define RTO_INIT_US TG_SEC(1)
 #define RTO_MIN_US  TG_MSEC(200)
 #define RTO_MAX_US  TG_SEC(60)
-#define RTO_G_US    1000u /* clock granularity G of RFC 6298 */
 #define DELACK_US   TG_MSEC(40)
 #define DUPTHRESH   3
 #define RING_INIT   64
@@ -85,7 +84,9 @@ struct snd {
     uint64_t cache[SIM_MSG_SACK_MAX][2]; /* the last ACK's SACK blocks, already applied */
     unsigned n_cache;
     bool have_rtt;
-    tg_time srtt, rttvar, rto, min_rtt;
+    tg_time srtt, rto, min_rtt;
+    tg_time mdev, mdev_max, rttvar; /* Linux's RTO variance terms (rtt_sample) */
+    uint64_t rtt_seq;               /* bytes: a round trip ends when una passes this */
     bool rack_valid;
     tg_time rack_xmit, rack_rtt;
     uint64_t rack_end;
@@ -286,22 +287,48 @@ static bool grow(struct sim_tcp *c)
     return true;
 }
 
-/* ---- RTT (RFC 6298) ---- */
+/* ---- RTT and RTO, as Linux computes them (tcp_rtt_estimator) ----
+ *
+ * srtt is RFC 6298's. The variance term is not RFC 6298's 4 * rttvar: mdev
+ * (4 times the mean deviation, its gain 1/32 when the RTT falls) feeds
+ * mdev_max, the largest of one round trip, which starts every round trip at
+ * RTO_MIN; the term added to srtt (rttvar) takes a larger mdev_max at once
+ * and decays toward a smaller one by a quarter per round trip. So the RTO is
+ * srtt + at least 200 ms: on a path whose delivery pauses for a few hundred
+ * milliseconds (cellular trace gaps) Linux waits them out where RFC 6298's
+ * srtt + 4 * rttvar, floored at 200 ms, would time out. */
 
 static void rtt_sample(struct sim_tcp *c, tg_time r)
 {
     struct snd *s = &c->s;
     if (!s->have_rtt) {
         s->srtt = r;
-        s->rttvar = r / 2;
+        s->mdev = 2 * r;
+        s->rttvar = tmax(s->mdev, RTO_MIN_US);
+        s->mdev_max = s->rttvar;
+        s->rtt_seq = s->nxt;
         s->have_rtt = true;
     } else {
-        tg_time d = s->srtt > r ? s->srtt - r : r - s->srtt;
-        s->rttvar = (3 * s->rttvar + d) / 4;
-        s->srtt = (7 * s->srtt + r) / 8;
+        int64_t err = (int64_t)r - (int64_t)s->srtt;
+        s->srtt = (tg_time)((int64_t)s->srtt + err / 8);
+        int64_t m = (err < 0 ? -err : err) - (int64_t)(s->mdev / 4);
+        if (err < 0 && m > 0)
+            m /= 8;
+        s->mdev = (tg_time)((int64_t)s->mdev + m);
+        if (s->mdev > s->mdev_max) {
+            s->mdev_max = s->mdev;
+            if (s->mdev_max > s->rttvar)
+                s->rttvar = s->mdev_max;
+        }
+        if (s->una > s->rtt_seq) { /* a round trip ended */
+            if (s->mdev_max < s->rttvar)
+                s->rttvar -= (s->rttvar - s->mdev_max) / 4;
+            s->rtt_seq = s->nxt;
+            s->mdev_max = RTO_MIN_US;
+        }
     }
-    tg_time rto = s->srtt + tmax(RTO_G_US, 4 * s->rttvar); /* also ends any backoff */
-    s->rto = rto < RTO_MIN_US ? RTO_MIN_US : rto > RTO_MAX_US ? RTO_MAX_US : rto;
+    tg_time rto = s->srtt + s->rttvar; /* also ends any backoff */
+    s->rto = rto > RTO_MAX_US ? RTO_MAX_US : rto;
 }
 
 /* ---- sending ---- */

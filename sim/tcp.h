@@ -6,11 +6,13 @@
  *
  * Sender: the window and pacing rate of cc.h (CUBIC, Reno, BBR-like); SACK
  * scoreboard; loss when 3 segments above are SACKed or by RACK (RFC 8985,
- * reo_wnd = min_rtt/4, not adapted); lost segments go first; one cwnd
- * reduction per recovery episode; DSACK counts spurious retransmits (and, as
- * in Linux, their bytes as delivered for the rate estimate) but undoes
- * nothing; delivery-rate sampling (draft-cheng-iccrg-delivery-rate-
- * estimation); RTO per RFC 6298 with Karn's rule, 200 ms .. 60 s, backoff.
+ * reo_wnd from min_rtt/4, widened on DSACK as Linux's: tcp_rack.h); lost
+ * segments go first; one cwnd reduction per recovery episode; DSACK counts
+ * spurious retransmits (and, as in Linux, their bytes as delivered for the
+ * rate estimate) and undoes a recovery all of whose retransmissions it showed
+ * spurious; delivery-rate sampling (draft-cheng-iccrg-delivery-rate-
+ * estimation); RTO as Linux computes it (srtt + the largest deviation of
+ * the last round trip, at least 200 ms) with Karn's rule, up to 60 s, backoff.
  * Receiver: in-order delivery, out-of-order segments kept, ACK every 2nd full
  * segment or after 40 ms, at once on out-of-order arrivals, hole fills and
  * duplicates (DSACK); up to 3 SACK blocks, most recent first; advertised

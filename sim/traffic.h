@@ -14,7 +14,7 @@
  *    after 3 duplicate ACKs or when RACK says so (a segment sent more than
  *    reo_wnd = min_rtt/4 before one that was SACKed is lost), so reordering
  *    across paths causes spurious retransmits and cwnd cuts the way it does in
- *    Linux; RTO per RFC 6298 (min 200 ms, backoff); delayed ACKs (every 2nd
+ *    Linux; RTO as Linux's (srtt + at least 200 ms, backoff); delayed ACKs (every 2nd
  *    segment or 40 ms); receive window.
  *  - voice: CBR UDP, pkt_rate packets/s of pkt_bytes (50/s x 160 B);
  *  - video call: UDP frames at 30 fps averaging video_bps, frame sizes drawn

@@ -4,7 +4,7 @@
 #   selfcheck.sh SIM PROBE delay|rate|loss|outage|trace
 # delay:  10 ms configured; the p50 one-way delay it adds (over the same
 #         emulator with no delay, in the same run) within 0.2 ms of it
-# rate:   20 Mbit/s, offered 25; frames delivered at 20 Mbit/s within 2%
+# rate:   20 Mbit/s, offered 25; IP packets delivered at 20 Mbit/s within 2%
 # loss:   5% Bernoulli; 4000 datagrams lost within 4 binomial sigmas, and the
 #         emulator's loss counter accounts for every one of them
 # geloss: Gilbert-Elliott (p_gb 2%, p_bg 20%, all lost in the bad state):
@@ -12,8 +12,8 @@
 #         correlation makes sigma about 2.8 times the binomial one), and
 #         the emulator's loss counter accounts for every one of them
 # outage: down from 1 s to 2 s; nothing sent during it arrives, the rest does
-# trace:  a Mahimahi LTE trace (3 s); frames delivered within 3% of its
-#         opportunities while the sender keeps the queue full
+# trace:  a Mahimahi LTE trace (3 s); IP packets delivered within 3% of its
+#         opportunities' bytes while the sender keeps the queue full
 # errors: a missing interface, an unknown uplink, bad usage, a bad scenario
 #         and (when setpriv can drop to nobody) no root: a message, no hang
 set -u
@@ -75,11 +75,12 @@ delay)
     ;;
 rate)
     EMU_SERIES=$WORK/series emu_start "$HERE/rate.scn" 20
-    # 1458-byte datagrams are 1500-byte frames; 2083/s offers 25 Mbit/s
-    probe_flow 1458 2083 8000 15
+    # 1458-byte datagrams are 1486-byte IP packets (the links charge those,
+    # not the 1500-byte frames); 2103/s offers 25 Mbit/s
+    probe_flow 1458 2103 8000 15
     emu_stop
-    r=$(val frame_rate_bps)
-    echo "rate: ${r} bit/s of frames (configured 20000000)"
+    r=$(val ip_rate_bps)
+    echo "rate: ${r} bit/s of IP packets (configured 20000000)"
     dq=$(emu_counter up drop-queue)
     [ "$dq" -gt 0 ] || fail "the queue never overflowed: not saturated"
     awk -v r="$r" 'BEGIN { exit !(r >= 19600000 && r <= 20400000) }' ||
@@ -130,19 +131,20 @@ outage)
     ;;
 trace)
     emu_start "$HERE/trace.scn" 20
-    # 1462-byte datagrams are 1504-byte frames: one per Mahimahi opportunity;
-    # 600/s (7.2 Mbit/s) is more than the trace gives in its first 2 s
-    probe_flow 1462 600 960 10
+    # 1472-byte datagrams are 1500-byte IP packets: an opportunity's 1504
+    # bytes carry one (and 4 bytes of the next); 600/s (7.2 Mbit/s) is more
+    # than the trace gives in its first 2 s
+    probe_flow 1472 600 960 10
     emu_stop
     first=$(val first) last=$(val last) got=$(val received)
     # opportunities in (first, last] (less the 1 ms delay), in trace time
     want=$(awk -v a="$first" -v b="$last" -v t0="$T0" \
         'BEGIN { lo = (a - t0 - 0.001) * 1000; hi = (b - t0 - 0.001) * 1000 }
-         $1 > lo && $1 <= hi { n++ } END { print n + 0 }' "$HERE/lte_3s.up")
-    echo "trace: ${got} frames arrived (after the first: $((got - 1))), the trace allows ${want} in that time"
+         $1 > lo && $1 <= hi { n++ } END { printf "%d\n", n * 1504 / 1500 }' "$HERE/lte_3s.up")
+    echo "trace: ${got} packets arrived (after the first: $((got - 1))), the trace allows ${want} in that time"
     [ "$(emu_counter up drop-queue)" -gt 0 ] || fail "the queue never overflowed: not saturated"
     awk -v g="$((got - 1))" -v w="$want" 'BEGIN { exit !(w > 300 && g >= w * 0.97 && g <= w * 1.03) }' ||
-        fail "$((got - 1)) frames, not within 3% of the trace's ${want}"
+        fail "$((got - 1)) packets, not within 3% of the trace's ${want}"
     ;;
 *)
     fail "unknown check '$CHECK'"

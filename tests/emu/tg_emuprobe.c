@@ -15,7 +15,8 @@
  *                                         sent in [FROM, TO)
  * recv prints one "key value" per line: received, bytes, first, last (arrival
  * times), rate_bps (payload bits between the first and the last arrival),
- * frame_rate_bps (the same counting Ethernet+IP+UDP headers, 42 bytes),
+ * ip_rate_bps (the same counting the IPv4 and UDP headers, 28 bytes: what
+ * the emulator's links charge),
  * owd_p50_us, owd_p99_us, owd_min_us, max_gap_ms, in_window.
  */
 #define _GNU_SOURCE
@@ -136,12 +137,12 @@ static int do_recv(int port, double timeout_s, int idle_ms, double from, double 
     double span = (double)(last - first) / 1e9;
     /* the first datagram opens the interval: count what came after it */
     double payload = (double)(bytes - (n ? bytes / n : 0));
-    double frames = payload + (n > 1 ? (double)(n - 1) * 42.0 : 0);
+    double ip = payload + (n > 1 ? (double)(n - 1) * 28.0 : 0);
     (void)last_bytes;
     printf("received %zu\nbytes %llu\nfirst %.6f\nlast %.6f\n", n, (unsigned long long)bytes,
            (double)first / 1e9, (double)last / 1e9);
-    printf("rate_bps %.0f\nframe_rate_bps %.0f\n", span > 0 ? payload * 8 / span : 0,
-           span > 0 ? frames * 8 / span : 0);
+    printf("rate_bps %.0f\nip_rate_bps %.0f\n", span > 0 ? payload * 8 / span : 0,
+           span > 0 ? ip * 8 / span : 0);
     printf("owd_p50_us %llu\nowd_p99_us %llu\nowd_min_us %llu\n",
            (unsigned long long)(m ? owd[m / 2] : 0),
            (unsigned long long)(m ? owd[m * 99 / 100] : 0), (unsigned long long)(m ? owd[0] : 0));

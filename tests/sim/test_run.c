@@ -162,10 +162,12 @@ int main(void)
                "(session up at %.1f ms, %llu events)\n",
                cc ? "bbr" : "cubic", r1.goodput_down_bps / 1e6, ratio,
                (double)r1.session_up_us / 1e3, (unsigned long long)r1.sim_events);
-        /* CUBIC: 0.899-0.902; a timeout at 18 s (a burst lost from the full
-         * 150 KB queue) costs both a second of regrowth, and where its
-         * recovery falls by a few packets moves the figure by 0.003 */
-        CHECK(ratio >= 0.89);
+        /* CUBIC 0.915, BBR 0.905 of the IP rate, where 1,360 bytes of
+         * payload cost 1,451 (inner headers, the tunnel's, IPv4 and UDP):
+         * 0.937 at most. Neither times out (with RFC 6298's RTO, srtt + 4
+         * rttvar, CUBIC took a spurious timeout at 18 s from its 150 KB
+         * queue; Linux's RTO is srtt + at least 200 ms) */
+        CHECK(ratio >= 0.895);
         CHECK(ratio <= 1.0);
         CHECK(r1.capacity_bps > 19.9e6 && r1.capacity_bps < 20.1e6);
         CHECK_EQ(r1.n_flows, 1);
