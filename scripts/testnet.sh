@@ -29,7 +29,10 @@
 #
 # Measured: goodput_mbps = the tcp flows' receiver-side bit rate (iperf3)
 # together; owd_p50/p95/p99_ms and loss of the first voice flow; session_up_ms
-# = client start to "tunnel up". Each flow starts at its start time on the
+# = client start to "tunnel up". Printed, not stored: the emulator's counters
+# and the tunnel's at exit (client and server: packets, drops by reason such
+# as late and duplicate, in-tunnel retransmissions), beside what the
+# simulator counts (series_tunnel). Each flow starts at its start time on the
 # links' clock (the emulator's time 0 plus `start`), as in simulation, unless
 # the tunnel came up later than that (it takes about a second): then at once,
 # and the lag is printed and kept in the row's method. A scenario whose links
