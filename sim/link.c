@@ -30,8 +30,7 @@
 struct pkt {
     struct pkt *next;
     tg_time t; /* arrival while queued, delivery time while in flight */
-    size_t len;  /* bytes carried */
-    size_t wire; /* bytes charged: len + header_bytes */
+    size_t len;
     uint8_t data[SIM_PKT_MAX];
 };
 
@@ -289,6 +288,13 @@ static void arm_delivery(struct sim_link *l)
     }
 }
 
+/* What a packet of `len` bytes costs the link: len + header_bytes, at least 1. */
+static size_t wire(const struct sim_link *l, size_t len)
+{
+    int64_t charged = (int64_t)len + l->header_bytes;
+    return charged < 1 ? 1 : (size_t)charged;
+}
+
 /* The head of the queue has been serialised at `at`: loss, then flight. */
 static void depart(struct sim_link *l, tg_time at)
 {
@@ -296,7 +302,7 @@ static void depart(struct sim_link *l, tg_time at)
     l->q_head = p->next;
     if (!l->q_head)
         l->q_tail = NULL;
-    l->st.queued_bytes -= p->wire;
+    l->st.queued_bytes -= wire(l, p->len);
     l->st.queued_pkts--;
     if (lost(l)) {
         l->st.drop_loss++;
@@ -336,7 +342,7 @@ static void on_deliver(void *ctx, uint64_t arg, tg_time now)
     if (l->fl_head)
         arm_delivery(l);
     l->st.delivered_pkts++;
-    l->st.delivered_bytes += p->wire;
+    l->st.delivered_bytes += wire(l, p->len);
     /* p is off every list: deliver() may send on this link (even p's bytes) */
     if (l->deliver)
         l->deliver(l->ctx, p->data, p->len, now);
@@ -351,7 +357,7 @@ static void rate_serve(struct sim_link *l, tg_time now)
             double start = (double)l->q_head->t;
             if (start < l->busy_until_us)
                 start = l->busy_until_us;
-            l->head_done_us = finish_time(l, start, (double)l->q_head->wire * 8.0);
+            l->head_done_us = finish_time(l, start, (double)wire(l, l->q_head->len) * 8.0);
             l->head_started = true;
         }
         if (!(l->head_done_us <= (double)now))
@@ -385,11 +391,11 @@ static void opp_serve(struct sim_link *l, tg_time now)
         size_t budget = l->opp_bytes;
         l->opp_idx++;
         while (budget > 0 && l->q_head && l->q_head->t < at) {
-            size_t need = l->q_head->wire - l->head_served;
+            size_t need = wire(l, l->q_head->len) - l->head_served;
             size_t take = need < budget ? need : budget;
             budget -= take;
             l->head_served += take;
-            if (l->head_served == l->q_head->wire) {
+            if (l->head_served == wire(l, l->q_head->len)) {
                 l->head_served = 0;
                 depart(l, at);
             }
@@ -407,7 +413,7 @@ static void arm_tx(struct sim_link *l)
     tg_time at;
     if (l->cap == CAP_OPPORTUNITIES) {
         opp_align(l);
-        size_t need = l->q_head->wire - l->head_served;
+        size_t need = wire(l, l->q_head->len) - l->head_served;
         uint64_t n = need == 0 ? 1 : (need + l->opp_bytes - 1) / l->opp_bytes;
         at = opp_time(l, l->opp_idx + n - 1);
     } else {
@@ -578,15 +584,14 @@ void sim_link_free(struct sim_link *l)
 bool sim_link_send(struct sim_link *l, const uint8_t *pkt, size_t len)
 {
     tg_time now = l->q->now;
-    int64_t charged = (int64_t)len + l->header_bytes;
-    size_t wire = charged < 1 ? 1 : (size_t)charged;
+    size_t charged = wire(l, len);
     l->st.sent_pkts++;
-    l->st.sent_bytes += wire;
+    l->st.sent_bytes += charged;
     if (!sim_link_is_up(l, now)) {
         l->st.drop_down++;
         return false;
     }
-    if (len > SIM_PKT_MAX || l->st.queued_bytes + wire > l->queue_limit) {
+    if (len > SIM_PKT_MAX || l->st.queued_bytes + charged > l->queue_limit) {
         l->st.drop_queue++;
         return false;
     }
@@ -598,14 +603,13 @@ bool sim_link_send(struct sim_link *l, const uint8_t *pkt, size_t len)
     }
     memcpy(p->data, pkt, len);
     p->len = len;
-    p->wire = wire;
     p->t = now;
     if (l->q_tail)
         l->q_tail->next = p;
     else
         l->q_head = p;
     l->q_tail = p;
-    l->st.queued_bytes += wire;
+    l->st.queued_bytes += charged;
     l->st.queued_pkts++;
     if (l->st.queued_bytes > l->st.max_queue_bytes)
         l->st.max_queue_bytes = l->st.queued_bytes;

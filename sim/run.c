@@ -375,7 +375,6 @@ static int build_env(struct run *r)
             c->loss_p = loss < 0 ? 0 : loss > 1 ? 1 : loss;
             c->ge = s->ge;
             c->queue_bytes = queue >= 1500 ? (uint64_t)queue : 1500;
-            c->header_bytes = SIM_UDP4_HEADERS; /* the tunnel's datagrams are payloads */
         }
         gsl_rng_free(g);
     }
@@ -436,6 +435,7 @@ static int build_links(struct run *r)
                 return -1;
             r->lctx[i][d] = (struct link_ctx){u, d};
             /* the link keeps using the streams: they are freed with the run */
+            u->cfg[d].header_bytes = SIM_UDP4_HEADERS; /* it carries datagram payloads */
             u->link[d] = sim_link_new(&u->cfg[d], &r->q, u->loss_rng_owned[d],
                                       u->jitter_rng_owned[d], link_deliver, &r->lctx[i][d]);
             if (!u->link[d])
